@@ -1,0 +1,87 @@
+"""What every strategist (LLM provider or offline) takes and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.domain import Market, PortfolioState, TargetAllocation
+
+DecisionStatus = Literal[
+    "ok",  # a validated target
+    "failed_invalid",  # every answer failed validation: fail closed, no order
+    "failed_refused",  # the model refused
+    "failed_transport",  # provider unreachable after retries (429/5xx/timeouts)
+    "failed_budget",  # token or time budget spent
+]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One read-only tool the model may call; the same definitions the MCP server publishes."""
+
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+    handler: Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps the strategist's answer must respect (config caps; strategies add their own)."""
+
+    max_gross_leverage: float = 1.0
+    max_weight: float | None = None
+    allowed_assets: frozenset[str] | None = None
+
+
+@dataclass
+class DecisionContext:
+    """Everything the decide step looks at."""
+
+    state: PortfolioState
+    market: Market
+    features: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # coin -> feature -> value
+    limits: Limits = field(default_factory=Limits)
+    tools: list[ToolSpec] = field(default_factory=list)
+    current_targets: Mapping[str, float] | None = None  # fixed targets from config, if any
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+
+
+class Decision(BaseModel):
+    """The outcome of one decide step. ``target`` is set only when ``status == 'ok'``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: DecisionStatus
+    provider: str
+    model: str | None = None
+    selected_strategy: str | None = None
+    target: TargetAllocation | None = None
+    reasoning: str = ""
+    error: str | None = None
+    attempts: int = 0
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    raw_replies: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and self.target is not None
+
+
+class Strategist(Protocol):
+    """Anything that turns a context into a decision. Never places an order."""
+
+    name: str
+
+    def decide(self, ctx: DecisionContext) -> Decision: ...

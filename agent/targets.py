@@ -1,0 +1,49 @@
+"""Domain rules for a target allocation that need the market and the config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from agent.domain import CASH, Market, TargetAllocation
+from agent.errors import TargetValidationError
+
+
+def validate_target(
+    target: TargetAllocation,
+    market: Market,
+    *,
+    max_gross_leverage: float = 1.0,
+    allowed_assets: Iterable[str] | None = None,
+    max_weight: float | None = None,
+) -> TargetAllocation:
+    """Check ``target`` against the market and limits; raise ``TargetValidationError`` listing every problem.
+
+    Rules: every asset is listed on the exchange (and allowed, when a list is configured); spot weights
+    are never negative; gross exposure Σ|w| ≤ ``max_gross_leverage``; a perp's weight is within the
+    asset's own ``maxLeverage``; no weight above ``max_weight`` when given.
+    """
+    problems: list[str] = []
+    allowed = set(allowed_assets) if allowed_assets is not None else None
+    for coin, w in target.weights.items():
+        info = market.get(coin)
+        if info is None:
+            problems.append(f"{coin}: not listed on the exchange")
+            continue
+        if allowed is not None and coin not in allowed:
+            problems.append(f"{coin}: not in the allowed assets")
+        if info.market == "spot" and w < 0:
+            problems.append(f"{coin}: spot weight {w:.4f} is negative (spot cannot be short)")
+        if info.max_leverage is not None and abs(w) > info.max_leverage:
+            problems.append(f"{coin}: |weight| {abs(w):.2f} exceeds the asset's max leverage {info.max_leverage}")
+        if max_weight is not None and abs(w) > max_weight + 1e-9:
+            problems.append(f"{coin}: |weight| {abs(w):.4f} exceeds the max weight {max_weight:.4f}")
+    gross = sum(abs(w) for w in target.weights.values())
+    if gross > max_gross_leverage + 1e-9:
+        problems.append(f"gross exposure {gross:.4f} exceeds the configured max leverage {max_gross_leverage:g}")
+    if CASH in target.allocations and max_gross_leverage <= 1.0:
+        total = gross + target.allocations[CASH]
+        if total > 1.0 + 0.01 or total < 1.0 - 0.01:
+            problems.append(f"weights sum to {total:.4f}; they must sum to 1")
+    if problems:
+        raise TargetValidationError(problems)
+    return target
