@@ -1,0 +1,279 @@
+"""``StandIn``: the in-memory exchange (one account, a frozen market, consumable books).
+
+Built from a snapshot (see :mod:`agent.standin.snapshot` for accepted shapes). Every public method
+takes the single lock, so the HTTP server may call it from many threads. Order execution lives in
+:mod:`agent.standin.orders`, response shapes in :mod:`agent.standin.views`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from agent.standin import orders, views
+from agent.standin.accounting import PerpSummary, summarize
+from agent.standin.rules import ZERO, dec
+from agent.standin.snapshot import (
+    DEFAULT_LEVERAGE,
+    EMPTY_SPOT_META,
+    parse_all_mids,
+    parse_candles,
+    parse_clearinghouse_state,
+    parse_fills,
+    parse_funding,
+    parse_l2_book,
+    parse_meta,
+    parse_open_orders,
+    parse_spot_clearinghouse_state,
+    parse_spot_meta,
+)
+from agent.standin.state import Account, Book, Market, OrderRecord, Token
+
+SCHEDULE_CANCEL_MIN_DELAY_MS = 5_000
+
+
+@dataclass(frozen=True)
+class Fees:
+    """Base-tier fee rates (Hyperliquid docs, "Fees")."""
+
+    perp_taker: Decimal = Decimal("0.00045")
+    perp_maker: Decimal = Decimal("0.00015")
+    spot_taker: Decimal = Decimal("0.0007")
+    spot_maker: Decimal = Decimal("0.0004")
+
+
+class StandIn:
+    """A faithful-enough local Hyperliquid for one account. Build it with :meth:`from_snapshot`."""
+
+    def __init__(
+        self,
+        *,
+        snapshot: Mapping[str, Any],
+        markets: list[Market],
+        tokens: dict[int, Token],
+        account: Account,
+        books: dict[str, Book],
+        mids: dict[str, Decimal],
+        marks: dict[str, Decimal],
+        approved_agents: Iterable[str],
+        fees: Fees,
+        clock: Callable[[], float],
+    ) -> None:
+        self.lock = threading.RLock()
+        self.snapshot = snapshot
+        self.markets_by_asset = {m.asset: m for m in markets}
+        self.markets_by_coin = {m.coin: m for m in markets}
+        for m in markets:
+            if m.spot and m.display:
+                self.markets_by_coin.setdefault(m.display, m)
+        self.tokens = tokens
+        self.account = account
+        self.books = books
+        self.mids = mids
+        self.marks = marks
+        self.agents = {a.lower() for a in approved_agents}
+        self.fees = fees
+        self.clock = clock
+        self.used_nonces: dict[str, set[int]] = {}
+        existing = [o.oid for o in account.orders.values()]
+        self.next_oid = max([*existing, 1_000_000_000]) + 1
+        self.next_tid = 1
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def from_snapshot(
+        cls,
+        snapshot: Mapping[str, Any],
+        *,
+        approved_agents: Iterable[str] = (),
+        fees: Fees | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> StandIn:
+        """Build the exchange state from a snapshot dict (Hyperliquid /info responses keyed by type)."""
+        if not isinstance(snapshot, Mapping) or "user" not in snapshot or "meta" not in snapshot:
+            raise ValueError("snapshot must be an object with at least 'user' and 'meta'")
+        perp_markets = parse_meta(snapshot["meta"])
+        tokens, spot_markets = parse_spot_meta(snapshot.get("spotMeta") or EMPTY_SPOT_META)
+        max_lev = {m.coin: m.max_leverage for m in perp_markets}
+        mids = parse_all_mids(snapshot.get("allMids") or {})
+        marks = dict(mids)
+        mac = snapshot.get("metaAndAssetCtxs")
+        if mac:
+            for market, ctx in zip(perp_markets, mac[1], strict=False):
+                if ctx and ctx.get("markPx") is not None:
+                    marks[market.coin] = dec(ctx["markPx"])
+        user = str(snapshot["user"]).lower()
+        perp = parse_clearinghouse_state(
+            snapshot.get("clearinghouseState") or {"marginSummary": {"accountValue": "0"}}, max_lev
+        )
+        account = Account(user=user, raw_usd=perp.raw_usd)
+        for pos in perp.positions:
+            if pos.coin not in max_lev:
+                raise ValueError(f"clearinghouseState: position in unknown coin {pos.coin}")
+            account.positions[pos.coin] = pos
+            account.leverage[pos.coin] = (pos.leverage_type, pos.leverage)
+            marks.setdefault(pos.coin, pos.entry_px)
+        spot_state = snapshot.get("spotClearinghouseState") or {"balances": []}
+        for bal in parse_spot_clearinghouse_state(spot_state):
+            account.balances[bal.token] = bal
+        markets = perp_markets + spot_markets
+        by_coin = {m.coin: m for m in markets}
+        for record in parse_open_orders(snapshot.get("openOrders") or snapshot.get("frontendOpenOrders") or []):
+            account.orders[record.oid] = record
+            if record.coin in by_coin and by_coin[record.coin].spot:
+                # The snapshot's balance ``hold`` already contains what this order locks.
+                record.locked = record.sz * record.limit_px if record.is_buy else record.sz
+            if record.cloid:
+                account.cloids[record.cloid] = record.oid
+        account.fills = list(reversed(parse_fills(snapshot.get("userFills") or [])))
+        books = {str(coin): parse_l2_book(book) for coin, book in (snapshot.get("l2Books") or {}).items()}
+        agents = [*approved_agents, *(snapshot.get("approvedAgents") or [])]
+        for per_interval in (snapshot.get("candles") or {}).values():
+            for candles in per_interval.values():
+                parse_candles(candles)
+        for history in (snapshot.get("fundingHistory") or {}).values():
+            parse_funding(history)
+        return cls(
+            snapshot=snapshot,
+            markets=markets,
+            tokens=tokens,
+            account=account,
+            books=books,
+            mids=mids,
+            marks=marks,
+            approved_agents=agents,
+            fees=fees or Fees(),
+            clock=clock,
+        )
+
+    # ----------------------------------------------------------------- helpers
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def is_user(self, address: object) -> bool:
+        return isinstance(address, str) and address.lower() == self.account.user
+
+    def is_authorized(self, signer: str) -> bool:
+        return signer.lower() == self.account.user or signer.lower() in self.agents
+
+    def approve_agent(self, address: str) -> None:
+        with self.lock:
+            self.agents.add(address.lower())
+
+    def max_leverage(self) -> dict[str, int]:
+        return {m.coin: m.max_leverage for m in self.markets_by_asset.values() if not m.spot}
+
+    def leverage_for(self, coin: str) -> tuple[str, int]:
+        market = self.markets_by_coin[coin]
+        return self.account.leverage.get(coin, ("cross", min(DEFAULT_LEVERAGE, market.max_leverage)))
+
+    def mark(self, coin: str) -> Decimal:
+        return self.marks.get(coin) or self.mids.get(coin) or ZERO
+
+    def book(self, coin: str) -> Book:
+        return self.books.setdefault(coin, Book(coin=coin))
+
+    def open_orders(self) -> list[OrderRecord]:
+        return sorted((o for o in self.account.orders.values() if o.status == "open"), key=lambda o: -o.oid)
+
+    def order_margin(self) -> Decimal:
+        total = ZERO
+        for o in self.open_orders():
+            market = self.markets_by_coin.get(o.coin)
+            if market and not market.spot and not o.reduce_only:
+                total += o.sz * o.limit_px / Decimal(self.leverage_for(o.coin)[1])
+        return total
+
+    def perp_summary(self) -> PerpSummary:
+        marks = {c: self.mark(c) for c in self.account.positions}
+        return summarize(self.account, marks, self.max_leverage(), self.order_margin())
+
+    def new_oid(self) -> int:
+        oid = self.next_oid
+        self.next_oid += 1
+        return oid
+
+    def new_tid(self) -> int:
+        tid = self.next_tid
+        self.next_tid += 1
+        return tid
+
+    def tick(self) -> None:
+        """Fire the dead-man switch when its time has come (checked lazily on every request)."""
+        due = self.account.scheduled_cancel_ms
+        if due is not None and self.now_ms() >= due:
+            self.account.scheduled_cancel_ms = None
+            for order in self.open_orders():
+                orders.close_order(self, order, "scheduledCancel")
+
+    # ----------------------------------------------------------------- /exchange entry points
+    def check_nonce(self, signer: str, nonce: int) -> str | None:
+        """Record a nonce for a signer; return Hyperliquid's error text when it was already used."""
+        with self.lock:
+            used = self.used_nonces.setdefault(signer.lower(), set())
+            if nonce in used:
+                return f"Invalid nonce: duplicate nonce {nonce}"
+            used.add(nonce)
+            return None
+
+    def place_orders(self, wires: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Execute an ``order`` action's orders in sequence; one status per order."""
+        with self.lock:
+            self.tick()
+            return [orders.place(self, wire) for wire in wires]
+
+    def cancel(self, cancels: list[Mapping[str, Any]], *, by_cloid: bool) -> list[Any]:
+        with self.lock:
+            self.tick()
+            statuses: list[Any] = []
+            for item in cancels:
+                asset = int(item["asset"] if by_cloid else item["a"])
+                oid = self.account.cloids.get(str(item["cloid"]).lower()) if by_cloid else int(item["o"])
+                order = self.account.orders.get(oid) if oid is not None else None
+                market = self.markets_by_asset.get(asset)
+                if order is None or order.status != "open" or market is None or market.coin != order.coin:
+                    statuses.append({"error": f"Order was never placed, already canceled, or filled. asset={asset}"})
+                    continue
+                orders.close_order(self, order, "canceled")
+                statuses.append("success")
+            return statuses
+
+    def schedule_cancel(self, at_ms: int | None) -> str | None:
+        """Set (or with None clear) the dead-man switch; return an error text when refused."""
+        with self.lock:
+            self.tick()
+            if at_ms is None:
+                self.account.scheduled_cancel_ms = None
+                return None
+            if at_ms < self.now_ms() + SCHEDULE_CANCEL_MIN_DELAY_MS:
+                return "Scheduled cancel time too early, must be at least 5 seconds after current time."
+            self.account.scheduled_cancel_ms = at_ms
+            return None
+
+    def update_leverage(self, asset: int, *, is_cross: bool, leverage: int) -> str | None:
+        with self.lock:
+            self.tick()
+            market = self.markets_by_asset.get(asset)
+            if market is None or market.spot:
+                return f"Invalid asset {asset}"
+            if not 1 <= leverage <= market.max_leverage:
+                return "Invalid leverage value"
+            kind = "cross" if is_cross else "isolated"
+            self.account.leverage[market.coin] = (kind, leverage)
+            pos = self.account.positions.get(market.coin)
+            if pos is not None:
+                pos.leverage, pos.leverage_type = leverage, kind
+            return None
+
+    # ----------------------------------------------------------------- /info
+    def info(self, request: Mapping[str, Any]) -> Any:
+        """Answer one /info request body (already validated to have a known ``type``)."""
+        with self.lock:
+            self.tick()
+            if self.is_user(request.get("user")):
+                self.account.n_requests += 1
+            return views.answer(self, request)
