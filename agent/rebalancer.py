@@ -1,0 +1,676 @@
+"""The deterministic planner: current state + target + market rules → an ordered ``RebalancingPlan``.
+
+The steps (seed 003, with seeds 000, 002 and 004 folded in):
+
+1. limits on the target: max weight (clip), min weight (below it: exit), cash reserve floor;
+2. weights and drift: ``w`` current, ``t`` target, ``d = w − t``, portfolio drift ½Σ|d| (USDC included);
+3. the mode picks the post-trade weights ``w'``: threshold (drifted assets back to target), band
+   (back to the band's edge), calendar (everything to target when due), cash-flow (buy-only with the
+   cash above the target cash); threshold and band then also move the largest remaining drifts to
+   target until the portfolio drift is below its threshold;
+4. each asset's change becomes at most two legs: one that frees capital (reduce/close) and one
+   that uses it (open/increase); a sign flip is a close then an open, so no asset is both bought
+   and sold and nothing is traded twice; sizes round down to ``szDecimals``, a reduce that would
+   leave dust closes the position, a leg under the minimum order value is skipped and reported;
+5. max trades per cycle keeps the assets with the largest moves;
+6. capital: legs that free capital run first; then legs that use it, shrunk pro rata (and rounded
+   down again) so that buying power never goes negative after fees and slippage;
+7. costs: taker fees by market type plus slippage from walking the book (or a fallback).
+
+Buying power is ``(max_gross_leverage − cash_floor) · E − Σ|notional|``. With the default leverage 1
+it is the USDC above the reserve floor: a plan never takes cash below the floor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import numpy as np
+
+from agent.costs import CostModel
+from agent.domain import (
+    CASH,
+    AssetRow,
+    CostEstimate,
+    Market,
+    PlanSummary,
+    PortfolioState,
+    RebalancingPlan,
+    SkippedTrade,
+    TargetAllocation,
+    TradeAction,
+)
+from agent.errors import ValidationError
+from agent.rules import protected_prices, round_price, round_sizes_down
+from agent.targets import validate_target
+
+Mode = Literal["threshold", "band", "calendar", "cash-flow"]
+MODES: tuple[Mode, ...] = ("threshold", "band", "calendar", "cash-flow")
+_TINY = 1e-12
+
+
+@dataclass(frozen=True, kw_only=True)
+class CashReserve:
+    """Seed 002's cash bands, as fractions of equity: e.g. ``CashReserve(min=0.2, target=0.25)``.
+
+    When the target's cash is under ``min``, risk weights shrink pro rata until cash is ``target``;
+    ``floor`` is the hard minimum no plan breaks. ``max`` is advisory (the cash-reserve strategy uses
+    it to decide to buy); the planner never adds exposure the target did not ask for.
+    """
+
+    min: float = 0.20
+    target: float = 0.25
+    max: float = 0.40
+    floor: float = 0.15
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.floor <= self.min <= self.target <= self.max <= 1:
+            raise ValidationError("cash reserve needs 0 ≤ floor ≤ min ≤ target ≤ max ≤ 1")
+
+
+@dataclass
+class _Leg:
+    i: int
+    frees: bool  # True: reduce/close (frees capital); False: open/increase (uses it)
+    kind: str
+    sell: bool
+    size: float
+    reduce_only: bool
+    note: str = ""
+
+
+@dataclass
+class _Book:
+    """Per-asset arrays for one planning run."""
+
+    coins: list[str]
+    mid: np.ndarray
+    szd: np.ndarray
+    perp: np.ndarray
+    size: np.ndarray  # signed current size
+    free: np.ndarray  # sellable now (spot: total − hold)
+    target: np.ndarray  # effective target weights
+    market: Market
+    clamps: list[str] = field(default_factory=list)
+
+
+def portfolio_drift(w: np.ndarray, t: np.ndarray) -> float:
+    """½ Σ|w − t| over risk assets and USDC (the remainder of each)."""
+    cash_w = 1.0 - np.abs(w).sum()
+    cash_t = 1.0 - np.abs(t).sum()
+    return float(0.5 * (np.abs(w - t).sum() + abs(cash_w - cash_t)))
+
+
+class PortfolioRebalancer:
+    """Plans the minimum trades that bring a portfolio back to its target.
+
+    ``PortfolioRebalancer(min_trade_value=10.0, max_slippage_pct=0.005, rebalance_threshold=0.05)``
+    are seed 003's knobs: the minimum order value in USD, the IOC protection (limit price
+    = mid × (1 ± max_slippage_pct)) and the position drift threshold. Keyword-only extras:
+
+    - ``portfolio_threshold``: portfolio drift (½Σ|d|) that triggers a rebalance (default: the
+      position threshold). A rebalance is needed when *either* threshold is reached.
+    - ``mode``: ``threshold`` | ``band`` | ``calendar`` | ``cash-flow``.
+    - ``band`` / ``band_kind``: band half-width, ``absolute`` (±0.05 → 55–65 % around 60 %) or
+      ``relative`` (±25 % of the target weight).
+    - ``calendar_interval``: how often a calendar rebalance is due (seed 000: 3, 7 or 14 days).
+    - ``max_trades``: at most this many assets traded per cycle, largest moves first (seed 002).
+    - ``cash_reserve`` / ``cash_floor``: seed 002's bands, or just a hard floor.
+    - ``max_weight`` / ``min_weight``: per-asset caps; a target under ``min_weight`` means exit.
+    - ``max_gross_leverage``: Σ|w| allowed (1 = no leverage).
+    - ``costs``: fee rates and the slippage fallback.
+    """
+
+    def __init__(
+        self,
+        min_trade_value: float = 10.0,
+        max_slippage_pct: float = 0.005,
+        rebalance_threshold: float = 0.05,
+        *,
+        portfolio_threshold: float | None = None,
+        mode: Mode = "threshold",
+        band: float = 0.05,
+        band_kind: Literal["absolute", "relative"] = "absolute",
+        calendar_interval: timedelta = timedelta(days=3),
+        max_trades: int | None = None,
+        cash_reserve: CashReserve | None = None,
+        cash_floor: float = 0.0,
+        max_weight: float | None = None,
+        min_weight: float | None = None,
+        max_gross_leverage: float = 1.0,
+        costs: CostModel | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValidationError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if not 0 <= max_slippage_pct < 0.5:
+            raise ValidationError("max_slippage_pct must be in [0, 0.5)")
+        if min_trade_value < 0 or rebalance_threshold < 0 or band < 0:
+            raise ValidationError("min_trade_value, rebalance_threshold and band must be ≥ 0")
+        if max_trades is not None and max_trades < 1:
+            raise ValidationError("max_trades must be ≥ 1")
+        if max_gross_leverage <= 0:
+            raise ValidationError("max_gross_leverage must be > 0")
+        self.min_trade_value = min_trade_value
+        self.max_slippage_pct = max_slippage_pct
+        self.position_threshold = rebalance_threshold
+        self.portfolio_threshold = rebalance_threshold if portfolio_threshold is None else portfolio_threshold
+        self.mode: Mode = mode
+        self.band = band
+        self.band_kind = band_kind
+        self.calendar_interval = calendar_interval
+        self.max_trades = max_trades
+        self.cash_reserve = cash_reserve
+        self.cash_floor = max(cash_floor, cash_reserve.floor if cash_reserve else 0.0)
+        self.max_weight = max_weight
+        self.min_weight = min_weight
+        self.max_gross_leverage = max_gross_leverage
+        self.costs = costs or CostModel()
+
+    # -- public --------------------------------------------------------------------------------
+
+    def create_rebalancing_plan(
+        self,
+        current: PortfolioState,
+        target: TargetAllocation,
+        market: Market,
+        *,
+        now: datetime | None = None,
+        last_rebalance: datetime | None = None,
+    ) -> RebalancingPlan:
+        """The ordered plan. Raises ``TargetValidationError`` for a target the market cannot hold."""
+        validate_target(target, market, max_gross_leverage=self.max_gross_leverage)
+        now = now or datetime.now(UTC)
+        equity = current.equity(market)
+        b = self._arrays(current, target, market)
+        if equity <= 0:
+            return self._empty_plan(b, target, now, equity, "the account has no equity")
+        w = b.size * b.mid / equity
+        t = self._apply_limits(b)
+        d = w - t
+        drift = portfolio_drift(w, t)
+        beyond = np.abs(d) >= self.position_threshold - _TINY
+        w_new, needed, reason = self._desired_weights(w, t, d, drift, beyond, now, last_rebalance)
+        legs, skipped = self._legs(b, equity, w, w_new) if needed else ([], [])
+        if self.max_trades is not None:
+            legs, skipped = self._limit_trades(b, legs, skipped)
+        actions, skipped, costs = self._size_for_capital(b, equity, w, w_new, legs, skipped)
+        return self._assemble(b, target, now, equity, w, t, w_new, needed, reason, actions, skipped, costs)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _arrays(current: PortfolioState, target: TargetAllocation, market: Market) -> _Book:
+        coins = sorted(set(current.positions) | set(target.weights))
+        infos = [market.assets[c] for c in coins]
+        pos = current.positions
+        size = np.array([pos[c].size if c in pos else 0.0 for c in coins])
+        free = np.array([pos[c].free if c in pos else 0.0 for c in coins])
+        return _Book(
+            coins=coins,
+            mid=np.array([i.mid for i in infos]),
+            szd=np.array([i.sz_decimals for i in infos]),
+            perp=np.array([i.market == "perp" for i in infos], dtype=bool),
+            size=size,
+            free=free,
+            target=np.array([target.allocations.get(c, 0.0) for c in coins], dtype=float),
+            market=market,
+        )
+
+    def _apply_limits(self, b: _Book) -> np.ndarray:
+        t = b.target.copy()
+        if self.max_weight is not None:
+            over = np.abs(t) > self.max_weight + _TINY
+            for i in np.flatnonzero(over):
+                b.clamps.append(f"{b.coins[i]}: target {t[i]:.2%} capped at the max weight {self.max_weight:.2%}")
+            t = np.clip(t, -self.max_weight, self.max_weight)
+        if self.min_weight is not None:
+            under = (np.abs(t) > 0) & (np.abs(t) < self.min_weight - _TINY)
+            for i in np.flatnonzero(under):
+                b.clamps.append(f"{b.coins[i]}: target {t[i]:.2%} is under the min weight {self.min_weight:.2%}: exit")
+            t[under] = 0.0
+        gross = float(np.abs(t).sum())
+        cash = 1.0 - gross
+        want = None
+        if self.cash_reserve is not None and cash < self.cash_reserve.min - _TINY:
+            want = self.cash_reserve.target
+        elif cash < self.cash_floor - _TINY:
+            want = self.cash_floor
+        if want is not None and gross > 0:
+            scale = max(0.0, 1.0 - want) / gross
+            if scale < 1.0:
+                b.clamps.append(f"target cash {cash:.2%} raised to {want:.2%}: risk weights scaled by {scale:.4f}")
+                t = t * scale
+        b.target = t
+        return t
+
+    def _desired_weights(
+        self,
+        w: np.ndarray,
+        t: np.ndarray,
+        d: np.ndarray,
+        drift: float,
+        beyond: np.ndarray,
+        now: datetime,
+        last: datetime | None,
+    ) -> tuple[np.ndarray, bool, str]:
+        n_beyond = int(beyond.sum())
+        status = (
+            f"{n_beyond} position{'s' if n_beyond != 1 else ''} beyond {self.position_threshold:.1%} drift; "
+            f"total drift {drift:.1%}"
+        )
+        if self.mode == "calendar":
+            due = last is None or now - last >= self.calendar_interval
+            if not due:
+                assert last is not None
+                nxt = (last + self.calendar_interval).date().isoformat()
+                return w.copy(), False, f"calendar rebalance not due until {nxt}; {status}"
+            return (
+                t.copy(),
+                True,
+                f"calendar rebalance due (every {self.calendar_interval.days} days); {status}",
+            )
+        if self.mode == "cash-flow":
+            return (
+                self._cash_flow(w, t),
+                True,
+                f"cash-flow: buying underweight assets with spare cash; {status}",
+            )
+
+        if self.mode == "band":
+            half = self.band if self.band_kind == "absolute" else self.band * np.abs(t)
+            lo, hi = t - half, t + half
+            outside = (w < lo - _TINY) | (w > hi + _TINY)
+            w_new = np.clip(w, lo, hi)
+            n_out = int(outside.sum())
+            status = f"{n_out} position{'s' if n_out != 1 else ''} outside {self._band_text()}; total drift {drift:.1%}"
+            needed = n_out > 0 or drift >= self.portfolio_threshold - _TINY
+        else:
+            w_new = np.where(beyond, t, w)
+            needed = n_beyond > 0 or drift >= self.portfolio_threshold - _TINY
+        if not needed:
+            return w.copy(), False, f"no rebalance needed: {status}"
+        return self._close_portfolio_drift(w_new, t), True, status
+
+    def _band_text(self) -> str:
+        return f"±{self.band:.1%} bands" if self.band_kind == "absolute" else f"±{self.band:.0%} relative bands"
+
+    def _close_portfolio_drift(self, w_new: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Move the largest remaining drifts to target until portfolio drift is under its threshold."""
+        w_new = w_new.copy()
+        gap = np.abs(w_new - t)
+        abs_sum, gap_sum = float(np.abs(w_new).sum()), float(gap.sum())
+        cash_t = 1.0 - float(np.abs(t).sum())
+        for i in np.argsort(-gap, kind="stable"):
+            if gap[i] <= _TINY:
+                break
+            if 0.5 * (gap_sum + abs((1.0 - abs_sum) - cash_t)) < self.portfolio_threshold - _TINY:
+                break
+            abs_sum += abs(t[i]) - abs(w_new[i])
+            gap_sum -= gap[i]
+            w_new[i] = t[i]
+        return w_new
+
+    def _cash_flow(self, w: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Buy-only: spend the cash above max(target cash, floor) on underweight assets, pro rata to need."""
+        cash_now = 1.0 - float(np.abs(w).sum())
+        keep = max(1.0 - float(np.abs(t).sum()), self.cash_floor)
+        spare = max(0.0, cash_now - keep)
+        same_side = (np.sign(w) == np.sign(t)) | (w == 0)
+        need = np.where(same_side, np.maximum(np.abs(t) - np.abs(w), 0.0), 0.0)
+        total = float(need.sum())
+        if total <= _TINY or spare <= _TINY:
+            return w.copy()
+        add = need * min(1.0, spare / total)
+        return w + np.sign(t) * add
+
+    def _legs(self, b: _Book, equity: float, w: np.ndarray, w_new: np.ndarray) -> tuple[list[_Leg], list[SkippedTrade]]:
+        s = b.size
+        s_new = w_new * equity / b.mid
+        moving = np.abs(s_new - s) * b.mid > _TINY * max(equity, 1.0)
+        flip = s * s_new < 0
+        to_zero = moving & (s != 0) & ((np.abs(s_new) * b.mid < self.min_trade_value) | flip)
+        shrink = moving & (s != 0) & ~to_zero & (np.abs(s_new) < np.abs(s))
+        grow = moving & ~to_zero & ~shrink & (np.abs(s_new) > np.abs(s))
+        grow |= moving & flip  # the open after the close
+        sellable = round_sizes_down(np.abs(np.where(b.perp, s, b.free)), b.szd)
+        reduce_sz = round_sizes_down(np.abs(s) - np.abs(s_new), b.szd)
+        # A reduce whose remainder would be under the minimum order value closes instead (no dust).
+        dust = shrink & ((np.abs(s) - reduce_sz) * b.mid < self.min_trade_value)
+        to_zero |= dust
+        shrink &= ~dust
+        grow_sz = round_sizes_down(np.where(flip, np.abs(s_new), np.abs(s_new) - np.abs(s)), b.szd)
+
+        legs: list[_Leg] = []
+        skipped: list[SkippedTrade] = []
+        for i in np.flatnonzero(to_zero | shrink):
+            perp = bool(b.perp[i])
+            closing = bool(to_zero[i])
+            sz = float(sellable[i]) if closing else min(float(reduce_sz[i]), float(sellable[i]))
+            note = ""
+            locked = abs(s[i]) - b.free[i]
+            if not perp and locked > _TINY and (closing or reduce_sz[i] > sellable[i]):
+                note = f" ({locked:g} locked, left in place)"
+                skipped.append(
+                    SkippedTrade(
+                        coin=b.coins[i],
+                        wanted_notional_usd=round(locked * b.mid[i], 2),
+                        reason=f"{locked:g} {b.coins[i]} is locked (hold) by open orders and cannot be sold",
+                    )
+                )
+            legs.append(_Leg(int(i), True, "close" if closing else "reduce", bool(s[i] > 0), sz, perp, note))
+        for i in np.flatnonzero(grow):
+            opening = bool(s[i] == 0 or flip[i])
+            if not b.perp[i] and s_new[i] < 0:
+                raise ValidationError(f"{b.coins[i]}: spot cannot be short")
+            legs.append(
+                _Leg(
+                    int(i),
+                    False,
+                    "open" if opening else "increase",
+                    bool(s_new[i] < 0),
+                    float(grow_sz[i]),
+                    False,
+                )
+            )
+        kept = []
+        for leg in legs:
+            value = leg.size * b.mid[leg.i]
+            if value < self.min_trade_value - _TINY or leg.size <= 0:
+                skipped.append(
+                    SkippedTrade(
+                        coin=b.coins[leg.i],
+                        wanted_notional_usd=round(abs(s_new[leg.i] - s[leg.i]) * b.mid[leg.i], 2),
+                        reason=f"{leg.kind} of ${value:,.2f} is under the ${self.min_trade_value:g} minimum order",
+                    )
+                )
+            else:
+                kept.append(leg)
+        return kept, skipped
+
+    def _limit_trades(
+        self, b: _Book, legs: list[_Leg], skipped: list[SkippedTrade]
+    ) -> tuple[list[_Leg], list[SkippedTrade]]:
+        moved: dict[int, float] = {}
+        for leg in legs:
+            moved[leg.i] = moved.get(leg.i, 0.0) + leg.size * b.mid[leg.i]
+        assert self.max_trades is not None
+        keep = set(sorted(moved, key=lambda i: (-moved[i], b.coins[i]))[: self.max_trades])
+        for i in sorted(set(moved) - keep, key=lambda i: b.coins[i]):
+            skipped.append(
+                SkippedTrade(
+                    coin=b.coins[i],
+                    wanted_notional_usd=round(moved[i], 2),
+                    reason=f"over the limit of {self.max_trades} trades per cycle (smaller move; next cycle)",
+                )
+            )
+        return [leg for leg in legs if leg.i in keep], skipped
+
+    def _size_for_capital(
+        self,
+        b: _Book,
+        equity: float,
+        w: np.ndarray,
+        w_new: np.ndarray,
+        legs: list[_Leg],
+        skipped: list[SkippedTrade],
+    ) -> tuple[list[TradeAction], list[SkippedTrade], tuple[float, float]]:
+        frees = sorted((leg for leg in legs if leg.frees), key=lambda g: (-g.size * b.mid[g.i], b.coins[g.i]))
+        uses = sorted((leg for leg in legs if not leg.frees), key=lambda g: (-g.size * b.mid[g.i], b.coins[g.i]))
+        gross = float(np.abs(b.size * b.mid).sum())
+        e = equity
+        costs = [0.0, 0.0]  # fees, slippage
+
+        def leg_cost(leg: _Leg, size: float, px: float) -> tuple[float, float]:
+            info_mid = float(b.mid[leg.i])
+            fee = size * info_mid * self.costs.fee_rate("perp" if b.perp[leg.i] else "spot")
+            slip = self.costs.slippage_usd(b.market.assets[b.coins[leg.i]].book, info_mid, size, not leg.sell, px)
+            return fee, slip
+
+        priced: list[tuple[_Leg, float, float, float]] = []
+        for leg in frees:
+            px = self._limit(b, leg)
+            fee, slip = leg_cost(leg, leg.size, px)
+            gross -= leg.size * b.mid[leg.i]
+            e -= fee + slip
+            costs[0] += fee
+            costs[1] += slip
+            priced.append((leg, leg.size, px, fee + slip))
+        power = (self.max_gross_leverage - self.cash_floor) * e - gross
+        need = 0.0
+        quotes = []
+        for leg in uses:
+            px = self._limit(b, leg)
+            fee, slip = leg_cost(leg, leg.size, px)
+            quotes.append((leg, px, fee, slip))
+            need += leg.size * b.mid[leg.i] + fee + slip
+        scale = 1.0 if need <= max(power, 0.0) else max(power, 0.0) / need * (1 - 1e-9)
+        for leg, px, fee, slip in quotes:
+            size = leg.size
+            if scale < 1.0:
+                size = float(round_sizes_down(np.array([leg.size * scale]), np.array([b.szd[leg.i]]))[0])
+                value = size * b.mid[leg.i]
+                if value < self.min_trade_value - _TINY:
+                    skipped.append(
+                        SkippedTrade(
+                            coin=b.coins[leg.i],
+                            wanted_notional_usd=round(leg.size * b.mid[leg.i], 2),
+                            reason=f"not enough buying power: shrunk to ${value:,.2f}, under the minimum order",
+                        )
+                    )
+                    continue
+                fee, slip = leg_cost(leg, size, px)
+                leg.note += f" (shrunk to {scale:.1%} of the wanted size: buying power)"
+            costs[0] += fee
+            costs[1] += slip
+            priced.append((leg, size, px, fee + slip))
+        actions = [self._action(b, equity, w, w_new, leg, size, px) for leg, size, px, _ in priced]
+        return actions, skipped, (costs[0], costs[1])
+
+    def _limit(self, b: _Book, leg: _Leg) -> float:
+        """The IOC limit, toward the mid inside the slippage bound; where the grid is too coarse for that,
+        the nearest valid price beyond the mid (an order that cannot fill is worse than one tick more)."""
+        i = leg.i
+        px = float(
+            protected_prices(
+                b.mid[i : i + 1], np.array([not leg.sell]), self.max_slippage_pct, b.perp[i : i + 1], b.szd[i : i + 1]
+            )[0]
+        )
+        mid = float(b.mid[i])
+        if px <= 0 or (not leg.sell and px < mid) or (leg.sell and px > mid):
+            px = round_price(mid, "perp" if b.perp[i] else "spot", int(b.szd[i]), up=not leg.sell)
+        return px
+
+    def _action(
+        self, b: _Book, equity: float, w: np.ndarray, w_new: np.ndarray, leg: _Leg, size: float, px: float
+    ) -> TradeAction:
+        i = leg.i
+        coin = b.coins[i]
+        info = b.market.assets[coin]
+        reason = {
+            "close": f"exit {coin}: {w[i]:+.2%} → 0",
+            "reduce": f"reduce {coin}: {w[i]:+.2%} → {w_new[i]:+.2%} (target {b.target[i]:+.2%})",
+            "open": f"enter {coin}: → {w_new[i]:+.2%} (target {b.target[i]:+.2%})",
+            "increase": f"increase {coin}: {w[i]:+.2%} → {w_new[i]:+.2%} (target {b.target[i]:+.2%})",
+        }[leg.kind] + leg.note
+        return TradeAction(
+            coin=coin,
+            market="perp" if b.perp[i] else "spot",
+            side="sell" if leg.sell else "buy",
+            kind=leg.kind,  # type: ignore[arg-type]
+            size=size,
+            notional_usd=round(size * float(b.mid[i]), 2),
+            from_weight=round(float(w[i]), 6),
+            to_weight=round(float(w_new[i]), 6),
+            reduce_only=leg.reduce_only,
+            limit_px=px,
+            reason=reason,
+            asset=info.asset,
+            wire_name=info.wire_name,
+            sz_decimals=info.sz_decimals,
+        )
+
+    # -- the plan ------------------------------------------------------------------------------
+
+    def _assemble(
+        self,
+        b: _Book,
+        target: TargetAllocation,
+        now: datetime,
+        equity: float,
+        w: np.ndarray,
+        t: np.ndarray,
+        w_new: np.ndarray,
+        needed: bool,
+        reason: str,
+        actions: list[TradeAction],
+        skipped: list[SkippedTrade],
+        costs: tuple[float, float],
+    ) -> RebalancingPlan:
+        fees, slip = costs
+        index = {c: i for i, c in enumerate(b.coins)}
+        s_after = b.size.copy()
+        for a in actions:
+            s_after[index[a.coin]] += a.size if a.side == "buy" else -a.size
+        e_after = equity - fees - slip
+        w_after = s_after * b.mid / e_after if e_after > 0 else np.zeros_like(s_after)
+        sells = sum(a.notional_usd for a in actions if a.side == "sell")
+        buys = sum(a.notional_usd for a in actions if a.side == "buy")
+        cash_before = equity * (1 - float(np.abs(w).sum()))
+        cash_after = e_after * (1 - float(np.abs(w_after).sum()))
+        drift_before, drift_after = portfolio_drift(w, t), portfolio_drift(w_after, t)
+        if needed and not actions:
+            reason += "; but no trade is possible (see skipped)"
+        elif skipped and actions:
+            reason += f"; {len(skipped)} trade{'s' if len(skipped) != 1 else ''} skipped"
+        summary = PlanSummary(
+            total_sells_usd=round(sells, 2),
+            total_buys_usd=round(buys, 2),
+            turnover_usd=round(sells + buys, 2),
+            num_trades=len(actions),
+            positions_exited=sum(1 for a in actions if a.kind == "close"),
+            positions_entered=sum(1 for a in actions if a.kind == "open"),
+            drift_before=round(drift_before, 6),
+            drift_after=round(drift_after, 6),
+            max_weight_before=round(float(np.abs(w).max(initial=0.0)), 6),
+            max_weight_after=round(float(np.abs(w_after).max(initial=0.0)), 6),
+            equity_usd=round(equity, 2),
+            cash_before_usd=round(cash_before, 2),
+            cash_after_usd=round(cash_after, 2),
+        )
+        return RebalancingPlan(
+            plan_id="",
+            created_at=now,
+            mode=self.mode,
+            rebalance_needed=needed,
+            reason=reason,
+            actions=actions,
+            skipped=skipped,
+            summary=summary,
+            estimated_cost=CostEstimate(
+                fees_usd=round(fees, 4), slippage_usd=round(slip, 4), total_usd=round(fees + slip, 4)
+            ),
+            comparison={
+                "current_max_weight": summary.max_weight_before,
+                "target_max_weight": round(float(np.abs(t).max(initial=0.0)), 6),
+                "planned_max_weight": summary.max_weight_after,
+                "current_positions": int(np.count_nonzero(b.size)),
+                "target_positions": int(np.count_nonzero(t)),
+                "planned_positions": int(np.count_nonzero(s_after)),
+                "current_cash_weight": round(cash_before / equity, 6),
+                "target_cash_weight": round(1 - float(np.abs(t).sum()), 6),
+                "planned_cash_weight": round(cash_after / e_after, 6) if e_after > 0 else 0.0,
+                "estimated_cost_bps": round((fees + slip) / (sells + buys) * 1e4, 3) if sells + buys else 0.0,
+            },
+            rows=self._rows(b, equity, w, t, w_after, actions),
+            clamps=b.clamps,
+            strategy_id=target.strategy_id,
+            target={
+                **{c: round(float(t[i]), 6) for i, c in enumerate(b.coins)},
+                CASH: round(1 - float(np.abs(t).sum()), 6),
+            },
+            inputs_hash=self._inputs_hash(b, equity),
+        ).model_copy(update={"plan_id": "p_" + self._inputs_hash(b, equity)[:8] + _stamp(now)})
+
+    def _rows(
+        self,
+        b: _Book,
+        equity: float,
+        w: np.ndarray,
+        t: np.ndarray,
+        w_after: np.ndarray,
+        actions: list[TradeAction],
+    ) -> list[AssetRow]:
+        by_coin: dict[str, list[str]] = {}
+        for a in actions:
+            by_coin.setdefault(a.coin, []).append(f"{a.side} {a.size:g}")
+        if self.mode == "band":
+            half = self.band if self.band_kind == "absolute" else self.band * np.abs(t)
+        else:
+            half = np.full_like(t, self.position_threshold)
+        half = np.broadcast_to(half, t.shape)
+        rows = [
+            AssetRow(
+                coin=c,
+                market="perp" if b.perp[i] else "spot",
+                current_weight=round(float(w[i]), 6),
+                target_weight=round(float(t[i]), 6),
+                drift=round(float(w[i] - t[i]), 6),
+                value_usd=round(float(b.size[i] * b.mid[i]), 2),
+                band_low=round(float(t[i] - half[i]), 6),
+                band_high=round(float(t[i] + half[i]), 6),
+                planned_weight=round(float(w_after[i]), 6),
+                action=", ".join(by_coin.get(c, [])) or "hold",
+            )
+            for i, c in enumerate(b.coins)
+        ]
+        cw, ct, ca = 1 - float(np.abs(w).sum()), 1 - float(np.abs(t).sum()), 1 - float(np.abs(w_after).sum())
+        rows.append(
+            AssetRow(
+                coin=CASH,
+                market="cash",
+                current_weight=round(cw, 6),
+                target_weight=round(ct, 6),
+                drift=round(cw - ct, 6),
+                value_usd=round(cw * equity, 2),
+                band_low=round(self.cash_floor, 6),
+                band_high=1.0,
+                planned_weight=round(ca, 6),
+                action="",
+            )
+        )
+        return rows
+
+    @staticmethod
+    def _inputs_hash(b: _Book, equity: float) -> str:
+        h = hashlib.sha256()
+        h.update("\x1f".join(b.coins).encode())
+        for arr in (b.size, b.free, b.mid, b.target):
+            h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+        h.update(np.float64(equity).tobytes())
+        return h.hexdigest()
+
+    def _empty_plan(
+        self, b: _Book, target: TargetAllocation, now: datetime, equity: float, why: str
+    ) -> RebalancingPlan:
+        zeros = np.zeros(len(b.coins))
+        return self._assemble(
+            b,
+            target,
+            now,
+            1.0 if equity <= 0 else equity,
+            zeros,
+            b.target,
+            zeros,
+            False,
+            f"no rebalance: {why}",
+            [],
+            [],
+            (0.0, 0.0),
+        )
+
+
+def _stamp(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y%m%d%H%M%S")

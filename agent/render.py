@@ -1,0 +1,73 @@
+"""Human output: the drift table (seed 004), the plan and its summary (seed 000), with rich."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from agent.domain import RebalancingPlan
+
+console = Console(file=sys.stdout, highlight=False)
+
+
+def pct(x: float) -> str:
+    return f"{x * 100:+.1f}%" if x else "0.0%"
+
+
+def drift_table(plan: RebalancingPlan) -> Table:
+    table = Table(title="Current vs target", title_justify="left")
+    for col in ("Asset", "Current", "Target", "Drift", "Band", "Value", "Action"):
+        table.add_column(col, justify="left" if col in ("Asset", "Action") else "right")
+    for r in plan.rows:
+        flag = " ←" if r.market != "cash" and not (r.band_low - 1e-9 <= r.current_weight <= r.band_high + 1e-9) else ""
+        band = f"{r.band_low * 100:.1f}–{r.band_high * 100:.1f}%" if r.market != "cash" else f"≥{r.band_low * 100:.0f}%"
+        table.add_row(
+            r.coin,
+            f"{r.current_weight * 100:.1f}%",
+            f"{r.target_weight * 100:.1f}%",
+            pct(r.drift) + flag,
+            band,
+            f"${r.value_usd:,.2f}",
+            r.action,
+        )
+    return table
+
+
+def print_drift(plan: RebalancingPlan) -> None:
+    console.print(drift_table(plan))
+    verdict = "Rebalance needed" if plan.rebalance_needed else "No rebalance needed"
+    console.print(f"{verdict}: {plan.reason}")
+
+
+def print_plan(plan: RebalancingPlan) -> None:
+    print_drift(plan)
+    if plan.clamps:
+        console.print("Limits applied: " + "; ".join(plan.clamps))
+    if plan.actions:
+        t = Table(title="Plan (in order)", title_justify="left")
+        for col in ("#", "Side", "Kind", "Asset", "Size", "Notional", "Limit", "Reduce-only", "Why"):
+            t.add_column(col)
+        for n, a in enumerate(plan.actions, 1):
+            t.add_row(
+                str(n),
+                a.side,
+                a.kind,
+                a.coin,
+                f"{a.size:g}",
+                f"${a.notional_usd:,.2f}",
+                f"{a.limit_px:g}",
+                "yes" if a.reduce_only else "",
+                a.reason,
+            )
+        console.print(t)
+    for s in plan.skipped:
+        console.print(f"skipped {s.coin} (${s.wanted_notional_usd:,.2f}): {s.reason}")
+    s, c = plan.summary, plan.estimated_cost
+    console.print(
+        f"Sells ${s.total_sells_usd:,.2f} · buys ${s.total_buys_usd:,.2f} · {s.num_trades} trades · "
+        f"drift {s.drift_before:.1%} → {s.drift_after:.1%} · max weight {s.max_weight_before:.1%} → "
+        f"{s.max_weight_after:.1%} · est. cost ${c.total_usd:,.2f} (fees ${c.fees_usd:,.2f}, "
+        f"slippage ${c.slippage_usd:,.2f})"
+    )
