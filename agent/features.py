@@ -125,7 +125,7 @@ def correlation_matrix(closes: Mapping[str, Sequence[float] | FloatArray], windo
     names, rets = _aligned_returns(closes, window, coins)
     if len(names) == 1:
         return names, np.ones((1, 1))
-    return names, np.corrcoef(rets)
+    return names, np.asarray(np.corrcoef(rets), dtype=np.float64)
 
 
 def covariance_matrix(closes: Mapping[str, Sequence[float] | FloatArray], window: int = 90,

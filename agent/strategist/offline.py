@@ -1,0 +1,508 @@
+"""The offline strategist: picks a strategy from the library by explicit rules, no model involved.
+
+It is what runs when no LLM is configured, and the baseline an LLM's answer can be compared with. The
+rules are deliberately few and visible: the market features (volatility, trend, drawdown, funding) are
+summarised into a regime; each strategy has one precondition check; the checks run in a fixed priority
+order (safety first) and the first that holds wins. The reasoning lists every check with the measured
+values, so a human can see why. The target is computed with ``agent.allocators``, clamped to the
+strategy's and the config's caps, and validated; an invalid target fails closed (no default target).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent import allocators
+from agent.domain import CASH, Market, TargetAllocation
+from agent.errors import TargetValidationError, ValidationError
+from agent.features import covariance_matrix, load_daily_closes, market_features
+from agent.strategies import Strategy, StrategyCaps, load_strategies
+from agent.strategist.base import Decision, DecisionContext, Limits
+from agent.targets import validate_target
+
+# Regime thresholds (annualised volatilities, simple returns, drawdowns as negative fractions).
+CRASH_DRAWDOWN_90D = -0.25  # reference coin (BTC) this far below its 90-day high
+CRASH_MEDIAN_RETURN_30D = -0.20
+HIGH_VOL = 0.90  # median 30-day volatility
+CAUTION_DRAWDOWN_90D = -0.15
+CAUTION_VOL = 0.65
+BROAD_BREADTH = 0.70  # share of coins above their 50-day mean
+BROAD_MEDIAN_RETURN_30D = 0.05
+UPTREND_BREADTH = 0.50
+DOWNTREND_BREADTH = 0.35
+# Funding: "persistently rich" = 7-day mean and latest rate both high, and mostly positive hours.
+FUNDING_RICH_7D_APR = 0.20
+FUNDING_RICH_LATEST_APR = 0.10
+FUNDING_POSITIVE_SHARE = 0.70
+FUNDING_MAX_COINS = 3
+UNHEDGED_SHORT_MAX = 0.10
+CASH_MIN = 0.20
+RISK_PARITY_MAX_COINS = 12
+SATELLITE_MAX = 0.10  # balanced-growth: one satellite never outweighs its sleeve's intent
+REFERENCE_COIN = "BTC"
+
+PRIORITY = (
+    "fixed-targets",
+    "risk-off",
+    "funding-harvest",
+    "cash-reserve",
+    "equal-weight",
+    "balanced-growth",
+    "score-weighted",
+    "risk-parity",
+)
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.1%}" if math.isfinite(x) else "n/a"
+
+
+def momentum_score(feats: Mapping[str, float]) -> float:
+    """Risk-adjusted momentum: 90-day return / 90-day annualised volatility (NaN without history)."""
+    r, v = feats.get("return_90d", math.nan), feats.get("vol_90d", math.nan)
+    return r / v if math.isfinite(r) and math.isfinite(v) and v > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class RichFunding:
+    coin: str
+    apr_7d: float
+    apr_latest: float
+    positive_share: float
+
+
+@dataclass(frozen=True)
+class MarketSummary:
+    """The handful of market-wide numbers the precondition rules read."""
+
+    n_assets: int
+    reference: str
+    ref_drawdown_90d: float
+    ref_return_30d: float
+    median_vol_30d: float
+    median_return_30d: float
+    breadth: float
+    rich_funding: tuple[RichFunding, ...] = ()
+    best_funding: tuple[str, float] | None = None
+
+    def describe(self) -> str:
+        best = f"{self.best_funding[0]} {_pct(self.best_funding[1])}" if self.best_funding else "none measured"
+        return (
+            f"{self.n_assets} coins with history; {self.reference} 90d drawdown {_pct(self.ref_drawdown_90d)}, "
+            f"{self.reference} 30d return {_pct(self.ref_return_30d)}; median 30d vol "
+            f"{self.median_vol_30d:.0%}; median 30d return {_pct(self.median_return_30d)}; breadth "
+            f"(above 50d mean) {self.breadth:.0%}; highest 7d funding APR: {best}"
+        )
+
+
+def summarize(features: Mapping[str, Mapping[str, float]], coins: Sequence[str] | None = None) -> MarketSummary:
+    """Reduce per-coin features to the market-wide summary (over ``coins``, default all)."""
+    names = sorted(coins if coins is not None else features)
+    hist = [c for c in names if "vol_30d" in features.get(c, {})]
+
+    def med(key: str) -> float:
+        vals = [features[c][key] for c in hist if math.isfinite(features[c].get(key, math.nan))]
+        return statistics.median(vals) if vals else math.nan
+
+    ref = REFERENCE_COIN if REFERENCE_COIN in hist else "median coin"
+    if ref == REFERENCE_COIN:
+        ref_dd = features[ref].get("drawdown_90d", math.nan)
+        ref_ret = features[ref].get("return_30d", math.nan)
+    else:
+        ref_dd, ref_ret = med("drawdown_90d"), med("return_30d")
+    above = [c for c in hist if math.isfinite(features[c].get("price_vs_ma50", math.nan))]
+    breadth = sum(features[c]["price_vs_ma50"] > 0 for c in above) / len(above) if above else math.nan
+    rich = []
+    best: tuple[str, float] | None = None
+    for c in names:
+        f = features.get(c, {})
+        apr7 = f.get("funding_7d_apr")
+        if apr7 is None or not math.isfinite(apr7):
+            continue
+        if best is None or apr7 > best[1]:
+            best = (c, apr7)
+        latest = f.get("funding_apr", math.nan)
+        share = f.get("funding_7d_positive_share", 0.0)
+        if apr7 >= FUNDING_RICH_7D_APR and latest >= FUNDING_RICH_LATEST_APR and share >= FUNDING_POSITIVE_SHARE:
+            rich.append(RichFunding(c, apr7, latest, share))
+    rich.sort(key=lambda r: (-r.apr_7d, r.coin))
+    return MarketSummary(
+        n_assets=len(hist), reference=ref, ref_drawdown_90d=ref_dd, ref_return_30d=ref_ret,
+        median_vol_30d=med("vol_30d"), median_return_30d=med("return_30d"), breadth=breadth,
+        rich_funding=tuple(rich), best_funding=best,
+    )
+
+
+def classify_regime(s: MarketSummary) -> tuple[str, str]:
+    """(regime, why): crash, high-vol, caution, broad-rally, uptrend, range or downtrend."""
+    if s.n_assets == 0:
+        return "unknown", "no coin has price history"
+    if s.ref_drawdown_90d <= CRASH_DRAWDOWN_90D:
+        return "crash", f"{s.reference} is {_pct(s.ref_drawdown_90d)} from its 90d high (≤ {CRASH_DRAWDOWN_90D:.0%})"
+    if s.median_return_30d <= CRASH_MEDIAN_RETURN_30D:
+        return "crash", f"median 30d return {_pct(s.median_return_30d)} ≤ {CRASH_MEDIAN_RETURN_30D:.0%}"
+    if s.median_vol_30d >= HIGH_VOL:
+        return "high-vol", f"median 30d vol {s.median_vol_30d:.0%} ≥ {HIGH_VOL:.0%}"
+    if s.ref_drawdown_90d <= CAUTION_DRAWDOWN_90D or s.median_vol_30d >= CAUTION_VOL:
+        return "caution", (f"{s.reference} 90d drawdown {_pct(s.ref_drawdown_90d)} (caution ≤ "
+                           f"{CAUTION_DRAWDOWN_90D:.0%}) or median vol {s.median_vol_30d:.0%} (≥ {CAUTION_VOL:.0%})")
+    if s.breadth >= BROAD_BREADTH and s.median_return_30d >= BROAD_MEDIAN_RETURN_30D:
+        return "broad-rally", (f"breadth {s.breadth:.0%} ≥ {BROAD_BREADTH:.0%} and median 30d return "
+                               f"{_pct(s.median_return_30d)} ≥ {BROAD_MEDIAN_RETURN_30D:.0%}")
+    if s.breadth >= UPTREND_BREADTH:
+        return "uptrend", f"breadth {s.breadth:.0%} ≥ {UPTREND_BREADTH:.0%}, no crash/caution signal"
+    if s.breadth < DOWNTREND_BREADTH:
+        return "downtrend", f"breadth {s.breadth:.0%} < {DOWNTREND_BREADTH:.0%}"
+    return "range", f"breadth {s.breadth:.0%} between {DOWNTREND_BREADTH:.0%} and {UPTREND_BREADTH:.0%}"
+
+
+@dataclass
+class _Env:
+    """What the rules and allocators look at for one decision."""
+
+    ctx: DecisionContext
+    summary: MarketSummary
+    regime: str
+    regime_why: str
+    universe: list[str]  # perps with history, listed and allowed
+    scores: dict[str, float]
+    holdings: dict[str, float] = field(default_factory=dict)
+    free_cash: float = 1.0
+    locked_cash: float = 0.0
+
+
+Check = Callable[[_Env], tuple[bool, str]]
+
+
+def _check_fixed(env: _Env) -> tuple[bool, str]:
+    if env.ctx.current_targets:
+        return True, f"configured targets present ({len(env.ctx.current_targets)} entries)"
+    return False, "no configured targets"
+
+
+def _check_risk_off(env: _Env) -> tuple[bool, str]:
+    s = env.summary
+    ok = env.regime in ("crash", "high-vol")
+    return ok, (f"regime {env.regime}; {s.reference} 90d drawdown {_pct(s.ref_drawdown_90d)} (crash ≤ "
+                f"{CRASH_DRAWDOWN_90D:.0%}), median 30d return {_pct(s.median_return_30d)} (crash ≤ "
+                f"{CRASH_MEDIAN_RETURN_30D:.0%}), median 30d vol {s.median_vol_30d:.0%} (high ≥ {HIGH_VOL:.0%})")
+
+
+def _check_funding(env: _Env) -> tuple[bool, str]:
+    rich = [r for r in env.summary.rich_funding if _is_perp(env.ctx.market, r.coin) and _allowed(env.ctx, r.coin)]
+    if env.regime in ("crash", "high-vol"):
+        return False, f"regime {env.regime} is avoided"
+    if not rich:
+        best = env.summary.best_funding
+        where = f"highest {best[0]} {_pct(best[1])}" if best else "no funding history"
+        return False, (f"no perp with 7d funding ≥ {FUNDING_RICH_7D_APR:.0%} APR and latest ≥ "
+                       f"{FUNDING_RICH_LATEST_APR:.0%} ({where})")
+    parts = ", ".join(f"{r.coin} 7d {_pct(r.apr_7d)} / latest {_pct(r.apr_latest)} APR "
+                      f"({r.positive_share:.0%} positive hours)" for r in rich)
+    return True, f"persistently rich funding: {parts}"
+
+
+def _check_cash_reserve(env: _Env) -> tuple[bool, str]:
+    if env.regime != "caution":
+        return False, f"regime {env.regime} is not caution"
+    if not env.holdings:
+        return False, "caution, but the account holds no long positions to trim"
+    if any(w < 0 for w in env.holdings.values()):
+        return False, "caution, but the account holds shorts (cash-reserve is long-only)"
+    if env.free_cash >= CASH_MIN:
+        return False, f"caution, but free cash {env.free_cash:.1%} is already ≥ {CASH_MIN:.0%}"
+    return True, f"caution and free cash {env.free_cash:.1%} < {CASH_MIN:.0%} with {len(env.holdings)} holdings"
+
+
+def _check_equal(env: _Env) -> tuple[bool, str]:
+    n = sum(math.isfinite(v) for v in env.scores.values())
+    ok = env.regime == "broad-rally" and n >= 4
+    return ok, (f"regime {env.regime} (needs broad-rally: breadth {env.summary.breadth:.0%} ≥ {BROAD_BREADTH:.0%}"
+                f" and median 30d return {_pct(env.summary.median_return_30d)} ≥ {BROAD_MEDIAN_RETURN_30D:.0%}),"
+                f" {n} scored coins (needs 4)")
+
+
+def _check_balanced(env: _Env) -> tuple[bool, str]:
+    core = [c for c in ("BTC", "ETH") if c in env.universe]
+    ok = env.regime == "uptrend" and len(core) == 2
+    return ok, (f"regime {env.regime} (needs uptrend: breadth {env.summary.breadth:.0%} ≥ "
+                f"{UPTREND_BREADTH:.0%}), core coins available: {', '.join(core) or 'none'}")
+
+
+def _check_score(env: _Env) -> tuple[bool, str]:
+    pos = sorted(c for c, v in env.scores.items() if math.isfinite(v) and v > 0)
+    ok = env.regime == "range" and bool(pos)
+    return ok, (f"regime {env.regime} (needs range: breadth {DOWNTREND_BREADTH:.0%}–{UPTREND_BREADTH:.0%}), "
+                f"coins with a positive score: {', '.join(pos) or 'none'}")
+
+
+def _check_parity(env: _Env) -> tuple[bool, str]:
+    n = len(env.universe)
+    ok = n >= 2 and env.regime not in ("crash", "high-vol", "unknown")
+    return ok, f"regime {env.regime} (any but crash/high-vol), {n} coins with history (needs 2)"
+
+
+CHECKS: dict[str, Check] = {
+    "fixed-targets": _check_fixed,
+    "risk-off": _check_risk_off,
+    "funding-harvest": _check_funding,
+    "cash-reserve": _check_cash_reserve,
+    "equal-weight": _check_equal,
+    "balanced-growth": _check_balanced,
+    "score-weighted": _check_score,
+    "risk-parity": _check_parity,
+}
+
+
+def _is_perp(market: Market, coin: str) -> bool:
+    info = market.get(coin)
+    return info is not None and info.market == "perp"
+
+
+def _allowed(ctx: DecisionContext, coin: str) -> bool:
+    allowed = ctx.limits.allowed_assets
+    return allowed is None or coin in allowed
+
+
+def _spot_hedge(market: Market, coin: str) -> str | None:
+    """A spot pair for the perp's asset (``BTC`` -> a pair whose base token is ``BTC`` or ``UBTC``)."""
+    for name in sorted(market.assets):
+        info = market.assets[name]
+        if info.market == "spot" and info.base_token in (coin, f"U{coin}"):
+            return name
+    return None
+
+
+class OfflineStrategist:
+    """Deterministic strategist: explicit precondition rules over market features, no model."""
+
+    name = "offline"
+
+    def __init__(self, strategies: Mapping[str, Strategy] | None = None, *,
+                 closes: Mapping[str, np.ndarray] | None = None, history_dir: str | Path | None = None) -> None:
+        self.strategies = dict(strategies) if strategies is not None else load_strategies()
+        self._closes = dict(closes) if closes is not None else None
+        self._history_dir = history_dir
+
+    # -- public -----------------------------------------------------------------------------------------
+    def decide(self, ctx: DecisionContext) -> Decision:
+        features = {c: dict(f) for c, f in ctx.features.items()}
+        listed = [c for c in features if c in ctx.market.assets]
+        if not listed:
+            return self._failed("no market features for any listed asset: cannot evaluate preconditions")
+        env = self._env(ctx, features)
+        lines = [f"Market: {env.summary.describe()}.", f"Regime: {env.regime} ({env.regime_why})."]
+        chosen: str | None = None
+        for sid in PRIORITY:
+            if sid not in self.strategies:
+                continue
+            ok, why = CHECKS[sid](env)
+            if chosen is None and ok:
+                chosen = sid
+                lines.append(f"- {sid}: YES ({why})")
+            else:
+                lines.append(f"- {sid}: {'skipped, higher priority chosen' if ok else 'no'} ({why})")
+        if chosen is None:
+            return self._failed("no strategy's preconditions hold:\n" + "\n".join(lines))
+        strategy = self.strategies[chosen]
+        raw, notes = self._allocate(chosen, env, strategy.caps())
+        weights, clamps = clamp_weights(raw, ctx.market, strategy.caps(), ctx.limits)
+        lines.append(f"Selected {chosen}: {strategy.title}.")
+        lines.extend(notes)
+        lines.append("Target: " + ", ".join(f"{c} {w:.4f}" for c, w in weights.items()) + ".")
+        lines.append("Clamps: " + ("; ".join(clamps) if clamps else "none") + ".")
+        reasoning = "\n".join(lines)
+        try:
+            target = TargetAllocation(allocations=weights, strategy_id=chosen, reasoning=reasoning)
+            validate_target(
+                target, ctx.market, max_gross_leverage=ctx.limits.max_gross_leverage,
+                allowed_assets=ctx.limits.allowed_assets, max_weight=ctx.limits.max_weight,
+            )
+        except (TargetValidationError, ValueError) as exc:
+            return Decision(status="failed_invalid", provider=self.name, selected_strategy=chosen,
+                            reasoning=reasoning, error=str(exc), attempts=1)
+        return Decision(status="ok", provider=self.name, selected_strategy=chosen, target=target,
+                        reasoning=reasoning, attempts=1)
+
+    # -- internals ----------------------------------------------------------------------------------------
+    def _failed(self, error: str) -> Decision:
+        return Decision(status="failed_invalid", provider=self.name, error=error, reasoning=error, attempts=1)
+
+    def _env(self, ctx: DecisionContext, features: dict[str, dict[str, float]]) -> _Env:
+        summary = summarize(features, [c for c in features if c in ctx.market.assets])
+        regime, why = classify_regime(summary)
+        universe = sorted(
+            c for c, f in features.items()
+            if _is_perp(ctx.market, c) and _allowed(ctx, c) and "vol_90d" in f and "return_90d" in f
+        )
+        scores = {c: momentum_score(features[c]) for c in universe}
+        holdings: dict[str, float] = {}
+        free, locked = 1.0, 0.0
+        try:
+            w = ctx.state.weights(ctx.market)
+            equity = ctx.state.equity(ctx.market)
+        except KeyError:  # a held coin without a mid: leave holdings unknown
+            w, equity = {CASH: 1.0}, 0.0
+        if equity > 0:
+            locked = min(ctx.state.usdc_spot_hold / equity, 1.0)
+            holdings = {c: x for c, x in w.items() if c != CASH and abs(x) > 1e-9}
+            free = max(0.0, w.get(CASH, 0.0) - locked)
+        return _Env(ctx, summary, regime, why, universe, scores, holdings, free, locked)
+
+    def _allocate(self, sid: str, env: _Env, caps: StrategyCaps) -> tuple[dict[str, float], list[str]]:
+        """Raw target for ``sid`` (before clamping) and notes on how it was computed."""
+        feats = env.ctx.features
+        if sid == "risk-off":
+            return {CASH: 1.0}, ["All positions to USDC."]
+        if sid == "fixed-targets":
+            assert env.ctx.current_targets is not None
+            return {c: float(w) for c, w in env.ctx.current_targets.items()}, ["Configured targets, unchanged."]
+        if sid == "equal-weight":
+            w = allocators.equal_weight(env.scores, 0.5, caps.max_position, cash=0.10)
+            return w, [f"Top 50% of {len(env.scores)} coins by 90d return/vol, equal weights capped at "
+                       f"{caps.max_position:.1%}, 10% reserve."]
+        if sid == "score-weighted":
+            w = allocators.score_weighted(env.scores, 0.5, caps.max_position, budget=0.60)
+            return w, ["Top 50% of positive scores, weight ∝ score, 60% invested."]
+        if sid == "balanced-growth":
+            core = allocators.inverse_volatility(
+                {c: feats[c]["vol_90d"] for c in ("BTC", "ETH")}, 0.50, caps.max_position)
+            sats = allocators.score_weighted(
+                {c: s for c, s in env.scores.items() if c not in ("BTC", "ETH")}, 0.5, SATELLITE_MAX, 0.20)
+            merged = {c: x for c, x in core.items() if c != CASH}
+            merged.update({c: x for c, x in sats.items() if c != CASH})
+            note = ", ".join(f"{c} score {env.scores[c]:+.2f}" for c in sorted(merged) if c not in ("BTC", "ETH"))
+            return merged, [f"Core BTC/ETH 50% by inverse 90d vol; satellites up to 20% by score, at most "
+                            f"{SATELLITE_MAX:.0%} each ({note or 'none'})."]
+        if sid == "risk-parity":
+            return self._risk_parity(env, caps)
+        if sid == "cash-reserve":
+            res = allocators.cash_reserve_plan(
+                {**env.holdings, CASH: env.free_cash}, env.scores, locked_cash=env.locked_cash,
+                max_position=min(caps.max_position, 0.30),
+            )
+            steps = "; ".join(f"{s.coin} {s.delta:+.2%} ({s.reason})" for s in res.steps) or "no change"
+            return res.weights, [f"Seed 002 bands, free cash {res.free_cash_before:.1%} -> "
+                                 f"{res.free_cash_after:.1%}: {steps}."]
+        if sid == "funding-harvest":
+            return self._funding(env, caps)
+        raise AssertionError(sid)  # pragma: no cover
+
+    def _risk_parity(self, env: _Env, caps: StrategyCaps) -> tuple[dict[str, float], list[str]]:
+        feats = env.ctx.features
+        coins = sorted(env.universe, key=lambda c: (feats[c]["vol_90d"], c))[:RISK_PARITY_MAX_COINS]
+        closes = self._load_closes()
+        if closes is not None and all(c in closes and len(closes[c]) >= 31 for c in coins):
+            names, cov = covariance_matrix(closes, 90, coins)
+            w = allocators.equal_risk_contribution(cov, 0.50, names, caps.max_position)
+            return w, [f"Equal risk contribution over {len(names)} coins from 90d daily log-return covariance, "
+                       "50% invested."]
+        w = allocators.inverse_volatility({c: feats[c]["vol_90d"] for c in coins}, 0.50, caps.max_position)
+        return w, [f"Inverse 90d volatility over {len(coins)} coins (no price history for a covariance), "
+                   "50% invested."]
+
+    def _funding(self, env: _Env, caps: StrategyCaps) -> tuple[dict[str, float], list[str]]:
+        market = env.ctx.market
+        rich = [r for r in env.summary.rich_funding if _is_perp(market, r.coin) and _allowed(env.ctx, r.coin)]
+        rich = rich[:FUNDING_MAX_COINS]
+        legs: list[tuple[str, str | None]] = []
+        for r in rich:
+            hedge = _spot_hedge(market, r.coin)
+            legs.append((r.coin, hedge if hedge is not None and _allowed(env.ctx, hedge) else None))
+        per = {c: (caps.max_position if h else min(caps.max_position, UNHEDGED_SHORT_MAX)) for c, h in legs}
+        gross = sum(per[c] * (2 if h else 1) for c, h in legs)
+        room = min(caps.max_leverage, 1.0) - CASH_MIN  # keep 20 % USDC as margin (seed 003)
+        scale = min(1.0, room / gross) if gross > 0 else 0.0
+        weights: dict[str, float] = {}
+        notes = []
+        for c, h in legs:
+            size = per[c] * scale
+            weights[c] = -size
+            if h:
+                weights[h] = size
+                notes.append(f"{c}: short perp {size:.1%}, hedged long spot {h} {size:.1%}")
+            else:
+                notes.append(f"{c}: short perp {size:.1%} unhedged (no spot market for {c} on the exchange)")
+        return weights, ["Funding harvest: " + "; ".join(notes) + "."]
+
+    def _load_closes(self) -> dict[str, np.ndarray] | None:
+        if self._closes is None:
+            try:
+                self._closes = load_daily_closes(self._history_dir)
+            except ValidationError:  # no history is a normal condition: inverse volatility instead
+                self._closes = {}
+        return self._closes
+
+
+def clamp_weights(weights: Mapping[str, float], market: Market, caps: StrategyCaps,
+                  limits: Limits) -> tuple[dict[str, float], list[str]]:
+    """Apply the strategy's caps and the config limits; return (weights with USDC, clamp notes).
+
+    Drops unlisted or disallowed assets, caps each |weight| at the smallest of the strategy's
+    max_position, the config's max_weight and the asset's own max leverage, then scales gross exposure
+    down to min(strategy max_leverage, config max_gross_leverage, 1). Everything removed goes to USDC.
+    Gross above 1 is not produced: ``TargetAllocation`` cannot express a leveraged target yet.
+    """
+    clamps: list[str] = []
+    out: dict[str, float] = {}
+    for c in sorted(weights):
+        w = float(weights[c])
+        if c == CASH or w == 0:
+            continue
+        info = market.get(c)
+        if info is None:
+            clamps.append(f"{c} dropped: not listed")
+            continue
+        if limits.allowed_assets is not None and c not in limits.allowed_assets:
+            clamps.append(f"{c} dropped: not in the allowed assets")
+            continue
+        cap = caps.max_position
+        if limits.max_weight is not None:
+            cap = min(cap, limits.max_weight)
+        if info.max_leverage is not None:
+            cap = min(cap, float(info.max_leverage))
+        if abs(w) > cap + 1e-12:
+            clamps.append(f"{c} {w:+.4f} capped at ±{cap:.4f}")
+            w = math.copysign(cap, w)
+        if w != 0:
+            out[c] = w
+    max_gross = min(caps.max_leverage, limits.max_gross_leverage, 1.0)
+    gross = sum(abs(w) for w in out.values())
+    if gross > max_gross + 1e-12:
+        factor = max_gross / gross
+        clamps.append(f"gross {gross:.4f} scaled to {max_gross:.4f}")
+        out = {c: w * factor for c, w in out.items()}
+        gross = sum(abs(w) for w in out.values())
+    out = {c: round(w, 10) for c, w in out.items() if abs(w) > 1e-10}
+    out[CASH] = round(max(0.0, 1.0 - sum(abs(w) for w in out.values())), 10)
+    return out, clamps
+
+
+def build_features(market: Market, history_dir: str | Path | None = None,
+                   funding_history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+                   ) -> dict[str, dict[str, float]]:
+    """Features for every asset of ``market`` from the shipped (or given) daily history and funding.
+
+    Perps match history by name; a spot pair matches by its base token (``UBTC`` -> ``BTC``). Coins
+    without history get only funding features (latest rate from ``MarketInfo.funding``, 7-day figures
+    when ``funding_history`` has records for them).
+    """
+    closes = load_daily_closes(history_dir)
+    series: dict[str, np.ndarray] = {}
+    for name, info in market.assets.items():
+        key = name
+        if info.market == "spot" and info.base_token:
+            base = info.base_token
+            key = base if base in closes else (base[1:] if base.startswith("U") else base)
+        if key in closes:
+            series[name] = closes[key]
+    latest = {c: i.funding for c, i in market.assets.items() if i.market == "perp" and i.funding is not None}
+    hist = {c: list(v) for c, v in (funding_history or {}).items() if c in market.assets}
+    return market_features(series, hist, latest)
