@@ -1,0 +1,166 @@
+"""The prompt's two halves: a byte-stable static prefix, and a compact per-decision state summary.
+
+The static prefix (system prompt, strategy catalogue, tool definitions) is identical across decisions so
+providers can cache it (Anthropic: ``cache_control``; OpenAI: automatic prefix caching). The state summary
+comes after it and is as small as possible: one line per asset, fixed decimals, sorted rows, so the same
+state always renders to the same bytes (cache-friendly and diffable in the decision record).
+
+Everything that comes from the market or the account is *data*: it is rendered inside delimited blocks, and
+names that are not plain tickers are JSON-escaped (with ``<``, ``>`` and ``|`` escaped too) so a coin name
+cannot close a block or forge a table row.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from agent.domain import CASH
+from agent.strategist.base import DecisionContext
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9@/._:-]{1,32}")
+
+
+def load_system_prompt() -> str:
+    """``prompts/system.md``, shipped as package data."""
+    return resources.files("prompts").joinpath("system.md").read_text(encoding="utf-8").strip()
+
+
+def safe_name(name: str) -> str:
+    """A ticker as-is; anything else JSON-quoted and escaped so it cannot break out of a data block."""
+    if _SAFE_NAME.fullmatch(name):
+        return name
+    quoted = json.dumps(name[:32], ensure_ascii=True)
+    return quoted.replace("<", "\\u003c").replace(">", "\\u003e").replace("|", "\\u007c")
+
+
+def _text(value: object, limit: int = 400) -> str:
+    """Free text from a strategy file, on one line, without block delimiters."""
+    s = " ".join(str(value).split())
+    return s[:limit].replace("<", "‹").replace(">", "›")
+
+
+def render_catalogue(strategies: Mapping[str, Any]) -> str:
+    """The strategy catalogue as static text; uses ``agent.strategies.catalogue_summary`` when it applies."""
+    body: str | None = None
+    try:
+        from agent.strategies import Strategy, catalogue_summary  # written in parallel; may be absent
+
+        if strategies and all(isinstance(s, Strategy) for s in strategies.values()):
+            body = catalogue_summary(strategies).strip()
+    except ImportError:
+        body = None
+    if body is None:
+        lines = []
+        for sid in sorted(strategies):
+            s = strategies[sid]
+            caps = []
+            for cap in ("max_position", "max_leverage"):
+                value = getattr(s, cap, None)
+                if value is not None:
+                    caps.append(f"{cap}={value:g}")
+            title = _text(getattr(s, "title", ""), 80)
+            lines.append(f"- {safe_name(sid)}: {title} ({', '.join(caps) or 'no own caps'})")
+            summary = getattr(s, "summary", None) or getattr(s, "description", None)
+            if summary:
+                lines.append(f"  {_text(summary)}")
+        body = "\n".join(lines)
+    return f"<strategy_catalogue>\n{body}\n</strategy_catalogue>"
+
+
+def static_prefix(system_prompt: str, strategies: Mapping[str, Any]) -> tuple[str, ...]:
+    """The static system blocks, in order; the last one carries the cache breakpoint."""
+    return (system_prompt, render_catalogue(strategies))
+
+
+# --------------------------------------------------------------------------- state summary
+
+
+def _w(x: float) -> str:
+    return f"{x:+.4f}" if x < 0 else f"{x:.4f}"
+
+
+def _num(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{x:.6g}"
+
+
+def _feat(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{x:.4g}"
+
+
+def summary_universe(ctx: DecisionContext) -> list[str]:
+    """The assets shown: held, targeted, with features, or allowed; all listed assets if none of these."""
+    market = ctx.market.assets
+    coins = {c for c, p in ctx.state.positions.items() if p.size != 0}
+    coins |= {c for c in (ctx.current_targets or {}) if c != CASH}
+    coins |= set(ctx.features)
+    if ctx.limits.allowed_assets is not None:
+        coins |= set(ctx.limits.allowed_assets)
+    if not coins:
+        coins = set(market)
+    return sorted(c for c in coins if c in market)
+
+
+def render_state_summary(ctx: DecisionContext) -> str:
+    """The dynamic part of the prompt: account, limits, and one row per asset."""
+    market = ctx.market
+    equity = ctx.state.equity(market)
+    weights = ctx.state.weights(market)
+    targets = dict(ctx.current_targets) if ctx.current_targets else None
+    if targets is not None and CASH not in targets:
+        targets[CASH] = 1.0 - sum(abs(t) for c, t in targets.items() if c != CASH)
+    coins = summary_universe(ctx)
+    feature_names = sorted({k for c in coins for k in ctx.features.get(c, {})})
+    limits = ctx.limits
+    allowed = "any listed" if limits.allowed_assets is None else ",".join(sorted(limits.allowed_assets))
+    lines = [
+        "<portfolio_state>",
+        f"equity_usd={equity:.2f} perp_account_value={ctx.state.perp_account_value:.2f} "
+        f"spot_usdc={ctx.state.usdc_spot_total:.2f}",
+        f"limits: max_gross_leverage={limits.max_gross_leverage:g} "
+        f"max_weight={'-' if limits.max_weight is None else f'{limits.max_weight:g}'} allowed_assets={allowed}",
+    ]
+    header = ["coin", "mkt", "maxlev", "mid", "w", "tgt", "drift", "fund1h", *map(safe_name, feature_names)]
+    lines.append("|".join(header))
+    for coin in coins:
+        info = market.assets[coin]
+        w = weights.get(coin, 0.0)
+        tgt = targets.get(coin, 0.0) if targets is not None else None
+        row = [
+            safe_name(coin),
+            info.market,
+            "-" if info.max_leverage is None else str(info.max_leverage),
+            _num(info.mid),
+            _w(w),
+            "-" if tgt is None else _w(tgt),
+            "-" if tgt is None else _w(w - tgt),
+            "-" if info.funding is None else f"{info.funding:.7f}",
+        ]
+        feats = ctx.features.get(coin, {})
+        row += [_feat(feats.get(name)) for name in feature_names]
+        lines.append("|".join(row))
+    cash_w = weights.get(CASH, 1.0)
+    cash_t = targets.get(CASH) if targets is not None else None
+    lines.append(
+        "|".join(
+            [CASH, "cash", "-", "1", _w(cash_w), "-" if cash_t is None else _w(cash_t)]
+            + ["-" if cash_t is None else _w(cash_w - cash_t), "-"]
+            + ["-"] * len(feature_names)
+        )
+    )
+    if targets is not None:
+        drift = 0.5 * sum(abs(weights.get(c, 0.0) - targets.get(c, 0.0)) for c in set(weights) | set(targets))
+        lines.append(f"portfolio_drift={drift:.4f}")
+    else:
+        lines.append("no fixed targets configured")
+    lines.append("</portfolio_state>")
+    lines.append("Decide now: call read-only tools only if needed, then submit_target.")
+    return "\n".join(lines)
