@@ -163,7 +163,9 @@ class TargetAllocation(_Frozen):
             if cash < -1e-12:
                 raise ValueError(f"USDC weight {cash:.4f} is negative")
             total = gross + cash
-            if abs(total - 1.0) > SUM_TOLERANCE:
+            if gross > 1.0 + SUM_TOLERANCE and cash == 0:
+                pass  # leverage, stated explicitly; whether it is allowed is validate_target's call
+            elif abs(total - 1.0) > SUM_TOLERANCE:
                 raise ValueError(f"weights sum to {total:.4f}; they must sum to 1 (±{SUM_TOLERANCE})")
         elif gross > 1.0 + SUM_TOLERANCE:
             # Without an explicit USDC entry, the remainder is USDC; above 1 is leverage and needs USDC

@@ -26,16 +26,20 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
+from pydantic import BaseModel
 
 from agent.costs import CostModel
 from agent.domain import (
     CASH,
     AssetRow,
     CostEstimate,
+    L2Book,
     Market,
+    MarketInfo,
+    MarketType,
     PlanSummary,
     PortfolioState,
     RebalancingPlan,
@@ -44,12 +48,13 @@ from agent.domain import (
     TradeAction,
 )
 from agent.errors import ValidationError
-from agent.rules import protected_prices, round_price, round_sizes_down
+from agent.rules import protected_prices, round_price, round_size_down, round_sizes_down
 from agent.targets import validate_target
 
 Mode = Literal["threshold", "band", "calendar", "cash-flow"]
 MODES: tuple[Mode, ...] = ("threshold", "band", "calendar", "cash-flow")
 _TINY = 1e-12
+_M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +99,8 @@ class _Book:
     free: np.ndarray  # sellable now (spot: total − hold)
     target: np.ndarray  # effective target weights
     market: Market
+    infos: list[MarketInfo]
+    books: list[L2Book | None]
     clamps: list[str] = field(default_factory=list)
 
 
@@ -217,6 +224,8 @@ class PortfolioRebalancer:
             free=free,
             target=np.array([target.allocations.get(c, 0.0) for c in coins], dtype=float),
             market=market,
+            infos=infos,
+            books=[i.book for i in infos],
         )
 
     def _apply_limits(self, b: _Book) -> np.ndarray:
@@ -409,108 +418,114 @@ class PortfolioRebalancer:
         return [leg for leg in legs if leg.i in keep], skipped
 
     def _size_for_capital(
-        self,
-        b: _Book,
-        equity: float,
-        w: np.ndarray,
-        w_new: np.ndarray,
-        legs: list[_Leg],
-        skipped: list[SkippedTrade],
+        self, b: _Book, equity: float, w: np.ndarray, w_new: np.ndarray, legs: list[_Leg], skipped: list[SkippedTrade]
     ) -> tuple[list[TradeAction], list[SkippedTrade], tuple[float, float]]:
-        frees = sorted((leg for leg in legs if leg.frees), key=lambda g: (-g.size * b.mid[g.i], b.coins[g.i]))
-        uses = sorted((leg for leg in legs if not leg.frees), key=lambda g: (-g.size * b.mid[g.i], b.coins[g.i]))
-        gross = float(np.abs(b.size * b.mid).sum())
+        """Order the legs (frees first, largest first), price them, and shrink the capital users to fit."""
+        mid = b.mid
+        buy_px, sell_px = self._limit_prices(b)
+        fee_rate = np.where(b.perp, self.costs.perp_taker_fee, self.costs.spot_taker_fee)
+        frees = sorted((g for g in legs if g.frees), key=lambda g: (-g.size * mid[g.i], b.coins[g.i]))
+        uses = sorted((g for g in legs if not g.frees), key=lambda g: (-g.size * mid[g.i], b.coins[g.i]))
+
+        def cost(g: _Leg, size: float, px: float) -> tuple[float, float]:
+            book = b.books[g.i]
+            value = size * mid[g.i]
+            if book is None:
+                return value * fee_rate[g.i], value * self.costs.fallback_slippage_bps / 10_000
+            return value * fee_rate[g.i], self.costs.slippage_usd(book, float(mid[g.i]), size, not g.sell, px)
+
+        fees = slip = 0.0
+        gross = float(np.abs(b.size * mid).sum())
         e = equity
-        costs = [0.0, 0.0]  # fees, slippage
-
-        def leg_cost(leg: _Leg, size: float, px: float) -> tuple[float, float]:
-            info_mid = float(b.mid[leg.i])
-            fee = size * info_mid * self.costs.fee_rate("perp" if b.perp[leg.i] else "spot")
-            slip = self.costs.slippage_usd(b.market.assets[b.coins[leg.i]].book, info_mid, size, not leg.sell, px)
-            return fee, slip
-
-        priced: list[tuple[_Leg, float, float, float]] = []
-        for leg in frees:
-            px = self._limit(b, leg)
-            fee, slip = leg_cost(leg, leg.size, px)
-            gross -= leg.size * b.mid[leg.i]
-            e -= fee + slip
-            costs[0] += fee
-            costs[1] += slip
-            priced.append((leg, leg.size, px, fee + slip))
-        power = (self.max_gross_leverage - self.cash_floor) * e - gross
-        need = 0.0
+        priced: list[tuple[_Leg, float, float]] = []
+        for g in frees:
+            px = float(sell_px[g.i] if g.sell else buy_px[g.i])
+            f, sl = cost(g, g.size, px)
+            gross -= g.size * mid[g.i]
+            e -= f + sl
+            fees, slip = fees + f, slip + sl
+            priced.append((g, g.size, px))
+        power = max(0.0, (self.max_gross_leverage - self.cash_floor) * e - gross)
         quotes = []
-        for leg in uses:
-            px = self._limit(b, leg)
-            fee, slip = leg_cost(leg, leg.size, px)
-            quotes.append((leg, px, fee, slip))
-            need += leg.size * b.mid[leg.i] + fee + slip
-        scale = 1.0 if need <= max(power, 0.0) else max(power, 0.0) / need * (1 - 1e-9)
-        for leg, px, fee, slip in quotes:
-            size = leg.size
+        need = 0.0
+        for g in uses:
+            px = float(sell_px[g.i] if g.sell else buy_px[g.i])
+            f, sl = cost(g, g.size, px)
+            quotes.append((g, px, f, sl))
+            need += g.size * mid[g.i] + f + sl
+        # Shrink rule: every capital user keeps the same fraction of its wanted size (pro rata), rounded down.
+        scale = 1.0 if need <= power else power / need * (1 - 1e-9)
+        for g, px, f, sl in quotes:
+            size = g.size
             if scale < 1.0:
-                size = float(round_sizes_down(np.array([leg.size * scale]), np.array([b.szd[leg.i]]))[0])
-                value = size * b.mid[leg.i]
+                size = round_size_down(g.size * scale, int(b.szd[g.i]))
+                value = size * mid[g.i]
                 if value < self.min_trade_value - _TINY:
                     skipped.append(
                         SkippedTrade(
-                            coin=b.coins[leg.i],
-                            wanted_notional_usd=round(leg.size * b.mid[leg.i], 2),
+                            coin=b.coins[g.i],
+                            wanted_notional_usd=round(g.size * mid[g.i], 2),
                             reason=f"not enough buying power: shrunk to ${value:,.2f}, under the minimum order",
                         )
                     )
                     continue
-                fee, slip = leg_cost(leg, size, px)
-                leg.note += f" (shrunk to {scale:.1%} of the wanted size: buying power)"
-            costs[0] += fee
-            costs[1] += slip
-            priced.append((leg, size, px, fee + slip))
-        actions = [self._action(b, equity, w, w_new, leg, size, px) for leg, size, px, _ in priced]
-        return actions, skipped, (costs[0], costs[1])
+                f, sl = cost(g, size, px)
+                g.note += f" (shrunk to {scale:.1%} of the wanted size: buying power)"
+            fees, slip = fees + f, slip + sl
+            priced.append((g, size, px))
+        actions = self._actions(b, w, w_new, priced)
+        return actions, skipped, (fees, slip)
 
-    def _limit(self, b: _Book, leg: _Leg) -> float:
-        """The IOC limit, toward the mid inside the slippage bound; where the grid is too coarse for that,
-        the nearest valid price beyond the mid (an order that cannot fill is worse than one tick more)."""
-        i = leg.i
-        px = float(
-            protected_prices(
-                b.mid[i : i + 1], np.array([not leg.sell]), self.max_slippage_pct, b.perp[i : i + 1], b.szd[i : i + 1]
-            )[0]
-        )
-        mid = float(b.mid[i])
-        if px <= 0 or (not leg.sell and px < mid) or (leg.sell and px > mid):
-            px = round_price(mid, "perp" if b.perp[i] else "spot", int(b.szd[i]), up=not leg.sell)
-        return px
+    def _limit_prices(self, b: _Book) -> tuple[np.ndarray, np.ndarray]:
+        """IOC limits for a buy and a sell of every asset: toward the mid, inside the slippage bound.
 
-    def _action(
-        self, b: _Book, equity: float, w: np.ndarray, w_new: np.ndarray, leg: _Leg, size: float, px: float
-    ) -> TradeAction:
-        i = leg.i
-        coin = b.coins[i]
-        info = b.market.assets[coin]
-        reason = {
-            "close": f"exit {coin}: {w[i]:+.2%} → 0",
-            "reduce": f"reduce {coin}: {w[i]:+.2%} → {w_new[i]:+.2%} (target {b.target[i]:+.2%})",
-            "open": f"enter {coin}: → {w_new[i]:+.2%} (target {b.target[i]:+.2%})",
-            "increase": f"increase {coin}: {w[i]:+.2%} → {w_new[i]:+.2%} (target {b.target[i]:+.2%})",
-        }[leg.kind] + leg.note
-        return TradeAction(
-            coin=coin,
-            market="perp" if b.perp[i] else "spot",
-            side="sell" if leg.sell else "buy",
-            kind=leg.kind,  # type: ignore[arg-type]
-            size=size,
-            notional_usd=round(size * float(b.mid[i]), 2),
-            from_weight=round(float(w[i]), 6),
-            to_weight=round(float(w_new[i]), 6),
-            reduce_only=leg.reduce_only,
-            limit_px=px,
-            reason=reason,
-            asset=info.asset,
-            wire_name=info.wire_name,
-            sz_decimals=info.sz_decimals,
-        )
+        Where the price grid is too coarse for that (the rounded limit lands on the wrong side of the
+        mid), the nearest valid price beyond the mid: an order that cannot fill is worse than one tick.
+        """
+        n = len(b.coins)
+        buy = protected_prices(b.mid, np.ones(n, dtype=bool), self.max_slippage_pct, b.perp, b.szd)
+        sell = protected_prices(b.mid, np.zeros(n, dtype=bool), self.max_slippage_pct, b.perp, b.szd)
+        for i in np.flatnonzero((buy < b.mid) | (sell > b.mid) | (sell <= 0)):
+            market: MarketType = "perp" if b.perp[i] else "spot"
+            buy[i] = max(buy[i], round_price(float(b.mid[i]), market, int(b.szd[i]), up=True))
+            sell[i] = min(sell[i], round_price(float(b.mid[i]), market, int(b.szd[i]), up=False)) or buy[i]
+        return buy, sell
+
+    def _actions(
+        self, b: _Book, w: np.ndarray, w_new: np.ndarray, priced: list[tuple[_Leg, float, float]]
+    ) -> list[TradeAction]:
+        wl, wn, tl, mids = w.tolist(), w_new.tolist(), b.target.tolist(), b.mid.tolist()
+        out = []
+        for g, size, px in priced:
+            i = g.i
+            coin = b.coins[i]
+            info = b.infos[i]
+            if g.kind == "close":
+                why = f"exit {coin}: {wl[i]:+.2%} → 0"
+            elif g.kind == "open":
+                why = f"enter {coin}: → {wn[i]:+.2%} (target {tl[i]:+.2%})"
+            else:
+                why = f"{g.kind} {coin}: {wl[i]:+.2%} → {wn[i]:+.2%} (target {tl[i]:+.2%})"
+            out.append(
+                _trusted(
+                    TradeAction,
+                    coin=coin,
+                    market=info.market,
+                    side="sell" if g.sell else "buy",
+                    kind=g.kind,
+                    size=size,
+                    notional_usd=round(size * mids[i], 2),
+                    from_weight=round(wl[i], 6),
+                    to_weight=round(wn[i], 6),
+                    reduce_only=g.reduce_only,
+                    limit_px=px,
+                    reason=why + g.note,
+                    asset=info.asset,
+                    wire_name=info.wire_name,
+                    sz_decimals=info.sz_decimals,
+                )
+            )
+        return out
 
     # -- the plan ------------------------------------------------------------------------------
 
@@ -595,36 +610,42 @@ class PortfolioRebalancer:
         ).model_copy(update={"plan_id": "p_" + self._inputs_hash(b, equity)[:8] + _stamp(now)})
 
     def _rows(
-        self,
-        b: _Book,
-        equity: float,
-        w: np.ndarray,
-        t: np.ndarray,
-        w_after: np.ndarray,
-        actions: list[TradeAction],
+        self, b: _Book, equity: float, w: np.ndarray, t: np.ndarray, w_after: np.ndarray, actions: list[TradeAction]
     ) -> list[AssetRow]:
         by_coin: dict[str, list[str]] = {}
         for a in actions:
             by_coin.setdefault(a.coin, []).append(f"{a.side} {a.size:g}")
         if self.mode == "band":
-            half = self.band if self.band_kind == "absolute" else self.band * np.abs(t)
+            half = np.broadcast_to(self.band if self.band_kind == "absolute" else self.band * np.abs(t), t.shape)
         else:
             half = np.full_like(t, self.position_threshold)
-        half = np.broadcast_to(half, t.shape)
+        cols = zip(
+            b.coins,
+            b.perp.tolist(),
+            np.round(w, 6).tolist(),
+            np.round(t, 6).tolist(),
+            np.round(w - t, 6).tolist(),
+            np.round(b.size * b.mid, 2).tolist(),
+            np.round(t - half, 6).tolist(),
+            np.round(t + half, 6).tolist(),
+            np.round(w_after, 6).tolist(),
+            strict=True,
+        )
         rows = [
-            AssetRow(
+            _trusted(
+                AssetRow,
                 coin=c,
-                market="perp" if b.perp[i] else "spot",
-                current_weight=round(float(w[i]), 6),
-                target_weight=round(float(t[i]), 6),
-                drift=round(float(w[i] - t[i]), 6),
-                value_usd=round(float(b.size[i] * b.mid[i]), 2),
-                band_low=round(float(t[i] - half[i]), 6),
-                band_high=round(float(t[i] + half[i]), 6),
-                planned_weight=round(float(w_after[i]), 6),
+                market="perp" if perp else "spot",
+                current_weight=cw,
+                target_weight=tw,
+                drift=d,
+                value_usd=v,
+                band_low=lo,
+                band_high=hi,
+                planned_weight=pw,
                 action=", ".join(by_coin.get(c, [])) or "hold",
             )
-            for i, c in enumerate(b.coins)
+            for c, perp, cw, tw, d, v, lo, hi, pw in cols
         ]
         cw, ct, ca = 1 - float(np.abs(w).sum()), 1 - float(np.abs(t).sum()), 1 - float(np.abs(w_after).sum())
         rows.append(
@@ -670,6 +691,20 @@ class PortfolioRebalancer:
             [],
             (0.0, 0.0),
         )
+
+
+def _trusted(cls: type[_M], **fields: object) -> _M:
+    """Build a model from values this module computed and typed itself, skipping re-validation.
+
+    The planner makes one ``TradeAction`` per leg on its hot path; pydantic's validation costs ~2 µs
+    each, more than the rest of the per-asset work. Every field here comes from typed arrays above.
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", fields)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _stamp(now: datetime) -> str:
