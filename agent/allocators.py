@@ -277,7 +277,7 @@ def cash_reserve_plan(
                 move(c, -need, f"weakest holding: sell to raise cash to {aim:.0%}")
     # Rule 3: cash over the maximum -> buy the strongest (up to max_position) down to the target.
     elif free > max_cash + 1e-12:
-        candidates = [c for c in set(hold) | set(scores) if strength(c)[0] > 0]
+        candidates = [c for c in set(hold) | set(scores) if strength(c)[0] > 0 and c not in sell_signals]
         for c in sorted(candidates, key=lambda c: (-strength(c)[0], c)):
             room = max_position - hold.get(c, 0.0)
             spend = min(room, free - max(target_cash, floor))

@@ -445,9 +445,11 @@ def clamp_weights(weights: Mapping[str, float], market: Market, caps: StrategyCa
                   limits: Limits) -> tuple[dict[str, float], list[str]]:
     """Apply the strategy's caps and the config limits; return (weights with USDC, clamp notes).
 
-    Drops unlisted or disallowed assets, caps each |weight| at the smallest of the strategy's
+    Caps each |weight| at the smallest of the strategy's
     max_position, the config's max_weight and the asset's own max leverage, then scales gross exposure
     down to min(strategy max_leverage, config max_gross_leverage, 1). Everything removed goes to USDC.
+    Unlisted or disallowed assets are *not* dropped: a configured target naming one is an error that
+    ``validate_target`` reports (fail closed), not something to fix silently.
     Gross above 1 is not produced: ``TargetAllocation`` cannot express a leveraged target yet.
     """
     clamps: list[str] = []
@@ -456,17 +458,11 @@ def clamp_weights(weights: Mapping[str, float], market: Market, caps: StrategyCa
         w = float(weights[c])
         if c == CASH or w == 0:
             continue
-        info = market.get(c)
-        if info is None:
-            clamps.append(f"{c} dropped: not listed")
-            continue
-        if limits.allowed_assets is not None and c not in limits.allowed_assets:
-            clamps.append(f"{c} dropped: not in the allowed assets")
-            continue
+        info = market.get(c)  # unlisted / disallowed assets are kept: validation rejects them, loudly
         cap = caps.max_position
         if limits.max_weight is not None:
             cap = min(cap, limits.max_weight)
-        if info.max_leverage is not None:
+        if info is not None and info.max_leverage is not None:
             cap = min(cap, float(info.max_leverage))
         if abs(w) > cap + 1e-12:
             clamps.append(f"{c} {w:+.4f} capped at ±{cap:.4f}")
