@@ -1,0 +1,181 @@
+"""The history: one SQLite file (WAL) with versioned migrations.
+
+Tables: ``cycles`` (one per heartbeat tick or manual run), ``decisions`` (with raw model replies),
+``plans`` (with their confirm token's hash and status), ``orders`` (the write-ahead journal: one row per
+(plan, action, attempt), keyed by its deterministic cloid), ``order_events`` (every state change),
+``fills``, ``alerts``, ``settings`` (kill switch, stored targets, calendar). Nothing is deleted: rows
+only move forward in state.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS: list[str] = [
+    # 1: the initial schema
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE cycles (
+        id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, trigger TEXT NOT NULL,
+        autonomy TEXT, status TEXT NOT NULL, reason TEXT, plan_id TEXT,
+        value_before REAL, value_after REAL, return_7d REAL, detail TEXT
+    );
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, cycle_id TEXT, created_at TEXT NOT NULL, provider TEXT NOT NULL,
+        model TEXT, status TEXT NOT NULL, selected_strategy TEXT, target TEXT, reasoning TEXT,
+        raw_replies TEXT NOT NULL, usage TEXT, error TEXT
+    );
+    CREATE TABLE plans (
+        plan_id TEXT PRIMARY KEY, cycle_id TEXT, created_at TEXT NOT NULL, inputs_hash TEXT NOT NULL,
+        equity REAL NOT NULL, plan TEXT NOT NULL, token_hash TEXT, expires_at TEXT,
+        status TEXT NOT NULL, status_at TEXT NOT NULL, source TEXT
+    );
+    CREATE TABLE orders (
+        cloid TEXT PRIMARY KEY, plan_id TEXT NOT NULL, action_index INTEGER NOT NULL, attempt INTEGER NOT NULL,
+        mode TEXT NOT NULL, coin TEXT NOT NULL, asset INTEGER NOT NULL, wire_name TEXT NOT NULL,
+        side TEXT NOT NULL, size REAL NOT NULL, limit_px REAL NOT NULL, reduce_only INTEGER NOT NULL,
+        state TEXT NOT NULL, oid INTEGER, filled_sz REAL NOT NULL DEFAULT 0, avg_px REAL, fee REAL,
+        error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        UNIQUE (plan_id, action_index, attempt)
+    );
+    CREATE TABLE order_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, cloid TEXT NOT NULL, at TEXT NOT NULL, state TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE TABLE fills (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, cloid TEXT, oid INTEGER, coin TEXT NOT NULL, side TEXT NOT NULL,
+        px REAL NOT NULL, sz REAL NOT NULL, fee REAL NOT NULL, time INTEGER NOT NULL, tid TEXT, raw TEXT,
+        UNIQUE (tid)
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, kind TEXT NOT NULL,
+        message TEXT NOT NULL, delivered TEXT
+    );
+    CREATE INDEX orders_plan ON orders (plan_id, action_index);
+    CREATE INDEX cycles_started ON cycles (started_at);
+    """,
+]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+class Store:
+    """A thread-safe handle on the history database (``Store(path)``; ``":memory:"`` for tests)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")  # a committed intent survives a kill -9 or power loss
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.tx() as c:
+            c.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = c.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            for version, sql in enumerate(MIGRATIONS, 1):
+                if version > current:
+                    for statement in filter(str.strip, sql.split(";")):
+                        c.execute(statement)
+                    c.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("SELECT max(version) FROM schema_version").fetchone()[0])
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One immediate transaction: committed when the block ends, rolled back on error."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        rows = self.query("SELECT value FROM settings WHERE key = ?", (key,))
+        return json.loads(rows[0]["value"]) if rows else default
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.tx() as c:
+            c.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, dumps(value), now_iso()),
+            )
+
+    # -- kill switch ---------------------------------------------------------------------------
+
+    def is_paused(self) -> bool:
+        return bool(self.get_setting("paused", False))
+
+    def set_paused(self, paused: bool, reason: str = "") -> None:
+        self.set_setting("paused", paused)
+        self.add_alert("pause" if paused else "resume", reason or ("trading paused" if paused else "trading resumed"))
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    def add_alert(self, kind: str, message: str, delivered: list[str] | None = None) -> int:
+        with self.tx() as c:
+            cur = c.execute(
+                "INSERT INTO alerts (created_at, kind, message, delivered) VALUES (?, ?, ?, ?)",
+                (now_iso(), kind, message, dumps(delivered or [])),
+            )
+            return int(cur.lastrowid or 0)
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def add_decision(self, decision: Any, cycle_id: str | None = None) -> int:
+        """Record a strategist ``Decision`` (every raw reply included)."""
+        d = decision
+        with self.tx() as c:
+            cur = c.execute(
+                "INSERT INTO decisions (cycle_id, created_at, provider, model, status, selected_strategy, target, "
+                "reasoning, raw_replies, usage, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cycle_id,
+                    now_iso(),
+                    d.provider,
+                    d.model,
+                    d.status,
+                    d.selected_strategy,
+                    dumps(d.target.allocations) if d.target else None,
+                    d.reasoning,
+                    dumps(d.raw_replies),
+                    dumps(d.usage.model_dump()),
+                    d.error,
+                ),
+            )
+            return int(cur.lastrowid or 0)
