@@ -120,7 +120,7 @@ def render_state_summary(ctx: DecisionContext) -> str:
     coins = summary_universe(ctx)
     feature_names = sorted({k for c in coins for k in ctx.features.get(c, {})})
     limits = ctx.limits
-    allowed = "any listed" if limits.allowed_assets is None else ",".join(sorted(limits.allowed_assets))
+    allowed = "any listed" if limits.allowed_assets is None else ",".join(map(safe_name, sorted(limits.allowed_assets)))
     lines = [
         "<portfolio_state>",
         f"equity_usd={equity:.2f} perp_account_value={ctx.state.perp_account_value:.2f} "
