@@ -23,15 +23,29 @@ SNAPSHOT_TIME_MS = 1_771_027_200_000  # 2026-02-14 00:00 UTC, the day after the 
 DAY_MS = 86_400_000
 #: Hyperliquid docs, "Margin tiers" (mainnet, lowest tier). Coins not on that page: see README.
 MAX_LEVERAGE = {"BTC": 40, "ETH": 25, "SOL": 20, "XRP": 20}
-MAX_LEVERAGE.update(dict.fromkeys(
-    ["DOGE", "kPEPE", "SUI", "LTC", "LINK", "CRV", "AVAX", "APT", "BCH", "OP", "ARB", "LDO", "INJ", "BNB"], 10))
+MAX_LEVERAGE.update(
+    dict.fromkeys(
+        ["DOGE", "kPEPE", "SUI", "LTC", "LINK", "CRV", "AVAX", "APT", "BCH", "OP", "ARB", "LDO", "INJ", "BNB"], 10
+    )
+)
 UNLISTED_MAX_LEVERAGE = 5
 #: Real Hyperliquid spot tokens and pairs (token index, pair index, szDecimals, weiDecimals, underlying).
-SPOT = [("UBTC", 197, 142, 5, 10, "BTC", "Unit Bitcoin"), ("UETH", 221, 151, 4, 9, "ETH", "Unit Ethereum"),
-        ("USOL", 254, 156, 3, 9, "SOL", "Unit Solana")]
-USDC_TOKEN = {"name": "USDC", "szDecimals": 8, "weiDecimals": 8, "index": 0,
-              "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054", "isCanonical": True, "evmContract": None,
-              "fullName": None, "deployerTradingFeeShare": "0.0"}
+SPOT = [
+    ("UBTC", 197, 142, 5, 10, "BTC", "Unit Bitcoin"),
+    ("UETH", 221, 151, 4, 9, "ETH", "Unit Ethereum"),
+    ("USOL", 254, 156, 3, 9, "SOL", "Unit Solana"),
+]
+USDC_TOKEN = {
+    "name": "USDC",
+    "szDecimals": 8,
+    "weiDecimals": 8,
+    "index": 0,
+    "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054",
+    "isCanonical": True,
+    "evmContract": None,
+    "fullName": None,
+    "deployerTradingFeeShare": "0.0",
+}
 SPOT_DEPTH_FACTOR = Decimal("0.25")
 MIN_DEPTH_FACTOR = Decimal("0.01")
 # Seed 002 holdings (see README): spot balances and the AVAX perp.
@@ -52,8 +66,14 @@ def _load_universe(source: Path) -> list[dict[str, Any]]:
 
 
 def _scaled_book(
-    btc: dict[str, Any], coin: str, mid: Decimal, half_spread: Decimal, factor: Decimal, sz_decimals: int,
-    *, spot: bool,
+    btc: dict[str, Any],
+    coin: str,
+    mid: Decimal,
+    half_spread: Decimal,
+    factor: Decimal,
+    sz_decimals: int,
+    *,
+    spot: bool,
 ) -> dict[str, Any]:
     """BTC's real book shape moved to ``mid``: same distance-from-touch (relative), scaled notional."""
     bids, asks = ([(dec(lv["px"]), dec(lv["sz"])) for lv in side] for side in btc["levels"])
@@ -92,9 +112,13 @@ def build(source: Path) -> dict[str, Any]:
             entry["isDelisted"] = True
         universe.append(entry)
     tables = sorted({u["marginTableId"] for u in universe})
-    meta = {"universe": universe, "marginTables": [
-        [t, {"description": "", "marginTiers": [{"lowerBound": "0.0", "maxLeverage": t}]}] for t in tables
-    ], "collateralToken": 0}
+    meta = {
+        "universe": universe,
+        "marginTables": [
+            [t, {"description": "", "marginTiers": [{"lowerBound": "0.0", "maxLeverage": t}]}] for t in tables
+        ],
+        "collateralToken": 0,
+    }
 
     mids: dict[str, str] = {}
     books: dict[str, Any] = {}
@@ -116,9 +140,19 @@ def build(source: Path) -> dict[str, Any]:
     spot_universe = []
     for name, token, pair, sz_dec, wei_dec, underlying, full in SPOT:
         token_id = "0x" + hashlib.sha256(f"illustrative:{name}".encode()).hexdigest()[:32]
-        tokens.append({"name": name, "szDecimals": sz_dec, "weiDecimals": wei_dec, "index": token,
-                       "tokenId": token_id, "isCanonical": False, "evmContract": None, "fullName": full,
-                       "deployerTradingFeeShare": "0.0"})
+        tokens.append(
+            {
+                "name": name,
+                "szDecimals": sz_dec,
+                "weiDecimals": wei_dec,
+                "index": token,
+                "tokenId": token_id,
+                "isCanonical": False,
+                "evmContract": None,
+                "fullName": full,
+                "deployerTradingFeeShare": "0.0",
+            }
+        )
         spot_universe.append({"tokens": [token, 0], "name": f"@{pair}", "index": pair, "isCanonical": False})
         mid = dec(mids[underlying])
         mids[f"@{pair}"] = mids[underlying]
@@ -131,24 +165,59 @@ def build(source: Path) -> dict[str, Any]:
     for name, total in SPOT_HOLDINGS.items():
         token, _pair, underlying = by_name[name]
         hold = UETH_HOLD if name == "UETH" else ZERO
-        balances.append({"coin": name, "token": token, "total": fmt(total), "hold": fmt(hold),
-                         "entryNtl": fmt(total * dec(mids[underlying]), 6)})
+        balances.append(
+            {
+                "coin": name,
+                "token": token,
+                "total": fmt(total),
+                "hold": fmt(hold),
+                "entryNtl": fmt(total * dec(mids[underlying]), 6),
+            }
+        )
     ueth_pair = by_name["UETH"][1]
     ueth_limit = round_price(dec(mids["ETH"]) * Decimal("1.10"), 4, spot=True, up=True)
-    open_orders = [{"coin": f"@{ueth_pair}", "side": "A", "limitPx": fmt(ueth_limit), "sz": fmt(UETH_HOLD),
-                    "oid": 42_000_000_001, "timestamp": SNAPSHOT_TIME_MS - DAY_MS, "origSz": fmt(UETH_HOLD)}]
+    open_orders = [
+        {
+            "coin": f"@{ueth_pair}",
+            "side": "A",
+            "limitPx": fmt(ueth_limit),
+            "sz": fmt(UETH_HOLD),
+            "oid": 42_000_000_001,
+            "timestamp": SNAPSHOT_TIME_MS - DAY_MS,
+            "origSz": fmt(UETH_HOLD),
+        }
+    ]
 
     avax_ctx = ctxs[next(i for i, u in enumerate(universe) if u["name"] == "AVAX")]
     entry_px = dec(avax_ctx["prevDayPx"])
-    seed_state = {"marginSummary": {"accountValue": "0", "totalRawUsd": fmt(
-        PERP_ACCOUNT_VALUE_AT_ENTRY - AVAX_SIZE * entry_px, 6)},
-        "assetPositions": [{"type": "oneWay", "position": {
-            "coin": "AVAX", "szi": fmt(AVAX_SIZE), "entryPx": fmt(entry_px),
-            "leverage": {"type": "cross", "value": AVAX_LEVERAGE}}}]}
+    seed_state = {
+        "marginSummary": {
+            "accountValue": "0",
+            "totalRawUsd": fmt(PERP_ACCOUNT_VALUE_AT_ENTRY - AVAX_SIZE * entry_px, 6),
+        },
+        "assetPositions": [
+            {
+                "type": "oneWay",
+                "position": {
+                    "coin": "AVAX",
+                    "szi": fmt(AVAX_SIZE),
+                    "entryPx": fmt(entry_px),
+                    "leverage": {"type": "cross", "value": AVAX_LEVERAGE},
+                },
+            }
+        ],
+    }
     snapshot: dict[str, Any] = {
-        "user": DEMO_ACCOUNT_ADDRESS, "time": SNAPSHOT_TIME_MS, "meta": meta, "spotMeta": spot_meta,
-        "clearinghouseState": seed_state, "spotClearinghouseState": {"balances": balances},
-        "allMids": mids, "l2Books": books, "metaAndAssetCtxs": [meta, ctxs], "openOrders": open_orders,
+        "user": DEMO_ACCOUNT_ADDRESS,
+        "time": SNAPSHOT_TIME_MS,
+        "meta": meta,
+        "spotMeta": spot_meta,
+        "clearinghouseState": seed_state,
+        "spotClearinghouseState": {"balances": balances},
+        "allMids": mids,
+        "l2Books": books,
+        "metaAndAssetCtxs": [meta, ctxs],
+        "openOrders": open_orders,
         "approvedAgents": [DEMO_AGENT_ADDRESS],
     }
     # Render clearinghouseState in the current shape with the stand-in's own arithmetic, at the snapshot time.

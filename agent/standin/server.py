@@ -122,12 +122,11 @@ class StandInServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> StandInServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="standin-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="standin-http", daemon=True
+        )
         self._thread.start()
         return self
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
 
     def stop(self) -> None:
         """Stop serving, release hung connections and close the socket."""

@@ -30,11 +30,13 @@ def _levels(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
 
 SNAPSHOT: dict[str, Any] = {
     "user": USER.address,
-    "meta": {"universe": [
-        {"name": "BTC", "szDecimals": 5, "maxLeverage": 40},
-        {"name": "ETH", "szDecimals": 4, "maxLeverage": 25},
-        {"name": "SOL", "szDecimals": 2, "maxLeverage": 20},
-    ]},
+    "meta": {
+        "universe": [
+            {"name": "BTC", "szDecimals": 5, "maxLeverage": 40},
+            {"name": "ETH", "szDecimals": 4, "maxLeverage": 25},
+            {"name": "SOL", "szDecimals": 2, "maxLeverage": 20},
+        ]
+    },
     "spotMeta": {
         "tokens": [
             {"name": "USDC", "szDecimals": 8, "weiDecimals": 8, "index": 0},
@@ -43,32 +45,61 @@ SNAPSHOT: dict[str, Any] = {
         "universe": [{"tokens": [197, 0], "name": "@142", "index": 142, "isCanonical": False}],
     },
     "clearinghouseState": {
-        "marginSummary": {"accountValue": "10000.0", "totalNtlPos": "0.0", "totalRawUsd": "10000.0",
-                          "totalMarginUsed": "0.0"},
+        "marginSummary": {
+            "accountValue": "10000.0",
+            "totalNtlPos": "0.0",
+            "totalRawUsd": "10000.0",
+            "totalMarginUsed": "0.0",
+        },
         "assetPositions": [],
     },
-    "spotClearinghouseState": {"balances": [
-        {"coin": "USDC", "token": 0, "total": "1000.0", "hold": "0.0", "entryNtl": "0.0"},
-        {"coin": "UBTC", "token": 197, "total": "0.1", "hold": "0.0", "entryNtl": "9000.0"},
-    ]},
+    "spotClearinghouseState": {
+        "balances": [
+            {"coin": "USDC", "token": 0, "total": "1000.0", "hold": "0.0", "entryNtl": "0.0"},
+            {"coin": "UBTC", "token": 197, "total": "0.1", "hold": "0.0", "entryNtl": "9000.0"},
+        ]
+    },
     "allMids": {"BTC": "100000.0", "ETH": "2000.0", "SOL": "100.0", "@142": "100000.0"},
     "l2Books": {
-        "BTC": {"coin": "BTC", "time": 0, "levels": [
-            _levels(("99999.0", "1.0"), ("99990.0", "2.0")), _levels(("100001.0", "0.5"), ("100010.0", "1.0"))]},
-        "ETH": {"coin": "ETH", "time": 0, "levels": [
-            _levels(("1999.9", "10.0")), _levels(("2000.1", "10.0"))]},
-        "SOL": {"coin": "SOL", "time": 0, "levels": [
-            _levels(("99.99", "100.0")), _levels(("100.01", "50.0"), ("100.05", "50.0"))]},
-        "@142": {"coin": "@142", "time": 0, "levels": [
-            _levels(("99990.0", "0.05")), _levels(("100010.0", "0.05"))]},
+        "BTC": {
+            "coin": "BTC",
+            "time": 0,
+            "levels": [
+                _levels(("99999.0", "1.0"), ("99990.0", "2.0")),
+                _levels(("100001.0", "0.5"), ("100010.0", "1.0")),
+            ],
+        },
+        "ETH": {"coin": "ETH", "time": 0, "levels": [_levels(("1999.9", "10.0")), _levels(("2000.1", "10.0"))]},
+        "SOL": {
+            "coin": "SOL",
+            "time": 0,
+            "levels": [_levels(("99.99", "100.0")), _levels(("100.01", "50.0"), ("100.05", "50.0"))],
+        },
+        "@142": {"coin": "@142", "time": 0, "levels": [_levels(("99990.0", "0.05")), _levels(("100010.0", "0.05"))]},
     },
-    "candles": {"SOL": {"1d": [
-        {"t": 1770940800000, "T": 1771027199999, "s": "SOL", "i": "1d", "o": "78.363", "c": "79.874",
-         "h": "80.579", "l": "77.5", "v": "1145910.41", "n": 54782},
-    ]}},
-    "fundingHistory": {"SOL": [
-        {"coin": "SOL", "fundingRate": "-0.0000148456", "premium": "-0.0006187649", "time": 1770976800004},
-    ]},
+    "candles": {
+        "SOL": {
+            "1d": [
+                {
+                    "t": 1770940800000,
+                    "T": 1771027199999,
+                    "s": "SOL",
+                    "i": "1d",
+                    "o": "78.363",
+                    "c": "79.874",
+                    "h": "80.579",
+                    "l": "77.5",
+                    "v": "1145910.41",
+                    "n": 54782,
+                },
+            ]
+        }
+    },
+    "fundingHistory": {
+        "SOL": [
+            {"coin": "SOL", "fundingRate": "-0.0000148456", "premium": "-0.0006187649", "time": 1770976800004},
+        ]
+    },
 }
 
 
@@ -121,8 +152,7 @@ def new_info(server: StandInServer, snapshot: dict[str, Any]) -> Callable[..., I
     """Factory: a real SDK ``Info`` on the stand-in (no network at construction: meta passed in)."""
 
     def make(timeout: float | None = None) -> Info:
-        return Info(server.url, skip_ws=True, meta=snapshot["meta"], spot_meta=snapshot["spotMeta"],
-                    timeout=timeout)
+        return Info(server.url, skip_ws=True, meta=snapshot["meta"], spot_meta=snapshot["spotMeta"], timeout=timeout)
 
     return make
 
@@ -132,8 +162,14 @@ def new_exchange(server: StandInServer, snapshot: dict[str, Any]) -> Callable[..
     """Factory: a real SDK ``Exchange`` trading for the snapshot user, signed by ``wallet``."""
 
     def make(wallet: LocalAccount = USER, timeout: float | None = None) -> Exchange:
-        return Exchange(wallet, server.url, meta=snapshot["meta"], spot_meta=snapshot["spotMeta"],
-                        account_address=USER.address, timeout=timeout)
+        return Exchange(
+            wallet,
+            server.url,
+            meta=snapshot["meta"],
+            spot_meta=snapshot["spotMeta"],
+            account_address=USER.address,
+            timeout=timeout,
+        )
 
     return make
 

@@ -10,19 +10,66 @@ from hyperliquid.utils.error import ClientError
 from agent.standin import StandInServer
 
 MARGIN_KEYS = {"accountValue", "totalNtlPos", "totalRawUsd", "totalMarginUsed"}
-POSITION_KEYS = {"coin", "szi", "leverage", "entryPx", "positionValue", "unrealizedPnl", "returnOnEquity",
-                 "liquidationPx", "marginUsed", "maxLeverage", "cumFunding"}
-FILL_KEYS = {"coin", "px", "sz", "side", "time", "startPosition", "dir", "closedPnl", "hash", "oid", "crossed",
-             "fee", "tid", "feeToken"}
-FRONTEND_KEYS = {"coin", "side", "limitPx", "sz", "oid", "timestamp", "triggerCondition", "isTrigger",
-                 "triggerPx", "children", "isPositionTpsl", "reduceOnly", "orderType", "origSz", "tif", "cloid"}
+POSITION_KEYS = {
+    "coin",
+    "szi",
+    "leverage",
+    "entryPx",
+    "positionValue",
+    "unrealizedPnl",
+    "returnOnEquity",
+    "liquidationPx",
+    "marginUsed",
+    "maxLeverage",
+    "cumFunding",
+}
+FILL_KEYS = {
+    "coin",
+    "px",
+    "sz",
+    "side",
+    "time",
+    "startPosition",
+    "dir",
+    "closedPnl",
+    "hash",
+    "oid",
+    "crossed",
+    "fee",
+    "tid",
+    "feeToken",
+}
+FRONTEND_KEYS = {
+    "coin",
+    "side",
+    "limitPx",
+    "sz",
+    "oid",
+    "timestamp",
+    "triggerCondition",
+    "isTrigger",
+    "triggerPx",
+    "children",
+    "isPositionTpsl",
+    "reduceOnly",
+    "orderType",
+    "origSz",
+    "tif",
+    "cloid",
+}
 
 
 def test_clearinghouse_state_has_the_current_shape(info, exchange, user):
     exchange.market_open("SOL", True, 1.0)
     state = info.user_state(user.address)
-    assert set(state) == {"marginSummary", "crossMarginSummary", "crossMaintenanceMarginUsed", "withdrawable",
-                          "assetPositions", "time"}
+    assert set(state) == {
+        "marginSummary",
+        "crossMarginSummary",
+        "crossMaintenanceMarginUsed",
+        "withdrawable",
+        "assetPositions",
+        "time",
+    }
     assert set(state["marginSummary"]) == MARGIN_KEYS
     [entry] = state["assetPositions"]
     assert entry["type"] == "oneWay"
@@ -89,8 +136,16 @@ def test_order_views_show_a_resting_order(info, exchange, user, statuses):
     [status] = statuses(exchange.order("ETH", True, 0.01, 1500.0, {"limit": {"tif": "Gtc"}}, cloid=cloid))
     oid = status["resting"]["oid"]
     [plain] = info.open_orders(user.address)
-    assert plain == {"coin": "ETH", "side": "B", "limitPx": "1500.0", "sz": "0.01", "oid": oid,
-                     "timestamp": plain["timestamp"], "origSz": "0.01", "cloid": cloid.to_raw()}
+    assert plain == {
+        "coin": "ETH",
+        "side": "B",
+        "limitPx": "1500.0",
+        "sz": "0.01",
+        "oid": oid,
+        "timestamp": plain["timestamp"],
+        "origSz": "0.01",
+        "cloid": cloid.to_raw(),
+    }
     [front] = info.frontend_open_orders(user.address)
     assert set(front) == FRONTEND_KEYS
     assert front["tif"] == "Gtc" and front["orderType"] == "Limit"

@@ -168,11 +168,13 @@ def test_post_only_that_would_cross_is_rejected(exchange, statuses):
 
 
 def test_batch_orders_get_one_status_each(exchange, statuses):
-    result = exchange.bulk_orders([
-        {"coin": "SOL", "is_buy": True, "sz": 1.0, "limit_px": 101.0, "order_type": IOC, "reduce_only": False},
-        {"coin": "SOL", "is_buy": True, "sz": 0.01, "limit_px": 101.0, "order_type": IOC, "reduce_only": False},
-        {"coin": "ETH", "is_buy": True, "sz": 0.01, "limit_px": 1500.0, "order_type": GTC, "reduce_only": False},
-    ])
+    result = exchange.bulk_orders(
+        [
+            {"coin": "SOL", "is_buy": True, "sz": 1.0, "limit_px": 101.0, "order_type": IOC, "reduce_only": False},
+            {"coin": "SOL", "is_buy": True, "sz": 0.01, "limit_px": 101.0, "order_type": IOC, "reduce_only": False},
+            {"coin": "ETH", "is_buy": True, "sz": 0.01, "limit_px": 1500.0, "order_type": GTC, "reduce_only": False},
+        ]
+    )
     first, second, third = statuses(result)
     assert "filled" in first and "error" in second and "resting" in third
 
@@ -196,8 +198,7 @@ def test_rejected_orders_are_findable_by_cloid(info, exchange, user, statuses):
 
 def test_wrong_signer_is_rejected_with_the_real_text(new_exchange, stranger, info, user):
     result = new_exchange(stranger).order("SOL", True, 1.0, 101.0, IOC)
-    assert result == {"status": "err",
-                      "response": f"User or API Wallet {stranger.address.lower()} does not exist."}
+    assert result == {"status": "err", "response": f"User or API Wallet {stranger.address.lower()} does not exist."}
     assert info.user_fills(user.address) == []
 
 
@@ -209,19 +210,22 @@ def test_approved_agent_trades_for_the_account(new_exchange, agent, info, user, 
 
 
 def test_duplicate_nonce_is_rejected(exchange, user, server, statuses):
-    action = {"type": "order", "grouping": "na", "orders": [
-        {"a": 2, "b": True, "p": "101", "s": "1", "r": False, "t": IOC}]}
+    action = {
+        "type": "order",
+        "grouping": "na",
+        "orders": [{"a": 2, "b": True, "p": "101", "s": "1", "r": False, "t": IOC}],
+    }
     nonce = get_timestamp_ms()
     signature = sign_l1_action(user, action, None, nonce, None, False)
     body = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None, "expiresAfter": None}
     assert "filled" in statuses(exchange.post("/exchange", body))[0]
-    assert exchange.post("/exchange", body) == {"status": "err",
-                                                "response": f"Invalid nonce: duplicate nonce {nonce}"}
+    assert exchange.post("/exchange", body) == {"status": "err", "response": f"Invalid nonce: duplicate nonce {nonce}"}
 
 
 def test_vault_address_equal_to_the_user_is_accepted(server, snapshot, user, statuses):
     from hyperliquid.exchange import Exchange
 
-    vault_exchange = Exchange(user, server.url, meta=snapshot["meta"], spot_meta=snapshot["spotMeta"],
-                              vault_address=user.address)
+    vault_exchange = Exchange(
+        user, server.url, meta=snapshot["meta"], spot_meta=snapshot["spotMeta"], vault_address=user.address
+    )
     assert "filled" in statuses(vault_exchange.order("SOL", True, 1.0, 101.0, IOC))[0]
