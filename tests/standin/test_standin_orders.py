@@ -229,3 +229,20 @@ def test_vault_address_equal_to_the_user_is_accepted(server, snapshot, user, sta
         user, server.url, meta=snapshot["meta"], spot_meta=snapshot["spotMeta"], vault_address=user.address
     )
     assert "filled" in statuses(vault_exchange.order("SOL", True, 1.0, 101.0, IOC))[0]
+
+
+def test_vault_address_of_someone_else_is_rejected(server, snapshot, user, stranger):
+    from hyperliquid.exchange import Exchange
+
+    vault_exchange = Exchange(
+        user, server.url, meta=snapshot["meta"], spot_meta=snapshot["spotMeta"], vault_address=stranger.address
+    )
+    assert vault_exchange.order("SOL", True, 1.0, 101.0, IOC)["status"] == "err"
+
+
+def test_a_malformed_exchange_body_is_http_422(exchange):
+    from hyperliquid.utils.error import ClientError
+
+    with pytest.raises(ClientError) as caught:
+        exchange.post("/exchange", {"action": {"type": "order"}, "nonce": "soon"})
+    assert caught.value.status_code == 422
