@@ -1,0 +1,270 @@
+"""Configuration: one TOML file plus ``REBALANCER_*`` environment variables (secrets only from the environment).
+
+Example ``rebalancer.toml``::
+
+    network = "local"                 # local | testnet | mainnet | http(s)://base-url
+    live_trading = false              # must be true (with a key and a non-local network) to trade real money
+    db = "rebalancer.db"
+
+    [targets]                         # optional fixed targets; USDC is the remainder
+    "UBTC/USDC" = 0.25
+    "UETH/USDC" = 0.30
+
+    [rebalance]
+    mode = "threshold"                # threshold | band | calendar | cash-flow
+    position_threshold = 0.05
+    portfolio_threshold = 0.05
+
+    [limits]
+    max_weight = 0.30
+    max_notional_per_cycle_usd = 50000
+
+    [heartbeat]
+    interval = "4h"
+    autonomy = "advise"               # advise | confirm | auto
+
+An invalid file raises ``ConfigError`` naming the key and the problem.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ValidationError as PydanticError
+
+from agent.errors import ConfigError
+
+DEFAULT_CONFIG = "rebalancer.toml"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    """'90s', '15m', '4h', '3d', '1w' (or seconds as a number) → timedelta."""
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        m = _DURATION.match(text)
+        if not m:
+            raise ValueError(f"{text!r} is not a duration like 90s, 15m, 4h, 3d or 1w")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+Fraction = Field(ge=0, le=1)
+
+
+class RebalanceConfig(_Section):
+    mode: Literal["threshold", "band", "calendar", "cash-flow"] = "threshold"
+    position_threshold: float = Field(0.05, ge=0, le=1)
+    portfolio_threshold: float = Field(0.05, ge=0, le=1)
+    band: float = Field(0.05, ge=0, le=1)
+    band_kind: Literal["absolute", "relative"] = "absolute"
+    calendar_days: Literal[3, 7, 14] = 3
+    min_trade_value: float = Field(10.0, ge=10.0, description="Hyperliquid rejects orders under $10")
+    max_slippage: float = Field(0.005, gt=0, le=0.05)
+    max_trades: int | None = Field(None, ge=1)
+
+
+class CashReserveConfig(_Section):
+    min: float = Fraction
+    target: float = Fraction
+    max: float = Fraction
+    floor: float = Fraction
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CashReserveConfig:
+        if not self.floor <= self.min <= self.target <= self.max:
+            raise ValueError("needs floor ≤ min ≤ target ≤ max")
+        return self
+
+
+class LimitsConfig(_Section):
+    """Hard limits the risk gate enforces on every plan, whoever made it."""
+
+    max_weight: float | None = Field(None, gt=0, le=1)
+    min_weight: float | None = Field(None, ge=0, le=1)
+    max_gross_leverage: float = Field(1.0, gt=0, le=5)
+    cash_floor: float = Field(0.0, ge=0, le=1)
+    max_turnover_per_cycle: float = Field(1.0, gt=0, le=2, description="fraction of equity traded per cycle")
+    max_notional_per_cycle_usd: float = Field(1_000_000.0, gt=0)
+    max_notional_per_day_usd: float = Field(5_000_000.0, gt=0)
+    allowed_assets: list[str] | None = None
+
+
+class HeartbeatConfig(_Section):
+    interval: timedelta = timedelta(hours=4)
+    autonomy: Literal["advise", "confirm", "auto"] = "advise"
+    max_notional_per_tick_usd: float = Field(2_000.0, gt=0)
+    max_notional_per_day_usd: float = Field(10_000.0, gt=0)
+    max_trades_per_tick: int = Field(4, ge=1)
+    drawdown_alert: float = Field(0.15, gt=0, le=1)
+    alert_cooldown: timedelta = timedelta(hours=1)
+    webhook_url: str | None = None
+
+    @field_validator("interval", "alert_cooldown", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        return parse_duration(v) if isinstance(v, str | int | float) else v
+
+
+class StrategistConfig(_Section):
+    provider: Literal["offline", "openai", "anthropic", "openai-compatible"] = "offline"
+    model: str | None = None
+    base_url: str | None = None
+    max_attempts: int = Field(3, ge=1, le=10)
+    max_tool_calls: int = Field(6, ge=0, le=50)
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class McpConfig(_Section):
+    read_only: bool = False
+    confirm_ttl: timedelta = timedelta(minutes=5)
+    state_tolerance: float = Field(0.01, gt=0, le=0.5, description="equity move allowed between preview and execute")
+
+    @field_validator("confirm_ttl", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        return parse_duration(v) if isinstance(v, str | int | float) else v
+
+
+class Settings(_Section):
+    """Everything configurable. Secrets come only from the environment and are ``SecretStr``."""
+
+    network: str = "local"
+    live_trading: bool = False
+    execution: Literal["auto", "paper", "dry-run"] = "auto"
+    account_address: str | None = None
+    vault_address: str | None = None
+    keystore: str | None = None
+    local_snapshot: str | None = Field(None, description="snapshot that seeds the in-process stand-in")
+    db: str = "rebalancer.db"
+    targets: dict[str, float] | None = None
+    rebalance: RebalanceConfig = RebalanceConfig()
+    cash_reserve: CashReserveConfig | None = None
+    limits: LimitsConfig = LimitsConfig()
+    heartbeat: HeartbeatConfig = HeartbeatConfig()
+    strategist: StrategistConfig = StrategistConfig()
+    mcp: McpConfig = McpConfig()
+    secret_key: SecretStr | None = Field(None, exclude=True)
+    keystore_password: SecretStr | None = Field(None, exclude=True)
+    source: str = Field("defaults", exclude=True)
+
+    @field_validator("network")
+    @classmethod
+    def _network(cls, v: str) -> str:
+        if v in ("local", "testnet", "mainnet") or re.match(r"^https?://[^\s]+$", v):
+            return v.rstrip("/")
+        raise ValueError("must be local, testnet, mainnet or an http(s):// base URL")
+
+    @field_validator("account_address", "vault_address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"0x[0-9a-fA-F]{40}", v):
+            raise ValueError("must be a 0x-prefixed 20-byte hex address")
+        return v
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is not None:
+            for k, x in v.items():
+                if not math.isfinite(x):
+                    raise ValueError(f"{k}: not a finite number")
+        return v
+
+    @property
+    def is_local(self) -> bool:
+        return self.network == "local" or bool(re.match(r"^https?://(127\.0\.0\.1|localhost)(:\d+)?$", self.network))
+
+    @property
+    def live(self) -> bool:
+        """Real orders on a real exchange: explicit config, a non-local network and a key, all three."""
+        return self.live_trading and not self.is_local and (self.secret_key is not None or self.keystore is not None)
+
+    def redacted(self) -> dict[str, Any]:
+        """What ``config show`` prints: secrets replaced by whether they are set."""
+        data = self.model_dump(mode="json")
+        data["secret_key"] = "set (hidden)" if self.secret_key else "not set"
+        data["keystore_password"] = "set (hidden)" if self.keystore_password else "not set"
+        data["source"] = self.source
+        data["execution_effective"] = self.execution_mode
+        return data
+
+    @property
+    def execution_mode(self) -> str:
+        if self.execution != "auto":
+            return self.execution
+        if self.is_local:
+            return "local"  # the stand-in: real SDK, no real money
+        return "live" if self.live else "paper"
+
+
+ENV_KEYS = {
+    "REBALANCER_NETWORK": "network",
+    "REBALANCER_ACCOUNT_ADDRESS": "account_address",
+    "REBALANCER_VAULT_ADDRESS": "vault_address",
+    "REBALANCER_DB": "db",
+    "REBALANCER_LIVE_TRADING": "live_trading",
+    "REBALANCER_EXECUTION": "execution",
+    "REBALANCER_KEYSTORE": "keystore",
+    "REBALANCER_LOCAL_SNAPSHOT": "local_snapshot",
+}
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Defaults ← TOML file (``path``, else ``rebalancer.toml`` if present) ← ``REBALANCER_*`` env vars."""
+    env = dict(os.environ if env is None else env)
+    data: dict[str, Any] = {}
+    source = "defaults"
+    file = Path(path) if path else (Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).exists() else None)
+    if path and not Path(path).exists():
+        raise ConfigError(f"{path}: no such config file")
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{file}: not valid TOML ({e})") from None
+        source = str(file)
+    for var, key in ENV_KEYS.items():
+        if var in env:
+            data[key] = env[var]
+            source += f" + ${var}"
+    if "REBALANCER_AUTONOMY" in env:
+        data.setdefault("heartbeat", {})["autonomy"] = env["REBALANCER_AUTONOMY"]
+    if "REBALANCER_PROVIDER" in env:
+        data.setdefault("strategist", {})["provider"] = env["REBALANCER_PROVIDER"]
+    for secret in ("secret_key", "keystore_password"):
+        if secret in data:
+            raise ConfigError(f"{secret}: secrets are not read from files; set REBALANCER_{secret.upper()}")
+    if env.get("REBALANCER_SECRET_KEY"):
+        data["secret_key"] = env["REBALANCER_SECRET_KEY"]
+    if env.get("REBALANCER_KEYSTORE_PASSWORD"):
+        data["keystore_password"] = env["REBALANCER_KEYSTORE_PASSWORD"]
+    try:
+        settings = Settings.model_validate({**data, "source": source})
+    except PydanticError as e:
+        first = e.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "config"
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise ConfigError(f"{key}: {msg} (in {source})") from None
+    if settings.live_trading and settings.is_local:
+        raise ConfigError("live_trading: needs network = testnet, mainnet or a remote URL, not the local stand-in")
+    if settings.live_trading and not (settings.secret_key or settings.keystore):
+        raise ConfigError("live_trading: needs REBALANCER_SECRET_KEY or a keystore file")
+    return settings
