@@ -115,21 +115,18 @@ _STR = {"type": "string"}
 SUBMIT_TARGET_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "selected_strategy": {"type": "string", "description": "id of a strategy from the catalogue"},
+        "selected_strategy": {"type": "string", "description": "catalogue id"},
         "target_allocation": {
             "type": "array",
-            "description": "one entry per asset; USDC is the remainder and may be listed; weights sum to 1",
+            "description": "weights incl. USDC, sum 1",
             "items": {
                 "type": "object",
-                "properties": {
-                    "coin": {"type": "string", "description": "coin as named in the state, or USDC"},
-                    "weight": {"type": "number", "description": "fraction of equity; perp shorts negative"},
-                },
+                "properties": {"coin": _STR, "weight": {"type": "number"}},
                 "required": ["coin", "weight"],
                 "additionalProperties": False,
             },
         },
-        "reasoning": {"type": "string", "description": "2-4 sentences: why this strategy and these weights"},
+        "reasoning": _STR,
     },
     "required": ["selected_strategy", "target_allocation", "reasoning"],
     "additionalProperties": False,
@@ -138,7 +135,7 @@ SUBMIT_TARGET_SCHEMA: dict[str, Any] = {
 SUBMIT_ACTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "selected_strategy": {"type": "string", "description": "id of a strategy from the catalogue"},
+        "selected_strategy": _STR,
         "actions": {
             "type": "array",
             "items": {
@@ -147,8 +144,8 @@ SUBMIT_ACTIONS_SCHEMA: dict[str, Any] = {
                     "action_type": {"type": "string", "enum": ["buy", "sell"]},
                     "coin": _STR,
                     "market_type": {"type": "string", "enum": ["perp", "spot"]},
-                    "size": {"type": "number", "description": "coin units, > 0"},
-                    "price": {"type": ["number", "null"], "description": "limit price, or null for market"},
+                    "size": {"type": "number", "description": "coin units"},
+                    "price": {"type": ["number", "null"]},
                     "reasoning": _STR,
                 },
                 "required": ["action_type", "coin", "market_type", "size", "price", "reasoning"],
@@ -161,14 +158,8 @@ SUBMIT_ACTIONS_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-SUBMIT_TARGET_DESCRIPTION = (
-    "Final answer (preferred): the chosen strategy and the target weights. Ends the decision. "
-    "Validated in code; an invalid answer is returned to you with every problem listed."
-)
-SUBMIT_ACTIONS_DESCRIPTION = (
-    "Final answer (legacy, tactical): direct buy/sell actions. They are converted to the implied target "
-    "weights at mid prices and validated by the same rules. Nothing is executed by this call."
-)
+SUBMIT_TARGET_DESCRIPTION = "Final answer: strategy and target weights. Validated in code; problems come back."
+SUBMIT_ACTIONS_DESCRIPTION = "Final answer (legacy): buy/sell actions, validated as the weights they imply."
 
 
 # --------------------------------------------------------------------------- validation

@@ -22,7 +22,36 @@ from typing import Any
 from agent.domain import CASH
 from agent.strategist.base import DecisionContext
 
+HOURS_PER_YEAR = 8760  # Hyperliquid funds hourly; the prompt shows funding annualised, as strategies state it
 _SAFE_NAME = re.compile(r"[A-Za-z0-9@/._:-]{1,32}")
+
+# Short column names for the features of ``agent.features`` (the legend is in prompts/system.md, i.e. in
+# the cached prefix, so each row stays short). Features not listed keep their own name.
+FEATURE_ALIASES = {
+    "return_30d": "r30",
+    "return_90d": "r90",
+    "vol_30d": "vol30",
+    "vol_90d": "vol90",
+    "price_vs_ma50": "vsma50",
+    "drawdown": "dd",
+    "max_drawdown_90d": "mdd90",
+    "avg_correlation": "corr",
+    "funding_7d_apr": "f7apr",
+    "funding_7d_positive_share": "f7pos",
+}
+# Redundant in the prompt: the mid and the hourly funding have their own columns; the rest is derivable.
+HIDDEN_FEATURES = frozenset(
+    {
+        "close",
+        "history_days",
+        "funding_hourly",
+        "funding_apr",
+        "funding_hours",
+        "funding_7d_mean",
+        "max_drawdown_365d",
+        "drawdown_90d",
+    }
+)
 
 
 def load_system_prompt() -> str:
@@ -81,7 +110,8 @@ def static_prefix(system_prompt: str, strategies: Mapping[str, Any]) -> tuple[st
 
 
 def _w(x: float) -> str:
-    return f"{x:+.4f}" if x < 0 else f"{x:.4f}"
+    """Weights to 0.1 percentage point: finer is noise for a rebalancer with a 5 % band."""
+    return f"{x:.3f}" if abs(x) >= 0.0005 else "0.000"
 
 
 def _num(x: float | None) -> str:
@@ -91,9 +121,11 @@ def _num(x: float | None) -> str:
 
 
 def _feat(x: float | None) -> str:
+    """Features are fractions (returns, vols, drawdowns, APRs): two decimals = one percentage point."""
     if x is None or not math.isfinite(x):
         return "-"
-    return f"{x:.4g}"
+    s = f"{x:.2f}"
+    return "0.00" if s == "-0.00" else s
 
 
 def summary_universe(ctx: DecisionContext) -> list[str]:
@@ -118,7 +150,8 @@ def render_state_summary(ctx: DecisionContext) -> str:
     if targets is not None and CASH not in targets:
         targets[CASH] = 1.0 - sum(abs(t) for c, t in targets.items() if c != CASH)
     coins = summary_universe(ctx)
-    feature_names = sorted({k for c in coins for k in ctx.features.get(c, {})})
+    feature_names = sorted({k for c in coins for k in ctx.features.get(c, {}) if k not in HIDDEN_FEATURES},
+                           key=lambda k: FEATURE_ALIASES.get(k, k))
     limits = ctx.limits
     allowed = "any listed" if limits.allowed_assets is None else ",".join(map(safe_name, sorted(limits.allowed_assets)))
     lines = [
@@ -128,7 +161,8 @@ def render_state_summary(ctx: DecisionContext) -> str:
         f"limits: max_gross_leverage={limits.max_gross_leverage:g} "
         f"max_weight={'-' if limits.max_weight is None else f'{limits.max_weight:g}'} allowed_assets={allowed}",
     ]
-    header = ["coin", "mkt", "maxlev", "mid", "w", "tgt", "drift", "fund1h", *map(safe_name, feature_names)]
+    columns = [safe_name(FEATURE_ALIASES.get(k, k)) for k in feature_names]
+    header = ["coin", "mkt", "maxlev", "mid", "w", "tgt", "drift", "fapr", *columns]
     lines.append("|".join(header))
     for coin in coins:
         info = market.assets[coin]
@@ -142,7 +176,7 @@ def render_state_summary(ctx: DecisionContext) -> str:
             _w(w),
             "-" if tgt is None else _w(tgt),
             "-" if tgt is None else _w(w - tgt),
-            "-" if info.funding is None else f"{info.funding:.7f}",
+            "-" if info.funding is None else _feat(info.funding * HOURS_PER_YEAR),
         ]
         feats = ctx.features.get(coin, {})
         row += [_feat(feats.get(name)) for name in feature_names]
