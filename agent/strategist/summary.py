@@ -80,7 +80,7 @@ def render_catalogue(strategies: Mapping[str, Any]) -> str:
         from agent.strategies import Strategy, catalogue_summary  # written in parallel; may be absent
 
         if strategies and all(isinstance(s, Strategy) for s in strategies.values()):
-            body = catalogue_summary(strategies).strip()
+            body = catalogue_summary(dict(strategies)).strip()
     except ImportError:
         body = None
     if body is None:
