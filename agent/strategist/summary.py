@@ -98,6 +98,7 @@ def render_catalogue(strategies: Mapping[str, Any]) -> str:
             if summary:
                 lines.append(f"  {_text(summary)}")
         body = "\n".join(lines)
+    body = body.replace("<", "‹").replace(">", "›")  # strategy text cannot close or open a block
     return f"<strategy_catalogue>\n{body}\n</strategy_catalogue>"
 
 
