@@ -1,0 +1,554 @@
+"""The Hyperliquid adapter on ``hyperliquid-python-sdk``: real API, testnet, or any base URL (the stand-in).
+
+- **No network at construction.** The SDK's ``Info``/``Exchange`` constructors call ``meta`` and
+  ``spotMeta`` unless both are passed in; we fetch both ourselves on first use and only then build the
+  SDK's ``Exchange`` (``skip_ws=True``).
+- **Addresses.** State is read for the account (``vault_address`` if trading a vault/subaccount, else
+  ``account_address``, else the signer's own address), never for the API (agent) wallet that signs.
+- **Secrets.** The key is held in :class:`SecretKey` (redacted ``repr``/``str``); the adapter's
+  ``repr`` names only the network and the account.
+- **Rate budget.** A client-side token bucket below Hyperliquid's 1200 weight/minute per IP: ``l2Book``,
+  ``allMids``, ``clearinghouseState``, ``spotClearinghouseState``, ``orderStatus`` weigh 2, other info
+  20 (fills requests more), ``/exchange`` 1 + floor(batch/40).
+- **Classification.** ``/info``: 429, 5xx, timeouts, connection errors and unparseable bodies are retried
+  with backoff, then raise :class:`TemporaryExchangeError`. ``/exchange``: the same faults raise
+  :class:`OrderOutcomeUnknown` (the order may exist); a parsed answer becomes one :class:`OrderResult`
+  per order (``resting``, ``filled``/``partial`` with ``totalSz``/``avgPx``/``oid``, ``rejected``); a
+  whole-request ``status: "err"`` rejects every order of the batch. Nothing is retried on /exchange.
+- **Expiry.** Order actions carry ``expiresAfter = now + order_ttl_s``: once that has passed, an order
+  that ``orderStatus`` does not know can no longer appear, so a resend is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+import requests
+from hyperliquid.api import API
+from hyperliquid.utils import constants
+from hyperliquid.utils.error import ClientError, ServerError
+from hyperliquid.utils.types import Cloid
+
+from agent.domain import Market, PortfolioState
+from agent.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
+from agent.exchange.port import Fill, OpenOrder, OrderIntent, OrderResult
+from agent.hlparse import parse_market, parse_state
+from agent.rules import is_valid_price, is_valid_size, round_price, round_size_down
+
+log = logging.getLogger(__name__)
+
+NETWORKS = {
+    "mainnet": constants.MAINNET_API_URL,
+    "testnet": constants.TESTNET_API_URL,
+    "local": constants.LOCAL_API_URL,
+}
+
+#: info request weights (Hyperliquid docs, "Rate limits and user limits").
+INFO_WEIGHTS = {
+    "l2Book": 2,
+    "allMids": 2,
+    "clearinghouseState": 2,
+    "spotClearinghouseState": 2,
+    "orderStatus": 2,
+    "exchangeStatus": 2,
+    "userRole": 60,
+}
+DEFAULT_INFO_WEIGHT = 20
+FILLS_WEIGHT = 40  # 20 + 1 per 20 items returned, paid up front for a typical answer
+
+
+def exchange_weight(batch: int) -> int:
+    return 1 + batch // 40
+
+
+def resolve_base_url(network: str) -> str:
+    """``mainnet`` | ``testnet`` | ``local`` | an http(s) base URL → the base URL."""
+    if network in NETWORKS:
+        return NETWORKS[network]
+    if network.startswith(("http://", "https://")):
+        return network.rstrip("/")
+    raise ConfigError(f"network: {network!r} is not mainnet, testnet, local or an http(s) URL")
+
+
+class SecretKey:
+    """A signing key that never shows itself: ``repr``/``str`` are redacted; ``reveal()`` gives it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, SecretKey):
+            value = value.reveal()
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError("secret key: empty")
+        self._value = value.strip()
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretKey('***')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:  # never pickled (e.g. into a subprocess or a cache) by accident
+        raise TypeError("SecretKey cannot be pickled")
+
+
+class RateBudget:
+    """A token bucket: ``per_minute`` weight refilled continuously, bursts up to the same amount."""
+
+    def __init__(
+        self,
+        per_minute: float = 1000.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not 0 < per_minute < 1200:
+            raise ConfigError("rate budget must be between 0 and 1200 weight per minute")
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.tokens = self.capacity
+        self.spent = 0
+        self._clock, self._sleep = clock, sleep
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self._last) * self.rate)
+        self._last = now
+
+    def acquire(self, weight: int) -> None:
+        with self._lock:
+            self._refill()
+            if self.tokens < weight:
+                wait = (weight - self.tokens) / self.rate
+                log.info("rate budget: waiting %.2fs for %d weight", wait, weight)
+                self._sleep(wait)
+                self._refill()
+            self.tokens -= weight
+            self.spent += weight
+
+
+def _f(value: Any, where: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise SnapshotError(f"{where}: {value!r} is not a number") from None
+    if not math.isfinite(x):
+        raise SnapshotError(f"{where}: {value!r} is not finite")
+    return x
+
+
+def _unparseable(resp: Any) -> bool:
+    return isinstance(resp, dict) and set(resp) == {"error"} and str(resp["error"]).startswith("Could not parse JSON")
+
+
+# -- answer classification (pure, reused by tests on recorded answers) ----------------------------------
+
+
+def classify_order_answer(answer: Any, orders: list[OrderIntent]) -> list[OrderResult]:
+    """An /exchange ``order`` answer → one result per order; raises OrderOutcomeUnknown if unreadable."""
+    if _unparseable(answer) or not isinstance(answer, Mapping):
+        raise OrderOutcomeUnknown(f"unreadable /exchange answer: {str(answer)[:200]}")
+    status = answer.get("status")
+    if status == "err":
+        text = str(answer.get("response"))
+        return [
+            OrderResult(cloid=o.cloid, status="rejected", error=text, requested_sz=o.size, raw_status="err")
+            for o in orders
+        ]
+    if status != "ok":
+        raise OrderOutcomeUnknown(f"unexpected /exchange status {status!r}")
+    try:
+        statuses = answer["response"]["data"]["statuses"]
+    except (KeyError, TypeError):
+        raise OrderOutcomeUnknown("/exchange answer without per-order statuses") from None
+    if not isinstance(statuses, list) or len(statuses) != len(orders):
+        raise OrderOutcomeUnknown(f"/exchange answered {len(statuses)} statuses for {len(orders)} orders")
+    return [classify_order_status(s, o) for s, o in zip(statuses, orders, strict=True)]
+
+
+def classify_order_status(entry: Any, order: OrderIntent) -> OrderResult:
+    """One per-order status entry (``resting`` / ``filled`` / ``error`` / a bare string)."""
+    base = {"cloid": order.cloid, "requested_sz": order.size}
+    if isinstance(entry, Mapping):
+        if "error" in entry:
+            return OrderResult(**base, status="rejected", error=str(entry["error"]), raw_status="error")
+        if "filled" in entry:
+            f = entry["filled"]
+            total = _f(f.get("totalSz"), "filled.totalSz")
+            avg = _f(f.get("avgPx"), "filled.avgPx")
+            oid = int(f["oid"]) if f.get("oid") is not None else None
+            full = total >= order.size * (1 - 1e-9) - 1e-12
+            status = "filled" if full else "partial"
+            return OrderResult(**base, status=status, oid=oid, filled_sz=total, avg_px=avg, raw_status="filled")
+        if "resting" in entry:
+            r = entry["resting"]
+            oid = int(r["oid"]) if "oid" in r else None
+            return OrderResult(**base, status="resting", oid=oid, raw_status="resting")
+    if entry in ("waitingForFill", "waitingForTrigger"):
+        return OrderResult(**base, status="resting", raw_status=str(entry))
+    return OrderResult(**base, status="unknown", error=f"unrecognised order status {str(entry)[:100]}")
+
+
+_REJECTED_WORDS = ("rejected", "Rejected")
+
+
+def classify_order_lookup(answer: Any, cloid: str, fills: list[Fill] | None = None) -> OrderResult | None:
+    """An ``orderStatus`` answer → a result, or None for ``unknownOid`` (the exchange never saw it)."""
+    if not isinstance(answer, Mapping):
+        raise SnapshotError(f"orderStatus: unexpected answer {str(answer)[:200]}")
+    if answer.get("status") == "unknownOid":
+        return None
+    if answer.get("status") != "order":
+        raise SnapshotError(f"orderStatus: unexpected status {answer.get('status')!r}")
+    wrapper = answer["order"]
+    order, word = wrapper["order"], str(wrapper["status"])
+    orig = _f(order.get("origSz", order.get("sz")), "orderStatus.origSz")
+    remaining = _f(order.get("sz", 0), "orderStatus.sz")
+    filled = max(0.0, orig - remaining)
+    oid = int(order["oid"])
+    own = [f for f in fills or [] if f.oid == oid]
+    avg = sum(f.px * f.sz for f in own) / sum(f.sz for f in own) if own else None
+    if own:
+        filled = max(filled, sum(f.sz for f in own))
+    if word == "filled":
+        status = "filled"
+    elif word == "open" or word == "triggered":
+        status = "open" if filled == 0 else "partial"
+    elif word.endswith(_REJECTED_WORDS):
+        status = "rejected"
+    else:  # canceled, marginCanceled, scheduledCancel, ... (an IOC remainder is "canceled")
+        status = "partial" if filled > 0 else "canceled"
+    if avg is None and filled > 0 and word == "filled":
+        avg = _f(order.get("limitPx"), "orderStatus.limitPx")  # upper bound; fills give the real price
+    return OrderResult(
+        cloid=cloid,
+        status=status,  # type: ignore[arg-type]
+        oid=oid,
+        filled_sz=filled,
+        avg_px=avg,
+        requested_sz=orig,
+        error=None if status not in ("rejected",) else word,
+        raw_status=word,
+    )
+
+
+def parse_fill(raw: Mapping[str, Any]) -> Fill:
+    return Fill(
+        coin=str(raw["coin"]),
+        px=_f(raw["px"], "fill.px"),
+        sz=_f(raw["sz"], "fill.sz"),
+        side="B" if raw.get("side") == "B" else "A",
+        time=int(raw["time"]),
+        fee=_f(raw.get("fee", 0), "fill.fee"),
+        fee_token=str(raw.get("feeToken") or "USDC"),
+        oid=int(raw["oid"]) if raw.get("oid") is not None else None,
+        tid=str(raw["tid"]) if raw.get("tid") is not None else None,
+        cloid=str(raw["cloid"]).lower() if raw.get("cloid") else None,
+        closed_pnl=_f(raw.get("closedPnl", 0), "fill.closedPnl"),
+        raw=dict(raw),
+    )
+
+
+class HyperliquidExchange:
+    """The :class:`~agent.exchange.port.Exchange` on Hyperliquid (or anything that speaks its API)."""
+
+    supports_schedule_cancel = True
+
+    def __init__(
+        self,
+        network: str = "testnet",
+        *,
+        account_address: str | None = None,
+        secret_key: str | SecretKey | None = None,
+        vault_address: str | None = None,
+        timeout: float = 10.0,
+        rate_limit_per_minute: float = 1000.0,
+        info_retries: int = 2,
+        backoff_s: float = 0.25,
+        order_ttl_s: float | None = 30.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = resolve_base_url(network)
+        self.network = network
+        self._key = SecretKey(secret_key) if secret_key is not None else None
+        self.signer_address: str | None = None
+        if self._key is not None:
+            import eth_account
+
+            try:
+                self.signer_address = eth_account.Account.from_key(self._key.reveal()).address
+            except Exception:
+                raise ConfigError("secret key: not a valid private key") from None
+        self.account_address = account_address or self.signer_address
+        if self.account_address is None:
+            raise ConfigError("account_address: needed when no signing key is given")
+        self.vault_address = vault_address
+        self.user = (vault_address or self.account_address).lower()
+        self.timeout = timeout
+        self.info_retries = info_retries
+        self.backoff_s = backoff_s
+        self.order_ttl_s = order_ttl_s
+        self.budget = RateBudget(rate_limit_per_minute, sleep=sleep)
+        self._clock, self._sleep = clock, sleep
+        self._api = API(self.base_url, timeout)
+        self._meta: Any = None
+        self._spot_meta: Any = None
+        self._sdk: Any = None
+        self._market: Market | None = None
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return (
+            f"HyperliquidExchange(network={self.network!r}, account={self.account_address!r}, "
+            f"vault={self.vault_address!r}, signer={'set' if self._key else 'none'})"
+        )
+
+    __str__ = __repr__
+
+    # ------------------------------------------------------------------ /info
+    def _info(self, body: dict[str, Any], weight: int | None = None) -> Any:
+        kind = str(body.get("type"))
+        weight = weight if weight is not None else INFO_WEIGHTS.get(kind, DEFAULT_INFO_WEIGHT)
+        last: Exception | None = None
+        for attempt in range(self.info_retries + 1):
+            if attempt:
+                self._sleep(self.backoff_s * 2 ** (attempt - 1))
+            self.budget.acquire(weight)
+            try:
+                answer = self._api.post("/info", body)
+            except ClientError as exc:
+                if exc.status_code == 429:
+                    last = exc
+                    continue
+                raise ExchangeError(f"/info {kind}: HTTP {exc.status_code}: {str(exc.error_message)[:200]}") from None
+            except ServerError as exc:
+                last = exc
+                continue
+            except requests.exceptions.RequestException as exc:
+                last = exc
+                continue
+            if _unparseable(answer):
+                last = ValueError("unparseable JSON")
+                continue
+            return answer
+        what = type(last).__name__ if last else "error"
+        status = getattr(last, "status_code", None)
+        raise TemporaryExchangeError(
+            f"/info {kind}: {what}{f' HTTP {status}' if status else ''} after {self.info_retries + 1} tries"
+        )
+
+    def _ensure_meta(self) -> None:
+        with self._lock:
+            if self._meta is None or self._spot_meta is None:
+                meta = self._info({"type": "meta"})
+                spot = self._info({"type": "spotMeta"})
+                if not isinstance(meta, Mapping) or "universe" not in meta:
+                    raise SnapshotError("meta: missing 'universe'")
+                if not isinstance(spot, Mapping) or "universe" not in spot:
+                    raise SnapshotError("spotMeta: missing 'universe'")
+                self._meta, self._spot_meta = meta, spot
+
+    def refresh_meta(self) -> None:
+        """Forget cached meta/spotMeta (new listings); the next call fetches them again."""
+        with self._lock:
+            self._meta = self._spot_meta = self._sdk = None
+
+    def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
+        self._ensure_meta()
+        mids = self._info({"type": "allMids"})
+        if not isinstance(mids, Mapping):
+            raise SnapshotError("allMids: expected an object")
+        ctxs = None
+        if with_ctxs:
+            mac = self._info({"type": "metaAndAssetCtxs"})
+            ctxs = mac[1] if isinstance(mac, list) and len(mac) == 2 else None
+        raw_books: dict[str, Any] = {}
+        if books:
+            plain = parse_market(self._meta, self._spot_meta, mids)
+            for coin in books:
+                info = plain.get(coin)
+                wire = info.wire_name if info else coin
+                book = self._info({"type": "l2Book", "coin": wire})
+                if book:
+                    raw_books[wire] = book
+        market = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
+        self._market = market
+        return market
+
+    def account_state(self) -> PortfolioState:
+        market = self.market()
+        ch = self._info({"type": "clearinghouseState", "user": self.user})
+        spot = self._info({"type": "spotClearinghouseState", "user": self.user})
+        return parse_state(ch, spot, market, user=self.user)
+
+    def order_status(self, cloid: str) -> OrderResult | None:
+        answer = self._info({"type": "orderStatus", "user": self.user, "oid": cloid.lower()})
+        result = classify_order_lookup(answer, cloid.lower())
+        if result is not None and result.filled_sz > 0 and result.oid is not None:
+            # The fills give the real average price (and catch fills the order view lags behind).
+            since = int(answer["order"].get("statusTimestamp") or answer["order"]["order"].get("timestamp", 0))
+            fills = self.fills_since(max(0, since - 3_600_000))
+            result = classify_order_lookup(answer, cloid.lower(), fills)
+        return result
+
+    def fills_since(self, ms: int) -> list[Fill]:
+        answer = self._info({"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}, FILLS_WEIGHT)
+        if not isinstance(answer, list):
+            raise SnapshotError("userFillsByTime: expected a list")
+        return [parse_fill(f) for f in answer]
+
+    def open_orders(self) -> list[OpenOrder]:
+        answer = self._info({"type": "frontendOpenOrders", "user": self.user})
+        if not isinstance(answer, list):
+            raise SnapshotError("frontendOpenOrders: expected a list")
+        return [
+            OpenOrder(
+                coin=str(o["coin"]),
+                oid=int(o["oid"]),
+                cloid=o.get("cloid"),
+                side="B" if o.get("side") == "B" else "A",
+                limit_px=_f(o["limitPx"], "limitPx"),
+                sz=_f(o["sz"], "sz"),
+                orig_sz=_f(o["origSz"], "origSz") if o.get("origSz") is not None else None,
+                reduce_only=bool(o.get("reduceOnly", False)),
+                timestamp=int(o.get("timestamp", 0)),
+            )
+            for o in answer
+        ]
+
+    # ------------------------------------------------------------------ /exchange
+    def _exchange_sdk(self) -> Any:
+        """The SDK's signing client, built on first use from meta we fetched (no hidden requests)."""
+        with self._lock:
+            if self._key is None:
+                raise ExchangeError("no signing key configured: this exchange is read-only")
+            if self._sdk is None:
+                import eth_account
+                from hyperliquid.exchange import Exchange as SdkExchange
+
+                self._ensure_meta()
+                wallet = eth_account.Account.from_key(self._key.reveal())
+                self._sdk = SdkExchange(
+                    wallet,
+                    self.base_url,
+                    meta=self._meta,
+                    vault_address=self.vault_address,
+                    account_address=self.account_address,
+                    spot_meta=self._spot_meta,
+                    timeout=self.timeout,
+                )
+            return self._sdk
+
+    def _post_exchange(self, call: Callable[[Any], Any], what: str, weight: int) -> Any:
+        """Run one signed SDK call; transport faults → OrderOutcomeUnknown (never retried here)."""
+        sdk = self._exchange_sdk()
+        self.budget.acquire(weight)
+        sdk.set_expires_after(int((self._clock() + self.order_ttl_s) * 1000) if self.order_ttl_s else None)
+        try:
+            return call(sdk)
+        except ClientError as exc:
+            if exc.status_code == 429:
+                raise OrderOutcomeUnknown(f"/exchange {what}: HTTP 429 (rate limited)") from None
+            raise ExchangeError(f"/exchange {what}: HTTP {exc.status_code}: {str(exc.error_message)[:200]}") from None
+        except ServerError as exc:
+            raise OrderOutcomeUnknown(f"/exchange {what}: HTTP {exc.status_code}") from None
+        except requests.exceptions.Timeout:
+            raise OrderOutcomeUnknown(f"/exchange {what}: timed out after {self.timeout}s") from None
+        except requests.exceptions.RequestException as exc:
+            raise OrderOutcomeUnknown(f"/exchange {what}: {type(exc).__name__}") from None
+
+    def _wire_order(self, sdk: Any, o: OrderIntent) -> dict[str, Any] | str:
+        """An SDK order request on the exchange's grids, or the reason it cannot be sent."""
+        try:
+            asset = sdk.info.name_to_asset(o.wire_name)
+        except KeyError:
+            return f"unknown market {o.wire_name}"
+        if asset != o.asset:
+            return f"asset id mismatch for {o.wire_name}: plan {o.asset}, exchange {asset}"
+        market_type = "spot" if o.is_spot else "perp"
+        szd = sdk.info.asset_to_sz_decimals[asset]
+        size = round_size_down(o.size, szd)
+        px = round_price(o.limit_px, market_type, szd, up=not o.is_buy)
+        if size <= 0 or not is_valid_size(size, szd):
+            return f"size {o.size} rounds to nothing at {szd} decimals"
+        if not is_valid_price(px, market_type, szd):
+            return f"price {o.limit_px} cannot be put on the price grid"
+        return {
+            "coin": o.wire_name,
+            "is_buy": o.is_buy,
+            "sz": size,
+            "limit_px": px,
+            "order_type": {"limit": {"tif": o.tif}},
+            "reduce_only": o.reduce_only,
+            "cloid": Cloid.from_str(o.cloid),
+        }
+
+    def place_orders(self, orders: list[OrderIntent]) -> list[OrderResult]:
+        if not orders:
+            return []
+        sdk = self._exchange_sdk()
+        results: list[OrderResult | None] = [None] * len(orders)
+        wires: list[dict[str, Any]] = []
+        sent: list[tuple[int, OrderIntent]] = []
+        for i, o in enumerate(orders):
+            wire = self._wire_order(sdk, o)
+            if isinstance(wire, str):
+                results[i] = OrderResult(cloid=o.cloid, status="rejected", error=wire, requested_sz=o.size)
+                continue
+            wires.append(wire)
+            sent.append((i, o.model_copy(update={"size": wire["sz"], "limit_px": wire["limit_px"]})))
+        if wires:
+            answer = self._post_exchange(
+                lambda s: s.bulk_orders(wires), f"order x{len(wires)}", exchange_weight(len(wires))
+            )
+            for (i, _), r in zip(sent, classify_order_answer(answer, [o for _, o in sent]), strict=True):
+                results[i] = r
+        return [r for r in results if r is not None]
+
+    def _cancel_answer(self, answer: Any, what: str) -> bool:
+        if _unparseable(answer) or not isinstance(answer, Mapping):
+            raise TemporaryExchangeError(f"{what}: unreadable answer")
+        if answer.get("status") != "ok":
+            return False
+        statuses = ((answer.get("response") or {}).get("data") or {}).get("statuses") or []
+        return bool(statuses) and statuses[0] == "success"
+
+    def cancel(self, coin: str, oid: int) -> bool:
+        wire = self._wire_name(coin)
+        try:
+            answer = self._post_exchange(lambda s: s.cancel(wire, int(oid)), "cancel", 1)
+        except OrderOutcomeUnknown as exc:
+            raise TemporaryExchangeError(str(exc)) from None
+        return self._cancel_answer(answer, "cancel")
+
+    def cancel_by_cloid(self, coin: str, cloid: str) -> bool:
+        wire = self._wire_name(coin)
+        try:
+            answer = self._post_exchange(lambda s: s.cancel_by_cloid(wire, Cloid.from_str(cloid.lower())), "cancel", 1)
+        except OrderOutcomeUnknown as exc:
+            raise TemporaryExchangeError(str(exc)) from None
+        return self._cancel_answer(answer, "cancelByCloid")
+
+    def schedule_cancel(self, at_ms: int | None) -> bool:
+        try:
+            answer = self._post_exchange(lambda s: s.schedule_cancel(at_ms), "scheduleCancel", 1)
+        except OrderOutcomeUnknown as exc:
+            raise TemporaryExchangeError(str(exc)) from None
+        return isinstance(answer, Mapping) and answer.get("status") == "ok"
+
+    def _wire_name(self, coin: str) -> str:
+        if self._market is None:
+            self.market()
+        assert self._market is not None
+        info = self._market.get(coin)
+        return info.wire_name if info else coin
