@@ -1,0 +1,205 @@
+"""The write-ahead order journal over the Store's ``orders``, ``order_events`` and ``fills`` tables.
+
+Every order attempt is one ``orders`` row keyed by its deterministic cloid
+``"0x" + sha256(f"{plan_id}:{action_index}:{attempt}")[:32]``, committed (``PENDING``) *before* anything
+is sent. States only move forward::
+
+    PENDING ──► SENT ──► FILLED | PARTIAL | RESTING | REJECTED | CANCELED | UNKNOWN | ABANDONED
+       │                 UNKNOWN ──► any final state (after an orderStatus lookup)
+       ├──► DRY_RUN      (dry-run: journaled, never sent)
+       └──► ABANDONED    (reconcile: the exchange never saw it; it is never sent under this cloid)
+    RESTING ──► FILLED | PARTIAL | CANCELED
+
+``PENDING``/``SENT``/``UNKNOWN`` are *open*: the exchange may or may not have the order; they are
+resolved by cloid (``orderStatus``) before anything is resent. Each state change appends an
+``order_events`` row. ``record_fills`` is idempotent on the fill's ``tid``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from agent.exchange.port import Fill, OrderIntent, make_cloid
+from agent.store import Store, now_iso
+
+PENDING, SENT, FILLED, PARTIAL, RESTING = "PENDING", "SENT", "FILLED", "PARTIAL", "RESTING"
+REJECTED, CANCELED, UNKNOWN, ABANDONED, DRY_RUN = "REJECTED", "CANCELED", "UNKNOWN", "ABANDONED", "DRY_RUN"
+
+OPEN_STATES = (PENDING, SENT, UNKNOWN)
+FINAL_STATES = (FILLED, PARTIAL, REJECTED, CANCELED, ABANDONED, DRY_RUN)
+_RESOLVED = {FILLED, PARTIAL, RESTING, REJECTED, CANCELED, UNKNOWN, ABANDONED}
+TRANSITIONS: dict[str, set[str]] = {
+    PENDING: {SENT, ABANDONED, DRY_RUN, REJECTED},
+    SENT: _RESOLVED,
+    UNKNOWN: _RESOLVED,
+    RESTING: {FILLED, PARTIAL, CANCELED, RESTING},
+}
+_FIELDS = ("oid", "filled_sz", "avg_px", "fee", "error")
+
+
+class JournalError(RuntimeError):
+    """An impossible journal operation (unknown cloid, backward state move, conflicting intent)."""
+
+
+class OrderRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    cloid: str
+    plan_id: str
+    action_index: int
+    attempt: int
+    mode: str
+    coin: str
+    asset: int
+    wire_name: str
+    side: str
+    size: float
+    limit_px: float
+    reduce_only: bool
+    state: str
+    oid: int | None = None
+    filled_sz: float = 0.0
+    avg_px: float | None = None
+    fee: float | None = None
+    error: str | None = None
+    created_at: str
+    updated_at: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class Journal:
+    """``Journal(store)``: intents, state changes and fills, each in its own committed transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    cloid_for = staticmethod(make_cloid)
+
+    def intend(self, plan_id: str, action_index: int, attempt: int, intent: OrderIntent, *, mode: str = "live") -> str:
+        """Commit a PENDING row for this attempt; return its cloid. Idempotent for the same intent."""
+        cloid = make_cloid(plan_id, action_index, attempt)
+        if intent.cloid != cloid:
+            raise JournalError(f"intent cloid {intent.cloid} is not the deterministic cloid {cloid}")
+        now = now_iso()
+        with self.store.tx() as c:
+            row = c.execute("SELECT state, size, side FROM orders WHERE cloid = ?", (cloid,)).fetchone()
+            if row is not None:
+                if row["side"] != intent.side or abs(row["size"] - intent.size) > 1e-12:
+                    raise JournalError(f"{cloid} is already journaled with a different order")
+                return cloid
+            c.execute(
+                "INSERT INTO orders (cloid, plan_id, action_index, attempt, mode, coin, asset, wire_name, side, size, "
+                "limit_px, reduce_only, state, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    cloid,
+                    plan_id,
+                    action_index,
+                    attempt,
+                    mode,
+                    intent.coin,
+                    intent.asset,
+                    intent.wire_name,
+                    intent.side,
+                    intent.size,
+                    intent.limit_px,
+                    int(intent.reduce_only),
+                    PENDING,
+                    now,
+                    now,
+                ),
+            )
+            c.execute(
+                "INSERT INTO order_events (cloid, at, state, detail) VALUES (?, ?, ?, ?)",
+                (cloid, now, PENDING, json.dumps({"tif": intent.tif, "mode": mode})),
+            )
+        return cloid
+
+    def mark(self, cloid: str, state: str, *, detail: Any = None, **fields: Any) -> OrderRow:
+        """Move a row to ``state`` (checked against TRANSITIONS), update fields, append an event."""
+        unknown = set(fields) - set(_FIELDS)
+        if unknown:
+            raise JournalError(f"mark: unknown fields {sorted(unknown)}")
+        now = now_iso()
+        with self.store.tx() as c:
+            row = c.execute("SELECT state FROM orders WHERE cloid = ?", (cloid,)).fetchone()
+            if row is None:
+                raise JournalError(f"no journal row for {cloid}")
+            current = row["state"]
+            if state != current and state not in TRANSITIONS.get(current, set()):
+                raise JournalError(f"{cloid}: {current} → {state} is not allowed")
+            sets = ["state = ?", "updated_at = ?"] + [f"{k} = ?" for k in fields]
+            c.execute(f"UPDATE orders SET {', '.join(sets)} WHERE cloid = ?", (state, now, *fields.values(), cloid))  # noqa: S608 - fixed column names
+            event = {k: v for k, v in fields.items() if v is not None}
+            if detail is not None:
+                event["detail"] = detail
+            c.execute(
+                "INSERT INTO order_events (cloid, at, state, detail) VALUES (?, ?, ?, ?)",
+                (cloid, now, state, json.dumps(event, default=str) if event else None),
+            )
+        got = self.get(cloid)
+        assert got is not None
+        return got
+
+    def set_fee(self, cloid: str, fee: float) -> None:
+        """Attach the fee read from fills (no state change, no event)."""
+        with self.store.tx() as c:
+            c.execute("UPDATE orders SET fee = ?, updated_at = ? WHERE cloid = ?", (fee, now_iso(), cloid))
+
+    def get(self, cloid: str) -> OrderRow | None:
+        rows = self.store.query("SELECT * FROM orders WHERE cloid = ?", (cloid,))
+        return OrderRow.model_validate(rows[0]) if rows else None
+
+    def rows(
+        self,
+        *,
+        plan_id: str | None = None,
+        action_index: int | None = None,
+        states: Iterable[str] | None = None,
+        mode: str | None = None,
+    ) -> list[OrderRow]:
+        where, params = [], []
+        if plan_id is not None:
+            where.append("plan_id = ?")
+            params.append(plan_id)
+        if action_index is not None:
+            where.append("action_index = ?")
+            params.append(action_index)
+        if mode is not None:
+            where.append("mode = ?")
+            params.append(mode)
+        if states is not None:
+            st = list(states)
+            where.append(f"state IN ({','.join('?' * len(st))})")
+            params.extend(st)
+        sql = "SELECT * FROM orders" + (" WHERE " + " AND ".join(where) if where else "")  # noqa: S608
+        sql += " ORDER BY created_at, plan_id, action_index, attempt"
+        return [OrderRow.model_validate(r) for r in self.store.query(sql, tuple(params))]
+
+    def open_rows(self, mode: str | None = None) -> list[OrderRow]:
+        return self.rows(states=OPEN_STATES, mode=mode)
+
+    def events(self, cloid: str) -> list[dict[str, Any]]:
+        return self.store.query("SELECT at, state, detail FROM order_events WHERE cloid = ? ORDER BY id", (cloid,))
+
+    def record_fills(self, fills: Iterable[Fill]) -> int:
+        """Insert fills not seen before (by ``tid``); return how many were new."""
+        new = 0
+        with self.store.tx() as c:
+            for f in fills:
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO fills (cloid, oid, coin, side, px, sz, fee, time, tid, raw) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (f.cloid, f.oid, f.coin, f.side, f.px, f.sz, f.fee_usd, f.time, f.tid, json.dumps(f.raw)),
+                )
+                new += cur.rowcount
+        return new
+
+    def fills_for(self, cloid: str | None = None, oid: int | None = None) -> list[dict[str, Any]]:
+        return self.store.query("SELECT * FROM fills WHERE cloid = ? OR oid = ? ORDER BY time, id", (cloid, oid))
