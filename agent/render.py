@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -71,3 +73,29 @@ def print_plan(plan: RebalancingPlan) -> None:
         f"{s.max_weight_after:.1%} · est. cost ${c.total_usd:,.2f} (fees ${c.fees_usd:,.2f}, "
         f"slippage ${c.slippage_usd:,.2f})"
     )
+
+
+def print_execution(report: Any) -> None:
+    """The executor's report: per order what happened, then the totals."""
+    t = Table(title=f"Execution: {report.status}", title_justify="left")
+    for col in ("#", "Asset", "Side", "Wanted", "Filled", "Avg px", "State", "Note"):
+        t.add_column(col)
+    for n, o in enumerate(report.orders, 1):
+        t.add_row(
+            str(n), o.coin, o.side, f"{o.intended_sz:g}", f"{o.filled_sz:g}",
+            f"{o.avg_px:g}" if o.avg_px else "", o.state, o.error or "",
+        )
+    console.print(t)
+
+
+def print_history(rows: list[dict[str, Any]]) -> None:
+    t = Table(title="Rebalance history", title_justify="left")
+    for col in ("Cycle", "Started", "Status", "Value before", "Value after", "7-day return", "Reason"):
+        t.add_column(col)
+    for r in rows:
+        money = lambda v: f"${v:,.2f}" if v is not None else ""  # noqa: E731
+        t.add_row(
+            r["id"], str(r["started_at"])[:16], r["status"], money(r["value_before"]), money(r["value_after"]),
+            f"{r['return_7d']:+.2%}" if r["return_7d"] is not None else "pending", r["reason"] or "",
+        )
+    console.print(t)

@@ -310,8 +310,8 @@ class Services:
         """Cancel every open order on the account; returns what was cancelled."""
         cancelled = []
         for o in self.exchange.open_orders():
-            self.exchange.cancel(o["coin"], int(o["oid"]))
-            cancelled.append({"coin": o["coin"], "oid": int(o["oid"])})
+            if self.exchange.cancel(o.coin, o.oid):
+                cancelled.append({"coin": o.coin, "oid": o.oid, "side": o.side, "size": o.sz, "limit_px": o.limit_px})
         self.store.add_alert("cancel", f"cancelled {len(cancelled)} open orders")
         return cancelled
 
