@@ -1,0 +1,1 @@
+"""The tools every interface shares: the registry (one definition per tool) and the MCP server."""
