@@ -1,0 +1,571 @@
+"""The executor: a ``RebalancingPlan`` → orders, journaled before they are sent, and a report.
+
+Order of work (``Executor.execute``):
+
+1. ``reconcile()`` first: every journal row left PENDING/SENT/UNKNOWN (a crash, a lost answer) is looked
+   up by cloid and moved to its real state; a row the exchange never saw becomes ABANDONED (it is never
+   sent under that cloid again). If any row stays unresolved (the lookup itself fails), nothing is sent.
+2. The dead-man switch (``scheduleCancel`` now + 60 s) is set when the exchange supports it.
+3. Capital-freeing actions (reduce/close) are sent one by one as IOC limits; the limit is the plan's
+   protected price, tightened to ``mid_now × (1 ± max_slippage_pct)`` when the mid has moved in our
+   favour (never loosened). The kill switch is checked before *every* order.
+4. The account is read again; capital-using actions (open/increase) are resized down (onto the size
+   grid) to the cash really there: spot buys to free spot USDC, perp orders to perp withdrawable (1x
+   margin, conservative), both net of taker fees and a small buffer. Under $10 → skipped and reported.
+5. Outcomes: ``filled``; ``partial`` → the remainder is sent again as attempt + 1 (new cloid, same
+   limit) up to ``max_attempts``; ``rejected`` → reported, not retried; an *unknown* outcome (timeout,
+   lost answer, 429/5xx on /exchange) → ``orderStatus(cloid)``; if the exchange has never seen it (and
+   the signed action's ``expiresAfter`` has passed), the row becomes ABANDONED and the order is sent
+   as attempt + 1; if the lookup fails too, execution stops and the row stays UNKNOWN for reconcile.
+6. Fills since the start are recorded (idempotent on tid) and give each order its fee.
+
+Resuming: ``execute(plan)`` is idempotent over the journal. An action's attempts are counted from the
+journal, and only ``plan size − already filled`` is sent, so running the same plan again after a crash
+(after ``reconcile``) never trades an action twice. The CLI/heartbeat may instead re-plan from the fresh
+account (single-use confirm tokens make that the normal path); both are safe.
+
+Modes: ``live`` (the given exchange), ``paper`` (wrapped in :class:`PaperExchange` unless it already is
+one), ``dry-run`` (intents are journaled as DRY_RUN, nothing is sent, nothing is read).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from agent.costs import CostModel
+from agent.domain import Market, PortfolioState, RebalancingPlan, TradeAction
+from agent.errors import ExchangeError, OrderOutcomeUnknown
+from agent.exchange.paper import PaperExchange
+from agent.exchange.port import Exchange, OrderIntent, OrderResult, make_cloid
+from agent.journal import (
+    ABANDONED,
+    CANCELED,
+    DRY_RUN,
+    FILLED,
+    PARTIAL,
+    PENDING,
+    REJECTED,
+    RESTING,
+    SENT,
+    UNKNOWN,
+    Journal,
+    OrderRow,
+)
+from agent.rules import MIN_ORDER_VALUE, protected_price, round_size_down
+from agent.store import Store
+
+log = logging.getLogger(__name__)
+
+ExecMode = Literal["live", "dry-run", "paper"]
+ReportStatus = Literal["ok", "partial", "failed", "paused", "dry-run"]
+ActionState = Literal["filled", "partial", "rejected", "skipped", "paused", "unknown", "not_sent", "dry-run"]
+
+_STATE_OF = {
+    "filled": FILLED,
+    "partial": PARTIAL,
+    "resting": RESTING,
+    "open": RESTING,
+    "rejected": REJECTED,
+    "canceled": CANCELED,
+    "unknown": UNKNOWN,
+}
+_FREEING = ("reduce", "close")
+
+
+class ActionReport(BaseModel):
+    index: int
+    coin: str
+    market: str
+    side: str
+    kind: str
+    intended_sz: float = Field(description="the plan's size")
+    target_sz: float = Field(description="after resizing to the cash really there")
+    sent_sz: float = 0.0
+    state: ActionState = "not_sent"
+    filled_sz: float = 0.0
+    avg_px: float | None = None
+    fee_usd: float = 0.0
+    notional_usd: float = 0.0
+    slippage_usd: float = Field(default=0.0, description="|avg_px − plan mid| × filled size")
+    attempts: int = 0
+    cloids: list[str] = Field(default_factory=list)
+    error: str | None = None
+    note: str | None = None
+
+
+class ExecutionReport(BaseModel):
+    plan_id: str
+    mode: str
+    status: ReportStatus
+    started_at: datetime
+    finished_at: datetime
+    actions: list[ActionReport]
+    orders_sent: int = 0
+    notional_filled_usd: float = 0.0
+    fees_usd: float = 0.0
+    slippage_usd: float = 0.0
+    realised_cost_usd: float = Field(default=0.0, description="fees + Σ|avg_px − mid|·sz")
+    estimated_cost_usd: float = 0.0
+    cost_vs_estimate_usd: float = 0.0
+    reconciled: dict[str, str] = Field(default_factory=dict, description="cloid → state set by reconcile")
+    errors: list[str] = Field(default_factory=list)
+
+
+class ReconcileReport(BaseModel):
+    checked: int = 0
+    resolved: dict[str, str] = Field(default_factory=dict)
+    unresolved: list[str] = Field(default_factory=list)
+
+
+class _Paused(Exception):
+    pass
+
+
+class _Stop(Exception):
+    pass
+
+
+def _ms(t: float) -> int:
+    return int(t * 1000)
+
+
+def _parse_iso(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+class Executor:
+    """``Executor(exchange, store, mode=..., is_paused=..., max_slippage_pct=...)``; see the module doc."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        store: Store,
+        *,
+        mode: ExecMode = "paper",
+        is_paused: Callable[[], bool] | None = None,
+        max_slippage_pct: float = 0.005,
+        max_attempts: int = 3,
+        min_order_value: float = MIN_ORDER_VALUE,
+        dead_man_s: float | None = 60.0,
+        cash_buffer_pct: float = 0.002,
+        lookup_tries: int = 3,
+        costs: CostModel | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        journal: Journal | None = None,
+    ) -> None:
+        if mode not in ("live", "dry-run", "paper"):
+            raise ValueError(f"mode must be live, dry-run or paper, not {mode!r}")
+        if mode == "paper" and not isinstance(exchange, PaperExchange):
+            exchange = PaperExchange(exchange)
+        self.exchange = exchange
+        self.store = store
+        self.journal = journal or Journal(store)
+        self.mode = mode
+        self.is_paused = is_paused or store.is_paused
+        self.max_slippage_pct = max_slippage_pct
+        self.max_attempts = max_attempts
+        self.min_order_value = min_order_value
+        self.dead_man_s = dead_man_s
+        self.cash_buffer_pct = cash_buffer_pct
+        self.lookup_tries = lookup_tries
+        self.costs = costs or CostModel()
+        self.clock = clock
+        self.sleep = sleep
+        self.orders_sent = 0
+
+    # ================================================================== execute
+    def execute(self, plan: RebalancingPlan) -> ExecutionReport:
+        started = self.clock()
+        reports = [
+            ActionReport(
+                index=i, coin=a.coin, market=a.market, side=a.side, kind=a.kind, intended_sz=a.size, target_sz=a.size
+            )
+            for i, a in enumerate(plan.actions)
+        ]
+        errors: list[str] = []
+        if self.mode == "dry-run":
+            self._dry_run(plan, reports)
+            return self._report(plan, reports, "dry-run", started, errors, {})
+        rec = self.reconcile()
+        if rec.unresolved:
+            errors.append(f"journal has orders whose outcome is still unknown: {', '.join(rec.unresolved)}")
+            return self._report(plan, reports, "failed", started, errors, rec.resolved)
+        if not plan.actions:
+            return self._report(plan, reports, "ok", started, errors, rec.resolved)
+        if self.is_paused():
+            for r in reports:
+                r.state = "paused"
+            errors.append("trading is paused (kill switch): nothing was sent")
+            return self._report(plan, reports, "paused", started, errors, rec.resolved)
+        status: ReportStatus | None = None
+        self._dead_man(True, errors)
+        try:
+            market = self.exchange.market()
+            freeing = [i for i, a in enumerate(plan.actions) if a.kind in _FREEING]
+            using = [i for i, a in enumerate(plan.actions) if a.kind not in _FREEING]
+            for i in freeing:
+                self._run_action(plan, i, plan.actions[i], plan.actions[i].size, market, reports[i])
+            if using:
+                state = self.exchange.account_state()
+                market = self.exchange.market()
+                targets = self._resize(plan, using, state, market, reports)
+                for i in using:
+                    if targets[i] > 0:
+                        self._run_action(plan, i, plan.actions[i], targets[i], market, reports[i])
+        except _Paused:
+            status = "paused"
+            errors.append("trading paused (kill switch) during execution: the remaining orders were not sent")
+            for r in reports:
+                if r.state == "not_sent":
+                    r.state = "paused"
+        except _Stop as exc:
+            status = "failed"
+            errors.append(str(exc))
+        except ExchangeError as exc:
+            status = "failed"
+            errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            self._dead_man(False, errors)
+            self._sync_fills(_ms(started) - 5_000, errors)
+        self._fill_in(plan, reports)
+        if status is None:
+            status = self._status(reports)
+        return self._report(plan, reports, status, started, errors, rec.resolved)
+
+    def _dry_run(self, plan: RebalancingPlan, reports: list[ActionReport]) -> None:
+        for i, a in enumerate(plan.actions):
+            rows = self.journal.rows(plan_id=plan.plan_id, action_index=i)
+            attempt = max((r.attempt for r in rows), default=0) + 1
+            intent = self._intent(plan, i, a, attempt, a.size, a.limit_px)
+            self.journal.intend(plan.plan_id, i, attempt, intent, mode="dry-run")
+            self.journal.mark(intent.cloid, DRY_RUN, detail="dry-run: not sent")
+            reports[i].state = "dry-run"
+            reports[i].cloids.append(intent.cloid)
+
+    # ================================================================== one action
+    def _intent(
+        self, plan: RebalancingPlan, index: int, a: TradeAction, attempt: int, size: float, limit: float
+    ) -> OrderIntent:
+        return OrderIntent(
+            cloid=make_cloid(plan.plan_id, index, attempt),
+            asset=a.asset,
+            wire_name=a.wire_name or a.coin,
+            coin=a.coin,
+            is_buy=a.side == "buy",
+            size=size,
+            limit_px=limit,
+            reduce_only=a.reduce_only,
+            tif="Ioc",
+            sz_decimals=a.sz_decimals,
+        )
+
+    def _limit(self, a: TradeAction, market: Market) -> float:
+        """The plan's protected price, tightened toward the current mid (never loosened)."""
+        info = market.get(a.coin)
+        if info is None:
+            return a.limit_px
+        bound = protected_price(info.mid, a.side == "buy", self.max_slippage_pct, a.market, a.sz_decimals)
+        return min(a.limit_px, bound) if a.side == "buy" else max(a.limit_px, bound)
+
+    def _small_ok(self, a: TradeAction) -> bool:
+        """A reduce-only perp close may be under $10 (the exchange allows closing a whole position)."""
+        return a.market == "perp" and a.reduce_only and a.kind == "close"
+
+    def _run_action(
+        self, plan: RebalancingPlan, index: int, a: TradeAction, target: float, market: Market, rep: ActionReport
+    ) -> None:
+        rows = self.journal.rows(plan_id=plan.plan_id, action_index=index)
+        done = sum(r.filled_sz for r in rows)
+        attempt = max((r.attempt for r in rows), default=0) + 1
+        remaining = round_size_down(max(0.0, target - done), a.sz_decimals)
+        limit = self._limit(a, market)
+        tries = 0
+        if remaining <= 0:
+            rep.note = "already done (journal)" if rows else rep.note
+        while remaining > 0 and tries < self.max_attempts:
+            if remaining * limit < self.min_order_value and not self._small_ok(a):
+                rep.note = f"remainder {remaining} under the ${self.min_order_value:g} minimum"
+                break
+            if self.is_paused():
+                raise _Paused
+            intent = self._intent(plan, index, a, attempt, remaining, limit)
+            mode = "paper" if self.mode == "paper" else "live"
+            self.journal.intend(plan.plan_id, index, attempt, intent, mode=mode)
+            self.journal.mark(intent.cloid, SENT)
+            rep.cloids.append(intent.cloid)
+            rep.attempts += 1
+            rep.sent_sz += remaining
+            sent_at = self.clock()
+            self.orders_sent += 1
+            try:
+                result = self.exchange.place_orders([intent])[0]
+            except OrderOutcomeUnknown as exc:
+                self.journal.mark(intent.cloid, UNKNOWN, error=str(exc))
+                found = self._resolve(intent.cloid, sent_at)
+                if found is None:
+                    self.journal.mark(intent.cloid, ABANDONED, error=f"not at the exchange after: {exc}")
+                    rep.error = str(exc)
+                    attempt += 1
+                    tries += 1
+                    continue
+                if found.status == "unknown":
+                    rep.state = "unknown"
+                    rep.error = f"outcome unknown: {exc}"
+                    raise _Stop(f"{a.coin}: order {intent.cloid} outcome unknown ({exc}); stopped, reconcile") from None
+                result = found
+            except ExchangeError as exc:  # a definite refusal of the request (e.g. HTTP 4xx)
+                self.journal.mark(intent.cloid, REJECTED, error=str(exc))
+                rep.error = str(exc)
+                break
+            self._record(intent.cloid, result)
+            if result.status in ("resting", "open"):
+                self._cancel_resting(intent, result)
+            if result.error:
+                rep.error = result.error
+            remaining = round_size_down(max(0.0, remaining - result.filled_sz), a.sz_decimals)
+            if result.status == "filled" or result.filled_sz <= 0:
+                break
+            attempt += 1
+            tries += 1
+
+    def _record(self, cloid: str, result: OrderResult) -> OrderRow:
+        return self.journal.mark(
+            cloid,
+            _STATE_OF[result.status],
+            oid=result.oid,
+            filled_sz=result.filled_sz,
+            avg_px=result.avg_px,
+            error=result.error,
+        )
+
+    def _cancel_resting(self, intent: OrderIntent, result: OrderResult) -> None:
+        """An IOC should never rest; if one does, cancel it and record what it became."""
+        try:
+            self.exchange.cancel_by_cloid(intent.coin, intent.cloid)
+            after = self.exchange.order_status(intent.cloid)
+        except ExchangeError as exc:
+            log.warning("could not cancel resting order %s: %s", intent.cloid, exc)
+            return
+        if after is not None and after.status not in ("resting", "open"):
+            self._record(intent.cloid, after)
+
+    def _resolve(self, cloid: str, sent_at: float) -> OrderResult | None:
+        """Look an order up by cloid: the result, None if the exchange never saw it, or status unknown."""
+        ttl = self.exchange.order_ttl_s
+        waited = False
+        failures = 0
+        while failures < self.lookup_tries:
+            try:
+                found = self.exchange.order_status(cloid)
+            except ExchangeError as exc:
+                failures += 1
+                log.warning("orderStatus %s failed (%s)", cloid, exc)
+                self.sleep(0.2 * 2**failures)
+                continue
+            if found is not None:
+                return found
+            due = sent_at + (ttl or 0.0)
+            if ttl and not waited and self.clock() < due:
+                # The signed action is still valid: it could arrive late. Wait until it has expired.
+                self.sleep(max(0.0, due - self.clock()) + 0.05)
+                waited = True
+                continue
+            return None
+        return OrderResult(cloid=cloid, status="unknown", error="orderStatus lookups failed")
+
+    # ================================================================== capital
+    def _resize(
+        self,
+        plan: RebalancingPlan,
+        using: list[int],
+        state: PortfolioState,
+        market: Market,
+        reports: list[ActionReport],
+    ) -> dict[int, float]:
+        """Target size per capital-using action, shrunk pro rata to the cash really there."""
+        pools = {
+            "spot": max(0.0, state.usdc_spot_total - state.usdc_spot_hold),
+            "perp": max(0.0, state.perp_withdrawable),
+        }
+        need: dict[int, float] = {}
+        remaining: dict[int, float] = {}
+        for i in using:
+            a = plan.actions[i]
+            done = sum(r.filled_sz for r in self.journal.rows(plan_id=plan.plan_id, action_index=i))
+            remaining[i] = max(0.0, a.size - done)
+            rate = self.costs.fee_rate(a.market) + self.cash_buffer_pct
+            need[i] = remaining[i] * self._limit(a, market) * (1 + rate)
+        targets: dict[int, float] = {}
+        for pool, free in pools.items():
+            members = [i for i in using if plan.actions[i].market == pool]
+            total = sum(need[i] for i in members)
+            scale = 1.0 if total <= free or total <= 0 else free / total
+            for i in members:
+                a = plan.actions[i]
+                done = a.size - remaining[i]
+                size = round_size_down(remaining[i] * scale, a.sz_decimals)
+                if scale < 1.0:
+                    reports[i].note = f"resized ×{scale:.4f} to the {pool} cash available (${free:.2f})"
+                mid = market.mid(a.coin) if market.get(a.coin) else a.notional_usd / max(a.size, 1e-12)
+                if remaining[i] > 0 and size * mid < self.min_order_value:
+                    reports[i].state = "skipped"
+                    reports[i].note = (
+                        f"skipped: ${size * mid:.2f} after resizing to the {pool} cash available "
+                        f"(${free:.2f}) is under the ${self.min_order_value:g} minimum"
+                    )
+                    targets[i] = 0.0
+                    reports[i].target_sz = 0.0
+                    continue
+                targets[i] = done + size
+                reports[i].target_sz = targets[i]
+        return targets
+
+    # ================================================================== reconcile
+    def reconcile(self) -> ReconcileReport:
+        """Resolve every open journal row (PENDING/SENT/UNKNOWN) of this mode by cloid.
+
+        PENDING rows were never sent (SENT is committed before the send), but they are looked up too;
+        a row the exchange does not know becomes ABANDONED ("never reached the exchange") and is never
+        sent under that cloid; the caller re-plans or re-runs the plan (which sends attempt + 1).
+        """
+        rep = ReconcileReport()
+        if self.mode == "dry-run":
+            return rep
+        mode = "paper" if self.mode == "paper" else "live"
+        rows = self.journal.open_rows(mode=mode) + self.journal.rows(states=[RESTING], mode=mode)
+        earliest: float | None = None
+        for row in rows:
+            rep.checked += 1
+            sent_at = _parse_iso(row.updated_at)
+            earliest = sent_at if earliest is None else min(earliest, sent_at)
+            found = self._resolve(row.cloid, sent_at if row.state != PENDING else 0.0)
+            if found is None:
+                if row.state == RESTING:
+                    rep.unresolved.append(row.cloid)
+                    continue
+                self.journal.mark(row.cloid, ABANDONED, error="never reached the exchange (reconcile)")
+                rep.resolved[row.cloid] = ABANDONED
+            elif found.status == "unknown":
+                if row.state != UNKNOWN:
+                    if row.state == PENDING:
+                        self.journal.mark(row.cloid, SENT, detail="reconcile")
+                    self.journal.mark(row.cloid, UNKNOWN, error=found.error)
+                rep.unresolved.append(row.cloid)
+            else:
+                if row.state == PENDING:
+                    self.journal.mark(row.cloid, SENT, detail="reconcile: found at the exchange")
+                self._record(row.cloid, found)
+                rep.resolved[row.cloid] = _STATE_OF[found.status]
+        if earliest is not None:
+            self._sync_fills(_ms(earliest) - 60_000, [])
+        return rep
+
+    # ================================================================== bookkeeping
+    def _dead_man(self, on: bool, errors: list[str]) -> None:
+        if self.mode != "live" or not self.dead_man_s or not self.exchange.supports_schedule_cancel:
+            return
+        try:
+            at = _ms(self.clock() + self.dead_man_s) if on else None
+            if not self.exchange.schedule_cancel(at):
+                log.info("scheduleCancel refused (%s)", "set" if on else "clear")
+        except ExchangeError as exc:
+            errors.append(f"dead-man switch {'set' if on else 'clear'} failed: {exc}")
+
+    def _sync_fills(self, since_ms: int, errors: list[str]) -> None:
+        """Record fills since ``since_ms`` and attach each order's fee (USD) to its journal row."""
+        try:
+            fills = self.exchange.fills_since(since_ms)
+        except ExchangeError as exc:
+            errors.append(f"could not read fills: {exc}")
+            return
+        self.journal.record_fills(fills)
+        by_cloid: dict[str, float] = {}
+        by_oid: dict[int, float] = {}
+        for f in fills:
+            if f.cloid:
+                by_cloid[f.cloid] = by_cloid.get(f.cloid, 0.0) + f.fee_usd
+            if f.oid is not None:
+                by_oid[f.oid] = by_oid.get(f.oid, 0.0) + f.fee_usd
+        for row in self.journal.rows(states=[FILLED, PARTIAL, CANCELED]):
+            fee = by_cloid.get(row.cloid, by_oid.get(row.oid, 0.0) if row.oid is not None else 0.0)
+            if fee and (row.fee is None or abs(row.fee - fee) > 1e-12):
+                self.journal.set_fee(row.cloid, fee)
+
+    def _fill_in(self, plan: RebalancingPlan, reports: list[ActionReport]) -> None:
+        for i, a in enumerate(plan.actions):
+            rep = reports[i]
+            rows = self.journal.rows(plan_id=plan.plan_id, action_index=i)
+            rows = [r for r in rows if r.mode != "dry-run"]
+            filled = sum(r.filled_sz for r in rows)
+            rep.filled_sz = filled
+            if filled > 0:
+                rep.avg_px = sum(r.filled_sz * (r.avg_px or 0.0) for r in rows) / filled
+                rep.notional_usd = filled * rep.avg_px
+                plan_mid = a.notional_usd / a.size if a.size else rep.avg_px
+                rep.slippage_usd = abs(rep.avg_px - plan_mid) * filled
+            rep.fee_usd = sum(
+                r.fee if r.fee is not None else r.filled_sz * (r.avg_px or 0.0) * self.costs.fee_rate(a.market)
+                for r in rows
+            )
+            if rep.state in ("skipped", "paused", "unknown"):
+                if rep.state == "paused" and filled > 0:
+                    rep.state = "partial"
+                continue
+            target = rep.target_sz
+            lot = 10.0**-a.sz_decimals
+            if rows and filled >= target - lot / 2:
+                rep.state = "filled"
+            elif filled > 0:
+                rep.state = "partial"
+            elif any(r.state == REJECTED for r in rows):
+                rep.state = "rejected"
+            elif rows:
+                rep.state = "rejected" if all(r.state in (ABANDONED, CANCELED) for r in rows) else "unknown"
+
+    @staticmethod
+    def _status(reports: list[ActionReport]) -> ReportStatus:
+        if not reports:
+            return "ok"
+        states = [r.state for r in reports]
+        if all(s == "filled" for s in states):
+            return "ok"
+        if not any(r.filled_sz > 0 for r in reports):
+            return "failed"
+        return "partial"
+
+    def _report(
+        self,
+        plan: RebalancingPlan,
+        reports: list[ActionReport],
+        status: ReportStatus,
+        started: float,
+        errors: list[str],
+        reconciled: dict[str, str],
+    ) -> ExecutionReport:
+        fees = sum(r.fee_usd for r in reports)
+        slip = sum(r.slippage_usd for r in reports)
+        realised = fees + slip
+        return ExecutionReport(
+            plan_id=plan.plan_id,
+            mode=self.mode,
+            status=status,
+            started_at=datetime.fromtimestamp(started, UTC),
+            finished_at=datetime.fromtimestamp(self.clock(), UTC),
+            actions=reports,
+            orders_sent=sum(r.attempts for r in reports),
+            notional_filled_usd=sum(r.notional_usd for r in reports),
+            fees_usd=fees,
+            slippage_usd=slip,
+            realised_cost_usd=realised,
+            estimated_cost_usd=plan.estimated_cost.total_usd,
+            cost_vs_estimate_usd=realised - plan.estimated_cost.total_usd,
+            reconciled=reconciled,
+            errors=errors,
+        )
