@@ -21,7 +21,7 @@ def pct(x: float) -> str:
 def drift_table(plan: RebalancingPlan) -> Table:
     table = Table(title="Current vs target", title_justify="left")
     for col in ("Asset", "Current", "Target", "Drift", "Band", "Value", "Action"):
-        table.add_column(col, justify="left" if col in ("Asset", "Action") else "right")
+        table.add_column(col, justify="left" if col in ("Asset", "Action") else "right", no_wrap=col != "Action")
     for r in plan.rows:
         flag = " ←" if r.market != "cash" and not (r.band_low - 1e-9 <= r.current_weight <= r.band_high + 1e-9) else ""
         band = f"{r.band_low * 100:.1f}–{r.band_high * 100:.1f}%" if r.market != "cash" else f"≥{r.band_low * 100:.0f}%"
@@ -39,8 +39,8 @@ def drift_table(plan: RebalancingPlan) -> Table:
 
 def print_drift(plan: RebalancingPlan) -> None:
     console.print(drift_table(plan))
-    verdict = "Rebalance needed" if plan.rebalance_needed else "No rebalance needed"
-    console.print(f"{verdict}: {plan.reason}")
+    reason = plan.reason[0].upper() + plan.reason[1:]
+    console.print(f"Rebalance needed: {reason}" if plan.rebalance_needed else reason)
 
 
 def print_plan(plan: RebalancingPlan) -> None:
@@ -48,22 +48,17 @@ def print_plan(plan: RebalancingPlan) -> None:
     if plan.clamps:
         console.print("Limits applied: " + "; ".join(plan.clamps))
     if plan.actions:
-        t = Table(title="Plan (in order)", title_justify="left")
-        for col in ("#", "Side", "Kind", "Asset", "Size", "Notional", "Limit", "Reduce-only", "Why"):
-            t.add_column(col)
+        t = Table(title="Plan (in order: capital-freeing first)", title_justify="left")
+        for col in ("#", "Side", "Kind", "Asset", "Size", "Notional", "IOC limit", "Reduce-only"):
+            t.add_column(col, no_wrap=True)
         for n, a in enumerate(plan.actions, 1):
             t.add_row(
-                str(n),
-                a.side,
-                a.kind,
-                a.coin,
-                f"{a.size:g}",
-                f"${a.notional_usd:,.2f}",
-                f"{a.limit_px:g}",
+                str(n), a.side, a.kind, a.coin, f"{a.size:g}", f"${a.notional_usd:,.2f}", f"{a.limit_px:g}",
                 "yes" if a.reduce_only else "",
-                a.reason,
             )
         console.print(t)
+        for n, a in enumerate(plan.actions, 1):
+            console.print(f"  {n}. {a.reason}")
     for s in plan.skipped:
         console.print(f"skipped {s.coin} (${s.wanted_notional_usd:,.2f}): {s.reason}")
     s, c = plan.summary, plan.estimated_cost
@@ -80,10 +75,10 @@ def print_execution(report: Any) -> None:
     t = Table(title=f"Execution: {report.status}", title_justify="left")
     for col in ("#", "Asset", "Side", "Wanted", "Filled", "Avg px", "State", "Note"):
         t.add_column(col)
-    for n, o in enumerate(report.orders, 1):
+    for n, o in enumerate(report.actions, 1):
         t.add_row(
             str(n), o.coin, o.side, f"{o.intended_sz:g}", f"{o.filled_sz:g}",
-            f"{o.avg_px:g}" if o.avg_px else "", o.state, o.error or "",
+            f"{o.avg_px:g}" if o.avg_px else "", o.state, o.error or o.note or "",
         )
     console.print(t)
 
