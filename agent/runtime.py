@@ -92,6 +92,14 @@ def open_runtime(
                 server.url, account_address=settings.account_address or seed.get("user") or DEMO_ACCOUNT_ADDRESS,
                 secret_key=key,
             )
+        elif settings.is_local:  # a stand-in already running on loopback (`rebalancer exchange serve`)
+            from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY
+
+            exchange = HyperliquidExchange(
+                settings.network,
+                account_address=settings.account_address or DEMO_ACCOUNT_ADDRESS,
+                secret_key=_secret(settings) or DEMO_SECRET_KEY,
+            )
         else:
             exchange = HyperliquidExchange(
                 settings.network,

@@ -201,7 +201,9 @@ class Services:
         plan = self.plan(target, heartbeat=heartbeat)
         token = secrets.token_urlsafe(18)
         expires = self.clock() + self.settings.mcp.confirm_ttl
-        plan = plan.model_copy(update={"confirm_token": token, "expires_at": expires})
+        # The planner's id is a pure function of its inputs; a stored preview needs a unique one.
+        plan_id = f"{plan.plan_id}-{secrets.token_hex(3)}"
+        plan = plan.model_copy(update={"plan_id": plan_id, "confirm_token": token, "expires_at": expires})
         stored = plan.model_dump(mode="json", exclude={"confirm_token"})
         with self.store.tx() as c:
             c.execute(

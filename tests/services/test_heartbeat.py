@@ -1,0 +1,74 @@
+"""Heartbeat ticks against the stand-in with a fake clock: each autonomy level, idempotency, caps."""
+
+from __future__ import annotations
+
+from agent.heartbeat import Heartbeat
+
+
+def orders(svc) -> int:
+    return svc.store.query("SELECT COUNT(*) AS n FROM orders")[0]["n"]
+
+
+def test_advise_records_and_alerts_but_never_trades(services):
+    r = Heartbeat(services, autonomy="advise").tick()
+    assert r.status == "advised" and r.plan_id
+    assert orders(services) == 0
+    plan_status = services.store.query("SELECT status FROM plans WHERE plan_id = ?", (r.plan_id,))[0]["status"]
+    assert plan_status == "advisory"
+    assert services.store.query("SELECT kind FROM alerts WHERE kind = 'advice'")
+    decisions = services.store.query("SELECT provider, status, raw_replies FROM decisions")
+    assert decisions and decisions[0]["status"] == "ok"
+
+
+def test_confirm_leaves_a_pending_plan_a_person_confirms(services):
+    r = Heartbeat(services, autonomy="confirm").tick()
+    assert r.status == "pending-confirm" and r.confirm_token
+    assert orders(services) == 0
+    alert = services.store.query("SELECT message FROM alerts WHERE kind = 'confirm'")[0]["message"]
+    assert f"rebalancer execute {r.plan_id} --confirm {r.confirm_token}" in alert
+    report = services.execute(r.plan_id, r.confirm_token)
+    assert report.status == "ok" and orders(services) > 0
+
+
+def test_auto_executes_within_the_heartbeat_caps(services):
+    r = Heartbeat(services, autonomy="auto").tick()
+    assert r.status == "executed:ok", r
+    cycle = services.store.query("SELECT * FROM cycles WHERE id = ?", (r.cycle_id,))[0]
+    assert cycle["value_before"] > 0 and cycle["value_after"] > 0
+    # the next tick finds the portfolio in band
+    services.clock.advance(hours=4)
+    nxt = Heartbeat(services, autonomy="auto").tick()
+    assert nxt.status in ("in-band", "no-trigger")
+
+
+def test_auto_is_refused_over_the_per_tick_cap(settings, clock):
+    from agent.runtime import open_runtime
+
+    hb_cfg = settings.heartbeat.model_copy(update={"max_notional_per_tick_usd": 50.0})
+    with open_runtime(settings.model_copy(update={"heartbeat": hb_cfg}), clock=clock) as svc:
+        r = Heartbeat(svc, autonomy="auto").tick()
+        assert r.status == "risk-refused" and "per-cycle cap" in r.reason
+        assert orders(svc) == 0
+
+
+def test_a_tick_is_idempotent_within_its_slot(services):
+    hb = Heartbeat(services, autonomy="auto")
+    first = hb.tick()
+    services.clock.advance(minutes=30)  # same 4h slot
+    again = hb.tick()
+    assert again.status == "skipped" and again.cycle_id == first.cycle_id
+
+
+def test_paused_heartbeat_does_not_trade(services):
+    services.pause("maintenance")
+    r = Heartbeat(services, autonomy="auto").tick()
+    assert r.status == "paused" and orders(services) == 0
+
+
+def test_history_fills_the_seven_day_return(services):
+    hb = Heartbeat(services, autonomy="advise")
+    first = hb.tick()
+    services.clock.advance(days=7, hours=1)
+    hb.tick()
+    row = [r for r in services.history(60) if r["id"] == first.cycle_id][0]
+    assert row["return_7d"] is not None
