@@ -258,6 +258,21 @@ def parse_fill(raw: Mapping[str, Any]) -> Fill:
     )
 
 
+def parse_open_order(o: Mapping[str, Any]) -> OpenOrder:
+    """An ``openOrders`` / ``frontendOpenOrders`` row (or ``historicalOrders[].order``)."""
+    return OpenOrder(
+        coin=str(o["coin"]),
+        oid=int(o["oid"]),
+        cloid=str(o["cloid"]).lower() if o.get("cloid") else None,
+        side="B" if o.get("side") == "B" else "A",
+        limit_px=_f(o["limitPx"], "limitPx"),
+        sz=_f(o["sz"], "sz"),
+        orig_sz=_f(o["origSz"], "origSz") if o.get("origSz") is not None else None,
+        reduce_only=bool(o.get("reduceOnly", False)),
+        timestamp=int(o.get("timestamp", 0)),
+    )
+
+
 class HyperliquidExchange:
     """The :class:`~agent.exchange.port.Exchange` on Hyperliquid (or anything that speaks its API)."""
 
@@ -411,20 +426,7 @@ class HyperliquidExchange:
         answer = self._info({"type": "frontendOpenOrders", "user": self.user})
         if not isinstance(answer, list):
             raise SnapshotError("frontendOpenOrders: expected a list")
-        return [
-            OpenOrder(
-                coin=str(o["coin"]),
-                oid=int(o["oid"]),
-                cloid=o.get("cloid"),
-                side="B" if o.get("side") == "B" else "A",
-                limit_px=_f(o["limitPx"], "limitPx"),
-                sz=_f(o["sz"], "sz"),
-                orig_sz=_f(o["origSz"], "origSz") if o.get("origSz") is not None else None,
-                reduce_only=bool(o.get("reduceOnly", False)),
-                timestamp=int(o.get("timestamp", 0)),
-            )
-            for o in answer
-        ]
+        return [parse_open_order(o) for o in answer]
 
     # ------------------------------------------------------------------ /exchange
     def _exchange_sdk(self) -> Any:
