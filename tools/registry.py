@@ -291,7 +291,7 @@ def get_market(services: Services, args: MarketArgs) -> dict[str, Any]:
     spot pair); an unknown name is an error. Funding is the hourly rate (funding_apr = hourly × 24 × 365).
     """
     coins = list(dict.fromkeys(args.coins)) if args.coins is not None else None
-    market = services.exchange.market(books=coins) if coins else services.exchange.market()
+    market = _market(services.exchange, coins)
     if coins:
         unknown = [c for c in coins if market.get(c) is None]
         if unknown:
@@ -312,6 +312,15 @@ def get_market(services: Services, args: MarketArgs) -> dict[str, Any]:
             "sz_decimals": info.sz_decimals,
         }
     return {"as_of": market.timestamp, "count": len(assets), "assets": assets}
+
+
+def _market(exchange: Any, coins: list[str] | None) -> Any:
+    """The market with books for ``coins`` and, where the adapter offers it, funding (asset contexts)."""
+    params = inspect.signature(exchange.market).parameters
+    kw: dict[str, Any] = {"books": coins} if coins else {}
+    if "with_ctxs" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        kw["with_ctxs"] = True
+    return exchange.market(**kw)
 
 
 @cache
