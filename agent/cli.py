@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import signal
 import sys
 import tempfile
@@ -29,11 +30,16 @@ from agent.hlparse import load_snapshot
 from agent.rebalancer import MODES, PortfolioRebalancer
 from agent.config import Settings, StrategistConfig, load_settings
 from agent.render import console, print_drift, print_execution, print_history, print_plan
-from agent.runtime import open_runtime
+from agent.runtime import dump_snapshot, open_runtime
 from agent.services import Services
 from agent.store import Store
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Keep a Hyperliquid portfolio at its target.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Keep a Hyperliquid portfolio at its target.",
+)
 exchange_app = typer.Typer(no_args_is_help=True, help="The local Hyperliquid stand-in.")
 app.add_typer(exchange_app, name="exchange")
 
@@ -72,6 +78,11 @@ def boundary(func: F) -> F:
             fail(str(e), code, as_json)
         except OSError as e:
             fail(f"{e.strerror or e}: {getattr(e, 'filename', '')}", 2, as_json)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as e:  # one line, no traceback: internals stay in the log
+            logging.getLogger("rebalancer").debug("unexpected error", exc_info=True)
+            fail(f"unexpected {type(e).__name__}: {str(e)[:200]}", 1, as_json)
 
     return wrapper  # type: ignore[return-value]
 
@@ -263,7 +274,11 @@ def execute(
         plan_obj, _ = svc.stored_plan(plan_id)
         if not yes and not as_json:
             print_plan(plan_obj)
-            if not typer.confirm(f"Execute {len(plan_obj.actions)} orders now?", default=False):
+            try:
+                confirmed = typer.confirm(f"Execute {len(plan_obj.actions)} orders now?", default=False)
+            except typer.Abort:  # end of input counts as "no"
+                confirmed = False
+            if not confirmed:
                 raise errors.ConfirmationError("not confirmed; nothing was sent")
         report = svc.execute(plan_id, confirm)
         emit(as_json, report.model_dump(mode="json"), lambda: print_execution(report))
@@ -436,7 +451,7 @@ def snapshot(
 ) -> None:
     """Dump the configured account and market as a snapshot (Hyperliquid /info responses, unchanged)."""
     with runtime(config) as svc:
-        data = svc.exchange.snapshot()
+        data = dump_snapshot(svc.exchange)
     out.write_text(json.dumps(data, indent=1))
     emit(as_json, {"out": str(out), "keys": sorted(data)}, lambda: console.print(f"wrote {out}"))
 

@@ -129,3 +129,23 @@ def open_runtime(
         except ImportError:  # the registry is optional for the core services
             services.tools = []
         yield services
+
+
+def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict[str, Any]:
+    """The account and market as a snapshot: Hyperliquid ``/info`` responses, unchanged (design.md)."""
+    ask = exchange._info  # the adapter's rate-budgeted, retried /info call
+    user = exchange.user
+    snap: dict[str, Any] = {
+        "user": user,
+        "meta": ask({"type": "meta"}),
+        "spotMeta": ask({"type": "spotMeta"}),
+        "clearinghouseState": ask({"type": "clearinghouseState", "user": user}),
+        "spotClearinghouseState": ask({"type": "spotClearinghouseState", "user": user}),
+        "allMids": ask({"type": "allMids"}),
+        "metaAndAssetCtxs": ask({"type": "metaAndAssetCtxs"}),
+    }
+    if book_coins is None:
+        state, market = load_snapshot(snap)
+        book_coins = [market.assets[c].wire_name for c in state.positions]
+    snap["l2Books"] = {c: ask({"type": "l2Book", "coin": c}) for c in book_coins}
+    return snap
