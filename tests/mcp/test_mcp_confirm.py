@@ -1,0 +1,159 @@
+"""Preview, then confirm: the token is single-use, expires, and execution re-checks the account and the switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp_support import Mcp, MovableClock
+
+from agent.exchange.port import OrderIntent, make_cloid
+from agent.rules import round_price, round_size_down
+from agent.services import Services
+
+PLAN_KEYS = {"plan_id", "confirm_token", "expires_at", "rebalance_needed", "reason", "actions", "summary"}
+ACTION_KEYS = {"coin", "market", "side", "kind", "size", "notional_usd", "from_weight", "to_weight", "reduce_only"}
+SUMMARY_KEYS = {"total_sells_usd", "total_buys_usd", "turnover_usd", "num_trades", "drift_before", "drift_after"}
+
+
+def plan_status(services: Services, plan_id: str) -> str:
+    return services.store.query("SELECT status FROM plans WHERE plan_id = ?", (plan_id,))[0]["status"]
+
+
+def execute(mcp: Mcp, plan: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+    return mcp.call("execute_rebalance", {"plan_id": plan["plan_id"], "confirm_token": token or plan["confirm_token"]})
+
+
+def refusal(mcp: Mcp, plan: dict[str, Any], token: str | None = None) -> str:
+    """The one-line reason an execution was refused."""
+    return mcp.error("execute_rebalance", {"plan_id": plan["plan_id"], "confirm_token": token or plan["confirm_token"]})
+
+
+def orders_sent(services: Services) -> int:
+    return services.store.query("SELECT count(*) AS n FROM orders")[0]["n"]
+
+
+def place(services: Services, coin: str, *, is_buy: bool, size: float, px_factor: float, tif: str = "Ioc") -> Any:
+    """An order straight through the SDK adapter: another trader (or the owner's phone) moving the account."""
+    info = services.exchange.market().assets[coin]
+    px = round_price(info.mid * px_factor, info.market, info.sz_decimals, up=is_buy)
+    intent = OrderIntent(
+        cloid=make_cloid(f"test-{coin}-{tif}", 0, 0),
+        asset=info.asset,
+        wire_name=info.wire_name,
+        coin=coin,
+        is_buy=is_buy,
+        size=round_size_down(size, info.sz_decimals),
+        limit_px=px,
+        tif=tif,  # type: ignore[arg-type]
+        sz_decimals=info.sz_decimals,
+    )
+    (result,) = services.exchange.place_orders([intent])
+    return result
+
+
+def test_preview_returns_the_plan_json_with_a_token(mcp: Mcp, services: Services, clock: MovableClock):
+    plan = mcp.call("preview_rebalance")
+    assert set(plan) >= PLAN_KEYS
+    assert plan["rebalance_needed"] is True and plan["actions"]
+    assert all(set(a) >= ACTION_KEYS for a in plan["actions"])
+    assert set(plan["summary"]) >= SUMMARY_KEYS
+    assert set(plan["estimated_cost"]) >= {"fees_usd", "slippage_usd", "total_usd"}
+    assert plan["expires_at"] > clock().isoformat()
+    assert plan_status(services, plan["plan_id"]) == "previewed"
+    stored = services.store.query("SELECT plan, token_hash FROM plans")[0]
+    assert plan["confirm_token"] not in stored["plan"] + stored["token_hash"]  # only its hash is kept
+
+
+def test_preview_toward_given_weights(mcp: Mcp):
+    plan = mcp.call("preview_rebalance", {"weights": {"UBTC/USDC": 0.1, "USDC": 0.9}, "reasoning": "risk off"})
+    sells = {a["coin"] for a in plan["actions"] if a["side"] == "sell"}
+    assert {"UBTC/USDC", "UETH/USDC", "USOL/USDC", "AVAX"} <= sells
+    assert plan["target"]["USDC"] == pytest.approx(0.9)
+
+
+def test_a_confirmed_plan_executes_and_moves_the_account(mcp: Mcp, services: Services):
+    plan = mcp.call("preview_rebalance")
+    out = execute(mcp, plan)
+    assert out["plan_id"] == plan["plan_id"] and out["status"] == "ok"
+    assert plan_status(services, plan["plan_id"]) == "executed:ok"
+    assert mcp.call("get_drift")["portfolio_drift"] < plan["summary"]["drift_before"]
+
+
+def test_a_token_is_single_use(mcp: Mcp, services: Services):
+    plan = mcp.call("preview_rebalance")
+    execute(mcp, plan)
+    orders = orders_sent(services)
+    assert "already used" in refusal(mcp, plan)
+    assert orders_sent(services) == orders  # nothing sent again
+
+
+def test_a_wrong_token_is_refused_and_does_not_burn_the_plan(mcp: Mcp, services: Services):
+    plan = mcp.call("preview_rebalance")
+    other = mcp.call("preview_rebalance", {"weights": {"UBTC/USDC": 0.5, "USDC": 0.5}})
+    for token in ("not-the-token", other["confirm_token"]):
+        assert "wrong confirm token" in refusal(mcp, plan, token)
+    assert plan_status(services, plan["plan_id"]) == "previewed"
+    assert orders_sent(services) == 0
+    assert execute(mcp, plan)["status"] == "ok"
+
+
+def test_an_expired_token_is_refused(mcp: Mcp, services: Services, clock: MovableClock):
+    plan = mcp.call("preview_rebalance")
+    clock.advance(seconds=services.settings.mcp.confirm_ttl.total_seconds() + 1)
+    assert "expired" in refusal(mcp, plan)
+    assert plan_status(services, plan["plan_id"]) == "expired"
+    assert orders_sent(services) == 0
+
+
+def test_a_token_just_inside_its_lifetime_still_works(mcp: Mcp, services: Services, clock: MovableClock):
+    plan = mcp.call("preview_rebalance")
+    clock.advance(seconds=services.settings.mcp.confirm_ttl.total_seconds() - 1)
+    assert execute(mcp, plan)["status"] == "ok"
+
+
+def test_execution_is_refused_when_the_account_moved_since_the_preview(mcp: Mcp, services: Services):
+    plan = mcp.call("preview_rebalance")
+    held = services.exchange.account_state().positions["UETH/USDC"].size
+    filled = place(services, "UETH/USDC", is_buy=False, size=held * 0.6, px_factor=0.97)
+    assert filled.status == "filled"
+    message = refusal(mcp, plan)
+    assert "moved since the preview" in message and "preview again" in message
+    assert plan_status(services, plan["plan_id"]) == "refused"
+    assert orders_sent(services) == 0
+    fresh = mcp.call("preview_rebalance")
+    assert execute(mcp, fresh)["status"] == "ok"
+
+
+def test_paused_trading_refuses_execution_until_resumed(mcp: Mcp, services: Services):
+    plan = mcp.call("preview_rebalance")
+    assert mcp.call("pause_trading", {"reason": "maintenance"}) | {"note": None} == {
+        "paused": True,
+        "reason": "maintenance",
+        "note": None,
+    }
+    assert mcp.call("get_portfolio")["paused"] is True
+    assert "paused" in refusal(mcp, plan)
+    assert orders_sent(services) == 0
+    assert plan_status(services, plan["plan_id"]) == "previewed"  # the kill switch does not burn the token
+    mcp.call("resume_trading", {"reason": "done"})
+    assert execute(mcp, plan)["status"] == "ok"
+    kinds = [a["kind"] for a in services.store.query("SELECT kind FROM alerts ORDER BY id")]
+    assert kinds[:2] == ["pause", "resume"]
+
+
+def test_cancel_open_orders_removes_resting_orders(mcp: Mcp, services: Services):
+    before = {o.oid for o in services.exchange.open_orders()}  # the demo account rests an order already
+    resting = place(services, "AVAX", is_buy=True, size=2.0, px_factor=0.8, tif="Gtc")
+    assert resting.status in ("resting", "open")
+    out = mcp.call("cancel_open_orders")
+    assert {o["oid"] for o in out["cancelled"]} == before | {resting.oid}
+    assert out["count"] == len(before) + 1
+    assert services.exchange.open_orders() == []
+    assert mcp.call("cancel_open_orders")["count"] == 0
+
+
+def test_a_preview_through_read_only_mode_cannot_be_executed_there(mcp_read_only: Mcp, mcp: Mcp, services: Services):
+    plan = mcp_read_only.call("preview_rebalance")
+    assert "Unknown tool" in refusal(mcp_read_only, plan)
+    assert plan_status(services, plan["plan_id"]) == "previewed"
