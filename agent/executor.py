@@ -503,6 +503,8 @@ class Executor:
             rep = reports[i]
             rows = self.journal.rows(plan_id=plan.plan_id, action_index=i)
             rows = [r for r in rows if r.mode != "dry-run"]
+            if rows:
+                rep.cloids = [r.cloid for r in rows]  # every attempt, including earlier runs'
             filled = sum(r.filled_sz for r in rows)
             rep.filled_sz = filled
             if filled > 0:
