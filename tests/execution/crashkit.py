@@ -1,0 +1,255 @@
+"""Crash trials: the executor in a subprocess, killed with SIGKILL at random points, restarted until done.
+
+The parent (a test, or ``benchmarks/crash_trials.py``) runs the stand-in in its own process, builds a
+plan, and starts this file as a child: ``python crashkit.py URL DB PLAN CRASH``. ``CRASH`` is
+
+- ``journal:N`` — SIGKILL itself right after the N-th journal commit (intend or state change),
+- ``send:N``    — SIGKILL itself right after the N-th /exchange order call returned (answer unrecorded),
+- ``delay``     — the parent kills it after a random delay once it is running,
+- ``none``      — run to the end.
+
+Each restart reconciles the journal and resumes the plan. The invariants checked afterwards: no cloid
+twice at the exchange, no action filled beyond its size, every exchange order journaled, no journal
+row left open, journal fills equal the exchange's, the account at target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHILD = str(Path(__file__).resolve())
+TARGET = {"UBTC/USDC": 0.20, "UETH/USDC": 0.20, "USOL/USDC": 0.40, "AVAX": 0.0, "USDC": 0.20}
+
+
+def _adapter(url: str) -> Any:
+    from agent.exchange import HyperliquidExchange
+    from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY
+
+    return HyperliquidExchange(
+        url,
+        account_address=DEMO_ACCOUNT_ADDRESS,
+        secret_key=DEMO_SECRET_KEY,
+        timeout=2.0,
+        order_ttl_s=0.3,
+        backoff_s=0.01,
+    )
+
+
+# ------------------------------------------------------------------------------------------- child
+def child_main(url: str, db: str, plan_path: str, crash: str) -> int:
+    from agent.domain import RebalancingPlan
+    from agent.executor import Executor
+    from agent.journal import Journal
+    from agent.store import Store
+
+    kind, _, n = crash.partition(":")
+    at = int(n) if n else 0
+
+    def die() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    class CrashingJournal(Journal):
+        commits = 0
+
+        def _tick(self) -> None:
+            CrashingJournal.commits += 1
+            if kind == "journal" and CrashingJournal.commits == at:
+                die()
+
+        def intend(self, *a: Any, **kw: Any) -> str:
+            out = super().intend(*a, **kw)
+            self._tick()
+            return out
+
+        def mark(self, *a: Any, **kw: Any) -> Any:
+            out = super().mark(*a, **kw)
+            self._tick()
+            return out
+
+    adapter = _adapter(url)
+
+    class CrashingExchange:
+        sends = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(adapter, name)
+
+        def place_orders(self, orders: list[Any]) -> Any:
+            out = adapter.place_orders(orders)
+            CrashingExchange.sends += 1
+            if kind == "send" and CrashingExchange.sends == at:
+                die()
+            return out
+
+    store = Store(db)
+    plan = RebalancingPlan.model_validate_json(Path(plan_path).read_text())
+    executor = Executor(CrashingExchange(), store, mode="live", journal=CrashingJournal(store))  # type: ignore[arg-type]
+    print("ready", flush=True)
+    report = executor.execute(plan)
+    print(report.model_dump_json(), flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- parent
+@dataclass
+class TrialResult:
+    seed: int
+    crashes: list[str] = field(default_factory=list)
+    kills: int = 0
+    runs: int = 0
+    actions: int = 0
+    intended: int = 0  # journal rows (order attempts committed before sending)
+    sent: int = 0  # journal rows that left the machine (not ABANDONED)
+    at_exchange: int = 0  # orders the stand-in recorded
+    duplicates: int = 0
+    overfilled: int = 0
+    unjournaled: int = 0
+    open_rows: int = 0
+    fill_mismatch: int = 0
+    status: str = ""
+    drift: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.duplicates == self.overfilled == self.unjournaled == self.open_rows == self.fill_mismatch == 0
+            and self.status == "ok"
+            and self.drift < 0.02
+        )
+
+
+def _pick_crash(rng: random.Random, n_actions: int) -> str:
+    kind = rng.choice(["journal", "journal", "send", "delay"])
+    if kind == "journal":
+        return f"journal:{rng.randint(1, 3 * n_actions)}"
+    if kind == "send":
+        return f"send:{rng.randint(1, n_actions)}"
+    return "delay"
+
+
+def _run_child(url: str, db: Path, plan_path: Path, crash: str, rng: random.Random) -> tuple[int, str]:
+    proc = subprocess.Popen(
+        [sys.executable, CHILD, url, str(db), str(plan_path), crash],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if crash == "delay":
+        assert proc.stdout is not None
+        proc.stdout.readline()  # "ready": the executor is about to start
+        time.sleep(rng.uniform(0.0, 0.25))
+        proc.send_signal(signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode not in (0, -signal.SIGKILL):
+        raise RuntimeError(f"child failed ({proc.returncode}): {err[-2000:]}")
+    return proc.returncode, out
+
+
+def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
+    from agent import PortfolioRebalancer, TargetAllocation
+    from agent.journal import ABANDONED, OPEN_STATES, Journal
+    from agent.standin import load_demo_snapshot, serve
+    from agent.store import Store
+
+    rng = random.Random(seed)
+    res = TrialResult(seed=seed)
+    t0 = time.monotonic()
+    with serve(load_demo_snapshot()) as server:
+        preexisting = set(server.exchange.account.orders)
+        adapter = _adapter(server.url)
+        state = adapter.account_state()
+        market = adapter.market(books=sorted({*state.positions, *TARGET} - {"USDC"}))
+        plan = PortfolioRebalancer().create_rebalancing_plan(state, TargetAllocation.from_json(TARGET), market)
+        res.actions = len(plan.actions)
+        plan_path = workdir / f"plan-{seed}.json"
+        plan_path.write_text(plan.model_dump_json())
+        db = workdir / f"journal-{seed}.sqlite"
+        crashes = [_pick_crash(rng, len(plan.actions)) for _ in range(rng.randint(1, max_crashes))]
+        final = ""
+        for crash in [*crashes, "none", "none"]:
+            code, out = _run_child(server.url, db, plan_path, crash, rng)
+            res.runs += 1
+            if code == 0:  # finished (a crash point past the last commit lets a crashing run finish too)
+                final = out.strip().splitlines()[-1]
+                if crash == "none":
+                    break
+                continue
+            res.kills += 1
+            res.crashes.append(crash)
+        res.status = json.loads(final)["status"] if final else "no report"
+
+        with server.exchange.lock:
+            orders = [o for oid, o in server.exchange.account.orders.items() if oid not in preexisting]
+            fills = list(server.exchange.account.fills)
+        store = Store(db)
+        journal = Journal(store)
+        rows = {r.cloid: r for r in journal.rows(plan_id=plan.plan_id)}
+        store.close()
+        cloids = [o.cloid for o in orders]
+        res.intended = len(rows)
+        res.sent = sum(1 for r in rows.values() if r.state != ABANDONED)
+        res.at_exchange = len(orders)
+        res.duplicates = sum(n - 1 for n in Counter(cloids).values() if n > 1)
+        res.unjournaled = sum(1 for c in cloids if c not in rows)
+        res.open_rows = sum(1 for r in rows.values() if r.state in OPEN_STATES)
+        per_action: Counter[int] = Counter()
+        per_cloid: Counter[str] = Counter()
+        for f in fills:
+            per_cloid[f["cloid"]] += float(f["sz"])
+            if f["cloid"] in rows:
+                per_action[rows[f["cloid"]].action_index] += float(f["sz"])
+        res.overfilled = sum(1 for i, a in enumerate(plan.actions) if per_action[i] > a.size + 1e-9)
+        res.fill_mismatch = sum(1 for c, r in rows.items() if abs(r.filled_sz - per_cloid.get(c, 0.0)) > 1e-9) + sum(
+            1 for r in rows.values() if r.state == ABANDONED and r.cloid in cloids
+        )
+        after, mkt = adapter.account_state(), adapter.market()
+        w = after.weights(mkt)
+        res.drift = 0.5 * sum(abs(w.get(k, 0.0) - TARGET.get(k, 0.0)) for k in set(w) | set(TARGET))
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+def run_trials(n: int, seed0: int = 0, workdir: Path | None = None, workers: int = 4) -> list[TrialResult]:
+    """``n`` trials (seeds ``seed0..``), ``workers`` at a time (each with its own stand-in and journal)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        where = workdir or Path(tmp)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda i: run_trial(seed0 + i, where), range(n)))
+
+
+def summary(results: list[TrialResult]) -> dict[str, Any]:
+    return {
+        "trials": len(results),
+        "kills": sum(r.kills for r in results),
+        "crash_kinds": dict(Counter(c.split(":")[0] for r in results for c in r.crashes)),
+        "actions": sum(r.actions for r in results),
+        "orders_intended": sum(r.intended for r in results),
+        "orders_sent": sum(r.sent for r in results),
+        "orders_at_exchange": sum(r.at_exchange for r in results),
+        "duplicates": sum(r.duplicates for r in results),
+        "overfilled_actions": sum(r.overfilled for r in results),
+        "unjournaled_orders": sum(r.unjournaled for r in results),
+        "rows_left_open": sum(r.open_rows for r in results),
+        "fill_mismatches": sum(r.fill_mismatch for r in results),
+        "all_ok": all(r.ok for r in results),
+        "failed_trials": [asdict(r) for r in results if not r.ok],
+        "seconds": round(sum(r.seconds for r in results), 1),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(child_main(*sys.argv[1:5]))

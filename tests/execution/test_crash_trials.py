@@ -1,0 +1,25 @@
+"""Crash trials: the executor in a subprocess is SIGKILLed after a journal commit, after an order was
+sent, or after a random delay; restarts reconcile and finish. No duplicate order, consistent journal."""
+
+from __future__ import annotations
+
+import json
+
+from . import crashkit
+
+TRIALS = 30
+
+
+def test_crash_trials_never_duplicate_an_order_and_leave_a_consistent_journal(tmp_path):
+    results = crashkit.run_trials(TRIALS, seed0=1000, workdir=tmp_path)
+    summary = crashkit.summary(results)
+    print(json.dumps(summary, indent=1))
+    assert summary["kills"] >= TRIALS  # every trial was killed at least once
+    assert set(summary["crash_kinds"]) == {"journal", "send", "delay"}
+    assert summary["duplicates"] == 0
+    assert summary["overfilled_actions"] == 0
+    assert summary["unjournaled_orders"] == 0
+    assert summary["rows_left_open"] == 0
+    assert summary["fill_mismatches"] == 0
+    assert summary["orders_at_exchange"] == summary["orders_sent"] <= summary["orders_intended"]
+    assert summary["all_ok"], summary["failed_trials"]
