@@ -22,6 +22,7 @@ import dataclasses
 import inspect
 import math
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -48,6 +49,9 @@ __all__ = [
 ]
 
 Kind = Literal["read", "preview", "write", "destructive"]
+
+#: Which interface is calling ("mcp", "chat", "strategist"): recorded with the plans a tool stores.
+CALLER: ContextVar[str] = ContextVar("rebalancer_tool_caller", default="mcp")
 
 # Names as Hyperliquid spells them: "BTC", "kPEPE", "UBTC/USDC", "@142", "xyz:TSLA".
 COIN_PATTERN = r"^[A-Za-z0-9@][A-Za-z0-9@/_.:-]{0,39}$"
@@ -151,9 +155,14 @@ class ToolDefinition:
         except PydanticError as e:
             raise ValidationError(f"invalid arguments for {self.name}: {_problems(e)}") from None
 
-    def call(self, services: Services, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
+    def call(self, services: Services, arguments: Mapping[str, Any] | None, *, caller: str = "mcp") -> dict[str, Any]:
         """Validate, run, and return the marked JSON object (``{..., "note": UNTRUSTED_NOTE}``)."""
-        payload = self.fn(services, self.parse(arguments))
+        args = self.parse(arguments)
+        reset = CALLER.set(caller)
+        try:
+            payload = self.fn(services, args)
+        finally:
+            CALLER.reset(reset)
         return {**jsonable(payload), "note": UNTRUSTED_NOTE}
 
 
@@ -389,7 +398,7 @@ def preview_rebalance(services: Services, args: PreviewArgs) -> dict[str, Any]:
     from agent.services import parse_target
 
     target = parse_target(args.weights, reasoning=args.reasoning) if args.weights is not None else None
-    return services.preview(target, source="mcp").to_public()
+    return services.preview(target, source=CALLER.get()).to_public()
 
 
 @tool(TargetArgs, "write", "Set target allocation")
@@ -475,7 +484,7 @@ def llm_tools(services: Services) -> list[ToolSpec]:
 
 def _spec(t: ToolDefinition, services: Services) -> ToolSpec:
     def handler(arguments: dict[str, Any]) -> Any:
-        out = t.call(services, arguments)
+        out = t.call(services, arguments, caller="strategist")
         out.pop("note", None)
         return out
 
