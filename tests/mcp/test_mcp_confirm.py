@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
 from mcp_support import Mcp, MovableClock
 
@@ -157,3 +158,24 @@ def test_a_preview_through_read_only_mode_cannot_be_executed_there(mcp_read_only
     plan = mcp_read_only.call("preview_rebalance")
     assert "Unknown tool" in refusal(mcp_read_only, plan)
     assert plan_status(services, plan["plan_id"]) == "previewed"
+
+
+def test_two_concurrent_executions_of_one_plan_trade_once(mcp: Mcp, services: Services):
+    from fastmcp import Client
+
+    plan = mcp.call("preview_rebalance")
+    args = {"plan_id": plan["plan_id"], "confirm_token": plan["confirm_token"]}
+    outcomes: list[bool] = []
+
+    async def one() -> None:
+        async with Client(mcp.server) as c:
+            outcomes.append(not (await c.call_tool("execute_rebalance", args, raise_on_error=False)).is_error)
+
+    async def both() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one)
+            tg.start_soon(one)
+
+    anyio.run(both)
+    assert sorted(outcomes) == [False, True]
+    assert orders_sent(services) == len(plan["actions"])
