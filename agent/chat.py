@@ -134,6 +134,7 @@ class _Session:
 
     def ask(self, line: str) -> None:
         assert self.client is not None
+        start = len(self.messages)
         self.messages.append(UserText(line))
         for _ in range(MAX_STEPS):
             request = ChatRequest(
@@ -146,7 +147,7 @@ class _Session:
             try:
                 turn = self.client.complete(request)
             except StrategistError as e:
-                self.messages.pop()  # keep the conversation well formed for the next question
+                del self.messages[start:]  # keep the conversation well formed for the next question
                 self.output(f"The model is unavailable: {e}")
                 return
             if not turn.tool_calls:
@@ -156,8 +157,8 @@ class _Session:
                 return
             self.messages.append(AssistantTurn(text=turn.text, tool_calls=turn.tool_calls))
             self.messages.append(ToolResults(tuple(self.run_tool(c) for c in turn.tool_calls)))
-        self.messages.append(UserText("Stop calling tools; answer with what you have."))
-        self.output("(the model used too many tool calls for one question)")
+        del self.messages[start:]
+        self.output("(no answer: the model used too many tool calls for one question)")
 
     def run_tool(self, call: ToolCall) -> ToolResult:
         definition = self.tools.get(call.name)

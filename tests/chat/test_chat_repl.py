@@ -188,3 +188,14 @@ def test_the_conversation_is_remembered_between_questions(services: Services):
     client = ScriptedClient([says("Hi."), says("Still here.")])
     Person("hi", "and now?", "quit").run(services, client)
     assert len(client.requests[1].messages) == 3  # question, answer, question
+
+
+def test_a_model_that_only_calls_tools_is_stopped(services: Services):
+    from agent.chat import MAX_STEPS
+
+    client = ScriptedClient(
+        [submit_turn("list_strategies", {}, call_id=f"s{i}") for i in range(MAX_STEPS)] + [says("ok")]
+    )
+    out = Person("loop forever", "hi", "quit").run(services, client)
+    assert "too many tool calls" in out and out.endswith("ok")
+    assert [type(m) for m in client.requests[-1].messages] == [UserText]  # the stopped question was dropped
