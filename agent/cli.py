@@ -18,17 +18,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from agent import errors
+from agent.config import Settings, StrategistConfig, load_settings
 from agent.domain import RebalancingPlan, TargetAllocation
 from agent.hlparse import load_snapshot
 from agent.rebalancer import MODES, PortfolioRebalancer
-from agent.config import Settings, StrategistConfig, load_settings
 from agent.render import console, print_drift, print_execution, print_history, print_plan
 from agent.runtime import dump_snapshot, open_runtime
 from agent.services import Services
@@ -145,7 +145,7 @@ def plan(
         max_slippage_pct=max_slippage,
         rebalance_threshold=position_threshold,
         portfolio_threshold=portfolio_threshold,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         band=band,
         calendar_interval=timedelta(days=calendar_days),
         max_trades=max_trades,
@@ -189,7 +189,9 @@ def demo(
             started = time.perf_counter()
             plan = svc.preview(tgt, source="demo")
             if not as_json:
-                console.print("[bold]Demo account[/] (seed 002) on the local Hyperliquid stand-in, real SDK over loopback")
+                console.print(
+                    "[bold]Demo account[/] (seed 002) on the local Hyperliquid stand-in, real SDK over loopback"
+                )
                 print_plan(plan)
             report = svc.execute(plan.plan_id, plan.confirm_token or "")
             after = svc.plan(tgt)
@@ -231,17 +233,24 @@ def demo_result(plan: RebalancingPlan, report: Any, after: RebalancingPlan, seco
 
 @app.command()
 @boundary
-def status(config: ConfigOpt = None, snapshot: SnapshotOpt = None, target: TargetOpt = None, as_json: JsonOpt = False) -> None:
+def status(
+    config: ConfigOpt = None, snapshot: SnapshotOpt = None, target: TargetOpt = None, as_json: JsonOpt = False
+) -> None:
     """Show current vs target weights, drift, bands, and whether and why to rebalance."""
     with runtime(config, snapshot) as svc:
         p = svc.plan(read_target(target) if target else None)
-        emit(as_json, {k: v for k, v in p.to_public().items() if k not in ("confirm_token", "expires_at")},
-             lambda: print_drift(p))
+        emit(
+            as_json,
+            {k: v for k, v in p.to_public().items() if k not in ("confirm_token", "expires_at")},
+            lambda: print_drift(p),
+        )
 
 
 @app.command()
 @boundary
-def preview(config: ConfigOpt = None, snapshot: SnapshotOpt = None, target: TargetOpt = None, as_json: JsonOpt = False) -> None:
+def preview(
+    config: ConfigOpt = None, snapshot: SnapshotOpt = None, target: TargetOpt = None, as_json: JsonOpt = False
+) -> None:
     """Plan a rebalance and store it with a single-use confirm token (nothing is traded)."""
     with runtime(config, snapshot) as svc:
         tgt = read_target(target) if target else svc.current_target()
@@ -255,7 +264,10 @@ def preview(config: ConfigOpt = None, snapshot: SnapshotOpt = None, target: Targ
         def human() -> None:
             print_plan(p)
             if p.actions:
-                console.print(f"To execute: rebalancer execute {p.plan_id} --confirm {p.confirm_token}  (expires {p.expires_at:%H:%M:%S} UTC)")
+                expires = f"{p.expires_at:%H:%M:%S} UTC" if p.expires_at else "?"
+                console.print(
+                    f"To execute: rebalancer execute {p.plan_id} --confirm {p.confirm_token} (expires {expires})"
+                )
 
         emit(as_json, p.to_public(), human)
 
@@ -313,8 +325,10 @@ def decide(
 
     def human() -> None:
         if d.ok and d.target is not None:
-            console.print(f"[bold]{d.selected_strategy}[/] ({d.provider}): " + ", ".join(
-                f"{k} {v:.1%}" for k, v in d.target.allocations.items()))
+            console.print(
+                f"[bold]{d.selected_strategy}[/] ({d.provider}): "
+                + ", ".join(f"{k} {v:.1%}" for k, v in d.target.allocations.items())
+            )
             console.print(d.reasoning)
         else:
             console.print(f"failed closed: {d.status}: {d.error}")
@@ -348,8 +362,19 @@ def history(
     emit(as_json, rows, lambda: print_history(rows))
 
 
-HISTORY_FIELDS = ["id", "started_at", "finished_at", "trigger", "autonomy", "status", "reason", "plan_id",
-                  "value_before", "value_after", "return_7d"]
+HISTORY_FIELDS = [
+    "id",
+    "started_at",
+    "finished_at",
+    "trigger",
+    "autonomy",
+    "status",
+    "reason",
+    "plan_id",
+    "value_before",
+    "value_after",
+    "return_7d",
+]
 
 config_app = typer.Typer(no_args_is_help=True, help="Configuration.")
 app.add_typer(config_app, name="config")
@@ -365,14 +390,18 @@ def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 @boundary
-def pause(reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def pause(
+    reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
     """Turn the kill switch on: no order is sent until resume."""
     _switch(config, True, reason, as_json)
 
 
 @app.command()
 @boundary
-def resume(reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def resume(
+    reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
     """Turn the kill switch off."""
     _switch(config, False, reason, as_json)
 
@@ -413,7 +442,8 @@ def heartbeat(
     with open_runtime(settings) as svc:
         hb = Heartbeat(svc, autonomy=autonomy, interval=every)
         for r in hb.run(stop, once=once):
-            emit(as_json, r.to_json(), lambda r=r: console.print(f"{r.cycle_id}: {r.status} — {r.reason}"))
+            line = f"{r.cycle_id}: {r.status} — {r.reason}"
+            emit(as_json, r.to_json(), partial(console.print, line))
 
 
 @app.command()

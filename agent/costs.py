@@ -23,9 +23,7 @@ class CostModel:
     def fee_rate(self, market: MarketType) -> float:
         return self.perp_taker_fee if market == "perp" else self.spot_taker_fee
 
-    def slippage_usd(
-        self, book: L2Book | None, mid: float, size: float, is_buy: bool, limit_px: float
-    ) -> float:
+    def slippage_usd(self, book: L2Book | None, mid: float, size: float, is_buy: bool, limit_px: float) -> float:
         """Expected cost against the mid of taking ``size`` now.
 
         Levels beyond the IOC limit would not fill; the unfilled rest is priced at the limit, which

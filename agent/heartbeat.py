@@ -146,7 +146,11 @@ class Heartbeat:
         status = f"executed:{report.status}"
         self.alerts.send("executed", f"auto rebalance {pending.plan_id}: {report.status}; {summary}")
         self._finish(
-            cycle_id, status, summary, plan_id=pending.plan_id, value_after=after.equity(after_market),
+            cycle_id,
+            status,
+            summary,
+            plan_id=pending.plan_id,
+            value_after=after.equity(after_market),
             detail=report.model_dump(mode="json"),
         )
         return TickResult(cycle_id, status, summary, plan_id=pending.plan_id, execution=report.model_dump(mode="json"))
@@ -221,8 +225,12 @@ class Heartbeat:
 
     def _finish(self, cycle_id: str, status: str, reason: str, *, detail: Any = None, **fields: Any) -> None:
         self._update(
-            cycle_id, status=status, reason=reason, finished_at=now_iso(),
-            detail=dumps(detail) if detail is not None else None, **fields,
+            cycle_id,
+            status=status,
+            reason=reason,
+            finished_at=now_iso(),
+            detail=dumps(detail) if detail is not None else None,
+            **fields,
         )
 
     def _fill_returns(self) -> None:
@@ -234,11 +242,13 @@ class Heartbeat:
         ):
             later_than = (datetime.fromisoformat(row["started_at"]) + timedelta(days=7)).isoformat()
             later = store.query(
-                "SELECT value_before FROM cycles WHERE started_at >= ? AND value_before > 0 ORDER BY started_at LIMIT 1",
+                "SELECT value_before FROM cycles WHERE started_at >= ? AND value_before > 0 "
+                "ORDER BY started_at LIMIT 1",
                 (later_than,),
             )
             if later:
                 with store.tx() as c:
                     c.execute(
-                        "UPDATE cycles SET return_7d = ? WHERE id = ?", (later[0]["value_before"] / row["v"] - 1, row["id"])
+                        "UPDATE cycles SET return_7d = ? WHERE id = ?",
+                        (later[0]["value_before"] / row["v"] - 1, row["id"]),
                     )

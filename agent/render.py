@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-
 from typing import Any
 
 from rich.console import Console
@@ -53,14 +52,20 @@ def print_plan(plan: RebalancingPlan) -> None:
             t.add_column(col, no_wrap=True)
         for n, a in enumerate(plan.actions, 1):
             t.add_row(
-                str(n), a.side, a.kind, a.coin, f"{a.size:g}", f"${a.notional_usd:,.2f}", f"{a.limit_px:g}",
+                str(n),
+                a.side,
+                a.kind,
+                a.coin,
+                f"{a.size:g}",
+                f"${a.notional_usd:,.2f}",
+                f"{a.limit_px:g}",
                 "yes" if a.reduce_only else "",
             )
         console.print(t)
         for n, a in enumerate(plan.actions, 1):
             console.print(f"  {n}. {a.reason}")
-    for s in plan.skipped:
-        console.print(f"skipped {s.coin} (${s.wanted_notional_usd:,.2f}): {s.reason}")
+    for skip in plan.skipped:
+        console.print(f"skipped {skip.coin} (${skip.wanted_notional_usd:,.2f}): {skip.reason}")
     s, c = plan.summary, plan.estimated_cost
     console.print(
         f"Sells ${s.total_sells_usd:,.2f} · buys ${s.total_buys_usd:,.2f} · {s.num_trades} trades · "
@@ -77,8 +82,14 @@ def print_execution(report: Any) -> None:
         t.add_column(col)
     for n, o in enumerate(report.actions, 1):
         t.add_row(
-            str(n), o.coin, o.side, f"{o.intended_sz:g}", f"{o.filled_sz:g}",
-            f"{o.avg_px:g}" if o.avg_px else "", o.state, o.error or o.note or "",
+            str(n),
+            o.coin,
+            o.side,
+            f"{o.intended_sz:g}",
+            f"{o.filled_sz:g}",
+            f"{o.avg_px:g}" if o.avg_px else "",
+            o.state,
+            o.error or o.note or "",
         )
     console.print(t)
 
@@ -90,7 +101,12 @@ def print_history(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         money = lambda v: f"${v:,.2f}" if v is not None else ""  # noqa: E731
         t.add_row(
-            r["id"], str(r["started_at"])[:16], r["status"], money(r["value_before"]), money(r["value_after"]),
-            f"{r['return_7d']:+.2%}" if r["return_7d"] is not None else "pending", r["reason"] or "",
+            r["id"],
+            str(r["started_at"])[:16],
+            r["status"],
+            money(r["value_before"]),
+            money(r["value_after"]),
+            f"{r['return_7d']:+.2%}" if r["return_7d"] is not None else "pending",
+            r["reason"] or "",
         )
     console.print(t)

@@ -85,11 +85,16 @@ def open_runtime(
 
             seed = standin_snapshot
             if seed is None:
-                seed = json.loads(Path(settings.local_snapshot).read_text()) if settings.local_snapshot else load_demo_snapshot()
+                seed = (
+                    json.loads(Path(settings.local_snapshot).read_text())
+                    if settings.local_snapshot
+                    else load_demo_snapshot()
+                )
             server = stack.enter_context(serve(seed))
             key = _secret(settings) or DEMO_SECRET_KEY
             exchange = HyperliquidExchange(
-                server.url, account_address=settings.account_address or seed.get("user") or DEMO_ACCOUNT_ADDRESS,
+                server.url,
+                account_address=settings.account_address or seed.get("user") or DEMO_ACCOUNT_ADDRESS,
                 secret_key=key,
             )
         elif settings.is_local:  # a stand-in already running on loopback (`rebalancer exchange serve`)
@@ -115,7 +120,7 @@ def open_runtime(
         executor = Executor(
             executor_exchange,
             store,
-            mode="live" if mode in ("local", "live") else mode,
+            mode="live" if mode in ("local", "live") else ("paper" if mode == "paper" else "dry-run"),
             is_paused=store.is_paused,
             max_slippage_pct=settings.rebalance.max_slippage,
         )

@@ -34,16 +34,12 @@ def validate_target(
         if info.market == "spot" and w < 0:
             problems.append(f"{coin}: spot weight {w:.4f} is negative (spot cannot be short)")
         if info.max_leverage is not None and abs(w) > info.max_leverage:
-            problems.append(
-                f"{coin}: |weight| {abs(w):.2f} exceeds the asset's max leverage {info.max_leverage}"
-            )
+            problems.append(f"{coin}: |weight| {abs(w):.2f} exceeds the asset's max leverage {info.max_leverage}")
         if max_weight is not None and abs(w) > max_weight + 1e-9:
             problems.append(f"{coin}: |weight| {abs(w):.4f} exceeds the max weight {max_weight:.4f}")
     gross = sum(abs(w) for w in target.weights.values())
     if gross > max_gross_leverage + 1e-9:
-        problems.append(
-            f"gross exposure {gross:.4f} exceeds the configured max leverage {max_gross_leverage:g}"
-        )
+        problems.append(f"gross exposure {gross:.4f} exceeds the configured max leverage {max_gross_leverage:g}")
     if CASH in target.allocations and max_gross_leverage <= 1.0:
         total = gross + target.allocations[CASH]
         if total > 1.0 + 0.01 or total < 1.0 - 0.01:

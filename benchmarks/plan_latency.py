@@ -42,7 +42,9 @@ def lower_bound(plan, state, market) -> float:
     for a in plan.actions:
         after[a.coin] = after.get(a.coin, 0.0) + (a.size if a.side == "buy" else -a.size)
     traded = {a.coin for a in plan.actions}
-    return sum(abs(after[c] - (state.positions[c].size if c in state.positions else 0.0)) * market.mid(c) for c in traded)
+    return sum(
+        abs(after[c] - (state.positions[c].size if c in state.positions else 0.0)) * market.mid(c) for c in traded
+    )
 
 
 def main() -> None:

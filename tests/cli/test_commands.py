@@ -75,13 +75,20 @@ def test_config_show_redacts_the_secret(config):
 def test_decide_offline_from_a_fresh_clone(tmp_path):
     code, out = run_json("decide", cwd=tmp_path)
     assert code == 0 and out["status"] == "ok" and out["provider"] == "offline"
-    assert abs(sum(abs(v) for k, v in out["target_allocation"].items() if k != "USDC")
-               + out["target_allocation"].get("USDC", 0) - 1) < 0.011
+    assert (
+        abs(
+            sum(abs(v) for k, v in out["target_allocation"].items() if k != "USDC")
+            + out["target_allocation"].get("USDC", 0)
+            - 1
+        )
+        < 0.011
+    )
 
 
 def test_decide_with_an_unreachable_provider_fails_closed(tmp_path):
-    code, out = run_json("decide", "--provider", "openai-compatible", "--base-url", "http://127.0.0.1:9/v1",
-                         cwd=tmp_path)
+    code, out = run_json(
+        "decide", "--provider", "openai-compatible", "--base-url", "http://127.0.0.1:9/v1", cwd=tmp_path
+    )
     assert code == 5 and out["status"] == "failed_transport" and out["target"] is None
 
 

@@ -24,12 +24,36 @@ def test_plan_json_has_the_contract_shape(files):
     assert code == 0
     for key in ("plan_id", "rebalance_needed", "reason", "actions", "summary", "estimated_cost"):
         assert key in out
-    assert [(a["coin"], a["side"], a["kind"]) for a in out["actions"]] == [("BTC", "sell", "reduce"), ("ETH", "buy", "open")]
-    action_keys = {"coin", "market", "side", "kind", "size", "notional_usd", "from_weight", "to_weight", "reduce_only",
-                   "limit_px", "reason"}
+    assert [(a["coin"], a["side"], a["kind"]) for a in out["actions"]] == [
+        ("BTC", "sell", "reduce"),
+        ("ETH", "buy", "open"),
+    ]
+    action_keys = {
+        "coin",
+        "market",
+        "side",
+        "kind",
+        "size",
+        "notional_usd",
+        "from_weight",
+        "to_weight",
+        "reduce_only",
+        "limit_px",
+        "reason",
+    }
     assert action_keys <= set(out["actions"][0])
-    assert {"total_sells_usd", "total_buys_usd", "turnover_usd", "num_trades", "positions_exited", "positions_entered",
-            "drift_before", "drift_after", "max_weight_before", "max_weight_after"} <= set(out["summary"])
+    assert {
+        "total_sells_usd",
+        "total_buys_usd",
+        "turnover_usd",
+        "num_trades",
+        "positions_exited",
+        "positions_entered",
+        "drift_before",
+        "drift_after",
+        "max_weight_before",
+        "max_weight_after",
+    } <= set(out["summary"])
     assert set(out["estimated_cost"]) == {"fees_usd", "slippage_usd", "total_usd"}
 
 

@@ -16,11 +16,11 @@ def write(tmp_path, text):
     ("toml", "message"),
     [
         ('network = "moon"', "network: must be local, testnet, mainnet or an http(s):// base URL"),
-        ("[rebalance]\nmode = \"yolo\"", "rebalance.mode"),
+        ('[rebalance]\nmode = "yolo"', "rebalance.mode"),
         ("[rebalance]\nmin_trade_value = 5", "rebalance.min_trade_value"),
         ("[limits]\nmax_weight = 1.5", "limits.max_weight"),
-        ("[heartbeat]\ninterval = \"soon\"", "heartbeat.interval"),
-        ("[heartbeat]\nautonomy = \"yolo\"", "heartbeat.autonomy"),
+        ('[heartbeat]\ninterval = "soon"', "heartbeat.interval"),
+        ('[heartbeat]\nautonomy = "yolo"', "heartbeat.autonomy"),
         ("[cash_reserve]\nmin = 0.3\ntarget = 0.2\nmax = 0.4\nfloor = 0.1", "cash_reserve"),
         ("surprise = 1", "surprise: unknown key"),
         ('secret_key = "0xabc"', "secrets are not read from files"),
@@ -28,8 +28,20 @@ def write(tmp_path, text):
         ('account_address = "0x12"', "account_address"),
         ("live_trading = true", "live_trading: needs network"),
     ],
-    ids=["network", "mode", "min-trade", "max-weight", "interval", "autonomy", "cash-order", "unknown", "secret",
-         "toml", "address", "live-local"],
+    ids=[
+        "network",
+        "mode",
+        "min-trade",
+        "max-weight",
+        "interval",
+        "autonomy",
+        "cash-order",
+        "unknown",
+        "secret",
+        "toml",
+        "address",
+        "live-local",
+    ],
 )
 def test_invalid_config_names_the_key(tmp_path, toml, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -52,8 +64,9 @@ def test_defaults_are_local_and_never_live(tmp_path, monkeypatch):
 def test_secrets_are_redacted_everywhere(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     key = "0x" + "ab" * 32
-    s = load_settings(None, env={"REBALANCER_SECRET_KEY": key, "REBALANCER_NETWORK": "testnet",
-                                 "REBALANCER_LIVE_TRADING": "1"})
+    s = load_settings(
+        None, env={"REBALANCER_SECRET_KEY": key, "REBALANCER_NETWORK": "testnet", "REBALANCER_LIVE_TRADING": "1"}
+    )
     assert s.live and s.execution_mode == "live"
     shown = str(s.redacted()) + repr(s) + str(s.model_dump())
     assert key not in shown and "ab" * 32 not in shown

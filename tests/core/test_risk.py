@@ -6,10 +6,16 @@ from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Posit
 from agent.errors import RiskLimitError
 from agent.risk import RiskLimits, check_plan, violations
 
-M = Market(assets={
-    "BTC": MarketInfo(coin="BTC", market="perp", asset=0, wire_name="BTC", sz_decimals=5, max_leverage=40, mid=100_000.0),
-    "ETH": MarketInfo(coin="ETH", market="perp", asset=1, wire_name="ETH", sz_decimals=4, max_leverage=25, mid=2_500.0),
-})
+M = Market(
+    assets={
+        "BTC": MarketInfo(
+            coin="BTC", market="perp", asset=0, wire_name="BTC", sz_decimals=5, max_leverage=40, mid=100_000.0
+        ),
+        "ETH": MarketInfo(
+            coin="ETH", market="perp", asset=1, wire_name="ETH", sz_decimals=4, max_leverage=25, mid=2_500.0
+        ),
+    }
+)
 
 
 def plan_for(weights, state=None):
@@ -41,6 +47,8 @@ def test_breaches_are_refused_with_the_reason(limits, traded, message):
 
 
 def test_reducing_an_existing_breach_is_allowed():
-    state = PortfolioState(perp_account_value=100_000.0, positions={"BTC": Position(coin="BTC", market="perp", size=0.6)})
+    state = PortfolioState(
+        perp_account_value=100_000.0, positions={"BTC": Position(coin="BTC", market="perp", size=0.6)}
+    )
     plan = plan_for({"BTC": 0.45}, state)
     assert violations(plan, RiskLimits(max_weight=0.3)) == []

@@ -141,9 +141,7 @@ def test_seed002_scenario1_initial_rebalance_sells_about_2449_to_reach_20_percen
     # weakest first: AVAX out, then SOL trimmed, until free + locked cash is 20 %
     need = 0.20 - w["USDC"]
     sol = w["SOL"] - (need - w["AVAX"])
-    target = TargetAllocation.from_json(
-        {"BTC": w["BTC"], "ETH": w["ETH"], "SOL": sol, "AVAX": 0.0, "USDC": 0.20}
-    )
+    target = TargetAllocation.from_json({"BTC": w["BTC"], "ETH": w["ETH"], "SOL": sol, "AVAX": 0.0, "USDC": 0.20})
     plan = PortfolioRebalancer(cash_reserve=CashReserve()).create_rebalancing_plan(state, target, m)
     sold = plan.summary.total_sells_usd
     assert sold == pytest.approx(0.20 * e - 77.71 - 549.58, abs=15)
@@ -153,8 +151,8 @@ def test_seed002_scenario1_initial_rebalance_sells_about_2449_to_reach_20_percen
 def test_cash_reserve_floor_shrinks_a_target_that_spends_all_cash():
     m = perp_market()
     state = PortfolioState(perp_account_value=10_000.0)
-    plan = PortfolioRebalancer(cash_reserve=CashReserve(min=0.2, target=0.25, max=0.4, floor=0.15)).create_rebalancing_plan(
-        state, TargetAllocation.from_json({"BTC": 0.5, "ETH": 0.5}), m
-    )
+    plan = PortfolioRebalancer(
+        cash_reserve=CashReserve(min=0.2, target=0.25, max=0.4, floor=0.15)
+    ).create_rebalancing_plan(state, TargetAllocation.from_json({"BTC": 0.5, "ETH": 0.5}), m)
     assert plan.clamps and "raised to 25.00%" in plan.clamps[0]
     assert plan.comparison["planned_cash_weight"] >= 0.25 - 1e-3

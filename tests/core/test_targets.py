@@ -38,7 +38,11 @@ def test_context_free_rules(weights, message):
     [
         ({"DOGE": 0.5}, {}, "DOGE: not listed"),
         ({"UBTC/USDC": -0.2}, {}, "spot cannot be short"),
-        ({"BTC": 0.9, "UBTC/USDC": 0.6, "USDC": 0.0}, {}, "gross exposure 1.5000 exceeds the configured max leverage 1"),
+        (
+            {"BTC": 0.9, "UBTC/USDC": 0.6, "USDC": 0.0},
+            {},
+            "gross exposure 1.5000 exceeds the configured max leverage 1",
+        ),
         ({"BTC": 4.0, "USDC": 0.0}, {"max_gross_leverage": 5}, "exceeds the asset's max leverage 3"),
         ({"BTC": 0.5}, {"max_weight": 0.3}, "exceeds the max weight"),
         ({"BTC": 0.5}, {"allowed_assets": ["UBTC/USDC"]}, "not in the allowed assets"),

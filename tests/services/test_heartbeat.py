@@ -70,5 +70,5 @@ def test_history_fills_the_seven_day_return(services):
     first = hb.tick()
     services.clock.advance(days=7, hours=1)
     hb.tick()
-    row = [r for r in services.history(60) if r["id"] == first.cycle_id][0]
+    row = next(r for r in services.history(60) if r["id"] == first.cycle_id)
     assert row["return_7d"] is not None

@@ -43,7 +43,9 @@ def test_kill_minus_9_mid_tick_then_restart_does_not_trade_twice(tmp_path, order
         env = {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
         proc = subprocess.Popen(
             [str(SCRIPT), "heartbeat", "--once", "--autonomy", "auto", "--config", str(cfg)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             wait_for(lambda: len(account.orders) - initial >= orders_before_kill)
@@ -68,8 +70,10 @@ def test_kill_minus_9_mid_tick_then_restart_does_not_trade_twice(tmp_path, order
         journal = {r["cloid"] for r in rows}
         assert set(cloids) <= journal, "an exchange order has no journal row"
         # each plan action was filled at most once in total
-        plan_rows = store.query("SELECT plan_id, action_index, SUM(filled_sz) AS f, MAX(size) AS s FROM orders "
-                                "GROUP BY plan_id, action_index")
+        plan_rows = store.query(
+            "SELECT plan_id, action_index, SUM(filled_sz) AS f, MAX(size) AS s FROM orders "
+            "GROUP BY plan_id, action_index"
+        )
         assert all(r["f"] <= r["s"] + 1e-9 for r in plan_rows)
         store.close()
         assert sent_before_restart >= orders_before_kill

@@ -61,7 +61,9 @@ def test_paused_refuses_and_sends_nothing(services):
 def test_risk_gate_refuses_over_the_cap(settings, clock):
     from agent.runtime import open_runtime
 
-    tight = settings.model_copy(update={"limits": settings.limits.model_copy(update={"max_notional_per_cycle_usd": 100})})
+    tight = settings.model_copy(
+        update={"limits": settings.limits.model_copy(update={"max_notional_per_cycle_usd": 100})}
+    )
     with open_runtime(tight, clock=clock) as svc:
         plan = svc.preview()
         with pytest.raises(RiskLimitError, match="per-cycle cap"):
