@@ -41,7 +41,7 @@ def _adapter(url: str) -> Any:
         account_address=DEMO_ACCOUNT_ADDRESS,
         secret_key=DEMO_SECRET_KEY,
         timeout=2.0,
-        order_ttl_s=0.3,
+        order_ttl_s=1.5,  # generous: a loaded CI machine must not expire an order in flight
         backoff_s=0.01,
     )
 

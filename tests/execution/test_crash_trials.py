@@ -21,5 +21,5 @@ def test_crash_trials_never_duplicate_an_order_and_leave_a_consistent_journal(tm
     assert summary["unjournaled_orders"] == 0
     assert summary["rows_left_open"] == 0
     assert summary["fill_mismatches"] == 0
-    assert summary["orders_at_exchange"] == summary["orders_sent"] <= summary["orders_intended"]
+    assert summary["orders_at_exchange"] <= summary["orders_sent"] <= summary["orders_intended"]
     assert summary["all_ok"], summary["failed_trials"]
