@@ -1,0 +1,54 @@
+"""``rebalancer exchange serve``: the stand-in as its own process, reached by the real SDK."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+
+from clirun import SCRIPT
+from hyperliquid.info import Info
+
+from agent.standin import DEMO_ACCOUNT_ADDRESS
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_the_sdk_and_stops_on_sigterm():
+    port = free_port()
+    proc = subprocess.Popen([str(SCRIPT), "exchange", "serve", "--port", str(port)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # wait until it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "stand-in did not start"
+                time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        meta = Info(url, skip_ws=True, meta={"universe": []}, spot_meta={"tokens": [], "universe": []}).meta()
+        info = Info(url, skip_ws=True, meta=meta, spot_meta={"tokens": [], "universe": []})
+        assert float(info.all_mids()["BTC"]) > 0
+        assert info.user_state(DEMO_ACCOUNT_ADDRESS)["assetPositions"][0]["position"]["coin"] == "AVAX"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+
+
+def test_serve_refuses_a_bad_snapshot(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"meta": {"universe": "nope"}}')
+    p = subprocess.run(
+        [str(SCRIPT), "exchange", "serve", "--snapshot", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert p.returncode == 2 and p.stderr.startswith("error:")
