@@ -164,7 +164,8 @@ class Journal:
         states: Iterable[str] | None = None,
         mode: str | None = None,
     ) -> list[OrderRow]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if plan_id is not None:
             where.append("plan_id = ?")
             params.append(plan_id)

@@ -34,7 +34,7 @@ from hyperliquid.utils import constants
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
-from agent.domain import Market, PortfolioState
+from agent.domain import Market, MarketType, PortfolioState
 from agent.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
 from agent.exchange.port import Fill, OpenOrder, OrderIntent, OrderResult
 from agent.hlparse import parse_market, parse_state
@@ -80,7 +80,7 @@ class SecretKey:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str | SecretKey) -> None:
         if isinstance(value, SecretKey):
             value = value.reveal()
         if not isinstance(value, str) or not value.strip():
@@ -231,7 +231,7 @@ def classify_order_lookup(answer: Any, cloid: str, fills: list[Fill] | None = No
         avg = _f(order.get("limitPx"), "orderStatus.limitPx")  # upper bound; fills give the real price
     return OrderResult(
         cloid=cloid,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         oid=oid,
         filled_sz=filled,
         avg_px=avg,
@@ -477,7 +477,7 @@ class HyperliquidExchange:
             return f"unknown market {o.wire_name}"
         if asset != o.asset:
             return f"asset id mismatch for {o.wire_name}: plan {o.asset}, exchange {asset}"
-        market_type = "spot" if o.is_spot else "perp"
+        market_type: MarketType = "spot" if o.is_spot else "perp"
         szd = sdk.info.asset_to_sz_decimals[asset]
         size = round_size_down(o.size, szd)
         px = round_price(o.limit_px, market_type, szd, up=not o.is_buy)
