@@ -17,7 +17,7 @@ from agent.journal import ABANDONED, FILLED, PENDING, SENT, UNKNOWN, Journal, Jo
 
 # Reuse the cassettes the stand-in's tests copied; the full shared set when it is present.
 COPIED = Path(__file__).parents[1] / "standin" / "fixtures" / "hl-recorded"
-SHARED = Path("/work/shared/hl-recorded")
+SHARED = Path(__file__).parents[3] / "shared" / "hl-recorded"  # ../shared when present
 CASSETTES = sorted({p.name: p for d in (SHARED, COPIED) if d.is_dir() for p in d.glob("*.yaml")}.values())
 
 #: the /info types the adapter reads, and how; other recorded types (staking, vaults...) it never asks for.
