@@ -60,10 +60,24 @@ OLD_CLEARINGHOUSE_STATE: dict[str, Any] = {
 }
 
 
+#: the cassettes these tests were written against (the folder holds the whole shared set)
+STANDIN_CASSETTES = (
+    "test_get_all_mids.yaml",
+    "test_get_candles_snapshot.yaml",
+    "test_get_frontend_open_orders.yaml",
+    "test_get_funding_history[1684811870000].yaml",
+    "test_get_info.yaml",
+    "test_get_open_orders.yaml",
+    "test_get_user_fills.yaml",
+    "test_historical_orders.yaml",
+    "test_user_rate_limit.yaml",
+)
+
+
 def recorded() -> dict[str, tuple[dict[str, Any], Any]]:
     """type -> (request body, parsed response) for every interaction in the copied cassettes."""
     out: dict[str, tuple[dict[str, Any], Any]] = {}
-    for path in sorted(CASSETTES.glob("*.yaml")):
+    for path in (CASSETTES / name for name in STANDIN_CASSETTES):
         for interaction in yaml.safe_load(path.read_text())["interactions"]:
             request = json.loads(interaction["request"]["body"])
             out[request["type"]] = (request, json.loads(interaction["response"]["body"]["string"]))
