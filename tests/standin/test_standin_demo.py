@@ -117,7 +117,10 @@ def test_run_server_serves_until_sigterm(tmp_path):
     code = f"from agent.standin import run_server; run_server({str(path)!r}, '127.0.0.1', 0)"
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
-        line = proc.stderr.readline()
+        line = ""
+        while "http://127.0.0.1:" not in line:  # skip anything else the interpreter prints first
+            line = proc.stderr.readline()
+            assert line, "the server exited before printing its URL"
         url = line.strip().rsplit(" ", 1)[-1]
         assert url.startswith("http://127.0.0.1:")
         mids = requests.post(url + "/info", json={"type": "allMids"}, timeout=10).json()
