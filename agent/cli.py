@@ -509,6 +509,7 @@ def exchange_serve(
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     app()
 
 

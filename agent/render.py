@@ -96,17 +96,22 @@ def print_execution(report: Any) -> None:
 
 def print_history(rows: list[dict[str, Any]]) -> None:
     t = Table(title="Rebalance history", title_justify="left")
-    for col in ("Cycle", "Started", "Status", "Value before", "Value after", "7-day return", "Reason"):
-        t.add_column(col)
+    for col in ("Started (UTC)", "Status", "Value before", "Value after", "7-day return"):
+        t.add_column(col, no_wrap=True)
+
+    def money(v: float | None) -> str:
+        return f"${v:,.2f}" if v is not None else ""
+
     for r in rows:
-        money = lambda v: f"${v:,.2f}" if v is not None else ""  # noqa: E731
         t.add_row(
-            r["id"],
-            str(r["started_at"])[:16],
+            str(r["started_at"])[:16].replace("T", " "),
             r["status"],
             money(r["value_before"]),
             money(r["value_after"]),
             f"{r['return_7d']:+.2%}" if r["return_7d"] is not None else "pending",
-            r["reason"] or "",
+            r["plan_id"] or "",
         )
     console.print(t)
+    for r in rows:
+        plan = f" [plan {r['plan_id']}]" if r["plan_id"] else ""
+        console.print(f"  {r['id']}{plan}: {r['reason'] or ''}")
