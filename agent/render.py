@@ -109,9 +109,8 @@ def print_history(rows: list[dict[str, Any]]) -> None:
             money(r["value_before"]),
             money(r["value_after"]),
             f"{r['return_7d']:+.2%}" if r["return_7d"] is not None else "pending",
-            r["plan_id"] or "",
         )
     console.print(t)
     for r in rows:
-        plan = f" [plan {r['plan_id']}]" if r["plan_id"] else ""
-        console.print(f"  {r['id']}{plan}: {r['reason'] or ''}")
+        plan = f" (plan {r['plan_id']})" if r["plan_id"] else ""
+        console.print(f"  {r['id']}{plan}: {r['reason'] or ''}", markup=False)
