@@ -190,7 +190,7 @@ def demo(
             plan = svc.preview(tgt, source="demo")
             if not as_json:
                 console.print(
-                    "[bold]Demo account[/] (seed 002) on the local Hyperliquid stand-in, real SDK over loopback"
+                    "Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback"
                 )
                 print_plan(plan)
             report = svc.execute(plan.plan_id, plan.confirm_token or "")
@@ -200,7 +200,7 @@ def demo(
                 print(json.dumps(result, indent=2, default=str))
             else:
                 print_execution(report)
-                console.print("[bold]After[/]")
+                console.print("After")
                 print_drift(after)
                 c = result["cost"]
                 console.print(
@@ -326,7 +326,7 @@ def decide(
     def human() -> None:
         if d.ok and d.target is not None:
             console.print(
-                f"[bold]{d.selected_strategy}[/] ({d.provider}): "
+                f"{d.selected_strategy} ({d.provider}): "
                 + ", ".join(f"{k} {v:.1%}" for k, v in d.target.allocations.items())
             )
             console.print(d.reasoning)

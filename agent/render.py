@@ -10,7 +10,8 @@ from rich.table import Table
 
 from agent.domain import RebalancingPlan
 
-console = Console(file=sys.stdout, highlight=False)
+# markup off: reasons, coin names and model text are data, never rich markup
+console = Console(file=sys.stdout, highlight=False, markup=False)
 
 
 def pct(x: float) -> str:
