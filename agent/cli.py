@@ -189,9 +189,7 @@ def demo(
             started = time.perf_counter()
             plan = svc.preview(tgt, source="demo")
             if not as_json:
-                console.print(
-                    "Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback"
-                )
+                console.print("Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback")
                 print_plan(plan)
             report = svc.execute(plan.plan_id, plan.confirm_token or "")
             after = svc.plan(tgt)
@@ -231,6 +229,18 @@ def demo_result(plan: RebalancingPlan, report: Any, after: RebalancingPlan, seco
     }
 
 
+def strategist_target(svc: Services) -> TargetAllocation:
+    """No target configured or stored: the strategist's (recorded), or a fail-closed error."""
+    decision = svc.decide()
+    if not decision.ok or decision.target is None:
+        raise errors.StrategistFailedClosed(decision.error or "no valid target", status=decision.status)
+    print(
+        f"no target configured: using the {decision.provider} strategist's ({decision.selected_strategy})",
+        file=sys.stderr,
+    )
+    return decision.target
+
+
 @app.command()
 @boundary
 def status(
@@ -238,7 +248,8 @@ def status(
 ) -> None:
     """Show current vs target weights, drift, bands, and whether and why to rebalance."""
     with runtime(config, snapshot) as svc:
-        p = svc.plan(read_target(target) if target else None)
+        tgt = read_target(target) if target else svc.current_target() or strategist_target(svc)
+        p = svc.plan(tgt)
         emit(
             as_json,
             {k: v for k, v in p.to_public().items() if k not in ("confirm_token", "expires_at")},
@@ -253,12 +264,7 @@ def preview(
 ) -> None:
     """Plan a rebalance and store it with a single-use confirm token (nothing is traded)."""
     with runtime(config, snapshot) as svc:
-        tgt = read_target(target) if target else svc.current_target()
-        if tgt is None:
-            decision = svc.decide()
-            if not decision.ok:
-                raise errors.StrategistFailedClosed(decision.error or "no valid target", status=decision.status)
-            tgt = decision.target
+        tgt = read_target(target) if target else svc.current_target() or strategist_target(svc)
         p = svc.preview(tgt, source="cli")
 
         def human() -> None:

@@ -59,7 +59,9 @@ class Heartbeat:
     def slot_id(self, now: datetime) -> str:
         step = self.interval.total_seconds()
         start = math.floor(now.timestamp() / step) * step
-        return "hb-" + datetime.fromtimestamp(start, UTC).strftime("%Y%m%dT%H%M%S")
+        # One tick per slot and autonomy level: a restart inside the slot never acts twice; switching
+        # the level is a person's deliberate act (a stale pending plan is then refused as "moved").
+        return f"hb-{self.autonomy}-" + datetime.fromtimestamp(start, UTC).strftime("%Y%m%dT%H%M%S")
 
     # -- one tick ---------------------------------------------------------------------------------
 

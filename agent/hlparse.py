@@ -23,7 +23,7 @@ from agent.errors import SnapshotError
 SPOT_ASSET_OFFSET = 10_000
 
 
-def _num(value: Any, where: str) -> float:
+def number(value: Any, where: str) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -49,8 +49,8 @@ def parse_book(raw: Any, where: str = "l2Book") -> L2Book:
             raise SnapshotError(f"{where}.{name}: expected a list")
         return tuple(
             BookLevel(
-                px=_num(_get(r, "px", where), f"{where}.{name}.px"),
-                sz=_num(_get(r, "sz", where), f"{where}.sz"),
+                px=number(_get(r, "px", where), f"{where}.{name}.px"),
+                sz=number(_get(r, "sz", where), f"{where}.sz"),
             )
             for r in rows
         )
@@ -93,7 +93,7 @@ def parse_market(
             mid_raw = ctx.get("midPx") or ctx.get("markPx")
         if mid_raw is None:
             continue  # no price: not tradable now
-        funding = _num(ctx["funding"], f"ctx[{name}].funding") if ctx and ctx.get("funding") is not None else None
+        funding = number(ctx["funding"], f"ctx[{name}].funding") if ctx and ctx.get("funding") is not None else None
         assets[name] = MarketInfo(
             coin=name,
             market="perp",
@@ -101,7 +101,7 @@ def parse_market(
             wire_name=name,
             sz_decimals=int(_get(u, "szDecimals", f"meta.universe[{name}]")),
             max_leverage=int(u["maxLeverage"]) if u.get("maxLeverage") is not None else None,
-            mid=_num(mid_raw, f"allMids.{name}"),
+            mid=number(mid_raw, f"allMids.{name}"),
             book=parse_book(books[name], f"l2Books.{name}") if name in books else None,
             funding=funding,
         )
@@ -120,7 +120,7 @@ def parse_market(
                 wire_name=wire,
                 sz_decimals=szd,
                 max_leverage=None,
-                mid=_num(mid_raw, f"allMids.{wire}"),
+                mid=number(mid_raw, f"allMids.{wire}"),
                 book=parse_book(book, f"l2Books.{wire}") if book is not None else None,
                 base_token=base,
             )
@@ -135,32 +135,32 @@ def parse_state(clearinghouse: Any, spot_state: Any | None, market: Market, user
         coin = str(_get(p, "coin", "position"))
         where = f"clearinghouseState.position[{coin}]"
         lev = p.get("leverage")
-        lev_value = _num(lev["value"], where + ".leverage") if isinstance(lev, Mapping) else None
+        lev_value = number(lev["value"], where + ".leverage") if isinstance(lev, Mapping) else None
         liq = p.get("liquidationPx")
-        size = _num(_get(p, "szi", where), where + ".szi")
+        size = number(_get(p, "szi", where), where + ".szi")
         if size == 0:
             continue
         positions[coin] = Position(
             coin=coin,
             market="perp",
             size=size,
-            entry_px=_num(p["entryPx"], where + ".entryPx") if p.get("entryPx") is not None else None,
+            entry_px=number(p["entryPx"], where + ".entryPx") if p.get("entryPx") is not None else None,
             leverage=lev_value,
-            margin_used=_num(p.get("marginUsed", 0), where + ".marginUsed"),
-            unrealized_pnl=_num(p.get("unrealizedPnl", 0), where + ".unrealizedPnl"),
-            liquidation_px=_num(liq, where + ".liquidationPx") if liq is not None else None,
+            margin_used=number(p.get("marginUsed", 0), where + ".marginUsed"),
+            unrealized_pnl=number(p.get("unrealizedPnl", 0), where + ".unrealizedPnl"),
+            liquidation_px=number(liq, where + ".liquidationPx") if liq is not None else None,
         )
     summary = clearinghouse.get("marginSummary") or clearinghouse.get("crossMarginSummary")
-    account_value = _num(_get(summary, "accountValue", "marginSummary"), "marginSummary.accountValue")
-    withdrawable = _num(clearinghouse.get("withdrawable", account_value), "withdrawable")
+    account_value = number(_get(summary, "accountValue", "marginSummary"), "marginSummary.accountValue")
+    withdrawable = number(clearinghouse.get("withdrawable", account_value), "withdrawable")
 
     usdc_total = usdc_hold = 0.0
     if spot_state is not None:
         by_token = {info.base_token: info for info in market.assets.values() if info.market == "spot"}
         for b in _get(spot_state, "balances", "spotClearinghouseState"):
             token = str(_get(b, "coin", "spotClearinghouseState.balances"))
-            total = _num(_get(b, "total", f"balance[{token}]"), f"balance[{token}].total")
-            hold = _num(b.get("hold", 0), f"balance[{token}].hold")
+            total = number(_get(b, "total", f"balance[{token}]"), f"balance[{token}].total")
+            hold = number(b.get("hold", 0), f"balance[{token}].hold")
             if token == CASH:
                 usdc_total, usdc_hold = total, hold
                 continue
@@ -172,7 +172,7 @@ def parse_state(clearinghouse: Any, spot_state: Any | None, market: Market, user
                 market="spot",
                 size=total,
                 hold=hold,
-                entry_px=_num(b["entryNtl"], "entryNtl") / total if b.get("entryNtl") and total else None,
+                entry_px=number(b["entryNtl"], "entryNtl") / total if b.get("entryNtl") and total else None,
             )
     ts = clearinghouse.get("time")
     return PortfolioState(

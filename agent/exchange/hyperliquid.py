@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -37,7 +36,7 @@ from hyperliquid.utils.types import Cloid
 from agent.domain import Market, MarketType, PortfolioState
 from agent.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
 from agent.exchange.port import Fill, OpenOrder, OrderIntent, OrderResult
-from agent.hlparse import parse_market, parse_state
+from agent.hlparse import number, parse_market, parse_state
 from agent.rules import is_valid_price, is_valid_size, round_price, round_size_down
 
 log = logging.getLogger(__name__)
@@ -136,14 +135,7 @@ class RateBudget:
             self.spent += weight
 
 
-def _f(value: Any, where: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise SnapshotError(f"{where}: {value!r} is not a number") from None
-    if not math.isfinite(x):
-        raise SnapshotError(f"{where}: {value!r} is not finite")
-    return x
+_f = number  # a finite float from an exchange answer, or SnapshotError naming the field
 
 
 def _unparseable(resp: Any) -> bool:
