@@ -3,7 +3,7 @@
 Run: ``python benchmarks/prompt_tokens.py [--json]``.
 
 What is measured: the opening request of one decision as the OpenAI provider sends it: the system message
-(system prompt + strategy catalogue), the tool definitions (6 read-only tools shaped like the MCP registry's,
+(system prompt + strategy catalogue), the tool definitions (the MCP registry's read-only tools,
 plus the two strict submit tools), and the state summary (the only dynamic part). Features come from
 ``agent.features.market_features`` over the shipped daily closes (16 coins) and deterministic synthetic closes
 for the rest, so the columns are the real ones.
@@ -30,26 +30,13 @@ from agent.strategist.base import DecisionContext, Limits, ToolSpec
 from agent.strategist.loop import LLMStrategist, estimate_tokens
 from agent.strategist.openai_provider import openai_tools
 from agent.strategist.providers import ChatRequest, ScriptedClient, UserText
+from tools.registry import TOOLS
 
 SIZES = (5, 20, 100)
 
 
-def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {"type": "object", "properties": props, "required": required or [], "additionalProperties": False}
-
-
-READ_ONLY_TOOLS = [
-    ToolSpec("get_portfolio", "Current positions, balances, equity and weights. Read-only.", _obj({}), dict),
-    ToolSpec("get_drift", "Drift of each asset from the configured targets. Read-only.", _obj({}), dict),
-    ToolSpec("get_market", "Mid, L2 book top levels, funding and max leverage of one coin. Read-only.",
-             _obj({"coin": {"type": "string"}}, ["coin"]), dict),
-    ToolSpec("list_strategies", "The strategy library with full sections. Read-only.",
-             _obj({"id": {"type": ["string", "null"]}}, ["id"]), dict),
-    ToolSpec("get_history", "Recent decisions, plans and fills. Read-only.",
-             _obj({"limit": {"type": "integer"}}, ["limit"]), dict),
-    ToolSpec("preview_rebalance", "Plan toward a target without executing it; returns the plan JSON. Read-only.",
-             _obj({"target": {"type": "object"}}, ["target"]), dict),
-]
+# The real read-only tools, exactly as the MCP registry publishes them (the handlers are not called here).
+READ_ONLY_TOOLS = [ToolSpec(t.name, t.description, t.input_schema, dict) for t in TOOLS if t.read_only]
 
 
 def build_context(n: int) -> DecisionContext:
@@ -67,8 +54,16 @@ def build_context(n: int) -> DecisionContext:
     coins = sorted(closes)
     funding = {c: float(rng.normal(1e-5, 2e-5)) for c in coins}
     assets = {
-        c: MarketInfo(coin=c, market="perp", asset=k, wire_name=c, sz_decimals=2, max_leverage=int(rng.choice([3, 5,
-                      10, 20, 40])), mid=round(float(closes[c][-1]), 6), funding=round(funding[c], 8))
+        c: MarketInfo(
+            coin=c,
+            market="perp",
+            asset=k,
+            wire_name=c,
+            sz_decimals=2,
+            max_leverage=int(rng.choice([3, 5, 10, 20, 40])),
+            mid=round(float(closes[c][-1]), 6),
+            funding=round(funding[c], 8),
+        )
         for k, c in enumerate(coins)
     }
     market = Market(assets=assets)
