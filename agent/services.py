@@ -135,9 +135,15 @@ class Services:
         if state is None or market is None:
             state, market = self.observe()
         strat = strategist or self.make_strategist()
+        decision = strat.decide(self.context(state, market))
+        self.store.add_decision(decision, cycle_id=cycle_id)
+        return decision
+
+    def context(self, state: PortfolioState, market: Market) -> DecisionContext:
+        """What the decide step (and ``compute_target``) looks at: state, features, limits, read-only tools."""
         target = self.current_target()
         lim = self.settings.limits
-        ctx = DecisionContext(
+        return DecisionContext(
             state=state,
             market=market,
             features=self.features(market),
@@ -149,9 +155,13 @@ class Services:
             tools=[t for t in self.tools if t.name not in _NOT_FOR_THE_MODEL],
             current_targets=target.allocations if target else None,
         )
-        decision = strat.decide(ctx)
-        self.store.add_decision(decision, cycle_id=cycle_id)
-        return decision
+
+    def compute_target(self, strategy_id: str) -> dict[str, Any]:
+        """The target a strategy's own rules compute for the current market (read-only)."""
+        from agent.strategist.offline import OfflineStrategist
+
+        state, market = self.observe()
+        return OfflineStrategist().compute(strategy_id, self.context(state, market))
 
     def features(self, market: Market) -> dict[str, dict[str, float]]:
         from agent.strategist.offline import build_features

@@ -30,13 +30,15 @@ from agent.strategist.base import DecisionContext, Limits, ToolSpec
 from agent.strategist.loop import LLMStrategist, estimate_tokens
 from agent.strategist.openai_provider import openai_tools
 from agent.strategist.providers import ChatRequest, ScriptedClient, UserText
-from tools.registry import TOOLS
+from tools.registry import IN_THE_PROMPT, TOOLS
 
 SIZES = (5, 20, 100)
 
 
 # The real read-only tools, exactly as the MCP registry publishes them (the handlers are not called here).
-READ_ONLY_TOOLS = [ToolSpec(t.name, t.description, t.input_schema, dict) for t in TOOLS if t.read_only]
+READ_ONLY_TOOLS = [
+    ToolSpec(t.name, t.description, t.input_schema, dict) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT
+]
 
 
 def build_context(n: int) -> DecisionContext:

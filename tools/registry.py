@@ -9,7 +9,7 @@ result (coin names, strategy text, reasons, model-written reasoning) come from t
 model: they are data, never instructions. The agent's own LLM receives the same payload inside the
 strategist loop's ``{"data": ..., "note": UNTRUSTED_NOTE}`` envelope, so both readers see the same marking.
 
-    read-only            get_portfolio, get_drift, get_market, list_strategies, get_history
+    read-only            get_portfolio, get_drift, get_market, list_strategies, compute_target, get_history
     stores a plan        preview_rebalance (not destructive; issues a single-use confirm token)
     changes state        set_target_allocation (validated, stored; no order)
     destructive          execute_rebalance, cancel_open_orders, pause_trading, resume_trading
@@ -87,6 +87,10 @@ class MarketArgs(Args):
     coins: list[Coin] | None = Field(
         default=None, max_length=50, description="only these assets (default: every listed asset)"
     )
+
+
+class StrategyArgs(Args):
+    strategy_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="a strategy id from list_strategies")
 
 
 class HistoryArgs(Args):
@@ -367,6 +371,16 @@ def list_strategies(services: Services, args: NoArgs) -> dict[str, Any]:
     return {"count": len(out), "strategies": out}
 
 
+@tool(StrategyArgs, "read", "Compute target")
+def compute_target(services: Services, args: StrategyArgs) -> dict[str, Any]:
+    """Compute the weights a strategy's own rules give for the current market.
+
+    Read-only; stores nothing. Returns target_allocation (USDC is the remainder) after the strategy's caps
+    and the account's limits, whether its preconditions hold now, and how it was computed.
+    """
+    return services.compute_target(args.strategy_id)
+
+
 @tool(HistoryArgs, "read", "History")
 def get_history(services: Services, args: HistoryArgs) -> dict[str, Any]:
     """Read the history of the last `days` days: rebalancing cycles and previewed/executed plans.
@@ -479,7 +493,12 @@ def llm_tools(services: Services) -> list[ToolSpec]:
     The handler returns the payload without the note: the strategist loop wraps every result in its
     ``{"data": ..., "note": UNTRUSTED_NOTE}`` envelope itself.
     """
-    return [_spec(t, services) for t in TOOLS if t.read_only]
+    return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT]
+
+
+#: Read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
+#: offering them would only spend the model's tool budget and ~200 prompt tokens each.
+IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
 
 
 def _spec(t: ToolDefinition, services: Services) -> ToolSpec:

@@ -134,9 +134,15 @@ def summarize(features: Mapping[str, Mapping[str, float]], coins: Sequence[str] 
             rich.append(RichFunding(c, apr7, latest, share))
     rich.sort(key=lambda r: (-r.apr_7d, r.coin))
     return MarketSummary(
-        n_assets=len(hist), reference=ref, ref_drawdown_90d=ref_dd, ref_return_30d=ref_ret,
-        median_vol_30d=med("vol_30d"), median_return_30d=med("return_30d"), breadth=breadth,
-        rich_funding=tuple(rich), best_funding=best,
+        n_assets=len(hist),
+        reference=ref,
+        ref_drawdown_90d=ref_dd,
+        ref_return_30d=ref_ret,
+        median_vol_30d=med("vol_30d"),
+        median_return_30d=med("return_30d"),
+        breadth=breadth,
+        rich_funding=tuple(rich),
+        best_funding=best,
     )
 
 
@@ -151,11 +157,15 @@ def classify_regime(s: MarketSummary) -> tuple[str, str]:
     if s.median_vol_30d >= HIGH_VOL:
         return "high-vol", f"median 30d vol {s.median_vol_30d:.0%} ≥ {HIGH_VOL:.0%}"
     if s.ref_drawdown_90d <= CAUTION_DRAWDOWN_90D or s.median_vol_30d >= CAUTION_VOL:
-        return "caution", (f"{s.reference} 90d drawdown {_pct(s.ref_drawdown_90d)} (caution ≤ "
-                           f"{CAUTION_DRAWDOWN_90D:.0%}) or median vol {s.median_vol_30d:.0%} (≥ {CAUTION_VOL:.0%})")
+        return "caution", (
+            f"{s.reference} 90d drawdown {_pct(s.ref_drawdown_90d)} (caution ≤ "
+            f"{CAUTION_DRAWDOWN_90D:.0%}) or median vol {s.median_vol_30d:.0%} (≥ {CAUTION_VOL:.0%})"
+        )
     if s.breadth >= BROAD_BREADTH and s.median_return_30d >= BROAD_MEDIAN_RETURN_30D:
-        return "broad-rally", (f"breadth {s.breadth:.0%} ≥ {BROAD_BREADTH:.0%} and median 30d return "
-                               f"{_pct(s.median_return_30d)} ≥ {BROAD_MEDIAN_RETURN_30D:.0%}")
+        return "broad-rally", (
+            f"breadth {s.breadth:.0%} ≥ {BROAD_BREADTH:.0%} and median 30d return "
+            f"{_pct(s.median_return_30d)} ≥ {BROAD_MEDIAN_RETURN_30D:.0%}"
+        )
     if s.breadth >= UPTREND_BREADTH:
         return "uptrend", f"breadth {s.breadth:.0%} ≥ {UPTREND_BREADTH:.0%}, no crash/caution signal"
     if s.breadth < DOWNTREND_BREADTH:
@@ -190,9 +200,11 @@ def _check_fixed(env: _Env) -> tuple[bool, str]:
 def _check_risk_off(env: _Env) -> tuple[bool, str]:
     s = env.summary
     ok = env.regime in ("crash", "high-vol")
-    return ok, (f"regime {env.regime}; {s.reference} 90d drawdown {_pct(s.ref_drawdown_90d)} (crash ≤ "
-                f"{CRASH_DRAWDOWN_90D:.0%}), median 30d return {_pct(s.median_return_30d)} (crash ≤ "
-                f"{CRASH_MEDIAN_RETURN_30D:.0%}), median 30d vol {s.median_vol_30d:.0%} (high ≥ {HIGH_VOL:.0%})")
+    return ok, (
+        f"regime {env.regime}; {s.reference} 90d drawdown {_pct(s.ref_drawdown_90d)} (crash ≤ "
+        f"{CRASH_DRAWDOWN_90D:.0%}), median 30d return {_pct(s.median_return_30d)} (crash ≤ "
+        f"{CRASH_MEDIAN_RETURN_30D:.0%}), median 30d vol {s.median_vol_30d:.0%} (high ≥ {HIGH_VOL:.0%})"
+    )
 
 
 def _check_funding(env: _Env) -> tuple[bool, str]:
@@ -202,10 +214,14 @@ def _check_funding(env: _Env) -> tuple[bool, str]:
     if not rich:
         best = env.summary.best_funding
         where = f"highest {best[0]} {_pct(best[1])}" if best else "no funding history"
-        return False, (f"no perp with 7d funding ≥ {FUNDING_RICH_7D_APR:.0%} APR and latest ≥ "
-                       f"{FUNDING_RICH_LATEST_APR:.0%} ({where})")
-    parts = ", ".join(f"{r.coin} 7d {_pct(r.apr_7d)} / latest {_pct(r.apr_latest)} APR "
-                      f"({r.positive_share:.0%} positive hours)" for r in rich)
+        return False, (
+            f"no perp with 7d funding ≥ {FUNDING_RICH_7D_APR:.0%} APR and latest ≥ "
+            f"{FUNDING_RICH_LATEST_APR:.0%} ({where})"
+        )
+    parts = ", ".join(
+        f"{r.coin} 7d {_pct(r.apr_7d)} / latest {_pct(r.apr_latest)} APR ({r.positive_share:.0%} positive hours)"
+        for r in rich
+    )
     return True, f"persistently rich funding: {parts}"
 
 
@@ -224,23 +240,29 @@ def _check_cash_reserve(env: _Env) -> tuple[bool, str]:
 def _check_equal(env: _Env) -> tuple[bool, str]:
     n = sum(math.isfinite(v) for v in env.scores.values())
     ok = env.regime == "broad-rally" and n >= 4
-    return ok, (f"regime {env.regime} (needs broad-rally: breadth {env.summary.breadth:.0%} ≥ {BROAD_BREADTH:.0%}"
-                f" and median 30d return {_pct(env.summary.median_return_30d)} ≥ {BROAD_MEDIAN_RETURN_30D:.0%}),"
-                f" {n} scored coins (needs 4)")
+    return ok, (
+        f"regime {env.regime} (needs broad-rally: breadth {env.summary.breadth:.0%} ≥ {BROAD_BREADTH:.0%}"
+        f" and median 30d return {_pct(env.summary.median_return_30d)} ≥ {BROAD_MEDIAN_RETURN_30D:.0%}),"
+        f" {n} scored coins (needs 4)"
+    )
 
 
 def _check_balanced(env: _Env) -> tuple[bool, str]:
     core = [c for c in ("BTC", "ETH") if c in env.universe]
     ok = env.regime == "uptrend" and len(core) == 2
-    return ok, (f"regime {env.regime} (needs uptrend: breadth {env.summary.breadth:.0%} ≥ "
-                f"{UPTREND_BREADTH:.0%}), core coins available: {', '.join(core) or 'none'}")
+    return ok, (
+        f"regime {env.regime} (needs uptrend: breadth {env.summary.breadth:.0%} ≥ "
+        f"{UPTREND_BREADTH:.0%}), core coins available: {', '.join(core) or 'none'}"
+    )
 
 
 def _check_score(env: _Env) -> tuple[bool, str]:
     pos = sorted(c for c, v in env.scores.items() if math.isfinite(v) and v > 0)
     ok = env.regime == "range" and bool(pos)
-    return ok, (f"regime {env.regime} (needs range: breadth {DOWNTREND_BREADTH:.0%}–{UPTREND_BREADTH:.0%}), "
-                f"coins with a positive score: {', '.join(pos) or 'none'}")
+    return ok, (
+        f"regime {env.regime} (needs range: breadth {DOWNTREND_BREADTH:.0%}–{UPTREND_BREADTH:.0%}), "
+        f"coins with a positive score: {', '.join(pos) or 'none'}"
+    )
 
 
 def _check_parity(env: _Env) -> tuple[bool, str]:
@@ -285,8 +307,13 @@ class OfflineStrategist:
 
     name = "offline"
 
-    def __init__(self, strategies: Mapping[str, Strategy] | None = None, *,
-                 closes: Mapping[str, np.ndarray] | None = None, history_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        strategies: Mapping[str, Strategy] | None = None,
+        *,
+        closes: Mapping[str, np.ndarray] | None = None,
+        history_dir: str | Path | None = None,
+    ) -> None:
         self.strategies = dict(strategies) if strategies is not None else load_strategies()
         self._closes = dict(closes) if closes is not None else None
         self._history_dir = history_dir
@@ -322,14 +349,53 @@ class OfflineStrategist:
         try:
             target = TargetAllocation(allocations=weights, strategy_id=chosen, reasoning=reasoning)
             validate_target(
-                target, ctx.market, max_gross_leverage=ctx.limits.max_gross_leverage,
-                allowed_assets=ctx.limits.allowed_assets, max_weight=ctx.limits.max_weight,
+                target,
+                ctx.market,
+                max_gross_leverage=ctx.limits.max_gross_leverage,
+                allowed_assets=ctx.limits.allowed_assets,
+                max_weight=ctx.limits.max_weight,
             )
         except (TargetValidationError, ValueError) as exc:
-            return Decision(status="failed_invalid", provider=self.name, selected_strategy=chosen,
-                            reasoning=reasoning, error=str(exc), attempts=1)
-        return Decision(status="ok", provider=self.name, selected_strategy=chosen, target=target,
-                        reasoning=reasoning, attempts=1)
+            return Decision(
+                status="failed_invalid",
+                provider=self.name,
+                selected_strategy=chosen,
+                reasoning=reasoning,
+                error=str(exc),
+                attempts=1,
+            )
+        return Decision(
+            status="ok", provider=self.name, selected_strategy=chosen, target=target, reasoning=reasoning, attempts=1
+        )
+
+    def compute(self, strategy_id: str, ctx: DecisionContext) -> dict[str, Any]:
+        """What ``strategy_id``'s rules give for this market, after its caps and the config's limits.
+
+        Read-only and deterministic; the strategy's preconditions are reported, not enforced, so a model
+        (or a person) can compare strategies before choosing and adjusting one.
+        """
+        if strategy_id not in self.strategies:
+            raise ValidationError(f"unknown strategy {strategy_id!r}; see list_strategies")
+        if strategy_id == "fixed-targets" and ctx.current_targets is None:
+            raise ValidationError("fixed-targets: no targets are configured or stored")
+        features = {c: dict(f) for c, f in ctx.features.items()}
+        if not any(c in ctx.market.assets for c in features):
+            raise ValidationError("no market features for any listed asset: nothing to compute from")
+        env = self._env(ctx, features)
+        ok, why = CHECKS[strategy_id](env)
+        strategy = self.strategies[strategy_id]
+        raw, notes = self._allocate(strategy_id, env, strategy.caps())
+        weights, clamps = clamp_weights(raw, ctx.market, strategy.caps(), ctx.limits)
+        return {
+            "strategy_id": strategy_id,
+            "preconditions_met": ok,
+            "preconditions": why,
+            "regime": env.regime,
+            "target_allocation": weights,
+            "how": notes,
+            "clamps": clamps,
+            "caps": {"max_position": strategy.caps().max_position, "max_leverage": strategy.caps().max_leverage},
+        }
 
     # -- internals ----------------------------------------------------------------------------------------
     def _failed(self, error: str) -> Decision:
@@ -339,7 +405,8 @@ class OfflineStrategist:
         summary = summarize(features, [c for c in features if c in ctx.market.assets])
         regime, why = classify_regime(summary)
         universe = sorted(
-            c for c, f in features.items()
+            c
+            for c, f in features.items()
             if _is_perp(ctx.market, c) and _allowed(ctx, c) and "vol_90d" in f and "return_90d" in f
         )
         scores = {c: momentum_score(features[c]) for c in universe}
@@ -366,31 +433,40 @@ class OfflineStrategist:
             return {c: float(w) for c, w in env.ctx.current_targets.items()}, ["Configured targets, unchanged."]
         if sid == "equal-weight":
             w = allocators.equal_weight(env.scores, 0.5, caps.max_position, cash=0.10)
-            return w, [f"Top 50% of {len(env.scores)} coins by 90d return/vol, equal weights capped at "
-                       f"{caps.max_position:.1%}, 10% reserve."]
+            return w, [
+                f"Top 50% of {len(env.scores)} coins by 90d return/vol, equal weights capped at "
+                f"{caps.max_position:.1%}, 10% reserve."
+            ]
         if sid == "score-weighted":
             w = allocators.score_weighted(env.scores, 0.5, caps.max_position, budget=0.60)
             return w, ["Top 50% of positive scores, weight ∝ score, 60% invested."]
         if sid == "balanced-growth":
             core = allocators.inverse_volatility(
-                {c: feats[c]["vol_90d"] for c in ("BTC", "ETH")}, 0.50, caps.max_position)
+                {c: feats[c]["vol_90d"] for c in ("BTC", "ETH")}, 0.50, caps.max_position
+            )
             sats = allocators.score_weighted(
-                {c: s for c, s in env.scores.items() if c not in ("BTC", "ETH")}, 0.5, SATELLITE_MAX, 0.20)
+                {c: s for c, s in env.scores.items() if c not in ("BTC", "ETH")}, 0.5, SATELLITE_MAX, 0.20
+            )
             merged = {c: x for c, x in core.items() if c != CASH}
             merged.update({c: x for c, x in sats.items() if c != CASH})
             note = ", ".join(f"{c} score {env.scores[c]:+.2f}" for c in sorted(merged) if c not in ("BTC", "ETH"))
-            return merged, [f"Core BTC/ETH 50% by inverse 90d vol; satellites up to 20% by score, at most "
-                            f"{SATELLITE_MAX:.0%} each ({note or 'none'})."]
+            return merged, [
+                f"Core BTC/ETH 50% by inverse 90d vol; satellites up to 20% by score, at most "
+                f"{SATELLITE_MAX:.0%} each ({note or 'none'})."
+            ]
         if sid == "risk-parity":
             return self._risk_parity(env, caps)
         if sid == "cash-reserve":
             res = allocators.cash_reserve_plan(
-                {**env.holdings, CASH: env.free_cash}, env.scores, locked_cash=env.locked_cash,
+                {**env.holdings, CASH: env.free_cash},
+                env.scores,
+                locked_cash=env.locked_cash,
                 max_position=min(caps.max_position, 0.30),
             )
             steps = "; ".join(f"{s.coin} {s.delta:+.2%} ({s.reason})" for s in res.steps) or "no change"
-            return res.weights, [f"Seed 002 bands, free cash {res.free_cash_before:.1%} -> "
-                                 f"{res.free_cash_after:.1%}: {steps}."]
+            return res.weights, [
+                f"Seed 002 bands, free cash {res.free_cash_before:.1%} -> {res.free_cash_after:.1%}: {steps}."
+            ]
         if sid == "funding-harvest":
             return self._funding(env, caps)
         raise AssertionError(sid)  # pragma: no cover
@@ -402,11 +478,11 @@ class OfflineStrategist:
         if closes is not None and all(c in closes and len(closes[c]) >= 31 for c in coins):
             names, cov = covariance_matrix(closes, 90, coins)
             w = allocators.equal_risk_contribution(cov, 0.50, names, caps.max_position)
-            return w, [f"Equal risk contribution over {len(names)} coins from 90d daily log-return covariance, "
-                       "50% invested."]
+            return w, [
+                f"Equal risk contribution over {len(names)} coins from 90d daily log-return covariance, 50% invested."
+            ]
         w = allocators.inverse_volatility({c: feats[c]["vol_90d"] for c in coins}, 0.50, caps.max_position)
-        return w, [f"Inverse 90d volatility over {len(coins)} coins (no price history for a covariance), "
-                   "50% invested."]
+        return w, [f"Inverse 90d volatility over {len(coins)} coins (no price history for a covariance), 50% invested."]
 
     def _funding(self, env: _Env, caps: StrategyCaps) -> tuple[dict[str, float], list[str]]:
         market = env.ctx.market
@@ -441,8 +517,9 @@ class OfflineStrategist:
         return self._closes
 
 
-def clamp_weights(weights: Mapping[str, float], market: Market, caps: StrategyCaps,
-                  limits: Limits) -> tuple[dict[str, float], list[str]]:
+def clamp_weights(
+    weights: Mapping[str, float], market: Market, caps: StrategyCaps, limits: Limits
+) -> tuple[dict[str, float], list[str]]:
     """Apply the strategy's caps and the config limits; return (weights with USDC, clamp notes).
 
     Caps each |weight| at the smallest of the strategy's
@@ -481,9 +558,11 @@ def clamp_weights(weights: Mapping[str, float], market: Market, caps: StrategyCa
     return out, clamps
 
 
-def build_features(market: Market, history_dir: str | Path | None = None,
-                   funding_history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
-                   ) -> dict[str, dict[str, float]]:
+def build_features(
+    market: Market,
+    history_dir: str | Path | None = None,
+    funding_history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> dict[str, dict[str, float]]:
     """Features for every asset of ``market`` from the shipped (or given) daily history and funding.
 
     Perps match history by name; a spot pair matches by its base token (``UBTC`` -> ``BTC``). Coins

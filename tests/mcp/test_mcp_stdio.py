@@ -95,6 +95,7 @@ def test_read_only_over_stdio_lists_no_destructive_tool(tmp_path: Path):
         "get_drift",
         "get_market",
         "list_strategies",
+        "compute_target",
         "get_history",
         "preview_rebalance",
     }

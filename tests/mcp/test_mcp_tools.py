@@ -10,10 +10,10 @@ from pydantic import SecretStr
 
 from agent.errors import ExchangeError
 from agent.strategies import load_strategies
-from tools.registry import TOOLS, UNTRUSTED_NOTE, by_name, llm_tools
+from tools.registry import IN_THE_PROMPT, TOOLS, UNTRUSTED_NOTE, by_name, llm_tools
 from tools.server import build_server
 
-READ_ONLY = {"get_portfolio", "get_drift", "get_market", "list_strategies", "get_history"}
+READ_ONLY = {"get_portfolio", "get_drift", "get_market", "list_strategies", "compute_target", "get_history"}
 DESTRUCTIVE = {"execute_rebalance", "cancel_open_orders", "pause_trading", "resume_trading"}
 ALL = READ_ONLY | DESTRUCTIVE | {"preview_rebalance", "set_target_allocation"}
 
@@ -75,14 +75,14 @@ def test_read_only_in_the_config_cannot_be_widened_by_the_caller(tmp_path, clock
 def test_llm_tool_specs_are_the_mcp_definitions_of_the_read_only_tools(services, mcp: Mcp):
     published = mcp.tools()
     specs = llm_tools(services)
-    assert [s.name for s in specs] == [t.name for t in TOOLS if t.name in READ_ONLY]
+    assert [s.name for s in specs] == [t.name for t in TOOLS if t.name in READ_ONLY - IN_THE_PROMPT]
     for s in specs:
         assert dict(s.input_schema) == published[s.name].input_schema
         assert s.description == published[s.name].description
 
 
 def test_the_runtime_gives_the_strategist_the_registry_tools(services):
-    assert {t.name for t in services.tools} == READ_ONLY
+    assert {t.name for t in services.tools} == READ_ONLY - IN_THE_PROMPT
 
 
 def test_llm_handler_returns_the_payload_the_loop_then_marks(services):
@@ -94,9 +94,34 @@ def test_llm_handler_returns_the_payload_the_loop_then_marks(services):
 # --------------------------------------------------------------------------- read-only tools
 
 
+ARGS = {"compute_target": {"strategy_id": "risk-parity"}}
+
+
 @pytest.mark.parametrize("name", sorted(READ_ONLY | {"preview_rebalance"}))
 def test_every_result_is_marked_as_untrusted_data(mcp: Mcp, name: str):
-    assert mcp.call(name)["note"] == UNTRUSTED_NOTE
+    assert mcp.call(name, ARGS.get(name))["note"] == UNTRUSTED_NOTE
+
+
+@pytest.mark.parametrize(
+    "strategy_id", ["equal-weight", "score-weighted", "risk-parity", "cash-reserve", "risk-off", "fixed-targets"]
+)
+def test_compute_target_gives_a_valid_target_within_the_strategy_caps(mcp: Mcp, services, strategy_id: str):
+    from agent.domain import TargetAllocation
+    from agent.targets import validate_target
+
+    before = services.current_target()
+    out = mcp.call("compute_target", {"strategy_id": strategy_id})
+    assert out["strategy_id"] == strategy_id and isinstance(out["preconditions_met"], bool) and out["how"]
+    target = TargetAllocation.from_json(out["target_allocation"])
+    _, market = services.observe()
+    validate_target(target, market)
+    assert all(abs(w) <= out["caps"]["max_position"] + 1e-9 for c, w in target.weights.items())
+    assert services.current_target() == before  # read-only: nothing stored
+
+
+def test_compute_target_refuses_an_unknown_strategy(mcp: Mcp):
+    assert "unknown strategy" in mcp.error("compute_target", {"strategy_id": "yolo"})
+    assert "strategy_id" in mcp.error("compute_target", {"strategy_id": "../etc"})
 
 
 def test_get_portfolio_weights_add_up(mcp: Mcp):
@@ -254,7 +279,7 @@ def test_the_signing_key_never_appears_in_an_error(tmp_path, clock):
 
 def test_results_are_plain_json(mcp: Mcp):
     for name in READ_ONLY:
-        json.dumps(mcp.call(name), allow_nan=False)
+        json.dumps(mcp.call(name, ARGS.get(name)), allow_nan=False)
 
 
 def test_registry_names_are_unique_and_snake_case():
