@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from functools import partial, wraps
 from pathlib import Path
@@ -111,6 +111,11 @@ def _pydantic_problems(e: Exception) -> str:
     return str(e)
 
 
+def progress(what: str, as_json: bool) -> Any:
+    """A spinner on a terminal for long work (nothing with --json or when output is piped)."""
+    return nullcontext() if as_json else console.status(what + "…")
+
+
 def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
     if as_json:
         print(json.dumps(payload, indent=2, default=str))
@@ -191,7 +196,8 @@ def demo(
             if not as_json:
                 console.print("Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback")
                 print_plan(plan)
-            report = svc.execute(plan.plan_id, plan.confirm_token or "")
+            with progress("executing through the SDK", as_json):
+                report = svc.execute(plan.plan_id, plan.confirm_token or "")
             after = svc.plan(tgt)
             result = demo_result(plan, report, after, time.perf_counter() - started)
             if as_json:
@@ -298,7 +304,8 @@ def execute(
                 confirmed = False
             if not confirmed:
                 raise errors.ConfirmationError("not confirmed; nothing was sent")
-        report = svc.execute(plan_id, confirm)
+        with progress("executing", as_json):
+            report = svc.execute(plan_id, confirm)
         emit(as_json, report.model_dump(mode="json"), lambda: print_execution(report))
         if report.status not in ("ok",):
             raise typer.Exit(4)
@@ -324,7 +331,8 @@ def decide(
             raise errors.ValidationError(f"--provider/--base-url/--model: {_pydantic_problems(e)}") from None
         settings = settings.model_copy(update={"strategist": strat})
     with open_runtime(settings, snapshot=snapshot) as svc:
-        d = svc.decide()
+        with progress("asking the strategist", as_json):
+            d = svc.decide()
     payload = d.model_dump(mode="json")
     if d.target is not None:
         payload["target_allocation"] = d.target.allocations
