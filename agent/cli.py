@@ -330,9 +330,8 @@ def decide(
         except Exception as e:
             raise errors.ValidationError(f"--provider/--base-url/--model: {_pydantic_problems(e)}") from None
         settings = settings.model_copy(update={"strategist": strat})
-    with open_runtime(settings, snapshot=snapshot) as svc:
-        with progress("asking the strategist", as_json):
-            d = svc.decide()
+    with open_runtime(settings, snapshot=snapshot) as svc, progress("asking the strategist", as_json):
+        d = svc.decide()
     payload = d.model_dump(mode="json")
     if d.target is not None:
         payload["target_allocation"] = d.target.allocations
