@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError as PydanticError
 
 from agent import errors
 from agent.config import Settings, StrategistConfig, load_settings
@@ -33,6 +34,7 @@ from agent.render import console, print_drift, print_execution, print_history, p
 from agent.runtime import dump_snapshot, open_runtime
 from agent.services import Services
 from agent.store import Store
+from agent.targets import parse_target, pydantic_problems
 
 app = typer.Typer(
     add_completion=False,
@@ -95,20 +97,10 @@ def read_target(path: Path) -> TargetAllocation:
         raise errors.ValidationError(f"{path}: no such file") from None
     except json.JSONDecodeError as e:
         raise errors.ValidationError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    if not isinstance(data, dict):
-        raise errors.ValidationError(f"{path}: expected a JSON object of weights")
     try:
-        return TargetAllocation.from_json(data)
-    except Exception as e:  # pydantic's message lists every problem
-        raise errors.TargetValidationError([_pydantic_problems(e)]) from None
-
-
-def _pydantic_problems(e: Exception) -> str:
-    from pydantic import ValidationError as PydanticError
-
-    if isinstance(e, PydanticError):
-        return "; ".join(f"{'.'.join(map(str, err['loc'][1:])) or 'target'}: {err['msg']}" for err in e.errors())
-    return str(e)
+        return parse_target(data)
+    except errors.TargetValidationError as e:
+        raise errors.TargetValidationError([f"{path}: {p}" for p in e.problems]) from None
 
 
 def progress(what: str, as_json: bool) -> Any:
@@ -327,8 +319,8 @@ def decide(
     if overrides:
         try:
             strat = StrategistConfig.model_validate({**settings.strategist.model_dump(), **overrides})
-        except Exception as e:
-            raise errors.ValidationError(f"--provider/--base-url/--model: {_pydantic_problems(e)}") from None
+        except PydanticError as e:
+            raise errors.ValidationError(f"--provider/--base-url/--model: {pydantic_problems(e)}") from None
         settings = settings.model_copy(update={"strategist": strat})
     with open_runtime(settings, snapshot=snapshot) as svc, progress("asking the strategist", as_json):
         d = svc.decide()

@@ -23,7 +23,7 @@ from agent.rebalancer import CashReserve, PortfolioRebalancer
 from agent.risk import RiskLimits, check_plan
 from agent.store import Store, dumps, now_iso
 from agent.strategist.base import Decision, DecisionContext, Limits, Strategist, ToolSpec
-from agent.targets import validate_target
+from agent.targets import parse_target, validate_target
 
 Clock = Callable[[], datetime]
 
@@ -349,24 +349,6 @@ _NOT_FOR_THE_MODEL = {
     "set_target_allocation",
     "preview_rebalance",
 }
-
-
-def parse_target(weights: Any, *, reasoning: str = "", strategy_id: str | None = None) -> TargetAllocation:
-    """Weights from a tool argument or a file → ``TargetAllocation`` (a clear ``ValidationError`` otherwise)."""
-    from pydantic import ValidationError as PydanticError
-
-    if not isinstance(weights, dict):
-        raise ValidationError("target: expected an object of asset → weight")
-    try:
-        if "target_allocation" in weights:
-            return TargetAllocation.from_json(weights)
-        return TargetAllocation(allocations=weights, reasoning=reasoning, strategy_id=strategy_id)
-    except PydanticError as e:
-        problems = "; ".join(
-            f"{'.'.join(map(str, err['loc'][1:])) or 'target'}: {err['msg'].removeprefix('Value error, ')}"
-            for err in e.errors()
-        )
-        raise ValidationError(f"invalid target: {problems}") from None
 
 
 def build_strategist(settings: Settings) -> Strategist:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError as PydanticError
 
 from agent.domain import CASH, Market, TargetAllocation
 from agent.errors import TargetValidationError
@@ -47,3 +50,26 @@ def validate_target(
     if problems:
         raise TargetValidationError(problems)
     return target
+
+
+def pydantic_problems(e: PydanticError, *, skip: int = 0, root: str = "value") -> str:
+    """One line naming every bad field: ``"BTC: Input should be a valid number; …"``."""
+    return "; ".join(
+        f"{'.'.join(map(str, err['loc'][skip:])) or root}: {err['msg'].removeprefix('Value error, ')}"
+        for err in e.errors()
+    )
+
+
+def parse_target(data: Any, *, reasoning: str = "", strategy_id: str | None = None) -> TargetAllocation:
+    """A bare weight map or the strategist's ``{selected_strategy, target_allocation, reasoning}`` → target.
+
+    Context-free checks only (numbers, sum); ``validate_target`` adds the market's and the config's rules.
+    """
+    if not isinstance(data, dict):
+        raise TargetValidationError(["target: expected a JSON object of asset → weight"])
+    try:
+        if "target_allocation" in data:
+            return TargetAllocation.from_json(data)
+        return TargetAllocation(allocations=data, reasoning=reasoning, strategy_id=strategy_id)
+    except PydanticError as e:
+        raise TargetValidationError([f"invalid target: {pydantic_problems(e, skip=1, root='target')}"]) from None

@@ -409,7 +409,7 @@ def preview_rebalance(services: Services, args: PreviewArgs) -> dict[str, Any]:
     execute_rebalance(plan_id, confirm_token) carries it out, after re-checking the account. The plan
     lists ordered actions (sells first), costs, and drift before/after. Weights are validated first.
     """
-    from agent.services import parse_target
+    from agent.targets import parse_target
 
     target = parse_target(args.weights, reasoning=args.reasoning) if args.weights is not None else None
     return services.preview(target, source=CALLER.get()).to_public()
