@@ -61,9 +61,11 @@ _M = TypeVar("_M", bound=BaseModel)
 class CashReserve:
     """Seed 002's cash bands, as fractions of equity: e.g. ``CashReserve(min=0.2, target=0.25)``.
 
-    When the target's cash is under ``min``, risk weights shrink pro rata until cash is ``target``;
-    ``floor`` is the hard minimum no plan breaks. ``max`` is advisory (the cash-reserve strategy uses
-    it to decide to buy); the planner never adds exposure the target did not ask for.
+    When the target's cash is under ``min``, risk weights shrink pro rata until cash is ``min`` (seed 002
+    raises cash "to reach 20 %", its minimum, in Rule 1 and Scenarios 1 and 4; the cash-reserve allocator
+    reads it the same way); ``floor`` is the hard minimum no plan breaks. ``target`` and ``max`` are
+    advisory (the cash-reserve strategy spends cash above ``max`` down to ``target``); the planner never
+    adds exposure the target did not ask for.
     """
 
     min: float = 0.20
@@ -244,7 +246,7 @@ class PortfolioRebalancer:
         cash = 1.0 - gross
         want = None
         if self.cash_reserve is not None and cash < self.cash_reserve.min - _TINY:
-            want = self.cash_reserve.target
+            want = self.cash_reserve.min
         elif cash < self.cash_floor - _TINY:
             want = self.cash_floor
         if want is not None and gross > 0:

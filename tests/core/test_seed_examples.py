@@ -154,5 +154,5 @@ def test_cash_reserve_floor_shrinks_a_target_that_spends_all_cash():
     plan = PortfolioRebalancer(
         cash_reserve=CashReserve(min=0.2, target=0.25, max=0.4, floor=0.15)
     ).create_rebalancing_plan(state, TargetAllocation.from_json({"BTC": 0.5, "ETH": 0.5}), m)
-    assert plan.clamps and "raised to 25.00%" in plan.clamps[0]
-    assert plan.comparison["planned_cash_weight"] >= 0.25 - 1e-3
+    assert plan.clamps and "raised to 20.00%" in plan.clamps[0]
+    assert plan.comparison["planned_cash_weight"] >= 0.20 - 1e-3
