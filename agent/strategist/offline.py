@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from agent import allocators
-from agent.domain import CASH, Market, TargetAllocation
+from agent.domain import CASH, Market, MarketInfo, PortfolioState, TargetAllocation
 from agent.errors import TargetValidationError, ValidationError
 from agent.features import covariance_matrix, load_daily_closes, market_features
 from agent.strategies import Strategy, StrategyCaps, load_strategies
@@ -340,6 +340,8 @@ class OfflineStrategist:
             return self._failed("no strategy's preconditions hold:\n" + "\n".join(lines))
         strategy = self.strategies[chosen]
         raw, notes = self._allocate(chosen, env, strategy.caps())
+        raw, moved = prefer_held_instruments(raw, ctx.state, ctx.market)
+        notes.extend(moved)
         weights, clamps = clamp_weights(raw, ctx.market, strategy.caps(), ctx.limits)
         lines.append(f"Selected {chosen}: {strategy.title}.")
         lines.extend(notes)
@@ -385,6 +387,8 @@ class OfflineStrategist:
         ok, why = CHECKS[strategy_id](env)
         strategy = self.strategies[strategy_id]
         raw, notes = self._allocate(strategy_id, env, strategy.caps())
+        raw, moved = prefer_held_instruments(raw, ctx.state, ctx.market)
+        notes.extend(moved)
         weights, clamps = clamp_weights(raw, ctx.market, strategy.caps(), ctx.limits)
         return {
             "strategy_id": strategy_id,
@@ -515,6 +519,43 @@ class OfflineStrategist:
             except ValidationError:  # no history is a normal condition: inverse volatility instead
                 self._closes = {}
         return self._closes
+
+
+def underlying(info: MarketInfo, market: Market) -> str | None:
+    """The perp a spot pair tracks: ``UBTC/USDC`` → ``BTC`` (Hyperliquid's Unit tokens), when listed."""
+    base = info.base_token
+    if info.market != "spot" or not base:
+        return None
+    for name in (base, base[1:] if base.startswith("U") else None):
+        if name and market.get(name) is not None and market.assets[name].market == "perp":
+            return name
+    return None
+
+
+def prefer_held_instruments(
+    weights: Mapping[str, float], state: PortfolioState, market: Market
+) -> tuple[dict[str, float], list[str]]:
+    """Keep a long in the instrument the account already holds it in.
+
+    Strategies speak in perps (their history is keyed by coin); an account holding BTC as spot
+    ``UBTC/USDC`` and no BTC perp gets its BTC long as ``UBTC/USDC``: selling spot to buy the same
+    exposure as a perp would only pay fees twice. Shorts stay perps (spot cannot be short).
+    """
+    held_spot = {}
+    for coin, pos in state.positions.items():
+        info = market.get(coin)
+        if info is not None and pos.size > 0 and (perp := underlying(info, market)) is not None:
+            held_spot[perp] = coin
+    out: dict[str, float] = {}
+    notes: list[str] = []
+    for coin, w in weights.items():
+        spot = held_spot.get(coin)
+        if spot is not None and w > 0 and coin not in state.positions:
+            out[spot] = out.get(spot, 0.0) + w
+            notes.append(f"{coin} {w:.4f} held as spot {spot} (the account holds it there)")
+        else:
+            out[coin] = out.get(coin, 0.0) + w
+    return out, notes
 
 
 def clamp_weights(
