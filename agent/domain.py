@@ -104,11 +104,26 @@ class PortfolioState(_Frozen):
 
     user: str | None = None
     perp_account_value: float = Field(default=0.0, description="perp margin account value (incl. uPnL)")
-    perp_withdrawable: float = 0.0
+    perp_withdrawable: float | None = Field(
+        default=None, description="perp margin free for new positions (None: account value − margin used)"
+    )
     usdc_spot_total: float = Field(default=0.0, ge=0)
     usdc_spot_hold: float = Field(default=0.0, ge=0)
     positions: dict[str, Position] = Field(default_factory=dict)
     timestamp: datetime = Field(default_factory=_now)
+
+    @property
+    def perp_free(self) -> float:
+        """USDC in the perp account that new perp positions can use (at 1x, conservatively)."""
+        if self.perp_withdrawable is not None:
+            return max(0.0, self.perp_withdrawable)
+        used = sum(p.margin_used for p in self.positions.values() if p.market == "perp")
+        return max(0.0, self.perp_account_value - used)
+
+    @property
+    def spot_usdc_free(self) -> float:
+        """Spot USDC not on hold: what spot buys can spend."""
+        return max(0.0, self.usdc_spot_total - self.usdc_spot_hold)
 
     def notional(self, coin: str, market: Market) -> float:
         """Signed USD notional of ``coin`` at mid (0 when not held)."""

@@ -391,8 +391,8 @@ class Executor:
     ) -> dict[int, float]:
         """Target size per capital-using action, shrunk pro rata to the cash really there."""
         pools = {
-            "spot": max(0.0, state.usdc_spot_total - state.usdc_spot_hold),
-            "perp": max(0.0, state.perp_withdrawable),
+            "spot": state.spot_usdc_free,
+            "perp": state.perp_free,
         }
         need: dict[int, float] = {}
         remaining: dict[int, float] = {}

@@ -103,6 +103,9 @@ class _Book:
     market: Market
     infos: list[MarketInfo]
     books: list[L2Book | None]
+    lev: np.ndarray  # perp position leverage (≥ 1): closing frees notional / lev of margin
+    spot_cash: float  # spot USDC not on hold
+    perp_free: float  # perp margin free for new positions
     clamps: list[str] = field(default_factory=list)
 
 
@@ -228,6 +231,9 @@ class PortfolioRebalancer:
             market=market,
             infos=infos,
             books=[i.book for i in infos],
+            lev=np.array([max(1.0, pos[c].leverage or 1.0) if c in pos else 1.0 for c in coins]),
+            spot_cash=current.spot_usdc_free,
+            perp_free=current.perp_free,
         )
 
     def _apply_limits(self, b: _Book) -> np.ndarray:
@@ -439,26 +445,43 @@ class PortfolioRebalancer:
         fees = slip = 0.0
         gross = float(np.abs(b.size * mid).sum())
         e = equity
+        # Hyperliquid keeps spot USDC and perp margin apart (an API wallet cannot move USDC between them):
+        # spot sells fund spot buys, perp reduces free perp margin for perp opens (1x, conservatively).
+        pool = {"spot": b.spot_cash, "perp": b.perp_free}
         priced: list[tuple[_Leg, float, float]] = []
         for g in frees:
             px = float(sell_px[g.i] if g.sell else buy_px[g.i])
             f, sl = cost(g, g.size, px)
-            gross -= g.size * mid[g.i]
+            value = g.size * mid[g.i]
+            gross -= value
             e -= f + sl
+            kind = "perp" if b.perp[g.i] else "spot"
+            pool[kind] += (value / b.lev[g.i] if b.perp[g.i] else value) - f - sl
             fees, slip = fees + f, slip + sl
             priced.append((g, g.size, px))
         power = max(0.0, (self.max_gross_leverage - self.cash_floor) * e - gross)
         quotes = []
-        need = 0.0
+        need = {"all": 0.0, "spot": 0.0, "perp": 0.0}
         for g in uses:
             px = float(sell_px[g.i] if g.sell else buy_px[g.i])
             f, sl = cost(g, g.size, px)
             quotes.append((g, px, f, sl))
-            need += g.size * mid[g.i] + f + sl
-        # Shrink rule: every capital user keeps the same fraction of its wanted size (pro rata), rounded down.
-        scale = 1.0 if need <= power else power / need * (1 - 1e-9)
+            cost_i = g.size * mid[g.i] + f + sl
+            need["all"] += cost_i
+            need["perp" if b.perp[g.i] else "spot"] += cost_i
+
+        def fit(have: float, want: float) -> float:
+            return 1.0 if want <= have else max(0.0, have) / want * (1 - 1e-9)
+
+        # Shrink rule: every capital user keeps the same fraction of its wanted size (pro rata, per cash
+        # pool and overall), rounded down onto the size grid.
+        overall = fit(power, need["all"])
+        scales = {k: min(overall, fit(pool[k], need[k])) for k in ("spot", "perp")}
         for g, px, f, sl in quotes:
             size = g.size
+            kind = "perp" if b.perp[g.i] else "spot"
+            scale = scales[kind]
+            why = "buying power" if scale == overall else ("perp margin" if kind == "perp" else "spot USDC")
             if scale < 1.0:
                 size = round_size_down(g.size * scale, int(b.szd[g.i]))
                 value = size * mid[g.i]
@@ -467,12 +490,12 @@ class PortfolioRebalancer:
                         SkippedTrade(
                             coin=b.coins[g.i],
                             wanted_notional_usd=round(g.size * mid[g.i], 2),
-                            reason=f"not enough buying power: shrunk to ${value:,.2f}, under the minimum order",
+                            reason=f"not enough {why}: shrunk to ${value:,.2f}, under the minimum order",
                         )
                     )
                     continue
                 f, sl = cost(g, size, px)
-                g.note += f" (shrunk to {scale:.1%} of the wanted size: buying power)"
+                g.note += f" (shrunk to {scale:.1%} of the wanted size: {why})"
             fees, slip = fees + f, slip + sl
             priced.append((g, size, px))
         actions = self._actions(b, w, w_new, priced)
