@@ -455,6 +455,7 @@ def heartbeat(
 @boundary
 def mcp(
     http: Annotated[bool, typer.Option("--http", help="streamable HTTP instead of stdio")] = False,
+    host: Annotated[str, typer.Option(help="HTTP interface (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
     read_only: Annotated[bool, typer.Option("--read-only", help="do not register destructive tools")] = False,
     config: ConfigOpt = None,
@@ -464,7 +465,7 @@ def mcp(
 
     settings = settings_from(config)
     with open_runtime(settings) as svc:
-        run(svc, http=http, port=port, read_only=read_only or settings.mcp.read_only)
+        run(svc, http=http, host=host, port=port, read_only=read_only or settings.mcp.read_only)
 
 
 @app.command()
