@@ -144,10 +144,6 @@ class PortfolioState(_Frozen):
         w[CASH] = 1.0 - sum(abs(x) for x in w.values())
         return w
 
-    @property
-    def allocations(self) -> dict[str, float]:  # pragma: no cover - seed 003 name, needs a market
-        raise AttributeError("use PortfolioState.weights(market): weights need mids")
-
 
 class TargetAllocation(_Frozen):
     """What the owner (or the strategist) wants: weights per asset, ``USDC`` the remainder.
