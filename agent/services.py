@@ -53,6 +53,13 @@ class Services:
     def observe(self) -> tuple[PortfolioState, Market]:
         return self.exchange.account_state(), self.exchange.market()
 
+    def with_books(self, market: Market, coins: set[str]) -> Market:
+        """The market with L2 books for ``coins`` (the cost estimate walks them), read once per plan."""
+        wanted = sorted(c for c in coins if c in market.assets)
+        if not wanted or all(market.assets[c].book is not None for c in wanted):
+            return market
+        return self.exchange.market(books=wanted)
+
     def rebalancer(self, *, heartbeat: bool = False) -> PortfolioRebalancer:
         s, lim = self.settings.rebalance, self.settings.limits
         cr = self.settings.cash_reserve
@@ -190,6 +197,7 @@ class Services:
         if target is None:
             raise ValidationError("no target: set one (set_target_allocation / [targets] in the config) or pass one")
         self.validate(target, market)
+        market = self.with_books(market, set(state.positions) | set(target.weights))
         last = self.store.get_setting("last_rebalance_at")
         return self.rebalancer(heartbeat=heartbeat).create_rebalancing_plan(
             state,

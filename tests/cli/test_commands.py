@@ -23,6 +23,8 @@ def test_demo_runs_the_whole_loop():
     assert out["execution"]["status"] == "ok"
     assert out["after"]["rebalance_needed"] is False
     assert out["cost"]["realised_usd"] > 0 and out["cost"]["estimated_usd"] > 0
+    # the estimate walks the same books the orders fill against: it is right to the cent
+    assert abs(out["cost"]["realised_usd"] - out["cost"]["estimated_usd"]) <= 0.01
 
 
 def test_status_shows_drift_and_why(config):
