@@ -29,7 +29,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.domain import CASH, TargetAllocation
 from agent.errors import TargetValidationError
 from agent.strategist.base import DecisionContext
-from agent.targets import validate_target
 
 SUBMIT_TARGET = "submit_target"
 SUBMIT_ACTIONS = "submit_actions"
@@ -234,13 +233,7 @@ def check_target(
         raise AnswerRejected([f"target_allocation: {e['msg']}" for e in exc.errors(include_url=False)]) from None
     problems: list[str] = []
     try:
-        validate_target(
-            target,
-            ctx.market,
-            max_gross_leverage=ctx.limits.max_gross_leverage,
-            allowed_assets=ctx.limits.allowed_assets,
-            max_weight=ctx.limits.max_weight,
-        )
+        ctx.limits.check(target, ctx.market)
     except TargetValidationError as exc:
         problems += exc.problems
     problems += strategy_problems(target, strategy_id, strategies)

@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.domain import Market, PortfolioState, TargetAllocation
+from agent.targets import validate_target
 
 DecisionStatus = Literal[
     "ok",  # a validated target
@@ -36,6 +37,16 @@ class Limits:
     max_gross_leverage: float = 1.0
     max_weight: float | None = None
     allowed_assets: frozenset[str] | None = None
+
+    def check(self, target: TargetAllocation, market: Market) -> TargetAllocation:
+        """``validate_target`` under these caps (raises ``TargetValidationError`` naming every problem)."""
+        return validate_target(
+            target,
+            market,
+            max_gross_leverage=self.max_gross_leverage,
+            allowed_assets=self.allowed_assets,
+            max_weight=self.max_weight,
+        )
 
 
 @dataclass

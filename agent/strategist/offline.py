@@ -25,7 +25,6 @@ from agent.errors import TargetValidationError, ValidationError
 from agent.features import covariance_matrix, load_daily_closes, market_features
 from agent.strategies import Strategy, StrategyCaps, load_strategies
 from agent.strategist.base import Decision, DecisionContext, Limits
-from agent.targets import validate_target
 
 # Regime thresholds (annualised volatilities, simple returns, drawdowns as negative fractions).
 CRASH_DRAWDOWN_90D = -0.25  # reference coin (BTC) this far below its 90-day high
@@ -350,13 +349,7 @@ class OfflineStrategist:
         reasoning = "\n".join(lines)
         try:
             target = TargetAllocation(allocations=weights, strategy_id=chosen, reasoning=reasoning)
-            validate_target(
-                target,
-                ctx.market,
-                max_gross_leverage=ctx.limits.max_gross_leverage,
-                allowed_assets=ctx.limits.allowed_assets,
-                max_weight=ctx.limits.max_weight,
-            )
+            ctx.limits.check(target, ctx.market)
         except (TargetValidationError, ValueError) as exc:
             return Decision(
                 status="failed_invalid",
