@@ -191,11 +191,12 @@ class Services:
         market: Market | None = None,
     ) -> RebalancingPlan:
         """A plan toward ``target`` (default: the current target). No token, nothing stored."""
-        if state is None or market is None:
-            state, market = self.observe()
         target = target or self.current_target()
         if target is None:
             raise ValidationError("no target: set one (set_target_allocation / [targets] in the config) or pass one")
+        if state is None or market is None:  # one read of the market, with the books the plan walks
+            state = self.exchange.account_state()
+            market = self.exchange.market(books=sorted(set(state.positions) | set(target.weights)))
         self.validate(target, market)
         market = self.with_books(market, set(state.positions) | set(target.weights))
         last = self.store.get_setting("last_rebalance_at")

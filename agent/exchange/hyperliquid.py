@@ -384,6 +384,8 @@ class HyperliquidExchange:
             plain = parse_market(self._meta, self._spot_meta, mids)
             for coin in books:
                 info = plain.get(coin)
+                if info is None and coin not in mids:
+                    continue  # not listed: there is no book to ask for
                 wire = info.wire_name if info else coin
                 book = self._info({"type": "l2Book", "coin": wire})
                 if book:
