@@ -125,11 +125,6 @@ class PortfolioState(_Frozen):
         """Spot USDC not on hold: what spot buys can spend."""
         return max(0.0, self.usdc_spot_total - self.usdc_spot_hold)
 
-    def notional(self, coin: str, market: Market) -> float:
-        """Signed USD notional of ``coin`` at mid (0 when not held)."""
-        pos = self.positions.get(coin)
-        return 0.0 if pos is None else pos.size * market.mid(coin)
-
     def equity(self, market: Market) -> float:
         """E = perp account value + spot balances at mid + spot USDC."""
         spot = sum(p.size * market.mid(c) for c, p in self.positions.items() if p.market == "spot")
