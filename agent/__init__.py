@@ -3,8 +3,8 @@
 The public surface is exactly ``__all__`` (a test asserts it).
 """
 
-from agent.costs import CostModel
-from agent.domain import (
+from agent.core.costs import CostModel
+from agent.core.domain import (
     L2Book,
     Market,
     MarketInfo,
@@ -14,10 +14,10 @@ from agent.domain import (
     TargetAllocation,
     TradeAction,
 )
-from agent.errors import RebalancerError
-from agent.hlparse import load_snapshot
-from agent.rebalancer import CashReserve, PortfolioRebalancer
-from agent.targets import validate_target
+from agent.core.errors import RebalancerError
+from agent.adapters.hyperliquid.parsing import load_snapshot
+from agent.core.planner import CashReserve, PortfolioRebalancer
+from agent.core.targets import validate_target
 
 __all__ = [
     "CashReserve",

@@ -5,7 +5,7 @@ Run: ``python benchmarks/prompt_tokens.py [--json]``.
 What is measured: the opening request of one decision as the OpenAI provider sends it: the system message
 (system prompt + strategy catalogue), the tool definitions (the MCP registry's read-only tools,
 plus the two strict submit tools), and the state summary (the only dynamic part). Features come from
-``agent.features.market_features`` over the shipped daily closes (16 coins) and deterministic synthetic closes
+``agent.strategist.features.market_features`` over the shipped daily closes (16 coins) and deterministic synthetic closes
 for the rest, so the columns are the real ones.
 
 Token counting: ``tiktoken`` is not a dependency of this project, so tokens are estimated as chars / 4 (the
@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from agent.domain import Market, MarketInfo, PortfolioState, Position
-from agent.features import load_daily_closes, market_features
-from agent.strategies import load_strategies
+from agent.core.domain import Market, MarketInfo, PortfolioState, Position
+from agent.strategist.features import load_daily_closes, market_features
+from agent.strategist.library import load_strategies
 from agent.strategist.base import DecisionContext, Limits, ToolSpec
 from agent.strategist.loop import LLMStrategist, estimate_tokens
 from agent.strategist.openai_provider import openai_tools

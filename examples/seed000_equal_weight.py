@@ -4,8 +4,8 @@ Run: python examples/seed000_equal_weight.py
 """
 
 from agent import PortfolioRebalancer, TargetAllocation, load_snapshot
-from agent.allocators import equal_weight
-from agent.render import print_plan
+from agent.strategist.allocators import equal_weight
+from agent.interfaces.render import print_plan
 from agent.standin import load_demo_snapshot
 
 state, market = load_snapshot(load_demo_snapshot())

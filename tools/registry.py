@@ -32,13 +32,13 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
-from agent.domain import CASH
-from agent.errors import ValidationError
+from agent.core.domain import CASH
+from agent.core.errors import ValidationError
 from agent.strategist.base import ToolSpec
 from agent.strategist.loop import UNTRUSTED_NOTE
 
 if TYPE_CHECKING:
-    from agent.services import Services
+    from agent.services.app import Services
 
 __all__ = [
     "TOOLS",
@@ -338,7 +338,7 @@ def _market(exchange: Any, coins: list[str] | None) -> Any:
 
 @cache
 def _strategies() -> dict[str, Any]:
-    from agent.strategies import load_strategies
+    from agent.strategist.library import load_strategies
 
     return load_strategies()
 
@@ -409,7 +409,7 @@ def preview_rebalance(services: Services, args: PreviewArgs) -> dict[str, Any]:
     execute_rebalance(plan_id, confirm_token) carries it out, after re-checking the account. The plan
     lists ordered actions (sells first), costs, and drift before/after. Weights are validated first.
     """
-    from agent.targets import parse_target
+    from agent.core.targets import parse_target
 
     target = parse_target(args.weights, reasoning=args.reasoning) if args.weights is not None else None
     return services.preview(target, source=CALLER.get()).to_public()

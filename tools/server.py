@@ -1,6 +1,6 @@
 """The MCP server: the registry's tools over stdio (default) or streamable HTTP, with errors made safe.
 
-Translation only. Our exceptions (``agent.errors``) become a ``ToolError`` whose message is one clear
+Translation only. Our exceptions (``agent.core.errors``) become a ``ToolError`` whose message is one clear
 line; anything else is logged to stderr and reported as ``internal error in <tool>`` (no traceback, no
 internals, no secrets). In read-only mode the tools that change state are not registered at all: only the
 read-only tools and ``preview_rebalance`` (which stores a plan but places no order).
@@ -26,12 +26,12 @@ from fastmcp.exceptions import ToolError
 from fastmcp.tools.base import Tool, ToolResult
 from pydantic import PrivateAttr
 
-from agent.errors import RebalancerError
+from agent.core.errors import RebalancerError
 from agent.strategist.providers import redact
 from tools.registry import TOOLS, ToolDefinition
 
 if TYPE_CHECKING:
-    from agent.services import Services
+    from agent.services.app import Services
 
     ServicesSource = Services | Callable[[], AbstractContextManager[Services] | Services]
 

@@ -10,7 +10,7 @@ Two answer forms (seed 003):
   applied to the current state at mids and the implied weights go through exactly the same rules.
 
 Validation = strict JSON (no duplicate keys, no NaN/Infinity, no overflow) + schema (pydantic, extra fields
-forbidden, strings for numbers rejected) + domain rules (``agent.targets.validate_target`` with the config
+forbidden, strings for numbers rejected) + domain rules (``agent.core.targets.validate_target`` with the config
 limits, the strategy exists, the strategy's own ``max_position``/``max_leverage``). Every problem is listed so
 the model can fix them all in one retry.
 """
@@ -26,8 +26,8 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.domain import CASH, TargetAllocation
-from agent.errors import TargetValidationError
+from agent.core.domain import CASH, TargetAllocation
+from agent.core.errors import TargetValidationError
 from agent.strategist.base import DecisionContext
 
 SUBMIT_TARGET = "submit_target"

@@ -23,7 +23,7 @@ from typing import Any
 import anthropic
 import httpx
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.strategist.base import Usage
 from agent.strategist.providers import (
     AssistantTurn,

@@ -8,8 +8,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.domain import Market, PortfolioState, TargetAllocation
-from agent.targets import validate_target
+from agent.core.domain import Market, PortfolioState, TargetAllocation
+from agent.core.targets import validate_target
 
 DecisionStatus = Literal[
     "ok",  # a validated target

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.strategist.answer import (
     SUBMIT_ACTIONS,
     SUBMIT_ACTIONS_DESCRIPTION,
@@ -165,7 +165,7 @@ class LLMStrategist:
         if max_attempts < 1 or max_tool_calls < 0 or token_budget <= 0 or time_budget_s <= 0:
             raise ConfigError("LLMStrategist: attempts ≥ 1, tool calls ≥ 0, budgets > 0")
         if strategies is None:
-            from agent.strategies import load_strategies  # the library lives beside us, written in parallel
+            from agent.strategist.library import load_strategies  # the library lives beside us, written in parallel
 
             strategies = load_strategies()
         if not strategies:

@@ -4,7 +4,7 @@ It is what runs when no LLM is configured, and the baseline an LLM's answer can 
 rules are deliberately few and visible: the market features (volatility, trend, drawdown, funding) are
 summarised into a regime; each strategy has one precondition check; the checks run in a fixed priority
 order (safety first) and the first that holds wins. The reasoning lists every check with the measured
-values, so a human can see why. The target is computed with ``agent.allocators``, clamped to the
+values, so a human can see why. The target is computed with ``agent.strategist.allocators``, clamped to the
 strategy's and the config's caps, and validated; an invalid target fails closed (no default target).
 """
 
@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from agent import allocators
-from agent.domain import CASH, Market, MarketInfo, PortfolioState, TargetAllocation
-from agent.errors import TargetValidationError, ValidationError
-from agent.features import covariance_matrix, load_daily_closes, market_features
-from agent.strategies import Strategy, StrategyCaps, load_strategies
+from agent.strategist import allocators
+from agent.core.domain import CASH, Market, MarketInfo, PortfolioState, TargetAllocation
+from agent.core.errors import TargetValidationError, ValidationError
+from agent.strategist.features import covariance_matrix, load_daily_closes, market_features
+from agent.strategist.library import Strategy, StrategyCaps, load_strategies
 from agent.strategist.base import Decision, DecisionContext, Limits
 
 # Regime thresholds (annualised volatilities, simple returns, drawdowns as negative fractions).

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import openai
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.strategist.base import Usage
 from agent.strategist.providers import (
     AssistantTurn,

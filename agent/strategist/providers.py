@@ -9,7 +9,7 @@ The SDKs are built with ``max_retries=0``: retrying is done here, once, for *tra
 ``Retry-After``. A 200 response whose content is invalid is never retried here: that is the loop's business,
 with the validation errors fed back to the model.
 
-    StrategistError                 (agent.errors)
+    StrategistError                 (agent.core.errors)
     ├── TransportFailed             unreachable after retries, or a non-retryable HTTP error (401, 400 …)
     └── BudgetExhausted             the time budget ran out (also while waiting to retry)
 """
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
-from agent.errors import StrategistError
+from agent.core.errors import StrategistError
 from agent.strategist.base import Usage
 
 log = logging.getLogger(__name__)

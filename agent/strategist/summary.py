@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from agent.domain import CASH
+from agent.core.domain import CASH
 from agent.strategist.base import DecisionContext
 
 HOURS_PER_YEAR = 8760  # Hyperliquid funds hourly; the prompt shows funding annualised, as strategies state it
 _SAFE_NAME = re.compile(r"[A-Za-z0-9@/._:-]{1,32}")
 
-# Short column names for the features of ``agent.features`` (the legend is in prompts/system.md, i.e. in
+# Short column names for the features of ``agent.strategist.features`` (the legend is in prompts/system.md, i.e. in
 # the cached prefix, so each row stays short). Features not listed keep their own name.
 FEATURE_ALIASES = {
     "return_30d": "r30",
@@ -74,10 +74,10 @@ def _text(value: object, limit: int = 400) -> str:
 
 
 def render_catalogue(strategies: Mapping[str, Any]) -> str:
-    """The strategy catalogue as static text; uses ``agent.strategies.catalogue_summary`` when it applies."""
+    """The strategy catalogue as static text; uses ``agent.strategist.library.catalogue_summary`` when it applies."""
     body: str | None = None
     try:
-        from agent.strategies import Strategy, catalogue_summary  # written in parallel; may be absent
+        from agent.strategist.library import Strategy, catalogue_summary  # written in parallel; may be absent
 
         if strategies and all(isinstance(s, Strategy) for s in strategies.values()):
             body = catalogue_summary(dict(strategies)).strip()

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from agent.chat import CHAT_TOOLS, chat
-from agent.services import Services
+from agent.interfaces.chat import CHAT_TOOLS, chat
+from agent.services.app import Services
 from agent.strategist.providers import (
     ModelTurn,
     ScriptedClient,
@@ -191,7 +191,7 @@ def test_the_conversation_is_remembered_between_questions(services: Services):
 
 
 def test_a_model_that_only_calls_tools_is_stopped(services: Services):
-    from agent.chat import MAX_STEPS
+    from agent.interfaces.chat import MAX_STEPS
 
     client = ScriptedClient(
         [submit_turn("list_strategies", {}, call_id=f"s{i}") for i in range(MAX_STEPS)] + [says("ok")]

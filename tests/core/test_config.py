@@ -2,8 +2,8 @@
 
 import pytest
 
-from agent.config import load_settings
-from agent.errors import ConfigError
+from agent.services.config import load_settings
+from agent.core.errors import ConfigError
 
 
 def write(tmp_path, text):

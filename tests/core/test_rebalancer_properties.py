@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.costs import CostModel
-from agent.domain import Market, MarketInfo, PortfolioState, Position, TargetAllocation
-from agent.rebalancer import CashReserve, PortfolioRebalancer, portfolio_drift
-from agent.rules import is_valid_price, is_valid_size
+from agent.core.costs import CostModel
+from agent.core.domain import Market, MarketInfo, PortfolioState, Position, TargetAllocation
+from agent.core.planner import CashReserve, PortfolioRebalancer, portfolio_drift
+from agent.core.rules import is_valid_price, is_valid_size
 
 MIN_TRADE = 10.0
 

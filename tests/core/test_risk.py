@@ -3,8 +3,8 @@
 import pytest
 
 from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Position, TargetAllocation
-from agent.errors import RiskLimitError
-from agent.risk import RiskLimits, check_plan, violations
+from agent.core.errors import RiskLimitError
+from agent.core.risk import RiskLimits, check_plan, violations
 
 M = Market(
     assets={

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent.rules import is_valid_price, protected_price, round_price, round_size_down
+from agent.core.rules import is_valid_price, protected_price, round_price, round_size_down
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from agent.store import MIGRATIONS, Store
+from agent.adapters.store.db import MIGRATIONS, Store
 
 
 def test_migrations_apply_once_and_data_survives_reopen(tmp_path):

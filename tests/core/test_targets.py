@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError as PydanticError
 
 from agent import Market, MarketInfo, TargetAllocation, validate_target
-from agent.errors import TargetValidationError
+from agent.core.errors import TargetValidationError
 
 MARKET = Market(
     assets={

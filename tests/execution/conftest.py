@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from agent import PortfolioRebalancer, TargetAllocation
-from agent.domain import RebalancingPlan
-from agent.exchange import HyperliquidExchange
+from agent.core.domain import RebalancingPlan
+from agent.adapters.hyperliquid import HyperliquidExchange
 from agent.standin import (
     DEMO_ACCOUNT_ADDRESS,
     DEMO_SECRET_KEY,
@@ -20,7 +20,7 @@ from agent.standin import (
     load_demo_snapshot,
     serve,
 )
-from agent.store import Store
+from agent.adapters.store.db import Store
 
 SPOT = ("UBTC/USDC", "UETH/USDC", "USOL/USDC")
 #: seed 002's scenario: trim BTC/ETH, exit the AVAX perp, 20 % cash.

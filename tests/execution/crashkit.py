@@ -33,7 +33,7 @@ TARGET = {"UBTC/USDC": 0.20, "UETH/USDC": 0.20, "USOL/USDC": 0.40, "AVAX": 0.0, 
 
 
 def _adapter(url: str) -> Any:
-    from agent.exchange import HyperliquidExchange
+    from agent.adapters.hyperliquid import HyperliquidExchange
     from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY
 
     return HyperliquidExchange(
@@ -48,10 +48,10 @@ def _adapter(url: str) -> Any:
 
 # ------------------------------------------------------------------------------------------- child
 def child_main(url: str, db: str, plan_path: str, crash: str) -> int:
-    from agent.domain import RebalancingPlan
-    from agent.executor import Executor
-    from agent.journal import Journal
-    from agent.store import Store
+    from agent.core.domain import RebalancingPlan
+    from agent.services.executor import Executor
+    from agent.adapters.store.journal import Journal
+    from agent.adapters.store.db import Store
 
     kind, _, n = crash.partition(":")
     at = int(n) if n else 0
@@ -159,9 +159,9 @@ def _run_child(url: str, db: Path, plan_path: Path, crash: str, rng: random.Rand
 
 def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
     from agent import PortfolioRebalancer, TargetAllocation
-    from agent.journal import ABANDONED, OPEN_STATES, Journal
+    from agent.adapters.store.journal import ABANDONED, OPEN_STATES, Journal
     from agent.standin import load_demo_snapshot, serve
-    from agent.store import Store
+    from agent.adapters.store.db import Store
 
     rng = random.Random(seed)
     res = TrialResult(seed=seed)

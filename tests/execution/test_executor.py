@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from agent.domain import CASH
-from agent.errors import TemporaryExchangeError
-from agent.exchange.paper import PaperExchange
-from agent.executor import Executor
-from agent.journal import ABANDONED, DRY_RUN, FILLED, PENDING, SENT, UNKNOWN, Journal
+from agent.core.domain import CASH
+from agent.core.errors import TemporaryExchangeError
+from agent.adapters.paper import PaperExchange
+from agent.services.executor import Executor
+from agent.adapters.store.journal import ABANDONED, DRY_RUN, FILLED, PENDING, SENT, UNKNOWN, Journal
 from agent.standin import DEMO_AGENT_SECRET_KEY
 from agent.standin.state import Level
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.domain import Market, MarketInfo, PortfolioState
-from agent.exchange import Fill, OrderIntent, make_cloid
-from agent.exchange.hyperliquid import classify_order_answer, classify_order_lookup, parse_fill, parse_open_order
-from agent.exchange.paper import PaperExchange
-from agent.hlparse import parse_market
-from agent.journal import ABANDONED, FILLED, PENDING, SENT, UNKNOWN, Journal, JournalError
+from agent.core.domain import Market, MarketInfo, PortfolioState
+from agent.core.orders import Fill, OrderIntent, make_cloid
+from agent.adapters.hyperliquid.client import classify_order_answer, classify_order_lookup, parse_fill, parse_open_order
+from agent.adapters.paper import PaperExchange
+from agent.adapters.hyperliquid.parsing import parse_market
+from agent.adapters.store.journal import ABANDONED, FILLED, PENDING, SENT, UNKNOWN, Journal, JournalError
 
 # Reuse the cassettes the stand-in's tests copied; the full shared set when it is present.
 COPIED = Path(__file__).parents[1] / "standin" / "fixtures" / "hl-recorded"
@@ -93,7 +93,7 @@ def test_order_answers_classified():
     assert got == ["filled", "partial", "resting", "rejected"]
     err = classify_order_answer({"status": "err", "response": "User or API Wallet 0xabc does not exist."}, orders[:2])
     assert [r.status for r in err] == ["rejected", "rejected"]
-    from agent.errors import OrderOutcomeUnknown
+    from agent.core.errors import OrderOutcomeUnknown
 
     for bad in (
         {"error": 'Could not parse JSON: {"sta'},

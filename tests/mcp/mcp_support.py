@@ -1,6 +1,6 @@
 """Helpers and fixtures for the MCP tests: a fresh runtime on the local stand-in per test, a sync client.
 
-The runtime is the real one (``agent.runtime.open_runtime``): the in-process Hyperliquid stand-in seeded
+The runtime is the real one (``agent.services.runtime.open_runtime``): the in-process Hyperliquid stand-in seeded
 with the demo account, the real SDK adapter over loopback, a fresh SQLite history per test, and a clock the
 test can move. Tools are called through fastmcp's in-process ``Client(server)``.
 """
@@ -16,9 +16,9 @@ import pytest
 from fastmcp import Client, FastMCP
 from fastmcp.exceptions import ToolError
 
-from agent.config import Settings, load_settings
-from agent.runtime import open_runtime
-from agent.services import Services
+from agent.services.config import Settings, load_settings
+from agent.services.runtime import open_runtime
+from agent.services.app import Services
 from tools.server import build_server
 
 TARGETS = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}

@@ -8,9 +8,9 @@ import anyio
 import pytest
 from mcp_support import Mcp, MovableClock
 
-from agent.exchange.port import OrderIntent, make_cloid
-from agent.rules import round_price, round_size_down
-from agent.services import Services
+from agent.core.orders import OrderIntent, make_cloid
+from agent.core.rules import round_price, round_size_down
+from agent.services.app import Services
 
 PLAN_KEYS = {"plan_id", "confirm_token", "expires_at", "rebalance_needed", "reason", "actions", "summary"}
 ACTION_KEYS = {"coin", "market", "side", "kind", "size", "notional_usd", "from_weight", "to_weight", "reduce_only"}

@@ -8,8 +8,8 @@ import pytest
 from mcp_support import TARGETS, Mcp, make_settings
 from pydantic import SecretStr
 
-from agent.errors import ExchangeError
-from agent.strategies import load_strategies
+from agent.core.errors import ExchangeError
+from agent.strategist.library import load_strategies
 from tools.registry import IN_THE_PROMPT, TOOLS, UNTRUSTED_NOTE, by_name, llm_tools
 from tools.server import build_server
 
@@ -64,8 +64,8 @@ def test_read_only_mode_does_not_register_state_changing_tools(mcp_read_only: Mc
 
 
 def test_read_only_in_the_config_cannot_be_widened_by_the_caller(tmp_path, clock):
-    from agent.config import McpConfig
-    from agent.runtime import open_runtime
+    from agent.services.config import McpConfig
+    from agent.services.runtime import open_runtime
 
     settings = make_settings(tmp_path, mcp=McpConfig(read_only=True))
     with open_runtime(settings, clock=clock) as svc:
@@ -106,8 +106,8 @@ def test_every_result_is_marked_as_untrusted_data(mcp: Mcp, name: str):
     "strategy_id", ["equal-weight", "score-weighted", "risk-parity", "cash-reserve", "risk-off", "fixed-targets"]
 )
 def test_compute_target_gives_a_valid_target_within_the_strategy_caps(mcp: Mcp, services, strategy_id: str):
-    from agent.domain import TargetAllocation
-    from agent.targets import validate_target
+    from agent.core.domain import TargetAllocation
+    from agent.core.targets import validate_target
 
     before = services.current_target()
     out = mcp.call("compute_target", {"strategy_id": strategy_id})
@@ -142,7 +142,7 @@ def test_get_drift_compares_with_the_configured_target(mcp: Mcp):
 
 
 def test_get_drift_without_a_target_says_how_to_set_one(tmp_path, clock):
-    from agent.runtime import open_runtime
+    from agent.services.runtime import open_runtime
 
     with open_runtime(make_settings(tmp_path, targets=None), clock=clock) as svc:
         assert "no target" in Mcp(build_server(svc)).error("get_drift")
@@ -262,7 +262,7 @@ def test_unexpected_errors_are_masked(mcp: Mcp, services, monkeypatch):
 
 
 def test_the_signing_key_never_appears_in_an_error(tmp_path, clock):
-    from agent.runtime import open_runtime
+    from agent.services.runtime import open_runtime
     from agent.standin import DEMO_SECRET_KEY
 
     settings = make_settings(tmp_path, secret_key=SecretStr(DEMO_SECRET_KEY))

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agent.config import Settings
-from agent.runtime import open_runtime
+from agent.services.config import Settings
+from agent.services.runtime import open_runtime
 
 TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
 

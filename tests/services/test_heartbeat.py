@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.heartbeat import Heartbeat
+from agent.services.heartbeat import Heartbeat
 
 
 def orders(svc) -> int:
@@ -42,7 +42,7 @@ def test_auto_executes_within_the_heartbeat_caps(services):
 
 
 def test_auto_is_refused_over_the_per_tick_cap(settings, clock):
-    from agent.runtime import open_runtime
+    from agent.services.runtime import open_runtime
 
     hb_cfg = settings.heartbeat.model_copy(update={"max_notional_per_tick_usd": 50.0})
     with open_runtime(settings.model_copy(update={"heartbeat": hb_cfg}), clock=clock) as svc:

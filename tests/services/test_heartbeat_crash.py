@@ -16,7 +16,7 @@ import pytest
 from clirun import SCRIPT, run
 
 from agent.standin import Faults, load_demo_snapshot, serve
-from agent.store import Store
+from agent.adapters.store.db import Store
 
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.errors import ConfirmationError, RiskLimitError, TradingPaused
+from agent.core.errors import ConfirmationError, RiskLimitError, TradingPaused
 
 
 def test_preview_then_execute_trades_to_target(services):
@@ -59,7 +59,7 @@ def test_paused_refuses_and_sends_nothing(services):
 
 
 def test_risk_gate_refuses_over_the_cap(settings, clock):
-    from agent.runtime import open_runtime
+    from agent.services.runtime import open_runtime
 
     tight = settings.model_copy(
         update={"limits": settings.limits.model_copy(update={"max_notional_per_cycle_usd": 100})}

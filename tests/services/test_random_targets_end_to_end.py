@@ -10,8 +10,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.config import Settings
-from agent.runtime import open_runtime
+from agent.services.config import Settings
+from agent.services.runtime import open_runtime
 
 SPOT = ["UBTC/USDC", "UETH/USDC", "USOL/USDC"]
 PERP = ["AVAX", "BTC", "ETH", "SOL"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 import respx
 
-from agent.domain import Market, MarketInfo, PortfolioState, Position
+from agent.core.domain import Market, MarketInfo, PortfolioState, Position
 from agent.strategist.base import DecisionContext, Limits
 from agent.strategist.providers import RetryPolicy
 
@@ -32,7 +32,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
 
 @dataclass(frozen=True)
 class Strat:
-    """A stand-in for ``agent.strategies.Strategy``: the fields the strategist reads."""
+    """A stand-in for ``agent.strategist.library.Strategy``: the fields the strategist reads."""
 
     id: str
     title: str

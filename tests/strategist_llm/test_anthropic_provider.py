@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.strategist.anthropic_provider import AnthropicClient
 from agent.strategist.base import ToolSpec
 from agent.strategist.loop import LLMStrategist

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from agent.domain import Market
+from agent.core.domain import Market
 from agent.strategist.base import DecisionContext, Limits, ToolSpec
 from agent.strategist.loop import LLMStrategist, exposed_tools
 from agent.strategist.providers import ModelTurn, ScriptedClient, ToolCall, ToolResults, submit_turn

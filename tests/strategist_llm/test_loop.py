@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.strategist.base import Decision, DecisionContext, Strategist, ToolSpec, Usage
 from agent.strategist.loop import LLMStrategist, estimate_tokens
 from agent.strategist.providers import (

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.strategist.base import ToolSpec
 from agent.strategist.loop import LLMStrategist
 from agent.strategist.openai_provider import OpenAIClient

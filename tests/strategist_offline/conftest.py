@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.domain import Market, MarketInfo, PortfolioState, Position
-from agent.features import load_daily_closes
+from agent.core.domain import Market, MarketInfo, PortfolioState, Position
+from agent.strategist.features import load_daily_closes
 
 
 def make_market(closes: dict[str, np.ndarray], funding: dict[str, float] | None = None,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from agent.allocators import (
+from agent.strategist.allocators import (
     cap_weights,
     cash_reserve,
     cash_reserve_plan,
@@ -21,7 +21,7 @@ from agent.allocators import (
     risk_contributions,
     score_weighted,
 )
-from agent.domain import CASH, TargetAllocation
+from agent.core.domain import CASH, TargetAllocation
 
 COINS = [f"C{i}" for i in range(12)]
 scores_st = st.dictionaries(st.sampled_from(COINS), st.floats(-5, 5, allow_nan=False), min_size=0, max_size=12)
@@ -119,7 +119,7 @@ def test_erc_contributions_are_equal(cov, budget) -> None:
 
 
 def test_erc_on_real_covariance(closes) -> None:
-    from agent.features import covariance_matrix
+    from agent.strategist.features import covariance_matrix
 
     names, cov = covariance_matrix(closes, 90, ["BTC", "ETH", "SOL", "TRX", "DOGE"])
     x = erc_vector(cov)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.errors import ValidationError
-from agent.features import (
+from agent.core.errors import ValidationError
+from agent.strategist.features import (
     HISTORY_DIR,
     HOURS_PER_YEAR,
     correlation_matrix,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import ConfigError
-from agent.strategies import REQUIRED_SECTIONS, catalogue_summary, load_strategies, parse_front_matter
+from agent.core.errors import ConfigError
+from agent.strategist.library import REQUIRED_SECTIONS, catalogue_summary, load_strategies, parse_front_matter
 
 SHIPPED = {
     "balanced-growth", "risk-off", "equal-weight", "score-weighted", "risk-parity", "cash-reserve",

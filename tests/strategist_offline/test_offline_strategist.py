@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.domain import CASH
-from agent.features import market_features
-from agent.strategies import load_strategies
+from agent.core.domain import CASH
+from agent.strategist.features import market_features
+from agent.strategist.library import load_strategies
 from agent.strategist.base import DecisionContext, Limits, Strategist
 from agent.strategist.offline import OfflineStrategist, build_features, classify_regime, summarize
-from agent.targets import validate_target
+from agent.core.targets import validate_target
 
 from .conftest import cash_state, holdings_state, make_market
 
@@ -173,7 +173,7 @@ def test_no_features_fails_closed(market) -> None:
 
 def test_build_features_without_history_gives_funding_only(closes) -> None:
     market = make_market({"BTC": closes["BTC"]}, funding={"BTC": 0.00002})
-    from agent.domain import Market, MarketInfo
+    from agent.core.domain import Market, MarketInfo
 
     extra = MarketInfo(coin="HYPE", market="perp", asset=99, wire_name="HYPE", sz_decimals=2, mid=30.0,
                        funding=0.00003)

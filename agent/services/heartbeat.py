@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.alerts import Alerter
-from agent.errors import RebalancerError
-from agent.rebalancer import portfolio_drift
-from agent.risk import violations
-from agent.services import Services
-from agent.store import dumps, now_iso
+from agent.adapters.alerts import Alerter
+from agent.core.errors import RebalancerError
+from agent.core.planner import portfolio_drift
+from agent.core.risk import violations
+from agent.services.app import Services
+from agent.adapters.store.db import dumps, now_iso
 
 log = logging.getLogger("rebalancer.heartbeat")
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from agent.domain import MarketType
+from agent.core.domain import MarketType
 
 MIN_ORDER_VALUE = 10.0
 MAX_SIG_FIGS = 5

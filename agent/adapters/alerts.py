@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from agent.store import Store
+from agent.adapters.store.db import Store
 
 log = logging.getLogger("rebalancer.alerts")
 

@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from agent.errors import ValidationError
+from agent.core.errors import ValidationError
 
 DAYS_PER_YEAR = 365
 HOURS_PER_YEAR = 24 * 365
 HOUR_MS = 3_600_000
 FloatArray = NDArray[np.float64]
 
-HISTORY_DIR = Path(__file__).resolve().parent / "data" / "market_history"
+HISTORY_DIR = Path(__file__).resolve().parents[1] / "data" / "market_history"
 DAILY_CLOSES_FILE = "daily_closes.csv"
 
 

@@ -39,7 +39,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticError
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 
 DEFAULT_CONFIG = "rebalancer.toml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")

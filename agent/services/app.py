@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.config import Settings
-from agent.domain import CASH, Market, PortfolioState, RebalancingPlan, TargetAllocation
-from agent.errors import ConfigError, ConfirmationError, RiskLimitError, TradingPaused, ValidationError
-from agent.rebalancer import CashReserve, PortfolioRebalancer
-from agent.risk import RiskLimits, check_plan
-from agent.store import Store, dumps, now_iso
+from agent.services.config import Settings
+from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan, TargetAllocation
+from agent.core.errors import ConfigError, ConfirmationError, RiskLimitError, TradingPaused, ValidationError
+from agent.core.planner import CashReserve, PortfolioRebalancer
+from agent.core.risk import RiskLimits, check_plan
+from agent.adapters.store.db import Store, dumps, now_iso
 from agent.strategist.base import Decision, DecisionContext, Limits, Strategist, ToolSpec
-from agent.targets import parse_target, validate_target
+from agent.core.targets import parse_target, validate_target
 
 Clock = Callable[[], datetime]
 
@@ -38,12 +38,12 @@ def _hash_token(token: str) -> str:
 
 @dataclass
 class Services:
-    """One account, one store, one exchange; built by ``agent.runtime.open_runtime``."""
+    """One account, one store, one exchange; built by ``agent.services.runtime.open_runtime``."""
 
     settings: Settings
     store: Store
-    exchange: Any  # agent.exchange.port.Exchange
-    executor: Any  # agent.executor.Executor
+    exchange: Any  # agent.core.orders.Exchange
+    executor: Any  # agent.services.executor.Executor
     strategist_factory: Callable[[], Strategist] | None = None
     clock: Clock = utcnow
     tools: list[ToolSpec] = field(default_factory=list)

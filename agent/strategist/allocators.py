@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from agent.domain import CASH
+from agent.core.domain import CASH
 
 FloatArray = NDArray[np.float64]
 _EPS = 1e-12

@@ -1,20 +1,20 @@
 """The exchange port: what the executor needs from an exchange, whatever sits behind it.
 
-Implementations: :class:`agent.exchange.hyperliquid.HyperliquidExchange` (the real API through
+Implementations: :class:`agent.adapters.hyperliquid.client.HyperliquidExchange` (the real API through
 ``hyperliquid-python-sdk``, also pointed at the local stand-in) and
-:class:`agent.exchange.paper.PaperExchange` (real market data, simulated fills).
+:class:`agent.adapters.paper.PaperExchange` (real market data, simulated fills).
 
 Outcome contract of :meth:`Exchange.place_orders`:
 
 - it returns one :class:`OrderResult` per intent, in order, whenever the exchange *answered* (a
   whole-request ``status: "err"`` makes every order ``rejected``; a per-order error ``rejected``;
   ``filled`` with less than asked ``partial``);
-- it raises :class:`~agent.errors.OrderOutcomeUnknown` when the request may have reached the exchange
+- it raises :class:`~agent.core.errors.OrderOutcomeUnknown` when the request may have reached the exchange
   but no usable answer came back (timeout, connection lost, 429, 5xx, unparseable body): the caller
   must look every order of the batch up by cloid (:meth:`Exchange.order_status`) before resending;
 - it never retries an order by itself (a retried order is signed afresh: a *new* order).
 
-Reads (:meth:`account_state`, :meth:`market`, ...) raise :class:`~agent.errors.TemporaryExchangeError`
+Reads (:meth:`account_state`, :meth:`market`, ...) raise :class:`~agent.core.errors.TemporaryExchangeError`
 when the exchange cannot be reached after a bounded number of retries.
 """
 
@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent.domain import Market, PortfolioState
+from agent.core.domain import Market, PortfolioState
 
 OrderStatus = Literal["filled", "partial", "resting", "open", "rejected", "canceled", "unknown"]
 Tif = Literal["Ioc", "Gtc", "Alo"]

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 
 Directionality = Literal["long-only", "long-short", "market-neutral"]
 RiskProfile = Literal["conservative", "moderate", "aggressive"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.domain import RebalancingPlan
-from agent.errors import RiskLimitError
+from agent.core.domain import RebalancingPlan
+from agent.core.errors import RiskLimitError
 
 _EPS = 1e-6
 

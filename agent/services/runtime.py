@@ -13,12 +13,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from agent.config import Settings
-from agent.domain import Market, PortfolioState
-from agent.errors import ConfigError, ExchangeError
-from agent.hlparse import load_snapshot
-from agent.services import Clock, Services, utcnow
-from agent.store import Store
+from agent.services.config import Settings
+from agent.core.domain import Market, PortfolioState
+from agent.core.errors import ConfigError, ExchangeError
+from agent.adapters.hyperliquid.parsing import load_snapshot
+from agent.services.app import Clock, Services, utcnow
+from agent.adapters.store.db import Store
 
 
 class SnapshotExchange:
@@ -69,8 +69,8 @@ def open_runtime(
     standin_snapshot: dict[str, Any] | None = None,
 ) -> Iterator[Services]:
     """Everything an interface needs, closed cleanly on exit."""
-    from agent.exchange.hyperliquid import HyperliquidExchange
-    from agent.executor import Executor
+    from agent.adapters.hyperliquid.client import HyperliquidExchange
+    from agent.services.executor import Executor
 
     with ExitStack() as stack:
         store = store or Store(settings.db)
@@ -114,7 +114,7 @@ def open_runtime(
             )
         executor_exchange = exchange
         if mode == "paper":
-            from agent.exchange.paper import PaperExchange
+            from agent.adapters.paper import PaperExchange
 
             executor_exchange = PaperExchange(exchange)
         executor = Executor(

@@ -144,7 +144,7 @@ class TargetAllocation(_Frozen):
     """What the owner (or the strategist) wants: weights per asset, ``USDC`` the remainder.
 
     Context-free rules are checked here (finite numbers, sum); rules that need the market or the
-    config (known asset, spot never short, leverage) live in ``agent.targets.validate_target``.
+    config (known asset, spot never short, leverage) live in ``agent.core.targets.validate_target``.
     """
 
     allocations: dict[str, Weight]

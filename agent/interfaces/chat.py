@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from agent import render
-from agent.domain import RebalancingPlan
-from agent.errors import RebalancerError, StrategistError
+from agent.interfaces import render
+from agent.core.domain import RebalancingPlan
+from agent.core.errors import RebalancerError, StrategistError
 from agent.strategist.answer import JSONFormatError, strict_json_loads
 from agent.strategist.loop import wrap_tool_data
 from agent.strategist.providers import (
@@ -32,7 +32,7 @@ from agent.strategist.providers import (
 )
 
 if TYPE_CHECKING:
-    from agent.services import Services
+    from agent.services.app import Services
 
 CHAT_TOOLS = ("get_portfolio", "get_drift", "get_market", "list_strategies", "get_history", "preview_rebalance")
 MAX_STEPS = 8  # model calls per question
@@ -65,7 +65,7 @@ def chat(
     """Run the conversation until 'quit' or end of input."""
     client, model_name = strategist_client, model or services.settings.strategist.model or "scripted"
     if client is None and services.settings.strategist.provider != "offline":
-        from agent.services import build_strategist
+        from agent.services.app import build_strategist
 
         strategist: Any = build_strategist(services.settings)
         client, model_name = strategist.client, strategist.model

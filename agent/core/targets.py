@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticError
 
-from agent.domain import CASH, Market, TargetAllocation
-from agent.errors import TargetValidationError
+from agent.core.domain import CASH, Market, TargetAllocation
+from agent.core.errors import TargetValidationError
 
 
 def validate_target(

@@ -25,16 +25,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError as PydanticError
 
-from agent import errors
-from agent.config import Settings, StrategistConfig, load_settings
-from agent.domain import RebalancingPlan, TargetAllocation
-from agent.hlparse import load_snapshot
-from agent.rebalancer import MODES, PortfolioRebalancer
-from agent.render import console, print_drift, print_execution, print_history, print_plan
-from agent.runtime import dump_snapshot, open_runtime
-from agent.services import Services
-from agent.store import Store
-from agent.targets import parse_target, pydantic_problems
+from agent.core import errors
+from agent.services.config import Settings, StrategistConfig, load_settings
+from agent.core.domain import RebalancingPlan, TargetAllocation
+from agent.adapters.hyperliquid.parsing import load_snapshot
+from agent.core.planner import MODES, PortfolioRebalancer
+from agent.interfaces.render import console, print_drift, print_execution, print_history, print_plan
+from agent.services.runtime import dump_snapshot, open_runtime
+from agent.services.app import Services
+from agent.adapters.store.db import Store
+from agent.core.targets import parse_target, pydantic_problems
 
 app = typer.Typer(
     add_completion=False,
@@ -431,8 +431,8 @@ def heartbeat(
     as_json: JsonOpt = False,
 ) -> None:
     """The autonomous loop: observe, trigger, decide, plan, gate, act by autonomy level."""
-    from agent.config import parse_duration
-    from agent.heartbeat import Heartbeat
+    from agent.services.config import parse_duration
+    from agent.services.heartbeat import Heartbeat
 
     settings = settings_from(config)
     try:
@@ -472,7 +472,7 @@ def mcp(
 @boundary
 def chat(config: ConfigOpt = None) -> None:
     """Talk to the agent: "what's my drift?", "what would you do?", "preview a risk-off rebalance"."""
-    from agent.chat import chat as run_chat
+    from agent.interfaces.chat import chat as run_chat
 
     with runtime(config) as svc:
         run_chat(svc)

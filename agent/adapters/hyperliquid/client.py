@@ -33,11 +33,11 @@ from hyperliquid.utils import constants
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
-from agent.domain import Market, MarketType, PortfolioState
-from agent.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
-from agent.exchange.port import Fill, OpenOrder, OrderIntent, OrderResult
-from agent.hlparse import number, parse_market, parse_state
-from agent.rules import is_valid_price, is_valid_size, round_price, round_size_down
+from agent.core.domain import Market, MarketType, PortfolioState
+from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
+from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
+from agent.adapters.hyperliquid.parsing import number, parse_market, parse_state
+from agent.core.rules import is_valid_price, is_valid_size, round_price, round_size_down
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ def parse_open_order(o: Mapping[str, Any]) -> OpenOrder:
 
 
 class HyperliquidExchange:
-    """The :class:`~agent.exchange.port.Exchange` on Hyperliquid (or anything that speaks its API)."""
+    """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
 
     supports_schedule_cancel = True
 

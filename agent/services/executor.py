@@ -38,12 +38,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent.costs import CostModel
-from agent.domain import Market, PortfolioState, RebalancingPlan, TradeAction
-from agent.errors import ExchangeError, OrderOutcomeUnknown
-from agent.exchange.paper import PaperExchange
-from agent.exchange.port import Exchange, OrderIntent, OrderResult, make_cloid
-from agent.journal import (
+from agent.core.costs import CostModel
+from agent.core.domain import Market, PortfolioState, RebalancingPlan, TradeAction
+from agent.core.errors import ExchangeError, OrderOutcomeUnknown
+from agent.adapters.paper import PaperExchange
+from agent.core.orders import Exchange, OrderIntent, OrderResult, make_cloid
+from agent.adapters.store.journal import (
     ABANDONED,
     CANCELED,
     DRY_RUN,
@@ -57,8 +57,8 @@ from agent.journal import (
     Journal,
     OrderRow,
 )
-from agent.rules import MIN_ORDER_VALUE, protected_price, round_size_down
-from agent.store import Store
+from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
+from agent.adapters.store.db import Store
 
 log = logging.getLogger(__name__)
 

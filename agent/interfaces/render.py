@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from agent.domain import RebalancingPlan
+from agent.core.domain import RebalancingPlan
 
 # markup off: reasons, coin names and model text are data, never rich markup
 console = Console(file=sys.stdout, highlight=False, markup=False)

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.domain import CASH, BookLevel, L2Book, Market, MarketInfo, PortfolioState, Position
-from agent.errors import SnapshotError
+from agent.core.domain import CASH, BookLevel, L2Book, Market, MarketInfo, PortfolioState, Position
+from agent.core.errors import SnapshotError
 
 SPOT_ASSET_OFFSET = 10_000
 

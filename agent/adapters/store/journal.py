@@ -23,8 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.exchange.port import Fill, OrderIntent, make_cloid
-from agent.store import Store, now_iso
+from agent.core.orders import Fill, OrderIntent, make_cloid
+from agent.adapters.store.db import Store, now_iso
 
 PENDING, SENT, FILLED, PARTIAL, RESTING = "PENDING", "SENT", "FILLED", "PARTIAL", "RESTING"
 REJECTED, CANCELED, UNKNOWN, ABANDONED, DRY_RUN = "REJECTED", "CANCELED", "UNKNOWN", "ABANDONED", "DRY_RUN"

@@ -19,11 +19,11 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from agent.costs import CostModel
-from agent.domain import Market, MarketInfo, PortfolioState, Position
-from agent.errors import ExchangeError
-from agent.exchange.port import Exchange, Fill, OpenOrder, OrderIntent, OrderResult
-from agent.rules import MIN_ORDER_VALUE
+from agent.core.costs import CostModel
+from agent.core.domain import Market, MarketInfo, PortfolioState, Position
+from agent.core.errors import ExchangeError
+from agent.core.orders import Exchange, Fill, OpenOrder, OrderIntent, OrderResult
+from agent.core.rules import MIN_ORDER_VALUE
 
 _EPS = 1e-12
 

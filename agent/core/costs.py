@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.domain import L2Book, MarketType
+from agent.core.domain import L2Book, MarketType
 
 
 @dataclass(frozen=True, kw_only=True)

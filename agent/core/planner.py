@@ -31,8 +31,8 @@ from typing import Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel
 
-from agent.costs import CostModel
-from agent.domain import (
+from agent.core.costs import CostModel
+from agent.core.domain import (
     CASH,
     AssetRow,
     CostEstimate,
@@ -47,9 +47,9 @@ from agent.domain import (
     TargetAllocation,
     TradeAction,
 )
-from agent.errors import ValidationError
-from agent.rules import protected_prices, round_price, round_size_down, round_sizes_down
-from agent.targets import validate_target
+from agent.core.errors import ValidationError
+from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
+from agent.core.targets import validate_target
 
 Mode = Literal["threshold", "band", "calendar", "cash-flow"]
 MODES: tuple[Mode, ...] = ("threshold", "band", "calendar", "cash-flow")
