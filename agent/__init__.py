@@ -3,6 +3,7 @@
 The public surface is exactly ``__all__`` (a test asserts it).
 """
 
+from agent.adapters.hyperliquid.parsing import load_snapshot
 from agent.core.costs import CostModel
 from agent.core.domain import (
     L2Book,
@@ -15,8 +16,8 @@ from agent.core.domain import (
     TradeAction,
 )
 from agent.core.errors import RebalancerError
-from agent.adapters.hyperliquid.parsing import load_snapshot
-from agent.core.planner import CashReserve, PortfolioRebalancer
+from agent.core.limits import CashReserve
+from agent.core.planner import PortfolioRebalancer
 from agent.core.targets import validate_target
 
 __all__ = [

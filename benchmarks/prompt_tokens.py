@@ -5,8 +5,8 @@ Run: ``python benchmarks/prompt_tokens.py [--json]``.
 What is measured: the opening request of one decision as the OpenAI provider sends it: the system message
 (system prompt + strategy catalogue), the tool definitions (the MCP registry's read-only tools,
 plus the two strict submit tools), and the state summary (the only dynamic part). Features come from
-``agent.strategist.features.market_features`` over the shipped daily closes (16 coins) and deterministic synthetic closes
-for the rest, so the columns are the real ones.
+``agent.strategist.features.market_features`` over the shipped daily closes (16 coins) and deterministic
+synthetic closes for the rest, so the columns are the real ones.
 
 Token counting: ``tiktoken`` is not a dependency of this project, so tokens are estimated as chars / 4 (the
 usual rule of thumb for English and JSON with OpenAI/Anthropic tokenizers; tables of short numbers tokenize
@@ -19,17 +19,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the scripted model double
+
+from doubles import ScriptedClient
+
 from agent.core.domain import Market, MarketInfo, PortfolioState, Position
+from agent.core.limits import Limits
+from agent.strategist.base import DecisionContext, ToolSpec
 from agent.strategist.features import load_daily_closes, market_features
 from agent.strategist.library import load_strategies
-from agent.strategist.base import DecisionContext, Limits, ToolSpec
 from agent.strategist.loop import LLMStrategist, estimate_tokens
 from agent.strategist.openai_provider import openai_tools
-from agent.strategist.providers import ChatRequest, ScriptedClient, UserText
+from agent.strategist.providers import ChatRequest, UserText
 from tools.registry import IN_THE_PROMPT, TOOLS
 
 SIZES = (5, 20, 100)

@@ -4,9 +4,9 @@ Run: python examples/seed000_equal_weight.py
 """
 
 from agent import PortfolioRebalancer, TargetAllocation, load_snapshot
-from agent.strategist.allocators import equal_weight
 from agent.interfaces.render import print_plan
 from agent.standin import load_demo_snapshot
+from agent.strategist.allocators import equal_weight
 
 state, market = load_snapshot(load_demo_snapshot())
 perps = ["BTC", "ETH", "SOL", "AVAX", "BNB", "LTC", "DOGE", "LINK"]

@@ -4,9 +4,9 @@ Run: python examples/seed002_cash_reserve.py
 """
 
 from agent import CashReserve, PortfolioRebalancer, TargetAllocation, load_snapshot
-from agent.strategist.allocators import cash_reserve
 from agent.interfaces.render import print_plan
 from agent.standin import load_demo_snapshot
+from agent.strategist.allocators import cash_reserve
 
 state, market = load_snapshot(load_demo_snapshot())
 current = state.weights(market)

@@ -17,207 +17,42 @@ strategist loop's ``{"data": ..., "note": UNTRUSTED_NOTE}`` envelope, so both re
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import inspect
-import math
-from collections.abc import Callable, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import timedelta
-from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Literal
-
-from mcp_types import ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticError
+from typing import TYPE_CHECKING, Any
 
 from agent.core.domain import CASH
 from agent.core.errors import ValidationError
 from agent.strategist.base import ToolSpec
-from agent.strategist.loop import UNTRUSTED_NOTE
+from tools.base import (
+    CALLER,
+    TOOLS,
+    UNTRUSTED_NOTE,
+    Args,
+    ExecuteArgs,
+    HistoryArgs,
+    MarketArgs,
+    NoArgs,
+    PreviewArgs,
+    ReasonArgs,
+    StrategyArgs,
+    TargetArgs,
+    ToolDefinition,
+    by_name,
+    jsonable,
+    tool,
+)
 
 if TYPE_CHECKING:
     from agent.services.app import Services
 
 __all__ = [
+    "IN_THE_PROMPT",
     "TOOLS",
     "UNTRUSTED_NOTE",
+    "Args",
     "ToolDefinition",
     "by_name",
     "llm_tools",
 ]
-
-Kind = Literal["read", "preview", "write", "destructive"]
-
-#: Which interface is calling ("mcp", "chat", "strategist"): recorded with the plans a tool stores.
-CALLER: ContextVar[str] = ContextVar("rebalancer_tool_caller", default="mcp")
-
-# Names as Hyperliquid spells them: "BTC", "kPEPE", "UBTC/USDC", "@142", "xyz:TSLA".
-COIN_PATTERN = r"^[A-Za-z0-9@][A-Za-z0-9@/_.:-]{0,39}$"
-PLAN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-
-Coin = Annotated[str, Field(pattern=COIN_PATTERN, description="asset name as Hyperliquid spells it")]
-Weight = Annotated[
-    float,
-    Field(ge=-10, le=10, allow_inf_nan=False, description="fraction of equity (negative = perp short)"),
-]
-Weights = Annotated[
-    dict[Coin, Weight],
-    Field(
-        min_length=1,
-        max_length=50,
-        description='asset → weight, e.g. {"BTC": 0.4, "ETH": 0.3, "USDC": 0.3}; USDC is the remainder',
-    ),
-]
-Reason = Annotated[str, Field(max_length=2000)]
-
-
-class Args(BaseModel):
-    """Tool arguments: strict types (no "60" for 60), unknown fields refused."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class NoArgs(Args):
-    pass
-
-
-class MarketArgs(Args):
-    coins: list[Coin] | None = Field(
-        default=None, max_length=50, description="only these assets (default: every listed asset)"
-    )
-
-
-class StrategyArgs(Args):
-    strategy_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="a strategy id from list_strategies")
-
-
-class HistoryArgs(Args):
-    days: int = Field(default=60, ge=1, le=3650, description="how many days back")
-
-
-class PreviewArgs(Args):
-    weights: Weights | None = Field(default=None, description="target weights (default: the current target)")
-    reasoning: Reason = ""
-
-
-class ExecuteArgs(Args):
-    plan_id: str = Field(pattern=PLAN_ID_PATTERN, description="the plan_id preview_rebalance returned")
-    confirm_token: str = Field(min_length=1, max_length=200, description="the confirm_token of that preview")
-
-
-class ReasonArgs(Args):
-    reason: str = Field(min_length=1, max_length=500, description="why (recorded in the alert log)")
-
-
-class TargetArgs(Args):
-    weights: Weights
-    reasoning: Reason = ""
-
-
-Handler = Callable[["Services", Any], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class ToolDefinition:
-    """One tool: its name, arguments, behaviour class, and implementation."""
-
-    name: str
-    args: type[Args]
-    kind: Kind
-    fn: Handler
-    title: str
-
-    @property
-    def description(self) -> str:
-        return inspect.cleandoc(self.fn.__doc__ or "")
-
-    @property
-    def input_schema(self) -> dict[str, Any]:
-        return copy.deepcopy(_schema(self.args))
-
-    @property
-    def annotations(self) -> ToolAnnotations:
-        read_only = self.kind == "read"
-        return ToolAnnotations(
-            title=self.title,
-            read_only_hint=read_only,
-            destructive_hint=self.kind == "destructive",
-            idempotent_hint=read_only,
-            open_world_hint=self.kind in ("read", "destructive"),  # reads and orders touch the exchange
-        )
-
-    @property
-    def read_only(self) -> bool:
-        return self.kind == "read"
-
-    def parse(self, arguments: Mapping[str, Any] | None) -> Args:
-        """Arguments → the typed model; a ``ValidationError`` naming every bad field otherwise."""
-        try:
-            return self.args.model_validate(dict(arguments or {}))
-        except PydanticError as e:
-            raise ValidationError(f"invalid arguments for {self.name}: {_problems(e)}") from None
-
-    def call(self, services: Services, arguments: Mapping[str, Any] | None, *, caller: str = "mcp") -> dict[str, Any]:
-        """Validate, run, and return the marked JSON object (``{..., "note": UNTRUSTED_NOTE}``)."""
-        args = self.parse(arguments)
-        reset = CALLER.set(caller)
-        try:
-            payload = self.fn(services, args)
-        finally:
-            CALLER.reset(reset)
-        return {**jsonable(payload), "note": UNTRUSTED_NOTE}
-
-
-@cache
-def _schema(model: type[Args]) -> dict[str, Any]:
-    return model.model_json_schema()
-
-
-def _problems(e: PydanticError) -> str:
-    out = []
-    for err in e.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "arguments"
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append(f"{where}: {msg}")
-    return "; ".join(out)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON: models dumped, dataclasses as dicts, non-finite floats as null, datetimes as ISO text."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, BaseModel):
-        return jsonable(value.model_dump(mode="json"))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return jsonable(dataclasses.asdict(value))
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-TOOLS: list[ToolDefinition] = []
-
-
-def tool(args: type[Args], kind: Kind, title: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        TOOLS.append(ToolDefinition(name=fn.__name__, args=args, kind=kind, fn=fn, title=title))
-        return fn
-
-    return register
-
-
-def by_name() -> dict[str, ToolDefinition]:
-    return {t.name: t for t in TOOLS}
 
 
 # --------------------------------------------------------------------------- read-only
@@ -228,7 +63,7 @@ def get_portfolio(services: Services, args: NoArgs) -> dict[str, Any]:
     """Read the account: equity, USDC, and every position with its value and weight.
 
     Read-only. Weights are fractions of equity; perp weights are signed (negative = short); USDC is the
-    remainder. Also says whether trading is paused.
+    remainder. Also says whether trading is paused and when the exchange data was read (as_of).
     """
     state, market = services.observe()
     equity = state.equity(market)
@@ -257,8 +92,8 @@ def get_portfolio(services: Services, args: NoArgs) -> dict[str, Any]:
         "usdc_spot_usd": state.usdc_spot_total,
         "usdc_weight": weights.get(CASH, 1.0),
         "positions": positions,
-        "paused": services.store.is_paused(),
-        "as_of": state.timestamp,
+        "paused": services.is_paused(),
+        "as_of": market.timestamp,
     }
 
 
@@ -267,10 +102,10 @@ def get_drift(services: Services, args: NoArgs) -> dict[str, Any]:
     """Compare current weights with the target: drift per asset, bands, and whether a rebalance is due.
 
     Read-only: plans nothing and stores nothing. Drift = current − target weight; portfolio drift is
-    ½ Σ |drift|. Fails when no target is set (see set_target_allocation).
+    ½ Σ |drift|. The target is the configured one, else the stored one (set_target_allocation), else the
+    strategist's; target_source says which. Also says whether trading is paused and the data's time.
     """
-    target = services.current_target()
-    plan = services.plan(target)
+    plan = services.plan()
     return {
         "rebalance_needed": plan.rebalance_needed,
         "reason": plan.reason,
@@ -278,7 +113,11 @@ def get_drift(services: Services, args: NoArgs) -> dict[str, Any]:
         "max_weight": plan.summary.max_weight_before,
         "equity_usd": plan.summary.equity_usd,
         "target": plan.target,
+        "target_source": plan.target_source,
         "strategy_id": plan.strategy_id,
+        "paused": plan.paused,
+        "as_of": plan.as_of,
+        "cash_pools": plan.cash_pools,
         "rows": [
             {
                 "coin": r.coin,
@@ -304,7 +143,7 @@ def get_market(services: Services, args: MarketArgs) -> dict[str, Any]:
     spot pair); an unknown name is an error. Funding is the hourly rate (funding_apr = hourly × 24 × 365).
     """
     coins = list(dict.fromkeys(args.coins)) if args.coins is not None else None
-    market = _market(services.exchange, coins)
+    market = services.market(coins)
     if coins:
         unknown = [c for c in coins if market.get(c) is None]
         if unknown:
@@ -327,21 +166,6 @@ def get_market(services: Services, args: MarketArgs) -> dict[str, Any]:
     return {"as_of": market.timestamp, "count": len(assets), "assets": assets}
 
 
-def _market(exchange: Any, coins: list[str] | None) -> Any:
-    """The market with books for ``coins`` and, where the adapter offers it, funding (asset contexts)."""
-    params = inspect.signature(exchange.market).parameters
-    kw: dict[str, Any] = {"books": coins} if coins else {}
-    if "with_ctxs" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        kw["with_ctxs"] = True
-    return exchange.market(**kw)
-
-
-@cache
-def _strategies() -> dict[str, Any]:
-    from agent.strategist.library import load_strategies
-
-    return load_strategies()
-
 
 @tool(NoArgs, "read", "Strategies")
 def list_strategies(services: Services, args: NoArgs) -> dict[str, Any]:
@@ -351,7 +175,7 @@ def list_strategies(services: Services, args: NoArgs) -> dict[str, Any]:
     max_leverage) bound the weights.
     """
     out = []
-    for sid, s in sorted(_strategies().items()):
+    for sid, s in sorted(services.strategies().items()):
         out.append(
             {
                 "id": sid,
@@ -389,13 +213,8 @@ def get_history(services: Services, args: HistoryArgs) -> dict[str, Any]:
     status (previewed, confirmed, refused, expired, executed:...).
     """
     cycles = services.history(args.days)
-    since = (services.clock() - timedelta(days=args.days)).isoformat()
-    plans = services.store.query(
-        "SELECT plan_id, created_at, status, status_at, source, equity FROM plans WHERE created_at >= ? "
-        "ORDER BY created_at DESC LIMIT 200",
-        (since,),
-    )
-    return {"days": args.days, "cycles": cycles, "plans": plans, "paused": services.store.is_paused()}
+    plans = services.plans(days=args.days, limit=200)
+    return {"days": args.days, "cycles": cycles, "plans": plans, "paused": services.is_paused()}
 
 
 # --------------------------------------------------------------------------- preview and targets
@@ -408,6 +227,8 @@ def preview_rebalance(services: Services, args: PreviewArgs) -> dict[str, Any]:
     Places no order. Stores the plan and issues a single-use `confirm_token` that expires at `expires_at`;
     execute_rebalance(plan_id, confirm_token) carries it out, after re-checking the account. The plan
     lists ordered actions (sells first), costs, and drift before/after. Weights are validated first.
+    Refused, with no token, when trading is paused or the plan breaks a risk limit; a plan with nothing
+    to do has no token either.
     """
     from agent.core.targets import parse_target
 
@@ -419,16 +240,19 @@ def preview_rebalance(services: Services, args: PreviewArgs) -> dict[str, Any]:
 def set_target_allocation(services: Services, args: TargetArgs) -> dict[str, Any]:
     """Validate and store a new target allocation (asset → weight; USDC is the remainder).
 
-    Side effect: replaces the stored target that get_drift, preview_rebalance and the heartbeat use. Places
+    Side effect: replaces the stored target, which get_drift, preview_rebalance and the heartbeat use
+    unless the config's [targets] are set (they come first; the answer's `active` says which). Places
     no order. Weights must be finite, sum to 1 (±0.01) with USDC, name listed assets, keep spot ≥ 0 and
     stay within the configured leverage; anything else is refused and the stored target stays as it was.
     """
-    target = services.set_target(dict(args.weights), reasoning=args.reasoning)
+    stored = services.set_target(dict(args.weights), reasoning=args.reasoning)
     return {
         "stored": True,
-        "target": target.allocations,
-        "usdc_weight": target.cash_weight,
-        "reasoning": target.reasoning,
+        "active": stored.active,
+        "detail": stored.note,
+        "target": stored.target.allocations,
+        "usdc_weight": stored.target.cash_weight,
+        "reasoning": stored.target.reasoning,
     }
 
 
@@ -443,7 +267,7 @@ def execute_rebalance(services: Services, args: ExecuteArgs) -> dict[str, Any]:
     token is single-use and expires. Refused when trading is paused, the token is wrong, used or expired,
     the account moved beyond tolerance since the preview, or a risk limit would be broken.
     """
-    report = services.execute(args.plan_id, args.confirm_token)
+    report = services.execute(args.plan_id, args.confirm_token, source=CALLER.get())
     data = jsonable(report)
     return {
         "plan_id": args.plan_id,
@@ -456,10 +280,11 @@ def execute_rebalance(services: Services, args: ExecuteArgs) -> dict[str, Any]:
 def cancel_open_orders(services: Services, args: NoArgs) -> dict[str, Any]:
     """Cancel every open order on the account.
 
-    DESTRUCTIVE: resting orders are removed from the book. Positions are not changed.
+    DESTRUCTIVE: resting orders are removed from the book. Positions are not changed. In dry-run nothing
+    is sent: the answer lists what would have been cancelled and says sent: false.
     """
-    cancelled = services.cancel_open_orders()
-    return {"cancelled": cancelled, "count": len(cancelled)}
+    result = services.cancel_open_orders()
+    return {"cancelled": result.cancelled, "count": result.count, "sent": result.sent, "detail": result.note}
 
 
 @tool(ReasonArgs, "destructive", "Pause trading")

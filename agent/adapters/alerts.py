@@ -38,9 +38,9 @@ class Alerter:
     def send(self, kind: str, message: str) -> bool:
         """Record and deliver; returns False when the cooldown suppressed delivery."""
         now = self.clock()
-        last = self.store.get_setting(f"alert_last:{kind}")
+        last = self.store.records.get(f"alert_last:{kind}")
         if last and now - datetime.fromisoformat(last) < self.cooldown:
-            self.store.add_alert(kind, message, delivered=["suppressed (cooldown)"])
+            self.store.records.add_alert(kind, message, delivered=["suppressed (cooldown)"])
             return False
         delivered = ["stderr"]
         log.warning("ALERT %s: %s", kind, message)
@@ -51,6 +51,6 @@ class Alerter:
                 delivered.append("webhook")
             except httpx.HTTPError as e:
                 delivered.append(f"webhook failed: {type(e).__name__}")
-        self.store.add_alert(kind, message, delivered=delivered)
-        self.store.set_setting(f"alert_last:{kind}", now.isoformat())
+        self.store.records.add_alert(kind, message, delivered=delivered)
+        self.store.records.set(f"alert_last:{kind}", now.isoformat())
         return True

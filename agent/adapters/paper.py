@@ -1,4 +1,4 @@
-"""A paper exchange: real market data from any :class:`Exchange` (or a fixed :class:`Market`), simulated fills.
+"""A paper exchange: real market data from any exchange (or a fixed :class:`Market`), simulated fills.
 
 An IOC order walks the asset's L2 book up to its limit (the book is read fresh for every order, so
 paper orders never deplete it); without a book it fills in full at its limit when the limit is on the
@@ -18,11 +18,12 @@ import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 from agent.core.costs import CostModel
 from agent.core.domain import Market, MarketInfo, PortfolioState, Position
 from agent.core.errors import ExchangeError
-from agent.core.orders import Exchange, Fill, OpenOrder, OrderIntent, OrderResult
+from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
 from agent.core.rules import MIN_ORDER_VALUE
 
 _EPS = 1e-12
@@ -35,6 +36,14 @@ class _Perp:
     leverage: float = 1.0
 
 
+class Source(Protocol):
+    """Where the paper exchange reads the market (and, once, the starting account)."""
+
+    def account_state(self) -> PortfolioState: ...
+
+    def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market: ...
+
+
 class PaperExchange:
     """``PaperExchange(source, state=None)``: the Exchange port with simulated execution."""
 
@@ -43,7 +52,7 @@ class PaperExchange:
 
     def __init__(
         self,
-        source: Exchange | Market,
+        source: Source | Market,
         state: PortfolioState | None = None,
         *,
         costs: CostModel | None = None,
@@ -76,10 +85,10 @@ class PaperExchange:
         return f"PaperExchange(source={type(self.source).__name__}, usdc={self.usdc:.2f})"
 
     # ------------------------------------------------------------------ reads
-    def market(self, books: Collection[str] | None = None) -> Market:
+    def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
         if isinstance(self.source, Market):
             return self.source
-        return self.source.market(books)
+        return self.source.market(books, with_ctxs=with_ctxs) if with_ctxs else self.source.market(books)
 
     def account_state(self) -> PortfolioState:
         with self._lock:

@@ -286,6 +286,15 @@ class RebalancingPlan(_Frozen):
     strategy_id: str | None = None
     target: dict[str, float] = Field(default_factory=dict)
     inputs_hash: str = ""
+    cash_pools: dict[str, float] = Field(
+        default_factory=dict,
+        description="USDC by pool: spot_usdc (spot balance) and perp_margin (perp account value − perp notional)",
+    )
+    target_source: str | None = Field(
+        default=None, description="where the target came from: argument, config, stored or strategist"
+    )
+    as_of: datetime | None = Field(default=None, description="when the exchange data was read")
+    paused: bool | None = Field(default=None, description="whether trading was paused when the plan was made")
     confirm_token: str | None = None
     expires_at: datetime | None = None
 

@@ -1,33 +1,23 @@
-"""The exchange port: what the executor needs from an exchange, whatever sits behind it.
+"""Orders as the executor and the exchange adapters exchange them: intents, outcomes, fills, open orders.
 
-Implementations: :class:`agent.adapters.hyperliquid.client.HyperliquidExchange` (the real API through
-``hyperliquid-python-sdk``, also pointed at the local stand-in) and
-:class:`agent.adapters.paper.PaperExchange` (real market data, simulated fills).
-
-Outcome contract of :meth:`Exchange.place_orders`:
+Outcome contract of an exchange's ``place_orders`` (the trade port, :mod:`agent.services.ports`):
 
 - it returns one :class:`OrderResult` per intent, in order, whenever the exchange *answered* (a
   whole-request ``status: "err"`` makes every order ``rejected``; a per-order error ``rejected``;
   ``filled`` with less than asked ``partial``);
 - it raises :class:`~agent.core.errors.OrderOutcomeUnknown` when the request may have reached the exchange
   but no usable answer came back (timeout, connection lost, 429, 5xx, unparseable body): the caller
-  must look every order of the batch up by cloid (:meth:`Exchange.order_status`) before resending;
+  must look every order of the batch up by cloid before resending;
 - it never retries an order by itself (a retried order is signed afresh: a *new* order).
-
-Reads (:meth:`account_state`, :meth:`market`, ...) raise :class:`~agent.core.errors.TemporaryExchangeError`
-when the exchange cannot be reached after a bounded number of retries.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from agent.core.domain import Market, PortfolioState
 
 OrderStatus = Literal["filled", "partial", "resting", "open", "rejected", "canceled", "unknown"]
 Tif = Literal["Ioc", "Gtc", "Alo"]
@@ -88,10 +78,6 @@ class OrderResult(_Model):
     error: str | None = None
     raw_status: str | None = Field(default=None, description="the exchange's own status word, if any")
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in ("filled", "partial", "rejected", "canceled")
-
 
 class Fill(_Model):
     """One trade of the account (Hyperliquid ``userFills`` row)."""
@@ -129,37 +115,3 @@ class OpenOrder(_Model):
     orig_sz: float | None = None
     reduce_only: bool = False
     timestamp: int = 0
-
-
-@runtime_checkable
-class Exchange(Protocol):
-    """What the executor, the CLI and the tools need from an exchange."""
-
-    #: seconds after which a signed order action is void at the exchange (``expiresAfter``), or None.
-    order_ttl_s: float | None
-    #: whether :meth:`schedule_cancel` (the dead-man switch) is available.
-    supports_schedule_cancel: bool
-
-    def account_state(self) -> PortfolioState: ...
-
-    def market(self, books: Collection[str] | None = None) -> Market:
-        """Mids and rules of every tradable asset; L2 books only for ``books`` (planner coin names)."""
-        ...
-
-    def place_orders(self, orders: list[OrderIntent]) -> list[OrderResult]: ...
-
-    def cancel(self, coin: str, oid: int) -> bool: ...
-
-    def cancel_by_cloid(self, coin: str, cloid: str) -> bool: ...
-
-    def order_status(self, cloid: str) -> OrderResult | None:
-        """The order with this cloid, or None when the exchange has never seen it."""
-        ...
-
-    def fills_since(self, ms: int) -> list[Fill]: ...
-
-    def open_orders(self) -> list[OpenOrder]: ...
-
-    def schedule_cancel(self, at_ms: int | None) -> bool:
-        """Set (or clear, with None) the dead-man switch; False when the exchange refused."""
-        ...

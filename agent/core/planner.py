@@ -31,6 +31,7 @@ from typing import Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel
 
+from agent.core.capital import pool_scales, pro_rata
 from agent.core.costs import CostModel
 from agent.core.domain import (
     CASH,
@@ -48,6 +49,7 @@ from agent.core.domain import (
     TradeAction,
 )
 from agent.core.errors import ValidationError
+from agent.core.limits import CashReserve
 from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
 from agent.core.targets import validate_target
 
@@ -57,25 +59,6 @@ _TINY = 1e-12
 _M = TypeVar("_M", bound=BaseModel)
 
 
-@dataclass(frozen=True, kw_only=True)
-class CashReserve:
-    """Seed 002's cash bands, as fractions of equity: e.g. ``CashReserve(min=0.2, target=0.25)``.
-
-    When the target's cash is under ``min``, risk weights shrink pro rata until cash is ``min`` (seed 002
-    raises cash "to reach 20 %", its minimum, in Rule 1 and Scenarios 1 and 4; the cash-reserve allocator
-    reads it the same way); ``floor`` is the hard minimum no plan breaks. ``target`` and ``max`` are
-    advisory (the cash-reserve strategy spends cash above ``max`` down to ``target``); the planner never
-    adds exposure the target did not ask for.
-    """
-
-    min: float = 0.20
-    target: float = 0.25
-    max: float = 0.40
-    floor: float = 0.15
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.floor <= self.min <= self.target <= self.max <= 1:
-            raise ValidationError("cash reserve needs 0 ≤ floor ≤ min ≤ target ≤ max ≤ 1")
 
 
 @dataclass
@@ -106,6 +89,7 @@ class _Book:
     lev: np.ndarray  # perp position leverage (≥ 1): closing frees notional / lev of margin
     spot_cash: float  # spot USDC not on hold
     perp_free: float  # perp margin free for new positions
+    spot_usdc: float = 0.0  # spot USDC held, on hold included
     clamps: list[str] = field(default_factory=list)
 
 
@@ -234,6 +218,7 @@ class PortfolioRebalancer:
             lev=np.array([max(1.0, pos[c].leverage or 1.0) if c in pos else 1.0 for c in coins]),
             spot_cash=current.spot_usdc_free,
             perp_free=current.perp_free,
+            spot_usdc=current.usdc_spot_total,
         )
 
     def _apply_limits(self, b: _Book) -> np.ndarray:
@@ -470,13 +455,10 @@ class PortfolioRebalancer:
             need["all"] += cost_i
             need["perp" if b.perp[g.i] else "spot"] += cost_i
 
-        def fit(have: float, want: float) -> float:
-            return 1.0 if want <= have else max(0.0, have) / want * (1 - 1e-9)
-
         # Shrink rule: every capital user keeps the same fraction of its wanted size (pro rata, per cash
         # pool and overall), rounded down onto the size grid.
-        overall = fit(power, need["all"])
-        scales = {k: min(overall, fit(pool[k], need[k])) for k in ("spot", "perp")}
+        overall = pro_rata(power, need["all"])
+        scales = pool_scales(pool, need, overall=overall)
         for g, px, f, sl in quotes:
             size = g.size
             kind = "perp" if b.perp[g.i] else "spot"
@@ -632,6 +614,7 @@ class PortfolioRebalancer:
                 CASH: round(1 - float(np.abs(t).sum()), 6),
             },
             inputs_hash=self._inputs_hash(b, equity),
+            cash_pools={"spot_usdc": round(b.spot_usdc, 2), "perp_margin": round(cash_before - b.spot_usdc, 2)},
         ).model_copy(update={"plan_id": "p_" + self._inputs_hash(b, equity)[:8] + _stamp(now)})
 
     def _rows(

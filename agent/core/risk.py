@@ -1,34 +1,19 @@
 """The risk gate: hard limits that no LLM output, tool argument or config mistake can bypass.
 
-Pure: a plan, the limits, what was already traded today → the list of violations. The services call
-``check_plan`` before any execution (human-confirmed or heartbeat) and refuse with ``RiskLimitError``.
+Pure: a plan, the limits, what was already traded today → the list of violations. The services call it
+before a preview issues a token and again before any execution (human-confirmed or heartbeat).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from agent.core.domain import RebalancingPlan
 from agent.core.errors import RiskLimitError
+from agent.core.limits import Limits
 
 _EPS = 1e-6
 
 
-@dataclass(frozen=True, kw_only=True)
-class RiskLimits:
-    """E.g. ``RiskLimits(max_weight=0.3, max_notional_per_cycle_usd=50_000)``; ``None`` means no limit."""
-
-    max_weight: float | None = None
-    max_gross_leverage: float = 1.0
-    cash_floor: float = 0.0
-    max_turnover_per_cycle: float = 1.0  # fraction of equity
-    max_notional_per_cycle_usd: float | None = None
-    max_notional_per_day_usd: float | None = None
-    max_trades: int | None = None
-    allowed_assets: frozenset[str] | None = None
-
-
-def violations(plan: RebalancingPlan, limits: RiskLimits, *, traded_today_usd: float = 0.0) -> list[str]:
+def violations(plan: RebalancingPlan, limits: Limits, *, traded_today_usd: float = 0.0) -> list[str]:
     """Every limit the plan breaks (empty when it may run)."""
     out: list[str] = []
     s = plan.summary
@@ -72,7 +57,7 @@ def violations(plan: RebalancingPlan, limits: RiskLimits, *, traded_today_usd: f
     return out
 
 
-def check_plan(plan: RebalancingPlan, limits: RiskLimits, *, traded_today_usd: float = 0.0) -> None:
+def check_plan(plan: RebalancingPlan, limits: Limits, *, traded_today_usd: float = 0.0) -> None:
     """Raise ``RiskLimitError`` naming every breach."""
     found = violations(plan, limits, traded_today_usd=traded_today_usd)
     if found:

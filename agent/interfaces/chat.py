@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from agent.interfaces import render
 from agent.core.domain import RebalancingPlan
 from agent.core.errors import RebalancerError, StrategistError
+from agent.interfaces import render
 from agent.strategist.answer import JSONFormatError, strict_json_loads
 from agent.strategist.loop import wrap_tool_data
 from agent.strategist.providers import (
@@ -65,10 +65,10 @@ def chat(
     """Run the conversation until 'quit' or end of input."""
     client, model_name = strategist_client, model or services.settings.strategist.model or "scripted"
     if client is None and services.settings.strategist.provider != "offline":
-        from agent.services.app import build_strategist
+        from agent.services.targets import build_model_client
+        from agent.services.targets import model_name as configured_model
 
-        strategist: Any = build_strategist(services.settings)
-        client, model_name = strategist.client, strategist.model
+        client, model_name = build_model_client(services.settings), configured_model(services.settings)
     session = _Session(services, output, client, model_name)
     output(OFFLINE_HINT if client is None else f"Chatting with {client.provider} ({model_name}). 'quit' to leave.")
     while True:
@@ -113,7 +113,7 @@ class _Session:
             self.output(f"No preview {plan_id!r} in this chat; ask for a preview first.")
             return
         try:
-            report = self.services.execute(plan_id, token)
+            report = self.services.execute(plan_id, token, source="chat")
         except RebalancerError as e:
             self.output(f"Refused: {e}")
             return

@@ -1,8 +1,20 @@
-"""Human output: the drift table (seed 004), the plan and its summary (seed 000), with rich."""
+"""Human output: the drift table (seed 004), the plan and its summary (seed 000), history, plans, orders.
+
+Two rules for a terminal:
+- text a person copies (the confirm command) is printed whole, on its own line, never wrapped;
+- a table that does not fit the width is folded into one block per row (``name value`` pairs), never
+  printed with cut-off headers.
+
+Exchange and model text (coin names, reasons) is data: rich markup is off, and control and
+bidirectional-override characters are escaped by :func:`safe`.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -13,60 +25,129 @@ from agent.core.domain import RebalancingPlan
 # markup off: reasons, coin names and model text are data, never rich markup
 console = Console(file=sys.stdout, highlight=False, markup=False)
 
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def safe(text: object) -> str:
+    """``text`` with control, bidi-override and zero-width-marker characters escaped (``\\x00``, ``\\u202e``)."""
+
+    def esc(m: re.Match[str]) -> str:
+        c = ord(m.group(0))
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return _UNSAFE.sub(esc, str(text))
+
 
 def pct(x: float) -> str:
     return f"{x * 100:+.1f}%" if x else "0.0%"
 
 
-def drift_table(plan: RebalancingPlan) -> Table:
-    table = Table(title="Current vs target", title_justify="left")
-    for col in ("Asset", "Current", "Target", "Drift", "Band", "Value", "Action"):
-        table.add_column(col, justify="left" if col in ("Asset", "Action") else "right", no_wrap=col != "Action")
-    for r in plan.rows:
-        flag = " ←" if r.market != "cash" and not (r.band_low - 1e-9 <= r.current_weight <= r.band_high + 1e-9) else ""
-        band = f"{r.band_low * 100:.1f}–{r.band_high * 100:.1f}%" if r.market != "cash" else f"≥{r.band_low * 100:.0f}%"
-        table.add_row(
-            r.coin,
-            f"{r.current_weight * 100:.1f}%",
-            f"{r.target_weight * 100:.1f}%",
-            pct(r.drift) + flag,
-            band,
-            f"${r.value_usd:,.2f}",
-            r.action,
-        )
-    return table
+def money(v: float | None) -> str:
+    return f"${v:,.2f}" if v is not None else ""
+
+
+def when(t: datetime | str | None) -> str:
+    if t is None:
+        return "?"
+    text = t.isoformat() if isinstance(t, datetime) else str(t)
+    return text[:19].replace("T", " ") + " UTC"
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[str] = ()) -> None:
+    """A table when it fits the width, else one folded block per row; headers are never cut."""
+    cells = [[safe(c) for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(columns)]
+    natural = sum(widths) + 3 * len(columns) + 1
+    if natural <= console.width:
+        t = Table(title=title, title_justify="left")
+        for col in columns:
+            t.add_column(col, justify="right" if col in right else "left", no_wrap=True)
+        for row in cells:
+            t.add_row(*row)
+        console.print(t)
+        return
+    console.print(title)
+    for row in cells:
+        console.print("  " + " · ".join(f"{h} {v}" for h, v in zip(columns, row, strict=True) if v))
 
 
 def print_drift(plan: RebalancingPlan) -> None:
-    console.print(drift_table(plan))
-    reason = plan.reason[0].upper() + plan.reason[1:]
-    console.print(f"Rebalance needed: {reason}" if plan.rebalance_needed else reason)
+    rows = []
+    for r in plan.rows:
+        if r.market == "cash":
+            continue
+        inside = r.band_low - 1e-9 <= r.current_weight <= r.band_high + 1e-9
+        rows.append(
+            [
+                r.coin,
+                f"{r.current_weight * 100:.1f}%",
+                f"{r.target_weight * 100:.1f}%",
+                pct(r.drift) + ("" if inside else " ←"),
+                f"{r.band_low * 100:.1f}–{r.band_high * 100:.1f}%",
+                money(r.value_usd),
+                r.action,
+            ]
+        )
+    cash = next((r for r in plan.rows if r.market == "cash"), None)
+    if cash is not None:
+        rows.append(
+            [
+                "USDC",
+                f"{cash.current_weight * 100:.1f}%",
+                f"{cash.target_weight * 100:.1f}%",
+                pct(cash.drift),
+                f"≥{cash.band_low * 100:.0f}%",
+                money(cash.value_usd),
+                "",
+            ]
+        )
+        equity = plan.summary.equity_usd or 1.0
+        for name, key in (("  spot USDC", "spot_usdc"), ("  perp margin", "perp_margin")):
+            if key in plan.cash_pools:
+                v = plan.cash_pools[key]
+                rows.append([name, f"{v / equity * 100:.1f}%", "", "", "", money(v), ""])
+    table(
+        "Current vs target",
+        ("Asset", "Current", "Target", "Drift", "Band", "Value", "Action"),
+        rows,
+        right=("Current", "Target", "Drift", "Band", "Value"),
+    )
+    reason = plan.reason[0].upper() + plan.reason[1:] if plan.reason else ""
+    console.print(safe(f"Rebalance needed: {reason}" if plan.rebalance_needed else reason))
+    console.print(safe(context_line(plan)))
+
+
+def context_line(plan: RebalancingPlan) -> str:
+    """Where the target came from, the time of the exchange data, and whether trading is paused."""
+    source = {
+        "argument": "given",
+        "config": "the config's [targets]",
+        "stored": "the stored target",
+        "strategist": "the strategist's",
+    }.get(plan.target_source or "", plan.target_source or "?")
+    strategy = f" ({plan.strategy_id})" if plan.strategy_id else ""
+    paused = " · TRADING PAUSED" if plan.paused else ""
+    return f"Target: {source}{strategy} · exchange data {when(plan.as_of)}{paused}"
 
 
 def print_plan(plan: RebalancingPlan) -> None:
     print_drift(plan)
     if plan.clamps:
-        console.print("Limits applied: " + "; ".join(plan.clamps))
+        console.print(safe("Limits applied: " + "; ".join(plan.clamps)))
     if plan.actions:
-        t = Table(title="Plan (in order: capital-freeing first)", title_justify="left")
-        for col in ("#", "Side", "Kind", "Asset", "Size", "Notional", "IOC limit", "Reduce-only"):
-            t.add_column(col, no_wrap=True)
+        table(
+            "Plan (in order: capital-freeing first)",
+            ("#", "Side", "Kind", "Asset", "Size", "Notional", "IOC limit", "Reduce-only"),
+            [
+                [str(n), a.side, a.kind, a.coin, f"{a.size:g}", money(a.notional_usd), f"{a.limit_px:g}",
+                 "yes" if a.reduce_only else ""]
+                for n, a in enumerate(plan.actions, 1)
+            ],
+        )
         for n, a in enumerate(plan.actions, 1):
-            t.add_row(
-                str(n),
-                a.side,
-                a.kind,
-                a.coin,
-                f"{a.size:g}",
-                f"${a.notional_usd:,.2f}",
-                f"{a.limit_px:g}",
-                "yes" if a.reduce_only else "",
-            )
-        console.print(t)
-        for n, a in enumerate(plan.actions, 1):
-            console.print(f"  {n}. {a.reason}")
+            console.print(safe(f"  {n}. {a.reason}"))
     for skip in plan.skipped:
-        console.print(f"skipped {skip.coin} (${skip.wanted_notional_usd:,.2f}): {skip.reason}")
+        console.print(safe(f"skipped {skip.coin} (${skip.wanted_notional_usd:,.2f}): {skip.reason}"))
     s, c = plan.summary, plan.estimated_cost
     console.print(
         f"Sells ${s.total_sells_usd:,.2f} · buys ${s.total_buys_usd:,.2f} · {s.num_trades} trades · "
@@ -76,42 +157,90 @@ def print_plan(plan: RebalancingPlan) -> None:
     )
 
 
+def print_copyable(line: str) -> None:
+    """A command to copy: whole, on its own line, whatever the terminal width (no rich wrapping)."""
+    sys.stdout.write(safe(line) + "\n")
+    sys.stdout.flush()
+
+
 def print_execution(report: Any) -> None:
     """The executor's report: per order what happened, then the totals."""
-    t = Table(title=f"Execution: {report.status}", title_justify="left")
-    for col in ("#", "Asset", "Side", "Wanted", "Filled", "Avg px", "State", "Note"):
-        t.add_column(col)
-    for n, o in enumerate(report.actions, 1):
-        t.add_row(
-            str(n),
-            o.coin,
-            o.side,
-            f"{o.intended_sz:g}",
-            f"{o.filled_sz:g}",
-            f"{o.avg_px:g}" if o.avg_px else "",
-            o.state,
-            o.error or o.note or "",
-        )
-    console.print(t)
+    table(
+        f"Execution: {report.status}",
+        ("#", "Asset", "Side", "Wanted", "Filled", "Avg px", "State", "Note"),
+        [
+            [str(n), o.coin, o.side, f"{o.intended_sz:g}", f"{o.filled_sz:g}", f"{o.avg_px:g}" if o.avg_px else "",
+             o.state, o.error or o.note or ""]
+            for n, o in enumerate(report.actions, 1)
+        ],
+    )
+    for e in report.errors:
+        console.print(safe(f"  {e}"))
 
 
 def print_history(rows: list[dict[str, Any]]) -> None:
-    t = Table(title="Rebalance history", title_justify="left")
-    for col in ("Started (UTC)", "Status", "Value before", "Value after", "7-day return"):
-        t.add_column(col, no_wrap=True)
-
-    def money(v: float | None) -> str:
-        return f"${v:,.2f}" if v is not None else ""
-
-    for r in rows:
-        t.add_row(
-            str(r["started_at"])[:16].replace("T", " "),
-            r["status"],
-            money(r["value_before"]),
-            money(r["value_after"]),
-            f"{r['return_7d']:+.2%}" if r["return_7d"] is not None else "pending",
-        )
-    console.print(t)
+    table(
+        "Rebalance history",
+        ("Started (UTC)", "Status", "Source", "Value before", "Value after", "Cost", "7-day return"),
+        [
+            [
+                str(r["started_at"])[:16].replace("T", " "),
+                r["status"],
+                r.get("source") or r.get("trigger") or "",
+                money(r["value_before"]),
+                money(r["value_after"]),
+                money(r.get("realised_cost_usd")),
+                f"{r['return_7d']:+.2%}" if r["return_7d"] is not None else "pending",
+            ]
+            for r in rows
+        ],
+    )
     for r in rows:
         plan = f" (plan {r['plan_id']})" if r["plan_id"] else ""
-        console.print(f"  {r['id']}{plan}: {r['reason'] or ''}", markup=False)
+        console.print(safe(f"  {r['id']}{plan}: {r['reason'] or ''}"))
+
+
+def print_plans(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Plans",
+        ("Plan", "Created (UTC)", "Status", "Source", "Trades", "Turnover", "Est. cost"),
+        [
+            [r["plan_id"], str(r["created_at"])[:16].replace("T", " "), r["status"], r["source"] or "",
+             str(r["num_trades"]), money(r["turnover_usd"]), money(r["estimated_cost_usd"])]
+            for r in rows
+        ],
+    )
+
+
+def print_plan_detail(d: dict[str, Any]) -> None:
+    console.print(safe(f"Plan {d['plan_id']}: {d['status']} (from {d['source']}, created {when(d['created_at'])})"))
+    if d.get("reason"):
+        console.print(safe(f"  {d['reason']}"))
+    print_plan(RebalancingPlan.model_validate(d["plan"]))
+    if d["orders"]:
+        table(
+            "Orders (the journal)",
+            ("cloid", "Asset", "Side", "Size", "Filled", "Avg px", "State"),
+            [
+                [o["cloid"], o["coin"], o["side"], f"{o['size']:g}", f"{o['filled_sz']:g}",
+                 f"{o['avg_px']:g}" if o["avg_px"] else "", o["state"]]
+                for o in d["orders"]
+            ],
+        )
+    if d["cycle"]:
+        c = d["cycle"]
+        console.print(
+            safe(f"Cycle {c['id']}: {c['status']} · value {money(c['value_before'])} → {money(c['value_after'])}")
+        )
+
+
+def print_orders(orders: list[Any]) -> None:
+    if not orders:
+        console.print("No open orders.")
+        return
+    table(
+        "Open orders",
+        ("Asset", "oid", "Side", "Size", "Limit", "cloid"),
+        [[o.coin, str(o.oid), "buy" if o.side == "B" else "sell", f"{o.sz:g}", f"{o.limit_px:g}", o.cloid or ""]
+         for o in orders],
+    )

@@ -36,28 +36,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticError
 
-from agent.core.errors import ConfigError
+from agent.adapters.hyperliquid.settings import HyperliquidSettings
+from agent.core.durations import parse_duration
+from agent.core.errors import ConfigError, TargetValidationError
+from agent.core.limits import CashReserve, Limits
+from agent.core.targets import parse_target
 
 DEFAULT_CONFIG = "rebalancer.toml"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str | int | float) -> timedelta:
-    """'90s', '15m', '4h', '3d', '1w' (or seconds as a number) → timedelta."""
-    if isinstance(text, int | float):
-        seconds = float(text)
-    else:
-        m = _DURATION.match(text)
-        if not m:
-            raise ValueError(f"{text!r} is not a duration like 90s, 15m, 4h, 3d or 1w")
-        seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError("a duration must be positive")
-    return timedelta(seconds=seconds)
+#: The hard limits when the config names none: caps on what one cycle and one day may trade.
+DEFAULT_LIMITS = Limits(max_notional_per_cycle_usd=1_000_000.0, max_notional_per_day_usd=5_000_000.0)
 
 
 class _Section(BaseModel):
@@ -79,30 +69,6 @@ class RebalanceConfig(_Section):
     max_trades: int | None = Field(None, ge=1)
 
 
-class CashReserveConfig(_Section):
-    min: float = Fraction
-    target: float = Fraction
-    max: float = Fraction
-    floor: float = Fraction
-
-    @model_validator(mode="after")
-    def _ordered(self) -> CashReserveConfig:
-        if not self.floor <= self.min <= self.target <= self.max:
-            raise ValueError("needs floor ≤ min ≤ target ≤ max")
-        return self
-
-
-class LimitsConfig(_Section):
-    """Hard limits the risk gate enforces on every plan, whoever made it."""
-
-    max_weight: float | None = Field(None, gt=0, le=1)
-    min_weight: float | None = Field(None, ge=0, le=1)
-    max_gross_leverage: float = Field(1.0, gt=0, le=5)
-    cash_floor: float = Field(0.0, ge=0, le=1)
-    max_turnover_per_cycle: float = Field(1.0, gt=0, le=2, description="fraction of equity traded per cycle")
-    max_notional_per_cycle_usd: float = Field(1_000_000.0, gt=0)
-    max_notional_per_day_usd: float = Field(5_000_000.0, gt=0)
-    allowed_assets: list[str] | None = None
 
 
 class HeartbeatConfig(_Section):
@@ -154,11 +120,12 @@ class Settings(_Section):
     db: str = "rebalancer.db"
     targets: dict[str, float] | None = None
     rebalance: RebalanceConfig = RebalanceConfig()
-    cash_reserve: CashReserveConfig | None = None
-    limits: LimitsConfig = LimitsConfig()
+    cash_reserve: CashReserve | None = None
+    limits: Limits = DEFAULT_LIMITS
     heartbeat: HeartbeatConfig = HeartbeatConfig()
     strategist: StrategistConfig = StrategistConfig()
     mcp: McpConfig = McpConfig()
+    hyperliquid: HyperliquidSettings = HyperliquidSettings()
     secret_key: SecretStr | None = Field(None, exclude=True)
     keystore_password: SecretStr | None = Field(None, exclude=True)
     source: str = Field("defaults", exclude=True)
@@ -184,6 +151,10 @@ class Settings(_Section):
             for k, x in v.items():
                 if not math.isfinite(x):
                     raise ValueError(f"{k}: not a finite number")
+            try:
+                parse_target(dict(v))  # the target rules (sum to 1, no NaN, names), as for any target
+            except TargetValidationError as e:
+                raise ValueError("; ".join(p.removeprefix("invalid target: ") for p in e.problems)) from None
         return v
 
     @property

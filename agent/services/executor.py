@@ -24,8 +24,8 @@ journal, and only ``plan size − already filled`` is sent, so running the same 
 (after ``reconcile``) never trades an action twice. The CLI/heartbeat may instead re-plan from the fresh
 account (single-use confirm tokens make that the normal path); both are safe.
 
-Modes: ``live`` (the given exchange), ``paper`` (wrapped in :class:`PaperExchange` unless it already is
-one), ``dry-run`` (intents are journaled as DRY_RUN, nothing is sent, nothing is read).
+Modes: ``live`` (the given exchange), ``paper`` (the given exchange is a paper exchange: the composition
+wraps it), ``dry-run`` (intents are journaled as DRY_RUN, nothing is sent, nothing is read).
 """
 
 from __future__ import annotations
@@ -38,11 +38,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent.core.costs import CostModel
-from agent.core.domain import Market, PortfolioState, RebalancingPlan, TradeAction
-from agent.core.errors import ExchangeError, OrderOutcomeUnknown
-from agent.adapters.paper import PaperExchange
-from agent.core.orders import Exchange, OrderIntent, OrderResult, make_cloid
+from agent.adapters.store.db import Store
 from agent.adapters.store.journal import (
     ABANDONED,
     CANCELED,
@@ -57,8 +53,13 @@ from agent.adapters.store.journal import (
     Journal,
     OrderRow,
 )
+from agent.core.capital import pool_scales
+from agent.core.costs import CostModel
+from agent.core.domain import Market, PortfolioState, RebalancingPlan, TradeAction
+from agent.core.errors import ExchangeError, OrderOutcomeUnknown
+from agent.core.orders import OrderIntent, OrderResult, make_cloid
 from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
-from agent.adapters.store.db import Store
+from agent.services.ports import TradePort
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class Executor:
 
     def __init__(
         self,
-        exchange: Exchange,
+        exchange: TradePort,
         store: Store,
         *,
         mode: ExecMode = "paper",
@@ -162,13 +163,11 @@ class Executor:
     ) -> None:
         if mode not in ("live", "dry-run", "paper"):
             raise ValueError(f"mode must be live, dry-run or paper, not {mode!r}")
-        if mode == "paper" and not isinstance(exchange, PaperExchange):
-            exchange = PaperExchange(exchange)
         self.exchange = exchange
         self.store = store
-        self.journal = journal or Journal(store)
+        self.journal = journal or store.journal
         self.mode = mode
-        self.is_paused = is_paused or store.is_paused
+        self.is_paused = is_paused or store.records.is_paused
         self.max_slippage_pct = max_slippage_pct
         self.max_attempts = max_attempts
         self.min_order_value = min_order_value
@@ -178,7 +177,6 @@ class Executor:
         self.costs = costs or CostModel()
         self.clock = clock
         self.sleep = sleep
-        self.orders_sent = 0
 
     # ================================================================== execute
     def execute(self, plan: RebalancingPlan) -> ExecutionReport:
@@ -303,7 +301,6 @@ class Executor:
             rep.attempts += 1
             rep.sent_sz += remaining
             sent_at = self.clock()
-            self.orders_sent += 1
             try:
                 result = self.exchange.place_orders([intent])[0]
             except OrderOutcomeUnknown as exc:
@@ -403,10 +400,11 @@ class Executor:
             rate = self.costs.fee_rate(a.market) + self.cash_buffer_pct
             need[i] = remaining[i] * self._limit(a, market) * (1 + rate)
         targets: dict[int, float] = {}
+        totals = {pool: sum(need[i] for i in using if plan.actions[i].market == pool) for pool in pools}
+        scales = pool_scales(pools, totals)
         for pool, free in pools.items():
             members = [i for i in using if plan.actions[i].market == pool]
-            total = sum(need[i] for i in members)
-            scale = 1.0 if total <= free or total <= 0 else free / total
+            scale = scales[pool]
             for i in members:
                 a = plan.actions[i]
                 done = a.size - remaining[i]

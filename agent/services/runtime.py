@@ -3,44 +3,34 @@
 ``network = "local"`` (the default) starts the Hyperliquid stand-in in-process, seeded with the demo
 account (or ``local_snapshot``), and talks to it through the real SDK over loopback: no key, no network,
 no real money. Its state lives as long as the process (a demo, an MCP session, a heartbeat).
+
+Execution modes (``Settings.execution_mode``): ``local`` and ``live`` trade through the SDK; ``paper``
+fills against the real books in memory; ``dry-run`` journals every intent and sends nothing. A snapshot
+is read-only. Only ``local``, ``live`` and ``paper`` give the services a trade port.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from agent.services.config import Settings
-from agent.core.domain import Market, PortfolioState
-from agent.core.errors import ConfigError, ExchangeError
-from agent.adapters.hyperliquid.parsing import load_snapshot
-from agent.services.app import Clock, Services, utcnow
+from agent.adapters.hyperliquid.client import HyperliquidExchange
+from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
+from agent.core.domain import RebalancingPlan, TargetAllocation
+from agent.core.errors import ConfigError, ExchangeError
+from agent.services.app import Clock, Services, utcnow
+from agent.services.config import Settings
+from agent.services.executor import Executor
+from agent.services.planning import planner
+from agent.services.ports import TradePort
+from agent.services.targets import validate
+from agent.strategist.base import ToolSpec
 
-
-class SnapshotExchange:
-    """A read-only exchange over a snapshot file: for ``status`` / ``decide`` / ``preview --snapshot``."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._state, self._market = load_snapshot(path)
-
-    def account_state(self) -> PortfolioState:
-        return self._state
-
-    def market(self, books: Any = None, **_: Any) -> Market:
-        return self._market
-
-    def open_orders(self) -> list[Any]:
-        return []
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("place_orders", "cancel", "cancel_by_cloid", "order_status", "fills_since", "schedule_cancel"):
-            raise ExchangeError(f"a snapshot ({self.path}) is read-only: no orders; use the configured exchange")
-        raise AttributeError(name)
+__all__ = ["open_runtime", "plan_snapshot", "read_snapshot", "snapshot_of"]
 
 
 def _secret(settings: Settings) -> str | None:
@@ -59,6 +49,40 @@ def _secret(settings: Settings) -> str | None:
     return None
 
 
+def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: dict[str, Any] | None) -> HyperliquidExchange:
+    kw = settings.hyperliquid.client_kwargs()
+    if settings.network == "local":
+        from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, load_demo_snapshot, serve
+
+        seed = standin_snapshot
+        if seed is None:
+            local = settings.local_snapshot
+            seed = json.loads(Path(local).read_text()) if local else load_demo_snapshot()
+        server = stack.enter_context(serve(seed))
+        return HyperliquidExchange(
+            server.url,
+            account_address=settings.account_address or seed.get("user") or DEMO_ACCOUNT_ADDRESS,
+            secret_key=_secret(settings) or DEMO_SECRET_KEY,
+            **kw,
+        )
+    if settings.is_local:  # a stand-in already running on loopback (`rebalancer exchange serve`)
+        from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY
+
+        return HyperliquidExchange(
+            settings.network,
+            account_address=settings.account_address or DEMO_ACCOUNT_ADDRESS,
+            secret_key=_secret(settings) or DEMO_SECRET_KEY,
+            **kw,
+        )
+    return HyperliquidExchange(
+        settings.network,
+        account_address=settings.account_address,
+        secret_key=_secret(settings) if settings.live else None,
+        vault_address=settings.vault_address,
+        **kw,
+    )
+
+
 @contextmanager
 def open_runtime(
     settings: Settings,
@@ -67,90 +91,71 @@ def open_runtime(
     store: Store | None = None,
     clock: Clock = utcnow,
     standin_snapshot: dict[str, Any] | None = None,
+    model_tools: Callable[[Services], list[ToolSpec]] | None = None,
+    offline: bool = False,
 ) -> Iterator[Services]:
-    """Everything an interface needs, closed cleanly on exit."""
-    from agent.adapters.hyperliquid.client import HyperliquidExchange
-    from agent.services.executor import Executor
+    """Everything an interface needs, closed cleanly on exit.
 
+    ``model_tools`` builds the read-only tools the strategist's model may call (the MCP registry's
+    ``llm_tools``); the interfaces pass it, so the services never import the layer above them.
+    ``offline`` opens only the store (pause, resume, history, plans): no exchange is started or read.
+    """
     with ExitStack() as stack:
         store = store or Store(settings.db)
         stack.callback(store.close)
-        exchange: Any
-        mode = settings.execution_mode
-        if snapshot is not None:
-            exchange = SnapshotExchange(snapshot)
-            mode = "dry-run"
-        elif settings.network == "local":
-            from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, load_demo_snapshot, serve
-
-            seed = standin_snapshot
-            if seed is None:
-                seed = (
-                    json.loads(Path(settings.local_snapshot).read_text())
-                    if settings.local_snapshot
-                    else load_demo_snapshot()
-                )
-            server = stack.enter_context(serve(seed))
-            key = _secret(settings) or DEMO_SECRET_KEY
-            exchange = HyperliquidExchange(
-                server.url,
-                account_address=settings.account_address or seed.get("user") or DEMO_ACCOUNT_ADDRESS,
-                secret_key=key,
-            )
-        elif settings.is_local:  # a stand-in already running on loopback (`rebalancer exchange serve`)
-            from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY
-
-            exchange = HyperliquidExchange(
-                settings.network,
-                account_address=settings.account_address or DEMO_ACCOUNT_ADDRESS,
-                secret_key=_secret(settings) or DEMO_SECRET_KEY,
-            )
+        if offline:
+            services = Services(settings=settings, store=store, exchange=NoExchange(), clock=clock)
+        elif snapshot is not None:
+            services = Services(settings=settings, store=store, exchange=SnapshotExchange(snapshot), clock=clock)
         else:
-            exchange = HyperliquidExchange(
-                settings.network,
-                account_address=settings.account_address,
-                secret_key=_secret(settings) if settings.live else None,
-                vault_address=settings.vault_address,
+            exchange = _exchange(settings, stack, standin_snapshot)
+            mode = settings.execution_mode
+            trade: TradePort | None = exchange
+            if mode == "paper":
+                from agent.adapters.paper import PaperExchange
+
+                trade = PaperExchange(exchange)
+            executor = Executor(
+                trade or exchange,
+                store,
+                mode="live" if mode in ("local", "live") else ("paper" if mode == "paper" else "dry-run"),
+                is_paused=store.records.is_paused,
+                max_slippage_pct=settings.rebalance.max_slippage,
             )
-        executor_exchange = exchange
-        if mode == "paper":
-            from agent.adapters.paper import PaperExchange
-
-            executor_exchange = PaperExchange(exchange)
-        executor = Executor(
-            executor_exchange,
-            store,
-            mode="live" if mode in ("local", "live") else ("paper" if mode == "paper" else "dry-run"),
-            is_paused=store.is_paused,
-            max_slippage_pct=settings.rebalance.max_slippage,
-        )
-        services = Services(settings=settings, store=store, exchange=exchange, executor=executor, clock=clock)
-        if snapshot is None and mode in ("local", "live"):
-            executor.reconcile()
-        try:
-            from tools.registry import llm_tools
-
-            services.tools = llm_tools(services)
-        except ImportError:  # the registry is optional for the core services
-            services.tools = []
+            if mode == "dry-run":
+                trade = None  # dry-run wraps every state-changing call: nothing reaches the exchange
+            services = Services(
+                settings=settings, store=store, exchange=exchange, executor=executor, trade=trade, clock=clock
+            )
+            if mode in ("local", "live"):
+                executor.reconcile()
+        services.tools = model_tools(services) if model_tools is not None else []
         yield services
 
 
-def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict[str, Any]:
-    """The account and market as a snapshot: Hyperliquid ``/info`` responses, unchanged (design.md)."""
-    ask = exchange._info  # the adapter's rate-budgeted, retried /info call
-    user = exchange.user
-    snap: dict[str, Any] = {
-        "user": user,
-        "meta": ask({"type": "meta"}),
-        "spotMeta": ask({"type": "spotMeta"}),
-        "clearinghouseState": ask({"type": "clearinghouseState", "user": user}),
-        "spotClearinghouseState": ask({"type": "spotClearinghouseState", "user": user}),
-        "allMids": ask({"type": "allMids"}),
-        "metaAndAssetCtxs": ask({"type": "metaAndAssetCtxs"}),
-    }
-    if book_coins is None:
-        state, market = load_snapshot(snap)
-        book_coins = [market.assets[c].wire_name for c in state.positions]
-    snap["l2Books"] = {c: ask({"type": "l2Book", "coin": c}) for c in book_coins}
-    return snap
+class NoExchange:
+    """The exchange of a command that only reads the store: any exchange call is a clear error."""
+
+    order_ttl_s: float | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        raise ExchangeError(f"this command does not read the exchange ({name})")
+
+
+def snapshot_of(services: Services) -> dict[str, Any]:
+    """The configured account and market as a snapshot (Hyperliquid ``/info`` answers, unchanged)."""
+    return dump_snapshot(services.exchange)
+
+
+def read_snapshot(path: str | Path | dict[str, Any]) -> SnapshotExchange:
+    """A snapshot file checked and opened read-only (``SnapshotError`` naming the problem otherwise)."""
+    return SnapshotExchange(path)
+
+
+def plan_snapshot(snapshot: str | Path, target: TargetAllocation, settings: Settings) -> RebalancingPlan:
+    """Pure offline planning: a snapshot, a target and the config's planner; no exchange, no store."""
+    exchange = SnapshotExchange(snapshot)
+    state, market = exchange.account_state(), exchange.market()
+    validate(settings, target, market)
+    result = planner(settings).create_rebalancing_plan(state, target, market)
+    return result.model_copy(update={"target_source": "argument", "as_of": market.timestamp})

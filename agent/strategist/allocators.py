@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agent.core.domain import CASH
+from agent.core.limits import CashReserve
 
 FloatArray = NDArray[np.float64]
 _EPS = 1e-12
@@ -227,8 +228,7 @@ def cash_reserve_plan(
                     ("floor", floor), ("min_position", min_position), ("max_position", max_position),
                     ("locked_cash", locked_cash)):
         _check_fraction(name, v)
-    if not floor <= min_cash <= target_cash <= max_cash:
-        raise ValueError("need floor ≤ min_cash ≤ target_cash ≤ max_cash")
+    CashReserve(min=min_cash, target=target_cash, max=max_cash, floor=floor)  # the one rule for the bands
     if min_position > max_position:
         raise ValueError("need min_position ≤ max_position")
     if raise_cash_to not in ("min", "target"):

@@ -233,7 +233,7 @@ def check_target(
         raise AnswerRejected([f"target_allocation: {e['msg']}" for e in exc.errors(include_url=False)]) from None
     problems: list[str] = []
     try:
-        ctx.limits.check(target, ctx.market)
+        ctx.limits.check_target(target, ctx.market)
     except TargetValidationError as exc:
         problems += exc.problems
     problems += strategy_problems(target, strategy_id, strategies)

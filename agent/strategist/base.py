@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.core.domain import Market, PortfolioState, TargetAllocation
-from agent.core.targets import validate_target
+from agent.core.limits import Limits
 
 DecisionStatus = Literal[
     "ok",  # a validated target
@@ -28,25 +28,6 @@ class ToolSpec:
     description: str
     input_schema: Mapping[str, Any]
     handler: Callable[[dict[str, Any]], Any]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Caps the strategist's answer must respect (config caps; strategies add their own)."""
-
-    max_gross_leverage: float = 1.0
-    max_weight: float | None = None
-    allowed_assets: frozenset[str] | None = None
-
-    def check(self, target: TargetAllocation, market: Market) -> TargetAllocation:
-        """``validate_target`` under these caps (raises ``TargetValidationError`` naming every problem)."""
-        return validate_target(
-            target,
-            market,
-            max_gross_leverage=self.max_gross_leverage,
-            allowed_assets=self.allowed_assets,
-            max_weight=self.max_weight,
-        )
 
 
 @dataclass

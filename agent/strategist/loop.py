@@ -218,7 +218,6 @@ class _Run:
         self.raw: list[str] = []
         self.calls_log: list[dict[str, Any]] = []
         self.usage = Usage()
-        self.last_problems: list[str] = []
 
     def _decision(
         self, status: DecisionStatus, error: str | None = None, answer: ValidAnswer | None = None
@@ -252,7 +251,6 @@ class _Run:
     def _invalid(self, problems: list[str]) -> Decision | None:
         """Count one failed answer; the fail-closed decision when attempts are spent."""
         self.attempts += 1
-        self.last_problems = problems
         if self.attempts >= self.o.max_attempts:
             return self._decision(
                 "failed_invalid",

@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from agent.strategist import allocators
 from agent.core.domain import CASH, Market, MarketInfo, PortfolioState, TargetAllocation
 from agent.core.errors import TargetValidationError, ValidationError
+from agent.core.limits import Limits
+from agent.strategist import allocators
+from agent.strategist.base import Decision, DecisionContext
 from agent.strategist.features import covariance_matrix, load_daily_closes, market_features
 from agent.strategist.library import Strategy, StrategyCaps, load_strategies
-from agent.strategist.base import Decision, DecisionContext, Limits
 
 # Regime thresholds (annualised volatilities, simple returns, drawdowns as negative fractions).
 CRASH_DRAWDOWN_90D = -0.25  # reference coin (BTC) this far below its 90-day high
@@ -349,7 +350,7 @@ class OfflineStrategist:
         reasoning = "\n".join(lines)
         try:
             target = TargetAllocation(allocations=weights, strategy_id=chosen, reasoning=reasoning)
-            ctx.limits.check(target, ctx.market)
+            ctx.limits.check_target(target, ctx.market)
         except (TargetValidationError, ValueError) as exc:
             return Decision(
                 status="failed_invalid",

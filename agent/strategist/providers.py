@@ -351,33 +351,3 @@ def remaining_timeout(default_s: float, deadline: float | None, clock: Callable[
     if left <= 0:
         raise BudgetExhausted("time budget spent before the model call")
     return min(default_s, left)
-
-
-# --------------------------------------------------------------------------- scripted double
-
-
-class ScriptedClient:
-    """A model double replaying a list of turns (or exceptions to raise); records every request.
-
-    Used by the loop tests and by examples that must run without a network.
-    """
-
-    def __init__(self, turns: Sequence[ModelTurn | Exception], *, provider: str = "scripted") -> None:
-        self.provider = provider
-        self._turns = list(turns)
-        self.requests: list[ChatRequest] = []
-
-    def complete(self, request: ChatRequest) -> ModelTurn:
-        self.requests.append(request)
-        if not self._turns:
-            raise AssertionError("ScriptedClient: the script has no more turns")
-        turn = self._turns.pop(0)
-        if isinstance(turn, Exception):
-            raise turn
-        return turn
-
-
-def submit_turn(name: str, arguments: str | Mapping[str, Any], *, call_id: str = "call_1", text: str = "") -> ModelTurn:
-    """A turn that calls one tool: a convenience for scripts (``arguments`` as a dict or raw JSON text)."""
-    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
-    return ModelTurn(stop="tool_use", text=text, tool_calls=(ToolCall(call_id, name, raw),))

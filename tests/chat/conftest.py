@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from agent.services.app import Services
 from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
-from agent.services.app import Services
 
 TARGETS = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
 

@@ -8,17 +8,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from doubles import ScriptedClient, submit_turn
 
 from agent.interfaces.chat import CHAT_TOOLS, chat
 from agent.services.app import Services
-from agent.strategist.providers import (
-    ModelTurn,
-    ScriptedClient,
-    ToolResults,
-    TransportFailed,
-    UserText,
-    submit_turn,
-)
+from agent.strategist.providers import ModelTurn, ToolResults, TransportFailed, UserText
 
 RISK_OFF = {"UBTC/USDC": 0.1, "UETH/USDC": 0.05, "USDC": 0.85}
 
@@ -51,11 +45,11 @@ def confirm_what_was_shown(seen: list[str]) -> str:
 
 
 def plans(services: Services) -> list[dict[str, Any]]:
-    return services.store.query("SELECT plan_id, status, source FROM plans")
+    return services.plans()
 
 
 def orders_sent(services: Services) -> int:
-    return services.store.query("SELECT count(*) AS n FROM orders")[0]["n"]
+    return services.store.journal.count()
 
 
 def drift_then_preview(*more: ModelTurn) -> ScriptedClient:

@@ -38,9 +38,10 @@ def test_status_shows_drift_and_why(config):
 def test_preview_then_execute_across_processes(config):
     code, plan = run_json("preview", "--config", str(config))
     assert code == 0 and plan["confirm_token"] and plan["actions"]
-    code, report = run_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--config", str(config))
+    token = plan["confirm_token"]
+    code, report = run_json("execute", plan["plan_id"], "--confirm", token, "--yes", "--config", str(config))
     assert code == 0 and report["status"] == "ok"
-    code, again = run_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--config", str(config))
+    code, again = run_json("execute", plan["plan_id"], "--confirm", token, "--yes", "--config", str(config))
     assert code == 3 and "already used" in again["error"]
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from agent.services.config import load_settings
 from agent.core.errors import ConfigError
+from agent.services.config import load_settings
 
 
 def write(tmp_path, text):

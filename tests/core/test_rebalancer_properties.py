@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from agent.core.costs import CostModel
 from agent.core.domain import Market, MarketInfo, PortfolioState, Position, TargetAllocation
-from agent.core.planner import CashReserve, PortfolioRebalancer, portfolio_drift
+from agent.core.limits import CashReserve
+from agent.core.planner import PortfolioRebalancer, portfolio_drift
 from agent.core.rules import is_valid_price, is_valid_size
 
 MIN_TRADE = 10.0

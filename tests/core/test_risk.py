@@ -4,7 +4,8 @@ import pytest
 
 from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Position, TargetAllocation
 from agent.core.errors import RiskLimitError
-from agent.core.risk import RiskLimits, check_plan, violations
+from agent.core.limits import Limits
+from agent.core.risk import check_plan, violations
 
 M = Market(
     assets={
@@ -24,19 +25,19 @@ def plan_for(weights, state=None):
 
 
 def test_a_plan_within_limits_passes():
-    check_plan(plan_for({"BTC": 0.2, "ETH": 0.2}), RiskLimits(max_weight=0.3, max_notional_per_cycle_usd=50_000))
+    check_plan(plan_for({"BTC": 0.2, "ETH": 0.2}), Limits(max_weight=0.3, max_notional_per_cycle_usd=50_000))
 
 
 @pytest.mark.parametrize(
     ("limits", "traded", "message"),
     [
-        (RiskLimits(max_weight=0.3), 0.0, "over the max 30.00%"),
-        (RiskLimits(max_notional_per_cycle_usd=10_000), 0.0, "per-cycle cap"),
-        (RiskLimits(max_notional_per_day_usd=60_000), 20_000.0, "daily cap"),
-        (RiskLimits(max_turnover_per_cycle=0.2), 0.0, "over 20% of equity"),
-        (RiskLimits(allowed_assets=frozenset({"BTC"})), 0.0, "assets not allowed: ETH"),
-        (RiskLimits(max_trades=1), 0.0, "2 trades is over the cap of 1"),
-        (RiskLimits(cash_floor=0.5), 0.0, "under the floor"),
+        (Limits(max_weight=0.3), 0.0, "over the max 30.00%"),
+        (Limits(max_notional_per_cycle_usd=10_000), 0.0, "per-cycle cap"),
+        (Limits(max_notional_per_day_usd=60_000), 20_000.0, "daily cap"),
+        (Limits(max_turnover_per_cycle=0.2), 0.0, "over 20% of equity"),
+        (Limits(allowed_assets=frozenset({"BTC"})), 0.0, "assets not allowed: ETH"),
+        (Limits(max_trades=1), 0.0, "2 trades is over the cap of 1"),
+        (Limits(cash_floor=0.5), 0.0, "under the floor"),
     ],
     ids=["max-weight", "per-cycle", "per-day", "turnover", "allowed", "trades", "cash-floor"],
 )
@@ -51,4 +52,4 @@ def test_reducing_an_existing_breach_is_allowed():
         perp_account_value=100_000.0, positions={"BTC": Position(coin="BTC", market="perp", size=0.6)}
     )
     plan = plan_for({"BTC": 0.45}, state)
-    assert violations(plan, RiskLimits(max_weight=0.3)) == []
+    assert violations(plan, Limits(max_weight=0.3)) == []

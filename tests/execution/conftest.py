@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from agent import PortfolioRebalancer, TargetAllocation
-from agent.core.domain import RebalancingPlan
 from agent.adapters.hyperliquid import HyperliquidExchange
+from agent.adapters.store.db import Store
+from agent.core.domain import RebalancingPlan
 from agent.standin import (
     DEMO_ACCOUNT_ADDRESS,
     DEMO_SECRET_KEY,
@@ -20,7 +21,6 @@ from agent.standin import (
     load_demo_snapshot,
     serve,
 )
-from agent.adapters.store.db import Store
 
 SPOT = ("UBTC/USDC", "UETH/USDC", "USOL/USDC")
 #: seed 002's scenario: trim BTC/ETH, exit the AVAX perp, 20 % cash.

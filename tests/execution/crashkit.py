@@ -48,10 +48,10 @@ def _adapter(url: str) -> Any:
 
 # ------------------------------------------------------------------------------------------- child
 def child_main(url: str, db: str, plan_path: str, crash: str) -> int:
+    from agent.adapters.store.db import Store
+    from agent.adapters.store.journal import Journal
     from agent.core.domain import RebalancingPlan
     from agent.services.executor import Executor
-    from agent.adapters.store.journal import Journal
-    from agent.adapters.store.db import Store
 
     kind, _, n = crash.partition(":")
     at = int(n) if n else 0
@@ -159,9 +159,9 @@ def _run_child(url: str, db: Path, plan_path: Path, crash: str, rng: random.Rand
 
 def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
     from agent import PortfolioRebalancer, TargetAllocation
-    from agent.adapters.store.journal import ABANDONED, OPEN_STATES, Journal
-    from agent.standin import load_demo_snapshot, serve
     from agent.adapters.store.db import Store
+    from agent.adapters.store.journal import ABANDONED, OPEN_STATES
+    from agent.standin import load_demo_snapshot, serve
 
     rng = random.Random(seed)
     res = TrialResult(seed=seed)
@@ -194,7 +194,7 @@ def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
             orders = [o for oid, o in server.exchange.account.orders.items() if oid not in preexisting]
             fills = list(server.exchange.account.fills)
         store = Store(db)
-        journal = Journal(store)
+        journal = store.journal
         rows = {r.cloid: r for r in journal.rows(plan_id=plan.plan_id)}
         store.close()
         cloids = [o.cloid for o in orders]

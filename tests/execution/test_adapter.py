@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, TemporaryExchangeError
 from agent.adapters.hyperliquid.client import HyperliquidExchange, RateBudget, SecretKey
+from agent.adapters.hyperliquid.constants import resolve_base_url
+from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, TemporaryExchangeError
 from agent.core.orders import OrderIntent, make_cloid
-from agent.adapters.hyperliquid.client import resolve_base_url
 from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_AGENT_ADDRESS, DEMO_AGENT_SECRET_KEY, DEMO_SECRET_KEY
 
 from .conftest import cloids_at_exchange, exchange_fills, exchange_orders

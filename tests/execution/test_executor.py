@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from agent.adapters.paper import PaperExchange
+from agent.adapters.store.journal import ABANDONED, DRY_RUN, FILLED, PENDING, SENT, UNKNOWN, Journal
 from agent.core.domain import CASH
 from agent.core.errors import TemporaryExchangeError
-from agent.adapters.paper import PaperExchange
 from agent.services.executor import Executor
-from agent.adapters.store.journal import ABANDONED, DRY_RUN, FILLED, PENDING, SENT, UNKNOWN, Journal
 from agent.standin import DEMO_AGENT_SECRET_KEY
 from agent.standin.state import Level
 
@@ -50,11 +50,11 @@ def test_seed_002_plan_executes_and_the_account_ends_near_target(adapter, server
     assert [a.state for a in report.actions] == ["filled"] * len(plan.actions)
     assert report.orders_sent == len(exchange_orders(server)) == len(plan.actions)
     assert drift(adapter, SEED_002) < 0.01
-    journal = Journal(store)
+    journal = store.journal
     assert {r.state for r in journal.rows(plan_id=plan.plan_id)} == {FILLED}
     assert report.fees_usd > 0 and report.realised_cost_usd >= report.fees_usd
     assert report.realised_cost_usd == pytest.approx(plan.estimated_cost.total_usd, rel=0.2)
-    fills = store.query("SELECT * FROM fills")
+    fills = store.journal.fills()
     assert len(fills) == len(exchange_fills(server))
     assert_no_duplicates(server, plan, journal)
     events = [e["state"] for e in journal.events(report.actions[0].cloids[0])]
@@ -94,7 +94,7 @@ def test_buys_are_resized_down_to_the_spot_cash_really_there(adapter, server, st
     assert report.actions[i].target_sz < buy.size
     assert "resized" in (report.actions[i].note or "")
     assert adapter.account_state().usdc_spot_total >= 0
-    assert_no_duplicates(server, plan, Journal(store))
+    assert_no_duplicates(server, plan, store.journal)
 
 
 def test_buy_under_10_dollars_after_resizing_is_skipped_and_reported(adapter, server, store):
@@ -131,7 +131,7 @@ def test_each_exchange_fault_is_resolved_without_a_duplicate_order(adapter, serv
     report = Executor(adapter, store, mode="live").execute(plan)
     assert report.status == "ok", report.errors
     first = report.actions[0]
-    journal = Journal(store)
+    journal = store.journal
     states = [e["state"] for e in journal.events(first.cloids[0])]
     assert states[:3] == [PENDING, SENT, UNKNOWN]
     if applied:  # the order reached the exchange: found by cloid, not resent
@@ -159,7 +159,7 @@ def test_lookup_failure_leaves_the_order_unknown_and_stops(adapter, server, stor
     report = ex.execute(plan)
     assert report.status == "failed" and report.actions[0].state == "unknown"
     assert len(exchange_orders(server)) == 1  # nothing else was sent
-    journal = Journal(store)
+    journal = store.journal
     assert [r.state for r in journal.open_rows()] == [UNKNOWN]
     # ...later the exchange answers again: reconcile resolves it, and the plan finishes without a duplicate.
     adapter.order_status = real_status
@@ -185,10 +185,10 @@ def test_kill_switch_stops_before_the_next_order(adapter, server, store):
 
 def test_kill_switch_on_sends_nothing(adapter, server, store):
     plan = make_plan(adapter, SEED_002)
-    store.set_paused(True, "test")
+    store.records.set_paused(True, "test")
     report = Executor(adapter, store, mode="live").execute(plan)
     assert report.status == "paused" and exchange_orders(server) == []
-    assert Journal(store).rows() == []
+    assert store.journal.rows() == []
 
 
 def test_dry_run_sends_nothing_and_journals_intents(adapter, server, store):
@@ -197,14 +197,13 @@ def test_dry_run_sends_nothing_and_journals_intents(adapter, server, store):
     report = Executor(adapter, store, mode="dry-run").execute(plan)
     assert report.status == "dry-run"
     assert exchange_orders(server) == [] and server.exchange.account.n_requests == before
-    rows = Journal(store).rows(plan_id=plan.plan_id)
+    rows = store.journal.rows(plan_id=plan.plan_id)
     assert [r.state for r in rows] == [DRY_RUN] * len(plan.actions) and {r.mode for r in rows} == {"dry-run"}
 
 
 def test_paper_mode_fills_from_real_books_and_leaves_the_exchange_alone(adapter, server, store):
     plan = make_plan(adapter, ROTATE)
-    ex = Executor(adapter, store, mode="paper")
-    assert isinstance(ex.exchange, PaperExchange)
+    ex = Executor(PaperExchange(adapter), store, mode="paper")
     report = ex.execute(plan)
     assert report.status == "ok", report.errors
     assert exchange_orders(server) == []
@@ -215,7 +214,7 @@ def test_paper_mode_fills_from_real_books_and_leaves_the_exchange_alone(adapter,
         book = market.get(a.coin).book
         best = (book.asks if a.side == "buy" else book.bids)[0].px
         assert r.avg_px == pytest.approx(best, rel=1e-3)  # walked the real book, not the mid
-    assert {r.mode for r in Journal(store).rows()} == {"paper"}
+    assert {r.mode for r in store.journal.rows()} == {"paper"}
     assert report.fees_usd == pytest.approx(
         sum(r.notional_usd * (0.00045 if r.market == "perp" else 0.0007) for r in report.actions), rel=1e-6
     )
@@ -254,7 +253,7 @@ def test_partial_fill_is_completed_with_a_new_attempt(adapter, server, store):
     r = report.actions[plan.actions.index(buy)]
     assert r.state == "filled" and r.attempts == 2 and len(set(r.cloids)) == 2
     assert r.filled_sz == pytest.approx(r.target_sz)
-    assert_no_duplicates(server, plan, Journal(store))
+    assert_no_duplicates(server, plan, store.journal)
 
 
 def test_partial_fill_without_liquidity_is_reported_partial(adapter, server, store):
@@ -265,7 +264,7 @@ def test_partial_fill_without_liquidity_is_reported_partial(adapter, server, sto
     assert r.state == "partial" and 0 < r.filled_sz < r.target_sz
     assert r.attempts == 2  # the second IOC found nothing within the limit and was not retried
     assert report.status == "partial"
-    assert_no_duplicates(server, plan, Journal(store))
+    assert_no_duplicates(server, plan, store.journal)
 
 
 def test_running_the_same_plan_twice_trades_nothing_more(adapter, server, store):
@@ -280,7 +279,7 @@ def test_running_the_same_plan_twice_trades_nothing_more(adapter, server, store)
 
 def test_reconcile_moves_every_open_row_to_its_real_state(adapter, server, store):
     plan = make_plan(adapter, SEED_002)
-    journal = Journal(store)
+    journal = store.journal
     ex = Executor(adapter, store, mode="live")
     intents = [ex._intent(plan, i, a, 1, a.size, a.limit_px) for i, a in enumerate(plan.actions[:3])]
     for i, intent in enumerate(intents):
@@ -303,6 +302,6 @@ def test_empty_plan_is_ok_and_cash_only_target(adapter, server, store):
     plan = make_plan(adapter, {CASH: 1.0, "AVAX": 0.0, "UBTC/USDC": 0.0, "UETH/USDC": 0.0, "USOL/USDC": 0.0})
     report = Executor(adapter, store, mode="live").execute(plan)
     assert report.status in ("ok", "partial")
-    assert_no_duplicates(server, plan, Journal(store))
+    assert_no_duplicates(server, plan, store.journal)
     nothing = plan.model_copy(update={"actions": []})
     assert Executor(adapter, store, mode="live").execute(nothing).status == "ok"

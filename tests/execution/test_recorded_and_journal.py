@@ -8,12 +8,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agent.adapters.hyperliquid.answers import (
+    classify_order_answer,
+    classify_order_lookup,
+    parse_fill,
+    parse_open_order,
+)
+from agent.adapters.hyperliquid.parsing import parse_market
+from agent.adapters.paper import PaperExchange
+from agent.adapters.store.journal import ABANDONED, FILLED, PENDING, SENT, UNKNOWN, JournalError
 from agent.core.domain import Market, MarketInfo, PortfolioState
 from agent.core.orders import Fill, OrderIntent, make_cloid
-from agent.adapters.hyperliquid.client import classify_order_answer, classify_order_lookup, parse_fill, parse_open_order
-from agent.adapters.paper import PaperExchange
-from agent.adapters.hyperliquid.parsing import parse_market
-from agent.adapters.store.journal import ABANDONED, FILLED, PENDING, SENT, UNKNOWN, Journal, JournalError
 
 # Reuse the cassettes the stand-in's tests copied; the full shared set when it is present.
 COPIED = Path(__file__).parents[1] / "standin" / "fixtures" / "hl-recorded"
@@ -106,7 +111,7 @@ def test_order_answers_classified():
 
 
 def test_journal_states_move_forward_only(store):
-    j = Journal(store)
+    j = store.journal
     i = intent()
     cloid = j.intend("p", 0, 1, i)
     assert cloid == i.cloid and j.intend("p", 0, 1, i) == cloid  # idempotent
@@ -127,7 +132,7 @@ def test_journal_states_move_forward_only(store):
 
 
 def test_record_fills_is_idempotent_on_tid(store):
-    j = Journal(store)
+    j = store.journal
     f = Fill(coin="BTC", px=1.0, sz=2.0, side="B", time=1, fee=0.1, tid="42")
     assert j.record_fills([f, f]) == 1 and j.record_fills([f]) == 0
     spot_buy = Fill(coin="@142", px=100.0, sz=1.0, side="B", time=1, fee=0.0007, fee_token="UBTC", tid="43")

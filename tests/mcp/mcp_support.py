@@ -8,33 +8,24 @@ test can move. Tools are called through fastmcp's in-process ``Client(server)``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
 import pytest
+from doubles import FakeClock
 from fastmcp import Client, FastMCP
 from fastmcp.exceptions import ToolError
 
+from agent.services.app import Services
 from agent.services.config import Settings, load_settings
 from agent.services.runtime import open_runtime
-from agent.services.app import Services
+from tools.registry import llm_tools
 from tools.server import build_server
 
 TARGETS = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
 
 
-class MovableClock:
-    """A clock the test moves by hand (``clock.advance(minutes=6)``)."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 class Mcp:
@@ -77,13 +68,13 @@ def settings(tmp_path: Any) -> Settings:
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(UTC))
 
 
 @pytest.fixture
-def services(settings: Settings, clock: MovableClock) -> Iterator[Services]:
-    with open_runtime(settings, clock=clock) as svc:
+def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    with open_runtime(settings, clock=clock, model_tools=llm_tools) as svc:
         yield svc
 
 

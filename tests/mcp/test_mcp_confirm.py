@@ -6,7 +6,8 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp_support import Mcp, MovableClock
+from doubles import FakeClock
+from mcp_support import Mcp
 
 from agent.core.orders import OrderIntent, make_cloid
 from agent.core.rules import round_price, round_size_down
@@ -18,7 +19,7 @@ SUMMARY_KEYS = {"total_sells_usd", "total_buys_usd", "turnover_usd", "num_trades
 
 
 def plan_status(services: Services, plan_id: str) -> str:
-    return services.store.query("SELECT status FROM plans WHERE plan_id = ?", (plan_id,))[0]["status"]
+    return services.store.plans.get(plan_id).status
 
 
 def execute(mcp: Mcp, plan: dict[str, Any], token: str | None = None) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def refusal(mcp: Mcp, plan: dict[str, Any], token: str | None = None) -> str:
 
 
 def orders_sent(services: Services) -> int:
-    return services.store.query("SELECT count(*) AS n FROM orders")[0]["n"]
+    return services.store.journal.count()
 
 
 def place(services: Services, coin: str, *, is_buy: bool, size: float, px_factor: float, tif: str = "Ioc") -> Any:
@@ -53,7 +54,7 @@ def place(services: Services, coin: str, *, is_buy: bool, size: float, px_factor
     return result
 
 
-def test_preview_returns_the_plan_json_with_a_token(mcp: Mcp, services: Services, clock: MovableClock):
+def test_preview_returns_the_plan_json_with_a_token(mcp: Mcp, services: Services, clock: FakeClock):
     plan = mcp.call("preview_rebalance")
     assert set(plan) >= PLAN_KEYS
     assert plan["rebalance_needed"] is True and plan["actions"]
@@ -62,8 +63,9 @@ def test_preview_returns_the_plan_json_with_a_token(mcp: Mcp, services: Services
     assert set(plan["estimated_cost"]) >= {"fees_usd", "slippage_usd", "total_usd"}
     assert plan["expires_at"] > clock().isoformat()
     assert plan_status(services, plan["plan_id"]) == "previewed"
-    stored = services.store.query("SELECT plan, token_hash FROM plans")[0]
-    assert plan["confirm_token"] not in stored["plan"] + stored["token_hash"]  # only its hash is kept
+    stored = services.store.plans.get(plan["plan_id"])
+    assert plan["confirm_token"] not in stored.plan.model_dump_json() + (stored.token_hash or "")  # only a hash
+    assert stored.plan.confirm_token is None
 
 
 def test_preview_toward_given_weights(mcp: Mcp):
@@ -99,7 +101,7 @@ def test_a_wrong_token_is_refused_and_does_not_burn_the_plan(mcp: Mcp, services:
     assert execute(mcp, plan)["status"] == "ok"
 
 
-def test_an_expired_token_is_refused(mcp: Mcp, services: Services, clock: MovableClock):
+def test_an_expired_token_is_refused(mcp: Mcp, services: Services, clock: FakeClock):
     plan = mcp.call("preview_rebalance")
     clock.advance(seconds=services.settings.mcp.confirm_ttl.total_seconds() + 1)
     assert "expired" in refusal(mcp, plan)
@@ -107,7 +109,7 @@ def test_an_expired_token_is_refused(mcp: Mcp, services: Services, clock: Movabl
     assert orders_sent(services) == 0
 
 
-def test_a_token_just_inside_its_lifetime_still_works(mcp: Mcp, services: Services, clock: MovableClock):
+def test_a_token_just_inside_its_lifetime_still_works(mcp: Mcp, services: Services, clock: FakeClock):
     plan = mcp.call("preview_rebalance")
     clock.advance(seconds=services.settings.mcp.confirm_ttl.total_seconds() - 1)
     assert execute(mcp, plan)["status"] == "ok"
@@ -139,7 +141,7 @@ def test_paused_trading_refuses_execution_until_resumed(mcp: Mcp, services: Serv
     assert plan_status(services, plan["plan_id"]) == "previewed"  # the kill switch does not burn the token
     mcp.call("resume_trading", {"reason": "done"})
     assert execute(mcp, plan)["status"] == "ok"
-    kinds = [a["kind"] for a in services.store.query("SELECT kind FROM alerts ORDER BY id")]
+    kinds = [a["kind"] for a in reversed(services.store.records.alerts())]
     assert kinds[:2] == ["pause", "resume"]
 
 

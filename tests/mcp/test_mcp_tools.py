@@ -141,11 +141,16 @@ def test_get_drift_compares_with_the_configured_target(mcp: Mcp):
     assert d["portfolio_drift"] == pytest.approx(0.5 * sum(abs(r["drift"]) for r in d["rows"]), abs=1e-4)
 
 
-def test_get_drift_without_a_target_says_how_to_set_one(tmp_path, clock):
+def test_get_drift_and_preview_without_a_target_use_the_strategist_and_say_so(tmp_path, clock):
+    """The target rule is the services' own: config, then stored, then the strategist (it was CLI-only)."""
     from agent.services.runtime import open_runtime
 
     with open_runtime(make_settings(tmp_path, targets=None), clock=clock) as svc:
-        assert "no target" in Mcp(build_server(svc)).error("get_drift")
+        mcp = Mcp(build_server(svc))
+        drift = mcp.call("get_drift")
+        assert drift["target_source"] == "strategist" and drift["strategy_id"]
+        assert mcp.call("preview_rebalance")["target_source"] == "strategist"
+        assert svc.store.records.decisions()  # the strategist's answer is recorded
 
 
 def test_get_market_filters_coins_and_reports_funding_and_books(mcp: Mcp):
@@ -223,22 +228,34 @@ BAD_TARGETS = {
 def test_a_bad_target_is_refused_and_the_stored_target_is_unchanged(mcp: Mcp, services, weights, expected):
     good = {"UBTC/USDC": 0.3, "UETH/USDC": 0.3, "USDC": 0.4}
     mcp.call("set_target_allocation", {"weights": good, "reasoning": "baseline"})
-    before = services.store.get_setting("target")
+    before = services.store.records.get("target")
     assert expected in mcp.error("set_target_allocation", {"weights": weights})
-    assert services.store.get_setting("target") == before
+    assert services.store.records.get("target") == before
 
 
 def test_a_bad_preview_stores_no_plan(mcp: Mcp, services):
     mcp.error("preview_rebalance", {"weights": {"UBTC/USDC": 0.5, "ZZZ": 0.3, "USDC": 0.2}})
-    assert services.store.query("SELECT count(*) AS n FROM plans")[0]["n"] == 0
+    assert services.store.plans.count() == 0
 
 
-def test_set_target_allocation_stores_a_valid_target(mcp: Mcp, services):
-    out = mcp.call("set_target_allocation", {"weights": {"UBTC/USDC": 0.5, "USDC": 0.5}, "reasoning": "half"})
-    assert out["stored"] is True and out["target"] == {"UBTC/USDC": 0.5, "USDC": 0.5}
-    drift_target = mcp.call("get_drift")["target"]
-    assert {k: w for k, w in drift_target.items() if w} == {"UBTC/USDC": 0.5, "USDC": 0.5}  # held assets → 0
-    assert services.current_target().reasoning == "half"
+def test_set_target_allocation_stores_a_valid_target(tmp_path, clock):
+    from agent.services.runtime import open_runtime
+
+    with open_runtime(make_settings(tmp_path, targets=None), clock=clock) as services:
+        mcp = Mcp(build_server(services))
+        out = mcp.call("set_target_allocation", {"weights": {"UBTC/USDC": 0.5, "USDC": 0.5}, "reasoning": "half"})
+        assert out["stored"] is True and out["active"] is True
+        assert out["target"] == {"UBTC/USDC": 0.5, "USDC": 0.5}
+        drift = mcp.call("get_drift")
+        assert {k: w for k, w in drift["target"].items() if w} == {"UBTC/USDC": 0.5, "USDC": 0.5}  # held → 0
+        assert drift["target_source"] == "stored"
+        assert services.current_target().reasoning == "half"
+
+
+def test_a_stored_target_under_configured_targets_is_kept_but_says_it_is_not_used(mcp: Mcp):
+    out = mcp.call("set_target_allocation", {"weights": {"UBTC/USDC": 0.5, "USDC": 0.5}})
+    assert out["stored"] is True and out["active"] is False and "[targets]" in out["detail"]
+    assert mcp.call("get_drift")["target_source"] == "config"
 
 
 # --------------------------------------------------------------------------- error masking

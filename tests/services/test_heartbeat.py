@@ -6,25 +6,36 @@ from agent.services.heartbeat import Heartbeat
 
 
 def orders(svc) -> int:
-    return svc.store.query("SELECT COUNT(*) AS n FROM orders")[0]["n"]
+    return svc.store.journal.count()
 
 
 def test_advise_records_and_alerts_but_never_trades(services):
     r = Heartbeat(services, autonomy="advise").tick()
     assert r.status == "advised" and r.plan_id
     assert orders(services) == 0
-    plan_status = services.store.query("SELECT status FROM plans WHERE plan_id = ?", (r.plan_id,))[0]["status"]
-    assert plan_status == "advisory"
-    assert services.store.query("SELECT kind FROM alerts WHERE kind = 'advice'")
-    decisions = services.store.query("SELECT provider, status, raw_replies FROM decisions")
-    assert decisions and decisions[0]["status"] == "ok"
+    stored = services.store.plans.get(r.plan_id)
+    assert stored.status == "advisory" and stored.token_hash is None  # advice can never execute
+    assert services.store.records.alerts("advice")
+    assert services.store.cycles.get(r.cycle_id)["target_source"] == "config"  # configured: no model asked
+    assert services.store.records.decisions() == []
+
+
+def test_advise_without_a_target_asks_the_strategist_and_records_its_answer(settings, clock):
+    from agent.services.runtime import open_runtime
+
+    with open_runtime(settings.model_copy(update={"targets": None}), clock=clock) as svc:
+        r = Heartbeat(svc, autonomy="advise").tick()
+        assert r.status == "advised", r
+        assert svc.store.cycles.get(r.cycle_id)["target_source"] == "strategist"
+        (decision,) = svc.store.records.decisions(r.cycle_id)
+        assert decision["status"] == "ok" and decision["raw_replies"] is not None
 
 
 def test_confirm_leaves_a_pending_plan_a_person_confirms(services):
     r = Heartbeat(services, autonomy="confirm").tick()
     assert r.status == "pending-confirm" and r.confirm_token
     assert orders(services) == 0
-    alert = services.store.query("SELECT message FROM alerts WHERE kind = 'confirm'")[0]["message"]
+    alert = services.store.records.alerts("confirm")[0]["message"]
     assert f"rebalancer execute {r.plan_id} --confirm {r.confirm_token}" in alert
     report = services.execute(r.plan_id, r.confirm_token)
     assert report.status == "ok" and orders(services) > 0
@@ -33,8 +44,9 @@ def test_confirm_leaves_a_pending_plan_a_person_confirms(services):
 def test_auto_executes_within_the_heartbeat_caps(services):
     r = Heartbeat(services, autonomy="auto").tick()
     assert r.status == "executed:ok", r
-    cycle = services.store.query("SELECT * FROM cycles WHERE id = ?", (r.cycle_id,))[0]
+    cycle = services.store.cycles.get(r.cycle_id)
     assert cycle["value_before"] > 0 and cycle["value_after"] > 0
+    assert cycle["orders"] > 0 and cycle["fills"] > 0 and cycle["realised_cost_usd"] > 0
     # the next tick finds the portfolio in band
     services.clock.advance(hours=4)
     nxt = Heartbeat(services, autonomy="auto").tick()

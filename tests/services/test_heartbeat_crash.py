@@ -15,8 +15,8 @@ from collections import Counter
 import pytest
 from clirun import SCRIPT, run
 
-from agent.standin import Faults, load_demo_snapshot, serve
 from agent.adapters.store.db import Store
+from agent.standin import Faults, load_demo_snapshot, serve
 
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
 
@@ -64,16 +64,17 @@ def test_kill_minus_9_mid_tick_then_restart_does_not_trade_twice(tmp_path, order
         cloids = Counter(o.cloid for o in account.orders.values() if o.cloid)
         assert all(n == 1 for n in cloids.values()), "an order was sent twice"
         store = Store(db)
-        rows = store.query("SELECT cloid, state FROM orders")
-        stuck = [r for r in rows if r["state"] in ("PENDING", "SENT", "UNKNOWN")]
+        rows = store.journal.rows()
+        stuck = [r for r in rows if r.state in ("PENDING", "SENT", "UNKNOWN")]
         assert not stuck, stuck
-        journal = {r["cloid"] for r in rows}
-        assert set(cloids) <= journal, "an exchange order has no journal row"
+        assert set(cloids) <= {r.cloid for r in rows}, "an exchange order has no journal row"
         # each plan action was filled at most once in total
-        plan_rows = store.query(
-            "SELECT plan_id, action_index, SUM(filled_sz) AS f, MAX(size) AS s FROM orders "
-            "GROUP BY plan_id, action_index"
-        )
-        assert all(r["f"] <= r["s"] + 1e-9 for r in plan_rows)
+        filled: dict[tuple[str, int], float] = {}
+        size: dict[tuple[str, int], float] = {}
+        for r in rows:
+            key = (r.plan_id, r.action_index)
+            filled[key] = filled.get(key, 0.0) + r.filled_sz
+            size[key] = max(size.get(key, 0.0), r.size)
+        assert all(filled[k] <= size[k] + 1e-9 for k in filled)
         store.close()
         assert sent_before_restart >= orders_before_kill

@@ -14,8 +14,8 @@ def test_preview_then_execute_trades_to_target(services):
     assert report.status == "ok"
     after = services.plan()
     assert not after.rebalance_needed and after.summary.drift_before < 0.01
-    rows = services.store.query("SELECT state FROM orders WHERE plan_id = ?", (plan.plan_id,))
-    assert rows and all(r["state"] == "FILLED" for r in rows)
+    rows = services.store.journal.rows(plan_id=plan.plan_id)
+    assert rows and all(r.state == "FILLED" for r in rows)
 
 
 def test_token_is_single_use(services):
@@ -29,7 +29,7 @@ def test_wrong_token_changes_nothing(services):
     plan = services.preview()
     with pytest.raises(ConfirmationError, match="wrong confirm token"):
         services.execute(plan.plan_id, "not-the-token")
-    assert services.store.query("SELECT COUNT(*) AS n FROM orders")[0]["n"] == 0
+    assert services.store.journal.count() == 0
     assert services.execute(plan.plan_id, plan.confirm_token).status == "ok"  # the right one still works
 
 
@@ -53,7 +53,7 @@ def test_paused_refuses_and_sends_nothing(services):
     services.pause("test")
     with pytest.raises(TradingPaused):
         services.execute(plan.plan_id, plan.confirm_token)
-    assert services.store.query("SELECT COUNT(*) AS n FROM orders")[0]["n"] == 0
+    assert services.store.journal.count() == 0
     services.resume()
     assert services.execute(plan.plan_id, plan.confirm_token).status == "ok"
 
@@ -65,10 +65,11 @@ def test_risk_gate_refuses_over_the_cap(settings, clock):
         update={"limits": settings.limits.model_copy(update={"max_notional_per_cycle_usd": 100})}
     )
     with open_runtime(tight, clock=clock) as svc:
-        plan = svc.preview()
-        with pytest.raises(RiskLimitError, match="per-cycle cap"):
-            svc.execute(plan.plan_id, plan.confirm_token)
-        assert svc.store.query("SELECT status FROM plans WHERE plan_id = ?", (plan.plan_id,))[0]["status"] == "refused"
+        with pytest.raises(RiskLimitError, match=r"per-cycle cap.*no confirm token"):
+            svc.preview()  # the gate runs before a token exists
+        (refused,) = svc.plans()
+        assert refused["status"] == "refused" and "per-cycle cap" in refused["reason"]
+        assert svc.store.journal.count() == 0
 
 
 def test_set_target_validates_and_bad_input_changes_nothing(services):
@@ -76,5 +77,6 @@ def test_set_target_validates_and_bad_input_changes_nothing(services):
     with pytest.raises(Exception, match="not listed"):
         services.set_target({"NOPE": 0.5, "USDC": 0.5})
     assert services.current_target() == before
-    t = services.set_target({"UBTC/USDC": 0.5, "USDC": 0.5})
-    assert services.current_target().allocations == t.allocations
+    stored = services.set_target({"UBTC/USDC": 0.5, "USDC": 0.5})
+    assert not stored.active  # the config's [targets] come first
+    assert services.store.records.get("target")["allocations"] == stored.target.allocations

@@ -43,9 +43,9 @@ def test_random_targets_execute_into_band(tmp_path_factory, target):
     with open_runtime(s) as svc:
         plan = svc.preview()
         report = svc.execute(plan.plan_id, plan.confirm_token or "")
-        rows = svc.store.query("SELECT cloid, state, error FROM orders WHERE plan_id = ?", (plan.plan_id,))
-        assert not [r for r in rows if r["state"] in ("PENDING", "SENT", "UNKNOWN")]
-        refused = [r["error"] for r in rows if r["state"] == "REJECTED"]
+        rows = svc.store.journal.rows(plan_id=plan.plan_id)
+        assert not [r for r in rows if r.state in ("PENDING", "SENT", "UNKNOWN")]
+        refused = [r.error for r in rows if r.state == "REJECTED"]
         assert not [e for e in refused if "nsufficient" in (e or "")], refused
         assert report.status in ("ok", "partial"), report.errors
         after = svc.plan()

@@ -9,6 +9,7 @@ from typing import Any
 
 import eth_account
 import pytest
+from doubles import SecondsClock
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hyperliquid.exchange import Exchange
@@ -103,14 +104,6 @@ SNAPSHOT: dict[str, Any] = {
 }
 
 
-class Clock:
-    """A settable clock (seconds) for the stand-in; tests move it instead of sleeping."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -119,14 +112,14 @@ def snapshot() -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock() -> Clock:
+def clock() -> SecondsClock:
     import time
 
-    return Clock(time.time())
+    return SecondsClock(time.time())
 
 
 @pytest.fixture
-def server(snapshot: dict[str, Any], clock: Clock) -> Iterator[StandInServer]:
+def server(snapshot: dict[str, Any], clock: SecondsClock) -> Iterator[StandInServer]:
     standin = StandIn.from_snapshot(snapshot, approved_agents=[AGENT.address], clock=clock)
     with serve(standin, faults=Faults()) as srv:
         yield srv

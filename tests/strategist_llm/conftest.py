@@ -13,7 +13,8 @@ import pytest
 import respx
 
 from agent.core.domain import Market, MarketInfo, PortfolioState, Position
-from agent.strategist.base import DecisionContext, Limits
+from agent.core.limits import Limits
+from agent.strategist.base import DecisionContext
 from agent.strategist.providers import RetryPolicy
 
 FAKE_OPENAI_KEY = "sk-test-openai-0123456789abcdef"

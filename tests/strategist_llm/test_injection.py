@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 
+from doubles import ScriptedClient, submit_turn
+
 from agent.core.domain import Market
-from agent.strategist.base import DecisionContext, Limits, ToolSpec
+from agent.core.limits import Limits
+from agent.strategist.base import DecisionContext, ToolSpec
 from agent.strategist.loop import LLMStrategist, exposed_tools
-from agent.strategist.providers import ModelTurn, ScriptedClient, ToolCall, ToolResults, submit_turn
+from agent.strategist.providers import ModelTurn, ToolCall, ToolResults
 from agent.strategist.summary import render_state_summary
 
 from .conftest import make_market, make_state

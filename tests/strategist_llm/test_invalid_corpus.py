@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from doubles import ScriptedClient, submit_turn
 
 from agent.strategist.loop import LLMStrategist
-from agent.strategist.providers import ScriptedClient, submit_turn
 
 
 def target(*pairs: tuple[str, Any], strategy: str = "balanced-growth", reasoning: str = "ok", **extra: Any) -> str:

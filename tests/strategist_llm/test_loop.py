@@ -5,19 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from doubles import ScriptedClient, submit_turn
 
 from agent.core.errors import ConfigError
 from agent.strategist.base import Decision, DecisionContext, Strategist, ToolSpec, Usage
 from agent.strategist.loop import LLMStrategist, estimate_tokens
-from agent.strategist.providers import (
-    BudgetExhausted,
-    ModelTurn,
-    ScriptedClient,
-    ToolCall,
-    ToolResults,
-    TransportFailed,
-    submit_turn,
-)
+from agent.strategist.providers import BudgetExhausted, ModelTurn, ToolCall, ToolResults, TransportFailed
 
 from .conftest import make_market, make_state
 from .shapes import GOOD_TARGET

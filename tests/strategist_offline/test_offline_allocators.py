@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from agent.core.domain import CASH, TargetAllocation
 from agent.strategist.allocators import (
     cap_weights,
     cash_reserve,
@@ -21,7 +22,6 @@ from agent.strategist.allocators import (
     risk_contributions,
     score_weighted,
 )
-from agent.core.domain import CASH, TargetAllocation
 
 COINS = [f"C{i}" for i in range(12)]
 scores_st = st.dictionaries(st.sampled_from(COINS), st.floats(-5, 5, allow_nan=False), min_size=0, max_size=12)

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from agent.core.domain import CASH
+from agent.core.limits import Limits
+from agent.core.targets import validate_target
+from agent.strategist.base import DecisionContext, Strategist
 from agent.strategist.features import market_features
 from agent.strategist.library import load_strategies
-from agent.strategist.base import DecisionContext, Limits, Strategist
 from agent.strategist.offline import OfflineStrategist, build_features, classify_regime, summarize
-from agent.core.targets import validate_target
 
 from .conftest import cash_state, holdings_state, make_market
 

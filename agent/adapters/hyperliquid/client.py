@@ -29,50 +29,30 @@ from typing import Any
 
 import requests
 from hyperliquid.api import API
-from hyperliquid.utils import constants
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
+from agent.adapters.hyperliquid.answers import (
+    _unparseable,
+    classify_order_answer,
+    classify_order_lookup,
+    parse_fill,
+    parse_open_order,
+)
+from agent.adapters.hyperliquid.constants import (
+    DEFAULT_INFO_WEIGHT,
+    FILLS_WEIGHT,
+    INFO_WEIGHTS,
+    exchange_weight,
+    resolve_base_url,
+)
+from agent.adapters.hyperliquid.parsing import parse_market, parse_state
 from agent.core.domain import Market, MarketType, PortfolioState
 from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
 from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
-from agent.adapters.hyperliquid.parsing import number, parse_market, parse_state
 from agent.core.rules import is_valid_price, is_valid_size, round_price, round_size_down
 
 log = logging.getLogger(__name__)
-
-NETWORKS = {
-    "mainnet": constants.MAINNET_API_URL,
-    "testnet": constants.TESTNET_API_URL,
-    "local": constants.LOCAL_API_URL,
-}
-
-#: info request weights (Hyperliquid docs, "Rate limits and user limits").
-INFO_WEIGHTS = {
-    "l2Book": 2,
-    "allMids": 2,
-    "clearinghouseState": 2,
-    "spotClearinghouseState": 2,
-    "orderStatus": 2,
-    "exchangeStatus": 2,
-    "userRole": 60,
-}
-DEFAULT_INFO_WEIGHT = 20
-FILLS_WEIGHT = 40  # 20 + 1 per 20 items returned, paid up front for a typical answer
-
-
-def exchange_weight(batch: int) -> int:
-    return 1 + batch // 40
-
-
-def resolve_base_url(network: str) -> str:
-    """``mainnet`` | ``testnet`` | ``local`` | an http(s) base URL → the base URL."""
-    if network in NETWORKS:
-        return NETWORKS[network]
-    if network.startswith(("http://", "https://")):
-        return network.rstrip("/")
-    raise ConfigError(f"network: {network!r} is not mainnet, testnet, local or an http(s) URL")
-
 
 class SecretKey:
     """A signing key that never shows itself: ``repr``/``str`` are redacted; ``reveal()`` gives it."""
@@ -135,134 +115,6 @@ class RateBudget:
             self.spent += weight
 
 
-_f = number  # a finite float from an exchange answer, or SnapshotError naming the field
-
-
-def _unparseable(resp: Any) -> bool:
-    return isinstance(resp, dict) and set(resp) == {"error"} and str(resp["error"]).startswith("Could not parse JSON")
-
-
-# -- answer classification (pure, reused by tests on recorded answers) ----------------------------------
-
-
-def classify_order_answer(answer: Any, orders: list[OrderIntent]) -> list[OrderResult]:
-    """An /exchange ``order`` answer → one result per order; raises OrderOutcomeUnknown if unreadable."""
-    if _unparseable(answer) or not isinstance(answer, Mapping):
-        raise OrderOutcomeUnknown(f"unreadable /exchange answer: {str(answer)[:200]}")
-    status = answer.get("status")
-    if status == "err":
-        text = str(answer.get("response"))
-        return [
-            OrderResult(cloid=o.cloid, status="rejected", error=text, requested_sz=o.size, raw_status="err")
-            for o in orders
-        ]
-    if status != "ok":
-        raise OrderOutcomeUnknown(f"unexpected /exchange status {status!r}")
-    try:
-        statuses = answer["response"]["data"]["statuses"]
-    except (KeyError, TypeError):
-        raise OrderOutcomeUnknown("/exchange answer without per-order statuses") from None
-    if not isinstance(statuses, list) or len(statuses) != len(orders):
-        raise OrderOutcomeUnknown(f"/exchange answered {len(statuses)} statuses for {len(orders)} orders")
-    return [classify_order_status(s, o) for s, o in zip(statuses, orders, strict=True)]
-
-
-def classify_order_status(entry: Any, order: OrderIntent) -> OrderResult:
-    """One per-order status entry (``resting`` / ``filled`` / ``error`` / a bare string)."""
-    base = {"cloid": order.cloid, "requested_sz": order.size}
-    if isinstance(entry, Mapping):
-        if "error" in entry:
-            return OrderResult(**base, status="rejected", error=str(entry["error"]), raw_status="error")
-        if "filled" in entry:
-            f = entry["filled"]
-            total = _f(f.get("totalSz"), "filled.totalSz")
-            avg = _f(f.get("avgPx"), "filled.avgPx")
-            oid = int(f["oid"]) if f.get("oid") is not None else None
-            full = total >= order.size * (1 - 1e-9) - 1e-12
-            status = "filled" if full else "partial"
-            return OrderResult(**base, status=status, oid=oid, filled_sz=total, avg_px=avg, raw_status="filled")
-        if "resting" in entry:
-            r = entry["resting"]
-            oid = int(r["oid"]) if "oid" in r else None
-            return OrderResult(**base, status="resting", oid=oid, raw_status="resting")
-    if entry in ("waitingForFill", "waitingForTrigger"):
-        return OrderResult(**base, status="resting", raw_status=str(entry))
-    return OrderResult(**base, status="unknown", error=f"unrecognised order status {str(entry)[:100]}")
-
-
-_REJECTED_WORDS = ("rejected", "Rejected")
-
-
-def classify_order_lookup(answer: Any, cloid: str, fills: list[Fill] | None = None) -> OrderResult | None:
-    """An ``orderStatus`` answer → a result, or None for ``unknownOid`` (the exchange never saw it)."""
-    if not isinstance(answer, Mapping):
-        raise SnapshotError(f"orderStatus: unexpected answer {str(answer)[:200]}")
-    if answer.get("status") == "unknownOid":
-        return None
-    if answer.get("status") != "order":
-        raise SnapshotError(f"orderStatus: unexpected status {answer.get('status')!r}")
-    wrapper = answer["order"]
-    order, word = wrapper["order"], str(wrapper["status"])
-    orig = _f(order.get("origSz", order.get("sz")), "orderStatus.origSz")
-    remaining = _f(order.get("sz", 0), "orderStatus.sz")
-    filled = max(0.0, orig - remaining)
-    oid = int(order["oid"])
-    own = [f for f in fills or [] if f.oid == oid]
-    avg = sum(f.px * f.sz for f in own) / sum(f.sz for f in own) if own else None
-    if own:
-        filled = max(filled, sum(f.sz for f in own))
-    if word == "filled":
-        status = "filled"
-    elif word == "open" or word == "triggered":
-        status = "open" if filled == 0 else "partial"
-    elif word.endswith(_REJECTED_WORDS):
-        status = "rejected"
-    else:  # canceled, marginCanceled, scheduledCancel, ... (an IOC remainder is "canceled")
-        status = "partial" if filled > 0 else "canceled"
-    if avg is None and filled > 0 and word == "filled":
-        avg = _f(order.get("limitPx"), "orderStatus.limitPx")  # upper bound; fills give the real price
-    return OrderResult(
-        cloid=cloid,
-        status=status,
-        oid=oid,
-        filled_sz=filled,
-        avg_px=avg,
-        requested_sz=orig,
-        error=None if status not in ("rejected",) else word,
-        raw_status=word,
-    )
-
-
-def parse_fill(raw: Mapping[str, Any]) -> Fill:
-    return Fill(
-        coin=str(raw["coin"]),
-        px=_f(raw["px"], "fill.px"),
-        sz=_f(raw["sz"], "fill.sz"),
-        side="B" if raw.get("side") == "B" else "A",
-        time=int(raw["time"]),
-        fee=_f(raw.get("fee", 0), "fill.fee"),
-        fee_token=str(raw.get("feeToken") or "USDC"),
-        oid=int(raw["oid"]) if raw.get("oid") is not None else None,
-        tid=str(raw["tid"]) if raw.get("tid") is not None else None,
-        cloid=str(raw["cloid"]).lower() if raw.get("cloid") else None,
-        closed_pnl=_f(raw.get("closedPnl", 0), "fill.closedPnl"),
-        raw=dict(raw),
-    )
-
-
-def parse_open_order(o: Mapping[str, Any]) -> OpenOrder:
-    """An ``openOrders`` / ``frontendOpenOrders`` row (or ``historicalOrders[].order``)."""
-    return OpenOrder(
-        coin=str(o["coin"]),
-        oid=int(o["oid"]),
-        cloid=str(o["cloid"]).lower() if o.get("cloid") else None,
-        side="B" if o.get("side") == "B" else "A",
-        limit_px=_f(o["limitPx"], "limitPx"),
-        sz=_f(o["sz"], "sz"),
-        orig_sz=_f(o["origSz"], "origSz") if o.get("origSz") is not None else None,
-        reduce_only=bool(o.get("reduceOnly", False)),
-        timestamp=int(o.get("timestamp", 0)),
-    )
 
 
 class HyperliquidExchange:
@@ -364,11 +216,6 @@ class HyperliquidExchange:
                 if not isinstance(spot, Mapping) or "universe" not in spot:
                     raise SnapshotError("spotMeta: missing 'universe'")
                 self._meta, self._spot_meta = meta, spot
-
-    def refresh_meta(self) -> None:
-        """Forget cached meta/spotMeta (new listings); the next call fetches them again."""
-        with self._lock:
-            self._meta = self._spot_meta = self._sdk = None
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
         self._ensure_meta()

@@ -1,10 +1,13 @@
-"""The history: one SQLite file (WAL) with versioned migrations.
+"""The history database: one SQLite file (WAL, ``synchronous=FULL``) with versioned migrations.
 
-Tables: ``cycles`` (one per heartbeat tick or manual run), ``decisions`` (with raw model replies),
+Tables: ``cycles`` (one per heartbeat tick or execution), ``decisions`` (with raw model replies),
 ``plans`` (with their confirm token's hash and status), ``orders`` (the write-ahead journal: one row per
 (plan, action, attempt), keyed by its deterministic cloid), ``order_events`` (every state change),
-``fills``, ``alerts``, ``settings`` (kill switch, stored targets, calendar). Nothing is deleted: rows
-only move forward in state.
+``fills``, ``alerts``, ``settings`` (kill switch, stored target, calendar). Nothing is deleted: rows only
+move forward in state.
+
+SQL is written only in this package: :class:`Store` opens the file and hands out its repositories
+(``store.plans``, ``store.cycles``, ``store.journal``, ``store.records``).
 """
 
 from __future__ import annotations
@@ -61,6 +64,18 @@ MIGRATIONS: list[str] = [
     CREATE INDEX orders_plan ON orders (plan_id, action_index);
     CREATE INDEX cycles_started ON cycles (started_at);
     """,
+    # 2: every execution is a cycle: where it came from, what it cost, how many orders and fills
+    """
+    ALTER TABLE cycles ADD COLUMN source TEXT;
+    ALTER TABLE cycles ADD COLUMN target_source TEXT;
+    ALTER TABLE cycles ADD COLUMN orders INTEGER;
+    ALTER TABLE cycles ADD COLUMN fills INTEGER;
+    ALTER TABLE cycles ADD COLUMN estimated_cost_usd REAL;
+    ALTER TABLE cycles ADD COLUMN realised_cost_usd REAL;
+    ALTER TABLE plans ADD COLUMN reason TEXT;
+    CREATE INDEX cycles_plan ON cycles (plan_id);
+    CREATE INDEX plans_created ON plans (created_at);
+    """,
 ]
 
 
@@ -76,6 +91,11 @@ class Store:
     """A thread-safe handle on the history database (``Store(path)``; ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path) -> None:
+        from agent.adapters.store.cycles import Cycles
+        from agent.adapters.store.journal import Journal
+        from agent.adapters.store.plans import Plans
+        from agent.adapters.store.records import Records
+
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +106,10 @@ class Store:
         self.conn.execute("PRAGMA synchronous=FULL")  # a committed intent survives a kill -9 or power loss
         self.conn.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        self.plans = Plans(self)
+        self.cycles = Cycles(self)
+        self.journal = Journal(self)
+        self.records = Records(self)
 
     def _migrate(self) -> None:
         with self.tx() as c:
@@ -115,67 +139,10 @@ class Store:
             self.conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts; for the repositories of this package."""
         with self._lock:
             return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
 
     def close(self) -> None:
         with self._lock:
             self.conn.close()
-
-    # -- settings -----------------------------------------------------------------------------
-
-    def get_setting(self, key: str, default: Any = None) -> Any:
-        rows = self.query("SELECT value FROM settings WHERE key = ?", (key,))
-        return json.loads(rows[0]["value"]) if rows else default
-
-    def set_setting(self, key: str, value: Any) -> None:
-        with self.tx() as c:
-            c.execute(
-                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (key, dumps(value), now_iso()),
-            )
-
-    # -- kill switch ---------------------------------------------------------------------------
-
-    def is_paused(self) -> bool:
-        return bool(self.get_setting("paused", False))
-
-    def set_paused(self, paused: bool, reason: str = "") -> None:
-        self.set_setting("paused", paused)
-        self.add_alert("pause" if paused else "resume", reason or ("trading paused" if paused else "trading resumed"))
-
-    # -- alerts --------------------------------------------------------------------------------
-
-    def add_alert(self, kind: str, message: str, delivered: list[str] | None = None) -> int:
-        with self.tx() as c:
-            cur = c.execute(
-                "INSERT INTO alerts (created_at, kind, message, delivered) VALUES (?, ?, ?, ?)",
-                (now_iso(), kind, message, dumps(delivered or [])),
-            )
-            return int(cur.lastrowid or 0)
-
-    # -- decisions -----------------------------------------------------------------------------
-
-    def add_decision(self, decision: Any, cycle_id: str | None = None) -> int:
-        """Record a strategist ``Decision`` (every raw reply included)."""
-        d = decision
-        with self.tx() as c:
-            cur = c.execute(
-                "INSERT INTO decisions (cycle_id, created_at, provider, model, status, selected_strategy, target, "
-                "reasoning, raw_replies, usage, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    cycle_id,
-                    now_iso(),
-                    d.provider,
-                    d.model,
-                    d.status,
-                    d.selected_strategy,
-                    dumps(d.target.allocations) if d.target else None,
-                    d.reasoning,
-                    dumps(d.raw_replies),
-                    dumps(d.usage.model_dump()),
-                    d.error,
-                ),
-            )
-            return int(cur.lastrowid or 0)

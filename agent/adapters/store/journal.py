@@ -23,14 +23,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.core.orders import Fill, OrderIntent, make_cloid
 from agent.adapters.store.db import Store, now_iso
+from agent.core.orders import Fill, OrderIntent, make_cloid
 
 PENDING, SENT, FILLED, PARTIAL, RESTING = "PENDING", "SENT", "FILLED", "PARTIAL", "RESTING"
 REJECTED, CANCELED, UNKNOWN, ABANDONED, DRY_RUN = "REJECTED", "CANCELED", "UNKNOWN", "ABANDONED", "DRY_RUN"
 
 OPEN_STATES = (PENDING, SENT, UNKNOWN)
-FINAL_STATES = (FILLED, PARTIAL, REJECTED, CANCELED, ABANDONED, DRY_RUN)
 _RESOLVED = {FILLED, PARTIAL, RESTING, REJECTED, CANCELED, UNKNOWN, ABANDONED}
 TRANSITIONS: dict[str, set[str]] = {
     PENDING: {SENT, ABANDONED, DRY_RUN, REJECTED},
@@ -69,18 +68,12 @@ class OrderRow(BaseModel):
     created_at: str
     updated_at: str
 
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
-
 
 class Journal:
     """``Journal(store)``: intents, state changes and fills, each in its own committed transaction."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-
-    cloid_for = staticmethod(make_cloid)
 
     def intend(self, plan_id: str, action_index: int, attempt: int, intent: OrderIntent, *, mode: str = "live") -> str:
         """Commit a PENDING row for this attempt; return its cloid. Idempotent for the same intent."""
@@ -186,6 +179,30 @@ class Journal:
     def open_rows(self, mode: str | None = None) -> list[OrderRow]:
         return self.rows(states=OPEN_STATES, mode=mode)
 
+    def count(self, *, plan_id: str | None = None) -> int:
+        """Journal rows (order attempts), of one plan or all."""
+        if plan_id is None:
+            return int(self.store.query("SELECT COUNT(*) AS n FROM orders")[0]["n"])
+        return int(self.store.query("SELECT COUNT(*) AS n FROM orders WHERE plan_id = ?", (plan_id,))[0]["n"])
+
+    def traded_notional_since(self, iso: str) -> float:
+        """USD filled (or, without an average price, at the limit) by orders created since ``iso``, dry-runs aside."""
+        rows = self.store.query(
+            "SELECT COALESCE(SUM(filled_sz * COALESCE(avg_px, limit_px)), 0) AS n FROM orders "
+            "WHERE created_at >= ? AND mode != 'dry-run'",
+            (iso,),
+        )
+        return float(rows[0]["n"] or 0.0)
+
+    def fills(self, *, plan_id: str | None = None) -> list[dict[str, Any]]:
+        """Recorded fills, of one plan's orders or all (oldest first)."""
+        if plan_id is None:
+            return self.store.query("SELECT * FROM fills ORDER BY time, id")
+        return self.store.query(
+            "SELECT f.* FROM fills f JOIN orders o ON f.cloid = o.cloid WHERE o.plan_id = ? ORDER BY f.time, f.id",
+            (plan_id,),
+        )
+
     def events(self, cloid: str) -> list[dict[str, Any]]:
         return self.store.query("SELECT at, state, detail FROM order_events WHERE cloid = ? ORDER BY id", (cloid,))
 
@@ -201,6 +218,3 @@ class Journal:
                 )
                 new += cur.rowcount
         return new
-
-    def fills_for(self, cloid: str | None = None, oid: int | None = None) -> list[dict[str, Any]]:
-        return self.store.query("SELECT * FROM fills WHERE cloid = ? OR oid = ? ORDER BY time, id", (cloid, oid))

@@ -1,0 +1,60 @@
+"""Snapshot files: one JSON object of Hyperliquid ``/info`` answers, exactly as Hyperliquid returns them.
+
+:class:`SnapshotExchange` reads one as a read-only exchange (``status`` / ``decide`` / ``preview
+--snapshot``); :func:`dump_snapshot` writes the configured account and market as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from agent.adapters.hyperliquid.parsing import load_snapshot
+from agent.core.domain import Market, PortfolioState
+from agent.core.orders import Fill, OpenOrder, OrderResult
+
+
+class SnapshotExchange:
+    """A read-only exchange over a snapshot file: no orders, no fills, no open orders."""
+
+    order_ttl_s: float | None = None
+
+    def __init__(self, path: str | Path | dict[str, Any]) -> None:
+        self.path = str(path) if not isinstance(path, dict) else "snapshot"
+        self._state, self._market = load_snapshot(path)
+
+    def account_state(self) -> PortfolioState:
+        return self._state
+
+    def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
+        return self._market
+
+    def open_orders(self) -> list[OpenOrder]:
+        return []
+
+    def order_status(self, cloid: str) -> OrderResult | None:
+        return None
+
+    def fills_since(self, ms: int) -> list[Fill]:
+        return []
+
+
+def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict[str, Any]:
+    """The account and market as a snapshot: Hyperliquid ``/info`` responses, unchanged (design.md)."""
+    ask = exchange._info  # the adapter's rate-budgeted, retried /info call
+    user = exchange.user
+    snap: dict[str, Any] = {
+        "user": user,
+        "meta": ask({"type": "meta"}),
+        "spotMeta": ask({"type": "spotMeta"}),
+        "clearinghouseState": ask({"type": "clearinghouseState", "user": user}),
+        "spotClearinghouseState": ask({"type": "spotClearinghouseState", "user": user}),
+        "allMids": ask({"type": "allMids"}),
+        "metaAndAssetCtxs": ask({"type": "metaAndAssetCtxs"}),
+    }
+    if book_coins is None:
+        state, market = load_snapshot(snap)
+        book_coins = [market.assets[c].wire_name for c in state.positions]
+    snap["l2Books"] = {c: ask({"type": "l2Book", "coin": c}) for c in book_coins}
+    return snap

@@ -1,0 +1,135 @@
+"""Stored plans: what preview issued, the hash of its single-use token, its status.
+
+Statuses move forward only: ``previewed`` → ``confirmed`` (the token is spent, by one caller only) →
+``executing`` → ``executed:<report status>`` | ``failed``; or ``previewed`` → ``expired`` | ``refused``;
+``advisory`` (the heartbeat's advice: its token can never execute).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agent.adapters.store.db import dumps, now_iso
+from agent.core.domain import RebalancingPlan
+
+if TYPE_CHECKING:
+    from agent.adapters.store.db import Store
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    plan: RebalancingPlan
+    status: str
+    token_hash: str | None
+    expires_at: datetime | None
+    cycle_id: str | None
+    source: str | None
+    created_at: str
+    status_at: str
+    reason: str | None
+
+    def summary(self) -> dict[str, Any]:
+        """One line of ``plans`` / ``get_history``."""
+        p = self.plan
+        return {
+            "plan_id": p.plan_id,
+            "created_at": self.created_at,
+            "status": self.status,
+            "status_at": self.status_at,
+            "source": self.source,
+            "cycle_id": self.cycle_id,
+            "equity": p.summary.equity_usd,
+            "num_trades": len(p.actions),
+            "turnover_usd": p.summary.turnover_usd,
+            "estimated_cost_usd": p.estimated_cost.total_usd,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "reason": self.reason,
+        }
+
+
+class Plans:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(
+        self,
+        plan: RebalancingPlan,
+        *,
+        status: str,
+        source: str,
+        token_hash: str | None = None,
+        expires_at: datetime | None = None,
+        cycle_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Store a plan (never its token: only the token's hash)."""
+        body = plan.model_dump(mode="json", exclude={"confirm_token"})
+        now = now_iso()
+        with self.store.tx() as c:
+            c.execute(
+                "INSERT INTO plans (plan_id, cycle_id, created_at, inputs_hash, equity, plan, token_hash, expires_at, "
+                "status, status_at, source, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    plan.plan_id,
+                    cycle_id,
+                    now,
+                    plan.inputs_hash,
+                    plan.summary.equity_usd,
+                    dumps(body),
+                    token_hash,
+                    expires_at.isoformat() if expires_at else None,
+                    status,
+                    now,
+                    source,
+                    reason,
+                ),
+            )
+
+    def get(self, plan_id: str) -> StoredPlan | None:
+        rows = self.store.query("SELECT * FROM plans WHERE plan_id = ?", (plan_id,))
+        return _stored(rows[0]) if rows else None
+
+    def move(
+        self, plan_id: str, status: str, *, expect: str | tuple[str, ...] | None = None, reason: str | None = None
+    ) -> bool:
+        """Set the status; with ``expect``, only from that status (True when this caller moved it)."""
+        sql = "UPDATE plans SET status = ?, status_at = ?, reason = COALESCE(?, reason) WHERE plan_id = ?"
+        params: list[Any] = [status, now_iso(), reason, plan_id]
+        if expect is not None:
+            wanted = (expect,) if isinstance(expect, str) else expect
+            sql += f" AND status IN ({','.join('?' * len(wanted))})"
+            params.extend(wanted)
+        with self.store.tx() as c:
+            return c.execute(sql, tuple(params)).rowcount == 1
+
+    def set_expiry(self, plan_id: str, expires_at: datetime) -> None:
+        with self.store.tx() as c:
+            c.execute("UPDATE plans SET expires_at = ? WHERE plan_id = ?", (expires_at.isoformat(), plan_id))
+
+    def recent(self, *, since: str | None = None, limit: int = 50) -> list[StoredPlan]:
+        """Newest first."""
+        rows = self.store.query(
+            "SELECT * FROM plans WHERE created_at >= ? ORDER BY created_at DESC, plan_id LIMIT ?",
+            (since or "", limit),
+        )
+        return [_stored(r) for r in rows]
+
+    def count(self) -> int:
+        return int(self.store.query("SELECT COUNT(*) AS n FROM plans")[0]["n"])
+
+
+def _stored(row: dict[str, Any]) -> StoredPlan:
+    return StoredPlan(
+        plan=RebalancingPlan.model_validate(json.loads(row["plan"])),
+        status=row["status"],
+        token_hash=row["token_hash"],
+        expires_at=datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None,
+        cycle_id=row["cycle_id"],
+        source=row["source"],
+        created_at=row["created_at"],
+        status_at=row["status_at"],
+        reason=row.get("reason"),
+    )

@@ -1,0 +1,21 @@
+"""The ``rebalancer`` command line: translation only; the work happens in the services.
+
+``base`` holds the app, its exit codes and the shared helpers; ``trading`` the commands about the account
+(status, plan, decide, preview, execute, plans, orders, cancel, pause, resume); ``running`` those that run
+something (demo, heartbeat, mcp, chat, history, snapshot, config show, exchange serve).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from agent.interfaces.cli import running, trading  # noqa: F401 - they register their commands
+from agent.interfaces.cli.base import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    app()

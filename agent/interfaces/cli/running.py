@@ -1,0 +1,266 @@
+"""Commands that run something: demo, heartbeat, mcp, chat, history, snapshot, config show, exchange serve."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agent.core import errors
+from agent.core.domain import RebalancingPlan, TargetAllocation
+from agent.core.durations import parse_duration
+from agent.interfaces import render
+from agent.interfaces.cli.base import (
+    ConfigOpt,
+    JsonOpt,
+    TargetOpt,
+    app,
+    boundary,
+    emit,
+    progress,
+    read_target,
+    runtime,
+    settings_from,
+)
+from agent.interfaces.render import console
+from agent.services.config import Settings
+from agent.services.executor import ExecutionReport
+from agent.services.heartbeat import AUTONOMY, Heartbeat, TickResult
+from agent.services.runtime import read_snapshot, snapshot_of
+
+exchange_app = typer.Typer(no_args_is_help=True, help="The local Hyperliquid stand-in.")
+app.add_typer(exchange_app, name="exchange")
+config_app = typer.Typer(no_args_is_help=True, help="Configuration.")
+app.add_typer(config_app, name="config")
+
+#: seed 002's account, rebalanced to seed 002's targets (the demo's default).
+DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
+
+
+@app.command()
+@boundary
+def demo(
+    target: TargetOpt = None,
+    keep_db: Annotated[Path | None, typer.Option(help="keep the demo's history database here")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the whole loop on the local stand-in: seed 002's account, drift, plan, execution, cost vs estimate."""
+    tgt = read_target(target) if target else TargetAllocation.from_json(DEMO_TARGET)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(keep_db) if keep_db else str(Path(tmp) / "demo.db")
+        settings = Settings(network="local", db=db, targets=tgt.allocations)
+        with runtime(None, settings=settings) as svc:
+            started = time.perf_counter()
+            plan = svc.preview(None, source="demo")
+            if not as_json:
+                console.print("Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback")
+                render.print_plan(plan)
+            if not plan.confirm_token:
+                raise errors.ValidationError("the demo account is already at this target: nothing to execute")
+            with progress("executing through the SDK", as_json):
+                report = svc.execute(plan.plan_id, plan.confirm_token, source="demo")
+            after = svc.plan(None)
+            result = demo_result(plan, report, after, time.perf_counter() - started)
+            if as_json:
+                print(json.dumps(result, indent=2, default=str))
+            else:
+                render.print_execution(report)
+                console.print("After")
+                render.print_drift(after)
+                c = result["cost"]
+                console.print(
+                    f"Cost: estimated ${c['estimated_usd']:,.2f}, realised ${c['realised_usd']:,.2f} "
+                    f"(fees ${c['fees_usd']:,.2f}, slippage vs mid ${c['slippage_usd']:,.2f}) · "
+                    f"{result['seconds']:.1f}s"
+                )
+                if keep_db:
+                    console.print(f"History kept in {keep_db}: rebalancer history --config with db = that file")
+
+
+def demo_result(
+    plan: RebalancingPlan, report: ExecutionReport, after: RebalancingPlan, seconds: float
+) -> dict[str, Any]:
+    return {
+        "plan": plan.model_dump(mode="json", exclude={"confirm_token"}),
+        "execution": report.model_dump(mode="json"),
+        "after": {
+            "rebalance_needed": after.rebalance_needed,
+            "reason": after.reason,
+            "weights": {r.coin: r.current_weight for r in after.rows},
+            "drift": after.summary.drift_before,
+        },
+        "cost": {
+            "estimated_usd": plan.estimated_cost.total_usd,
+            "realised_usd": report.realised_cost_usd,
+            "fees_usd": report.fees_usd,
+            "slippage_usd": report.slippage_usd,
+        },
+        "seconds": round(seconds, 3),
+    }
+
+
+HISTORY_FIELDS = [
+    "id",
+    "started_at",
+    "finished_at",
+    "trigger",
+    "source",
+    "autonomy",
+    "status",
+    "reason",
+    "plan_id",
+    "target_source",
+    "value_before",
+    "value_after",
+    "orders",
+    "fills",
+    "estimated_cost_usd",
+    "realised_cost_usd",
+    "return_7d",
+]
+
+
+@app.command()
+@boundary
+def history(
+    days: Annotated[int, typer.Option(help="how far back")] = 60,
+    csv_out: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Past cycles: when, why, what it did, value before and after, cost, realised 7-day return."""
+    with runtime(config, offline=True) as svc:
+        rows = svc.history(days)
+    if csv_out:
+        writer = csv.DictWriter(sys.stdout, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    emit(as_json, rows, lambda: render.print_history(rows))
+
+
+@config_app.command("show")
+@boundary
+def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the effective configuration, secrets redacted (an invalid file exits 2 naming the key)."""
+    data = settings_from(config).redacted()
+    emit(as_json, data, lambda: console.print_json(json.dumps(data, default=str)))
+
+
+@app.command()
+@boundary
+def heartbeat(
+    once: Annotated[bool, typer.Option("--once", help="one tick, then exit")] = False,
+    interval: Annotated[str | None, typer.Option(help="e.g. 4h, 30m")] = None,
+    autonomy: Annotated[str | None, typer.Option(help="advise|confirm|auto")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The autonomous loop: observe, trigger, decide, plan, gate, act by autonomy level (one line per tick)."""
+    settings = settings_from(config)
+    try:
+        every = parse_duration(interval) if interval else None
+    except ValueError as e:
+        raise errors.ValidationError(f"--interval: {e}") from None
+    if autonomy is not None and autonomy not in AUTONOMY:
+        raise errors.ValidationError(f"--autonomy must be advise, confirm or auto, not {autonomy!r}")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def on_tick(r: TickResult, next_at: datetime | None) -> None:
+        if as_json:
+            print(json.dumps({**r.to_json(), "next_tick_at": next_at.isoformat() if next_at else None}), flush=True)
+            return
+        line = f"{r.cycle_id}: {r.status} — {r.reason}"
+        console.print(render.safe(line))
+        if r.status == "pending-confirm" and r.plan_id and r.confirm_token:
+            render.print_copyable(f"rebalancer execute {r.plan_id} --confirm {r.confirm_token}")
+        if next_at is not None:
+            console.print(f"next tick at {render.when(next_at)} (Ctrl-C to stop)")
+        sys.stdout.flush()
+
+    with runtime(config, settings=settings) as svc:
+        hb = Heartbeat(svc, autonomy=autonomy, interval=every)
+        if not as_json:
+            console.print(f"heartbeat: {hb.autonomy}, every {hb.interval}; database {settings.db}")
+        results = hb.run(stop, once=once, on_tick=on_tick)
+    if not as_json and not once:
+        console.print(f"heartbeat stopped after {len(results)} tick(s)")
+
+
+@app.command()
+@boundary
+def mcp(
+    http: Annotated[bool, typer.Option("--http", help="streamable HTTP instead of stdio")] = False,
+    host: Annotated[str, typer.Option(help="HTTP interface (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    read_only: Annotated[bool, typer.Option("--read-only", help="do not register destructive tools")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the tools over MCP (stdio by default; stdout belongs to the protocol)."""
+    from tools.server import run
+
+    settings = settings_from(config)
+    with runtime(config, settings=settings) as svc:
+        run(svc, http=http, host=host, port=port, read_only=read_only or settings.mcp.read_only)
+
+
+@app.command()
+@boundary
+def chat(config: ConfigOpt = None) -> None:
+    """Talk to the agent: "what's my drift?", "what would you do?", "preview a risk-off rebalance"."""
+    from agent.interfaces.chat import chat as run_chat
+
+    with runtime(config) as svc:
+        run_chat(svc)
+
+
+@app.command()
+@boundary
+def snapshot(
+    out: Annotated[Path, typer.Option("--out", help="where to write the snapshot JSON")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dump the configured account and market as a snapshot (Hyperliquid /info responses, unchanged)."""
+    with runtime(config) as svc:
+        data = snapshot_of(svc)
+    out.write_text(json.dumps(data, indent=1))
+    emit(as_json, {"out": str(out), "keys": sorted(data)}, lambda: console.print(f"wrote {out}"))
+
+
+@exchange_app.command("serve")
+@boundary
+def exchange_serve(
+    snapshot_file: Annotated[Path | None, typer.Option("--snapshot", help="seed (default: the demo account)")] = None,
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8765,
+) -> None:
+    """Run the local Hyperliquid stand-in on loopback until Ctrl-C."""
+    from agent.standin import load_demo_snapshot, serve_forever
+
+    if not 0 < port < 65536:
+        raise errors.ValidationError(f"--port must be between 1 and 65535, not {port}")
+    if snapshot_file is None:
+        seed = load_demo_snapshot()
+    else:
+        try:
+            seed = json.loads(snapshot_file.read_text())
+        except FileNotFoundError:
+            raise errors.ValidationError(f"{snapshot_file}: no such file") from None
+        except json.JSONDecodeError as e:
+            raise errors.ValidationError(f"{snapshot_file}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        read_snapshot(seed)  # a clear error now rather than a broken server later
+    try:
+        serve_forever(seed, host="127.0.0.1", port=port)
+    except OSError as e:
+        raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None

@@ -1,0 +1,159 @@
+"""Execute a previewed plan, and record it as a cycle, whoever asked.
+
+Order of checks: the plan exists and the token matches its hash; the plan is still ``previewed`` (tokens
+are single-use); it has not expired; trading is not paused. Then the token is spent (only one caller can
+move the plan out of ``previewed``), the account is read again and must not have moved beyond
+``[mcp] state_tolerance`` since the preview, and the risk gate runs once more. Only then does the
+executor send anything.
+
+Every execution is a cycle in the history: the heartbeat's own cycle when a tick made the plan (a
+``pending-confirm`` cycle moves to ``executed:…`` here), else ``run-<plan_id>``. It holds the plan id,
+the value before and after, orders, fills, and the estimated and realised cost. A refusal after the
+token is spent ends the plan ``refused``; an error in the executor ends it ``failed``, never stuck.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
+from agent.core.errors import ConfirmationError, ExchangeError, RiskLimitError, TradingPaused
+from agent.services.executor import ExecutionReport
+from agent.services.planning import PAUSED, hash_token, refusal
+
+if TYPE_CHECKING:
+    from agent.services.app import Services
+
+
+def execute(
+    svc: Services, plan_id: str, confirm_token: str, *, source: str = "cli", heartbeat: bool = False
+) -> ExecutionReport:
+    """Execute a previewed plan. Refuses a wrong, used or expired token, a moved state or a risk breach."""
+    if not isinstance(plan_id, str) or not isinstance(confirm_token, str) or not confirm_token:
+        raise ConfirmationError("plan_id and confirm_token are required strings")
+    if svc.executor is None:
+        raise ConfirmationError("this session reads a snapshot: nothing can be executed")
+    stored = svc.store.plans.get(plan_id)
+    if stored is None:
+        raise ConfirmationError(f"unknown plan id {plan_id!r}")
+    plan = stored.plan
+    if stored.token_hash is None or not hmac.compare_digest(stored.token_hash, hash_token(confirm_token)):
+        raise ConfirmationError("wrong confirm token for this plan")
+    if stored.status != "previewed":
+        raise ConfirmationError(f"this plan's token was already used (plan is {stored.status})")
+    if stored.expires_at is None or svc.clock() > stored.expires_at:
+        svc.store.plans.move(plan_id, "expired", expect="previewed")
+        raise ConfirmationError("the confirm token has expired; preview again")
+    if svc.is_paused():
+        raise TradingPaused(PAUSED)
+    if not svc.store.plans.move(plan_id, "confirmed", expect="previewed"):  # single use
+        raise ConfirmationError("this plan's token was already used")
+    cycle_id = _open_cycle(svc, plan, stored.cycle_id, source)
+    try:
+        state, market = svc.observe()
+        _check_unmoved(svc, plan, state, market)
+        refused = refusal(svc, plan, heartbeat=heartbeat)
+        if refused is not None:
+            error, why = refused
+            raise error(why)
+    except (ConfirmationError, RiskLimitError, TradingPaused) as e:
+        _end(svc, plan_id, cycle_id, "refused", f"refused: {e}")
+        svc.store.records.add_alert("refused", f"plan {plan_id} refused: {e}")
+        raise
+    except BaseException as e:
+        _end(svc, plan_id, cycle_id, "failed", f"failed before any order: {type(e).__name__}: {e}")
+        raise
+    svc.store.plans.move(plan_id, "executing")
+    svc.store.cycles.update(cycle_id, status="executing")
+    try:
+        report = svc.executor.execute(plan)
+    except BaseException as e:
+        sent = svc.store.journal.count(plan_id=plan_id)
+        _end(svc, plan_id, cycle_id, "failed", f"{type(e).__name__}: {e} ({sent} orders journaled)", orders=sent)
+        raise
+    status = f"executed:{report.status}"
+    svc.store.plans.move(plan_id, status)
+    if report.status not in ("dry-run", "paused", "failed"):
+        svc.store.records.set("last_rebalance_at", svc.clock().isoformat())
+    svc.store.cycles.finish(
+        cycle_id,
+        status,
+        _summary(report),
+        value_after=_value_after(svc, report),
+        orders=report.orders_sent,
+        fills=len(svc.store.journal.fills(plan_id=plan_id)),
+        estimated_cost_usd=report.estimated_cost_usd,
+        realised_cost_usd=report.realised_cost_usd,
+        detail=report.model_dump(mode="json"),
+    )
+    return report
+
+
+def _open_cycle(svc: Services, plan: RebalancingPlan, cycle_id: str | None, source: str) -> str:
+    if cycle_id is None:
+        cycle_id = f"run-{plan.plan_id}"
+        svc.store.cycles.start(
+            cycle_id,
+            started_at=svc.clock().isoformat(),
+            trigger=source,
+            source=source,
+            autonomy="manual",
+            status="confirmed",
+            plan_id=plan.plan_id,
+            target_source=plan.target_source,
+            value_before=plan.summary.equity_usd,
+            estimated_cost_usd=plan.estimated_cost.total_usd,
+        )
+    else:  # a heartbeat cycle (pending-confirm or auto): it moves on with its plan
+        svc.store.cycles.update(
+            cycle_id,
+            status="confirmed",
+            plan_id=plan.plan_id,
+            source=source,
+            estimated_cost_usd=plan.estimated_cost.total_usd,
+            finished_at=None,
+        )
+    return cycle_id
+
+
+def _end(svc: Services, plan_id: str, cycle_id: str, status: str, reason: str, **fields: Any) -> None:
+    svc.store.plans.move(plan_id, status, reason=reason)
+    svc.store.cycles.finish(cycle_id, status, reason, **fields)
+
+
+def _summary(report: ExecutionReport) -> str:
+    if report.status == "dry-run":
+        return f"dry-run: {len(report.actions)} order intents journaled, nothing sent"
+    text = (
+        f"{report.orders_sent} orders, ${report.notional_filled_usd:,.2f} filled, "
+        f"cost ${report.realised_cost_usd:,.2f} (est. ${report.estimated_cost_usd:,.2f})"
+    )
+    return text + ("; " + "; ".join(report.errors) if report.errors else "")
+
+
+def _value_after(svc: Services, report: ExecutionReport) -> float | None:
+    try:
+        state, market = svc.observe()
+    except ExchangeError:
+        return None  # the cycle keeps its value before; the next observation fills the history
+    return state.equity(market)
+
+
+def _check_unmoved(svc: Services, plan: RebalancingPlan, state: PortfolioState, market: Market) -> None:
+    tol = svc.settings.mcp.state_tolerance
+    equity = state.equity(market)
+    before = plan.summary.equity_usd
+    if before > 0 and abs(equity - before) / before > tol:
+        raise ConfirmationError(
+            f"the account moved since the preview: equity ${before:,.2f} → ${equity:,.2f} "
+            f"(over {tol:.1%}); preview again"
+        )
+    weights = state.weights(market)
+    for r in plan.rows:
+        now = weights.get(r.coin, 0.0) if r.coin != CASH else weights.get(CASH, 0.0)
+        if abs(now - r.current_weight) > tol:
+            raise ConfirmationError(
+                f"{r.coin} moved since the preview: {r.current_weight:.2%} → {now:.2%}; preview again"
+            )
+

@@ -1,0 +1,52 @@
+"""The records people read: cycles (seed 000's history), stored plans, and one plan with everything about it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from agent.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from agent.services.app import Services
+
+
+def _since(svc: Services, days: int) -> str:
+    if not isinstance(days, int) or not 1 <= days <= 3650:
+        raise ValidationError("days must be between 1 and 3650")
+    return (svc.clock() - timedelta(days=days)).isoformat()
+
+
+def cycles(svc: Services, days: int = 60) -> list[dict[str, Any]]:
+    """Cycles of the last ``days``, newest first: value before/after, cost, and the realised 7-day return."""
+    since = _since(svc, days)
+    svc.store.cycles.fill_returns()
+    return svc.store.cycles.since(since)
+
+
+def plans(svc: Services, *, days: int = 60, limit: int = 50) -> list[dict[str, Any]]:
+    """Stored plans of the last ``days``, newest first, one summary each."""
+    since = _since(svc, days)
+    if not 1 <= limit <= 1000:
+        raise ValidationError("limit must be between 1 and 1000")
+    return [p.summary() for p in svc.store.plans.recent(since=since, limit=limit)]
+
+
+def plan_detail(svc: Services, plan_id: str) -> dict[str, Any]:
+    """One plan: its summary, the plan itself, its cycle and decision, its orders and fills."""
+    stored = svc.store.plans.get(plan_id)
+    if stored is None:
+        raise ValidationError(f"unknown plan id {plan_id!r}")
+    cycle = svc.store.cycles.for_plan(plan_id)
+    if cycle is None and stored.cycle_id:
+        cycle = svc.store.cycles.get(stored.cycle_id)
+    if cycle is not None:
+        cycle = {k: v for k, v in cycle.items() if k != "detail"}
+    return {
+        **stored.summary(),
+        "plan": stored.plan.model_dump(mode="json", exclude={"confirm_token"}),
+        "cycle": cycle,
+        "decisions": svc.store.records.decisions(cycle["id"]) if cycle else [],
+        "orders": [r.model_dump(mode="json") for r in svc.store.journal.rows(plan_id=plan_id)],
+        "fills": svc.store.journal.fills(plan_id=plan_id),
+    }

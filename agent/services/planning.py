@@ -1,0 +1,155 @@
+"""Plan and preview: the config made into a planner and limits, and the checks before any token is issued.
+
+A preview runs the same gates as execute (the kill switch and the risk gate) before it hands out a
+token: a plan that execute would refuse gets none, is recorded as ``refused`` with its reason, and the
+caller gets :class:`~agent.core.errors.TradingPaused` or :class:`~agent.core.errors.RiskLimitError`.
+A plan with nothing to do gets no token either (there is nothing to confirm).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from agent.core.domain import RebalancingPlan, TargetAllocation
+from agent.core.errors import RiskLimitError, TradingPaused
+from agent.core.limits import Limits
+from agent.core.planner import PortfolioRebalancer
+from agent.core.risk import violations
+from agent.services.config import Settings
+from agent.services.targets import choose, configured_or_stored, validate
+
+if TYPE_CHECKING:
+    from agent.core.domain import Market, PortfolioState
+    from agent.services.app import Services
+
+PAUSED = "trading is paused (resume with `rebalancer resume` or resume_trading)"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def planner(settings: Settings, *, heartbeat: bool = False) -> PortfolioRebalancer:
+    """The planner the config describes (the heartbeat's with its own trade cap)."""
+    s, lim = settings.rebalance, settings.limits
+    return PortfolioRebalancer(
+        min_trade_value=s.min_trade_value,
+        max_slippage_pct=s.max_slippage,
+        rebalance_threshold=s.position_threshold,
+        portfolio_threshold=s.portfolio_threshold,
+        mode=s.mode,
+        band=s.band,
+        band_kind=s.band_kind,
+        calendar_interval=timedelta(days=s.calendar_days),
+        max_trades=settings.heartbeat.max_trades_per_tick if heartbeat else s.max_trades,
+        cash_reserve=settings.cash_reserve,
+        cash_floor=lim.cash_floor,
+        max_weight=lim.max_weight,
+        min_weight=lim.min_weight,
+        max_gross_leverage=lim.max_gross_leverage,
+    )
+
+
+def limits(settings: Settings, *, heartbeat: bool = False) -> Limits:
+    """The hard limits; the heartbeat acts alone, so its own caps tighten them."""
+    lim = settings.limits.tightened(cash_floor=settings.cash_reserve.floor if settings.cash_reserve else None)
+    if not heartbeat:
+        return lim
+    hb = settings.heartbeat
+    return lim.tightened(
+        max_notional_per_cycle_usd=hb.max_notional_per_tick_usd,
+        max_notional_per_day_usd=hb.max_notional_per_day_usd,
+        max_trades=hb.max_trades_per_tick,
+    )
+
+
+def traded_today_usd(svc: Services) -> float:
+    start = svc.clock().replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
+    return svc.store.journal.traded_notional_since(start)
+
+
+def plan(
+    svc: Services,
+    target: TargetAllocation | None = None,
+    *,
+    heartbeat: bool = False,
+    state: PortfolioState | None = None,
+    market: Market | None = None,
+    cycle_id: str | None = None,
+    fresh: bool = False,
+) -> RebalancingPlan:
+    """A plan toward ``target`` (default: by the target rule). No token, nothing stored but a decision."""
+    if state is None:
+        state = svc.exchange.account_state()
+    if market is None:  # one read of the market, with the books of what the plan will likely trade
+        known = target or (found.target if (found := configured_or_stored(svc)) else None)
+        market = svc.exchange.market(books=sorted(set(state.positions) | set(known.weights if known else ())))
+    chosen = choose(svc, target, state=state, market=market, cycle_id=cycle_id, fresh=fresh)
+    validate(svc.settings, chosen.target, market)
+    coins = sorted(c for c in set(state.positions) | set(chosen.target.weights) if c in market.assets)
+    if coins and not all(market.assets[c].book is not None for c in coins):
+        market = svc.exchange.market(books=coins)  # the cost estimate walks the books of what it trades
+    last = svc.store.records.get("last_rebalance_at")
+    result = planner(svc.settings, heartbeat=heartbeat).create_rebalancing_plan(
+        state,
+        chosen.target,
+        market,
+        now=svc.clock(),
+        last_rebalance=datetime.fromisoformat(last) if last else None,
+    )
+    return result.model_copy(
+        update={"target_source": chosen.source, "as_of": market.timestamp, "paused": svc.is_paused()}
+    )
+
+
+def refusal(svc: Services, p: RebalancingPlan, *, heartbeat: bool = False) -> tuple[type[Exception], str] | None:
+    """Why execute would refuse this plan now (the kill switch, the risk gate), or None."""
+    if svc.is_paused():
+        return TradingPaused, PAUSED
+    breaches = violations(p, limits(svc.settings, heartbeat=heartbeat), traded_today_usd=traded_today_usd(svc))
+    if breaches:
+        return RiskLimitError, "risk gate: " + "; ".join(breaches)
+    return None
+
+
+def preview(
+    svc: Services,
+    target: TargetAllocation | None = None,
+    *,
+    source: str = "cli",
+    cycle_id: str | None = None,
+    heartbeat: bool = False,
+    ttl: timedelta | None = None,
+    state: PortfolioState | None = None,
+    market: Market | None = None,
+) -> RebalancingPlan:
+    """Plan, check the gates, and store the plan with a single-use confirm token (returned once, kept as a hash)."""
+    p = plan(svc, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id)
+    # The planner's id is a pure function of its inputs; a stored preview needs a unique one.
+    p = p.model_copy(update={"plan_id": f"{p.plan_id}-{secrets.token_hex(3)}"})
+    if p.actions:
+        refused = refusal(svc, p, heartbeat=heartbeat)
+        if refused is not None:
+            error, why = refused
+            svc.store.plans.add(p, status="refused", source=source, cycle_id=cycle_id, reason=why)
+            raise error(f"{why}; no confirm token was issued (plan {p.plan_id})")
+    if not p.actions:
+        svc.store.plans.add(p, status="nothing-to-do", source=source, cycle_id=cycle_id, reason=p.reason)
+        return p
+    token = secrets.token_urlsafe(18)
+    expires = svc.clock() + (ttl or svc.settings.mcp.confirm_ttl)
+    p = p.model_copy(update={"confirm_token": token, "expires_at": expires})
+    svc.store.plans.add(
+        p, status="previewed", source=source, cycle_id=cycle_id, token_hash=hash_token(token), expires_at=expires
+    )
+    return p
+
+
+def advise(svc: Services, p: RebalancingPlan, *, cycle_id: str) -> RebalancingPlan:
+    """Store the heartbeat's advice: the plan with no token, which can never execute."""
+    p = p.model_copy(update={"plan_id": f"{p.plan_id}-{secrets.token_hex(3)}"})
+    svc.store.plans.add(p, status="advisory", source="heartbeat-advise", cycle_id=cycle_id, reason=p.reason)
+    return p

@@ -1,0 +1,61 @@
+"""The ports the services use: what they need from an exchange, whatever sits behind it.
+
+``ReadPort`` is everything that only reads (the snapshot file, the paper exchange, Hyperliquid, the
+stand-in); ``TradePort`` adds what changes state at the exchange. Only the executor and the order
+service hold a ``TradePort``; everything else reads. Implementations:
+:class:`~agent.adapters.hyperliquid.client.HyperliquidExchange` (the real API through the SDK, also pointed
+at the local stand-in), :class:`~agent.adapters.paper.PaperExchange` (real market data, simulated fills)
+and :class:`~agent.adapters.snapshot.SnapshotExchange` (read-only).
+
+Reads raise :class:`~agent.core.errors.TemporaryExchangeError` when the exchange cannot be reached after a
+bounded number of retries. See :mod:`agent.core.orders` for the outcome contract of ``place_orders``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Protocol, runtime_checkable
+
+from agent.core.domain import Market, PortfolioState
+from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
+
+
+@runtime_checkable
+class ReadPort(Protocol):
+    """Account, market and order reads."""
+
+    #: seconds after which a signed order action is void at the exchange (``expiresAfter``), or None.
+    order_ttl_s: float | None
+
+    def account_state(self) -> PortfolioState: ...
+
+    def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
+        """Mids and rules of every tradable asset; L2 books only for ``books`` (planner coin names);
+        funding and asset contexts with ``with_ctxs``."""
+        ...
+
+    def order_status(self, cloid: str) -> OrderResult | None:
+        """The order with this cloid, or None when the exchange has never seen it."""
+        ...
+
+    def fills_since(self, ms: int) -> list[Fill]: ...
+
+    def open_orders(self) -> list[OpenOrder]: ...
+
+
+@runtime_checkable
+class TradePort(ReadPort, Protocol):
+    """Reads, plus every call that changes state at the exchange."""
+
+    #: whether :meth:`schedule_cancel` (the dead-man switch) is available.
+    supports_schedule_cancel: bool
+
+    def place_orders(self, orders: list[OrderIntent]) -> list[OrderResult]: ...
+
+    def cancel(self, coin: str, oid: int) -> bool: ...
+
+    def cancel_by_cloid(self, coin: str, cloid: str) -> bool: ...
+
+    def schedule_cancel(self, at_ms: int | None) -> bool:
+        """Set (or clear, with None) the dead-man switch; False when the exchange refused."""
+        ...

@@ -1,0 +1,211 @@
+"""Where a target comes from, and the decide step.
+
+One rule for every way in: a target given with the request (a CLI ``--target`` file, MCP ``weights``),
+else the config's ``[targets]``, else the target stored by ``set_target_allocation``, else the
+strategist's. Every plan says which source it used (``target_source``).
+
+The strategist's target is recorded with its decision (raw replies included). Reads (``status``,
+``get_drift``) reuse its latest valid answer while it is younger than the heartbeat interval rather than
+asking a model on every read; the heartbeat asks afresh (``fresh=True``). A strategist that fails closed
+raises :class:`~agent.core.errors.StrategistFailedClosed`: never a silent default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from agent.core.domain import Market, PortfolioState, TargetAllocation
+from agent.core.errors import ConfigError, StrategistFailedClosed
+from agent.core.targets import parse_target, validate_target
+from agent.services.config import Settings
+from agent.strategist.base import Decision, DecisionContext, Strategist
+
+if TYPE_CHECKING:
+    from agent.services.app import Services
+
+TargetSource = Literal["argument", "config", "stored", "strategist"]
+
+#: Tools the strategist's model is never offered: they change state or issue tokens.
+NOT_FOR_THE_MODEL = frozenset(
+    {
+        "execute_rebalance",
+        "cancel_open_orders",
+        "pause_trading",
+        "resume_trading",
+        "set_target_allocation",
+        "preview_rebalance",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ChosenTarget:
+    target: TargetAllocation
+    source: TargetSource
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True)
+class StoredTarget:
+    target: TargetAllocation
+    active: bool
+    note: str
+
+
+def configured_or_stored(svc: Services) -> ChosenTarget | None:
+    if svc.settings.targets:
+        return ChosenTarget(TargetAllocation.from_json({**svc.settings.targets}), "config")
+    stored = svc.store.records.get("target")
+    if stored:
+        return ChosenTarget(TargetAllocation.model_validate(stored), "stored")
+    return None
+
+
+def choose(
+    svc: Services,
+    explicit: TargetAllocation | None = None,
+    *,
+    state: PortfolioState | None = None,
+    market: Market | None = None,
+    cycle_id: str | None = None,
+    fresh: bool = False,
+) -> ChosenTarget:
+    """The target by the one rule above (the strategist is asked only when nothing else says)."""
+    if explicit is not None:
+        return ChosenTarget(explicit, "argument")
+    found = configured_or_stored(svc)
+    if found is not None:
+        return found
+    if not fresh:
+        reused = _recent_strategist_target(svc)
+        if reused is not None:
+            return reused
+    decision = decide(svc, state=state, market=market, cycle_id=cycle_id)
+    if not decision.ok or decision.target is None:
+        raise StrategistFailedClosed(
+            f"no target configured or stored, and the strategist failed closed ({decision.status}): "
+            f"{decision.error or 'no valid target'}",
+            status=decision.status,
+        )
+    return ChosenTarget(decision.target, "strategist", decision)
+
+
+def _recent_strategist_target(svc: Services) -> ChosenTarget | None:
+    value, at = svc.store.records.get_with_time("strategist_target")
+    if not value or at is None:
+        return None
+    if svc.clock() - datetime.fromisoformat(at) >= svc.settings.heartbeat.interval:
+        return None
+    return ChosenTarget(TargetAllocation.model_validate(value), "strategist")
+
+
+def store_target(svc: Services, weights: dict[str, Any], *, reasoning: str = "") -> StoredTarget:
+    """Validate against the market and the limits, then store. Bad input changes nothing."""
+    target = parse_target(weights, reasoning=reasoning)
+    _, market = svc.observe()
+    validate(svc.settings, target, market)
+    svc.store.records.set("target", target.model_dump(mode="json"))
+    if svc.settings.targets:
+        return StoredTarget(target, False, "stored, but the config's [targets] come first; remove them to use it")
+    return StoredTarget(target, True, "stored: previews and the heartbeat now use it")
+
+
+def validate(settings: Settings, target: TargetAllocation, market: Market) -> TargetAllocation:
+    lim = settings.limits
+    return validate_target(
+        target, market, max_gross_leverage=lim.max_gross_leverage, allowed_assets=lim.allowed_assets
+    )
+
+
+# -- the decide step ------------------------------------------------------------------------------
+
+
+def decide(
+    svc: Services,
+    *,
+    cycle_id: str | None = None,
+    state: PortfolioState | None = None,
+    market: Market | None = None,
+    strategist: Strategist | None = None,
+) -> Decision:
+    """Run the strategist once and record the decision (raw replies included), whatever its status."""
+    if state is None or market is None:
+        state, market = svc.observe()
+    strat = strategist or make_strategist(svc)
+    decision = strat.decide(context(svc, state, market))
+    svc.store.records.add_decision(decision, cycle_id=cycle_id)
+    if decision.ok and decision.target is not None:
+        svc.store.records.set("strategist_target", decision.target.model_dump(mode="json"))
+    return decision
+
+
+def context(svc: Services, state: PortfolioState, market: Market) -> DecisionContext:
+    """What the decide step (and ``compute_target``) looks at: state, features, limits, read-only tools."""
+    from agent.strategist.offline import build_features
+
+    found = configured_or_stored(svc)
+    return DecisionContext(
+        state=state,
+        market=market,
+        features=build_features(market),
+        limits=svc.settings.limits,
+        tools=[t for t in svc.tools if t.name not in NOT_FOR_THE_MODEL],
+        current_targets=found.target.allocations if found else None,
+    )
+
+
+def compute(svc: Services, strategy_id: str) -> dict[str, Any]:
+    """The target a strategy's own rules compute for the current market (read-only)."""
+    from agent.strategist.offline import OfflineStrategist
+
+    state, market = svc.observe()
+    return OfflineStrategist().compute(strategy_id, context(svc, state, market))
+
+
+def make_strategist(svc: Services) -> Strategist:
+    if svc.strategist_factory is not None:
+        return svc.strategist_factory()
+    return build_strategist(svc.settings)
+
+
+def build_strategist(settings: Settings) -> Strategist:
+    """The configured strategist; offline when nothing else is configured."""
+    cfg = settings.strategist
+    if cfg.provider == "offline":
+        from agent.strategist.offline import OfflineStrategist
+
+        return OfflineStrategist()
+    from agent.strategist.loop import LLMStrategist
+
+    return LLMStrategist(
+        build_model_client(settings), model=model_name(settings), max_attempts=cfg.max_attempts,
+        max_tool_calls=cfg.max_tool_calls,
+    )
+
+
+def model_name(settings: Settings) -> str:
+    cfg = settings.strategist
+    defaults = {"openai": "gpt-4.1-mini", "anthropic": "claude-sonnet-4-5", "openai-compatible": "local"}
+    return cfg.model or defaults.get(cfg.provider, "offline")
+
+
+def build_model_client(settings: Settings) -> Any:
+    """The configured model client (for the strategist and the chat); ``ConfigError`` when none can be built."""
+    cfg = settings.strategist
+    if cfg.provider == "openai":
+        from agent.strategist.openai_provider import OpenAIClient
+
+        return OpenAIClient(base_url=cfg.base_url, timeout_s=cfg.timeout_s)
+    if cfg.provider == "anthropic":
+        from agent.strategist.anthropic_provider import AnthropicClient
+
+        return AnthropicClient(base_url=cfg.base_url, timeout_s=cfg.timeout_s)
+    if cfg.provider == "openai-compatible":
+        from agent.strategist.compat import OpenAICompatClient
+
+        if not cfg.base_url:
+            raise ConfigError("strategist.base_url: required for the openai-compatible provider")
+        return OpenAICompatClient(base_url=cfg.base_url, timeout_s=cfg.timeout_s)
+    raise ConfigError("strategist.provider: offline has no model client")

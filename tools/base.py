@@ -1,0 +1,201 @@
+"""The tool framework: a tool is a typed argument model, a function of ``(services, args)`` and MCP annotations.
+
+A tool's arguments are a pydantic model (extra fields forbidden, strict types, bounded); its result is a
+JSON object with a stable shape whose last key is ``"note": UNTRUSTED_NOTE``; its docstring is the
+prompt the model reads (first line: what it does; then its side effects). The definitions live in
+:mod:`tools.registry`; the MCP server (:mod:`tools.server`) and the agent's own LLM use the same ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+
+from agent.core.errors import ValidationError
+from agent.strategist.loop import UNTRUSTED_NOTE
+
+if TYPE_CHECKING:
+    from agent.services.app import Services
+
+Kind = Literal["read", "preview", "write", "destructive"]
+
+#: Which interface is calling ("mcp", "chat", "strategist"): recorded with the plans a tool stores.
+CALLER: ContextVar[str] = ContextVar("rebalancer_tool_caller", default="mcp")
+
+# Names as Hyperliquid spells them: "BTC", "kPEPE", "UBTC/USDC", "@142", "xyz:TSLA".
+COIN_PATTERN = r"^[A-Za-z0-9@][A-Za-z0-9@/_.:-]{0,39}$"
+PLAN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+Coin = Annotated[str, Field(pattern=COIN_PATTERN, description="asset name as Hyperliquid spells it")]
+Weight = Annotated[
+    float,
+    Field(ge=-10, le=10, allow_inf_nan=False, description="fraction of equity (negative = perp short)"),
+]
+Weights = Annotated[
+    dict[Coin, Weight],
+    Field(
+        min_length=1,
+        max_length=50,
+        description='asset → weight, e.g. {"BTC": 0.4, "ETH": 0.3, "USDC": 0.3}; USDC is the remainder',
+    ),
+]
+Reason = Annotated[str, Field(max_length=2000)]
+
+
+class Args(BaseModel):
+    """Tool arguments: strict types (no "60" for 60), unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class NoArgs(Args):
+    pass
+
+
+class MarketArgs(Args):
+    coins: list[Coin] | None = Field(
+        default=None, max_length=50, description="only these assets (default: every listed asset)"
+    )
+
+
+class StrategyArgs(Args):
+    strategy_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="a strategy id from list_strategies")
+
+
+class HistoryArgs(Args):
+    days: int = Field(default=60, ge=1, le=3650, description="how many days back")
+
+
+class PreviewArgs(Args):
+    weights: Weights | None = Field(default=None, description="target weights (default: the current target)")
+    reasoning: Reason = ""
+
+
+class ExecuteArgs(Args):
+    plan_id: str = Field(pattern=PLAN_ID_PATTERN, description="the plan_id preview_rebalance returned")
+    confirm_token: str = Field(min_length=1, max_length=200, description="the confirm_token of that preview")
+
+
+class ReasonArgs(Args):
+    reason: str = Field(min_length=1, max_length=500, description="why (recorded in the alert log)")
+
+
+class TargetArgs(Args):
+    weights: Weights
+    reasoning: Reason = ""
+
+
+Handler = Callable[["Services", Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ToolDefinition:
+    """One tool: its name, arguments, behaviour class, and implementation."""
+
+    name: str
+    args: type[Args]
+    kind: Kind
+    fn: Handler
+    title: str
+
+    @property
+    def description(self) -> str:
+        return inspect.cleandoc(self.fn.__doc__ or "")
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        return copy.deepcopy(_schema(self.args))
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        read_only = self.kind == "read"
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=read_only,
+            destructive_hint=self.kind == "destructive",
+            idempotent_hint=read_only,
+            open_world_hint=self.kind in ("read", "destructive"),  # reads and orders touch the exchange
+        )
+
+    @property
+    def read_only(self) -> bool:
+        return self.kind == "read"
+
+    def parse(self, arguments: Mapping[str, Any] | None) -> Args:
+        """Arguments → the typed model; a ``ValidationError`` naming every bad field otherwise."""
+        try:
+            return self.args.model_validate(dict(arguments or {}))
+        except PydanticError as e:
+            raise ValidationError(f"invalid arguments for {self.name}: {_problems(e)}") from None
+
+    def call(self, services: Services, arguments: Mapping[str, Any] | None, *, caller: str = "mcp") -> dict[str, Any]:
+        """Validate, run, and return the marked JSON object (``{..., "note": UNTRUSTED_NOTE}``)."""
+        args = self.parse(arguments)
+        reset = CALLER.set(caller)
+        try:
+            payload = self.fn(services, args)
+        finally:
+            CALLER.reset(reset)
+        return {**jsonable(payload), "note": UNTRUSTED_NOTE}
+
+
+@cache
+def _schema(model: type[Args]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def _problems(e: PydanticError) -> str:
+    out = []
+    for err in e.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        out.append(f"{where}: {msg}")
+    return "; ".join(out)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON: models dumped, dataclasses as dicts, non-finite floats as null, datetimes as ISO text."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump(mode="json"))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+TOOLS: list[ToolDefinition] = []
+
+
+def tool(args: type[Args], kind: Kind, title: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        TOOLS.append(ToolDefinition(name=fn.__name__, args=args, kind=kind, fn=fn, title=title))
+        return fn
+
+    return register
+
+
+def by_name() -> dict[str, ToolDefinition]:
+    return {t.name: t for t in TOOLS}
