@@ -15,9 +15,8 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.adapters.hyperliquid.client import HyperliquidExchange
 from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
 from agent.core.domain import RebalancingPlan, TargetAllocation
@@ -29,6 +28,9 @@ from agent.services.planning import planner
 from agent.services.ports import TradePort
 from agent.services.targets import validate
 from agent.strategist.base import ToolSpec
+
+if TYPE_CHECKING:
+    from agent.adapters.hyperliquid.client import HyperliquidExchange
 
 __all__ = ["open_runtime", "plan_snapshot", "read_snapshot", "snapshot_of"]
 
@@ -50,6 +52,8 @@ def _secret(settings: Settings) -> str | None:
 
 
 def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: dict[str, Any] | None) -> HyperliquidExchange:
+    from agent.adapters.hyperliquid.client import HyperliquidExchange  # the SDK loads only when needed
+
     kw = settings.hyperliquid.client_kwargs()
     if settings.network == "local":
         from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, load_demo_snapshot, serve

@@ -1,8 +1,8 @@
 """Fault knobs for the stand-in server: latency, 429, 5xx, timeouts, malformed or lost responses.
 
 Each ``*_next`` counter answers that many upcoming requests with the fault, then returns to normal.
-``path`` restricts the counters to "/info" or "/exchange" (None: both). ``latency_s`` delays every
-request. Counters are consumed in the order: timeout, 429, 5xx, malformed, lost response.
+``path`` restricts the counters and the latency to "/info" or "/exchange" (None: both). ``latency_s``
+delays every request (to ``path``). Counters are consumed in the order: timeout, 429, 5xx, malformed, lost response.
 
 - ``timeout_next``: hold the connection ``hang_s`` seconds (longer than the client's timeout), then
   close it without an answer. The action is *not* applied.
@@ -35,6 +35,10 @@ class Faults:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     _ORDER = ("timeout_next", "http_429_next", "http_5xx_next", "malformed_next", "lose_response_next")
+
+    def delays(self, path: str) -> bool:
+        """Whether a request to ``path`` waits ``latency_s`` first."""
+        return self.latency_s > 0 and (self.path is None or self.path == path)
 
     def take(self, path: str) -> str | None:
         """Consume and return the next fault for a request to ``path`` (the counter's name), if any."""

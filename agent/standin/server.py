@@ -48,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         faults = self.server.faults
-        if faults.latency_s > 0 and self.server.stopping.wait(faults.latency_s):
+        if faults.delays(path) and self.server.stopping.wait(faults.latency_s):
             return
         fault = faults.take(path)
         if fault == "timeout_next":

@@ -88,6 +88,7 @@ def test_decide_offline_from_a_fresh_clone(tmp_path):
     )
 
 
+@pytest.mark.slow  # real retry backoff through the console script
 def test_decide_with_an_unreachable_provider_fails_closed(tmp_path):
     code, out = run_json(
         "decide", "--provider", "openai-compatible", "--base-url", "http://127.0.0.1:9/v1", cwd=tmp_path

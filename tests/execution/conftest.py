@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agent import PortfolioRebalancer, TargetAllocation
-from agent.adapters.hyperliquid import HyperliquidExchange
+from agent.adapters.hyperliquid.client import HyperliquidExchange
 from agent.adapters.store.db import Store
 from agent.core.domain import RebalancingPlan
 from agent.standin import (

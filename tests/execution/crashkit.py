@@ -33,7 +33,7 @@ TARGET = {"UBTC/USDC": 0.20, "UETH/USDC": 0.20, "USOL/USDC": 0.40, "AVAX": 0.0, 
 
 
 def _adapter(url: str) -> Any:
-    from agent.adapters.hyperliquid import HyperliquidExchange
+    from agent.adapters.hyperliquid.client import HyperliquidExchange
     from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY
 
     return HyperliquidExchange(

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from . import crashkit
+
+pytestmark = pytest.mark.slow
 
 TRIALS = 30
 

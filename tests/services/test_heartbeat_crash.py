@@ -38,7 +38,9 @@ def test_kill_minus_9_mid_tick_then_restart_does_not_trade_twice(tmp_path, order
         cfg = tmp_path / "rebalancer.toml"
         cfg.write_text(
             f'network = "{server.url}"\ndb = "{db}"\n\n[heartbeat]\ninterval = "6h"\n'
-            f"max_notional_per_tick_usd = 100000\n\n[targets]\n{TARGET}"
+            f"max_notional_per_tick_usd = 100000\n\n"
+            # a short order expiry: the restart resolves an in-flight order in seconds, not 30 s
+            f'[hyperliquid]\norder_ttl = "2s"\n\n[targets]\n{TARGET}'
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
         proc = subprocess.Popen(

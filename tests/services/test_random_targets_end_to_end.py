@@ -7,6 +7,7 @@ the plan reported why not (minimum order, locked balance, buying power).
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +35,7 @@ def targets(draw):
     return weights
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(target=targets())
 def test_random_targets_execute_into_band(tmp_path_factory, target):

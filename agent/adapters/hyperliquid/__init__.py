@@ -1,5 +1,2 @@
-"""The Hyperliquid venue: client (through hyperliquid-python-sdk), response parsing, constants and settings."""
-
-from agent.adapters.hyperliquid.client import HyperliquidExchange
-
-__all__ = ["HyperliquidExchange"]
+"""The Hyperliquid venue: ``client`` (through hyperliquid-python-sdk), ``parsing`` and ``answers`` (responses),
+``constants`` (URLs and request weights) and ``settings`` (the adapter's own configuration)."""
