@@ -23,7 +23,8 @@ from rich.table import Table
 from agent.core.domain import RebalancingPlan
 
 # markup off: reasons, coin names and model text are data, never rich markup
-console = Console(file=sys.stdout, highlight=False, markup=False)
+# soft_wrap: sentences are not cut into lines by us (the terminal wraps them); tables fit or fold (``table``)
+console = Console(file=sys.stdout, highlight=False, markup=False, soft_wrap=True)
 
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
@@ -68,7 +69,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *, 
         return
     console.print(title)
     for row in cells:
-        console.print("  " + " · ".join(f"{h} {v}" for h, v in zip(columns, row, strict=True) if v))
+        console.print("  " + " · ".join(f"{h} {v.strip()}" for h, v in zip(columns, row, strict=True) if v.strip()))
 
 
 def print_drift(plan: RebalancingPlan) -> None:

@@ -24,8 +24,9 @@ from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
 from agent.services import execution, history, orders, planning, targets
 from agent.services.config import Settings
-from agent.services.executor import ExecutionReport, Executor
+from agent.services.executor import Executor
 from agent.services.ports import ReadPort, TradePort
+from agent.services.reports import ExecutionReport
 from agent.strategist.base import Decision, Strategist, ToolSpec
 from agent.strategist.library import Strategy, load_strategies
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
 from agent.core.errors import ConfirmationError, ExchangeError, RiskLimitError, TradingPaused
-from agent.services.executor import ExecutionReport
 from agent.services.planning import PAUSED, hash_token, refusal
+from agent.services.reports import ExecutionReport
 
 if TYPE_CHECKING:
     from agent.services.app import Services

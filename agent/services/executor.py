@@ -33,10 +33,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from agent.adapters.store.db import Store
 from agent.adapters.store.journal import (
@@ -53,19 +51,26 @@ from agent.adapters.store.journal import (
     Journal,
     OrderRow,
 )
-from agent.core.capital import pool_scales
 from agent.core.costs import CostModel
-from agent.core.domain import Market, PortfolioState, RebalancingPlan, TradeAction
+from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent, OrderResult, make_cloid
 from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
 from agent.services.ports import TradePort
+from agent.services.reports import (
+    ActionReport,
+    ExecutionReport,
+    ReconcileReport,
+    ReportStatus,
+    build_report,
+    fill_in,
+    overall_status,
+)
+from agent.services.sizing import resize_to_cash
 
 log = logging.getLogger(__name__)
 
 ExecMode = Literal["live", "dry-run", "paper"]
-ReportStatus = Literal["ok", "partial", "failed", "paused", "dry-run"]
-ActionState = Literal["filled", "partial", "rejected", "skipped", "paused", "unknown", "not_sent", "dry-run"]
 
 _STATE_OF = {
     "filled": FILLED,
@@ -77,51 +82,6 @@ _STATE_OF = {
     "unknown": UNKNOWN,
 }
 _FREEING = ("reduce", "close")
-
-
-class ActionReport(BaseModel):
-    index: int
-    coin: str
-    market: str
-    side: str
-    kind: str
-    intended_sz: float = Field(description="the plan's size")
-    target_sz: float = Field(description="after resizing to the cash really there")
-    sent_sz: float = 0.0
-    state: ActionState = "not_sent"
-    filled_sz: float = 0.0
-    avg_px: float | None = None
-    fee_usd: float = 0.0
-    notional_usd: float = 0.0
-    slippage_usd: float = Field(default=0.0, description="|avg_px − plan mid| × filled size")
-    attempts: int = 0
-    cloids: list[str] = Field(default_factory=list)
-    error: str | None = None
-    note: str | None = None
-
-
-class ExecutionReport(BaseModel):
-    plan_id: str
-    mode: str
-    status: ReportStatus
-    started_at: datetime
-    finished_at: datetime
-    actions: list[ActionReport]
-    orders_sent: int = 0
-    notional_filled_usd: float = 0.0
-    fees_usd: float = 0.0
-    slippage_usd: float = 0.0
-    realised_cost_usd: float = Field(default=0.0, description="fees + Σ|avg_px − mid|·sz")
-    estimated_cost_usd: float = 0.0
-    cost_vs_estimate_usd: float = 0.0
-    reconciled: dict[str, str] = Field(default_factory=dict, description="cloid → state set by reconcile")
-    errors: list[str] = Field(default_factory=list)
-
-
-class ReconcileReport(BaseModel):
-    checked: int = 0
-    resolved: dict[str, str] = Field(default_factory=dict)
-    unresolved: list[str] = Field(default_factory=list)
 
 
 class _Paused(Exception):
@@ -213,7 +173,17 @@ class Executor:
             if using:
                 state = self.exchange.account_state()
                 market = self.exchange.market()
-                targets = self._resize(plan, using, state, market, reports)
+                targets = resize_to_cash(
+                    plan,
+                    using,
+                    state,
+                    market,
+                    reports,
+                    done=lambda i: sum(r.filled_sz for r in self.journal.rows(plan_id=plan.plan_id, action_index=i)),
+                    limit=lambda a: self._limit(a, market),
+                    fee_rate=lambda market_type: self.costs.fee_rate(market_type) + self.cash_buffer_pct,
+                    min_order_value=self.min_order_value,
+                )
                 for i in using:
                     if targets[i] > 0:
                         self._run_action(plan, i, plan.actions[i], targets[i], market, reports[i])
@@ -232,9 +202,9 @@ class Executor:
         finally:
             self._dead_man(False, errors)
             self._sync_fills(_ms(started) - 5_000, errors)
-        self._fill_in(plan, reports)
+        fill_in(plan, reports, self.journal, self.costs)
         if status is None:
-            status = self._status(reports)
+            status = overall_status(reports)
         return self._report(plan, reports, status, started, errors, rec.resolved)
 
     def _dry_run(self, plan: RebalancingPlan, reports: list[ActionReport]) -> None:
@@ -378,53 +348,6 @@ class Executor:
         return OrderResult(cloid=cloid, status="unknown", error="orderStatus lookups failed")
 
     # ================================================================== capital
-    def _resize(
-        self,
-        plan: RebalancingPlan,
-        using: list[int],
-        state: PortfolioState,
-        market: Market,
-        reports: list[ActionReport],
-    ) -> dict[int, float]:
-        """Target size per capital-using action, shrunk pro rata to the cash really there."""
-        pools = {
-            "spot": state.spot_usdc_free,
-            "perp": state.perp_free,
-        }
-        need: dict[int, float] = {}
-        remaining: dict[int, float] = {}
-        for i in using:
-            a = plan.actions[i]
-            done = sum(r.filled_sz for r in self.journal.rows(plan_id=plan.plan_id, action_index=i))
-            remaining[i] = max(0.0, a.size - done)
-            rate = self.costs.fee_rate(a.market) + self.cash_buffer_pct
-            need[i] = remaining[i] * self._limit(a, market) * (1 + rate)
-        targets: dict[int, float] = {}
-        totals = {pool: sum(need[i] for i in using if plan.actions[i].market == pool) for pool in pools}
-        scales = pool_scales(pools, totals)
-        for pool, free in pools.items():
-            members = [i for i in using if plan.actions[i].market == pool]
-            scale = scales[pool]
-            for i in members:
-                a = plan.actions[i]
-                done = a.size - remaining[i]
-                size = round_size_down(remaining[i] * scale, a.sz_decimals)
-                if scale < 1.0:
-                    reports[i].note = f"resized ×{scale:.4f} to the {pool} cash available (${free:.2f})"
-                mid = market.mid(a.coin) if market.get(a.coin) else a.notional_usd / max(a.size, 1e-12)
-                if remaining[i] > 0 and size * mid < self.min_order_value:
-                    reports[i].state = "skipped"
-                    reports[i].note = (
-                        f"skipped: ${size * mid:.2f} after resizing to the {pool} cash available "
-                        f"(${free:.2f}) is under the ${self.min_order_value:g} minimum"
-                    )
-                    targets[i] = 0.0
-                    reports[i].target_sz = 0.0
-                    continue
-                targets[i] = done + size
-                reports[i].target_sz = targets[i]
-        return targets
-
     # ================================================================== reconcile
     def reconcile(self) -> ReconcileReport:
         """Resolve every open journal row (PENDING/SENT/UNKNOWN) of this mode by cloid.
@@ -496,50 +419,6 @@ class Executor:
             if fee and (row.fee is None or abs(row.fee - fee) > 1e-12):
                 self.journal.set_fee(row.cloid, fee)
 
-    def _fill_in(self, plan: RebalancingPlan, reports: list[ActionReport]) -> None:
-        for i, a in enumerate(plan.actions):
-            rep = reports[i]
-            rows = self.journal.rows(plan_id=plan.plan_id, action_index=i)
-            rows = [r for r in rows if r.mode != "dry-run"]
-            if rows:
-                rep.cloids = [r.cloid for r in rows]  # every attempt, including earlier runs'
-            filled = sum(r.filled_sz for r in rows)
-            rep.filled_sz = filled
-            if filled > 0:
-                rep.avg_px = sum(r.filled_sz * (r.avg_px or 0.0) for r in rows) / filled
-                rep.notional_usd = filled * rep.avg_px
-                plan_mid = a.notional_usd / a.size if a.size else rep.avg_px
-                rep.slippage_usd = abs(rep.avg_px - plan_mid) * filled
-            rep.fee_usd = sum(
-                r.fee if r.fee is not None else r.filled_sz * (r.avg_px or 0.0) * self.costs.fee_rate(a.market)
-                for r in rows
-            )
-            if rep.state in ("skipped", "paused", "unknown"):
-                if rep.state == "paused" and filled > 0:
-                    rep.state = "partial"
-                continue
-            target = rep.target_sz
-            lot = 10.0**-a.sz_decimals
-            if rows and filled >= target - lot / 2:
-                rep.state = "filled"
-            elif filled > 0:
-                rep.state = "partial"
-            elif any(r.state == REJECTED for r in rows):
-                rep.state = "rejected"
-            elif rows:
-                rep.state = "rejected" if all(r.state in (ABANDONED, CANCELED) for r in rows) else "unknown"
-
-    @staticmethod
-    def _status(reports: list[ActionReport]) -> ReportStatus:
-        if not reports:
-            return "ok"
-        states = [r.state for r in reports]
-        if all(s == "filled" for s in states):
-            return "ok"
-        if not any(r.filled_sz > 0 for r in reports):
-            return "failed"
-        return "partial"
-
     def _report(
         self,
         plan: RebalancingPlan,
@@ -549,23 +428,4 @@ class Executor:
         errors: list[str],
         reconciled: dict[str, str],
     ) -> ExecutionReport:
-        fees = sum(r.fee_usd for r in reports)
-        slip = sum(r.slippage_usd for r in reports)
-        realised = fees + slip
-        return ExecutionReport(
-            plan_id=plan.plan_id,
-            mode=self.mode,
-            status=status,
-            started_at=datetime.fromtimestamp(started, UTC),
-            finished_at=datetime.fromtimestamp(self.clock(), UTC),
-            actions=reports,
-            orders_sent=sum(r.attempts for r in reports),
-            notional_filled_usd=sum(r.notional_usd for r in reports),
-            fees_usd=fees,
-            slippage_usd=slip,
-            realised_cost_usd=realised,
-            estimated_cost_usd=plan.estimated_cost.total_usd,
-            cost_vs_estimate_usd=realised - plan.estimated_cost.total_usd,
-            reconciled=reconciled,
-            errors=errors,
-        )
+        return build_report(plan, reports, status, started, errors, reconciled, mode=self.mode, finished=self.clock())

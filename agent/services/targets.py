@@ -143,7 +143,7 @@ def decide(
 
 def context(svc: Services, state: PortfolioState, market: Market) -> DecisionContext:
     """What the decide step (and ``compute_target``) looks at: state, features, limits, read-only tools."""
-    from agent.strategist.offline import build_features
+    from agent.strategist.holdings import build_features
 
     found = configured_or_stored(svc)
     return DecisionContext(

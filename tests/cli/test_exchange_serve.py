@@ -52,3 +52,16 @@ def test_serve_refuses_a_bad_snapshot(tmp_path):
         check=False,
     )
     assert p.returncode == 2 and p.stderr.startswith("error:")
+
+
+def test_serve_on_a_busy_or_bad_port_exits_2_with_one_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        for bad in (str(port), "0", "70000"):
+            cmd = [str(SCRIPT), "exchange", "serve", "--port", bad]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+            assert p.returncode == 2, (bad, p.stderr)
+            (line,) = p.stderr.strip().splitlines()
+            assert line.startswith("error:") and ("port" in line or "listen" in line), line

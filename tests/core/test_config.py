@@ -27,6 +27,9 @@ def write(tmp_path, text):
         ("this is not toml", "not valid TOML"),
         ('account_address = "0x12"', "account_address"),
         ("live_trading = true", "live_trading: needs network"),
+        ('[targets]\n"UBTC/USDC" = 0.7\nUSDC = 0.6', "targets: .*sum"),
+        ('[targets]\n"UBTC/USDC" = "lots"', "targets"),
+        ('[hyperliquid]\norder_ttl = "1h"', "hyperliquid.order_ttl"),
     ],
     ids=[
         "network",
@@ -41,11 +44,24 @@ def write(tmp_path, text):
         "toml",
         "address",
         "live-local",
+        "targets-sum",
+        "targets-string",
+        "order-ttl",
     ],
 )
 def test_invalid_config_names_the_key(tmp_path, toml, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
         load_settings(write(tmp_path, toml), env={})
+    assert "\n" not in str(info.value)  # one line, never a pydantic dump
+
+
+def test_the_example_config_holds_exactly_the_defaults():
+    from pathlib import Path
+
+    from agent.services.config import Settings
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "rebalancer.toml"
+    assert load_settings(example, env={}).model_dump() == Settings().model_dump()
 
 
 def test_live_trading_needs_a_key():

@@ -99,3 +99,37 @@ def test_read_only_over_stdio_lists_no_destructive_tool(tmp_path: Path):
         "get_history",
         "preview_rebalance",
     }
+
+
+def test_without_a_target_drift_and_preview_use_the_strategist_and_mcp_executions_are_in_history(tmp_path: Path):
+    """The one policy through the official client: no target configured or stored → the strategist's; an
+    MCP execution is a cycle the CLI's history shows, and a refused preview gives no token."""
+
+    async def steps(session: ClientSession) -> dict[str, Any]:
+        drift = structured(await session.call_tool("get_drift", {}))
+        plan = structured(await session.call_tool("preview_rebalance", {}))
+        done = structured(
+            await session.call_tool(
+                "execute_rebalance", {"plan_id": plan["plan_id"], "confirm_token": plan["confirm_token"]}
+            )
+        )
+        history = structured(await session.call_tool("get_history", {"days": 7}))
+        structured(await session.call_tool("pause_trading", {"reason": "test"}))
+        refused = await session.call_tool("preview_rebalance", {"weights": {"UBTC/USDC": 0.1, "USDC": 0.9}})
+        portfolio = structured(await session.call_tool("get_portfolio", {}))
+        return {"drift": drift, "plan": plan, "done": done, "history": history, "refused": refused, "p": portfolio}
+
+    with (tmp_path / "stderr.log").open("w+") as errlog:
+        out = anyio.run(session_run, server_params(tmp_path), steps, errlog)
+    assert out["drift"]["target_source"] == "strategist" and out["drift"]["as_of"]
+    assert out["plan"]["target_source"] == "strategist" and out["done"]["status"] == "ok"
+    (cycle,) = [c for c in out["history"]["cycles"] if c["plan_id"] == out["plan"]["plan_id"]]
+    assert cycle["status"] == "executed:ok" and cycle["source"] == "mcp" and cycle["value_after"] > 0
+    assert out["refused"].is_error and "paused" in out["refused"].content[0].text
+    assert "no confirm token" in out["refused"].content[0].text
+    assert out["p"]["paused"] is True and out["p"]["as_of"]
+
+    from clirun import run_json
+
+    code, rows = run_json("history", env={"REBALANCER_DB": str(tmp_path / "h.db")})
+    assert code == 0 and [r["source"] for r in rows if r["plan_id"] == out["plan"]["plan_id"]] == ["mcp"]

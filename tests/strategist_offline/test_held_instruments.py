@@ -1,7 +1,7 @@
 """A long stays in the instrument the account already holds it in (spot pair vs perp)."""
 
 from agent.core.domain import Market, MarketInfo, PortfolioState, Position
-from agent.strategist.offline import prefer_held_instruments, underlying
+from agent.strategist.holdings import prefer_held_instruments, underlying
 
 MARKET = Market(
     assets={

@@ -10,8 +10,10 @@ from agent.core.limits import Limits
 from agent.core.targets import validate_target
 from agent.strategist.base import DecisionContext, Strategist
 from agent.strategist.features import market_features
+from agent.strategist.holdings import build_features
 from agent.strategist.library import load_strategies
-from agent.strategist.offline import OfflineStrategist, build_features, classify_regime, summarize
+from agent.strategist.offline import OfflineStrategist
+from agent.strategist.regime import classify_regime, summarize
 
 from .conftest import cash_state, holdings_state, make_market
 
@@ -209,7 +211,7 @@ def test_broad_rally_picks_equal_weight(closes) -> None:
     ],
 )
 def test_regime_table(dd, ret, vol, breadth, regime) -> None:
-    from agent.strategist.offline import MarketSummary
+    from agent.strategist.regime import MarketSummary
 
     s = MarketSummary(n_assets=5, reference="BTC", ref_drawdown_90d=dd, ref_return_30d=ret,
                       median_vol_30d=vol, median_return_30d=ret, breadth=breadth)

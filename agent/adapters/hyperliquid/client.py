@@ -46,7 +46,7 @@ from agent.adapters.hyperliquid.constants import (
     exchange_weight,
     resolve_base_url,
 )
-from agent.adapters.hyperliquid.parsing import parse_market, parse_state
+from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
 from agent.core.domain import Market, MarketType, PortfolioState
 from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
 from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
@@ -267,7 +267,10 @@ class HyperliquidExchange:
         answer = self._info({"type": "frontendOpenOrders", "user": self.user})
         if not isinstance(answer, list):
             raise SnapshotError("frontendOpenOrders: expected a list")
-        return [parse_open_order(o) for o in answer]
+        self._ensure_meta()
+        human = {wire: name for name, (wire, *_rest) in spot_pair_names(self._spot_meta).items()}
+        orders = [parse_open_order(o) for o in answer]
+        return [o.model_copy(update={"coin": human.get(o.coin, o.coin)}) for o in orders]  # '@151' → 'UETH/USDC'
 
     # ------------------------------------------------------------------ /exchange
     def _exchange_sdk(self) -> Any:

@@ -33,8 +33,8 @@ from agent.interfaces.cli.base import (
 )
 from agent.interfaces.render import console
 from agent.services.config import Settings
-from agent.services.executor import ExecutionReport
 from agent.services.heartbeat import AUTONOMY, Heartbeat, TickResult
+from agent.services.reports import ExecutionReport
 from agent.services.runtime import read_snapshot, snapshot_of
 
 exchange_app = typer.Typer(no_args_is_help=True, help="The local Hyperliquid stand-in.")

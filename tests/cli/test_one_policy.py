@@ -1,0 +1,164 @@
+"""One policy for every way in, seen through the console script: each defect the new-user run-through found.
+
+- ``execute --json`` without ``--yes`` refuses (it used to trade without asking);
+- every execution is a cycle in ``history`` (CLI execute, demo --keep-db and a confirmed heartbeat plan);
+- preview gives no token for a plan that execute would refuse (paused, risk gate) and exits 3;
+- ``status`` says whether trading is paused and when the exchange data was read;
+- the confirm command is printed whole on one line at 80 columns and when piped;
+- a bad ``[targets]`` exits 2 with one line, in ``status`` and in ``config show``;
+- a dry-run exits 0 and says what it journaled;
+- the heartbeat loop prints a line per tick as it happens, the next tick's time, and a line when it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+from clirun import SCRIPT, run, run_json
+
+TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
+
+
+def write_config(tmp_path, extra: str = "", *, targets: bool = True):
+    cfg = tmp_path / "rebalancer.toml"
+    body = f'network = "local"\ndb = "{tmp_path / "h.db"}"\n{extra}\n'
+    cfg.write_text(body + (f"\n[targets]\n{TARGET}" if targets else ""))
+    return cfg
+
+
+@pytest.fixture
+def config(tmp_path):
+    return write_config(tmp_path)
+
+
+def test_execute_with_json_and_no_yes_refuses_and_sends_nothing(config):
+    _, plan = run_json("preview", "--config", str(config))
+    code, out = run_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--config", str(config))
+    assert code == 3 and "--yes" in out["error"] and "nothing was sent" in out["error"]
+    _, shown = run_json("plans", "show", plan["plan_id"], "--config", str(config))
+    assert shown["status"] == "previewed" and shown["orders"] == []  # the token is still good
+    code, report = run_json(
+        "execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes", "--config", str(config)
+    )
+    assert code == 0 and report["status"] == "ok"
+
+
+def test_every_execution_is_a_cycle_in_history(config, tmp_path):
+    _, plan = run_json("preview", "--config", str(config))
+    token = plan["confirm_token"]
+    assert run("execute", plan["plan_id"], "--confirm", token, "--yes", "--config", str(config)).returncode == 0
+    hb = run_json("heartbeat", "--once", "--autonomy", "confirm", "--config", str(config))[1]
+    assert hb["status"] == "pending-confirm"
+    token = hb["confirm_token"]
+    assert run("execute", hb["plan_id"], "--confirm", token, "--yes", "--config", str(config)).returncode == 0
+
+    code, rows = run_json("history", "--config", str(config))
+    assert code == 0
+    by_plan = {r["plan_id"]: r for r in rows}
+    cli = by_plan[plan["plan_id"]]
+    assert cli["status"] == "executed:ok" and cli["source"] == "cli" and cli["target_source"] == "config"
+    assert cli["value_before"] > 0 and cli["value_after"] > 0 and cli["orders"] == len(plan["actions"])
+    assert cli["fills"] >= cli["orders"] and cli["estimated_cost_usd"] > 0 and cli["realised_cost_usd"] > 0
+    tick = by_plan[hb["plan_id"]]
+    assert tick["id"] == hb["cycle_id"] and tick["status"] == "executed:ok"  # no longer pending-confirm
+    assert tick["value_after"] > 0 and tick["orders"] > 0
+
+    kept = tmp_path / "demo.db"
+    assert run("demo", "--keep-db", str(kept)).returncode == 0
+    code, demo_rows = run_json("history", env={"REBALANCER_DB": str(kept)})
+    assert code == 0 and [r["status"] for r in demo_rows] == ["executed:ok"] and demo_rows[0]["source"] == "demo"
+
+
+def test_preview_gives_no_token_when_paused_and_status_says_paused(config):
+    assert run("pause", "--reason", "maintenance", "--config", str(config)).returncode == 0
+    code, out = run_json("preview", "--config", str(config))
+    assert code == 3 and "paused" in out["error"] and "no confirm token" in out["error"]
+    code, status = run_json("status", "--config", str(config))
+    assert code == 0 and status["paused"] is True and status["as_of"]
+    human = run("status", "--config", str(config)).stdout
+    assert "TRADING PAUSED" in human and "exchange data 20" in human
+    _, plans = run_json("plans", "--config", str(config))
+    assert plans[0]["status"] == "refused" and plans[0]["expires_at"] is None
+
+
+def test_preview_gives_no_token_for_a_plan_the_risk_gate_refuses(tmp_path):
+    cfg = write_config(tmp_path, "[limits]\nmax_notional_per_cycle_usd = 100")
+    code, out = run_json("preview", "--config", str(cfg))
+    assert code == 3 and "risk gate" in out["error"] and "per-cycle cap" in out["error"]
+
+
+@pytest.mark.parametrize("columns", ["80", "40"])
+def test_the_confirm_command_is_printed_whole_when_piped(config, columns):
+    p = run("preview", "--config", str(config), env={"COLUMNS": columns})
+    assert p.returncode == 0
+    (line,) = [ln for ln in p.stdout.splitlines() if ln.startswith("rebalancer execute ")]
+    assert re.fullmatch(r"rebalancer execute p_[0-9a-f]+-[0-9a-f]{6} --confirm [A-Za-z0-9_-]{24}", line), line
+    # a table too wide for the width is folded into blocks, its headers whole
+    assert "Current" in p.stdout and "Target" in p.stdout and "…" not in p.stdout
+
+
+def test_status_shows_spot_usdc_and_perp_margin_as_two_rows(config):
+    out = run("status", "--config", str(config), env={"COLUMNS": "120"}).stdout
+    assert re.search(r"spot USDC .*\$77\.71", out) and re.search(r"perp margin .*\$[0-9,.]+", out)
+    _, status = run_json("status", "--config", str(config))
+    assert set(status["cash_pools"]) == {"spot_usdc", "perp_margin"}
+
+
+@pytest.mark.parametrize(
+    "targets",
+    ['"UBTC/USDC" = 0.7\nUSDC = 0.6\n', '"UBTC/USDC" = "half"\n', "NaN = nan\n"],
+    ids=["sum", "string", "nan"],
+)
+@pytest.mark.parametrize("command", [["status"], ["config", "show"]], ids=["status", "config-show"])
+def test_bad_targets_in_the_config_exit_2_with_one_line(tmp_path, targets, command):
+    cfg = tmp_path / "rebalancer.toml"
+    cfg.write_text(f'db = "{tmp_path / "h.db"}"\n[targets]\n{targets}')
+    p = run(*command, "--config", str(cfg))
+    assert p.returncode == 2 and p.stdout == ""
+    (line,) = p.stderr.strip().splitlines()
+    assert line.startswith("error: targets") and "Traceback" not in p.stderr
+
+
+def test_a_dry_run_exits_0_and_says_what_it_journaled(config):
+    env = {"REBALANCER_EXECUTION": "dry-run"}
+    _, plan = run_json("preview", "--config", str(config), env=env)
+    p = run("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes", "--config", str(config), env=env)
+    assert p.returncode == 0, p.stderr
+    assert f"Dry-run: {len(plan['actions'])} order intents journaled, nothing was sent." in p.stdout
+    _, shown = run_json("plans", "show", plan["plan_id"], "--config", str(config))
+    assert shown["status"] == "executed:dry-run" and {o["state"] for o in shown["orders"]} == {"DRY_RUN"}
+
+
+def test_the_heartbeat_loop_prints_each_tick_as_it_happens_and_when_it_stops(config):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
+    proc = subprocess.Popen(
+        [str(SCRIPT), "heartbeat", "--interval", "1s", "--autonomy", "advise", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while not any(ln.startswith("next tick at") for ln in lines) and time.monotonic() < deadline:
+        lines.append(proc.stdout.readline().strip())
+    assert proc.poll() is None, "the loop must still be running while its first tick is already printed"
+    assert any(re.match(r"hb-advise-\d{8}T\d{6}: (advised|no-trigger|in-band)", ln) for ln in lines), lines
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert re.search(r"heartbeat stopped after \d+ tick", rest)
+
+
+def test_the_heartbeat_loop_in_json_prints_one_object_per_tick(config):
+    p = run("heartbeat", "--once", "--autonomy", "advise", "--config", str(config), "--json")
+    (line,) = p.stdout.strip().splitlines()
+    tick = json.loads(line)
+    assert tick["status"] == "advised" and "next_tick_at" in tick
