@@ -52,7 +52,15 @@ class Services:
     trade: TradePort | None = None
     strategist_factory: Callable[[], Strategist] | None = None
     clock: Clock = utcnow
-    tools: list[ToolSpec] = field(default_factory=list)
+    model_tools: Callable[[Services], list[ToolSpec]] | None = None
+    _tools: list[ToolSpec] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def tools(self) -> list[ToolSpec]:
+        """The read-only tools the strategist's model may call, built on first use (``model_tools``)."""
+        if self._tools is None:
+            self._tools = self.model_tools(self) if self.model_tools is not None else []
+        return self._tools
 
     # -- observe ----------------------------------------------------------------------------------
 

@@ -133,7 +133,7 @@ def open_runtime(
             )
             if mode in ("local", "live"):
                 executor.reconcile()
-        services.tools = model_tools(services) if model_tools is not None else []
+        services.model_tools = model_tools
         yield services
 
 
