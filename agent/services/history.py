@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from agent.adapters.store.cycles import COLUMNS
 from agent.core.errors import ValidationError
 
 if TYPE_CHECKING:
     from agent.services.app import Services
+
+
+#: The columns of a history row (``history --csv`` writes them in this order).
+CYCLE_FIELDS: tuple[str, ...] = COLUMNS
 
 
 def _since(svc: Services, days: int) -> str:

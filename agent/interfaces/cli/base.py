@@ -106,14 +106,19 @@ def boundary(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def read_target(path: Path) -> TargetAllocation:
-    """A target file: a bare weight map or the strategist's answer."""
+def read_json(path: Path) -> Any:
+    """A JSON file, or a ``ValidationError`` naming the file and the problem."""
     try:
-        data = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except FileNotFoundError:
         raise errors.ValidationError(f"{path}: no such file") from None
     except json.JSONDecodeError as e:
         raise errors.ValidationError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+
+
+def read_target(path: Path) -> TargetAllocation:
+    """A target file: a bare weight map or the strategist's answer."""
+    data = read_json(path)
     try:
         return parse_target(data)
     except errors.TargetValidationError as e:

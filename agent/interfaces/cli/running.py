@@ -27,6 +27,7 @@ from agent.interfaces.cli.base import (
     boundary,
     emit,
     progress,
+    read_json,
     read_target,
     runtime,
     settings_from,
@@ -34,6 +35,7 @@ from agent.interfaces.cli.base import (
 from agent.interfaces.render import console
 from agent.services.config import Settings
 from agent.services.heartbeat import AUTONOMY, Heartbeat, TickResult
+from agent.services.history import CYCLE_FIELDS
 from agent.services.reports import ExecutionReport
 from agent.services.runtime import read_snapshot, snapshot_of
 
@@ -108,25 +110,6 @@ def demo_result(
     }
 
 
-HISTORY_FIELDS = [
-    "id",
-    "started_at",
-    "finished_at",
-    "trigger",
-    "source",
-    "autonomy",
-    "status",
-    "reason",
-    "plan_id",
-    "target_source",
-    "value_before",
-    "value_after",
-    "orders",
-    "fills",
-    "estimated_cost_usd",
-    "realised_cost_usd",
-    "return_7d",
-]
 
 
 @app.command()
@@ -141,7 +124,7 @@ def history(
     with runtime(config, offline=True) as svc:
         rows = svc.history(days)
     if csv_out:
-        writer = csv.DictWriter(sys.stdout, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+        writer = csv.DictWriter(sys.stdout, fieldnames=CYCLE_FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         return
@@ -253,12 +236,7 @@ def exchange_serve(
     if snapshot_file is None:
         seed = load_demo_snapshot()
     else:
-        try:
-            seed = json.loads(snapshot_file.read_text())
-        except FileNotFoundError:
-            raise errors.ValidationError(f"{snapshot_file}: no such file") from None
-        except json.JSONDecodeError as e:
-            raise errors.ValidationError(f"{snapshot_file}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        seed = read_json(snapshot_file)
         read_snapshot(seed)  # a clear error now rather than a broken server later
     try:
         serve_forever(seed, host="127.0.0.1", port=port)
