@@ -8,6 +8,7 @@
     ├── RiskLimitError              a plan breaks a limit that lives in code or config
     ├── TradingPaused               the kill switch is on
     ├── ConfirmationError           wrong, reused or expired confirm token, or the state moved
+    ├── AccountBusy                 another process holds the account's writer lease
     ├── StrategistError             the LLM phase failed
     │   └── StrategistFailedClosed  no valid answer after the allowed retries (no order is placed)
     └── ExchangeError               the exchange refused or failed
@@ -55,6 +56,10 @@ class TradingPaused(RebalancerError):
 
 class ConfirmationError(RebalancerError):
     """Execution refused: the confirm token is wrong, used or expired, or the account moved."""
+
+
+class AccountBusy(RebalancerError):
+    """Another execution or heartbeat tick holds the account's lease: one writer per account."""
 
 
 class StrategistError(RebalancerError):

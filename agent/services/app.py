@@ -71,6 +71,12 @@ class Services:
         """The market with funding and, for ``coins``, their L2 books."""
         return self.exchange.market(books=coins or None, with_ctxs=True)
 
+    @property
+    def account(self) -> str:
+        """The account this session acts for (the lease's key)."""
+        user = getattr(self.exchange, "user", None)
+        return str(user or self.settings.account_address or "default").lower()
+
     def is_paused(self) -> bool:
         return self.store.records.is_paused()
 

@@ -107,6 +107,18 @@ class McpConfig(_Section):
         return parse_duration(v) if isinstance(v, str | int | float) else v
 
 
+class LeaseConfig(_Section):
+    """One writer per account: how long a lease lives unrenewed, and how long a second writer waits."""
+
+    ttl: timedelta = timedelta(seconds=60)
+    wait: timedelta = timedelta(seconds=10)
+
+    @field_validator("ttl", "wait", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        return parse_duration(v) if isinstance(v, str | int | float) else v
+
+
 class Settings(_Section):
     """Everything configurable. Secrets come only from the environment and are ``SecretStr``."""
 
@@ -126,6 +138,7 @@ class Settings(_Section):
     strategist: StrategistConfig = StrategistConfig()
     mcp: McpConfig = McpConfig()
     hyperliquid: HyperliquidSettings = HyperliquidSettings()
+    lease: LeaseConfig = LeaseConfig()
     secret_key: SecretStr | None = Field(None, exclude=True)
     keystore_password: SecretStr | None = Field(None, exclude=True)
     source: str = Field("defaults", exclude=True)

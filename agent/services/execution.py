@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
 from agent.core.errors import ConfirmationError, ExchangeError, RiskLimitError, TradingPaused
+from agent.services.lease import writer
 from agent.services.planning import PAUSED, hash_token, refusal
 from agent.services.reports import ExecutionReport
 
@@ -37,7 +38,6 @@ def execute(
     stored = svc.store.plans.get(plan_id)
     if stored is None:
         raise ConfirmationError(f"unknown plan id {plan_id!r}")
-    plan = stored.plan
     if stored.token_hash is None or not hmac.compare_digest(stored.token_hash, hash_token(confirm_token)):
         raise ConfirmationError("wrong confirm token for this plan")
     if stored.status != "previewed":
@@ -47,9 +47,19 @@ def execute(
         raise ConfirmationError("the confirm token has expired; preview again")
     if svc.is_paused():
         raise TradingPaused(PAUSED)
+    with writer(svc, f"execute {plan_id}"):
+        return _execute(svc, stored.plan, stored.cycle_id, source=source, heartbeat=heartbeat)
+
+
+def _execute(
+    svc: Services, plan: RebalancingPlan, cycle_id: str | None, *, source: str, heartbeat: bool
+) -> ExecutionReport:
+    """Under the account's lease: spend the token, re-check, run the executor, record the cycle."""
+    plan_id = plan.plan_id
+    assert svc.executor is not None
     if not svc.store.plans.move(plan_id, "confirmed", expect="previewed"):  # single use
         raise ConfirmationError("this plan's token was already used")
-    cycle_id = _open_cycle(svc, plan, stored.cycle_id, source)
+    cycle_id = _open_cycle(svc, plan, cycle_id, source)
     try:
         state, market = svc.observe()
         _check_unmoved(svc, plan, state, market)

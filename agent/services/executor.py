@@ -51,6 +51,7 @@ from agent.adapters.store.journal import (
     Journal,
     OrderRow,
 )
+from agent.adapters.store.leases import Lease, LeaseLost
 from agent.core.costs import CostModel
 from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
@@ -137,6 +138,9 @@ class Executor:
         self.costs = costs or CostModel()
         self.clock = clock
         self.sleep = sleep
+        #: the account's writer lease while an execution holds it (set by ``agent.services.lease``)
+        self.lease: Lease | None = None
+        self.keep_lease: Callable[[], Lease] | None = None
 
     # ================================================================== execute
     def execute(self, plan: RebalancingPlan) -> ExecutionReport:
@@ -263,9 +267,10 @@ class Executor:
                 break
             if self.is_paused():
                 raise _Paused
+            self._keep_lease()
             intent = self._intent(plan, index, a, attempt, remaining, limit)
             mode = "paper" if self.mode == "paper" else "live"
-            self.journal.intend(plan.plan_id, index, attempt, intent, mode=mode)
+            self.journal.intend(plan.plan_id, index, attempt, intent, mode=mode, lease=self.lease)
             self.journal.mark(intent.cloid, SENT)
             rep.cloids.append(intent.cloid)
             rep.attempts += 1
@@ -301,6 +306,15 @@ class Executor:
                 break
             attempt += 1
             tries += 1
+
+    def _keep_lease(self) -> None:
+        """Renew the account's lease before an order; stop when another writer has taken it."""
+        if self.keep_lease is None:
+            return
+        try:
+            self.lease = self.keep_lease()
+        except LeaseLost as exc:
+            raise _Stop(str(exc)) from None
 
     def _record(self, cloid: str, result: OrderResult) -> OrderRow:
         return self.journal.mark(

@@ -29,10 +29,11 @@ import numpy as np
 
 from agent.adapters.alerts import Alerter
 from agent.core.domain import Market, PortfolioState, TargetAllocation
-from agent.core.errors import RebalancerError, RiskLimitError, StrategistFailedClosed, TradingPaused
+from agent.core.errors import AccountBusy, RebalancerError, RiskLimitError, StrategistFailedClosed, TradingPaused
 from agent.core.planner import portfolio_drift
 from agent.services import planning
 from agent.services.app import Services
+from agent.services.lease import writer
 from agent.services.targets import choose, configured_or_stored
 
 log = logging.getLogger("rebalancer.heartbeat")
@@ -82,9 +83,21 @@ class Heartbeat:
     # -- one tick ---------------------------------------------------------------------------------
 
     def tick(self) -> TickResult:
+        """One tick, holding the account's lease (a second heartbeat in the same slot waits, then skips)."""
+        svc = self.services
+        try:
+            with writer(svc, f"heartbeat {self.autonomy}"):
+                return self._tick()
+        except AccountBusy as e:
+            cycle_id = self.slot_id(svc.clock())
+            return TickResult(cycle_id, "busy", str(e))
+
+    def _tick(self) -> TickResult:
         svc = self.services
         now = svc.clock()
         cycle_id = self.slot_id(now)
+        if svc.executor is not None and svc.executor.mode != "dry-run":
+            svc.executor.reconcile()  # under the lease: only orders no live writer holds
         existing = svc.store.cycles.get(cycle_id)
         if existing and existing["finished_at"]:
             return TickResult(cycle_id, "skipped", f"this slot already ran ({existing['status']})")

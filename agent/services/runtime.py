@@ -131,8 +131,8 @@ def open_runtime(
             services = Services(
                 settings=settings, store=store, exchange=exchange, executor=executor, trade=trade, clock=clock
             )
-            if mode in ("local", "live"):
-                executor.reconcile()
+            # No start-up reconcile: it runs under the account's lease (each execution, each heartbeat
+            # tick), so an order another live process has in flight is never touched, and reads never wait.
         services.model_tools = model_tools
         yield services
 

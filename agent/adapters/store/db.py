@@ -7,7 +7,7 @@ Tables: ``cycles`` (one per heartbeat tick or execution), ``decisions`` (with ra
 move forward in state.
 
 SQL is written only in this package: :class:`Store` opens the file and hands out its repositories
-(``store.plans``, ``store.cycles``, ``store.journal``, ``store.records``).
+(``store.plans``, ``store.cycles``, ``store.journal``, ``store.records``, ``store.leases``).
 """
 
 from __future__ import annotations
@@ -76,6 +76,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX cycles_plan ON cycles (plan_id);
     CREATE INDEX plans_created ON plans (created_at);
     """,
+    # 3: one writer per account: a lease with an owner, an expiry and a fencing token
+    """
+    CREATE TABLE leases (
+        account TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER, purpose TEXT, acquired_at TEXT NOT NULL,
+        expires_at REAL NOT NULL, fence INTEGER NOT NULL
+    );
+    ALTER TABLE orders ADD COLUMN fence INTEGER;
+    """,
 ]
 
 
@@ -93,6 +101,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         from agent.adapters.store.cycles import Cycles
         from agent.adapters.store.journal import Journal
+        from agent.adapters.store.leases import Leases
         from agent.adapters.store.plans import Plans
         from agent.adapters.store.records import Records
 
@@ -110,6 +119,7 @@ class Store:
         self.cycles = Cycles(self)
         self.journal = Journal(self)
         self.records = Records(self)
+        self.leases = Leases(self)
 
     def _migrate(self) -> None:
         with self.tx() as c:

@@ -24,6 +24,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from agent.adapters.store.db import Store, now_iso
+from agent.adapters.store.leases import Lease
+from agent.adapters.store.leases import check as check_lease
 from agent.core.orders import Fill, OrderIntent, make_cloid
 
 PENDING, SENT, FILLED, PARTIAL, RESTING = "PENDING", "SENT", "FILLED", "PARTIAL", "RESTING"
@@ -66,6 +68,7 @@ class OrderRow(BaseModel):
     fee: float | None = None
     error: str | None = None
     created_at: str
+    fence: int | None = None
     updated_at: str
 
 
@@ -75,13 +78,28 @@ class Journal:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def intend(self, plan_id: str, action_index: int, attempt: int, intent: OrderIntent, *, mode: str = "live") -> str:
-        """Commit a PENDING row for this attempt; return its cloid. Idempotent for the same intent."""
+    def intend(
+        self,
+        plan_id: str,
+        action_index: int,
+        attempt: int,
+        intent: OrderIntent,
+        *,
+        mode: str = "live",
+        lease: Lease | None = None,
+    ) -> str:
+        """Commit a PENDING row for this attempt; return its cloid. Idempotent for the same intent.
+
+        With ``lease``, the row is written only while that lease is still the account's (its fencing token
+        current); otherwise :class:`~agent.adapters.store.leases.LeaseLost` and nothing is written.
+        """
         cloid = make_cloid(plan_id, action_index, attempt)
         if intent.cloid != cloid:
             raise JournalError(f"intent cloid {intent.cloid} is not the deterministic cloid {cloid}")
         now = now_iso()
         with self.store.tx() as c:
+            if lease is not None:
+                check_lease(c, lease)
             row = c.execute("SELECT state, size, side FROM orders WHERE cloid = ?", (cloid,)).fetchone()
             if row is not None:
                 if row["side"] != intent.side or abs(row["size"] - intent.size) > 1e-12:
@@ -89,7 +107,7 @@ class Journal:
                 return cloid
             c.execute(
                 "INSERT INTO orders (cloid, plan_id, action_index, attempt, mode, coin, asset, wire_name, side, size, "
-                "limit_px, reduce_only, state, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "limit_px, reduce_only, state, created_at, updated_at, fence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     cloid,
                     plan_id,
@@ -106,6 +124,7 @@ class Journal:
                     PENDING,
                     now,
                     now,
+                    lease.fence if lease is not None else None,
                 ),
             )
             c.execute(

@@ -41,6 +41,7 @@ EXIT = {
     errors.RiskLimitError: 3,
     errors.TradingPaused: 3,
     errors.ConfirmationError: 3,
+    errors.AccountBusy: 3,
     errors.ExchangeError: 4,
     errors.StrategistError: 5,
 }
