@@ -11,7 +11,6 @@ bidirectional-override characters are escaped by :func:`safe`.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -21,22 +20,12 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.core.domain import RebalancingPlan
+from agent.core.text import safe
 
 # markup off: reasons, coin names and model text are data, never rich markup
 # soft_wrap: sentences are not cut into lines by us (the terminal wraps them); tables fit or fold (``table``)
 console = Console(file=sys.stdout, highlight=False, markup=False, soft_wrap=True)
 
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-
-
-def safe(text: object) -> str:
-    """``text`` with control, bidi-override and zero-width-marker characters escaped (``\\x00``, ``\\u202e``)."""
-
-    def esc(m: re.Match[str]) -> str:
-        c = ord(m.group(0))
-        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
-
-    return _UNSAFE.sub(esc, str(text))
 
 
 def pct(x: float) -> str:

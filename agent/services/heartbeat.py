@@ -171,9 +171,12 @@ class Heartbeat:
             return self._finish(cycle_id, "risk-refused", str(e))
         if self.autonomy == "confirm":
             token = pending.confirm_token or ""
+            # The token goes only to the person's terminal (the TickResult); the database and the webhook get the
+            # plan id and what to run, never a usable token.
             self.alerts.send(
                 "confirm",
-                f"rebalance pending ({summary}). To execute: rebalancer execute {pending.plan_id} --confirm {token}",
+                f"rebalance pending: plan {pending.plan_id} ({summary}). To execute: rebalancer execute "
+                f"{pending.plan_id} --confirm <the token the heartbeat printed>, or preview again for a new one",
             )
             self._finish(cycle_id, "pending-confirm", summary, plan_id=pending.plan_id)
             return TickResult(cycle_id, "pending-confirm", summary, plan_id=pending.plan_id, confirm_token=token)

@@ -162,3 +162,11 @@ def test_the_heartbeat_loop_in_json_prints_one_object_per_tick(config):
     (line,) = p.stdout.strip().splitlines()
     tick = json.loads(line)
     assert tick["status"] == "advised" and "next_tick_at" in tick
+
+
+def test_an_echoed_coin_name_has_its_control_characters_escaped(config, tmp_path):
+    target = tmp_path / "evil.json"
+    target.write_text(json.dumps({"EVIL\u202eCSU\u0000": 0.5, "USDC": 0.5}))
+    p = run("status", "--target", str(target), "--config", str(config))
+    assert p.returncode == 2 and "\u202e" not in p.stderr and "\x00" not in p.stderr
+    assert "EVIL\\u202eCSU\\x00" in p.stderr

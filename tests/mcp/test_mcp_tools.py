@@ -303,3 +303,11 @@ def test_registry_names_are_unique_and_snake_case():
     names = [t.name for t in TOOLS]
     assert len(names) == len(set(names)) == len(by_name())
     assert all(n.islower() and " " not in n for n in names)
+
+
+
+def test_refusals_escape_control_characters_from_the_input():
+    from tools.server import one_line
+
+    evil = "ZZZ\u202eCSU\x00"
+    assert one_line(f"{evil}: not listed on the exchange") == "ZZZ\\u202eCSU\\x00: not listed on the exchange"

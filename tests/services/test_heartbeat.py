@@ -36,7 +36,10 @@ def test_confirm_leaves_a_pending_plan_a_person_confirms(services):
     assert r.status == "pending-confirm" and r.confirm_token
     assert orders(services) == 0
     alert = services.store.records.alerts("confirm")[0]["message"]
-    assert f"rebalancer execute {r.plan_id} --confirm {r.confirm_token}" in alert
+    assert f"rebalancer execute {r.plan_id} --confirm" in alert
+    # the token is only on the terminal: never in the alert log (nor the webhook, which sends the same text)
+    assert r.confirm_token not in alert
+    assert not [a for a in services.store.records.alerts() if r.confirm_token in a["message"]]
     report = services.execute(r.plan_id, r.confirm_token)
     assert report.status == "ok" and orders(services) > 0
 

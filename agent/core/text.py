@@ -1,0 +1,17 @@
+"""Text that echoes input (coin names, reasons, model replies) made safe to show: control characters escaped."""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def safe(text: object) -> str:
+    """``text`` with control, bidi-override and zero-width-marker characters escaped (``\\x00``, ``\\u202e``)."""
+
+    def esc(m: re.Match[str]) -> str:
+        c = ord(m.group(0))
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return _UNSAFE.sub(esc, str(text))
