@@ -32,7 +32,7 @@ from agent.strategist.base import ToolSpec
 if TYPE_CHECKING:
     from agent.adapters.hyperliquid.client import HyperliquidExchange
 
-__all__ = ["open_runtime", "plan_snapshot", "read_snapshot", "snapshot_of"]
+__all__ = ["init_store", "open_runtime", "plan_snapshot", "read_snapshot", "snapshot_of"]
 
 
 def _secret(settings: Settings) -> str | None:
@@ -144,6 +144,15 @@ class NoExchange:
 
     def __getattr__(self, name: str) -> Any:
         raise ExchangeError(f"this command does not read the exchange ({name})")
+
+
+def init_store(settings: Settings) -> tuple[str, int]:
+    """Create (or bring up to date) the history database at ``settings.db`` on purpose: its path and schema."""
+    store = Store(settings.db, init=True)
+    try:
+        return store.path, store.schema_version
+    finally:
+        store.close()
 
 
 def snapshot_of(services: Services) -> dict[str, Any]:

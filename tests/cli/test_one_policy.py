@@ -170,3 +170,39 @@ def test_an_echoed_coin_name_has_its_control_characters_escaped(config, tmp_path
     p = run("status", "--target", str(target), "--config", str(config))
     assert p.returncode == 2 and "\u202e" not in p.stderr and "\x00" not in p.stderr
     assert "EVIL\\u202eCSU\\x00" in p.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "exists but is empty"), (b"not a database at all", "not a SQLite database")],
+    ids=["empty", "not-sqlite"],
+)
+def test_a_database_that_is_not_ours_is_refused_not_recreated(tmp_path, content, message):
+    db = tmp_path / "h.db"
+    db.write_bytes(content)
+    cfg = tmp_path / "rebalancer.toml"
+    cfg.write_text(f'db = "{db}"\n[targets]\n{TARGET}')
+    for command in (["pause"], ["status"], ["history"]):
+        p = run(*command, "--config", str(cfg))
+        assert p.returncode == 2 and message in p.stderr, (command, p.stderr)
+    assert db.read_bytes() == content  # nothing was changed
+    if not content:
+        assert run("db", "init", "--config", str(cfg)).returncode == 0
+        assert run("pause", "--config", str(cfg)).returncode == 0
+
+
+def test_a_foreign_or_newer_sqlite_database_is_refused(tmp_path):
+    import sqlite3
+
+    from agent.adapters.store.db import MIGRATIONS
+
+    foreign = tmp_path / "foreign.db"
+    sqlite3.connect(foreign).execute("CREATE TABLE photos (id INTEGER)").connection.commit()
+    newer = tmp_path / "newer.db"
+    c = sqlite3.connect(newer)
+    c.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    c.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS) + 1,))
+    c.commit()
+    for db, message in ((foreign, "not rebalancer's"), (newer, "newer than this rebalancer")):
+        p = run("history", env={"REBALANCER_DB": str(db)})
+        assert p.returncode == 2 and message in p.stderr, p.stderr

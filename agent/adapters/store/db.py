@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.core.errors import ConfigError
+
 MIGRATIONS: list[str] = [
     # 1: the initial schema
     """
@@ -87,6 +89,22 @@ MIGRATIONS: list[str] = [
 ]
 
 
+def _check_existing(path: Path, *, init: bool) -> None:
+    """Refuse a file that exists but is not a database of ours, rather than silently starting a new one
+    (that would reset the kill switch, the daily caps and the journal). A missing file is a first run."""
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise ConfigError(f"db: {path} is a folder, not a database file")
+    size = path.stat().st_size
+    if size == 0 and not init:
+        raise ConfigError(f"db: {path} exists but is empty; `rebalancer db init` creates a database there on purpose")
+    if size:
+        with path.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                raise ConfigError(f"db: {path} is not a SQLite database; point db at another file")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -98,7 +116,7 @@ def dumps(value: Any) -> str:
 class Store:
     """A thread-safe handle on the history database (``Store(path)``; ``":memory:"`` for tests)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, init: bool = False) -> None:
         from agent.adapters.store.cycles import Cycles
         from agent.adapters.store.journal import Journal
         from agent.adapters.store.leases import Leases
@@ -107,10 +125,16 @@ class Store:
 
         self.path = str(path)
         if self.path != ":memory:":
+            _check_existing(Path(self.path), init=init)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.row_factory = sqlite3.Row
+        try:
+            self._check_schema()
+        except BaseException:
+            self.conn.close()
+            raise
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")  # a committed intent survives a kill -9 or power loss
         self.conn.execute("PRAGMA foreign_keys=ON")
@@ -120,6 +144,18 @@ class Store:
         self.journal = Journal(self)
         self.records = Records(self)
         self.leases = Leases(self)
+
+    def _check_schema(self) -> None:
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "schema_version" not in tables:
+            raise ConfigError(f"db: {self.path} is a SQLite database but not rebalancer's; point db at another file")
+        if "schema_version" in tables:
+            version = self.conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+            if version > len(MIGRATIONS):
+                raise ConfigError(
+                    f"db: {self.path} has schema version {version}, newer than this rebalancer's "
+                    f"{len(MIGRATIONS)}; upgrade rebalancer"
+                )
 
     def _migrate(self) -> None:
         with self.tx() as c:

@@ -37,12 +37,14 @@ from agent.services.config import Settings
 from agent.services.heartbeat import AUTONOMY, Heartbeat, TickResult
 from agent.services.history import CYCLE_FIELDS
 from agent.services.reports import ExecutionReport
-from agent.services.runtime import read_snapshot, snapshot_of
+from agent.services.runtime import init_store, read_snapshot, snapshot_of
 
 exchange_app = typer.Typer(no_args_is_help=True, help="The local Hyperliquid stand-in.")
 app.add_typer(exchange_app, name="exchange")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration.")
 app.add_typer(config_app, name="config")
+db_app = typer.Typer(no_args_is_help=True, help="The history database.")
+app.add_typer(db_app, name="db")
 
 #: seed 002's account, rebalanced to seed 002's targets (the demo's default).
 DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
@@ -137,6 +139,14 @@ def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Print the effective configuration, secrets redacted (an invalid file exits 2 naming the key)."""
     data = settings_from(config).redacted()
     emit(as_json, data, lambda: console.print_json(json.dumps(data, default=str)))
+
+
+@db_app.command("init")
+@boundary
+def db_init(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Create the history database at the configured path on purpose (an existing one is brought up to date)."""
+    path, version = init_store(settings_from(config))
+    emit(as_json, {"db": path, "schema_version": version}, lambda: console.print(f"{path}: schema version {version}"))
 
 
 @app.command()
