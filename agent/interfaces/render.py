@@ -164,7 +164,7 @@ def print_execution(report: Any) -> None:
             for n, o in enumerate(report.actions, 1)
         ],
     )
-    for e in report.errors:
+    for e in [*report.errors, *report.notes]:
         console.print(safe(f"  {e}"))
 
 

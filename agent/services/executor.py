@@ -5,7 +5,8 @@ Order of work (``Executor.execute``):
 1. ``reconcile()`` first: every journal row left PENDING/SENT/UNKNOWN (a crash, a lost answer) is looked
    up by cloid and moved to its real state; a row the exchange never saw becomes ABANDONED (it is never
    sent under that cloid again). If any row stays unresolved (the lookup itself fails), nothing is sent.
-2. The dead-man switch (``scheduleCancel`` now + 60 s) is set when the exchange supports it.
+2. No dead-man switch: ``scheduleCancel`` would cancel the user's own orders too, and our IOC orders
+   never rest. Open orders that are not ours are left alone and named in the report.
 3. Capital-freeing actions (reduce/close) are sent one by one as IOC limits; the limit is the plan's
    protected price, tightened to ``mid_now × (1 ± max_slippage_pct)`` when the mid has moved in our
    favour (never loosened). The kill switch is checked before *every* order.
@@ -114,7 +115,6 @@ class Executor:
         max_slippage_pct: float = 0.005,
         max_attempts: int = 3,
         min_order_value: float = MIN_ORDER_VALUE,
-        dead_man_s: float | None = 60.0,
         cash_buffer_pct: float = 0.002,
         lookup_tries: int = 3,
         costs: CostModel | None = None,
@@ -132,7 +132,6 @@ class Executor:
         self.max_slippage_pct = max_slippage_pct
         self.max_attempts = max_attempts
         self.min_order_value = min_order_value
-        self.dead_man_s = dead_man_s
         self.cash_buffer_pct = cash_buffer_pct
         self.lookup_tries = lookup_tries
         self.costs = costs or CostModel()
@@ -167,7 +166,7 @@ class Executor:
             errors.append("trading is paused (kill switch): nothing was sent")
             return self._report(plan, reports, "paused", started, errors, rec.resolved)
         status: ReportStatus | None = None
-        self._dead_man(True, errors)
+        foreign = self._foreign_orders()
         try:
             market = self.exchange.market()
             freeing = [i for i, a in enumerate(plan.actions) if a.kind in _FREEING]
@@ -204,12 +203,12 @@ class Executor:
             status = "failed"
             errors.append(f"{type(exc).__name__}: {exc}")
         finally:
-            self._dead_man(False, errors)
             self._sync_fills(_ms(started) - 5_000, errors)
         fill_in(plan, reports, self.journal, self.costs)
         if status is None:
             status = overall_status(reports)
-        return self._report(plan, reports, status, started, errors, rec.resolved)
+        report = self._report(plan, reports, status, started, errors, rec.resolved)
+        return report.model_copy(update={"notes": [foreign] if foreign else []})
 
     def _dry_run(self, plan: RebalancingPlan, reports: list[ActionReport]) -> None:
         for i, a in enumerate(plan.actions):
@@ -403,15 +402,21 @@ class Executor:
         return rep
 
     # ================================================================== bookkeeping
-    def _dead_man(self, on: bool, errors: list[str]) -> None:
-        if self.mode != "live" or not self.dead_man_s or not self.exchange.supports_schedule_cancel:
-            return
+    def _foreign_orders(self) -> str | None:
+        """A note when the account has open orders that are not ours: they are left alone.
+
+        No dead-man switch (``scheduleCancel``) is armed: it would cancel *every* open order of the account,
+        the user's own included, and our IOC orders never rest (one that does is cancelled at once).
+        """
         try:
-            at = _ms(self.clock() + self.dead_man_s) if on else None
-            if not self.exchange.schedule_cancel(at):
-                log.info("scheduleCancel refused (%s)", "set" if on else "clear")
-        except ExchangeError as exc:
-            errors.append(f"dead-man switch {'set' if on else 'clear'} failed: {exc}")
+            mine = {r.cloid for r in self.journal.rows()}
+            others = [o for o in self.exchange.open_orders() if not o.cloid or o.cloid.lower() not in mine]
+        except ExchangeError:
+            return None
+        if not others:
+            return None
+        coins = ", ".join(sorted({o.coin for o in others}))
+        return f"note: {len(others)} open orders not placed by rebalancer ({coins}) were left alone"
 
     def _sync_fills(self, since_ms: int, errors: list[str]) -> None:
         """Record fills since ``since_ms`` and attach each order's fee (USD) to its journal row."""

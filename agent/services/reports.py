@@ -52,6 +52,7 @@ class ExecutionReport(BaseModel):
     cost_vs_estimate_usd: float = 0.0
     reconciled: dict[str, str] = Field(default_factory=dict, description="cloid → state set by reconcile")
     errors: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="e.g. open orders not ours, left alone")
 
 
 class ReconcileReport(BaseModel):

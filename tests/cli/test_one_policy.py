@@ -206,3 +206,21 @@ def test_a_foreign_or_newer_sqlite_database_is_refused(tmp_path):
     for db, message in ((foreign, "not rebalancer's"), (newer, "newer than this rebalancer")):
         p = run("history", env={"REBALANCER_DB": str(db)})
         assert p.returncode == 2 and message in p.stderr, p.stderr
+
+
+def test_executing_leaves_the_users_own_orders_alone_and_says_so(tmp_path):
+    from agent.standin import load_demo_snapshot, serve
+
+    with serve(load_demo_snapshot()) as server:
+        cfg = tmp_path / "rebalancer.toml"
+        cfg.write_text(f'network = "{server.url}"\ndb = "{tmp_path / "h.db"}"\n[targets]\n{TARGET}')
+        _, before = run_json("orders", "--config", str(cfg))
+        assert before  # seed 002's own resting order
+        _, plan = run_json("preview", "--config", str(cfg))
+        code, report = run_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes",
+                                "--config", str(cfg))
+        assert code == 0 and report["status"] == "ok"
+        assert any("not placed by rebalancer" in n for n in report["notes"])
+        assert server.exchange.account.scheduled_cancel_ms is None  # no dead-man switch was armed
+        _, after = run_json("orders", "--config", str(cfg))
+        assert [o["oid"] for o in after] == [o["oid"] for o in before]

@@ -127,7 +127,7 @@ def test_the_approved_agent_key_executes_for_the_account(make_adapter, server, s
 def test_each_exchange_fault_is_resolved_without_a_duplicate_order(adapter, server, store, knob, applied):
     plan = make_plan(adapter, SEED_002)
     server.faults.path, server.faults.hang_s = "/exchange", 1.5
-    setattr(server.faults, knob, 2)  # the dead-man switch takes the first, the first order the second
+    setattr(server.faults, knob, 1)  # the first order meets the fault (no dead-man switch is armed before it)
     report = Executor(adapter, store, mode="live").execute(plan)
     assert report.status == "ok", report.errors
     first = report.actions[0]
