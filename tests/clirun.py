@@ -12,8 +12,15 @@ from typing import Any
 SCRIPT = Path(sys.executable).with_name("rebalancer")
 
 
+def clean_env() -> dict[str, str]:
+    """The environment of a console-script run: no REBALANCER_/provider variables, and bytecode caching on
+    (a machine that sets PYTHONDONTWRITEBYTECODE would otherwise recompile every module in every run)."""
+    drop = ("REBALANCER_", "OPENAI_", "ANTHROPIC_", "PYTHONDONTWRITEBYTECODE")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: str | Path | None = None):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("REBALANCER_", "OPENAI_", "ANTHROPIC_"))}
+    full_env = clean_env()
     full_env.update(env or {})
     return subprocess.run(
         [str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd, check=False

@@ -5,7 +5,9 @@ line; anything else is logged to stderr and reported as ``internal error in <too
 internals, no secrets). In read-only mode the tools that change state are not registered at all: only the
 read-only tools and ``preview_rebalance`` (which stores a plan but places no order).
 
-Tool calls run one at a time in a worker thread: the services hold one exchange connection and one store.
+Each tool call runs in its own worker thread, none waits for another: reads and ``pause_trading`` answer
+while an execution runs (the store and the exchange adapter are thread-safe; the account's lease keeps
+two executions apart, and the executor reads the kill switch from the store before every order).
 
 CLI wiring: ``rebalancer mcp [--http] [--host H] [--port N] [--read-only]`` calls
 ``run(lambda: open_runtime(settings), http=..., host=..., port=..., read_only=...)``.
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
 from typing import TYPE_CHECKING, Any
@@ -58,10 +59,9 @@ class RegistryTool(Tool):
 
     _definition: ToolDefinition = PrivateAttr()
     _services: Any = PrivateAttr()
-    _lock: threading.Lock = PrivateAttr()
 
     @classmethod
-    def build(cls, definition: ToolDefinition, services: Services, lock: threading.Lock) -> RegistryTool:
+    def build(cls, definition: ToolDefinition, services: Services) -> RegistryTool:
         t = cls(
             name=definition.name,
             title=definition.title,
@@ -72,7 +72,6 @@ class RegistryTool(Tool):
         )
         t._definition = definition
         t._services = services
-        t._lock = lock
         return t
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
@@ -82,8 +81,7 @@ class RegistryTool(Tool):
     def _call(self, arguments: dict[str, Any]) -> dict[str, Any]:
         name = self._definition.name
         try:
-            with self._lock:
-                return self._definition.call(self._services, arguments)
+            return self._definition.call(self._services, arguments)
         except RebalancerError as e:
             log.info("tool %s refused: %s: %s", name, type(e).__name__, one_line(str(e), self._secrets()))
             raise ToolError(one_line(str(e), self._secrets())) from None
@@ -105,11 +103,10 @@ def build_server(services: Services, *, read_only: bool = False) -> FastMCP:
     state-changing tools."""
     read_only = read_only or bool(getattr(getattr(services.settings, "mcp", None), "read_only", False))
     server = FastMCP(SERVER_NAME, instructions=INSTRUCTIONS, mask_error_details=True, on_duplicate="error")
-    lock = threading.Lock()
     for definition in TOOLS:
         if read_only and definition.kind not in ("read", "preview"):
             continue
-        server.add_tool(RegistryTool.build(definition, services, lock))
+        server.add_tool(RegistryTool.build(definition, services))
     return server
 
 

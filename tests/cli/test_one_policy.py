@@ -13,14 +13,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import time
 
 import pytest
-from clirun import SCRIPT, run, run_json
+from clirun import SCRIPT, clean_env, run, run_json
 
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
 
@@ -49,6 +48,7 @@ def test_execute_with_json_and_no_yes_refuses_and_sends_nothing(config):
     assert code == 0 and report["status"] == "ok"
 
 
+@pytest.mark.slow  # several console-script runs
 def test_every_execution_is_a_cycle_in_history(config, tmp_path):
     _, plan = run_json("preview", "--config", str(config))
     token = plan["confirm_token"]
@@ -135,8 +135,9 @@ def test_a_dry_run_exits_0_and_says_what_it_journaled(config):
     assert shown["status"] == "executed:dry-run" and {o["state"] for o in shown["orders"]} == {"DRY_RUN"}
 
 
+@pytest.mark.slow  # several console-script runs
 def test_the_heartbeat_loop_prints_each_tick_as_it_happens_and_when_it_stops(config):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
+    env = clean_env()
     proc = subprocess.Popen(
         [str(SCRIPT), "heartbeat", "--interval", "1s", "--autonomy", "advise", "--config", str(config)],
         stdout=subprocess.PIPE,
@@ -208,6 +209,7 @@ def test_a_foreign_or_newer_sqlite_database_is_refused(tmp_path):
         assert p.returncode == 2 and message in p.stderr, p.stderr
 
 
+@pytest.mark.slow  # several console-script runs
 def test_executing_leaves_the_users_own_orders_alone_and_says_so(tmp_path):
     from agent.standin import load_demo_snapshot, serve
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
+from clirun import clean_env
 from mcp import Client
 
 REBALANCER = Path(sys.executable).parent / "rebalancer"
@@ -42,7 +42,7 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> N
 @pytest.fixture
 def http_server(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REBALANCER_", "OPENAI_", "ANTHROPIC_"))}
+    env = clean_env()
     env |= {"REBALANCER_DB": str(tmp_path / "h.db"), "REBALANCER_NETWORK": "local"}
     with (tmp_path / "out.log").open("w") as out, (tmp_path / "err.log").open("w") as err:
         proc = subprocess.Popen(

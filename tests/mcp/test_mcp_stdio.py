@@ -7,13 +7,13 @@ only the protocol (a stray print would break the client's framing), logs go to s
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from clirun import clean_env
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not REBALANCER.exists(), reason="the rebalancer 
 
 
 def server_params(tmp_path: Path, *args: str) -> StdioServerParameters:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REBALANCER_", "OPENAI_", "ANTHROPIC_"))}
+    env = clean_env()
     env |= {"REBALANCER_DB": str(tmp_path / "h.db"), "REBALANCER_NETWORK": "local"}
     return StdioServerParameters(command=str(REBALANCER), args=["mcp", *args], env=env, cwd=str(tmp_path))
 

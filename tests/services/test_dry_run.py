@@ -19,6 +19,11 @@ from tools.registry import by_name
 TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
 
 
+def state_of(account: object) -> tuple:
+    fields = ("orders", "balances", "positions", "raw_usd", "fills", "scheduled_cancel_ms")
+    return tuple(getattr(account, f) for f in fields)
+
+
 def methods(protocol: type) -> set[str]:
     return {n for n in dir(protocol) if not n.startswith("_") and callable(getattr(protocol, n))}
 
@@ -30,7 +35,7 @@ def test_the_state_changing_calls_are_the_ones_this_test_covers():
 def test_dry_run_changes_nothing_at_the_exchange(tmp_path):
     with serve(load_demo_snapshot()) as server:
         account = server.exchange.account
-        before = copy.deepcopy((account.orders, account.balances, account.positions, account.raw_usd, account.fills, account.scheduled_cancel_ms))
+        before = copy.deepcopy(state_of(account))
         settings = Settings(network=server.url, db=str(tmp_path / "h.db"), targets=TARGET, execution="dry-run")
         hb = settings.heartbeat.model_copy(update={"max_notional_per_tick_usd": 100_000})
         with open_runtime(settings.model_copy(update={"heartbeat": hb})) as svc:
@@ -44,5 +49,4 @@ def test_dry_run_changes_nothing_at_the_exchange(tmp_path):
             assert mcp["sent"] is False
             tick = Heartbeat(svc, autonomy="auto").tick()
             assert tick.status in ("executed:dry-run", "in-band", "no-trigger"), tick
-        after = (account.orders, account.balances, account.positions, account.raw_usd, account.fills, account.scheduled_cancel_ms)
-        assert after == before
+        assert state_of(account) == before

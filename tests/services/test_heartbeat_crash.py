@@ -6,14 +6,13 @@ real console script against it over loopback. /exchange answers slowly so the ki
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
 from collections import Counter
 
 import pytest
-from clirun import SCRIPT, run
+from clirun import SCRIPT, clean_env, run
 
 from agent.adapters.store.db import Store
 from agent.standin import Faults, load_demo_snapshot, serve
@@ -29,6 +28,7 @@ def wait_for(predicate, timeout=30.0):
         time.sleep(0.01)
 
 
+@pytest.mark.slow  # kill -9 of real processes
 @pytest.mark.parametrize("orders_before_kill", [1, 2], ids=["after-first-order", "after-second-order"])
 def test_kill_minus_9_mid_tick_then_restart_does_not_trade_twice(tmp_path, orders_before_kill):
     with serve(load_demo_snapshot(), faults=Faults(latency_s=0.4, path="/exchange")) as server:
@@ -42,7 +42,7 @@ def test_kill_minus_9_mid_tick_then_restart_does_not_trade_twice(tmp_path, order
             # a short order expiry: the restart resolves an in-flight order in seconds, not 30 s
             f'[hyperliquid]\norder_ttl = "2s"\n\n[targets]\n{TARGET}'
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
+        env = clean_env()
         proc = subprocess.Popen(
             [str(SCRIPT), "heartbeat", "--once", "--autonomy", "auto", "--config", str(cfg)],
             env=env,

@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from clirun import SCRIPT, run, run_json
+from clirun import SCRIPT, clean_env, run, run_json
 
 from agent.adapters.store.db import Store
 from agent.adapters.store.leases import LeaseLost
@@ -31,9 +31,10 @@ def config(tmp_path, url: str) -> str:
 
 
 def env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("REBALANCER_")}
+    return clean_env()
 
 
+@pytest.mark.slow  # two real heartbeats against a slow stand-in
 @pytest.mark.parametrize("stagger_s", [0.0, 0.5], ids=["together", "half-a-second-apart"])
 def test_two_heartbeats_in_one_slot_trade_once(tmp_path, stagger_s):
     with serve(load_demo_snapshot(), faults=Faults(latency_s=0.3, path="/exchange")) as server:
@@ -50,6 +51,7 @@ def test_two_heartbeats_in_one_slot_trade_once(tmp_path, stagger_s):
         assert len(coins) == len(set(coins)), f"an asset was traded twice: {coins}"
 
 
+@pytest.mark.slow  # several console-script runs
 def test_a_held_lease_makes_execute_refuse_and_reads_never_wait(tmp_path):
     with serve(load_demo_snapshot()) as server:
         cfg = config(tmp_path, server.url)
