@@ -31,8 +31,10 @@ def test_loopback_still_works():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
-    threading.Thread(target=lambda: server.accept()[0].close(), daemon=True).start()
+    accepted = threading.Thread(target=lambda: server.accept()[0].close(), daemon=True)
+    accepted.start()
     socket.create_connection(server.getsockname(), timeout=2).close()
+    accepted.join(timeout=5)
     server.close()
 
 
