@@ -21,7 +21,6 @@ class SnapshotExchange:
     order_ttl_s: float | None = None
 
     def __init__(self, path: str | Path | dict[str, Any]) -> None:
-        self.path = str(path) if not isinstance(path, dict) else "snapshot"
         self._state, self._market = load_snapshot(path)
 
     def account_state(self) -> PortfolioState:

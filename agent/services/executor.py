@@ -409,8 +409,8 @@ class Executor:
         the user's own included, and our IOC orders never rest (one that does is cancelled at once).
         """
         try:
-            mine = {r.cloid for r in self.journal.rows()}
-            others = [o for o in self.exchange.open_orders() if not o.cloid or o.cloid.lower() not in mine]
+            open_orders = self.exchange.open_orders()
+            others = [o for o in open_orders if not o.cloid or self.journal.get(o.cloid.lower()) is None]
         except ExchangeError:
             return None
         if not others:

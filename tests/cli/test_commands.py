@@ -10,11 +10,6 @@ from clirun import run, run_json
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
 
 
-@pytest.fixture
-def config(tmp_path):
-    cfg = tmp_path / "rebalancer.toml"
-    cfg.write_text(f'network = "local"\ndb = "{tmp_path / "h.db"}"\n\n[targets]\n{TARGET}')
-    return cfg
 
 
 def test_demo_runs_the_whole_loop():

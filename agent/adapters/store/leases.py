@@ -9,7 +9,6 @@ the machine that holds the store: one SQLite file is one machine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from agent.adapters.store.db import now_iso
@@ -90,9 +89,6 @@ class Leases:
         rows = self.store.query("SELECT * FROM leases WHERE account = ? AND expires_at > ?", (account, now))
         return _lease(rows[0]) if rows else None
 
-    def live_owners(self, *, now: float) -> set[str]:
-        return {r["owner"] for r in self.store.query("SELECT owner FROM leases WHERE expires_at > ?", (now,))}
-
 
 def check(c: sqlite3.Connection, lease: Lease) -> None:
     """Inside a transaction: raise ``LeaseLost`` unless ``lease`` is still the account's current one."""
@@ -112,6 +108,3 @@ def _lease(row: dict[str, Any]) -> Lease:
         fence=int(row["fence"]),
     )
 
-
-def utc_seconds() -> float:
-    return datetime.now(UTC).timestamp()

@@ -265,9 +265,7 @@ def pause(
     reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Turn the kill switch on: no order is sent until resume (a running execution stops before its next order)."""
-    with runtime(config, offline=True) as svc:
-        svc.pause(reason)
-    emit(as_json, {"paused": True, "reason": reason}, lambda: console.print("trading paused"))
+    _switch(config, True, reason, as_json)
 
 
 @app.command()
@@ -276,7 +274,12 @@ def resume(
     reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Turn the kill switch off."""
+    _switch(config, False, reason, as_json)
+
+
+def _switch(config: Path | None, paused: bool, reason: str, as_json: bool) -> None:
     with runtime(config, offline=True) as svc:
-        svc.resume(reason)
-    emit(as_json, {"paused": False, "reason": reason}, lambda: console.print("trading resumed"))
+        (svc.pause if paused else svc.resume)(reason)
+    word = "paused" if paused else "resumed"
+    emit(as_json, {"paused": paused, "reason": reason}, lambda: console.print(f"trading {word}"))
 
