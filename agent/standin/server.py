@@ -20,7 +20,7 @@ from typing import Any
 
 from agent.standin.actions import BadRequest, handle_exchange
 from agent.standin.engine import StandIn
-from agent.standin.faults import Faults
+from agent.standin.faults import Faults, request_kind
 from agent.standin.views import REQUIRED
 
 _DESERIALIZE = "Failed to deserialize the JSON body into the target type: "
@@ -50,7 +50,11 @@ class _Handler(BaseHTTPRequestHandler):
         faults = self.server.faults
         if faults.delays(path) and self.server.stopping.wait(faults.latency_s):
             return
-        fault = faults.take(path)
+        try:
+            parsed = json.loads(raw or b"null")
+        except ValueError:
+            parsed = None
+        fault = faults.take(path, request_kind(path, parsed))
         if fault == "timeout_next":
             self.server.stopping.wait(faults.hang_s)
             self.close_connection = True
@@ -60,6 +64,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "http_5xx_next":
             self._send(faults.status_5xx, "text/plain", b"Internal Server Error")
+            return
+        if fault == "http_4xx_json_next":
+            self._send(faults.status_4xx, "application/json", json.dumps(faults.body_4xx).encode())
+            return
+        if fault == "late_next":  # the client gives up first; the request still arrives and is applied
+            if self.server.stopping.wait(faults.late_s):
+                return
+            self._answer(path, raw)
+            self.close_connection = True
             return
         status, body = self._answer(path, raw)
         if fault == "malformed_next":

@@ -32,6 +32,7 @@ from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
+from agent.adapters.hyperliquid import transport
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
     classify_order_answer,
@@ -160,6 +161,7 @@ class HyperliquidExchange:
         self.budget = RateBudget(rate_limit_per_minute, sleep=sleep)
         self._clock, self._sleep = clock, sleep
         self._api = API(self.base_url, timeout)
+        transport.install(self._api)
         self._meta: Any = None
         self._spot_meta: Any = None
         self._sdk: Any = None
@@ -293,6 +295,7 @@ class HyperliquidExchange:
                     spot_meta=self._spot_meta,
                     timeout=self.timeout,
                 )
+                transport.install(self._sdk, getattr(self._sdk, "info", None))
             return self._sdk
 
     def _post_exchange(self, call: Callable[[Any], Any], what: str, weight: int) -> Any:
