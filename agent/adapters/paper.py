@@ -85,6 +85,16 @@ class PaperExchange:
         return f"PaperExchange(source={type(self.source).__name__}, usdc={self.usdc:.2f})"
 
     # ------------------------------------------------------------------ reads
+    def server_time_ms(self, *, fresh: bool = False) -> int:
+        """The source exchange's clock where it has one (real market data), else the local clock."""
+        read = getattr(self.source, "server_time_ms", None)
+        return int(read(fresh=fresh)) if read is not None else int(self._clock() * 1000)
+
+    @property
+    def clock_offset_s(self) -> float | None:
+        offset = getattr(self.source, "clock_offset_s", None)
+        return offset if isinstance(offset, float) else None
+
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
         if isinstance(self.source, Market):
             return self.source

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,12 @@ class SnapshotExchange:
 
     def __init__(self, path: str | Path | dict[str, Any]) -> None:
         self._state, self._market = load_snapshot(path)
+
+    def server_time_ms(self, *, fresh: bool = False) -> int:
+        """A snapshot has no live clock: the local one (nothing is ever executed against a snapshot)."""
+        return int(time.time() * 1000)
+
+    clock_offset_s: float | None = None
 
     def account_state(self) -> PortfolioState:
         return self._state

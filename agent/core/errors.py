@@ -9,6 +9,7 @@
     ├── TradingPaused               the kill switch is on
     ├── ConfirmationError           wrong, reused or expired confirm token, or the state moved
     ├── AccountBusy                 another process holds the account's writer lease
+    ├── ClockSkewError              the local clock is too far off the exchange's to execute safely
     ├── StrategistError             the LLM phase failed
     │   └── StrategistFailedClosed  no valid answer after the allowed retries (no order is placed)
     └── ExchangeError               the exchange refused or failed
@@ -60,6 +61,10 @@ class ConfirmationError(RebalancerError):
 
 class AccountBusy(RebalancerError):
     """Another execution or heartbeat tick holds the account's lease: one writer per account."""
+
+
+class ClockSkewError(RebalancerError):
+    """The local clock is further off the exchange's than ``[hyperliquid] max_clock_skew``: nothing is sent."""
 
 
 class StrategistError(RebalancerError):

@@ -48,6 +48,9 @@ class OrderIntent(_Model):
     reduce_only: bool = False
     tif: Tif = "Ioc"
     sz_decimals: int = Field(default=0, ge=0, le=10)
+    expires_after_ms: int | None = Field(
+        default=None, description="the exchange-clock time (ms) after which the signed action is void"
+    )
 
     @field_validator("cloid")
     @classmethod

@@ -67,6 +67,10 @@ class Services:
     def observe(self) -> tuple[PortfolioState, Market]:
         return self.exchange.account_state(), self.exchange.market()
 
+    def exchange_now(self, *, fresh: bool = False) -> datetime:
+        """The exchange's clock (token expiry and resend decisions follow it, never the local clock)."""
+        return datetime.fromtimestamp(self.exchange.server_time_ms(fresh=fresh) / 1000, UTC)
+
     def market(self, coins: list[str] | None = None) -> Market:
         """The market with funding and, for ``coins``, their L2 books."""
         return self.exchange.market(books=coins or None, with_ctxs=True)

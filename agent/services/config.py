@@ -79,9 +79,12 @@ class HeartbeatConfig(_Section):
     max_trades_per_tick: int = Field(4, ge=1)
     drawdown_alert: float = Field(0.15, gt=0, le=1)
     alert_cooldown: timedelta = timedelta(hours=1)
+    confirm_ttl: timedelta = Field(
+        timedelta(minutes=15), description="life of a confirm-mode tick's token (at most one interval)"
+    )
     webhook_url: str | None = None
 
-    @field_validator("interval", "alert_cooldown", mode="before")
+    @field_validator("interval", "alert_cooldown", "confirm_ttl", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> Any:
         return parse_duration(v) if isinstance(v, str | int | float) else v

@@ -1,7 +1,9 @@
 """Execute a previewed plan, and record it as a cycle, whoever asked.
 
 Order of checks: the plan exists and the token matches its hash; the plan is still ``previewed`` (tokens
-are single-use); it has not expired; trading is not paused. Then the token is spent (only one caller can
+are single-use); the local clock is within ``[hyperliquid] max_clock_skew`` of the exchange's; the token
+has not expired on the exchange's clock (it was issued on it too, so a local clock that jumped at
+preview cannot mint a long-lived token); trading is not paused. Then the token is spent (only one caller can
 move the plan out of ``previewed``), the account is read again and must not have moved beyond
 ``[mcp] state_tolerance`` since the preview, and the risk gate runs once more. Only then does the
 executor send anything.
@@ -15,10 +17,11 @@ token is spent ends the plan ``refused``; an error in the executor ends it ``fai
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
-from agent.core.errors import ConfirmationError, ExchangeError, RiskLimitError, TradingPaused
+from agent.core.errors import ClockSkewError, ConfirmationError, ExchangeError, RiskLimitError, TradingPaused
 from agent.services.lease import writer
 from agent.services.planning import PAUSED, hash_token, refusal
 from agent.services.reports import ExecutionReport
@@ -42,13 +45,28 @@ def execute(
         raise ConfirmationError("wrong confirm token for this plan")
     if stored.status != "previewed":
         raise ConfirmationError(f"this plan's token was already used (plan is {stored.status})")
-    if stored.expires_at is None or svc.clock() > stored.expires_at:
+    now = exchange_clock(svc)
+    if stored.expires_at is None or now > stored.expires_at:
         svc.store.plans.move(plan_id, "expired", expect="previewed")
         raise ConfirmationError("the confirm token has expired; preview again")
     if svc.is_paused():
         raise TradingPaused(PAUSED)
     with writer(svc, f"execute {plan_id}"):
         return _execute(svc, stored.plan, stored.cycle_id, source=source, heartbeat=heartbeat)
+
+
+def exchange_clock(svc: Services) -> datetime:
+    """The exchange's time, read now; refuses when the local clock is too far off it to execute safely."""
+    now = svc.exchange_now(fresh=True)
+    offset = svc.exchange.clock_offset_s
+    bound = svc.settings.hyperliquid.max_clock_skew.total_seconds()
+    if offset is not None and abs(offset) > bound:
+        where = "behind" if offset > 0 else "ahead of"
+        raise ClockSkewError(
+            f"the local clock is {abs(offset):.1f}s {where} the exchange's (limit {bound:g}s, "
+            "[hyperliquid] max_clock_skew): set the system clock right (NTP); nothing was sent"
+        )
+    return now
 
 
 def _execute(

@@ -15,9 +15,11 @@ Order of work (``Executor.execute``):
    margin, conservative), both net of taker fees and a small buffer. Under $10 → skipped and reported.
 5. Outcomes: ``filled``; ``partial`` → the remainder is sent again as attempt + 1 (new cloid, same
    limit) up to ``max_attempts``; ``rejected`` → reported, not retried; an *unknown* outcome (timeout,
-   lost answer, 429/5xx on /exchange) → ``orderStatus(cloid)``; if the exchange has never seen it (and
-   the signed action's ``expiresAfter`` has passed), the row becomes ABANDONED and the order is sent
-   as attempt + 1; if the lookup fails too, execution stops and the row stays UNKNOWN for reconcile.
+   lost answer, 429/5xx on /exchange) → ``orderStatus(cloid)``; if the exchange has never seen it, and
+   the exchange's own clock (read before that lookup) is past the signed action's ``expiresAfter``, the
+   row becomes ABANDONED and the order is sent as attempt + 1; if the lookup fails too, execution stops
+   and the row stays UNKNOWN for reconcile. ``expiresAfter`` is set on the exchange's clock and journaled
+   with the intent, so neither a skewed local clock nor a late delivery can let both copies fill.
 6. Fills since the start are recorded (idempotent on tid) and give each order its fee.
 
 Resuming: ``execute(plan)`` is idempotent over the journal. An action's attempts are counted from the
@@ -58,6 +60,7 @@ from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent, OrderResult, make_cloid
 from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
+from agent.services import lookup
 from agent.services.ports import TradePort
 from agent.services.reports import (
     ActionReport,
@@ -222,9 +225,17 @@ class Executor:
 
     # ================================================================== one action
     def _intent(
-        self, plan: RebalancingPlan, index: int, a: TradeAction, attempt: int, size: float, limit: float
+        self,
+        plan: RebalancingPlan,
+        index: int,
+        a: TradeAction,
+        attempt: int,
+        size: float,
+        limit: float,
+        expires_after_ms: int | None = None,
     ) -> OrderIntent:
         return OrderIntent(
+            expires_after_ms=expires_after_ms,
             cloid=make_cloid(plan.plan_id, index, attempt),
             asset=a.asset,
             wire_name=a.wire_name or a.coin,
@@ -267,19 +278,18 @@ class Executor:
             if self.is_paused():
                 raise _Paused
             self._keep_lease()
-            intent = self._intent(plan, index, a, attempt, remaining, limit)
+            intent = self._intent(plan, index, a, attempt, remaining, limit, self._expiry())
             mode = "paper" if self.mode == "paper" else "live"
             self.journal.intend(plan.plan_id, index, attempt, intent, mode=mode, lease=self.lease)
             self.journal.mark(intent.cloid, SENT)
             rep.cloids.append(intent.cloid)
             rep.attempts += 1
             rep.sent_sz += remaining
-            sent_at = self.clock()
             try:
                 result = self.exchange.place_orders([intent])[0]
             except OrderOutcomeUnknown as exc:
                 self.journal.mark(intent.cloid, UNKNOWN, error=str(exc))
-                found = self._resolve(intent.cloid, sent_at)
+                found = self._resolve(intent.cloid, intent.expires_after_ms)
                 if found is None:
                     self.journal.mark(intent.cloid, ABANDONED, error=f"not at the exchange after: {exc}")
                     rep.error = str(exc)
@@ -336,29 +346,11 @@ class Executor:
         if after is not None and after.status not in ("resting", "open"):
             self._record(intent.cloid, after)
 
-    def _resolve(self, cloid: str, sent_at: float) -> OrderResult | None:
-        """Look an order up by cloid: the result, None if the exchange never saw it, or status unknown."""
-        ttl = self.exchange.order_ttl_s
-        waited = False
-        failures = 0
-        while failures < self.lookup_tries:
-            try:
-                found = self.exchange.order_status(cloid)
-            except ExchangeError as exc:
-                failures += 1
-                log.warning("orderStatus %s failed (%s)", cloid, exc)
-                self.sleep(0.2 * 2**failures)
-                continue
-            if found is not None:
-                return found
-            due = sent_at + (ttl or 0.0)
-            if ttl and not waited and self.clock() < due:
-                # The signed action is still valid: it could arrive late. Wait until it has expired.
-                self.sleep(max(0.0, due - self.clock()) + 0.05)
-                waited = True
-                continue
-            return None
-        return OrderResult(cloid=cloid, status="unknown", error="orderStatus lookups failed")
+    def _expiry(self) -> int | None:
+        return lookup.expiry(self.exchange)
+
+    def _resolve(self, cloid: str, expires_after_ms: int | None) -> OrderResult | None:
+        return lookup.resolve(self.exchange, cloid, expires_after_ms, tries=self.lookup_tries, sleep=self.sleep)
 
     # ================================================================== capital
     # ================================================================== reconcile
@@ -379,7 +371,9 @@ class Executor:
             rep.checked += 1
             sent_at = _parse_iso(row.updated_at)
             earliest = sent_at if earliest is None else min(earliest, sent_at)
-            found = self._resolve(row.cloid, sent_at if row.state != PENDING else 0.0)
+            # PENDING was never sent (SENT is committed before the send): no expiry to wait for.
+            expires = None if row.state == PENDING else lookup.row_expiry(self.exchange, row, self.clock)
+            found = self._resolve(row.cloid, expires)
             if found is None:
                 if row.state == RESTING:
                     rep.unresolved.append(row.cloid)

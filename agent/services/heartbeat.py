@@ -160,7 +160,7 @@ class Heartbeat:
                 source=f"heartbeat-{self.autonomy}",
                 cycle_id=cycle_id,
                 heartbeat=True,
-                ttl=self.interval if self.autonomy == "confirm" else None,
+                ttl=min(self.interval, svc.settings.heartbeat.confirm_ttl) if self.autonomy == "confirm" else None,
                 state=state,
                 market=market,
             )

@@ -140,7 +140,7 @@ def preview(
         svc.store.plans.add(p, status="nothing-to-do", source=source, cycle_id=cycle_id, reason=p.reason)
         return p
     token = secrets.token_urlsafe(18)
-    expires = svc.clock() + (ttl or svc.settings.mcp.confirm_ttl)
+    expires = svc.exchange_now() + (ttl or svc.settings.mcp.confirm_ttl)  # on the exchange's clock
     p = p.model_copy(update={"confirm_token": token, "expires_at": expires})
     svc.store.plans.add(
         p, status="previewed", source=source, cycle_id=cycle_id, token_hash=hash_token(token), expires_at=expires

@@ -27,6 +27,15 @@ class ReadPort(Protocol):
     #: seconds after which a signed order action is void at the exchange (``expiresAfter``), or None.
     order_ttl_s: float | None
 
+    def server_time_ms(self, *, fresh: bool = False) -> int:
+        """The exchange's clock in ms (``fresh``: read now, a lower bound of the exchange's time)."""
+        ...
+
+    @property
+    def clock_offset_s(self) -> float | None:
+        """The exchange's clock minus the local clock (s), as last measured; None before any reading."""
+        ...
+
     def account_state(self) -> PortfolioState: ...
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:

@@ -51,7 +51,7 @@ def _secret(settings: Settings) -> str | None:
     return None
 
 
-def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: dict[str, Any] | None) -> HyperliquidExchange:
+def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any) -> HyperliquidExchange:
     from agent.adapters.hyperliquid.client import HyperliquidExchange  # the SDK loads only when needed
 
     kw = settings.hyperliquid.client_kwargs()
@@ -65,7 +65,7 @@ def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: dict[str, 
         server = stack.enter_context(serve(seed))
         return HyperliquidExchange(
             server.url,
-            account_address=settings.account_address or seed.get("user") or DEMO_ACCOUNT_ADDRESS,
+            account_address=settings.account_address or server.exchange.account.user or DEMO_ACCOUNT_ADDRESS,
             secret_key=_secret(settings) or DEMO_SECRET_KEY,
             **kw,
         )
@@ -94,7 +94,7 @@ def open_runtime(
     snapshot: str | Path | None = None,
     store: Store | None = None,
     clock: Clock = utcnow,
-    standin_snapshot: dict[str, Any] | None = None,
+    standin_snapshot: Any = None,
     model_tools: Callable[[Services], list[ToolSpec]] | None = None,
     offline: bool = False,
 ) -> Iterator[Services]:
@@ -102,7 +102,9 @@ def open_runtime(
 
     ``model_tools`` builds the read-only tools the strategist's model may call (the MCP registry's
     ``llm_tools``); the interfaces pass it, so the services never import the layer above them.
-    ``offline`` opens only the store (pause, resume, history, plans): no exchange is started or read.
+    ``standin_snapshot`` seeds the in-process stand-in (a snapshot dict, or a built ``StandIn``, e.g. one
+    with its own clock). ``offline`` opens only the store (pause, resume, history, plans): no exchange is
+    started or read.
     """
     with ExitStack() as stack:
         store = store or Store(settings.db)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import anyio
 import pytest
 from doubles import FakeClock
-from mcp_support import Mcp
+from mcp_support import Mcp, make_settings
 
 from agent.core.orders import OrderIntent, make_cloid
 from agent.core.rules import round_price, round_size_down
 from agent.services.app import Services
+from agent.services.config import McpConfig
+from agent.services.runtime import open_runtime
+from tools.registry import llm_tools
+from tools.server import build_server
 
 PLAN_KEYS = {"plan_id", "confirm_token", "expires_at", "rebalance_needed", "reason", "actions", "summary"}
 ACTION_KEYS = {"coin", "market", "side", "kind", "size", "notional_usd", "from_weight", "to_weight", "reduce_only"}
@@ -101,18 +106,23 @@ def test_a_wrong_token_is_refused_and_does_not_burn_the_plan(mcp: Mcp, services:
     assert execute(mcp, plan)["status"] == "ok"
 
 
-def test_an_expired_token_is_refused(mcp: Mcp, services: Services, clock: FakeClock):
-    plan = mcp.call("preview_rebalance")
-    clock.advance(seconds=services.settings.mcp.confirm_ttl.total_seconds() + 1)
-    assert "expired" in refusal(mcp, plan)
-    assert plan_status(services, plan["plan_id"]) == "expired"
-    assert orders_sent(services) == 0
+def test_an_expired_token_is_refused(tmp_path):
+    # Tokens live on the exchange's clock (issue 9): a short life, and real time passing.
+    with open_runtime(make_settings(tmp_path, mcp=McpConfig(confirm_ttl="1s")), model_tools=llm_tools) as services:
+        mcp = Mcp(build_server(services))
+        plan = mcp.call("preview_rebalance")
+        time.sleep(1.2)
+        assert "expired" in refusal(mcp, plan)
+        assert plan_status(services, plan["plan_id"]) == "expired"
+        assert orders_sent(services) == 0
 
 
-def test_a_token_just_inside_its_lifetime_still_works(mcp: Mcp, services: Services, clock: FakeClock):
-    plan = mcp.call("preview_rebalance")
-    clock.advance(seconds=services.settings.mcp.confirm_ttl.total_seconds() - 1)
-    assert execute(mcp, plan)["status"] == "ok"
+def test_a_token_inside_its_lifetime_still_works(tmp_path):
+    with open_runtime(make_settings(tmp_path, mcp=McpConfig(confirm_ttl="3s")), model_tools=llm_tools) as services:
+        mcp = Mcp(build_server(services))
+        plan = mcp.call("preview_rebalance")
+        time.sleep(1.0)
+        assert execute(mcp, plan)["status"] == "ok"
 
 
 def test_execution_is_refused_when_the_account_moved_since_the_preview(mcp: Mcp, services: Services):

@@ -15,8 +15,12 @@
   :class:`OrderOutcomeUnknown` (the order may exist); a parsed answer becomes one :class:`OrderResult`
   per order (``resting``, ``filled``/``partial`` with ``totalSz``/``avgPx``/``oid``, ``rejected``); a
   whole-request ``status: "err"`` rejects every order of the batch. Nothing is retried on /exchange.
-- **Expiry.** Order actions carry ``expiresAfter = now + order_ttl_s``: once that has passed, an order
-  that ``orderStatus`` does not know can no longer appear, so a resend is safe.
+- **Expiry on the exchange's clock.** Order actions carry ``expiresAfter`` = the exchange's time +
+  ``order_ttl_s`` (the intent's own ``expires_after_ms`` when the executor set one): once the exchange's
+  clock has passed it, an order that ``orderStatus`` does not know can no longer appear, so a resend is
+  safe. The exchange's time is the ``time`` of its ``clearinghouseState`` answers; the local clock only
+  measures the offset to it (``clock_offset_s``), so a skewed local clock neither stretches an order's
+  life nor makes a resend look safe early.
 """
 
 from __future__ import annotations
@@ -166,6 +170,7 @@ class HyperliquidExchange:
         self._spot_meta: Any = None
         self._sdk: Any = None
         self._market: Market | None = None
+        self._offset_ms: int | None = None
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -243,9 +248,40 @@ class HyperliquidExchange:
         self._market = market
         return market
 
+    # ------------------------------------------------------------------ the exchange's clock
+    def server_time_ms(self, *, fresh: bool = False) -> int:
+        """The exchange's clock, in ms.
+
+        ``fresh``: read it now (the ``time`` of a ``clearinghouseState`` answer, weight 2). That is the
+        exchange's time when it answered, so a lower bound of its time now: what a resend decision needs.
+        Otherwise the local clock plus the offset last measured (measured first if it never was).
+        """
+        if fresh or self._offset_ms is None:
+            t0 = self._clock()
+            answer = self._info({"type": "clearinghouseState", "user": self.user})
+            server = self._note_time(answer, t0, self._clock())
+            if server is None:
+                raise SnapshotError("clearinghouseState: no 'time' (the exchange's clock)")
+            return server
+        return int(self._clock() * 1000) + self._offset_ms
+
+    @property
+    def clock_offset_s(self) -> float | None:
+        """The exchange's clock minus the local clock, in seconds, as last measured (None: not yet)."""
+        return None if self._offset_ms is None else self._offset_ms / 1000
+
+    def _note_time(self, answer: Any, t0: float, t1: float) -> int | None:
+        t = answer.get("time") if isinstance(answer, Mapping) else None
+        if not isinstance(t, int) or isinstance(t, bool) or t <= 0:
+            return None
+        self._offset_ms = t - round((t0 + t1) * 500)
+        return t
+
     def account_state(self) -> PortfolioState:
         market = self.market()
+        t0 = self._clock()
         ch = self._info({"type": "clearinghouseState", "user": self.user})
+        self._note_time(ch, t0, self._clock())
         spot = self._info({"type": "spotClearinghouseState", "user": self.user})
         return parse_state(ch, spot, market, user=self.user)
 
@@ -298,11 +334,15 @@ class HyperliquidExchange:
                 transport.install(self._sdk, getattr(self._sdk, "info", None))
             return self._sdk
 
-    def _post_exchange(self, call: Callable[[Any], Any], what: str, weight: int) -> Any:
+    def _post_exchange(
+        self, call: Callable[[Any], Any], what: str, weight: int, *, expires_after_ms: int | None = None
+    ) -> Any:
         """Run one signed SDK call; transport faults → OrderOutcomeUnknown (never retried here)."""
         sdk = self._exchange_sdk()
+        if expires_after_ms is None and self.order_ttl_s:
+            expires_after_ms = self.server_time_ms() + int(self.order_ttl_s * 1000)
         self.budget.acquire(weight)
-        sdk.set_expires_after(int((self._clock() + self.order_ttl_s) * 1000) if self.order_ttl_s else None)
+        sdk.set_expires_after(expires_after_ms)
         try:
             return call(sdk)
         except ClientError as exc:
@@ -357,8 +397,12 @@ class HyperliquidExchange:
             wires.append(wire)
             sent.append((i, o.model_copy(update={"size": wire["sz"], "limit_px": wire["limit_px"]})))
         if wires:
+            expiries = [o.expires_after_ms for _, o in sent if o.expires_after_ms is not None]
             answer = self._post_exchange(
-                lambda s: s.bulk_orders(wires), f"order x{len(wires)}", exchange_weight(len(wires))
+                lambda s: s.bulk_orders(wires),
+                f"order x{len(wires)}",
+                exchange_weight(len(wires)),
+                expires_after_ms=min(expiries) if expiries else None,
             )
             for (i, _), r in zip(sent, classify_order_answer(answer, [o for _, o in sent]), strict=True):
                 results[i] = r

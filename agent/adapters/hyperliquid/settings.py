@@ -25,8 +25,11 @@ class HyperliquidSettings(BaseModel):
     )
     info_retries: int = Field(2, ge=0, le=10, description="retries of a read after a 429, 5xx or timeout")
     backoff_s: float = Field(0.25, ge=0, le=30)
+    max_clock_skew: timedelta = Field(
+        timedelta(seconds=10), description="execute refuses beyond this local-vs-exchange clock offset"
+    )
 
-    @field_validator("order_ttl", mode="before")
+    @field_validator("order_ttl", "max_clock_skew", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> Any:
         from agent.core.durations import parse_duration
@@ -36,6 +39,13 @@ class HyperliquidSettings(BaseModel):
     @field_validator("order_ttl")
     @classmethod
     def _bounded(cls, v: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= v <= timedelta(minutes=10):
+            raise ValueError("must be between 1s and 10m")
+        return v
+
+    @field_validator("max_clock_skew")
+    @classmethod
+    def _skew_bounded(cls, v: timedelta) -> timedelta:
         if not timedelta(seconds=1) <= v <= timedelta(minutes=10):
             raise ValueError("must be between 1s and 10m")
         return v

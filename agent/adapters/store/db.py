@@ -86,6 +86,10 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE orders ADD COLUMN fence INTEGER;
     """,
+    # 4: time from the exchange: each order's expiresAfter on the exchange's clock
+    """
+    ALTER TABLE orders ADD COLUMN expires_after_ms INTEGER;
+    """,
 ]
 
 

@@ -69,6 +69,7 @@ class OrderRow(BaseModel):
     error: str | None = None
     created_at: str
     fence: int | None = None
+    expires_after_ms: int | None = None
     updated_at: str
 
 
@@ -107,7 +108,8 @@ class Journal:
                 return cloid
             c.execute(
                 "INSERT INTO orders (cloid, plan_id, action_index, attempt, mode, coin, asset, wire_name, side, size, "
-                "limit_px, reduce_only, state, created_at, updated_at, fence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "limit_px, reduce_only, state, created_at, updated_at, fence, expires_after_ms) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     cloid,
                     plan_id,
@@ -125,6 +127,7 @@ class Journal:
                     now,
                     now,
                     lease.fence if lease is not None else None,
+                    intent.expires_after_ms,
                 ),
             )
             c.execute(

@@ -42,6 +42,7 @@ EXIT = {
     errors.TradingPaused: 3,
     errors.ConfirmationError: 3,
     errors.AccountBusy: 3,
+    errors.ClockSkewError: 3,
     errors.ExchangeError: 4,
     errors.StrategistError: 5,
 }
