@@ -11,23 +11,32 @@ executor send anything.
 Every execution is a cycle in the history: the heartbeat's own cycle when a tick made the plan (a
 ``pending-confirm`` cycle moves to ``executed:…`` here), else ``run-<plan_id>``. It holds the plan id,
 the value before and after, orders, fills, and the estimated and realised cost. A refusal after the
-token is spent ends the plan ``refused``; an error in the executor ends it ``failed``, never stuck.
+token is spent ends the plan ``refused``; any other error ends it ``failed`` (nothing sent) or
+``incomplete`` (orders had gone out), with a report and exit 4, never stuck.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
 from agent.core.errors import ClockSkewError, ConfirmationError, ExchangeError, RiskLimitError, TradingPaused
+from agent.core.text import safe
 from agent.services.lease import writer
 from agent.services.planning import PAUSED, hash_token, refusal
-from agent.services.reports import ExecutionReport
+from agent.services.reports import ExecutionReport, ReportStatus, build_report
 
 if TYPE_CHECKING:
     from agent.services.app import Services
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_FINAL_WRITE_TRIES = 6  # about 12 s of retries for the final state
 
 
 def execute(
@@ -72,13 +81,22 @@ def exchange_clock(svc: Services) -> datetime:
 def _execute(
     svc: Services, plan: RebalancingPlan, cycle_id: str | None, *, source: str, heartbeat: bool
 ) -> ExecutionReport:
-    """Under the account's lease: spend the token, re-check, run the executor, record the cycle."""
+    """Under the account's lease: spend the token, re-check, run the executor, record the cycle.
+
+    From the moment the token is spent, the plan always ends in a final state with a report: ``refused``
+    (a gate said no; raised to the caller), ``failed`` (nothing sent) or ``incomplete`` (orders went out
+    before the failure), even when the failure is the database itself (locked, disk full): the final
+    write is retried, and a plan a dead writer left ``confirmed``/``executing`` is closed by the next one.
+    """
     plan_id = plan.plan_id
     assert svc.executor is not None
+    recover_stuck(svc)
     if not svc.store.plans.move(plan_id, "confirmed", expect="previewed"):  # single use
         raise ConfirmationError("this plan's token was already used")
-    cycle_id = _open_cycle(svc, plan, cycle_id, source)
+    started = time.time()
+    opened: str | None = None
     try:
+        opened = _open_cycle(svc, plan, cycle_id, source)
         state, market = svc.observe()
         _check_unmoved(svc, plan, state, market)
         refused = refusal(svc, plan, heartbeat=heartbeat)
@@ -86,26 +104,23 @@ def _execute(
             error, why = refused
             raise error(why)
     except (ConfirmationError, RiskLimitError, TradingPaused) as e:
-        _end(svc, plan_id, cycle_id, "refused", f"refused: {e}")
+        _end(svc, plan_id, opened, "refused", f"refused: {e}")
         svc.store.records.add_alert("refused", f"plan {plan_id} refused: {e}")
         raise
-    except BaseException as e:
-        _end(svc, plan_id, cycle_id, "failed", f"failed before any order: {type(e).__name__}: {e}")
-        raise
-    svc.store.plans.move(plan_id, "executing")
-    svc.store.cycles.update(cycle_id, status="executing")
+    except Exception as e:
+        return _interrupted(svc, plan, opened, e, started)
     try:
+        svc.store.plans.move(plan_id, "executing")
+        svc.store.cycles.update(opened, status="executing")
         report = svc.executor.execute(plan)
-    except BaseException as e:
-        sent = svc.store.journal.count(plan_id=plan_id)
-        _end(svc, plan_id, cycle_id, "failed", f"{type(e).__name__}: {e} ({sent} orders journaled)", orders=sent)
-        raise
+    except Exception as e:
+        return _interrupted(svc, plan, opened, e, started)
     status = f"executed:{report.status}"
     svc.store.plans.move(plan_id, status)
     if report.status not in ("dry-run", "paused", "failed"):
         svc.store.records.set("last_rebalance_at", svc.clock().isoformat())
     svc.store.cycles.finish(
-        cycle_id,
+        opened,
         status,
         _summary(report),
         value_after=_value_after(svc, report),
@@ -116,6 +131,68 @@ def _execute(
         detail=report.model_dump(mode="json"),
     )
     return report
+
+
+def _interrupted(
+    svc: Services, plan: RebalancingPlan, cycle_id: str | None, error: Exception, started: float
+) -> ExecutionReport:
+    """An error after the token was spent: a ``failed`` or ``incomplete`` report, recorded as durably as we can."""
+    why = f"{type(error).__name__}: {safe(str(error))}"
+    sent = _durably(lambda: svc.store.journal.count(plan_id=plan.plan_id, sent=True))
+    status: ReportStatus = "incomplete" if sent else "failed"
+    if sent is None:  # the journal cannot even be read: say so, and assume the worst
+        status, sent = "incomplete", 0
+    what = f"{sent} orders had been sent" if sent else "no order was sent"
+    errors = [f"stopped by {why}; {what}"]
+    report = build_report(
+        plan, [], status, started, errors, {}, mode=svc.executor.mode if svc.executor else "live", finished=time.time()
+    )
+    report = report.model_copy(update={"orders_sent": sent or 0})
+    recorded = _durably(
+        lambda: _end(
+            svc,
+            plan.plan_id,
+            cycle_id,
+            status,
+            f"{status}: {why}; {what}",
+            orders=sent or 0,
+            detail=report.model_dump(mode="json"),
+        )
+    )
+    if recorded is None:
+        report.errors.append(
+            "the history database could not record this end (it will be closed as incomplete by the next execution)"
+        )
+    log.error("plan %s %s: %s", plan.plan_id, status, errors[0])
+    return report
+
+
+def _durably(write: Callable[[], T]) -> T | None:
+    """Run a store call, retried a bounded number of times (a locked or full database may recover)."""
+    for attempt in range(_FINAL_WRITE_TRIES):
+        try:
+            return write()
+        except Exception as e:  # sqlite's OperationalError and friends; the store is the only one to write
+            log.warning("recording the end of a plan failed (%s), try %d", e, attempt + 1)
+            time.sleep(0.2 * 2**attempt)
+    return None
+
+
+def recover_stuck(svc: Services) -> list[str]:
+    """Under the lease: close plans a writer left ``confirmed``/``executing`` (it died, or its final write
+    failed). No live writer holds them (we hold the account's lease), so they end ``incomplete`` when any
+    order went out, else ``failed``, and their cycles say so."""
+    closed = []
+    for stored in svc.store.plans.with_status(("confirmed", "executing")):
+        plan_id = stored.plan.plan_id
+        sent = svc.store.journal.count(plan_id=plan_id, sent=True)
+        status = "incomplete" if sent else "failed"
+        cycle = svc.store.cycles.for_plan(plan_id)
+        reason = f"{status}: its writer stopped before recording an end ({sent} orders had been sent)"
+        _end(svc, plan_id, cycle["id"] if cycle else None, status, reason, orders=sent)
+        log.warning("plan %s closed as %s: %s", plan_id, status, reason)
+        closed.append(plan_id)
+    return closed
 
 
 def _open_cycle(svc: Services, plan: RebalancingPlan, cycle_id: str | None, source: str) -> str:
@@ -145,9 +222,11 @@ def _open_cycle(svc: Services, plan: RebalancingPlan, cycle_id: str | None, sour
     return cycle_id
 
 
-def _end(svc: Services, plan_id: str, cycle_id: str, status: str, reason: str, **fields: Any) -> None:
+def _end(svc: Services, plan_id: str, cycle_id: str | None, status: str, reason: str, **fields: Any) -> bool:
     svc.store.plans.move(plan_id, status, reason=reason)
-    svc.store.cycles.finish(cycle_id, status, reason, **fields)
+    if cycle_id is not None:
+        svc.store.cycles.finish(cycle_id, status, reason, **fields)
+    return True
 
 
 def _summary(report: ExecutionReport) -> str:
@@ -184,4 +263,3 @@ def _check_unmoved(svc: Services, plan: RebalancingPlan, state: PortfolioState, 
             raise ConfirmationError(
                 f"{r.coin} moved since the preview: {r.current_weight:.2%} → {now:.2%}; preview again"
             )
-

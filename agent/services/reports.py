@@ -11,7 +11,7 @@ from agent.adapters.store.journal import ABANDONED, CANCELED, REJECTED, Journal
 from agent.core.costs import CostModel
 from agent.core.domain import RebalancingPlan
 
-ReportStatus = Literal["ok", "partial", "failed", "paused", "dry-run"]
+ReportStatus = Literal["ok", "partial", "failed", "incomplete", "paused", "dry-run"]
 ActionState = Literal["filled", "partial", "rejected", "skipped", "paused", "unknown", "not_sent", "dry-run"]
 
 

@@ -201,8 +201,14 @@ class Journal:
     def open_rows(self, mode: str | None = None) -> list[OrderRow]:
         return self.rows(states=OPEN_STATES, mode=mode)
 
-    def count(self, *, plan_id: str | None = None) -> int:
-        """Journal rows (order attempts), of one plan or all."""
+    def count(self, *, plan_id: str | None = None, sent: bool = False) -> int:
+        """Journal rows (order attempts), of one plan or all; ``sent``: only those that left the machine."""
+        if sent:
+            rows = self.store.query(
+                "SELECT COUNT(*) AS n FROM orders WHERE (? IS NULL OR plan_id = ?) AND state NOT IN (?, ?, ?)",
+                (plan_id, plan_id, PENDING, DRY_RUN, ABANDONED),
+            )
+            return int(rows[0]["n"])
         if plan_id is None:
             return int(self.store.query("SELECT COUNT(*) AS n FROM orders")[0]["n"])
         return int(self.store.query("SELECT COUNT(*) AS n FROM orders WHERE plan_id = ?", (plan_id,))[0]["n"])

@@ -1,7 +1,7 @@
 """Stored plans: what preview issued, the hash of its single-use token, its status.
 
 Statuses move forward only: ``previewed`` → ``confirmed`` (the token is spent, by one caller only) →
-``executing`` → ``executed:<report status>`` | ``failed``; or ``previewed`` → ``expired`` | ``refused``;
+``executing`` → ``executed:<report status>`` | ``failed`` | ``incomplete``; or ``previewed`` → ``expired`` | ``refused``;
 ``advisory`` (the heartbeat's advice: its token can never execute).
 """
 
@@ -108,6 +108,14 @@ class Plans:
     def set_expiry(self, plan_id: str, expires_at: datetime) -> None:
         with self.store.tx() as c:
             c.execute("UPDATE plans SET expires_at = ? WHERE plan_id = ?", (expires_at.isoformat(), plan_id))
+
+    def with_status(self, statuses: tuple[str, ...]) -> list[StoredPlan]:
+        """Plans in any of ``statuses``, oldest first."""
+        rows = self.store.query(
+            f"SELECT * FROM plans WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY created_at",  # noqa: S608
+            statuses,
+        )
+        return [_stored(r) for r in rows]
 
     def recent(self, *, since: str | None = None, limit: int = 50) -> list[StoredPlan]:
         """Newest first."""
