@@ -108,7 +108,7 @@ def test_the_cli_exits_4_with_the_report_when_orders_went_out_and_then_it_failed
         while not server.exchange.account.fills and time.monotonic() < deadline:
             time.sleep(0.01)
         faults.http_4xx_json_next = 1000
-        out, err = p.communicate(timeout=120)
+        out, _ = p.communicate(timeout=120)
         faults.clear()
         assert p.returncode == 4, (
             [(a["coin"], a["state"]) for a in json.loads(out)["actions"]],

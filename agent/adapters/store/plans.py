@@ -1,8 +1,8 @@
 """Stored plans: what preview issued, the hash of its single-use token, its status.
 
 Statuses move forward only: ``previewed`` → ``confirmed`` (the token is spent, by one caller only) →
-``executing`` → ``executed:<report status>`` | ``failed`` | ``incomplete``; or ``previewed`` → ``expired`` | ``refused``;
-``advisory`` (the heartbeat's advice: its token can never execute).
+``executing`` → ``executed:<report status>`` | ``failed`` | ``incomplete``; or ``previewed`` → ``expired`` |
+``refused``; ``advisory`` (the heartbeat's advice: its token can never execute).
 """
 
 from __future__ import annotations
