@@ -1,6 +1,6 @@
 """Crash trials benchmark: many SIGKILLed executor runs against the stand-in; prints the invariants.
 
-    python benchmarks/crash_trials.py [--trials 200] [--seed 0] [--workers 4]
+    python benchmarks/crash_trials.py [--mode single|executors|heartbeats] [--trials 200] [--seed 0] [--workers 4]
 
 Each trial: a fresh stand-in (demo account), a plan (sell UBTC/UETH, close AVAX, buy USOL), then the
 executor in a subprocess killed with SIGKILL after journal commit N, after order send N, or after a
@@ -8,6 +8,12 @@ random delay (1–2 crashes per trial), restarted (reconcile + resume) until it 
 kills by kind, orders intended (journal rows) vs sent vs at the exchange, duplicates (must be 0),
 over-filled actions, unjournaled orders, rows left open, fill mismatches (all must be 0).
 The harness lives in tests/execution/crashkit.py (shared with the CI test).
+
+Concurrent modes (tests/execution/concurrentkit.py): ``executors`` starts two executor processes on the
+same plan and journal at once (each may be killed, then restarts finish it); ``heartbeats`` starts two
+``rebalancer heartbeat --once --autonomy auto`` processes 0–0.5 s apart in one slot (one may be killed),
+then one more tick. Both print the same invariants; ``overfilled_actions`` there also counts an asset
+traded beyond what reaching the target needs.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "execution"))
 
+import concurrentkit
 import crashkit
 
 
@@ -28,10 +35,15 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--mode", choices=["single", "executors", "heartbeats"], default="single")
     args = ap.parse_args()
     t0 = time.monotonic()
-    results = crashkit.run_trials(args.trials, seed0=args.seed, workers=args.workers)
+    if args.mode == "single":
+        results = crashkit.run_trials(args.trials, seed0=args.seed, workers=args.workers)
+    else:
+        results = concurrentkit.run_trials(args.mode, args.trials, seed0=args.seed, workers=args.workers)
     summary = crashkit.summary(results)
+    summary["mode"] = args.mode
     summary["wall_seconds"] = round(time.monotonic() - t0, 1)
     print(json.dumps(summary, indent=1))
     return 0 if summary["all_ok"] else 1

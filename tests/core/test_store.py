@@ -34,3 +34,27 @@ def test_a_failed_transaction_changes_nothing(tmp_path):
         pass
     assert store.records.alerts() == []
     store.close()
+
+
+def test_processes_opening_a_fresh_path_at_once_all_get_the_same_database(tmp_path):
+    """Two heartbeats starting together on a new path: none sees the other's half-made (empty) file."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "fresh.db"
+    code = (
+        "import sys, time; from agent.adapters.store.db import Store\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "s = Store(sys.argv[1]); s.records.set('who', sys.argv[3]); s.close()\n"
+    )
+    import time
+
+    start = time.time() + 1.0
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path), str(start), str(i)], stderr=subprocess.PIPE, text=True)
+        for i in range(6)
+    ]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    assert Store(path).schema_version == len(MIGRATIONS)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

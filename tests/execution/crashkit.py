@@ -47,7 +47,8 @@ def _adapter(url: str) -> Any:
 
 
 # ------------------------------------------------------------------------------------------- child
-def child_main(url: str, db: str, plan_path: str, crash: str) -> int:
+def child_main(url: str, db: str, plan_path: str, crash: str, lease: str = "") -> int:
+    """One executor run; with ``lease`` it holds the account's writer lease as the services do."""
     from agent.adapters.store.db import Store
     from agent.adapters.store.journal import Journal
     from agent.core.domain import RebalancingPlan
@@ -96,7 +97,17 @@ def child_main(url: str, db: str, plan_path: str, crash: str) -> int:
     plan = RebalancingPlan.model_validate_json(Path(plan_path).read_text())
     executor = Executor(CrashingExchange(), store, mode="live", journal=CrashingJournal(store))  # type: ignore[arg-type]
     print("ready", flush=True)
-    report = executor.execute(plan)
+    if lease:
+        from agent.services.app import Services
+        from agent.services.config import Settings
+        from agent.services.lease import writer
+
+        settings = Settings(network=url, db=db, lease={"ttl": "5s", "wait": "60s"})
+        svc = Services(settings=settings, store=store, exchange=adapter, executor=executor)
+        with writer(svc, "crash trial"):
+            report = executor.execute(plan)
+    else:
+        report = executor.execute(plan)
     print(report.model_dump_json(), flush=True)
     return 0
 
@@ -141,7 +152,7 @@ def _pick_crash(rng: random.Random, n_actions: int) -> str:
 
 def _run_child(url: str, db: Path, plan_path: Path, crash: str, rng: random.Random) -> tuple[int, str]:
     proc = subprocess.Popen(
-        [sys.executable, CHILD, url, str(db), str(plan_path), crash],
+        [sys.executable, CHILD, url, str(db), str(plan_path), crash, "lease"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -159,8 +170,6 @@ def _run_child(url: str, db: Path, plan_path: Path, crash: str, rng: random.Rand
 
 def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
     from agent import PortfolioRebalancer, TargetAllocation
-    from agent.adapters.store.db import Store
-    from agent.adapters.store.journal import ABANDONED, OPEN_STATES
     from agent.standin import load_demo_snapshot, serve
 
     rng = random.Random(seed)
@@ -190,35 +199,43 @@ def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
             res.crashes.append(crash)
         res.status = json.loads(final)["status"] if final else "no report"
 
-        with server.exchange.lock:
-            orders = [o for oid, o in server.exchange.account.orders.items() if oid not in preexisting]
-            fills = list(server.exchange.account.fills)
-        store = Store(db)
-        journal = store.journal
-        rows = {r.cloid: r for r in journal.rows(plan_id=plan.plan_id)}
-        store.close()
-        cloids = [o.cloid for o in orders]
-        res.intended = len(rows)
-        res.sent = sum(1 for r in rows.values() if r.state != ABANDONED)
-        res.at_exchange = len(orders)
-        res.duplicates = sum(n - 1 for n in Counter(cloids).values() if n > 1)
-        res.unjournaled = sum(1 for c in cloids if c not in rows)
-        res.open_rows = sum(1 for r in rows.values() if r.state in OPEN_STATES)
-        per_action: Counter[int] = Counter()
-        per_cloid: Counter[str] = Counter()
-        for f in fills:
-            per_cloid[f["cloid"]] += float(f["sz"])
-            if f["cloid"] in rows:
-                per_action[rows[f["cloid"]].action_index] += float(f["sz"])
-        res.overfilled = sum(1 for i, a in enumerate(plan.actions) if per_action[i] > a.size + 1e-9)
-        res.fill_mismatch = sum(1 for c, r in rows.items() if abs(r.filled_sz - per_cloid.get(c, 0.0)) > 1e-9) + sum(
-            1 for r in rows.values() if r.state == ABANDONED and r.cloid in cloids
-        )
-        after, mkt = adapter.account_state(), adapter.market()
-        w = after.weights(mkt)
-        res.drift = 0.5 * sum(abs(w.get(k, 0.0) - TARGET.get(k, 0.0)) for k in set(w) | set(TARGET))
+        check(res, server, preexisting, db, plan, adapter)
     res.seconds = time.monotonic() - t0
     return res
+
+
+def check(res: TrialResult, server: Any, preexisting: set[int], db: Path, plan: Any, adapter: Any) -> None:
+    """Fill ``res`` with the invariants: exchange orders and fills against the journal, and the drift."""
+    from agent.adapters.store.db import Store
+    from agent.adapters.store.journal import ABANDONED, OPEN_STATES
+
+    with server.exchange.lock:
+        orders = [o for oid, o in server.exchange.account.orders.items() if oid not in preexisting]
+        fills = list(server.exchange.account.fills)
+    store = Store(db)
+    journal = store.journal
+    rows = {r.cloid: r for r in journal.rows(plan_id=plan.plan_id)}
+    store.close()
+    cloids = [o.cloid for o in orders]
+    res.intended = len(rows)
+    res.sent = sum(1 for r in rows.values() if r.state != ABANDONED)
+    res.at_exchange = len(orders)
+    res.duplicates = sum(n - 1 for n in Counter(cloids).values() if n > 1)
+    res.unjournaled = sum(1 for c in cloids if c not in rows)
+    res.open_rows = sum(1 for r in rows.values() if r.state in OPEN_STATES)
+    per_action: Counter[int] = Counter()
+    per_cloid: Counter[str] = Counter()
+    for f in fills:
+        per_cloid[f["cloid"]] += float(f["sz"])
+        if f["cloid"] in rows:
+            per_action[rows[f["cloid"]].action_index] += float(f["sz"])
+    res.overfilled = sum(1 for i, a in enumerate(plan.actions) if per_action[i] > a.size + 1e-9)
+    res.fill_mismatch = sum(1 for c, r in rows.items() if abs(r.filled_sz - per_cloid.get(c, 0.0)) > 1e-9) + sum(
+        1 for r in rows.values() if r.state == ABANDONED and r.cloid in cloids
+    )
+    after, mkt = adapter.account_state(), adapter.market()
+    w = after.weights(mkt)
+    res.drift = 0.5 * sum(abs(w.get(k, 0.0) - TARGET.get(k, 0.0)) for k in set(w) | set(TARGET))
 
 
 def run_trials(n: int, seed0: int = 0, workdir: Path | None = None, workers: int = 4) -> list[TrialResult]:
@@ -252,4 +269,4 @@ def summary(results: list[TrialResult]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    sys.exit(child_main(*sys.argv[1:5]))
+    sys.exit(child_main(*sys.argv[1:6]))

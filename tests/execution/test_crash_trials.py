@@ -27,3 +27,20 @@ def test_crash_trials_never_duplicate_an_order_and_leave_a_consistent_journal(tm
     assert summary["fill_mismatches"] == 0
     assert summary["orders_at_exchange"] <= summary["orders_sent"] <= summary["orders_intended"]
     assert summary["all_ok"], summary["failed_trials"]
+
+
+CONCURRENT_TRIALS = 8
+
+
+@pytest.mark.parametrize("mode", ["executors", "heartbeats"])
+def test_two_writers_on_one_account_at_once_never_duplicate_or_trade_twice(tmp_path, mode):
+    """Issue 9, defects 2 and 10: two executors on one plan, or two heartbeats in one slot, some killed."""
+    from . import concurrentkit
+
+    results = concurrentkit.run_trials(mode, CONCURRENT_TRIALS, seed0=2000, workdir=tmp_path)
+    summary = concurrentkit.summary(results)
+    print(json.dumps(summary, indent=1))
+    assert summary["duplicates"] == 0
+    assert summary["overfilled_actions"] == 0
+    assert summary["unjournaled_orders"] == summary["rows_left_open"] == summary["fill_mismatches"] == 0
+    assert summary["all_ok"], summary["failed_trials"]

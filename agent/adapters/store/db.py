@@ -13,10 +13,12 @@ SQL is written only in this package: :class:`Store` opens the file and hands out
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,6 +111,20 @@ def _check_existing(path: Path, *, init: bool) -> None:
                 raise ConfigError(f"db: {path} is not a SQLite database; point db at another file")
 
 
+def _create_atomically(path: Path) -> None:
+    """A new database appears whole: built in a temporary file, then linked into place. Two processes
+    starting at once on a fresh path would otherwise race, one of them seeing the other's empty file
+    (which :func:`_check_existing` rightly refuses). The loser of the link uses the winner's database."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        Store(tmp, _atomic=False).close()
+        with suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -120,7 +136,7 @@ def dumps(value: Any) -> str:
 class Store:
     """A thread-safe handle on the history database (``Store(path)``; ``":memory:"`` for tests)."""
 
-    def __init__(self, path: str | Path, *, init: bool = False) -> None:
+    def __init__(self, path: str | Path, *, init: bool = False, _atomic: bool = True) -> None:
         from agent.adapters.store.cycles import Cycles
         from agent.adapters.store.journal import Journal
         from agent.adapters.store.leases import Leases
@@ -131,6 +147,8 @@ class Store:
         if self.path != ":memory:":
             _check_existing(Path(self.path), init=init)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if _atomic and not Path(self.path).exists():
+                _create_atomically(Path(self.path))
         self._lock = threading.RLock()
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.row_factory = sqlite3.Row
