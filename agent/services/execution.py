@@ -179,11 +179,11 @@ def _durably(write: Callable[[], T]) -> T | None:
 
 
 def recover_stuck(svc: Services) -> list[str]:
-    """Under the lease: close plans a writer left ``confirmed``/``executing`` (it died, or its final write
-    failed). No live writer holds them (we hold the account's lease), so they end ``incomplete`` when any
-    order went out, else ``failed``, and their cycles say so."""
+    """Under the lease: close this account's plans a writer left ``confirmed``/``executing`` (it died, or its
+    final write failed). No live writer holds them (we hold the account's lease), so they end ``incomplete``
+    when any order went out, else ``failed``, and their cycles say so."""
     closed = []
-    for stored in svc.store.plans.with_status(("confirmed", "executing")):
+    for stored in svc.store.plans.with_status(("confirmed", "executing"), account=svc.account):
         plan_id = stored.plan.plan_id
         sent = svc.store.journal.count(plan_id=plan_id, sent=True)
         status = "incomplete" if sent else "failed"

@@ -134,16 +134,24 @@ def preview(
         refused = refusal(svc, p, heartbeat=heartbeat)
         if refused is not None:
             error, why = refused
-            svc.store.plans.add(p, status="refused", source=source, cycle_id=cycle_id, reason=why)
+            svc.store.plans.add(p, account=svc.account, status="refused", source=source, cycle_id=cycle_id, reason=why)
             raise error(f"{why}; no confirm token was issued (plan {p.plan_id})")
     if not p.actions:
-        svc.store.plans.add(p, status="nothing-to-do", source=source, cycle_id=cycle_id, reason=p.reason)
+        svc.store.plans.add(
+            p, account=svc.account, status="nothing-to-do", source=source, cycle_id=cycle_id, reason=p.reason
+        )
         return p
     token = secrets.token_urlsafe(18)
     expires = svc.exchange_now() + (ttl or svc.settings.mcp.confirm_ttl)  # on the exchange's clock
     p = p.model_copy(update={"confirm_token": token, "expires_at": expires})
     svc.store.plans.add(
-        p, status="previewed", source=source, cycle_id=cycle_id, token_hash=hash_token(token), expires_at=expires
+        p,
+        account=svc.account,
+        status="previewed",
+        source=source,
+        cycle_id=cycle_id,
+        token_hash=hash_token(token),
+        expires_at=expires,
     )
     return p
 
@@ -151,5 +159,7 @@ def preview(
 def advise(svc: Services, p: RebalancingPlan, *, cycle_id: str) -> RebalancingPlan:
     """Store the heartbeat's advice: the plan with no token, which can never execute."""
     p = p.model_copy(update={"plan_id": f"{p.plan_id}-{secrets.token_hex(3)}"})
-    svc.store.plans.add(p, status="advisory", source="heartbeat-advise", cycle_id=cycle_id, reason=p.reason)
+    svc.store.plans.add(
+        p, account=svc.account, status="advisory", source="heartbeat-advise", cycle_id=cycle_id, reason=p.reason
+    )
     return p

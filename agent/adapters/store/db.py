@@ -91,6 +91,7 @@ MIGRATIONS: list[str] = [
     # 4: time from the exchange: each order's expiresAfter on the exchange's clock
     """
     ALTER TABLE orders ADD COLUMN expires_after_ms INTEGER;
+    ALTER TABLE plans ADD COLUMN account TEXT;
     """,
 ]
 

@@ -64,14 +64,15 @@ class Plans:
         expires_at: datetime | None = None,
         cycle_id: str | None = None,
         reason: str | None = None,
+        account: str | None = None,
     ) -> None:
-        """Store a plan (never its token: only the token's hash)."""
+        """Store a plan (never its token: only the token's hash), for ``account``."""
         body = plan.model_dump(mode="json", exclude={"confirm_token"})
         now = now_iso()
         with self.store.tx() as c:
             c.execute(
                 "INSERT INTO plans (plan_id, cycle_id, created_at, inputs_hash, equity, plan, token_hash, expires_at, "
-                "status, status_at, source, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "status, status_at, source, reason, account) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     plan.plan_id,
                     cycle_id,
@@ -85,6 +86,7 @@ class Plans:
                     now,
                     source,
                     reason,
+                    account,
                 ),
             )
 
@@ -109,11 +111,13 @@ class Plans:
         with self.store.tx() as c:
             c.execute("UPDATE plans SET expires_at = ? WHERE plan_id = ?", (expires_at.isoformat(), plan_id))
 
-    def with_status(self, statuses: tuple[str, ...]) -> list[StoredPlan]:
-        """Plans in any of ``statuses``, oldest first."""
+    def with_status(self, statuses: tuple[str, ...], *, account: str) -> list[StoredPlan]:
+        """``account``'s plans in any of ``statuses`` (plans stored before accounts were recorded count as
+        the account's), oldest first."""
         rows = self.store.query(
-            f"SELECT * FROM plans WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY created_at",  # noqa: S608
-            statuses,
+            f"SELECT * FROM plans WHERE status IN ({','.join('?' * len(statuses))}) "  # noqa: S608
+            "AND (account = ? OR account IS NULL) ORDER BY created_at",
+            (*statuses, account),
         )
         return [_stored(r) for r in rows]
 
