@@ -1,0 +1,140 @@
+"""What seed 000's Rebalance Advisor shows beside a plan: the header, the limit flags, the comparison, and
+whether Confirm may be offered. Rules only; any interface (the web page today) renders them.
+
+The plan itself is the same one ``status`` and ``get_drift`` return (:func:`agent.services.planning.plan`),
+so the page's three columns are the CLI's numbers; a preview is :func:`agent.services.planning.preview`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from agent.core.domain import CASH, RebalancingPlan
+from agent.services.planning import limits
+
+if TYPE_CHECKING:
+    from agent.services.app import Services
+
+
+@dataclass(frozen=True)
+class Header:
+    schedule_days: int
+    last_rebalance_at: datetime | None
+    next_due_at: datetime | None  # None: never rebalanced here, so due now
+    due_now: bool
+    position_threshold: float
+    portfolio_threshold: float
+    paused: bool
+    pause_reason: str | None
+    account_mode: str
+    as_of: datetime | None
+    autonomy: str
+    planner_mode: str
+    execution_mode: str
+    network: str
+    account: str
+
+
+def account_mode(svc: Services) -> str:
+    """The account's mode (Hyperliquid ``userAbstraction``) when the exchange port reports one.
+
+    Until the adapter reads ``userAbstraction`` every account is treated as standard (separate spot and
+    perp pools), which is what the planner assumes.
+    """
+    mode = getattr(svc.exchange, "account_mode", None)
+    return str(mode() if callable(mode) else mode) if mode else "standard"
+
+
+def header(svc: Services, plan: RebalancingPlan) -> Header:
+    s = svc.settings
+    last_text = svc.store.records.get("last_rebalance_at")
+    last = datetime.fromisoformat(last_text) if last_text else None
+    due_at = last + timedelta(days=s.rebalance.calendar_days) if last else None
+    return Header(
+        schedule_days=s.rebalance.calendar_days,
+        last_rebalance_at=last,
+        next_due_at=due_at,
+        due_now=due_at is None or svc.clock() >= due_at,
+        position_threshold=s.rebalance.position_threshold,
+        portfolio_threshold=s.rebalance.portfolio_threshold,
+        paused=svc.is_paused(),
+        pause_reason=svc.store.records.pause_reason(),
+        account_mode=account_mode(svc),
+        as_of=plan.as_of,
+        autonomy=s.heartbeat.autonomy,
+        planner_mode=s.rebalance.mode,
+        execution_mode=s.execution_mode,
+        network=s.network,
+        account=svc.account,
+    )
+
+
+def flags(svc: Services, plan: RebalancingPlan) -> dict[str, list[str]]:
+    """Per asset, every limit or rule its current weight fails (outside its band, over the max position…)."""
+    lim = limits(svc.settings)
+    out: dict[str, list[str]] = {}
+    for r in plan.rows:
+        found: list[str] = []
+        w = r.current_weight
+        if r.coin == CASH:
+            if w < lim.cash_floor - 1e-9:
+                found.append(f"cash under the floor {lim.cash_floor:.1%}")
+        else:
+            if not r.band_low - 1e-9 <= w <= r.band_high + 1e-9:
+                found.append(f"outside its band {r.band_low:.1%}–{r.band_high:.1%}")
+            if lim.max_weight is not None and abs(w) > lim.max_weight + 1e-4:
+                found.append(f"over the max position {lim.max_weight:.1%}")
+            if lim.min_weight is not None and 1e-9 < abs(w) < lim.min_weight - 1e-4:
+                found.append(f"under the min weight {lim.min_weight:.1%}")
+            if lim.allowed_assets is not None and abs(w) > 1e-9 and r.coin not in lim.allowed_assets:
+                found.append("not an allowed asset")
+        if found:
+            out[r.coin] = found
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    metric: str
+    current: float | None
+    target: float | None
+    planned: float | None
+    unit: str  # "%", "usd", "count"
+
+
+def comparison(plan: RebalancingPlan) -> list[Comparison]:
+    """Seed 000's summary: current against target against planned."""
+    c, s = plan.comparison, plan.summary
+    return [
+        Comparison("Max weight", c["current_max_weight"], c["target_max_weight"], c["planned_max_weight"], "%"),
+        Comparison("Positions", c["current_positions"], c["target_positions"], c["planned_positions"], "count"),
+        Comparison("Cash", c["current_cash_weight"], c["target_cash_weight"], c["planned_cash_weight"], "%"),
+        Comparison("Drift ½Σ|d|", s.drift_before, 0.0, s.drift_after, "%"),
+        Comparison("Estimated cost", 0.0, None, plan.estimated_cost.total_usd, "usd"),
+    ]
+
+
+def trades(plan: RebalancingPlan) -> dict[str, Any]:
+    """The trades column: sells first, then buys (each in plan order), the net, and what was skipped."""
+    sells = [a for a in plan.actions if a.side == "sell"]
+    buys = [a for a in plan.actions if a.side == "buy"]
+    return {
+        "sells": sells,
+        "buys": buys,
+        "net_usd": round(sum(a.notional_usd for a in buys) - sum(a.notional_usd for a in sells), 2),
+        "skipped": plan.skipped,
+    }
+
+
+def confirm_offered(svc: Services, plan: RebalancingPlan, *, read_only: bool) -> bool:
+    """Confirm is offered only for a previewed plan with a live token that execute could accept."""
+    return (
+        not read_only
+        and svc.executor is not None
+        and bool(plan.confirm_token)
+        and plan.expires_at is not None
+        and svc.clock() < plan.expires_at
+        and not svc.is_paused()
+    )
