@@ -185,8 +185,18 @@ class SaveResult:
         return not self.errors
 
 
-def _problem(e: PydanticError) -> str:
+_BOUNDS = {"less_than_equal": ("le", "at most"), "less_than": ("lt", "under"),
+           "greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "above")}
+
+
+def _problem(e: PydanticError, field: Field | None = None) -> str:
+    """The first problem in the field's own unit (a percent field's bound in %, as it was entered)."""
     first = e.errors()[0]
+    bound = _BOUNDS.get(first["type"])
+    ctx = first.get("ctx") or {}
+    if field is not None and bound is not None and bound[0] in ctx:
+        unit = " %" if field.kind == "percent" else ""
+        return f"must be {bound[1]} {field.show(ctx[bound[0]])}{unit}"
     return str(first["msg"]).removeprefix("Value error, ")
 
 
@@ -206,7 +216,7 @@ def save(svc: Services, form: dict[str, str]) -> SaveResult:
         try:
             _with(svc.settings, {key: value})
         except PydanticError as e:
-            errors[key] = _problem(e)
+            errors[key] = _problem(e, _field(key))
     if not errors:
         try:
             candidate = _with(svc.settings, parsed)

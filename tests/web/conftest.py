@@ -44,9 +44,11 @@ class Advisor:
         return self.server.base
 
 
-def write_config(tmp_path: Path, targets: str = TARGET) -> Path:
+def write_config(tmp_path: Path, targets: str | None = TARGET, extra: str = "") -> Path:
+    """A local-stand-in config; ``targets=None`` leaves the target to the (offline) strategist."""
     cfg = tmp_path / "rebalancer.toml"
-    cfg.write_text(f'network = "local"\ndb = "{tmp_path / "h.db"}"\n\n[targets]\n{targets}')
+    body = f'network = "local"\ndb = "{tmp_path / "h.db"}"\n{extra}\n'
+    cfg.write_text(body + (f"\n[targets]\n{targets}" if targets else ""))
     return cfg
 
 

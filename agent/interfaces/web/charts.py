@@ -71,8 +71,8 @@ def line_chart(
     t1 = max(t for t, _ in points).timestamp()
     v0 = min(v for _, v in points)
     v1 = max(v for _, v in points)
-    if v1 - v0 < 1e-9:
-        v0, v1 = v0 - 1, v1 + 1
+    pad = max(abs(v1) * 0.002, 1e-6) if v1 - v0 < abs(v1) * 0.002 else (v1 - v0) * 0.05
+    v0, v1 = v0 - pad, v1 + pad
     tspan = (t1 - t0) or 1.0
 
     def xy(t: datetime, v: float) -> str:

@@ -147,13 +147,13 @@ def settings_page(
 def history_page(svc: Services, *, csrf: str, read_only: bool, days: int = 60) -> str:
     cycles = svc.history(days)
     details = {c["id"]: svc.cycle_detail(c["id"]) for c in cycles}
-    value_before = [(datetime.fromisoformat(c["started_at"]), c["value_before"]) for c in cycles if c["value_before"]]
-    value_after = [
-        (datetime.fromisoformat(c["finished_at"] or c["started_at"]), c["value_after"]) for c in cycles if c["value_after"]
-    ]
-    chart = charts.line_chart(
-        {"value before": value_before, "value after": value_after}, title=f"Account value, last {days} days"
-    )
+    value: list[tuple[datetime, float]] = []
+    for c in cycles:  # before each cycle, and after it where it traded
+        if c["value_before"]:
+            value.append((datetime.fromisoformat(c["started_at"]), c["value_before"]))
+        if c["value_after"]:
+            value.append((datetime.fromisoformat(c["finished_at"] or c["started_at"]), c["value_after"]))
+    chart = charts.line_chart({"account value": value}, title=f"Account value, last {days} days")
     return render(
         "history.html", page="history", csrf=csrf, read_only=read_only, cycles=cycles, details=details,
         chart=chart, days=days, paused=svc.is_paused(),
