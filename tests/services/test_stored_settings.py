@@ -16,7 +16,8 @@ TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0
 
 def config(tmp_path, extra: str = "", targets: bool = True):
     cfg = tmp_path / "rebalancer.toml"
-    cfg.write_text(f'network = "local"\ndb = "{tmp_path / "h.db"}"\n{extra}\n' + (f"[targets]\n{TARGET}" if targets else ""))
+    body = f'network = "local"\ndb = "{tmp_path / "h.db"}"\n{extra}\n'
+    cfg.write_text(body + (f"[targets]\n{TARGET}" if targets else ""))
     return cfg
 
 

@@ -77,7 +77,7 @@ def read_only_advisor(tmp_path: Path) -> Iterator[Advisor]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is absent: apt-get install chromium (CI's .ci/run does) to run the browser tests")
+        pytest.skip("/usr/bin/chromium is absent: `apt-get install chromium` (CI's .ci/run does) runs these tests")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

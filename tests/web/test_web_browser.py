@@ -107,7 +107,8 @@ def test_a_settings_change_persists_across_a_reload_and_an_invalid_one_is_shown_
     assert page.locator("[id='rebalance.calendar_days']").input_value() == "7"
     assert advisor.svc.settings.rebalance.position_threshold == pytest.approx(0.03)  # it takes effect
     page.goto(advisor.base + "/")
-    assert "3 % / 5 %" in page.locator("#header").inner_text() and "every 7 days" in page.locator("#header").inner_text()
+    header = page.locator("#header").inner_text()
+    assert "3 % / 5 %" in header and "every 7 days" in header
     page.goto(advisor.base + "/settings")
     page.fill(field, "150")
     page.fill("[id='strategist.top_percentile']", "40")

@@ -36,7 +36,7 @@ def test_history_lists_60_days_of_cycles_each_opening_to_its_decision_plan_and_o
             rows = page.locator("#cycles tr.cycle")
             assert rows.count() == 20
             assert "%" in rows.last.locator("td").nth(5).inner_text()  # a realised 7-day return
-            traded = page.locator(f"#cycles tr.cycle:has-text('executed:ok')")
+            traded = page.locator("#cycles tr.cycle:has-text('executed:ok')")
             assert traded.count() == 1
             detail = page.locator("#cycles tr.detail").nth(rows.count() - 1)
             detail.locator("summary").first.click()

@@ -75,7 +75,7 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
             try:
                 plan = await run_in_threadpool(svc.plan, None)  # the plan `status` shows
             except Exception as e:
-                kw["error"] = (kw.get("error") + " · " if kw.get("error") else "") + _message(e)
+                kw["error"] = " · ".join(m for m in (kw.get("error"), _message(e)) if m)
                 status = max(status, _status(e))
         body = await run_in_threadpool(
             lambda: pages.advisor_page(svc, plan, csrf=session.csrf, read_only=read_only, **kw)

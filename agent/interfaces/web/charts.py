@@ -90,7 +90,8 @@ def line_chart(
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" class="axis"/>',
         f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="small">{label(v1)}</text>',
         f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end" class="small">{label(v0)}</text>',
-        f'<text x="{left}" y="{height - 8}" class="small">{datetime.fromtimestamp(t0, UTC).strftime("%Y-%m-%d")}</text>',
+        f'<text x="{left}" y="{height - 8}" class="small">'
+        f'{datetime.fromtimestamp(t0, UTC).strftime("%Y-%m-%d")}</text>',
         f'<text x="{width - right}" y="{height - 8}" text-anchor="end" class="small">'
         f'{datetime.fromtimestamp(t1, UTC).strftime("%Y-%m-%d")}</text>',
     ]

@@ -39,7 +39,8 @@ def series(svc: Services) -> Series | None:
 def panel(svc: Services) -> dict[str, object]:
     found = series(svc)
     if found is None:
-        return {"available": False, "message": f"Sensitivity ({DAYS} days, current against rebalanced): not available yet."}
+        message = f"Sensitivity ({DAYS} days, current against rebalanced): not available yet."
+        return {"available": False, "message": message}
     chart: Markup = line_chart(
         {"as held": found.current, "rebalanced": found.rebalanced},
         title=f"Current against rebalanced, last {DAYS} days",
