@@ -7,6 +7,7 @@ so the page's three columns are the CLI's numbers; a preview is :func:`agent.ser
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -101,13 +102,44 @@ class Comparison:
     current: float | None
     target: float | None
     planned: float | None
-    unit: str  # "%", "usd", "count"
+    unit: str  # "%", "usd", "count", "score"
 
 
-def comparison(plan: RebalancingPlan) -> list[Comparison]:
-    """Seed 000's summary: current against target against planned."""
+def average_scores(svc: Services, plan: RebalancingPlan) -> tuple[float, float, float] | None:
+    """Seed 000's average score of the current, target and planned portfolio (weights × the strategist's score).
+
+    The score is the offline strategist's (``[strategist.score_weights]``) from the shipped daily history;
+    None where a held or targeted asset has no score (then an average would mislead).
+    """
+    from agent.strategist.holdings import build_features
+    from agent.strategist.regime import weighted_score
+
+    rows = [r for r in plan.rows if r.coin != CASH and max(abs(r.current_weight), abs(r.target_weight)) > 1e-9]
+    if not rows:
+        return None
+    features = build_features(svc.exchange.market())
+    weights = svc.settings.strategist.score_weights.model_dump()
+    scores = {r.coin: weighted_score(features.get(r.coin, {}), weights) for r in rows}
+    if not all(math.isfinite(x) for x in scores.values()):
+        return None
+
+    def average(weight: dict[str, float]) -> float:
+        total = sum(abs(w) for w in weight.values())
+        return sum(abs(w) * scores[c] for c, w in weight.items()) / total if total > 1e-12 else 0.0
+
+    return (
+        average({r.coin: r.current_weight for r in rows}),
+        average({r.coin: r.target_weight for r in rows}),
+        average({r.coin: r.planned_weight for r in rows}),
+    )
+
+
+def comparison(plan: RebalancingPlan, scores: tuple[float, float, float] | None = None) -> list[Comparison]:
+    """Seed 000's summary: current against target against planned (and the average score where one applies)."""
     c, s = plan.comparison, plan.summary
+    extra = [Comparison("Average score", *scores, "score")] if scores is not None else []
     return [
+        *extra,
         Comparison("Max weight", c["current_max_weight"], c["target_max_weight"], c["planned_max_weight"], "%"),
         Comparison("Positions", c["current_positions"], c["target_positions"], c["planned_positions"], "count"),
         Comparison("Cash", c["current_cash_weight"], c["target_cash_weight"], c["planned_cash_weight"], "%"),

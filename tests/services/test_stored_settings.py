@@ -9,6 +9,8 @@ from clirun import run_json
 
 from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
+from agent.services.targets import context
+from agent.strategist.summary import render_state_summary
 from agent.strategist.regime import momentum_score, weighted_score
 
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
@@ -81,6 +83,9 @@ def test_the_strategy_and_top_percentile_drive_the_offline_strategist(tmp_path):
         wider = svc.decide()
         held = lambda d: {c for c, w in d.target.allocations.items() if c != "USDC" and w > 0}  # noqa: E731
         assert len(held(wider)) > len(held(chosen))
+        state, market = svc.observe()
+        prompt = render_state_summary(context(svc, state, market))  # a model is told the owner's choice
+        assert "owner_choice: strategy=equal-weight top_percentile=0.7" in prompt
 
 
 def test_the_score_weights_default_to_momentum_and_trend_changes_the_score():

@@ -63,6 +63,8 @@ def _comparison_cell(value: float | None, unit: str) -> str:
         return pct(value)
     if unit == "usd":
         return money(value)
+    if unit == "score":
+        return f"{value:+.2f}"
     return f"{value:g}"
 
 
@@ -98,7 +100,7 @@ def advisor_page(
             comparison=[
                 (c.metric, _comparison_cell(c.current, c.unit), _comparison_cell(c.target, c.unit),
                  _comparison_cell(c.planned, c.unit))
-                for c in advisor.comparison(plan)
+                for c in advisor.comparison(plan, advisor.average_scores(svc, plan))
             ],
             current=[r for r in rows if abs(r.current_weight) > 1e-9],
             target=[r for r in rows if abs(r.target_weight) > 1e-9],
