@@ -10,8 +10,8 @@ from clirun import run_json
 from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
 from agent.services.targets import context
-from agent.strategist.summary import render_state_summary
 from agent.strategist.regime import momentum_score, weighted_score
+from agent.strategist.summary import render_state_summary
 
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
 
