@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
-from clirun import run
+from clirun import SCRIPT, clean_env, run
 
 from agent.standin.demo import DEMO_SECRET_KEY
 
@@ -77,3 +80,29 @@ def test_web_refuses_a_non_loopback_host_without_allow_remote_and_a_bad_port(tmp
     assert p.returncode == 2 and "allow_remote" in p.stderr and p.stdout == ""
     p = run("web", "--port", "70000", timeout=60)
     assert p.returncode == 2 and "--port" in p.stderr
+
+
+def test_the_console_script_prints_the_advisor_address_and_serves_it_until_sigterm(tmp_path):
+    from conftest import write_config
+
+    cfg = write_config(tmp_path)
+    proc = subprocess.Popen(
+        [str(SCRIPT), "web", "--port", "0", "--config", str(cfg)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+    )
+    try:
+        line = proc.stdout.readline()
+        assert re.fullmatch(r"Advisor: http://127\.0\.0\.1:\d+/\?token=[\w-]{40,}\n", line), line
+        url = line.split(" ", 1)[1].strip()
+        with httpx.Client(follow_redirects=True, timeout=30) as c:
+            assert c.get(url.split("?")[0]).status_code == 403
+            page = c.get(url)
+            assert page.status_code == 200 and "Rebalance Advisor" in page.text and "UBTC/USDC" in page.text
+        busy = run("web", "--port", url.split(":")[2].split("/")[0], "--config", str(cfg), timeout=60)
+        assert busy.returncode == 2 and "cannot listen" in busy.stderr
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated
 
@@ -30,4 +31,7 @@ def web(
                            read_only=read_only or cfg.read_only)
         print(f"Advisor: {server.url}", flush=True)
         print("(the token is this launch's; Ctrl-C stops the page)", file=sys.stderr, flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # uvicorn stops on them, then raises them again: end with 0
+            signal.signal(sig, lambda *_: None)
         server.run()
+    print("advisor stopped", file=sys.stderr)

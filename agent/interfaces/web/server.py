@@ -37,6 +37,7 @@ class WebServer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.sock.bind((host, port))
+            self.sock.listen(128)  # connections wait in the backlog from the moment the address is printed
         except OSError as e:
             self.sock.close()
             raise ValidationError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
