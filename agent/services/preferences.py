@@ -9,6 +9,7 @@ says which one it comes from. Bad input changes nothing: every field is checked 
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,6 +23,8 @@ from agent.services.config import Settings
 if TYPE_CHECKING:
     from agent.adapters.store.db import Store
     from agent.services.app import Services
+
+log = logging.getLogger("rebalancer.settings")
 
 #: The database record that holds the stored values (``{"rebalance.calendar_days": 7, ...}``).
 RECORD = "stored_settings"
@@ -137,11 +140,16 @@ def stored(store: Store) -> dict[str, Any]:
 def apply(settings: Settings, store: Store) -> Settings:
     """The effective settings: the stored values over the file's (what every runtime runs with)."""
     values = {k: v for k, v in stored(store).items() if any(f.key == k for f in fields())}
-    if not values:
-        return settings
+    for key, value in list(values.items()):  # a value an older version stored that no longer validates
+        try:
+            _with(settings, {key: value})
+        except PydanticError as e:
+            log.warning("stored setting %s = %r ignored (%s); the config file's value applies", key, value, _problem(e))
+            del values[key]
     try:
-        return _with(settings, values)
-    except PydanticError:  # a value stored by an older version that no longer validates: the file's rule
+        return _with(settings, values) if values else settings
+    except PydanticError as e:  # a rule across fields
+        log.warning("stored settings ignored (%s); the config file's values apply", _problem(e))
         return settings
 
 

@@ -93,3 +93,13 @@ def test_the_score_weights_default_to_momentum_and_trend_changes_the_score():
     assert weighted_score(feats, {"momentum": 1.0, "trend": 0.0}) == momentum_score(feats) == pytest.approx(0.5)
     assert weighted_score(feats, {"momentum": 0.5, "trend": 0.5}) == pytest.approx(0.5 * 0.5 + 0.5 * -0.2)
     assert math.isnan(weighted_score({"return_90d": 0.3}, {"momentum": 1.0}))
+
+
+def test_a_stored_value_that_no_longer_validates_is_ignored_with_a_warning(tmp_path, caplog):
+    cfg = config(tmp_path)
+    with open_runtime(load_settings(cfg, env={})) as svc:
+        svc.store.records.set("stored_settings", {"rebalance.calendar_days": 5, "rebalance.position_threshold": 0.03})
+    with open_runtime(load_settings(cfg, env={})) as svc:
+        assert svc.settings.rebalance.calendar_days == 3  # the file's (default) rule
+        assert svc.settings.rebalance.position_threshold == pytest.approx(0.03)  # the valid one still applies
+    assert "rebalance.calendar_days = 5 ignored" in caplog.text
