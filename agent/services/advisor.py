@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from agent.core.domain import CASH, RebalancingPlan
+from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
 from agent.services.planning import limits
+from agent.services.targets import configured_or_stored
 
 if TYPE_CHECKING:
     from agent.services.app import Services
@@ -105,7 +106,19 @@ class Comparison:
     unit: str  # "%", "usd", "count", "score"
 
 
-def average_scores(svc: Services, plan: RebalancingPlan) -> tuple[float, float, float] | None:
+def observe(svc: Services) -> tuple[PortfolioState, Market]:
+    """One read of the account and of the market with the books a plan will walk (what ``plan`` would read).
+
+    The page plans, previews and scores from this one read, so a page load spends the exchange's rate
+    budget once.
+    """
+    state = svc.exchange.account_state()
+    found = configured_or_stored(svc)
+    coins = set(state.positions) | set(found.target.weights if found else ())
+    return state, svc.exchange.market(books=sorted(coins))
+
+
+def average_scores(svc: Services, plan: RebalancingPlan, market: Market) -> tuple[float, float, float] | None:
     """Seed 000's average score of the current, target and planned portfolio (weights × the strategist's score).
 
     The score is the offline strategist's (``[strategist.score_weights]``) from the shipped daily history;
@@ -117,7 +130,7 @@ def average_scores(svc: Services, plan: RebalancingPlan) -> tuple[float, float, 
     rows = [r for r in plan.rows if r.coin != CASH and max(abs(r.current_weight), abs(r.target_weight)) > 1e-9]
     if not rows:
         return None
-    features = build_features(svc.exchange.market())
+    features = build_features(market)
     weights = svc.settings.strategist.score_weights.model_dump()
     scores = {r.coin: weighted_score(features.get(r.coin, {}), weights) for r in rows}
     if not all(math.isfinite(x) for x in scores.values()):

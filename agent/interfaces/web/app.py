@@ -22,9 +22,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from agent.core import errors
+from agent.core.domain import Market, RebalancingPlan
 from agent.core.text import safe
 from agent.interfaces.web import pages
 from agent.interfaces.web.security import Guard, Session, forbidden
+from agent.services import advisor as advisor_rules
 
 if TYPE_CHECKING:
     from agent.services.app import Services
@@ -68,17 +70,29 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
             return None
         return {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf"}
 
-    async def advisor(request: Request, **kw: Any) -> HTMLResponse:
+    def observed_plan(preview: bool) -> tuple[RebalancingPlan, Market]:
+        """One read of the exchange; the plan `status` shows, or a preview (`preview`'s rules) from it."""
+        state, market = advisor_rules.observe(svc)
+        if preview:
+            return svc.preview(None, source="web", state=state, market=market), market
+        return svc.plan(None, state=state, market=market), market
+
+    async def advisor(request: Request, *, preview: bool = False, **kw: Any) -> HTMLResponse:
         status = kw.pop("status", 200)
-        plan = kw.pop("plan", None)
-        if plan is None:
-            try:
-                plan = await run_in_threadpool(svc.plan, None)  # the plan `status` shows
-            except Exception as e:
-                kw["error"] = " · ".join(m for m in (kw.get("error"), _message(e)) if m)
-                status = max(status, _status(e))
+        plan = market = None
+        try:
+            plan, market = await run_in_threadpool(observed_plan, preview)
+        except Exception as e:
+            if preview:  # refused (paused, risk gate) or failed: show why, and the plan without a token
+                return await advisor(request, error=_message(e), status=_status(e))
+            kw["error"] = " · ".join(m for m in (kw.get("error"), _message(e)) if m)
+            status = max(status, _status(e))
+        if preview and plan is not None and not plan.confirm_token:
+            kw["notice"] = "Nothing to execute: " + plan.reason
         body = await run_in_threadpool(
-            lambda: pages.advisor_page(svc, plan, csrf=session.csrf, read_only=read_only, **kw)
+            lambda: pages.advisor_page(
+                svc, plan, market, csrf=session.csrf, read_only=read_only, previewed=preview, **kw
+            )
         )
         return html(body, status)
 
@@ -88,12 +102,7 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
     async def preview(request: Request) -> Response:
         if await form(request) is None:
             return forbidden("missing or wrong CSRF token")
-        try:
-            plan = await run_in_threadpool(lambda: svc.preview(None, source="web"))
-        except Exception as e:
-            return await advisor(request, error=_message(e), status=_status(e))
-        note = None if plan.confirm_token else "Nothing to execute: " + plan.reason
-        return await advisor(request, plan=plan, previewed=True, notice=note)
+        return await advisor(request, preview=True)
 
     async def execute(request: Request) -> Response:
         fields = await form(request)

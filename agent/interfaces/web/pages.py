@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from agent.core.domain import CASH, RebalancingPlan
+from agent.core.domain import CASH, Market, RebalancingPlan
 from agent.interfaces.web import charts, sensitivity
 from agent.services import advisor
 
@@ -71,6 +71,7 @@ def _comparison_cell(value: float | None, unit: str) -> str:
 def advisor_page(
     svc: Services,
     plan: RebalancingPlan | None,
+    market: Market | None = None,
     *,
     csrf: str,
     read_only: bool,
@@ -100,7 +101,7 @@ def advisor_page(
             comparison=[
                 (c.metric, _comparison_cell(c.current, c.unit), _comparison_cell(c.target, c.unit),
                  _comparison_cell(c.planned, c.unit))
-                for c in advisor.comparison(plan, advisor.average_scores(svc, plan))
+                for c in advisor.comparison(plan, advisor.average_scores(svc, plan, market) if market else None)
             ],
             current=[r for r in rows if abs(r.current_weight) > 1e-9],
             target=[r for r in rows if abs(r.target_weight) > 1e-9],
