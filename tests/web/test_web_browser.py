@@ -6,7 +6,7 @@ import re
 
 import pytest
 from clirun import run_json
-from conftest import EVIL, script_named_snapshot, shot, start
+from web_support import EVIL, script_named_snapshot, shot, start
 
 from agent.standin.demo import DEMO_SECRET_KEY
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import shot, write_config
 from doubles import FakeClock
+from web_support import shot, write_config
 
 from agent.interfaces.web import WebServer
 from agent.services.config import load_settings

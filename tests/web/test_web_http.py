@@ -83,7 +83,7 @@ def test_web_refuses_a_non_loopback_host_without_allow_remote_and_a_bad_port(tmp
 
 
 def test_the_console_script_prints_the_advisor_address_and_serves_it_until_sigterm(tmp_path):
-    from conftest import write_config
+    from web_support import write_config
 
     cfg = write_config(tmp_path)
     proc = subprocess.Popen(
