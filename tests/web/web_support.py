@@ -1,6 +1,8 @@
 """Helpers and fixtures for the advisor tests (imported by name: a module called ``conftest`` would be
-shadowed by another folder's). The advisor page against the local stand-in: the real runtime, the real server on an ephemeral loopback port,
-and Debian's Chromium driven by Playwright (skipped with a reason where /usr/bin/chromium is absent).
+shadowed by another folder's).
+
+The advisor page against the local stand-in: the real runtime, the real server on an ephemeral loopback
+port, and Debian's Chromium driven by Playwright (skipped with a reason where /usr/bin/chromium is absent).
 
 Screenshots go to ``artifacts/web/`` (gitignored); the README's come from there (``docs/web-*.png``).
 """
