@@ -64,7 +64,7 @@ def _comparison_cell(value: float | None, unit: str) -> str:
     if unit == "usd":
         return money(value)
     if unit == "score":
-        return f"{value:+.2f}"
+        return f"{value:+.3f}"
     return f"{value:g}"
 
 
