@@ -180,6 +180,6 @@ def confirm_offered(svc: Services, plan: RebalancingPlan, *, read_only: bool) ->
         and svc.executor is not None
         and bool(plan.confirm_token)
         and plan.expires_at is not None
-        and svc.clock() < plan.expires_at
+        and svc.exchange_now() < plan.expires_at  # tokens expire on the exchange's clock
         and not svc.is_paused()
     )
