@@ -22,7 +22,7 @@ from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAll
 from agent.core.limits import Limits
 from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
-from agent.services import execution, history, orders, planning, targets
+from agent.services import execution, history, orders, planning, preferences, targets
 from agent.services.config import Settings
 from agent.services.executor import Executor
 from agent.services.ports import ReadPort, TradePort
@@ -53,6 +53,7 @@ class Services:
     strategist_factory: Callable[[], Strategist] | None = None
     clock: Clock = utcnow
     model_tools: Callable[[Services], list[ToolSpec]] | None = None
+    configured: Settings | None = None  # the file's settings, before the stored ones (``preferences``)
     _tools: list[ToolSpec] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -141,6 +142,17 @@ class Services:
     def cancel_open_orders(self) -> orders.CancelResult:
         return orders.cancel_open_orders(self)
 
+    # -- stored settings (seed 000's settings page) --------------------------------------------------
+
+    def settings_fields(self) -> list[preferences.FieldView]:
+        return preferences.effective(self)
+
+    def save_settings(self, form: dict[str, str]) -> preferences.SaveResult:
+        return preferences.save(self, form)
+
+    def forget_settings(self) -> None:
+        preferences.forget(self)
+
     # -- records -------------------------------------------------------------------------------------
 
     def history(self, days: int = 60) -> list[dict[str, Any]]:
@@ -151,3 +163,6 @@ class Services:
 
     def plan_detail(self, plan_id: str) -> dict[str, Any]:
         return history.plan_detail(self, plan_id)
+
+    def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
+        return history.cycle_detail(self, cycle_id)

@@ -36,7 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticError
 
 from agent.adapters.hyperliquid.settings import HyperliquidSettings
@@ -46,6 +46,7 @@ from agent.core.limits import CashReserve, Limits
 from agent.core.targets import parse_target
 
 DEFAULT_CONFIG = "rebalancer.toml"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: The hard limits when the config names none: caps on what one cycle and one day may trade.
 DEFAULT_LIMITS = Limits(max_notional_per_cycle_usd=1_000_000.0, max_notional_per_day_usd=5_000_000.0)
 
@@ -90,6 +91,23 @@ class HeartbeatConfig(_Section):
         return parse_duration(v) if isinstance(v, str | int | float) else v
 
 
+class ScoreWeights(_Section):
+    """Seed 000's viability weights: how the offline strategist scores a coin (a weighted sum of ratios).
+
+    ``momentum`` weighs the 90-day return over its 90-day volatility, ``trend`` the 30-day return over its
+    30-day volatility; the default (1, 0) is the pure 90-day risk-adjusted momentum.
+    """
+
+    momentum: float = Field(1.0, ge=0, le=1)
+    trend: float = Field(0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> ScoreWeights:
+        if self.momentum + self.trend <= 0:
+            raise ValueError("at least one score weight must be above 0")
+        return self
+
+
 class StrategistConfig(_Section):
     provider: Literal["offline", "openai", "anthropic", "openai-compatible"] = "offline"
     model: str | None = None
@@ -97,6 +115,37 @@ class StrategistConfig(_Section):
     max_attempts: int = Field(3, ge=1, le=10)
     max_tool_calls: int = Field(6, ge=0, le=50)
     timeout_s: float = Field(60.0, gt=0)
+    strategy: str = Field("auto", description="auto (chosen by its preconditions) or a library strategy id")
+    top_percentile: float = Field(0.5, ge=0.1, le=1, description="seed 000: keep this fraction of coins by score")
+    score_weights: ScoreWeights = ScoreWeights()
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, v: str) -> str:
+        if v == "auto":
+            return v
+        from agent.strategist.library import load_strategies
+
+        known = sorted(load_strategies())
+        if v not in known:
+            raise ValueError(f"must be auto or one of {', '.join(known)}")
+        return v
+
+
+class WebConfig(_Section):
+    """The advisor page (``rebalancer web``): where it listens, and whether it may be reached from elsewhere."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8780, ge=1, le=65535)
+    read_only: bool = False
+    allow_remote: bool = False
+
+    def check_host(self, host: str) -> None:
+        """A host other than loopback needs ``allow_remote = true``: the page can trade."""
+        if host not in LOOPBACK_HOSTS and not self.allow_remote:
+            raise ConfigError(
+                f"--host {host}: not a loopback address; set [web] allow_remote = true to serve the advisor there"
+            )
 
 
 class McpConfig(_Section):
@@ -142,6 +191,7 @@ class Settings(_Section):
     mcp: McpConfig = McpConfig()
     hyperliquid: HyperliquidSettings = HyperliquidSettings()
     lease: LeaseConfig = LeaseConfig()
+    web: WebConfig = WebConfig()
     secret_key: SecretStr | None = Field(None, exclude=True)
     keystore_password: SecretStr | None = Field(None, exclude=True)
     source: str = Field("defaults", exclude=True)

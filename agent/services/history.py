@@ -55,3 +55,16 @@ def plan_detail(svc: Services, plan_id: str) -> dict[str, Any]:
         "orders": [r.model_dump(mode="json") for r in svc.store.journal.rows(plan_id=plan_id)],
         "fills": svc.store.journal.fills(plan_id=plan_id),
     }
+
+
+def cycle_detail(svc: Services, cycle_id: str) -> dict[str, Any]:
+    """One cycle: its decisions (strategy, reasoning, raw model replies), its plan, orders and fills."""
+    cycle = svc.store.cycles.get(cycle_id)
+    if cycle is None:
+        raise ValidationError(f"unknown cycle id {cycle_id!r}")
+    plan = plan_detail(svc, cycle["plan_id"]) if cycle["plan_id"] and svc.store.plans.get(cycle["plan_id"]) else None
+    return {
+        "cycle": {k: v for k, v in cycle.items() if k != "detail"},
+        "decisions": svc.store.records.decisions(cycle_id),
+        "plan": plan,
+    }

@@ -21,6 +21,7 @@ from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
 from agent.core.domain import RebalancingPlan, TargetAllocation
 from agent.core.errors import ConfigError, ExchangeError
+from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
 from agent.services.executor import Executor
@@ -109,6 +110,7 @@ def open_runtime(
     with ExitStack() as stack:
         store = store or Store(settings.db)
         stack.callback(store.close)
+        configured, settings = settings, preferences.apply(settings, store)  # stored settings take effect
         if offline:
             services = Services(settings=settings, store=store, exchange=NoExchange(), clock=clock)
         elif snapshot is not None:
@@ -136,6 +138,7 @@ def open_runtime(
             # No start-up reconcile: it runs under the account's lease (each execution, each heartbeat
             # tick), so an order another live process has in flight is never touched, and reads never wait.
         services.model_tools = model_tools
+        services.configured = configured
         yield services
 
 

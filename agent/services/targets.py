@@ -153,6 +153,9 @@ def context(svc: Services, state: PortfolioState, market: Market) -> DecisionCon
         limits=svc.settings.limits,
         tools=[t for t in svc.tools if t.name not in NOT_FOR_THE_MODEL],
         current_targets=found.target.allocations if found else None,
+        strategy=svc.settings.strategist.strategy,
+        top_percentile=svc.settings.strategist.top_percentile,
+        score_weights=svc.settings.strategist.score_weights.model_dump(),
     )
 
 

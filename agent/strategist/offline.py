@@ -44,8 +44,8 @@ from agent.strategist.regime import (
     MarketSummary,
     _pct,
     classify_regime,
-    momentum_score,
     summarize,
+    weighted_score,
 )
 
 
@@ -203,6 +203,9 @@ class OfflineStrategist:
         env = self._env(ctx, features)
         lines = [f"Market: {env.summary.describe()}.", f"Regime: {env.regime} ({env.regime_why})."]
         chosen: str | None = None
+        if ctx.strategy in self.strategies and (ctx.strategy != "fixed-targets" or ctx.current_targets):
+            chosen = ctx.strategy  # the owner's choice (seed 000's settings); its preconditions are still shown
+            lines.append(f"Strategy chosen in the settings: {chosen}.")
         for sid in PRIORITY:
             if sid not in self.strategies:
                 continue
@@ -283,7 +286,7 @@ class OfflineStrategist:
             for c, f in features.items()
             if _is_perp(ctx.market, c) and _allowed(ctx, c) and "vol_90d" in f and "return_90d" in f
         )
-        scores = {c: momentum_score(features[c]) for c in universe}
+        scores = {c: weighted_score(features[c], ctx.score_weights) for c in universe}
         holdings: dict[str, float] = {}
         free, locked = 1.0, 0.0
         try:
@@ -306,14 +309,16 @@ class OfflineStrategist:
             assert env.ctx.current_targets is not None
             return {c: float(w) for c, w in env.ctx.current_targets.items()}, ["Configured targets, unchanged."]
         if sid == "equal-weight":
-            w = allocators.equal_weight(env.scores, 0.5, caps.max_position, cash=0.10)
+            top = env.ctx.top_percentile
+            w = allocators.equal_weight(env.scores, top, caps.max_position, cash=0.10)
             return w, [
-                f"Top 50% of {len(env.scores)} coins by 90d return/vol, equal weights capped at "
+                f"Top {top:.0%} of {len(env.scores)} coins by score, equal weights capped at "
                 f"{caps.max_position:.1%}, 10% reserve."
             ]
         if sid == "score-weighted":
-            w = allocators.score_weighted(env.scores, 0.5, caps.max_position, budget=0.60)
-            return w, ["Top 50% of positive scores, weight ∝ score, 60% invested."]
+            top = env.ctx.top_percentile
+            w = allocators.score_weighted(env.scores, top, caps.max_position, budget=0.60)
+            return w, [f"Top {top:.0%} of positive scores, weight ∝ score, 60% invested."]
         if sid == "balanced-growth":
             core = allocators.inverse_volatility(
                 {c: feats[c]["vol_90d"] for c in ("BTC", "ETH")}, 0.50, caps.max_position

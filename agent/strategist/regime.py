@@ -50,6 +50,18 @@ def momentum_score(feats: Mapping[str, float]) -> float:
     return r / v if math.isfinite(r) and math.isfinite(v) and v > 0 else math.nan
 
 
+def weighted_score(feats: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """Seed 000's viability score: ``momentum`` × 90-day return/vol + ``trend`` × 30-day return/vol.
+
+    A component with weight 0 is left out (so the default, momentum only, is :func:`momentum_score`).
+    """
+    parts = {"momentum": momentum_score(feats)}
+    if weights.get("trend", 0.0):
+        r, v = feats.get("return_30d", math.nan), feats.get("vol_30d", math.nan)
+        parts["trend"] = r / v if math.isfinite(r) and math.isfinite(v) and v > 0 else math.nan
+    return sum(weights.get(k, 0.0) * x for k, x in parts.items() if weights.get(k, 0.0))
+
+
 @dataclass(frozen=True)
 class RichFunding:
     coin: str

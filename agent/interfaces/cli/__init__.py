@@ -2,7 +2,7 @@
 
 ``base`` holds the app, its exit codes and the shared helpers; ``trading`` the commands about the account
 (status, plan, decide, preview, execute, plans, orders, cancel, pause, resume); ``running`` those that run
-something (demo, heartbeat, mcp, chat, history, snapshot, config show, exchange serve).
+something (demo, heartbeat, mcp, chat, history, snapshot, config show, exchange serve); ``web`` the advisor page.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from agent.interfaces.cli import running, trading  # noqa: F401 - they register their commands
+from agent.interfaces.cli import running, trading, web  # noqa: F401 - they register their commands
 from agent.interfaces.cli.base import app
 
 __all__ = ["app", "main"]

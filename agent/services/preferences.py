@@ -1,0 +1,245 @@
+"""Seed 000's settings, edited from any interface and stored in the database: one rule set with the TOML.
+
+A stored value is checked by the same pydantic models as the config file (:mod:`agent.services.config`)
+and, once stored, takes effect wherever the config's value would: every runtime applies the stored values
+on top of the file (:func:`apply`), so the planner, the risk gate, the heartbeat and the strategist read
+them through ``Services.settings``. Precedence: stored ← config file (or environment) ← default; a field
+says which one it comes from. Bad input changes nothing: every field is checked before any is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticError
+
+from agent.core.errors import ValidationError
+from agent.services.config import Settings
+
+if TYPE_CHECKING:
+    from agent.adapters.store.db import Store
+    from agent.services.app import Services
+
+log = logging.getLogger("rebalancer.settings")
+
+#: The database record that holds the stored values (``{"rebalance.calendar_days": 7, ...}``).
+RECORD = "stored_settings"
+
+Kind = Literal["choice", "percent", "number"]
+Source = Literal["stored", "config file", "environment", "default"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One editable setting: its dotted config key, its label, and how a form's text becomes its value."""
+
+    key: str
+    label: str
+    kind: Kind
+    help: str
+    choices: tuple[str, ...] = ()
+    optional: bool = False  # an empty entry means "no limit" (None)
+
+    def parse(self, text: str) -> Any:
+        """The value a form's text means (percent fields are entered in %); ``ValidationError`` otherwise."""
+        text = text.strip()
+        if text == "" and self.optional:
+            return None
+        if self.kind == "choice":
+            if text not in self.choices:
+                raise ValidationError(f"must be one of {', '.join(self.choices)}")
+            return int(text) if self.key == "rebalance.calendar_days" else text
+        try:
+            x = float(text.rstrip("%").strip())
+        except ValueError:
+            raise ValidationError(f"{text!r} is not a number") from None
+        if not math.isfinite(x):
+            raise ValidationError(f"{text!r} is not a finite number")
+        return x / 100 if self.kind == "percent" else x
+
+    def show(self, value: Any) -> str:
+        """The value as a form shows it (``0.03`` → ``3``, in %)."""
+        if value is None:
+            return ""
+        if self.kind == "percent":
+            return f"{value * 100:g}"
+        return str(value)
+
+
+def _strategies() -> tuple[str, ...]:
+    from agent.strategist.library import load_strategies
+
+    return ("auto", *sorted(load_strategies()))
+
+
+def fields() -> tuple[Field, ...]:
+    """Seed 000's fields, in its order (schedule, thresholds, strategy, selection, viability, autonomy)."""
+    return (
+        Field("rebalance.calendar_days", "Schedule (days)", "choice", "rebalance every 3, 7 or 14 days",
+              ("3", "7", "14")),
+        Field("rebalance.position_threshold", "Position threshold (%)", "percent",
+              "don't trade an asset whose drift is under this"),
+        Field("rebalance.portfolio_threshold", "Portfolio threshold (%)", "percent",
+              "don't rebalance while total drift ½Σ|d| is under this"),
+        Field("strategist.strategy", "Strategy", "choice",
+              "auto: the strategist's preconditions choose; else always this one", _strategies()),
+        Field("strategist.top_percentile", "Top percentile (%)", "percent",
+              "equal-weight and score-weighted keep this share of coins by score"),
+        Field("limits.max_weight", "Max position (%)", "percent",
+              "no asset above this weight (empty: no limit)", optional=True),
+        Field("strategist.score_weights.momentum", "Score weight: momentum", "number",
+              "weight of the 90-day return / volatility in a coin's score"),
+        Field("strategist.score_weights.trend", "Score weight: trend", "number",
+              "weight of the 30-day return / volatility in a coin's score"),
+        Field("heartbeat.autonomy", "Autonomy", "choice",
+              "advise: record only · confirm: a plan waits for you · auto: trade within the heartbeat's caps",
+              ("advise", "confirm", "auto")),
+    )
+
+
+def _field(key: str) -> Field:
+    found = next((f for f in fields() if f.key == key), None)
+    if found is None:
+        raise ValidationError(f"{key}: not a setting that can be stored")
+    return found
+
+
+def _get(model: BaseModel, key: str) -> Any:
+    obj: Any = model
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _with(settings: Settings, values: dict[str, Any]) -> Settings:
+    """``settings`` with ``values`` (dotted keys), every touched section validated again as the TOML is."""
+    data = settings.model_dump(exclude={"secret_key", "keystore_password", "source"})
+    for key, value in values.items():
+        node = data
+        *path, last = key.split(".")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    touched = {key.split(".")[0] for key in values}
+    updated: dict[str, Any] = {}
+    for section in touched:
+        model = type(getattr(settings, section))
+        updated[section] = model.model_validate(data[section])
+    return settings.model_copy(update=updated)
+
+
+def stored(store: Store) -> dict[str, Any]:
+    value = store.records.get(RECORD, {})
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def apply(settings: Settings, store: Store) -> Settings:
+    """The effective settings: the stored values over the file's (what every runtime runs with)."""
+    values = {k: v for k, v in stored(store).items() if any(f.key == k for f in fields())}
+    for key, value in list(values.items()):  # a value an older version stored that no longer validates
+        try:
+            _with(settings, {key: value})
+        except PydanticError as e:
+            log.warning("stored setting %s = %r ignored (%s); the config file's value applies", key, value, _problem(e))
+            del values[key]
+    try:
+        return _with(settings, values) if values else settings
+    except PydanticError as e:  # a rule across fields
+        log.warning("stored settings ignored (%s); the config file's values apply", _problem(e))
+        return settings
+
+
+def _source(configured: Settings, key: str, stored_values: dict[str, Any]) -> Source:
+    if key in stored_values:
+        return "stored"
+    obj: Any = configured
+    for part in key.split("."):
+        if part not in obj.model_fields_set:
+            return "default"
+        obj = getattr(obj, part)
+    env = {"heartbeat.autonomy": "$REBALANCER_AUTONOMY"}.get(key)
+    return "environment" if env and env in configured.source else "config file"
+
+
+@dataclass(frozen=True)
+class FieldView:
+    field: Field
+    value: Any  # effective
+    source: Source
+    configured: Any  # what the file (or the default) says
+
+
+def effective(svc: Services) -> list[FieldView]:
+    """Every field with its effective value, where it comes from, and what the file or default says."""
+    configured = svc.configured or svc.settings
+    values = stored(svc.store)
+    return [
+        FieldView(f, _get(svc.settings, f.key), _source(configured, f.key, values), _get(configured, f.key))
+        for f in fields()
+    ]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    saved: dict[str, Any]
+    errors: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+_BOUNDS = {"less_than_equal": ("le", "at most"), "less_than": ("lt", "under"),
+           "greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "above")}
+
+
+def _problem(e: PydanticError, field: Field | None = None) -> str:
+    """The first problem in the field's own unit (a percent field's bound in %, as it was entered)."""
+    first = e.errors()[0]
+    bound = _BOUNDS.get(first["type"])
+    ctx = first.get("ctx") or {}
+    if field is not None and bound is not None and bound[0] in ctx:
+        unit = " %" if field.kind == "percent" else ""
+        return f"must be {bound[1]} {field.show(ctx[bound[0]])}{unit}"
+    return str(first["msg"]).removeprefix("Value error, ")
+
+
+def save(svc: Services, form: dict[str, str]) -> SaveResult:
+    """Check every given field (text as a form sends it); store them all, or nothing if any is wrong.
+
+    Only values that differ from the effective ones are stored; the session's settings change at once.
+    """
+    errors: dict[str, str] = {}
+    parsed: dict[str, Any] = {}
+    for key, text in form.items():
+        try:
+            parsed[key] = _field(key).parse(text)
+        except ValidationError as e:
+            errors[key] = str(e)
+    for key, value in parsed.items():  # each field alone, so each error is named at its field
+        try:
+            _with(svc.settings, {key: value})
+        except PydanticError as e:
+            errors[key] = _problem(e, _field(key))
+    if not errors:
+        try:
+            candidate = _with(svc.settings, parsed)
+        except PydanticError as e:  # a rule across fields
+            errors[next(iter(parsed), "settings")] = _problem(e)
+    if errors:
+        return SaveResult({}, errors)
+    changed = {k: v for k, v in parsed.items() if _get(svc.settings, k) != v}
+    if changed:
+        svc.store.records.set(RECORD, {**stored(svc.store), **changed})
+        svc.settings = candidate
+    return SaveResult(changed, {})
+
+
+def forget(svc: Services) -> None:
+    """Drop every stored value: the config file (or the defaults) rule again."""
+    svc.store.records.set(RECORD, {})
+    svc.settings = svc.configured or svc.settings
