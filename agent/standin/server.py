@@ -192,14 +192,16 @@ def serve_forever(
 
 
 def run_until_signal(server: StandInServer) -> None:
-    print(f"Hyperliquid stand-in listening on {server.url}", file=sys.stderr, flush=True)
-    server.start()
     done = threading.Event()
 
     def _stop(_signum: int, _frame: object) -> None:
         done.set()
 
+    # The handlers are in place before the address is printed: a caller that stops us as soon as it
+    # reads the address gets a clean exit, not a death by SIGTERM.
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server.start()
+    print(f"Hyperliquid stand-in listening on {server.url}", file=sys.stderr, flush=True)
     try:
         while not done.wait(0.5):
             pass
