@@ -45,15 +45,7 @@ def _start_child(url: str, db: Path, plan_path: Path, crash: str) -> subprocess.
 
 
 def _wait(proc: subprocess.Popen[str], crash: str, rng: random.Random) -> tuple[int, str]:
-    if crash == "delay":
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        time.sleep(rng.uniform(0.0, 0.4))
-        proc.send_signal(signal.SIGKILL)
-    out, err = proc.communicate(timeout=180)
-    if proc.returncode not in (0, -signal.SIGKILL):
-        raise RuntimeError(f"child failed ({proc.returncode}): {err[-2000:]}")
-    return proc.returncode, out
+    return crashkit.finish(proc, crash, rng, 0.4)
 
 
 def run_executors_trial(seed: int, workdir: Path) -> TrialResult:
@@ -81,7 +73,7 @@ def run_executors_trial(seed: int, workdir: Path) -> TrialResult:
             code, out = _wait(proc, crash, rng)
             res.runs += 1
             if code == 0:
-                final = out.strip().splitlines()[-1]
+                final = crashkit.last_report(out) or final
             else:
                 res.kills += 1
                 res.crashes.append(crash)
@@ -89,7 +81,7 @@ def run_executors_trial(seed: int, workdir: Path) -> TrialResult:
             code, out = crashkit._run_child(server.url, db, plan_path, "none", rng)
             res.runs += 1
             if code == 0:
-                final = out.strip().splitlines()[-1]
+                final = crashkit.last_report(out) or final
                 break
         res.status = json.loads(final)["status"] if final else "no report"
         crashkit.check(res, server, preexisting, db, plan, adapter)

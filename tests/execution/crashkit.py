@@ -157,15 +157,30 @@ def _run_child(url: str, db: Path, plan_path: Path, crash: str, rng: random.Rand
         stderr=subprocess.PIPE,
         text=True,
     )
+    return finish(proc, crash, rng, 0.25)
+
+
+def finish(proc: subprocess.Popen[str], crash: str, rng: random.Random, max_delay: float) -> tuple[int, str]:
+    """Wait for a child (killing it after a random delay for ``delay``); its exit code and whole stdout."""
     if crash == "delay":
-        assert proc.stdout is not None
-        proc.stdout.readline()  # "ready": the executor is about to start
-        time.sleep(rng.uniform(0.0, 0.25))
+        assert proc.stdout is not None and proc.stderr is not None
+        ready = proc.stdout.readline()  # "ready": the executor is about to start
+        time.sleep(rng.uniform(0.0, max_delay))
         proc.send_signal(signal.SIGKILL)
-    out, err = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
+        # read through the text wrapper: readline() may have buffered the report already
+        out, err = ready + proc.stdout.read(), proc.stderr.read()
+    else:
+        out, err = proc.communicate(timeout=120)
     if proc.returncode not in (0, -signal.SIGKILL):
         raise RuntimeError(f"child failed ({proc.returncode}): {err[-2000:]}")
     return proc.returncode, out
+
+
+def last_report(out: str) -> str:
+    """The child's report line (its last line, after "ready"), or "" when it printed none."""
+    lines = out.strip().splitlines()
+    return lines[-1] if lines and lines[-1].startswith("{") else ""
 
 
 def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
@@ -191,7 +206,7 @@ def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
             code, out = _run_child(server.url, db, plan_path, crash, rng)
             res.runs += 1
             if code == 0:  # finished (a crash point past the last commit lets a crashing run finish too)
-                final = out.strip().splitlines()[-1]
+                final = last_report(out) or final
                 if crash == "none":
                     break
                 continue
