@@ -31,6 +31,7 @@ from typing import Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel
 
+from agent.core.bands import BandModel
 from agent.core.capital import pool_scales, pro_rata
 from agent.core.costs import CostModel
 from agent.core.domain import (
@@ -53,8 +54,8 @@ from agent.core.limits import CashReserve
 from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
 from agent.core.targets import validate_target
 
-Mode = Literal["threshold", "band", "calendar", "cash-flow"]
-MODES: tuple[Mode, ...] = ("threshold", "band", "calendar", "cash-flow")
+Mode = Literal["threshold", "band", "calendar", "cash-flow", "cost-aware"]
+MODES: tuple[Mode, ...] = ("threshold", "band", "calendar", "cash-flow", "cost-aware")
 _TINY = 1e-12
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -109,7 +110,10 @@ class PortfolioRebalancer:
 
     - ``portfolio_threshold``: portfolio drift (½Σ|d|) that triggers a rebalance (default: the
       position threshold). A rebalance is needed when *either* threshold is reached.
-    - ``mode``: ``threshold`` | ``band`` | ``calendar`` | ``cash-flow``.
+    - ``mode``: ``threshold`` | ``band`` | ``calendar`` | ``cash-flow`` | ``cost-aware``.
+    - ``drift_aversion`` / ``band_model``: the cost-aware mode's one knob and its inputs (each asset's
+      volatility and cost of trading, ``agent.core.bands``): per-asset no-trade bands
+      ``δ_i = σ_{w,i}·sqrt(κ_i/A)``, traded back to the edge; an asset the model lacks gets ``band``.
     - ``band`` / ``band_kind``: band half-width, ``absolute`` (±0.05 → 55–65 % around 60 %) or
       ``relative`` (±25 % of the target weight).
     - ``calendar_interval``: how often a calendar rebalance is due (seed 000: 3, 7 or 14 days).
@@ -138,6 +142,8 @@ class PortfolioRebalancer:
         min_weight: float | None = None,
         max_gross_leverage: float = 1.0,
         costs: CostModel | None = None,
+        drift_aversion: float = 1e-4,
+        band_model: BandModel | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValidationError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -149,6 +155,8 @@ class PortfolioRebalancer:
             raise ValidationError("max_trades must be ≥ 1")
         if max_gross_leverage <= 0:
             raise ValidationError("max_gross_leverage must be > 0")
+        if not drift_aversion > 0:
+            raise ValidationError("drift_aversion must be > 0")
         self.min_trade_value = min_trade_value
         self.max_slippage_pct = max_slippage_pct
         self.position_threshold = rebalance_threshold
@@ -164,6 +172,8 @@ class PortfolioRebalancer:
         self.min_weight = min_weight
         self.max_gross_leverage = max_gross_leverage
         self.costs = costs or CostModel()
+        self.drift_aversion = drift_aversion
+        self.band_model = band_model
 
     # -- public --------------------------------------------------------------------------------
 
@@ -185,10 +195,11 @@ class PortfolioRebalancer:
             return self._empty_plan(b, target, now, equity, "the account has no equity")
         w = b.size * b.mid / equity
         t = self._apply_limits(b)
+        half = self._half_widths(b.coins, t, equity)
         d = w - t
         drift = portfolio_drift(w, t)
         beyond = np.abs(d) >= self.position_threshold - _TINY
-        w_new, needed, reason = self._desired_weights(w, t, d, drift, beyond, now, last_rebalance)
+        w_new, needed, reason = self._desired_weights(w, t, d, drift, beyond, now, last_rebalance, half)
         legs, skipped = self._legs(b, equity, w, w_new) if needed else ([], [])
         if self.max_trades is not None:
             legs, skipped = self._limit_trades(b, legs, skipped)
@@ -257,6 +268,7 @@ class PortfolioRebalancer:
         beyond: np.ndarray,
         now: datetime,
         last: datetime | None,
+        half: np.ndarray,
     ) -> tuple[np.ndarray, bool, str]:
         n_beyond = int(beyond.sum())
         status = (
@@ -281,13 +293,16 @@ class PortfolioRebalancer:
                 f"cash-flow: buying underweight assets with spare cash; {status}",
             )
 
-        if self.mode == "band":
-            half = self.band if self.band_kind == "absolute" else self.band * np.abs(t)
+        if self.mode in ("band", "cost-aware"):
             lo, hi = t - half, t + half
             outside = (w < lo - _TINY) | (w > hi + _TINY)
             w_new = np.clip(w, lo, hi)
             n_out = int(outside.sum())
             status = f"{n_out} position{'s' if n_out != 1 else ''} outside {self._band_text()}; total drift {drift:.1%}"
+            if self.mode == "cost-aware":  # the bands are the whole policy: no portfolio threshold
+                if n_out == 0:
+                    return w.copy(), False, f"no rebalance needed: {status}"
+                return w_new, True, status
             needed = n_out > 0 or drift >= self.portfolio_threshold - _TINY
         else:
             w_new = np.where(beyond, t, w)
@@ -296,7 +311,17 @@ class PortfolioRebalancer:
             return w.copy(), False, f"no rebalance needed: {status}"
         return self._close_portfolio_drift(w_new, t), True, status
 
+    def _half_widths(self, coins: list[str], t: np.ndarray, equity: float) -> np.ndarray:
+        """Each asset's band half-width: the cost-aware model's, the fixed band's, or the position threshold."""
+        if self.mode == "cost-aware" and self.band_model is not None:
+            return self.band_model.half_widths(coins, t, equity, self.drift_aversion, self.band)
+        if self.mode in ("band", "cost-aware"):
+            return np.broadcast_to(self.band if self.band_kind == "absolute" else self.band * np.abs(t), t.shape)
+        return np.full_like(t, self.position_threshold)
+
     def _band_text(self) -> str:
+        if self.mode == "cost-aware":
+            return f"cost-aware bands (drift aversion {self.drift_aversion:g})"
         return f"±{self.band:.1%} bands" if self.band_kind == "absolute" else f"±{self.band:.0%} relative bands"
 
     def _close_portfolio_drift(self, w_new: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -623,10 +648,7 @@ class PortfolioRebalancer:
         by_coin: dict[str, list[str]] = {}
         for a in actions:
             by_coin.setdefault(a.coin, []).append(f"{a.side} {a.size:g}")
-        if self.mode == "band":
-            half = np.broadcast_to(self.band if self.band_kind == "absolute" else self.band * np.abs(t), t.shape)
-        else:
-            half = np.full_like(t, self.position_threshold)
+        half = self._half_widths(b.coins, t, equity)
         cols = zip(
             b.coins,
             b.perp.tolist(),
