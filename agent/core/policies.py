@@ -32,8 +32,8 @@ from agent.core.errors import ValidationError
 from agent.core.simulation import Day, Policy, Simulation
 
 #: the cost-aware policy's default drift aversion (per unit of weight per day) and history window.
-DEFAULT_AVERSION = 2e-4
-BAND_LOOKBACK = 60
+DEFAULT_AVERSION = 2e-5
+BAND_LOOKBACK = 30
 
 PERIODS: dict[str, Callable[[date], tuple[int, ...]]] = {
     "daily": lambda d: (d.toordinal(),),

@@ -1,0 +1,131 @@
+"""Commands that show whether the decisions are any good: backtest, sensitivity, risk, performance."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agent.core import errors
+from agent.core.simulation import TradingCosts
+from agent.core.targets import parse_target
+from agent.interfaces import render
+from agent.interfaces.cli.base import ConfigOpt, JsonOpt, app, boundary, emit, read_target, settings_from
+from agent.interfaces.render import console
+from agent.services.backtest import BacktestResult, load_prices, run_backtest
+
+err_console = Console(file=sys.stderr, highlight=False, markup=False)
+
+
+@contextmanager
+def progress_bars(as_json: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
+    """rich progress on stderr (a terminal only): one bar per policy, advanced once per simulated day."""
+    if as_json or not err_console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    ) as bars:
+
+        def new(what: str, total: int) -> Callable[[int], None]:
+            task = bars.add_task(what, total=total)
+            return lambda k: bars.update(task, completed=k + 1)
+
+        yield new
+
+
+def _date(text: str | None, flag: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise errors.ValidationError(f"{flag}: {text!r} is not a YYYY-MM-DD date") from None
+
+
+@app.command()
+@boundary
+def backtest(
+    prices: Annotated[Path, typer.Option("--prices", help="CSV date,BTC,ETH,… (or a folder of daily files)")],
+    policy: Annotated[list[str] | None, typer.Option("--policy", help="policy spec; repeat for several")] = None,
+    target: Annotated[Path | None, typer.Option("--target", help="target JSON (default: the configured targets)")] = None,
+    start: Annotated[str | None, typer.Option(help="first date, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option(help="last date, YYYY-MM-DD")] = None,
+    equity: Annotated[float, typer.Option(help="starting equity in USD")] = 100_000.0,
+    fee_bps: Annotated[float, typer.Option(help="fee per trade, bp of notional")] = 4.5,
+    half_spread_bps: Annotated[float, typer.Option(help="half the bid-ask spread, bp")] = 1.0,
+    impact_k: Annotated[float, typer.Option(help="impact k in k·σ30·sqrt(N/V)")] = 0.1,
+    match_drift: Annotated[str | None, typer.Option(help="tune the cost-aware policy to this policy's drift")] = None,
+    plot: Annotated[Path | None, typer.Option(help="write the pictures as PNG (OUT.png, OUT-frontier.png, …)")] = None,
+    html: Annotated[Path | None, typer.Option(help="write one self-contained HTML report")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay rebalancing policies over daily closes through the planner: drift, cost, returns per policy.
+
+    Nothing touches the exchange or the account's records.
+    """
+    chosen = read_target(target) if target else _configured_target(config)
+    wide = any(s.startswith("strategist:") for s in policy or [])  # a strategist may pick any coin
+    table = load_prices(prices, None if wide else list(chosen.weights))
+    costs = TradingCosts(fee_bps=fee_bps, half_spread_bps=half_spread_bps, impact_k=impact_k)
+    with progress_bars(as_json) as bars:
+        result = run_backtest(
+            table, chosen, policy or [], start=_date(start, "--start"), end=_date(end, "--end"),
+            equity=equity, costs=costs, match_drift=match_drift, progress=bars,
+        )
+    files = _pictures(result, plot, html)
+    payload = result.to_json() | ({"files": files} if files else {})
+    emit(as_json, payload, lambda: _print_backtest(payload))
+
+
+def _configured_target(config: Path | None) -> Any:
+    settings = settings_from(config)
+    if not settings.targets:
+        raise errors.ValidationError("no target: pass --target FILE or set [targets] in the config")
+    return parse_target(dict(settings.targets))
+
+
+def _pictures(result: BacktestResult, png: Path | None, html: Path | None) -> list[str]:
+    if png is None and html is None:
+        return []
+    from agent.interfaces import plots
+
+    return plots.backtest_pictures(result, png, html)
+
+
+def _print_backtest(p: dict[str, Any]) -> None:
+    w = p["window"]
+    console.print(f"Backtest {w['start']} .. {w['end']} ({w['days']} days), coins {', '.join(w['coins'])}, "
+                  f"equity ${w['equity']:,.0f}; costs: fee {p['costs']['fee_bps']} bp, half-spread "
+                  f"{p['costs']['half_spread_bps']} bp, impact k {p['costs']['impact_k']}")
+    rows = []
+    for r in p["policies"]:
+        m = r["metrics"]
+        ratio = m.get("cost_ratio_to_monthly")
+        rows.append([
+            r["spec"], f"{m['mean_drift'] * 100:.2f}", f"{m['p95_drift'] * 100:.2f}", f"{m['cost_bp_pa']:.2f}",
+            "" if ratio is None else f"{ratio:.2f}", f"{m['turnover_pa']:.2f}", f"{m['rebalances_pa']:.1f}",
+            str(m["trades"]), f"{m['cagr']:+.1%}", f"{m['sharpe']:.2f}", f"{m['max_drawdown']:.1%}",
+        ])
+    render.table(
+        "Policies", ["policy", "drift pp", "p95 pp", "cost bp/yr", "×monthly", "turnover/yr", "rebal/yr", "trades",
+                     "CAGR", "Sharpe", "max DD"], rows,
+        right=["drift pp", "p95 pp", "cost bp/yr", "×monthly", "turnover/yr", "rebal/yr", "trades", "CAGR",
+               "Sharpe", "max DD"],
+    )
+    if p.get("match_drift"):
+        m = p["match_drift"]
+        console.print(f"cost-aware drift aversion {m['drift_aversion']:.3g} matches {m['policy']}'s mean drift "
+                      f"{m['mean_drift'] * 100:.2f} pp")
+    for f in p.get("files", []):
+        console.print(f"wrote {f}")
+    console.print("Past prices, not a forecast.")
