@@ -34,6 +34,7 @@ from agent.core.simulation import Day, Policy, Simulation
 #: the cost-aware policy's default drift aversion (per unit of weight per day) and history window.
 DEFAULT_AVERSION = 2e-5
 BAND_LOOKBACK = 30
+MIN_HISTORY = 10
 
 PERIODS: dict[str, Callable[[date], tuple[int, ...]]] = {
     "daily": lambda d: (d.toordinal(),),
@@ -123,14 +124,16 @@ class CostAware(Policy):
         self.aversion = aversion
         self.spec = label or (f"cost-aware:{aversion:g}" if aversion != DEFAULT_AVERSION else "cost-aware")
 
-    def band_model(self, day: Day) -> BandModel:
+    def band_model(self, day: Day) -> BandModel | None:
+        """Today's inputs from the last ``BAND_LOOKBACK`` days; None (the planner's fixed band) with under 10."""
         sim = day.sim
         r = sim.simple_returns(day.i, BAND_LOOKBACK)
         cols = [j for j, c in enumerate(sim.prices.coins) if c in day.market.assets]
         r = r[:, cols]
         ok = np.isfinite(r).all(axis=1)
-        cov = np.cov(r[ok], rowvar=False, ddof=1) if ok.sum() >= 3 else np.zeros((len(cols), len(cols)))
-        cov = np.atleast_2d(np.nan_to_num(cov))
+        if ok.sum() < MIN_HISTORY:
+            return None
+        cov = np.atleast_2d(np.cov(r[ok], rowvar=False, ddof=1))
         vol = sim.prices.volume[day.i, cols]
         sig = np.nan_to_num(sim.sigma30[day.i, cols])
         good = np.isfinite(vol) & (vol > 0)
