@@ -41,7 +41,7 @@ def main() -> None:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bars:
 
-            def new(what: str, total: int, bars: Progress = bars) -> object:
+            def new(what: str, total: int, bars: Progress = bars, name: str = name) -> object:
                 task = bars.add_task(f"{name} {what}", total=total)
                 return lambda k: bars.update(task, completed=k + 1)
 

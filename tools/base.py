@@ -78,6 +78,15 @@ class HistoryArgs(Args):
     days: int = Field(default=60, ge=1, le=3650, description="how many days back")
 
 
+class SensitivityArgs(Args):
+    weights: Weights | None = Field(default=None, description="target weights (default: the current target)")
+    days: int = Field(default=90, ge=7, le=3650, description="how many days of past closes")
+
+
+class PerformanceArgs(Args):
+    days: int = Field(default=30, ge=1, le=3650, description="the window, in days")
+
+
 class PreviewArgs(Args):
     weights: Weights | None = Field(default=None, description="target weights (default: the current target)")
     reasoning: Reason = ""

@@ -31,8 +31,10 @@ from tools.base import (
     HistoryArgs,
     MarketArgs,
     NoArgs,
+    PerformanceArgs,
     PreviewArgs,
     ReasonArgs,
+    SensitivityArgs,
     StrategyArgs,
     TargetArgs,
     ToolDefinition,
@@ -215,6 +217,48 @@ def get_history(services: Services, args: HistoryArgs) -> dict[str, Any]:
     cycles = services.history(args.days)
     plans = services.plans(days=args.days, limit=200)
     return {"days": args.days, "cycles": cycles, "plans": plans, "paused": services.is_paused()}
+
+
+@tool(PerformanceArgs, "read", "Performance")
+def get_performance(services: Services, args: PerformanceArgs) -> dict[str, Any]:
+    """Report the account's real performance over the last `days` days, from the exchange's history.
+
+    Read-only. Returns over 1, 7 and 30 days and all time (PnL over the value at the start, so deposits
+    are not returns), volatility, Sharpe ratio, max drawdown, fees paid, funding paid (<0) or received
+    (>0), realised PnL, turnover, and each asset's contribution. Fills in past cycles' 7-day returns.
+    """
+    from agent.services.performance import performance
+
+    return performance(services, args.days)
+
+
+@tool(NoArgs, "read", "Risk")
+def get_risk(services: Services, args: NoArgs) -> dict[str, Any]:
+    """Read the holdings' correlation and drawdown against their limits.
+
+    Read-only. Returns the rolling correlation matrix of the held assets' daily returns, the average
+    pairwise correlation (plain and weighted by position size) against [risk] max_correlation, and the
+    drawdown from the recorded peak against the drawdown protection threshold.
+    """
+    from agent.services.risk import risk_report
+
+    return risk_report(services)
+
+
+@tool(SensitivityArgs, "read", "Sensitivity")
+def get_sensitivity(services: Services, args: SensitivityArgs) -> dict[str, Any]:
+    """Compare staying put with rebalancing to the target over the last `days` days of real closes.
+
+    Read-only; stores nothing, issues no token. Return, volatility, max drawdown and Sharpe ratio of the
+    current holdings and of the target (after the estimated cost of getting there), and their difference.
+    Past data, not a forecast.
+    """
+    from agent.core.targets import parse_target
+    from agent.services.sensitivity import sensitivity
+
+    target = parse_target(args.weights) if args.weights is not None else None
+    out = sensitivity(services, target, args.days)
+    return {k: v for k, v in out.items() if k != "paths"} | {"path_points": len(out["paths"]["dates"])}
 
 
 # --------------------------------------------------------------------------- preview and targets

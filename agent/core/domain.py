@@ -295,6 +295,9 @@ class RebalancingPlan(_Frozen):
     )
     as_of: datetime | None = Field(default=None, description="when the exchange data was read")
     paused: bool | None = Field(default=None, description="whether trading was paused when the plan was made")
+    sensitivity: str | None = Field(
+        default=None, description="preview: stay put vs rebalance over the last 90 days (past data, not a forecast)"
+    )
     confirm_token: str | None = None
     expires_at: datetime | None = None
 

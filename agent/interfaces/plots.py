@@ -15,15 +15,15 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from agent.services.backtest import BacktestResult  # noqa: E402
+from agent.services.backtest import BacktestResult
 
 Figure = Any
 
 
-def _save(fig: Figure, path: Path | None) -> bytes:
+def save(fig: Figure, path: Path | None) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -144,7 +144,7 @@ def backtest_pictures(result: BacktestResult, png: Path | None, html: Path | Non
             ("Allocation over time", allocation(result), _variant(png, "allocation"))]
     images, written = [], []
     for caption, fig, path in figs:
-        images.append((caption, _save(fig, path)))
+        images.append((caption, save(fig, path)))
         if path is not None:
             written.append(str(path))
     if html is not None:

@@ -145,6 +145,8 @@ def print_plan(plan: RebalancingPlan) -> None:
         f"{s.max_weight_after:.1%} · est. cost ${c.total_usd:,.2f} (fees ${c.fees_usd:,.2f}, "
         f"slippage ${c.slippage_usd:,.2f})"
     )
+    if plan.sensitivity:
+        console.print(safe(plan.sensitivity))
 
 
 def print_copyable(line: str) -> None:

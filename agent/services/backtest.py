@@ -165,10 +165,7 @@ def _offline_provider() -> Callable[[Day | None, Simulation], TargetAllocation |
         closes = sim.closes_until(i)
         market = sim.market(i)
         closes = {c: v for c, v in closes.items() if c in market.assets}
-        if day is None:
-            state = PortfolioState(perp_account_value=sim.equity0, timestamp=market.timestamp)
-        else:
-            state = day.state
+        state = PortfolioState(perp_account_value=sim.equity0, timestamp=market.timestamp) if day is None else day.state
         ctx = DecisionContext(state=state, market=market, features=market_features(closes), limits=Limits())
         decision = OfflineStrategist(strategist.strategies, closes=closes).decide(ctx)
         return decision.target if decision.status == "ok" else None

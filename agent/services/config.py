@@ -59,7 +59,7 @@ Fraction = Field(ge=0, le=1)
 
 
 class RebalanceConfig(_Section):
-    mode: Literal["threshold", "band", "calendar", "cash-flow"] = "threshold"
+    mode: Literal["threshold", "band", "calendar", "cash-flow", "cost-aware"] = "threshold"
     position_threshold: float = Field(0.05, ge=0, le=1)
     portfolio_threshold: float = Field(0.05, ge=0, le=1)
     band: float = Field(0.05, ge=0, le=1)
@@ -68,8 +68,18 @@ class RebalanceConfig(_Section):
     min_trade_value: float = Field(10.0, ge=10.0, description="Hyperliquid rejects orders under $10")
     max_slippage: float = Field(0.005, gt=0, le=0.05)
     max_trades: int | None = Field(None, ge=1)
+    drift_aversion: float = Field(2e-5, gt=0, le=1, description="cost-aware mode: the one knob")
 
 
+
+
+class RiskConfig(_Section):
+    """Correlation monitor and drawdown protection (seeds 001 and 004)."""
+
+    max_correlation: float = Field(0.8, gt=0, le=1, description="alert when the holdings' average passes it")
+    correlation_window: int = Field(30, ge=5, le=365, description="days of daily returns")
+    max_drawdown: float | None = Field(None, gt=0, lt=1, description="protection threshold (None: off)")
+    drawdown_exposure: float = Field(0.5, ge=0, le=1, description="risk weights × this past the threshold")
 
 
 class HeartbeatConfig(_Section):
@@ -187,6 +197,7 @@ class Settings(_Section):
     cash_reserve: CashReserve | None = None
     limits: Limits = DEFAULT_LIMITS
     heartbeat: HeartbeatConfig = HeartbeatConfig()
+    risk: RiskConfig = RiskConfig()
     strategist: StrategistConfig = StrategistConfig()
     mcp: McpConfig = McpConfig()
     hyperliquid: HyperliquidSettings = HyperliquidSettings()

@@ -31,7 +31,7 @@ from agent.adapters.alerts import Alerter
 from agent.core.domain import Market, PortfolioState, TargetAllocation
 from agent.core.errors import AccountBusy, RebalancerError, RiskLimitError, StrategistFailedClosed, TradingPaused
 from agent.core.planner import portfolio_drift
-from agent.services import planning
+from agent.services import planning, risk
 from agent.services.app import Services
 from agent.services.lease import writer
 from agent.services.targets import choose, configured_or_stored
@@ -216,6 +216,14 @@ class Heartbeat:
             msg = f"drawdown {(peak - equity) / peak:.1%} from peak ${peak:,.2f}"
             out.append(msg)
             self.alerts.send("drawdown", msg)
+        try:
+            corr = risk.correlation_breach(svc, state, market)
+        except RebalancerError as e:  # no history is not a tick failure
+            log.info("no correlation check: %s", e)
+            corr = None
+        if corr is not None:
+            out.append(corr)
+            self.alerts.send("correlation", corr)
         if cfg.limits.max_weight is not None:
             for coin, wt in state.weights(market).items():
                 if coin != "USDC" and abs(wt) > cfg.limits.max_weight + 1e-4:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from agent.adapters.store.cycles import COLUMNS
-from agent.core.errors import ValidationError
+from agent.core.errors import ExchangeError, ValidationError
 
 if TYPE_CHECKING:
     from agent.services.app import Services
@@ -25,7 +25,12 @@ def _since(svc: Services, days: int) -> str:
 def cycles(svc: Services, days: int = 60) -> list[dict[str, Any]]:
     """Cycles of the last ``days``, newest first: value before/after, cost, and the realised 7-day return."""
     since = _since(svc, days)
-    svc.store.cycles.fill_returns()
+    from agent.services.performance import fill_cycle_returns
+
+    try:
+        fill_cycle_returns(svc)  # from the account's value history where the exchange keeps one
+    except ExchangeError:
+        svc.store.cycles.fill_returns()
     return svc.store.cycles.since(since)
 
 

@@ -13,11 +13,15 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from agent.core.bands import BandModel, band_model_from_returns
 from agent.core.domain import RebalancingPlan, TargetAllocation
 from agent.core.errors import RiskLimitError, TradingPaused
 from agent.core.limits import Limits
 from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
+from agent.services import risk
 from agent.services.config import Settings
 from agent.services.targets import choose, configured_or_stored, validate
 
@@ -32,10 +36,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def planner(settings: Settings, *, heartbeat: bool = False) -> PortfolioRebalancer:
+def planner(settings: Settings, *, heartbeat: bool = False, band_model: BandModel | None = None) -> PortfolioRebalancer:
     """The planner the config describes (the heartbeat's with its own trade cap)."""
     s, lim = settings.rebalance, settings.limits
     return PortfolioRebalancer(
+        drift_aversion=s.drift_aversion,
+        band_model=band_model,
         min_trade_value=s.min_trade_value,
         max_slippage_pct=s.max_slippage,
         rebalance_threshold=s.position_threshold,
@@ -89,20 +95,37 @@ def plan(
         market = svc.exchange.market(books=sorted(set(state.positions) | set(known.weights if known else ())))
     chosen = choose(svc, target, state=state, market=market, cycle_id=cycle_id, fresh=fresh)
     validate(svc.settings, chosen.target, market)
+    protected, protection = risk.protect(svc, chosen.target, state.equity(market))
     coins = sorted(c for c in set(state.positions) | set(chosen.target.weights) if c in market.assets)
     if coins and not all(market.assets[c].book is not None for c in coins):
         market = svc.exchange.market(books=coins)  # the cost estimate walks the books of what it trades
     last = svc.store.records.get("last_rebalance_at")
-    result = planner(svc.settings, heartbeat=heartbeat).create_rebalancing_plan(
+    model = cost_aware_model(svc, coins, market) if svc.settings.rebalance.mode == "cost-aware" else None
+    result = planner(svc.settings, heartbeat=heartbeat, band_model=model).create_rebalancing_plan(
         state,
-        chosen.target,
+        protected,
         market,
         now=svc.clock(),
         last_rebalance=datetime.fromisoformat(last) if last else None,
     )
+    clamps = [protection, *result.clamps] if protection else result.clamps
     return result.model_copy(
-        update={"target_source": chosen.source, "as_of": market.timestamp, "paused": svc.is_paused()}
+        update={"target_source": chosen.source, "as_of": market.timestamp, "paused": svc.is_paused(), "clamps": clamps}
     )
+
+
+def cost_aware_model(svc: Services, coins: list[str], market: Market) -> BandModel | None:
+    """The cost-aware bands' inputs from the last ``BAND_LOOKBACK`` days (None without history: fixed band)."""
+    from agent.core.policies import BAND_LOOKBACK
+    from agent.services.market_history import daily_history
+
+    hist = daily_history(svc, coins, BAND_LOOKBACK, market)
+    if len(hist.table.dates) < 11 or not hist.table.coins:
+        return None
+    costs = planner(svc.settings).costs
+    r = np.diff(hist.table.close, axis=0) / hist.table.close[:-1]
+    rate = max(costs.fee_rate(market.assets[c].market) for c in hist.table.coins) + costs.fallback_slippage_bps / 1e4
+    return band_model_from_returns(hist.table.coins, r, cost_rate=rate)
 
 
 def refusal(svc: Services, p: RebalancingPlan, *, heartbeat: bool = False) -> tuple[type[Exception], str] | None:
@@ -128,6 +151,10 @@ def preview(
 ) -> RebalancingPlan:
     """Plan, check the gates, and store the plan with a single-use confirm token (returned once, kept as a hash)."""
     p = plan(svc, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id)
+    if p.actions:
+        from agent.services.sensitivity import preview_line
+
+        p = p.model_copy(update={"sensitivity": preview_line(svc, p, market or svc.exchange.market())})
     # The planner's id is a pure function of its inputs; a stored preview needs a unique one.
     p = p.model_copy(update={"plan_id": f"{p.plan_id}-{secrets.token_hex(3)}"})
     if p.actions:

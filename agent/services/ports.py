@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from agent.core.domain import Market, PortfolioState
 from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
+from agent.core.performance import FundingEvent, ValuePoint
 
 
 @runtime_checkable
@@ -67,4 +68,21 @@ class TradePort(ReadPort, Protocol):
 
     def schedule_cancel(self, at_ms: int | None) -> bool:
         """Set (or clear, with None) the dead-man switch; False when the exchange refused."""
+        ...
+
+
+@runtime_checkable
+class HistoryPort(Protocol):
+    """The account's and the market's history (Hyperliquid and the stand-in; not a snapshot or paper)."""
+
+    def value_history(self) -> list[ValuePoint]:
+        """Account value and PnL over time (``portfolio``)."""
+        ...
+
+    def funding_since(self, ms: int) -> list[FundingEvent]:
+        """Funding paid or received since ``ms`` (``userFunding``)."""
+        ...
+
+    def daily_candles(self, coin: str, start_ms: int, end_ms: int) -> list[tuple[int, float, float]]:
+        """(open ms, close, traded value) per UTC day (``candleSnapshot`` 1d)."""
         ...

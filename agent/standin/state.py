@@ -115,6 +115,8 @@ class Account:
     balances: dict[int, Balance] = field(default_factory=dict)
     leverage: dict[str, tuple[str, int]] = field(default_factory=dict)  # coin -> (type, value)
     fills: list[dict[str, object]] = field(default_factory=list)  # newest last
+    funding_events: list[dict[str, object]] = field(default_factory=list)  # userFunding elements, newest last
+    value_history: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)  # (ms, total, perp) values
     orders: dict[int, OrderRecord] = field(default_factory=dict)
     cloids: dict[str, int] = field(default_factory=dict)
     scheduled_cancel_ms: int | None = None

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent.standin import accounting, matching
+from agent.standin import accounting, history, matching
 from agent.standin.rules import ZERO, fmt
 from agent.standin.snapshot import EMPTY_SPOT_META
 from agent.standin.state import OrderRecord
@@ -42,6 +42,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "candleSnapshot": ("req",),
     "fundingHistory": ("coin", "startTime"),
     "userRateLimit": ("user",),
+    "portfolio": ("user",),
+    "userFunding": ("user", "startTime"),
 }
 
 
@@ -49,6 +51,8 @@ def answer(ex: StandIn, request: Mapping[str, Any]) -> Any:
     kind = request["type"]
     own = ex.is_user(request.get("user"))
     handler = _HANDLERS[kind]
+    if own:
+        history.record(ex)  # the account-value history follows the stand-in's clock
     return handler(ex, request, own)
 
 
@@ -330,5 +334,7 @@ _HANDLERS: dict[str, Any] = {
     "candleSnapshot": candle_snapshot,
     "fundingHistory": funding_history,
     "userRateLimit": user_rate_limit,
+    "portfolio": history.portfolio,
+    "userFunding": history.user_funding,
 }
 assert set(_HANDLERS) == set(REQUIRED)

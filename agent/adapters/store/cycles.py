@@ -97,6 +97,15 @@ class Cycles:
         return filled
 
 
+    def missing_returns(self, started_before: str) -> list[dict[str, Any]]:
+        """Cycles started before ``started_before`` whose realised return is still empty (oldest first)."""
+        return self.store.query(
+            "SELECT id, started_at, COALESCE(value_after, value_before) AS v FROM cycles "
+            "WHERE return_7d IS NULL AND started_at < ? ORDER BY started_at",
+            (started_before,),
+        )
+
+
 def _checked(fields: dict[str, Any]) -> dict[str, Any]:
     bad = set(fields) - _WRITABLE
     if bad:

@@ -1,0 +1,83 @@
+"""Parsing of the account-history answers: ``portfolio``, ``userFunding`` and daily ``candleSnapshot``.
+
+Shapes from the recorded answers (``hl-recorded/test_portfolio.yaml``, ``test_user_funding_history_*.yaml``,
+``test_get_candles_snapshot.yaml``; hyperliquid-python-sdk cassettes, MIT). A malformed answer is a
+``SnapshotError`` naming the request, never a silent empty history.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from agent.core.errors import SnapshotError
+from agent.core.performance import FundingEvent, ValuePoint
+
+
+def _num(x: Any, what: str) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise SnapshotError(f"{what}: {x!r} is not a number") from None
+    if not math.isfinite(v):
+        raise SnapshotError(f"{what}: {x!r} is not finite")
+    return v
+
+
+def parse_portfolio(answer: Any, *, perp_only: bool = False) -> list[ValuePoint]:
+    """Every period's value and PnL samples (``day`` … ``allTime``, or the ``perp*`` ones), merged by time.
+
+    Each period's ``pnlHistory`` starts at 0; the periods are put on the all-time PnL scale by
+    anchoring each on the all-time PnL at (or just before) its first sample.
+    """
+    if not isinstance(answer, list) or not all(isinstance(p, list) and len(p) == 2 for p in answer):
+        raise SnapshotError("portfolio: expected a list of [period, {accountValueHistory, pnlHistory}]")
+    periods = {str(k): v for k, v in answer}
+    names = ("perpAllTime", "perpMonth", "perpWeek", "perpDay") if perp_only else ("allTime", "month", "week", "day")
+    series: dict[str, list[tuple[int, float, float]]] = {}
+    for name in names:
+        data = periods.get(name)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            raise SnapshotError(f"portfolio {name}: expected an object")
+        values = {int(t): _num(v, f"portfolio {name} value") for t, v in data.get("accountValueHistory") or []}
+        pnls = {int(t): _num(v, f"portfolio {name} pnl") for t, v in data.get("pnlHistory") or []}
+        series[name] = [(t, values[t], pnls.get(t, 0.0)) for t in sorted(values)]
+    if not series:
+        raise SnapshotError("portfolio: no period with an account value history")
+    base = series.get(names[0]) or next(iter(series.values()))
+    out = {t: ValuePoint(t, v, p) for t, v, p in base}
+    for rows in series.values():
+        if rows is base or not rows:
+            continue
+        before = [p for t, _, p in base if t <= rows[0][0]]
+        offset = before[-1] if before else 0.0
+        for t, v, p in rows:
+            out.setdefault(t, ValuePoint(t, v, offset + p))
+    return [out[t] for t in sorted(out)]
+
+
+def parse_user_funding(answer: Any) -> list[FundingEvent]:
+    if not isinstance(answer, list):
+        raise SnapshotError("userFunding: expected a list")
+    out = []
+    for e in answer:
+        delta = e.get("delta") if isinstance(e, dict) else None
+        if not isinstance(delta, dict) or delta.get("type") != "funding" or "time" not in e:
+            raise SnapshotError("userFunding: an element without time and a funding delta")
+        out.append(FundingEvent(int(e["time"]), str(delta.get("coin")), _num(delta.get("usdc"), "userFunding usdc")))
+    return out
+
+
+def parse_daily_candles(answer: Any) -> list[tuple[int, float, float]]:
+    """(open time ms, close, traded value ≈ close × base volume) per candle."""
+    if not isinstance(answer, list):
+        raise SnapshotError("candleSnapshot: expected a list")
+    out = []
+    for c in answer:
+        if not isinstance(c, dict) or not {"t", "c", "v"} <= c.keys():
+            raise SnapshotError("candleSnapshot: a candle without t, c and v")
+        close = _num(c["c"], "candle close")
+        out.append((int(c["t"]), close, close * _num(c["v"], "candle volume")))
+    return out

@@ -1,0 +1,93 @@
+"""Correlation and risk monitors (seeds 001 and 004): what the holdings do together, and drawdown protection.
+
+- ``risk_report(svc)``: the rolling correlation matrix of the held assets' daily returns over
+  ``[risk] correlation_window`` days (the exchange's candles; the shipped history offline), the average
+  pairwise correlation (plain and weighted by |w_i·w_j|), the drawdown from the recorded peak, and
+  whether either passes its limit. CLI ``rebalancer risk``, MCP ``get_risk``.
+- ``correlation_breach(svc, state, market)``: the heartbeat's trigger (its alert has the alerter's cooldown).
+- ``protect(svc, target, equity)``: the drawdown clamp every plan goes through (``planning.plan``).
+
+The peak is the highest equity a heartbeat tick or a plan has recorded (``peak_equity``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agent.core.domain import CASH, Market, PortfolioState, TargetAllocation
+from agent.core.metrics import average_pairwise, correlation
+from agent.core.protection import clamp_for_drawdown, drawdown
+from agent.services.market_history import daily_history
+
+if TYPE_CHECKING:
+    from agent.services.app import Services
+
+
+def peak_equity(svc: Services, equity: float) -> float:
+    return max(float(svc.store.records.get("peak_equity", 0.0) or 0.0), equity)
+
+
+def correlation_of(svc: Services, state: PortfolioState, market: Market) -> dict[str, Any]:
+    weights = {c: w for c, w in state.weights(market).items() if c != CASH and abs(w) > 1e-9}
+    coins = sorted(weights)
+    window = svc.settings.risk.correlation_window
+    hist = daily_history(svc, coins, window, market) if coins else None
+    table = hist.table if hist else None
+    if table is None or len(table.dates) < 4 or len(table.coins) < 2:
+        return {"coins": list(table.coins) if table else coins, "matrix": [], "average": None, "weighted_average": None,
+                "window_days": window, "history_source": hist.source if hist else None,
+                "left_out": list(hist.missing) if hist else []}
+    r = np.diff(np.log(table.close), axis=0)
+    corr = correlation(r)
+    w = np.array([weights[c] for c in table.coins])
+    return {
+        "coins": list(table.coins),
+        "matrix": np.round(corr, 4).tolist(),
+        "average": average_pairwise(corr),
+        "weighted_average": average_pairwise(corr, w),
+        "window_days": len(table.dates) - 1,
+        "window": {"start": table.dates[0].isoformat(), "end": table.dates[-1].isoformat()},
+        "history_source": hist.source if hist else None,
+        "left_out": list(hist.missing) if hist else [],
+    }
+
+
+def risk_report(svc: Services) -> dict[str, Any]:
+    """Correlation of the holdings and drawdown, each against its configured limit."""
+    state, market = svc.observe()
+    equity = state.equity(market)
+    cfg = svc.settings.risk
+    corr = correlation_of(svc, state, market)
+    peak = peak_equity(svc, equity)
+    dd = drawdown(peak, equity)
+    avg = corr["weighted_average"]
+    return {
+        "correlation": corr,
+        "max_correlation": cfg.max_correlation,
+        "correlation_breach": avg is not None and avg > cfg.max_correlation,
+        "equity": equity,
+        "peak_equity": peak,
+        "drawdown": dd,
+        "max_drawdown": cfg.max_drawdown,
+        "drawdown_exposure": cfg.drawdown_exposure,
+        "drawdown_protection_active": cfg.max_drawdown is not None and dd >= cfg.max_drawdown,
+        "as_of": market.timestamp.isoformat(),
+    }
+
+
+def correlation_breach(svc: Services, state: PortfolioState, market: Market) -> str | None:
+    """The heartbeat's trigger: a message when the holdings' weighted average correlation passes the limit."""
+    corr = correlation_of(svc, state, market)
+    avg, limit = corr["weighted_average"], svc.settings.risk.max_correlation
+    if avg is None or avg <= limit:
+        return None
+    return f"average pairwise correlation {avg:.2f} of {', '.join(corr['coins'])} is above {limit:.2f}"
+
+
+def protect(svc: Services, target: TargetAllocation, equity: float) -> tuple[TargetAllocation, str | None]:
+    """The drawdown clamp on ``target`` (see ``agent.core.protection``)."""
+    cfg = svc.settings.risk
+    dd = drawdown(peak_equity(svc, equity), equity)
+    return clamp_for_drawdown(target, dd, cfg.max_drawdown, cfg.drawdown_exposure)
