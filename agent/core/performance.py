@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,12 +41,21 @@ class FundingEvent:
     usdc: float
 
 
-def merge_points(points: Iterable[ValuePoint]) -> list[ValuePoint]:
-    """One point per timestamp, ascending (periods overlap in the ``portfolio`` answer)."""
-    by_ms: dict[int, ValuePoint] = {}
-    for p in points:
-        by_ms[p.ms] = p
-    return [by_ms[k] for k in sorted(by_ms)]
+Series = Mapping[str, Sequence[ValuePoint]]  # period ("day", "week", "month", "allTime") → ascending points
+PERIODS = ("day", "week", "month", "allTime")
+
+
+def covering(series: Series, start_ms: int, length_ms: int) -> Sequence[ValuePoint]:
+    """The finest period whose history reaches back to ``start_ms`` (within 2 % of the window), else allTime.
+
+    PnL differences are exact within one period's series; the finer the period, the denser its samples.
+    """
+    slack = max(0, length_ms) // 50
+    for name in PERIODS:
+        pts = series.get(name) or ()
+        if pts and pts[0].ms <= start_ms + slack:
+            return pts
+    return series.get("allTime") or next((p for p in series.values() if p), ())
 
 
 def at_or_before(points: Sequence[ValuePoint], ms: int) -> ValuePoint | None:
@@ -90,7 +99,7 @@ def path_stats(points: Sequence[ValuePoint]) -> dict[str, float | None]:
 
 
 def report(
-    points: Sequence[ValuePoint],
+    series: Series,
     fills: Sequence[Fill],
     funding: Sequence[FundingEvent],
     *,
@@ -100,13 +109,17 @@ def report(
     names: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """The performance of the last ``days`` (returns also over 1, 7, 30 days and all time)."""
-    pts = merge_points(points)
-    if pts:
-        now_ms = max(now_ms, pts[-1].ms)  # the exchange's clock may run a little ahead of ours
+    last = max((p[-1].ms for p in series.values() if p), default=now_ms)
+    now_ms = max(now_ms, last)  # the exchange's clock may run a little ahead of ours
     start = now_ms - days * DAY_MS
     names = names or {}
-    returns = {f"{n}d": window_return(pts, now_ms - n * DAY_MS, now_ms) for n in (1, 7, 30)}
-    returns["all_time"] = window_return(pts, pts[0].ms, now_ms) if pts else None
+    returns: dict[str, float | None] = {}
+    for n in (1, 7, 30):
+        begin = now_ms - n * DAY_MS
+        returns[f"{n}d"] = window_return(covering(series, begin, n * DAY_MS), begin, now_ms)
+    everything = series.get("allTime") or ()
+    returns["all_time"] = window_return(everything, everything[0].ms, now_ms) if everything else None
+    pts = list(covering(series, start, days * DAY_MS))
     in_window = [p for p in pts if p.ms >= start]
     base = at_or_before(pts, start) or (in_window[0] if in_window else None)
     stats = path_stats(([base] if base and base not in in_window else []) + in_window)

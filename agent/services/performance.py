@@ -33,33 +33,34 @@ def performance(svc: Services, days: int = 30) -> dict[str, Any]:
         )
     now = svc.clock()
     now_ms = int(now.timestamp() * 1000)
-    points = ex.value_history()
+    series = ex.value_history()
     start_ms = now_ms - days * core.DAY_MS
     fills = ex.fills_since(start_ms)
     funding = ex.funding_since(start_ms)
     state, market = svc.observe()
     names = {info.wire_name: coin for coin, info in market.assets.items()}
     unrealized = {c: p.unrealized_pnl for c, p in state.positions.items() if p.unrealized_pnl}
-    out = core.report(points, fills, funding, now_ms=now_ms, days=days, unrealized=unrealized, names=names)
-    out["cycles_filled"] = fill_cycle_returns(svc, points)
+    out = core.report(series, fills, funding, now_ms=now_ms, days=days, unrealized=unrealized, names=names)
+    out["cycles_filled"] = fill_cycle_returns(svc, series)
     out["as_of"] = now.isoformat()
     return out
 
 
-def fill_cycle_returns(svc: Services, points: list[core.ValuePoint] | None = None) -> int:
+def fill_cycle_returns(svc: Services, series: core.Series | None = None) -> int:
     """Seed 000's realised 7-day return of every cycle at least 7 days old, from the value history."""
     before = (svc.clock() - timedelta(days=RETURN_DAYS)).isoformat()
     pending = svc.store.cycles.missing_returns(before)
     if not pending:
         return 0
-    if points is None:
+    if series is None:
         if not isinstance(svc.exchange, HistoryPort):
             return svc.store.cycles.fill_returns(RETURN_DAYS)
-        points = svc.exchange.value_history()
-    pts = core.merge_points(points)
+        series = svc.exchange.value_history()
     filled = 0
+    span = RETURN_DAYS * core.DAY_MS
     for row in pending:
         t0 = int(datetime.fromisoformat(row["started_at"]).timestamp() * 1000)
+        pts = core.covering(series, t0, span)
         if pts and 0 < pts[0].ms - t0 <= SLACK_MS:  # the history's first sample came just after the cycle began
             t0 = pts[0].ms
         r = core.window_return(pts, t0, t0 + RETURN_DAYS * core.DAY_MS)

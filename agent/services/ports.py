@@ -75,8 +75,8 @@ class TradePort(ReadPort, Protocol):
 class HistoryPort(Protocol):
     """The account's and the market's history (Hyperliquid and the stand-in; not a snapshot or paper)."""
 
-    def value_history(self) -> list[ValuePoint]:
-        """Account value and PnL over time (``portfolio``)."""
+    def value_history(self) -> dict[str, list[ValuePoint]]:
+        """Account value and PnL over time per period, day … allTime (``portfolio``)."""
         ...
 
     def funding_since(self, ms: int) -> list[FundingEvent]:

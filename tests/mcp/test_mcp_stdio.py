@@ -97,6 +97,9 @@ def test_read_only_over_stdio_lists_no_destructive_tool(tmp_path: Path):
         "list_strategies",
         "compute_target",
         "get_history",
+        "get_performance",
+        "get_risk",
+        "get_sensitivity",
         "preview_rebalance",
     }
 

@@ -13,7 +13,10 @@ from agent.strategist.library import load_strategies
 from tools.registry import IN_THE_PROMPT, TOOLS, UNTRUSTED_NOTE, by_name, llm_tools
 from tools.server import build_server
 
-READ_ONLY = {"get_portfolio", "get_drift", "get_market", "list_strategies", "compute_target", "get_history"}
+READ_ONLY = {
+    "get_portfolio", "get_drift", "get_market", "list_strategies", "compute_target", "get_history",
+    "get_performance", "get_risk", "get_sensitivity",
+}
 DESTRUCTIVE = {"execute_rebalance", "cancel_open_orders", "pause_trading", "resume_trading"}
 ALL = READ_ONLY | DESTRUCTIVE | {"preview_rebalance", "set_target_allocation"}
 

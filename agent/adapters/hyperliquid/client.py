@@ -442,8 +442,8 @@ class HyperliquidExchange:
         return isinstance(answer, Mapping) and answer.get("status") == "ok"
 
     # ------------------------------------------------------------------ history (performance, risk)
-    def value_history(self) -> list[ValuePoint]:
-        """The ``portfolio`` answer: account value and PnL samples of every period, merged."""
+    def value_history(self) -> dict[str, list[ValuePoint]]:
+        """The ``portfolio`` answer: account value and PnL samples per period (day, week, month, allTime)."""
         return parse_portfolio(self._info({"type": "portfolio", "user": self.user}))
 
     def funding_since(self, ms: int) -> list[FundingEvent]:

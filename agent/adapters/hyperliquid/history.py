@@ -24,38 +24,29 @@ def _num(x: Any, what: str) -> float:
     return v
 
 
-def parse_portfolio(answer: Any, *, perp_only: bool = False) -> list[ValuePoint]:
-    """Every period's value and PnL samples (``day`` … ``allTime``, or the ``perp*`` ones), merged by time.
-
-    Each period's ``pnlHistory`` starts at 0; the periods are put on the all-time PnL scale by
-    anchoring each on the all-time PnL at (or just before) its first sample.
-    """
+def parse_portfolio(answer: Any, *, perp_only: bool = False) -> dict[str, list[ValuePoint]]:
+    """Each period's value and PnL samples: ``day``, ``week``, ``month``, ``allTime`` (or the ``perp*`` ones,
+    renamed to the same keys). PnL differences are exact within a period, not across periods."""
     if not isinstance(answer, list) or not all(isinstance(p, list) and len(p) == 2 for p in answer):
         raise SnapshotError("portfolio: expected a list of [period, {accountValueHistory, pnlHistory}]")
     periods = {str(k): v for k, v in answer}
-    names = ("perpAllTime", "perpMonth", "perpWeek", "perpDay") if perp_only else ("allTime", "month", "week", "day")
-    series: dict[str, list[tuple[int, float, float]]] = {}
-    for name in names:
-        data = periods.get(name)
+    out: dict[str, list[ValuePoint]] = {}
+    for name in ("day", "week", "month", "allTime"):
+        key = "perp" + name[0].upper() + name[1:] if perp_only else name
+        data = periods.get(key)
         if data is None:
             continue
         if not isinstance(data, dict):
-            raise SnapshotError(f"portfolio {name}: expected an object")
-        values = {int(t): _num(v, f"portfolio {name} value") for t, v in data.get("accountValueHistory") or []}
-        pnls = {int(t): _num(v, f"portfolio {name} pnl") for t, v in data.get("pnlHistory") or []}
-        series[name] = [(t, values[t], pnls.get(t, 0.0)) for t in sorted(values)]
-    if not series:
+            raise SnapshotError(f"portfolio {key}: expected an object")
+        try:
+            values = {int(t): _num(v, f"portfolio {key} value") for t, v in data.get("accountValueHistory") or []}
+            pnls = {int(t): _num(v, f"portfolio {key} pnl") for t, v in data.get("pnlHistory") or []}
+        except (TypeError, ValueError):
+            raise SnapshotError(f"portfolio {key}: expected [time, value] pairs") from None
+        out[name] = [ValuePoint(t, values[t], pnls.get(t, 0.0)) for t in sorted(values)]
+    if not any(out.values()):
         raise SnapshotError("portfolio: no period with an account value history")
-    base = series.get(names[0]) or next(iter(series.values()))
-    out = {t: ValuePoint(t, v, p) for t, v, p in base}
-    for rows in series.values():
-        if rows is base or not rows:
-            continue
-        before = [p for t, _, p in base if t <= rows[0][0]]
-        offset = before[-1] if before else 0.0
-        for t, v, p in rows:
-            out.setdefault(t, ValuePoint(t, v, offset + p))
-    return [out[t] for t in sorted(out)]
+    return out
 
 
 def parse_user_funding(answer: Any) -> list[FundingEvent]:
