@@ -79,6 +79,9 @@ def test_streamable_http_serves_the_read_only_tools(http_server: str):
         "list_strategies",
         "compute_target",
         "get_history",
+        "get_performance",
+        "get_risk",
+        "get_sensitivity",
         "preview_rebalance",
     }
     assert not portfolio.is_error and portfolio.structured_content["equity_usd"] > 0
