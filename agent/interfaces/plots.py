@@ -37,32 +37,58 @@ def _variant(png: Path | None, suffix: str) -> Path | None:
     return None if png is None else png.with_name(f"{png.stem}-{suffix}{png.suffix or '.png'}")
 
 
+def featured(result: BacktestResult, most: int = 6) -> list[Any]:
+    """The runs worth a line of their own: never, calendar-monthly, the cost-aware ones, then the rest in order."""
+    def rank(r: Any) -> int:
+        return 0 if r.spec.startswith("cost-aware") else 1 if r.spec in ("never", "calendar:monthly") else 2
+
+    return sorted(result.runs, key=rank)[:most]
+
+
+def _rolling(x: np.ndarray, n: int = 30) -> np.ndarray:
+    c = np.cumsum(np.insert(x, 0, 0.0))
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        lo = max(0, i - n + 1)
+        out[i] = (c[i + 1] - c[lo]) / (i + 1 - lo)
+    return out
+
+
 def equity_and_drift(result: BacktestResult) -> Figure:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    for r in result.runs:
+    for r in featured(result):
         top.plot(r.dates, r.equity, lw=1.1, label=r.spec)
-        bottom.plot(r.dates, r.drift * 100, lw=0.8, label=r.spec)
+        bottom.plot(r.dates, _rolling(r.drift) * 100, lw=1.0, label=r.spec)
     top.set_ylabel("equity (USD)")
-    top.set_title("Equity after each day's trades")
-    top.legend(fontsize=7, ncol=2)
+    top.set_title("Equity after each day's trades (every policy's figures are in the frontier and the table)")
+    top.legend(fontsize=7)
     top.grid(alpha=0.3)
-    bottom.set_ylabel("drift ½Σ|w − w*| (pp)")
-    bottom.set_title("Drift from target, measured at each close after trades")
+    bottom.set_ylabel("drift ½Σ|w − w*|, pp (30-day mean)")
+    bottom.set_title("Drift from target at each close after trades")
     bottom.grid(alpha=0.3)
     return fig
 
 
 def frontier(result: BacktestResult) -> Figure:
     fig, ax = plt.subplots(figsize=(8, 6))
+    bands = []
     for r in result.runs:
         m = r.metrics()
         if r.spec == "never":
             continue
+        x, y = m["mean_drift"] * 100, m["cost_bp_pa"]
         cost_aware = r.spec.startswith("cost-aware")
-        ax.scatter(m["mean_drift"] * 100, m["cost_bp_pa"], s=60 if cost_aware else 30,
-                   marker="*" if cost_aware else "o", color="tab:red" if cost_aware else "tab:blue")
-        ax.annotate(r.spec, (m["mean_drift"] * 100, m["cost_bp_pa"]), fontsize=7, xytext=(4, 3),
-                    textcoords="offset points")
+        if r.spec.startswith("band:") and r.spec.endswith(":edge"):
+            bands.append((x, y))
+        ax.scatter(x, y, s=90 if cost_aware else 30, marker="*" if cost_aware else "o",
+                   color="tab:red" if cost_aware else "tab:blue", zorder=3)
+        label = r.spec.split(" (")[0] if cost_aware else r.spec
+        ax.annotate(label, (x, y), fontsize=7, xytext=(4, -9 if cost_aware else 3), textcoords="offset points",
+                    color="tab:red" if cost_aware else "black")
+    if len(bands) > 1:
+        bx, by = zip(*sorted(bands), strict=True)
+        ax.plot(bx, by, color="tab:blue", alpha=0.35, lw=1, label="fixed bands (to the edge)")
+        ax.legend(fontsize=8)
     ax.set_xlabel("mean drift (pp)")
     ax.set_ylabel("cost (bp of mean equity per year)")
     ax.set_title("Cost–drift frontier: every policy is a point (lower left is better)")
@@ -100,10 +126,14 @@ def correlation_heatmap(coins: Sequence[str], corr: np.ndarray, title: str) -> F
 
 
 def sensitivity_chart(report: dict[str, Any]) -> Figure:
+    from datetime import date
+
     fig, ax = plt.subplots(figsize=(10, 5))
+    dates = [date.fromisoformat(d) for d in report["paths"]["dates"]]
     for key, label in (("current", "stay put (current holdings)"), ("rebalanced", "rebalance to target")):
-        path = report["paths"][key]
-        ax.plot(report["paths"]["dates"], path, lw=1.3, label=f"{label}: {report[key]['total_return']:+.2%}")
+        m = report[key]
+        ax.plot(dates, report["paths"][key], lw=1.3,
+                label=f"{label}: {m['total_return']:+.1%}, vol {m['vol_pa']:.0%}, max DD {m['max_drawdown']:.0%}")
     ax.set_ylabel("value of $1")
     ax.set_title(f"Sensitivity over the last {report['days']} days of real closes (past data, not a forecast)")
     ax.legend()
