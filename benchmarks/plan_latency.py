@@ -22,6 +22,7 @@ import numpy as np
 from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Position, TargetAllocation
 from agent.core.capital import pro_rata
 from agent.core.domain import TradeAction
+from agent.core.planner import _trusted
 from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
 
 MIN_TRADE, FEE, SLIP = 10.0, 0.00045, 5.0 / 10_000
@@ -131,7 +132,8 @@ def bare_plan(state: PortfolioState, target: TargetAllocation, market: Market, s
 
 
 def _action(info, sell, kind, size, mid, w0, w1, reduce_only, px, why) -> TradeAction:
-    return TradeAction.model_construct(
+    return _trusted(  # the cheapest way to a validated-shape model: what the planner itself uses
+        TradeAction,
         coin=info.coin, market=info.market, side="sell" if sell else "buy", kind=kind, size=size,
         notional_usd=round(size * float(mid), 2), from_weight=round(w0, 6), to_weight=round(w1, 6),
         reduce_only=reduce_only, limit_px=px, reason=why, asset=info.asset, wire_name=info.wire_name,
