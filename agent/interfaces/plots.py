@@ -57,8 +57,9 @@ def _rolling(x: np.ndarray, n: int = 30) -> np.ndarray:
 def equity_and_drift(result: BacktestResult) -> Figure:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     for r in featured(result):
-        top.plot(r.dates, r.equity, lw=1.1, label=r.spec)
-        bottom.plot(r.dates, _rolling(r.drift) * 100, lw=1.0, label=r.spec)
+        days = np.array(r.dates, dtype="datetime64[D]")
+        top.plot(days, r.equity, lw=1.1, label=r.spec)
+        bottom.plot(days, _rolling(r.drift) * 100, lw=1.0, label=r.spec)
     top.set_ylabel("equity (USD)")
     top.set_title("Equity after each day's trades (every policy's figures are in the frontier and the table)")
     top.legend(fontsize=7)
@@ -102,7 +103,7 @@ def allocation(result: BacktestResult, spec: str | None = None) -> Figure:
     w = np.clip(run.weights, 0, None)
     cash = np.clip(1 - np.abs(run.weights).sum(axis=1), 0, None)
     fig, ax = plt.subplots(figsize=(11, 5))
-    ax.stackplot(run.dates, *w.T, cash, labels=[*result.coins, "USDC"], alpha=0.85)
+    ax.stackplot(np.array(run.dates, dtype="datetime64[D]"), *w.T, cash, labels=[*result.coins, "USDC"], alpha=0.85)
     ax.set_ylim(0, 1)
     ax.set_ylabel("weight")
     ax.set_title(f"Allocation over time: {run.spec}")
@@ -129,7 +130,7 @@ def sensitivity_chart(report: dict[str, Any]) -> Figure:
     from datetime import date
 
     fig, ax = plt.subplots(figsize=(10, 5))
-    dates = [date.fromisoformat(d) for d in report["paths"]["dates"]]
+    dates = np.array([date.fromisoformat(d) for d in report["paths"]["dates"]], dtype="datetime64[D]")
     for key, label in (("current", "stay put (current holdings)"), ("rebalanced", "rebalance to target")):
         m = report[key]
         ax.plot(dates, report["paths"][key], lw=1.3,
@@ -178,11 +179,11 @@ def backtest_pictures(result: BacktestResult, png: Path | None, html: Path | Non
         if path is not None:
             written.append(str(path))
     if html is not None:
-        rows = [{"spec": r.spec, **r.metrics()} for r in result.runs]
-        base = next((r["cost_bp_pa"] for r in rows if r["spec"] == "calendar:monthly"), None)
+        rows: list[dict[str, Any]] = [{"spec": r.spec, **r.metrics()} for r in result.runs]
+        base = next((float(r["cost_bp_pa"]) for r in rows if r["spec"] == "calendar:monthly"), None)
         for r in rows:
-            r["ratio"] = r["cost_bp_pa"] / base if base else None
-            r["mean_drift"] *= 100
+            r["ratio"] = float(r["cost_bp_pa"]) / base if base else None
+            r["mean_drift"] = float(r["mean_drift"]) * 100
         table = metrics_table(rows, [("spec", "policy", "{}"), ("mean_drift", "mean drift pp", "{:.2f}"),
                                      ("cost_bp_pa", "cost bp/yr", "{:.2f}"), ("ratio", "× monthly", "{:.2f}"),
                                      ("trades", "trades", "{}"), ("cagr", "CAGR", "{:+.1%}"),

@@ -139,7 +139,12 @@ def _match(
     tick = progress(f"matching {ref}'s drift", MATCH_STEPS * len(sim.dates)) if progress else None
     for step in range(MATCH_STEPS):
         a = math.exp((lo + hi) / 2)
-        run = sim.run(CostAware(a), target, (lambda k, s=step: tick(s * len(sim.dates) + k)) if tick else None)
+
+        def on_day(k: int, offset: int = step * len(sim.dates)) -> None:
+            if tick is not None:
+                tick(offset + k)
+
+        run = sim.run(CostAware(a), target, on_day)
         if run.metrics()["mean_drift"] > goal:
             lo = math.log(a)  # too much drift: more aversion
         else:

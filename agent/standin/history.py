@@ -79,12 +79,12 @@ def portfolio(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[Any]:
     for prefix, col in (("", 1), ("perp", 2)):
         for name, span in PERIODS:
             start = None if span is None else now - span
-            rows = [h for h in hist if start is None or h[0] >= start]
-            first = rows[0][col] if rows else ZERO
+            rows = [(h[0], h[col]) for h in hist if start is None or h[0] >= start]
+            first = Decimal(rows[0][1]) if rows else ZERO
             key = name if not prefix else prefix + name[0].upper() + name[1:]
             out.append([key, {
-                "accountValueHistory": [[h[0], fmt(h[col], 6)] for h in rows],
-                "pnlHistory": [[h[0], fmt(h[col] - first, 6)] for h in rows],
+                "accountValueHistory": [[t, fmt(Decimal(v), 6)] for t, v in rows],
+                "pnlHistory": [[t, fmt(Decimal(v) - first, 6)] for t, v in rows],
                 "vlm": fmt(_volume_since(ex, start) if own else ZERO, 6),
             }])
     return out

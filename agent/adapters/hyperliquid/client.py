@@ -51,12 +51,11 @@ from agent.adapters.hyperliquid.constants import (
     exchange_weight,
     resolve_base_url,
 )
-from agent.adapters.hyperliquid.history import parse_daily_candles, parse_portfolio, parse_user_funding
+from agent.adapters.hyperliquid.history import HistoryReads
 from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
 from agent.core.domain import Market, MarketType, PortfolioState
 from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
 from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
-from agent.core.performance import FundingEvent, ValuePoint
 from agent.core.rules import is_valid_price, is_valid_size, round_price, round_size_down
 
 log = logging.getLogger(__name__)
@@ -124,7 +123,7 @@ class RateBudget:
 
 
 
-class HyperliquidExchange:
+class HyperliquidExchange(HistoryReads):
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
 
     supports_schedule_cancel = True
@@ -440,18 +439,6 @@ class HyperliquidExchange:
         except OrderOutcomeUnknown as exc:
             raise TemporaryExchangeError(str(exc)) from None
         return isinstance(answer, Mapping) and answer.get("status") == "ok"
-
-    # ------------------------------------------------------------------ history (performance, risk)
-    def value_history(self) -> dict[str, list[ValuePoint]]:
-        """The ``portfolio`` answer: account value and PnL samples per period (day, week, month, allTime)."""
-        return parse_portfolio(self._info({"type": "portfolio", "user": self.user}))
-
-    def funding_since(self, ms: int) -> list[FundingEvent]:
-        return parse_user_funding(self._info({"type": "userFunding", "user": self.user, "startTime": int(ms)}))
-
-    def daily_candles(self, coin: str, start_ms: int, end_ms: int) -> list[tuple[int, float, float]]:
-        body = {"coin": self._wire_name(coin), "interval": "1d", "startTime": int(start_ms), "endTime": int(end_ms)}
-        return parse_daily_candles(self._info({"type": "candleSnapshot", "req": body}))
 
     def _wire_name(self, coin: str) -> str:
         if self._market is None:

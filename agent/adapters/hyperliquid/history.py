@@ -8,6 +8,7 @@ Shapes from the recorded answers (``hl-recorded/test_portfolio.yaml``, ``test_us
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from agent.core.errors import SnapshotError
@@ -72,3 +73,22 @@ def parse_daily_candles(answer: Any) -> list[tuple[int, float, float]]:
         close = _num(c["c"], "candle close")
         out.append((int(c["t"]), close, close * _num(c["v"], "candle volume")))
     return out
+
+
+class HistoryReads:
+    """The history reads of :class:`~agent.adapters.hyperliquid.client.HyperliquidExchange` (its ``HistoryPort``)."""
+
+    user: str
+    _info: Callable[..., Any]
+    _wire_name: Callable[[str], str]
+
+    def value_history(self) -> dict[str, list[ValuePoint]]:
+        """The ``portfolio`` answer: account value and PnL samples per period (day, week, month, allTime)."""
+        return parse_portfolio(self._info({"type": "portfolio", "user": self.user}))
+
+    def funding_since(self, ms: int) -> list[FundingEvent]:
+        return parse_user_funding(self._info({"type": "userFunding", "user": self.user, "startTime": int(ms)}))
+
+    def daily_candles(self, coin: str, start_ms: int, end_ms: int) -> list[tuple[int, float, float]]:
+        body = {"coin": self._wire_name(coin), "interval": "1d", "startTime": int(start_ms), "endTime": int(end_ms)}
+        return parse_daily_candles(self._info({"type": "candleSnapshot", "req": body}))
