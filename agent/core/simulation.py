@@ -180,19 +180,25 @@ class Simulation:
         if blank:
             raise ValidationError(f"prices: no price for {', '.join(blank)} on the first day ({first})")
 
-    def market(self, i: int) -> Market:
+    def market(self, i: int, held: np.ndarray | None = None) -> Market:
+        """Day i's market: every coin with a close that day, and any ``held`` coin at its last close."""
         m = self._markets.get(i)
         if m is None:
             when = datetime.combine(self.prices.dates[i], datetime.min.time(), UTC)
-            assets = {
-                c: MarketInfo(
-                    coin=c, market="perp", asset=j, wire_name=c, sz_decimals=int(self.szd[j]), mid=float(px)
-                )
-                for j, (c, px) in enumerate(zip(self.prices.coins, self.close[i], strict=True))
-                if np.isfinite(px)
-            }
-            m = self._markets[i] = Market(assets=assets, timestamp=when)
+            quoted = np.isfinite(self.prices.close[i])
+            m = self._markets[i] = Market(assets=self._infos(i, quoted), timestamp=when)
+        if held is not None:
+            stale = held & ~np.isfinite(self.prices.close[i]) & np.isfinite(self.close[i])
+            if stale.any():
+                m = Market(assets={**m.assets, **self._infos(i, stale)}, timestamp=m.timestamp)
         return m
+
+    def _infos(self, i: int, which: np.ndarray) -> dict[str, MarketInfo]:
+        return {
+            c: MarketInfo(coin=c, market="perp", asset=j, wire_name=c, sz_decimals=int(self.szd[j]), mid=float(px))
+            for j, (c, px) in enumerate(zip(self.prices.coins, self.close[i], strict=True))
+            if which[j]
+        }
 
     def run(self, policy: Policy, target: TargetAllocation, on_day: Callable[[int], None] | None = None) -> Run:
         """Simulate ``policy`` from an account exactly at ``target`` on the first day."""
@@ -242,7 +248,7 @@ class Simulation:
     def _day(
         self, i: int, pos: np.ndarray, cash: float, p: np.ndarray, target: TargetAllocation, coins: tuple[str, ...]
     ) -> Day:
-        market = self.market(i)
+        market = self.market(i, pos != 0)
         positions = {
             c: Position(coin=c, market="perp", size=float(s), leverage=1.0, margin_used=abs(float(s * px)))
             for c, s, px in zip(coins, pos, p, strict=True)
