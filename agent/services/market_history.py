@@ -41,13 +41,13 @@ def history_name(coin: str, market: Market) -> str:
     return coin
 
 
-def daily_history(svc: Services, coins: list[str], days: int, market: Market) -> History:
-    """The last ``days`` daily closes of ``coins`` (+1 row, for ``days`` returns)."""
+def daily_history(svc: Services | None, coins: list[str], days: int, market: Market) -> History:
+    """The last ``days`` daily closes of ``coins`` (+1 row, for ``days`` returns); ``svc`` None: shipped only."""
     if not 2 <= days <= 3650:
         raise ValidationError("days must be between 2 and 3650")
     names = {c: history_name(c, market) for c in coins}
-    exchange = svc.exchange
-    if isinstance(exchange, HistoryPort):
+    exchange = svc.exchange if svc is not None else None
+    if svc is not None and isinstance(exchange, HistoryPort):
         table = _from_exchange(exchange, names, days, svc.clock())
         if table is not None:
             return History(table, "the exchange's daily candles", ())

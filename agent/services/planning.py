@@ -114,15 +114,21 @@ def plan(
     )
 
 
-def cost_aware_model(svc: Services, coins: list[str], market: Market) -> BandModel | None:
-    """The cost-aware bands' inputs from the last ``BAND_LOOKBACK`` days (None without history: fixed band)."""
+def cost_aware_model(
+    svc: Services | None, coins: list[str], market: Market, settings: Settings | None = None
+) -> BandModel | None:
+    """The cost-aware bands' inputs from the last ``BAND_LOOKBACK`` days (None without history: fixed band).
+
+    ``svc`` None (offline planning): from the shipped daily history only.
+    """
     from agent.core.policies import BAND_LOOKBACK
     from agent.services.market_history import daily_history
 
     hist = daily_history(svc, coins, BAND_LOOKBACK, market)
     if len(hist.table.dates) < 11 or not hist.table.coins:
         return None
-    costs = planner(svc.settings).costs
+    cfg = settings if settings is not None else (svc.settings if svc is not None else Settings())
+    costs = planner(cfg).costs
     r = np.diff(hist.table.close, axis=0) / hist.table.close[:-1]
     rate = max(costs.fee_rate(market.assets[c].market) for c in hist.table.coins) + costs.fallback_slippage_bps / 1e4
     return band_model_from_returns(hist.table.coins, r, cost_rate=rate)

@@ -25,7 +25,7 @@ from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
 from agent.services.executor import Executor
-from agent.services.planning import planner
+from agent.services.planning import cost_aware_model, planner
 from agent.services.ports import TradePort
 from agent.services.targets import validate
 from agent.strategist.base import ToolSpec
@@ -175,5 +175,7 @@ def plan_snapshot(snapshot: str | Path, target: TargetAllocation, settings: Sett
     exchange = SnapshotExchange(snapshot)
     state, market = exchange.account_state(), exchange.market()
     validate(settings, target, market)
-    result = planner(settings).create_rebalancing_plan(state, target, market)
+    coins = sorted(c for c in set(state.positions) | set(target.weights) if c in market.assets)
+    model = cost_aware_model(None, coins, market, settings) if settings.rebalance.mode == "cost-aware" else None
+    result = planner(settings, band_model=model).create_rebalancing_plan(state, target, market)
     return result.model_copy(update={"target_source": "argument", "as_of": market.timestamp})

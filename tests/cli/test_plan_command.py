@@ -92,3 +92,15 @@ def test_bad_mode_and_missing_files_are_clear(files):
     (tmp / "broken.json").write_text("{")
     p = run("plan", "--snapshot", str(tmp / "broken.json"), "--target", str(target))
     assert p.returncode == 2 and "not valid JSON" in p.stderr
+
+
+def test_cost_aware_mode_gives_each_asset_its_own_band_from_the_shipped_history(files):
+    snap, _, tmp_path = files
+    target = tmp_path / "ten.json"
+    target.write_text(json.dumps({"BTC": 0.3, "ETH": 0.3, "DOGE": 0.2, "USDC": 0.2}))
+    code, out = run_json("plan", "--snapshot", str(snap), "--target", str(target), "--mode", "cost-aware")
+    assert code == 0, out
+    half = {r["coin"]: (r["band_high"] - r["band_low"]) / 2 for r in out["rows"] if r["coin"] != "USDC"}
+    assert len({round(h, 5) for h in half.values()}) == 3  # volatility- and weight-dependent, not one width
+    assert half["DOGE"] > half["BTC"] > 0  # the more volatile asset waits longer before trading
+    assert "cost-aware bands" in out["reason"]
