@@ -227,9 +227,7 @@ def get_performance(services: Services, args: PerformanceArgs) -> dict[str, Any]
     are not returns), volatility, Sharpe ratio, max drawdown, fees paid, funding paid (<0) or received
     (>0), realised PnL, turnover, and each asset's contribution. Fills in past cycles' 7-day returns.
     """
-    from agent.services.performance import performance
-
-    return performance(services, args.days)
+    return services.performance(args.days)
 
 
 @tool(NoArgs, "read", "Risk")
@@ -240,9 +238,7 @@ def get_risk(services: Services, args: NoArgs) -> dict[str, Any]:
     pairwise correlation (plain and weighted by position size) against [risk] max_correlation, and the
     drawdown from the recorded peak against the drawdown protection threshold.
     """
-    from agent.services.risk import risk_report
-
-    return risk_report(services)
+    return services.risk()
 
 
 @tool(SensitivityArgs, "read", "Sensitivity")
@@ -254,10 +250,9 @@ def get_sensitivity(services: Services, args: SensitivityArgs) -> dict[str, Any]
     Past data, not a forecast.
     """
     from agent.core.targets import parse_target
-    from agent.services.sensitivity import sensitivity
 
     target = parse_target(args.weights) if args.weights is not None else None
-    out = sensitivity(services, target, args.days)
+    out = services.sensitivity(target, args.days)
     return {k: v for k, v in out.items() if k != "paths"} | {"path_points": len(out["paths"]["dates"])}
 
 

@@ -166,3 +166,21 @@ class Services:
 
     def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
         return history.cycle_detail(self, cycle_id)
+
+    # -- evidence (issue 11): one call each, for every interface ---------------------------------------
+
+    def sensitivity(self, target: TargetAllocation | None = None, days: int = 90) -> dict[str, Any]:
+        """Stay put vs rebalance over the last ``days`` days of real closes (``services.sensitivity``)."""
+        from agent.services.sensitivity import sensitivity
+
+        return sensitivity(self, target, days)
+
+    def risk(self) -> dict[str, Any]:
+        from agent.services.risk import risk_report
+
+        return risk_report(self)
+
+    def performance(self, days: int = 30) -> dict[str, Any]:
+        from agent.services.performance import performance
+
+        return performance(self, days)

@@ -147,10 +147,8 @@ def sensitivity(
     as_json: JsonOpt = False,
 ) -> None:
     """Stay put or rebalance: both over the last N days of real closes (past data, not a forecast)."""
-    from agent.services.sensitivity import sensitivity as run
-
     with runtime(config, snapshot) as svc:
-        report = run(svc, read_target(target) if target else None, days)
+        report = svc.sensitivity(read_target(target) if target else None, days)
     files = []
     if plot is not None:
         from agent.interfaces import plots
@@ -185,10 +183,8 @@ def risk(
     as_json: JsonOpt = False,
 ) -> None:
     """Correlation of the holdings (rolling, daily returns) and drawdown, against their limits."""
-    from agent.services.risk import risk_report
-
     with runtime(config, snapshot) as svc:
-        report = risk_report(svc)
+        report = svc.risk()
     corr = report["correlation"]
     files = []
     if plot is not None and corr["matrix"]:
@@ -230,10 +226,8 @@ def performance(
     as_json: JsonOpt = False,
 ) -> None:
     """The account's real performance from the exchange's history: returns, risk, fees, funding, PnL."""
-    from agent.services.performance import performance as run
-
     with runtime(config) as svc:
-        report = run(svc, days)
+        report = svc.performance(days)
 
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{x:+.2%}"
