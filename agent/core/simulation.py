@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 
 from agent.core.costs import CostModel
-from agent.core.domain import CASH, Market, MarketInfo, PortfolioState, Position, RebalancingPlan, TargetAllocation
+from agent.core.domain import Market, MarketInfo, PortfolioState, Position, RebalancingPlan, TargetAllocation
 from agent.core.errors import ValidationError
 from agent.core.metrics import return_stats
 from agent.core.planner import PortfolioRebalancer
@@ -277,6 +277,3 @@ class Simulation:
                 out[c] = col
         return out
 
-
-def target_cash(target: TargetAllocation) -> float:
-    return target.allocations.get(CASH, 1.0 - sum(abs(w) for w in target.weights.values()))
