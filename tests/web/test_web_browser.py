@@ -52,7 +52,9 @@ def test_the_page_opens_with_the_token_and_its_three_columns_show_the_numbers_of
     assert page.locator("#equity").inner_text() == money(status["summary"]["equity_usd"])
     header = page.locator("#header").inner_text()
     assert "every 3 days" in header and "5 % / 5 %" in header and "Account mode: standard" in header
-    assert "not available yet" in page.locator("#sensitivity").inner_text()
+    sensitivity = page.locator("#sensitivity")
+    assert sensitivity.locator("svg").count() == 1  # current against rebalanced, drawn from the services
+    assert "past data, not a forecast" in sensitivity.inner_text()
     score = page.locator("#comparison tbody tr:first-child td:nth-child(2)").inner_text()  # average score
     assert re.fullmatch(r"[+-]\d+\.\d{3}", score)
     assert page.locator("#confirm").count() == 0  # no Confirm before a preview

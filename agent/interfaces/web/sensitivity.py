@@ -1,8 +1,8 @@
 """The sensitivity panel (seed 000): the account as held against the account rebalanced, over the last 90 days.
 
-The computation belongs to the services (the evidence issue's ``sensitivity``); this module only draws
-what it returns. Until the services offer it, the panel says "not available yet". Wiring it in is one
-change, in :func:`series`: return ``Series`` built from ``svc.sensitivity(days=DAYS)``.
+The computation belongs to the services (``Services.sensitivity``: the last ``DAYS`` days of real closes,
+the holdings as they are against the target); this module only draws what it returns. Where the services
+cannot compute it (no target, no history for a held coin) the panel says why it is not available.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from agent.core.errors import RebalancerError
+from agent.core.text import safe
 from agent.interfaces.web.charts import line_chart
 
 if TYPE_CHECKING:
@@ -31,18 +33,28 @@ class Series:
     note: str = ""
 
 
-def series(svc: Services) -> Series | None:
-    """The services' sensitivity for the last ``DAYS`` days; None while the services have none."""
-    return None  # the one change: return Series(...) from svc.sensitivity(days=DAYS)
+def series(svc: Services) -> Series | str:
+    """The services' sensitivity for the last ``DAYS`` days, or why there is none."""
+    try:
+        found = svc.sensitivity(days=DAYS)
+    except RebalancerError as e:
+        return safe(str(e))
+    paths = found["paths"]
+    dates = [datetime.fromisoformat(d) for d in paths["dates"]]
+    return Series(  # drawn as the growth of $100
+        current=[(d, 100 * v) for d, v in zip(dates, paths["current"], strict=True)],
+        rebalanced=[(d, 100 * v) for d, v in zip(dates, paths["rebalanced"], strict=True)],
+        note=str(found["summary"]),
+    )
 
 
 def panel(svc: Services) -> dict[str, object]:
     found = series(svc)
-    if found is None:
-        message = f"Sensitivity ({DAYS} days, current against rebalanced): not available yet."
+    if isinstance(found, str):
+        message = f"Sensitivity ({DAYS} days, current against rebalanced): not available ({found})."
         return {"available": False, "message": message}
     chart: Markup = line_chart(
         {"as held": found.current, "rebalanced": found.rebalanced},
-        title=f"Current against rebalanced, last {DAYS} days",
+        title=f"$100 held as is against rebalanced, last {DAYS} days",
     )
     return {"available": True, "chart": chart, "note": found.note}
