@@ -135,7 +135,7 @@ def run_heartbeats_trial(seed: int, workdir: Path) -> TrialResult:
                 raise RuntimeError(f"heartbeat failed ({p.returncode}): {err[-2000:]}")
         # the next slot (another interval, so another slot id): a slot whose tick was killed mid-execution is
         # only reconciled in its own slot ("recovered"), and the next slot finishes the job
-        nxt = [*cmd[:4], "--interval", "5h", *cmd[4:]]
+        nxt = [*cmd[:3], "--interval", "5h", *cmd[3:]]
         last = subprocess.run(nxt, capture_output=True, text=True, timeout=180, check=False)
         res.runs += 1
         if last.returncode != 0:
