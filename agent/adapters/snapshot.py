@@ -58,6 +58,7 @@ def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict
         "spotClearinghouseState": ask({"type": "spotClearinghouseState", "user": user}),
         "allMids": ask({"type": "allMids"}),
         "metaAndAssetCtxs": ask({"type": "metaAndAssetCtxs"}),
+        "userAbstraction": ask({"type": "userAbstraction", "user": user}),
     }
     if book_coins is None:
         state, market = load_snapshot(snap)

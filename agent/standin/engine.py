@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agent.standin import orders, views
+from agent.standin import orders, unified, views
 from agent.standin.accounting import PerpSummary, summarize
 from agent.standin.rules import ZERO, dec
 from agent.standin.snapshot import (
@@ -34,6 +34,7 @@ from agent.standin.snapshot import (
 from agent.standin.state import Account, Book, Market, OrderRecord, Token
 
 SCHEDULE_CANCEL_MIN_DELAY_MS = 5_000
+ABSTRACTIONS = ("disabled", "default", "dexAbstraction", "unifiedAccount", "portfolioMargin")
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,10 @@ class StandIn:
             snapshot.get("clearinghouseState") or {"marginSummary": {"accountValue": "0"}}, max_lev
         )
         account = Account(user=user, raw_usd=perp.raw_usd)
+        mode = snapshot.get("userAbstraction") or "disabled"
+        if mode not in ABSTRACTIONS:
+            raise ValueError(f"userAbstraction: unknown account mode {mode!r}")
+        account.abstraction = str(mode)
         for pos in perp.positions:
             if pos.coin not in max_lev:
                 raise ValueError(f"clearinghouseState: position in unknown coin {pos.coin}")
@@ -137,7 +142,7 @@ class StandIn:
                 parse_candles(candles)
         for history in (snapshot.get("fundingHistory") or {}).values():
             parse_funding(history)
-        return cls(
+        standin = cls(
             snapshot=snapshot,
             markets=markets,
             tokens=tokens,
@@ -149,6 +154,9 @@ class StandIn:
             fees=fees or Fees(),
             clock=clock,
         )
+        if account.unified:
+            unified.seed(standin)
+        return standin
 
     # ----------------------------------------------------------------- helpers
     def now_ms(self) -> int:
@@ -187,6 +195,10 @@ class StandIn:
             if market and not market.spot and not o.reduce_only:
                 total += o.sz * o.limit_px / Decimal(self.leverage_for(o.coin)[1])
         return total
+
+    def perp_available(self) -> Decimal:
+        """What a new perp position may use: the perp withdrawable, or the unified USDC available."""
+        return unified.usdc_available(self) if self.account.unified else self.perp_summary().withdrawable
 
     def perp_summary(self) -> PerpSummary:
         marks = {c: self.mark(c) for c in self.account.positions}

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent.standin import matching
+from agent.standin import matching, unified
 from agent.standin.rules import (
     ZERO,
     dec,
@@ -137,7 +137,7 @@ def _check(ex: StandIn, market: Market, order: OrderRecord) -> Decimal:
     if increase > ZERO:
         leverage = Decimal(ex.leverage_for(market.coin)[1])
         needed = increase * order.limit_px / leverage + sz * order.limit_px * ex.fees.perp_taker
-        if needed > ex.perp_summary().withdrawable:
+        if needed > ex.perp_available():
             raise Rejected(f"Insufficient margin to place order. asset={asset}", "perpMarginRejected")
     return sz
 
@@ -152,7 +152,8 @@ def _spot_balance(ex: StandIn, token: int) -> Balance:
 
 def _check_spot_balance(ex: StandIn, market: Market, order: OrderRecord) -> None:
     if order.is_buy:
-        free = _spot_balance(ex, market.quote_token or 0).free
+        quote = market.quote_token or 0
+        free = unified.usdc_available(ex) if quote == 0 and ex.account.unified else _spot_balance(ex, quote).free
         short = free < order.sz * order.limit_px
     else:
         free = _spot_balance(ex, market.base_token or 0).free

@@ -122,3 +122,11 @@ class Account:
     scheduled_cancel_ms: int | None = None
     n_requests: int = 0
     cum_volume: Decimal = ZERO
+    #: userAbstraction: disabled | default | dexAbstraction | unifiedAccount | portfolioMargin
+    abstraction: str = "disabled"
+    funding_events: list[dict[str, object]] = field(default_factory=list)  # userFunding elements, newest last
+
+    @property
+    def unified(self) -> bool:
+        """Unified account or portfolio margin: one balance per collateral token, reported in spot."""
+        return self.abstraction in ("unifiedAccount", "portfolioMargin")

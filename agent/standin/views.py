@@ -8,10 +8,11 @@ ids are integers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent.standin import accounting, history, matching
+from agent.standin import accounting, history, matching, unified
 from agent.standin.rules import ZERO, fmt
 from agent.standin.snapshot import EMPTY_SPOT_META
 from agent.standin.state import OrderRecord
@@ -44,6 +45,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "userRateLimit": ("user",),
     "portfolio": ("user",),
     "userFunding": ("user", "startTime"),
+    "userAbstraction": ("user",),
+    "userRole": ("user",),
+    "extraAgents": ("user",),
 }
 
 
@@ -72,6 +76,9 @@ def clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict
         }
     summary = ex.perp_summary()
     max_lev = ex.max_leverage()
+    upnl_all = sum((p.szi * (ex.mark(p.coin) - p.entry_px) for p in ex.account.positions.values()), ZERO)
+    # unified: the whole USDC balance backs the positions (liquidation is computed against it)
+    liq_summary = replace(summary, account_value=unified.usdc_total(ex) + upnl_all) if ex.account.unified else summary
     positions = []
     for pos in sorted(ex.account.positions.values(), key=lambda p: p.coin):
         mark = ex.mark(pos.coin)
@@ -80,7 +87,7 @@ def clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict
         leverage: dict[str, Any] = {"type": pos.leverage_type, "value": pos.leverage}
         if pos.leverage_type == "isolated":
             leverage["rawUsd"] = fmt(-pos.szi * pos.entry_px + accounting.margin_used(pos, mark), 6)
-        liq = accounting.liquidation_px(pos, summary, mark, max_lev[pos.coin])
+        liq = accounting.liquidation_px(pos, liq_summary, mark, max_lev[pos.coin])
         positions.append(
             {
                 "type": "oneWay",
@@ -103,17 +110,21 @@ def clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict
                 },
             }
         )
+    value, raw, withdrawable = summary.account_value, ex.account.raw_usd, summary.withdrawable
+    if ex.account.unified:  # "not meaningful" (docs): the margin backing the positions, nothing to withdraw
+        value = summary.total_margin_used + upnl_all
+        raw, withdrawable = value - sum((p.szi * ex.mark(p.coin) for p in ex.account.positions.values()), ZERO), ZERO
     margin = {
-        "accountValue": fmt(summary.account_value, 6),
+        "accountValue": fmt(value, 6),
         "totalNtlPos": fmt(summary.total_ntl_pos, 6),
-        "totalRawUsd": fmt(ex.account.raw_usd, 6),
+        "totalRawUsd": fmt(raw, 6),
         "totalMarginUsed": fmt(summary.total_margin_used, 6),
     }
     return {
         "marginSummary": margin,
         "crossMarginSummary": dict(margin),
         "crossMaintenanceMarginUsed": fmt(summary.maintenance_margin, 6),
-        "withdrawable": fmt(summary.withdrawable, 6),
+        "withdrawable": fmt(withdrawable, 6),
         "assetPositions": positions,
         "time": ex.now_ms(),
     }
@@ -126,12 +137,15 @@ def spot_clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) ->
     for bal in sorted(ex.account.balances.values(), key=lambda b: b.token):
         if bal.total == ZERO and bal.hold == ZERO and bal.token != 0:
             continue
+        total, hold = bal.total, bal.hold
+        if bal.token == 0 and ex.account.unified:
+            total, hold = unified.usdc_total(ex), unified.usdc_hold(ex)
         out.append(
             {
                 "coin": bal.coin,
                 "token": bal.token,
-                "total": fmt(bal.total),
-                "hold": fmt(bal.hold),
+                "total": fmt(total),
+                "hold": fmt(hold),
                 "entryNtl": fmt(bal.entry_ntl, 6),
             }
         )
@@ -316,6 +330,30 @@ def user_rate_limit(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict[str
     return {"cumVlm": fmt(vlm, 6), "nRequestsUsed": used, "nRequestsCap": 10_000 + int(vlm)}
 
 
+def user_abstraction(ex: StandIn, _req: Mapping[str, Any], own: bool) -> str:
+    """A bare JSON string; an address that never chose a mode answers "default"."""
+    return ex.account.abstraction if own else "default"
+
+
+def user_role(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[str, Any]:
+    """``{"role": "user"}`` for the account, ``{"role": "agent", "data": {"user": master}}`` for an
+    approved API wallet, ``{"role": "missing"}`` for anything else (recorded: ``{"role": "vault"}``)."""
+    if own:
+        return {"role": "user"}
+    address = str(req["user"]).lower()
+    if address in ex.agents:
+        return {"role": "agent", "data": {"user": ex.account.user}}
+    return {"role": "missing"}
+
+
+def extra_agents(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    """The account's approved API wallets, shaped as recorded: ``{name, address, validUntil}``."""
+    if not own:
+        return []
+    until = ex.now_ms() + 180 * 86_400_000
+    return [{"name": f"agent{i}", "address": a, "validUntil": until} for i, a in enumerate(sorted(ex.agents))]
+
+
 _HANDLERS: dict[str, Any] = {
     "clearinghouseState": clearinghouse_state,
     "spotClearinghouseState": spot_clearinghouse_state,
@@ -336,5 +374,8 @@ _HANDLERS: dict[str, Any] = {
     "userRateLimit": user_rate_limit,
     "portfolio": history.portfolio,
     "userFunding": history.user_funding,
+    "userAbstraction": user_abstraction,
+    "userRole": user_role,
+    "extraAgents": extra_agents,
 }
 assert set(_HANDLERS) == set(REQUIRED)

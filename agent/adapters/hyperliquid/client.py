@@ -53,6 +53,7 @@ from agent.adapters.hyperliquid.constants import (
 )
 from agent.adapters.hyperliquid.history import HistoryReads
 from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
+from agent.core.accounts import parse_abstraction
 from agent.core.domain import Market, MarketType, PortfolioState
 from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
 from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
@@ -142,6 +143,7 @@ class HyperliquidExchange(HistoryReads):
         order_ttl_s: float | None = 30.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        dexes: Collection[str] = (),
     ) -> None:
         self.base_url = resolve_base_url(network)
         self.network = network
@@ -172,6 +174,9 @@ class HyperliquidExchange(HistoryReads):
         self._sdk: Any = None
         self._market: Market | None = None
         self._offset_ms: int | None = None
+        self._abstraction: str | None = None
+        #: HIP-3 dexes read besides the main dex (the ones the account uses or a target names).
+        self.dexes: tuple[str, ...] = tuple(dexes)
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -278,13 +283,24 @@ class HyperliquidExchange(HistoryReads):
         self._offset_ms = t - round((t0 + t1) * 500)
         return t
 
+    def abstraction(self) -> str:
+        """The account's mode (``userAbstraction``); read once per adapter, as it rarely changes."""
+        with self._lock:
+            if self._abstraction is None:
+                self._abstraction = parse_abstraction(self._info({"type": "userAbstraction", "user": self.user}))
+            return self._abstraction
+
     def account_state(self) -> PortfolioState:
+        mode = self.abstraction()
         market = self.market()
         t0 = self._clock()
         ch = self._info({"type": "clearinghouseState", "user": self.user})
         self._note_time(ch, t0, self._clock())
         spot = self._info({"type": "spotClearinghouseState", "user": self.user})
-        return parse_state(ch, spot, market, user=self.user)
+        dex_states = {
+            dex: self._info({"type": "clearinghouseState", "user": self.user, "dex": dex}) for dex in self.dexes
+        }
+        return parse_state(ch, spot, market, user=self.user, abstraction=mode, dex_states=dex_states)
 
     def order_status(self, cloid: str) -> OrderResult | None:
         answer = self._info({"type": "orderStatus", "user": self.user, "oid": cloid.lower()})
