@@ -90,6 +90,12 @@ class PaperExchange:
     def __repr__(self) -> str:
         return f"PaperExchange(source={type(self.source).__name__}, usdc={self.usdc:.2f})"
 
+    def use_dexes(self, dexes: Collection[str]) -> None:
+        """Read these HIP-3 dexes from the source too (when it can)."""
+        use = getattr(self.source, "use_dexes", None)
+        if use is not None:
+            use(dexes)
+
     # ------------------------------------------------------------------ reads
     def server_time_ms(self, *, fresh: bool = False) -> int:
         """The source exchange's clock where it has one (real market data), else the local clock."""

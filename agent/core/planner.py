@@ -448,6 +448,7 @@ class PortfolioRebalancer:
         mid = b.mid
         buy_px, sell_px = self._limit_prices(b)
         fee_rate = np.where(b.perp, self.costs.perp_taker_fee, self.costs.spot_taker_fee)
+        fee_rate = fee_rate * np.array([i.fee_scale for i in b.infos])  # HIP-3 dexes scale their fees
         frees = sorted((g for g in legs if g.frees), key=lambda g: (-g.size * mid[g.i], b.coins[g.i]))
         uses = sorted((g for g in legs if not g.frees), key=lambda g: (-g.size * mid[g.i], b.coins[g.i]))
 

@@ -88,10 +88,14 @@ def plan(
     fresh: bool = False,
 ) -> RebalancingPlan:
     """A plan toward ``target`` (default: by the target rule). No token, nothing stored but a decision."""
+    known = target or (found.target if (found := configured_or_stored(svc)) else None)
+    named = {c.split(":", 1)[0] for c in (known.weights if known else ()) if ":" in c and "/" not in c}
+    use = getattr(svc.exchange, "use_dexes", None)
+    if named and use is not None and state is None:
+        use(sorted(named))  # read the HIP-3 dexes a target names (a dex perpDexs does not list is refused)
     if state is None:
         state = svc.exchange.account_state()
     if market is None:  # one read of the market, with the books of what the plan will likely trade
-        known = target or (found.target if (found := configured_or_stored(svc)) else None)
         market = svc.exchange.market(books=sorted(set(state.positions) | set(known.weights if known else ())))
     chosen = choose(svc, target, state=state, market=market, cycle_id=cycle_id, fresh=fresh)
     validate(svc.settings, chosen.target, market)

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.standin import orders, unified, views
 from agent.standin.accounting import PerpSummary, summarize
+from agent.standin.dexes import Dex, parse_dexes
 from agent.standin.rules import ZERO, dec
 from agent.standin.snapshot import (
     DEFAULT_LEVERAGE,
@@ -83,6 +84,7 @@ class StandIn:
         existing = [o.oid for o in account.orders.values()]
         self.next_oid = max([*existing, 1_000_000_000]) + 1
         self.next_tid = 1
+        self.dexes: dict[str, Dex] = {}
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -98,15 +100,21 @@ class StandIn:
         if not isinstance(snapshot, Mapping) or "user" not in snapshot or "meta" not in snapshot:
             raise ValueError("snapshot must be an object with at least 'user' and 'meta'")
         perp_markets = parse_meta(snapshot["meta"])
+        dexes = parse_dexes(snapshot)
+        for dex in dexes.values():
+            perp_markets += dex.markets
         tokens, spot_markets = parse_spot_meta(snapshot.get("spotMeta") or EMPTY_SPOT_META)
         max_lev = {m.coin: m.max_leverage for m in perp_markets}
         mids = parse_all_mids(snapshot.get("allMids") or {})
         marks = dict(mids)
         mac = snapshot.get("metaAndAssetCtxs")
-        if mac:
-            for market, ctx in zip(perp_markets, mac[1], strict=False):
+        ctx_lists = [(perp_markets, mac[1] if mac else None)] + [(d.markets, d.ctxs) for d in dexes.values()]
+        for markets_, ctxs in ctx_lists:
+            for market, ctx in zip(markets_, ctxs or [], strict=False):
                 if ctx and ctx.get("markPx") is not None:
                     marks[market.coin] = dec(ctx["markPx"])
+                if ctx and ctx.get("midPx") is not None and market.dex:
+                    mids.setdefault(market.coin, dec(ctx["midPx"]))
         user = str(snapshot["user"]).lower()
         perp = parse_clearinghouse_state(
             snapshot.get("clearinghouseState") or {"marginSummary": {"accountValue": "0"}}, max_lev
@@ -122,6 +130,14 @@ class StandIn:
             account.positions[pos.coin] = pos
             account.leverage[pos.coin] = (pos.leverage_type, pos.leverage)
             marks.setdefault(pos.coin, pos.entry_px)
+        for dex in dexes.values():
+            account.dex_raw_usd[dex.name] = dex.state.raw_usd if dex.state else ZERO
+            for pos in dex.state.positions if dex.state else []:
+                if pos.coin not in max_lev:
+                    raise ValueError(f"dexes.{dex.name}.clearinghouseState: position in unknown coin {pos.coin}")
+                account.positions[pos.coin] = pos
+                account.leverage[pos.coin] = (pos.leverage_type, pos.leverage)
+                marks.setdefault(pos.coin, pos.entry_px)
         spot_state = snapshot.get("spotClearinghouseState") or {"balances": []}
         for bal in parse_spot_clearinghouse_state(spot_state):
             account.balances[bal.token] = bal
@@ -154,6 +170,7 @@ class StandIn:
             fees=fees or Fees(),
             clock=clock,
         )
+        standin.dexes = dexes
         if account.unified:
             unified.seed(standin)
         return standin
@@ -177,7 +194,16 @@ class StandIn:
 
     def leverage_for(self, coin: str) -> tuple[str, int]:
         market = self.markets_by_coin[coin]
-        return self.account.leverage.get(coin, ("cross", min(DEFAULT_LEVERAGE, market.max_leverage)))
+        kind = "isolated" if market.only_isolated else "cross"
+        return self.account.leverage.get(coin, (kind, min(DEFAULT_LEVERAGE, market.max_leverage)))
+
+    def dex(self, name: object) -> str:
+        """A request's ``dex`` ("" or absent: the main dex); an unknown dex is refused."""
+        if name in (None, ""):
+            return ""
+        if name not in self.dexes:
+            raise ValueError(f"unknown dex {name!r}")
+        return str(name)
 
     def mark(self, coin: str) -> Decimal:
         return self.marks.get(coin) or self.mids.get(coin) or ZERO
@@ -188,21 +214,22 @@ class StandIn:
     def open_orders(self) -> list[OrderRecord]:
         return sorted((o for o in self.account.orders.values() if o.status == "open"), key=lambda o: -o.oid)
 
-    def order_margin(self) -> Decimal:
+    def order_margin(self, dex: str | None = None) -> Decimal:
+        """Margin of resting perp orders (of one dex, or of all with None)."""
         total = ZERO
         for o in self.open_orders():
             market = self.markets_by_coin.get(o.coin)
-            if market and not market.spot and not o.reduce_only:
+            if market and not market.spot and not o.reduce_only and (dex is None or market.dex == dex):
                 total += o.sz * o.limit_px / Decimal(self.leverage_for(o.coin)[1])
         return total
 
-    def perp_available(self) -> Decimal:
-        """What a new perp position may use: the perp withdrawable, or the unified USDC available."""
-        return unified.usdc_available(self) if self.account.unified else self.perp_summary().withdrawable
+    def perp_available(self, dex: str = "") -> Decimal:
+        """What a new perp position may use: its dex's withdrawable, or the unified USDC available."""
+        return unified.usdc_available(self) if self.account.unified else self.perp_summary(dex).withdrawable
 
-    def perp_summary(self) -> PerpSummary:
+    def perp_summary(self, dex: str = "") -> PerpSummary:
         marks = {c: self.mark(c) for c in self.account.positions}
-        return summarize(self.account, marks, self.max_leverage(), self.order_margin())
+        return summarize(self.account, marks, self.max_leverage(), self.order_margin(dex), dex)
 
     def new_oid(self) -> int:
         oid = self.next_oid
@@ -274,6 +301,8 @@ class StandIn:
                 return f"Invalid asset {asset}"
             if not 1 <= leverage <= market.max_leverage:
                 return "Invalid leverage value"
+            if is_cross and market.only_isolated:
+                return "Stand-in: cross margin is not allowed for this isolated-only asset."
             kind = "cross" if is_cross else "isolated"
             self.account.leverage[market.coin] = (kind, leverage)
             pos = self.account.positions.get(market.coin)

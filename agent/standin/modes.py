@@ -36,7 +36,11 @@ def with_mode(snapshot: Mapping[str, Any], mode: str, *, perp_usdc: Decimal = ZE
         out["userAbstraction"] = mode
     out["clearinghouseState"] = views.clearinghouse_state(ex, {}, True)
     out["spotClearinghouseState"] = views.spot_clearinghouse_state(ex, {}, True)
+    for dex, answers in (out.get("dexes") or {}).items():
+        answers["clearinghouseState"] = views.clearinghouse_state(ex, {"dex": dex}, True)
     served = StandIn.from_snapshot(out, **kwargs)  # as the stand-in reads it back: the ledgers it seeds
     out["clearinghouseState"] = views.clearinghouse_state(served, {}, True)
     out["spotClearinghouseState"] = views.spot_clearinghouse_state(served, {}, True)
+    for dex, answers in (out.get("dexes") or {}).items():
+        answers["clearinghouseState"] = views.clearinghouse_state(served, {"dex": dex}, True)
     return out

@@ -136,8 +136,8 @@ def _check(ex: StandIn, market: Market, order: OrderRecord) -> Decimal:
     increase = abs(new) - abs(szi) if (szi >= 0) == (new >= 0) else abs(new)
     if increase > ZERO:
         leverage = Decimal(ex.leverage_for(market.coin)[1])
-        needed = increase * order.limit_px / leverage + sz * order.limit_px * ex.fees.perp_taker
-        if needed > ex.perp_available():
+        needed = increase * order.limit_px / leverage + sz * order.limit_px * ex.fees.perp_taker * market.fee_scale
+        if needed > ex.perp_available(market.dex):
             raise Rejected(f"Insufficient margin to place order. asset={asset}", "perpMarginRejected")
     return sz
 
@@ -247,12 +247,15 @@ def _settle_perp(ex: StandIn, market: Market, order: OrderRecord, trade: matchin
     old = pos.szi if pos else ZERO
     signed = trade.sz if order.is_buy else -trade.sz
     new = old + signed
-    fee = trade.px * trade.sz * ex.fees.perp_taker
+    fee = trade.px * trade.sz * ex.fees.perp_taker * market.fee_scale
     closed_pnl = ZERO
     if pos is not None and old != ZERO and (old > 0) != (signed > 0):
         closing = min(abs(old), trade.sz)
         closed_pnl = closing * (trade.px - pos.entry_px) * (1 if old > 0 else -1)
-    acct.raw_usd -= signed * trade.px + fee
+    if market.dex:  # a HIP-3 dex keeps its own perp ledger
+        acct.dex_raw_usd[market.dex] = acct.dex_raw_usd.get(market.dex, ZERO) - (signed * trade.px + fee)
+    else:
+        acct.raw_usd -= signed * trade.px + fee
     kind, lev = ex.leverage_for(market.coin)
     if new == ZERO:
         acct.positions.pop(market.coin, None)

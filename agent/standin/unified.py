@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 def perp_cash(ex: StandIn) -> Decimal:
     """The perp ledger's cash: raw USD plus the entry notional of every position (no unrealised PnL)."""
-    return ex.account.raw_usd + sum((p.szi * p.entry_px for p in ex.account.positions.values()), ZERO)
+    raw = ex.account.raw_usd + sum(ex.account.dex_raw_usd.values(), ZERO)
+    return raw + sum((p.szi * p.entry_px for p in ex.account.positions.values()), ZERO)
 
 
 def margin_used(ex: StandIn) -> Decimal:
@@ -58,7 +59,10 @@ def seed(ex: StandIn) -> None:
     (``raw_usd`` = −Σ szi·entryPx) and the spot ledger's hold keeps only what resting spot buys lock.
     """
     acct = ex.account
-    acct.raw_usd = -sum((p.szi * p.entry_px for p in acct.positions.values()), ZERO)
+    acct.raw_usd = -sum((p.szi * p.entry_px for p in acct.positions.values() if ":" not in p.coin), ZERO)
+    for dex in acct.dex_raw_usd:
+        mine = (p for c, p in acct.positions.items() if c.startswith(dex + ":"))
+        acct.dex_raw_usd[dex] = -sum((p.szi * p.entry_px for p in mine), ZERO)
     bal = acct.balances.get(0)
     if bal is not None:
         bal.hold = sum(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agent.standin import accounting, history, matching, unified
 from agent.standin.rules import ZERO, fmt
 from agent.standin.snapshot import EMPTY_SPOT_META
-from agent.standin.state import OrderRecord
+from agent.standin.state import OrderRecord, dex_of
 
 if TYPE_CHECKING:
     from agent.standin.engine import StandIn
@@ -46,6 +46,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "portfolio": ("user",),
     "userFunding": ("user", "startTime"),
     "userAbstraction": ("user",),
+    "perpDexs": (),
     "userRole": ("user",),
     "extraAgents": ("user",),
 }
@@ -64,7 +65,8 @@ def _zero_summary() -> dict[str, str]:
     return {"accountValue": "0.0", "totalNtlPos": "0.0", "totalRawUsd": "0.0", "totalMarginUsed": "0.0"}
 
 
-def clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict[str, Any]:
+def clearinghouse_state(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[str, Any]:
+    dex = ex.dex(req.get("dex"))
     if not own:
         return {
             "marginSummary": _zero_summary(),
@@ -74,13 +76,15 @@ def clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict
             "assetPositions": [],
             "time": ex.now_ms(),
         }
-    summary = ex.perp_summary()
+    summary = ex.perp_summary(dex)
     max_lev = ex.max_leverage()
     upnl_all = sum((p.szi * (ex.mark(p.coin) - p.entry_px) for p in ex.account.positions.values()), ZERO)
     # unified: the whole USDC balance backs the positions (liquidation is computed against it)
     liq_summary = replace(summary, account_value=unified.usdc_total(ex) + upnl_all) if ex.account.unified else summary
     positions = []
     for pos in sorted(ex.account.positions.values(), key=lambda p: p.coin):
+        if dex_of(pos.coin) != dex:
+            continue
         mark = ex.mark(pos.coin)
         upnl = pos.szi * (mark - pos.entry_px)
         initial = abs(pos.szi) * pos.entry_px / Decimal(pos.leverage)
@@ -110,10 +114,11 @@ def clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict
                 },
             }
         )
-    value, raw, withdrawable = summary.account_value, ex.account.raw_usd, summary.withdrawable
+    value, raw, withdrawable = summary.account_value, accounting.raw_usd(ex.account, dex), summary.withdrawable
     if ex.account.unified:  # "not meaningful" (docs): the margin backing the positions, nothing to withdraw
-        value = summary.total_margin_used + upnl_all
-        raw, withdrawable = value - sum((p.szi * ex.mark(p.coin) for p in ex.account.positions.values()), ZERO), ZERO
+        mine = [p for p in ex.account.positions.values() if dex_of(p.coin) == dex]
+        value = summary.total_margin_used + sum((p.szi * (ex.mark(p.coin) - p.entry_px) for p in mine), ZERO)
+        raw, withdrawable = value - sum((p.szi * ex.mark(p.coin) for p in mine), ZERO), ZERO
     margin = {
         "accountValue": fmt(value, 6),
         "totalNtlPos": fmt(summary.total_ntl_pos, 6),
@@ -190,12 +195,18 @@ def frontend_order(o: OrderRecord) -> dict[str, Any]:
     }
 
 
-def open_orders(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
-    return [_open_order(o) for o in ex.open_orders()] if own else []
+def _orders_of(ex: StandIn, req: Mapping[str, Any]) -> list[OrderRecord]:
+    """Open orders of the request's dex: the main dex's and spot's, or one HIP-3 dex's."""
+    dex = ex.dex(req.get("dex"))
+    return [o for o in ex.open_orders() if dex_of(o.coin) == dex]
 
 
-def frontend_open_orders(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
-    return [frontend_order(o) for o in ex.open_orders()] if own else []
+def open_orders(ex: StandIn, req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    return [_open_order(o) for o in _orders_of(ex, req)] if own else []
+
+
+def frontend_open_orders(ex: StandIn, req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    return [frontend_order(o) for o in _orders_of(ex, req)] if own else []
 
 
 def order_status(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[str, Any]:
@@ -244,13 +255,18 @@ def l2_book(ex: StandIn, req: Mapping[str, Any], _own: bool) -> dict[str, Any] |
     return {"coin": market.coin, "time": ex.now_ms(), "levels": [_levels(book.bids), _levels(book.asks)]}
 
 
-def all_mids(ex: StandIn, _req: Mapping[str, Any], _own: bool) -> dict[str, str]:
+def all_mids(ex: StandIn, req: Mapping[str, Any], _own: bool) -> dict[str, str]:
+    dex = ex.dex(req.get("dex"))
+    if dex:
+        return {coin: fmt(px) for coin, px in ex.mids.items() if dex_of(coin) == dex}
     raw = ex.snapshot.get("allMids")
-    return dict(raw) if raw else {coin: fmt(px) for coin, px in ex.mids.items()}
+    mids = dict(raw) if raw else {coin: fmt(px) for coin, px in ex.mids.items()}
+    return {c: px for c, px in mids.items() if not dex_of(c)}
 
 
-def meta(ex: StandIn, _req: Mapping[str, Any] | None = None, _own: bool = False) -> dict[str, Any]:
-    out = dict(ex.snapshot["meta"])
+def meta(ex: StandIn, req: Mapping[str, Any] | None = None, _own: bool = False) -> dict[str, Any]:
+    dex = ex.dex((req or {}).get("dex"))
+    out = dict(ex.dexes[dex].meta if dex else ex.snapshot["meta"])
     out.setdefault("marginTables", [])
     out.setdefault("collateralToken", 0)
     return out
@@ -281,7 +297,11 @@ def _synthetic_ctx(ex: StandIn, coin: str) -> dict[str, Any]:
     }
 
 
-def meta_and_asset_ctxs(ex: StandIn, _req: Mapping[str, Any], _own: bool) -> list[Any]:
+def meta_and_asset_ctxs(ex: StandIn, req: Mapping[str, Any], _own: bool) -> list[Any]:
+    dex = ex.dex(req.get("dex"))
+    if dex:
+        d = ex.dexes[dex]
+        return [meta(ex, req), list(d.ctxs) if d.ctxs else [_synthetic_ctx(ex, m.coin) for m in d.markets]]
     raw = ex.snapshot.get("metaAndAssetCtxs")
     if raw:
         return [meta(ex), list(raw[1])]
@@ -330,6 +350,11 @@ def user_rate_limit(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict[str
     return {"cumVlm": fmt(vlm, 6), "nRequestsUsed": used, "nRequestsCap": 10_000 + int(vlm)}
 
 
+def perp_dexs(ex: StandIn, _req: Mapping[str, Any], _own: bool) -> list[Any]:
+    """``null`` (the main dex) first, then each builder dex."""
+    return list(ex.snapshot.get("perpDexs") or [None])
+
+
 def user_abstraction(ex: StandIn, _req: Mapping[str, Any], own: bool) -> str:
     """A bare JSON string; an address that never chose a mode answers "default"."""
     return ex.account.abstraction if own else "default"
@@ -375,6 +400,7 @@ _HANDLERS: dict[str, Any] = {
     "portfolio": history.portfolio,
     "userFunding": history.user_funding,
     "userAbstraction": user_abstraction,
+    "perpDexs": perp_dexs,
     "userRole": user_role,
     "extraAgents": extra_agents,
 }

@@ -44,6 +44,7 @@ from agent.adapters.hyperliquid.answers import (
     parse_fill,
     parse_open_order,
 )
+from agent.adapters.hyperliquid.budget import RateBudget
 from agent.adapters.hyperliquid.constants import (
     DEFAULT_INFO_WEIGHT,
     FILLS_WEIGHT,
@@ -51,8 +52,9 @@ from agent.adapters.hyperliquid.constants import (
     exchange_weight,
     resolve_base_url,
 )
+from agent.adapters.hyperliquid.dexes import DEX_ASSET_STRIDE, HIP3_ASSET_OFFSET, check_dexes, dex_of
 from agent.adapters.hyperliquid.history import HistoryReads
-from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
+from agent.adapters.hyperliquid.parsing import add_dex_markets, parse_market, parse_state, spot_pair_names
 from agent.core.accounts import parse_abstraction
 from agent.core.domain import Market, MarketType, PortfolioState
 from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
@@ -83,45 +85,6 @@ class SecretKey:
 
     def __reduce__(self) -> Any:  # never pickled (e.g. into a subprocess or a cache) by accident
         raise TypeError("SecretKey cannot be pickled")
-
-
-class RateBudget:
-    """A token bucket: ``per_minute`` weight refilled continuously, bursts up to the same amount."""
-
-    def __init__(
-        self,
-        per_minute: float = 1000.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not 0 < per_minute < 1200:
-            raise ConfigError("rate budget must be between 0 and 1200 weight per minute")
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.tokens = self.capacity
-        self.spent = 0
-        self._clock, self._sleep = clock, sleep
-        self._last = clock()
-        self._lock = threading.Lock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    def acquire(self, weight: int) -> None:
-        with self._lock:
-            self._refill()
-            if self.tokens < weight:
-                wait = (weight - self.tokens) / self.rate
-                log.info("rate budget: waiting %.2fs for %d weight", wait, weight)
-                self._sleep(wait)
-                self._refill()
-            self.tokens -= weight
-            self.spent += weight
-
-
 
 
 class HyperliquidExchange(HistoryReads):
@@ -175,6 +138,8 @@ class HyperliquidExchange(HistoryReads):
         self._market: Market | None = None
         self._offset_ms: int | None = None
         self._abstraction: str | None = None
+        self._perp_dexs: Any = None
+        self._dex_meta: dict[str, Any] = {}
         #: HIP-3 dexes read besides the main dex (the ones the account uses or a target names).
         self.dexes: tuple[str, ...] = tuple(dexes)
         self._lock = threading.RLock()
@@ -229,6 +194,54 @@ class HyperliquidExchange(HistoryReads):
                 if not isinstance(spot, Mapping) or "universe" not in spot:
                     raise SnapshotError("spotMeta: missing 'universe'")
                 self._meta, self._spot_meta = meta, spot
+            self._ensure_dexes()
+
+    def _ensure_dexes(self) -> None:
+        """``perpDexs`` and the ``meta`` of each dex in use (only those: every dex read costs weight)."""
+        if not self.dexes:
+            return
+        if self._perp_dexs is None:
+            self._perp_dexs = self._info({"type": "perpDexs"})
+        index = check_dexes(self.dexes, self._perp_dexs)
+        for dex in self.dexes:
+            if dex not in self._dex_meta:
+                meta = self._info({"type": "meta", "dex": dex})
+                if not isinstance(meta, Mapping) or "universe" not in meta:
+                    raise SnapshotError(f"meta (dex {dex}): missing 'universe'")
+                self._dex_meta[dex] = meta
+                if self._sdk is not None:
+                    self._sdk.info.set_perp_meta(meta, HIP3_ASSET_OFFSET + index[dex] * DEX_ASSET_STRIDE)
+
+    def use_dexes(self, dexes: Collection[str]) -> None:
+        """Also read these HIP-3 dexes (a target names them); one not listed by ``perpDexs`` is refused."""
+        with self._lock:
+            new = tuple(d for d in dexes if d and d not in self.dexes)
+            if not new:
+                return
+            if self._perp_dexs is None:
+                self._perp_dexs = self._info({"type": "perpDexs"})
+            check_dexes(new, self._perp_dexs)
+            self.dexes = (*self.dexes, *new)
+            self._ensure_dexes()
+
+    def _dex_market(self, market: Market, books: Collection[str] | None, with_ctxs: bool) -> Market:
+        if not self.dexes:
+            return market
+        dexes: dict[str, Any] = {}
+        mids: dict[str, Any] = {}
+        for dex in self.dexes:
+            answers: dict[str, Any] = {"meta": self._dex_meta[dex]}
+            if with_ctxs:
+                answers["metaAndAssetCtxs"] = self._info({"type": "metaAndAssetCtxs", "dex": dex})
+            mids.update(self._info({"type": "allMids", "dex": dex}) or {})
+            dexes[dex] = answers
+        raw_books = {
+            c: self._info({"type": "l2Book", "coin": c})
+            for c in books or ()
+            if dex_of(c) in self.dexes and c in mids
+        }
+        books_read = {k: v for k, v in raw_books.items() if v}
+        return add_dex_markets(market, self._perp_dexs, dexes, self._spot_meta, mids, books_read)
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
         self._ensure_meta()
@@ -244,13 +257,15 @@ class HyperliquidExchange(HistoryReads):
             plain = parse_market(self._meta, self._spot_meta, mids)
             for coin in books:
                 info = plain.get(coin)
+                if dex_of(coin):
+                    continue  # a HIP-3 book: read with its dex
                 if info is None and coin not in mids:
                     continue  # not listed: there is no book to ask for
                 wire = info.wire_name if info else coin
                 book = self._info({"type": "l2Book", "coin": wire})
                 if book:
                     raw_books[wire] = book
-        market = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
+        market = self._dex_market(parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs), books, with_ctxs)
         self._market = market
         return market
 
@@ -320,6 +335,9 @@ class HyperliquidExchange(HistoryReads):
 
     def open_orders(self) -> list[OpenOrder]:
         answer = self._info({"type": "frontendOpenOrders", "user": self.user})
+        for dex in self.dexes:
+            more = self._info({"type": "frontendOpenOrders", "user": self.user, "dex": dex})
+            answer = [*answer, *more] if isinstance(answer, list) and isinstance(more, list) else None
         if not isinstance(answer, list):
             raise SnapshotError("frontendOpenOrders: expected a list")
         self._ensure_meta()
@@ -349,6 +367,10 @@ class HyperliquidExchange(HistoryReads):
                     timeout=self.timeout,
                 )
                 transport.install(self._sdk, getattr(self._sdk, "info", None))
+                if self.dexes:  # HIP-3 assets: 100000 + dex index × 10000 + index in the dex's meta
+                    index = check_dexes(self.dexes, self._perp_dexs)
+                    for dex, meta in self._dex_meta.items():
+                        self._sdk.info.set_perp_meta(meta, HIP3_ASSET_OFFSET + index[dex] * DEX_ASSET_STRIDE)
             return self._sdk
 
     def _post_exchange(
