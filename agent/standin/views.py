@@ -47,6 +47,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "userFunding": ("user", "startTime"),
     "userAbstraction": ("user",),
     "perpDexs": (),
+    "twapHistory": ("user",),
+    "userTwapSliceFills": ("user",),
     "userRole": ("user",),
     "extraAgents": ("user",),
 }
@@ -355,6 +357,16 @@ def perp_dexs(ex: StandIn, _req: Mapping[str, Any], _own: bool) -> list[Any]:
     return list(ex.snapshot.get("perpDexs") or [None])
 
 
+def twap_history(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    """Each TWAP's latest record ``{time, state, status: {status}, twapId}`` (none unless one was placed)."""
+    return [dict(t) for t in ex.account.twap_history] if own else []
+
+
+def user_twap_slice_fills(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    """``[{"fill": <a userFills element>, "twapId": id}]``, newest first (recorded: ``[]``)."""
+    return [dict(f) for f in reversed(ex.account.twap_slice_fills)][:MAX_FILLS] if own else []
+
+
 def user_abstraction(ex: StandIn, _req: Mapping[str, Any], own: bool) -> str:
     """A bare JSON string; an address that never chose a mode answers "default"."""
     return ex.account.abstraction if own else "default"
@@ -401,6 +413,8 @@ _HANDLERS: dict[str, Any] = {
     "userFunding": history.user_funding,
     "userAbstraction": user_abstraction,
     "perpDexs": perp_dexs,
+    "twapHistory": twap_history,
+    "userTwapSliceFills": user_twap_slice_fills,
     "userRole": user_role,
     "extraAgents": extra_agents,
 }

@@ -298,6 +298,10 @@ class HyperliquidExchange(HistoryReads):
         self._offset_ms = t - round((t0 + t1) * 500)
         return t
 
+    def ask(self, body: dict[str, Any]) -> Any:
+        """One rate-budgeted, retried /info request (for :mod:`account_info`'s reads)."""
+        return self._info(body)
+
     def abstraction(self) -> str:
         """The account's mode (``userAbstraction``); read once per adapter, as it rarely changes."""
         with self._lock:
