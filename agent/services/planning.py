@@ -18,6 +18,7 @@ import numpy as np
 from agent.core.bands import BandModel, band_model_from_returns
 from agent.core.domain import RebalancingPlan, TargetAllocation
 from agent.core.errors import RiskLimitError, TradingPaused
+from agent.core.execution_style import assign_order_types
 from agent.core.limits import Limits
 from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
@@ -113,8 +114,15 @@ def plan(
         last_rebalance=datetime.fromisoformat(last) if last else None,
     )
     clamps = [protection, *result.clamps] if protection else result.clamps
+    actions = assign_order_types(result.actions, market, twap_over_usd=svc.settings.rebalance.twap_over_usd)
     return result.model_copy(
-        update={"target_source": chosen.source, "as_of": market.timestamp, "paused": svc.is_paused(), "clamps": clamps}
+        update={
+            "actions": actions,
+            "target_source": chosen.source,
+            "as_of": market.timestamp,
+            "paused": svc.is_paused(),
+            "clamps": clamps,
+        }
     )
 
 
