@@ -25,10 +25,10 @@ from agent.core.execution_style import assign_order_types
 from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
-from agent.services.executor import Executor
 from agent.services.planning import cost_aware_model, planner
 from agent.services.ports import TradePort
 from agent.services.targets import validate
+from agent.services.twaps import TwapExecutor
 from agent.strategist.base import ToolSpec
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def open_runtime(
                 from agent.adapters.paper import PaperExchange
 
                 trade = PaperExchange(exchange)
-            executor = Executor(
+            executor = TwapExecutor(  # the executor, with native TWAP legs (agent.services.twaps)
                 trade or exchange,
                 store,
                 mode="live" if mode in ("local", "live") else ("paper" if mode == "paper" else "dry-run"),

@@ -7,6 +7,7 @@ takes the single lock, so the HTTP server may call it from many threads. Order e
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agent.standin import orders, unified, views
+from agent.standin import orders, twap, unified, views
 from agent.standin.accounting import PerpSummary, summarize
 from agent.standin.dexes import Dex, parse_dexes
 from agent.standin.rules import ZERO, dec
@@ -85,6 +86,11 @@ class StandIn:
         self.next_oid = max([*existing, 1_000_000_000]) + 1
         self.next_tid = 1
         self.dexes: dict[str, Dex] = {}
+        self.book_seed: dict[str, Book] = {}  # the snapshot's books: a TWAP suborder finds them replenished
+        self.twaps: dict[int, twap.TwapRun] = {}
+        self.next_twap_id = 1
+        #: how much faster than the wall clock TWAP suborders run (``--time-scale N``).
+        self.time_scale = 1.0
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -171,6 +177,7 @@ class StandIn:
             clock=clock,
         )
         standin.dexes = dexes
+        standin.book_seed = {coin: copy.deepcopy(book) for coin, book in books.items()}
         if account.unified:
             unified.seed(standin)
         return standin
@@ -236,13 +243,29 @@ class StandIn:
         self.next_oid += 1
         return oid
 
+    def new_twap_id(self) -> int:
+        twap_id = self.next_twap_id
+        self.next_twap_id += 1
+        return twap_id
+
+    def place_twap(self, wire: Mapping[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.tick()
+            return twap.place(self, wire)
+
+    def cancel_twap(self, asset: int, twap_id: int) -> Any:
+        with self.lock:
+            self.tick()
+            return twap.cancel(self, asset, twap_id)
+
     def new_tid(self) -> int:
         tid = self.next_tid
         self.next_tid += 1
         return tid
 
     def tick(self) -> None:
-        """Fire the dead-man switch when its time has come (checked lazily on every request)."""
+        """Run due TWAP suborders and fire the dead-man switch when its time has come (lazily, per request)."""
+        twap.tick(self)
         due = self.account.scheduled_cancel_ms
         if due is not None and self.now_ms() >= due:
             self.account.scheduled_cancel_ms = None

@@ -173,9 +173,12 @@ def serve(
     port: int = 0,
     faults: Faults | None = None,
     approved_agents: Iterable[str] = (),
+    time_scale: float = 1.0,
 ) -> StandInServer:
-    """Start a stand-in in a background thread (port 0 picks a free port)."""
-    return StandInServer(_exchange(snapshot, approved_agents), host, port, faults or Faults()).start()
+    """Start a stand-in in a background thread (port 0 picks a free port); TWAPs run ``time_scale`` × fast."""
+    exchange = _exchange(snapshot, approved_agents)
+    exchange.time_scale = time_scale
+    return StandInServer(exchange, host, port, faults or Faults()).start()
 
 
 def serve_forever(
@@ -185,9 +188,12 @@ def serve_forever(
     port: int = 0,
     faults: Faults | None = None,
     approved_agents: Iterable[str] = (),
+    time_scale: float = 1.0,
 ) -> None:
     """Serve in the calling thread until SIGINT/SIGTERM (or ``KeyboardInterrupt``)."""
-    server = StandInServer(_exchange(snapshot, approved_agents), host, port, faults or Faults())
+    exchange = _exchange(snapshot, approved_agents)
+    exchange.time_scale = time_scale
+    server = StandInServer(exchange, host, port, faults or Faults())
     run_until_signal(server)
 
 
@@ -211,7 +217,7 @@ def run_until_signal(server: StandInServer) -> None:
         server.stop()
 
 
-def run_server(snapshot_path: str, host: str, port: int) -> None:
+def run_server(snapshot_path: str, host: str, port: int, time_scale: float = 1.0) -> None:
     """For ``rebalancer exchange serve``: load a snapshot file and serve it until SIGINT/SIGTERM."""
     snapshot = json.loads(Path(snapshot_path).read_text(encoding="utf-8"))
-    serve_forever(snapshot, host=host, port=port)
+    serve_forever(snapshot, host=host, port=port, time_scale=time_scale)

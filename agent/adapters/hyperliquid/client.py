@@ -36,7 +36,7 @@ from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
-from agent.adapters.hyperliquid import transport
+from agent.adapters.hyperliquid import transport, twaps
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
     classify_order_answer,
@@ -474,6 +474,22 @@ class HyperliquidExchange(HistoryReads):
         except OrderOutcomeUnknown as exc:
             raise TemporaryExchangeError(str(exc)) from None
         return self._cancel_answer(answer, "cancelByCloid")
+
+    # TWAP (agent.adapters.hyperliquid.twaps): the SDK has no method for it
+    def place_twap(self, intent: OrderIntent, minutes: int) -> Any:
+        return twaps.place_twap(self, intent, minutes)
+
+    def twap_status(self, twap_id: int) -> Any:
+        return twaps.twap_status(self, twap_id)
+
+    def find_twap(self, coin: str, is_buy: bool, size: float, since_ms: int) -> Any:
+        return twaps.find_twap(self, self._wire_name(coin), is_buy, size, since_ms)
+
+    def cancel_twap(self, asset: int, twap_id: int) -> bool:
+        try:
+            return twaps.cancel_twap(self, asset, twap_id)
+        except OrderOutcomeUnknown as exc:
+            raise TemporaryExchangeError(str(exc)) from None
 
     def schedule_cancel(self, at_ms: int | None) -> bool:
         try:
