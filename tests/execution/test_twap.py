@@ -78,3 +78,44 @@ def test_a_twap_too_short_or_too_small_is_refused_by_the_stand_in():
         small = ex.place_twap({"a": asset, "b": True, "s": "0.1", "r": False, "m": 60, "t": False})
         assert "under the $10 minimum" in small["error"]
         assert ex.cancel_twap(asset, 999) == {"error": "TWAP was never placed, already canceled, or filled."}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crash", ["placed", "resting"])
+def test_a_twap_survives_kill_9_and_is_reconciled_once(tmp_path, crash):
+    """SIGKILL the executor while its TWAP runs (or before the twapId was journaled); the restart's
+    reconcile finds that TWAP, follows it to its end, and the plan completes without a second TWAP."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    child = str(Path(__file__).with_name("twapcrash.py"))
+    with serve(thin_ueth(), time_scale=TIME_SCALE) as srv:
+        adapter = connect(srv.url)
+        plan, _ = deep_leg_plan(adapter)
+        index = next(i for i, a in enumerate(plan.actions) if a.order_type == "twap")
+        plan_path, db = tmp_path / "plan.json", tmp_path / "journal.sqlite"
+        plan_path.write_text(plan.model_dump_json())
+
+        def run(mode: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(  # noqa: S603 - our own script
+                [sys.executable, child, srv.url, str(db), str(plan_path), mode],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+
+        killed = run(crash)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+        done = run("none")
+        assert done.returncode == 0, done.stderr[-2000:]
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        assert report["status"] == "ok", report
+        history = adapter.ask({"type": "twapHistory", "user": adapter.user})
+        assert len(history) == 1 and history[0]["status"]["status"] == "finished"  # one TWAP, never resent
+        store = Store(db)
+        [row] = store.journal.rows(plan_id=plan.plan_id, action_index=index)
+        assert row.state == FILLED and row.oid == history[0]["twapId"]
+        assert row.filled_sz == pytest.approx(plan.actions[index].size)
+        assert not store.journal.open_rows()
+        store.close()
