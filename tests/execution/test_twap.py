@@ -100,7 +100,7 @@ def test_a_twap_survives_kill_9_and_is_reconciled_once(tmp_path, crash):
         plan_path.write_text(plan.model_dump_json())
 
         def run(mode: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(  # noqa: S603 - our own script
+            return subprocess.run(
                 [sys.executable, child, srv.url, str(db), str(plan_path), mode],
                 capture_output=True, text=True, timeout=120,
             )  # fmt: skip
