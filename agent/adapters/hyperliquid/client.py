@@ -36,7 +36,7 @@ from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
-from agent.adapters.hyperliquid import transport, twaps
+from agent.adapters.hyperliquid import dex_reads, transport, twaps
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
     classify_order_answer,
@@ -54,7 +54,8 @@ from agent.adapters.hyperliquid.constants import (
 )
 from agent.adapters.hyperliquid.dexes import DEX_ASSET_STRIDE, HIP3_ASSET_OFFSET, check_dexes, dex_of
 from agent.adapters.hyperliquid.history import HistoryReads
-from agent.adapters.hyperliquid.parsing import add_dex_markets, parse_market, parse_state, spot_pair_names
+from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
+from agent.adapters.hyperliquid.secret import SecretKey
 from agent.core.accounts import parse_abstraction
 from agent.core.domain import Market, MarketType, PortfolioState
 from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
@@ -62,30 +63,6 @@ from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
 from agent.core.rules import is_valid_price, is_valid_size, round_price, round_size_down
 
 log = logging.getLogger(__name__)
-
-class SecretKey:
-    """A signing key that never shows itself: ``repr``/``str`` are redacted; ``reveal()`` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str | SecretKey) -> None:
-        if isinstance(value, SecretKey):
-            value = value.reveal()
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError("secret key: empty")
-        self._value = value.strip()
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "SecretKey('***')"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:  # never pickled (e.g. into a subprocess or a cache) by accident
-        raise TypeError("SecretKey cannot be pickled")
-
 
 class HyperliquidExchange(HistoryReads):
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
@@ -197,51 +174,11 @@ class HyperliquidExchange(HistoryReads):
             self._ensure_dexes()
 
     def _ensure_dexes(self) -> None:
-        """``perpDexs`` and the ``meta`` of each dex in use (only those: every dex read costs weight)."""
-        if not self.dexes:
-            return
-        if self._perp_dexs is None:
-            self._perp_dexs = self._info({"type": "perpDexs"})
-        index = check_dexes(self.dexes, self._perp_dexs)
-        for dex in self.dexes:
-            if dex not in self._dex_meta:
-                meta = self._info({"type": "meta", "dex": dex})
-                if not isinstance(meta, Mapping) or "universe" not in meta:
-                    raise SnapshotError(f"meta (dex {dex}): missing 'universe'")
-                self._dex_meta[dex] = meta
-                if self._sdk is not None:
-                    self._sdk.info.set_perp_meta(meta, HIP3_ASSET_OFFSET + index[dex] * DEX_ASSET_STRIDE)
+        dex_reads.ensure_dexes(self)
 
     def use_dexes(self, dexes: Collection[str]) -> None:
         """Also read these HIP-3 dexes (a target names them); one not listed by ``perpDexs`` is refused."""
-        with self._lock:
-            new = tuple(d for d in dexes if d and d not in self.dexes)
-            if not new:
-                return
-            if self._perp_dexs is None:
-                self._perp_dexs = self._info({"type": "perpDexs"})
-            check_dexes(new, self._perp_dexs)
-            self.dexes = (*self.dexes, *new)
-            self._ensure_dexes()
-
-    def _dex_market(self, market: Market, books: Collection[str] | None, with_ctxs: bool) -> Market:
-        if not self.dexes:
-            return market
-        dexes: dict[str, Any] = {}
-        mids: dict[str, Any] = {}
-        for dex in self.dexes:
-            answers: dict[str, Any] = {"meta": self._dex_meta[dex]}
-            if with_ctxs:
-                answers["metaAndAssetCtxs"] = self._info({"type": "metaAndAssetCtxs", "dex": dex})
-            mids.update(self._info({"type": "allMids", "dex": dex}) or {})
-            dexes[dex] = answers
-        raw_books = {
-            c: self._info({"type": "l2Book", "coin": c})
-            for c in books or ()
-            if dex_of(c) in self.dexes and c in mids
-        }
-        books_read = {k: v for k, v in raw_books.items() if v}
-        return add_dex_markets(market, self._perp_dexs, dexes, self._spot_meta, mids, books_read)
+        dex_reads.use_dexes(self, dexes)
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
         self._ensure_meta()
@@ -265,7 +202,8 @@ class HyperliquidExchange(HistoryReads):
                 book = self._info({"type": "l2Book", "coin": wire})
                 if book:
                     raw_books[wire] = book
-        market = self._dex_market(parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs), books, with_ctxs)
+        main = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
+        market = dex_reads.dex_market(self, main, books, with_ctxs)
         self._market = market
         return market
 
