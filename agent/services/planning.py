@@ -17,9 +17,10 @@ import numpy as np
 
 from agent.core.bands import BandModel, band_model_from_returns
 from agent.core.domain import RebalancingPlan, TargetAllocation
-from agent.core.errors import RiskLimitError, TradingPaused
+from agent.core.errors import ExchangeError, RiskLimitError, TradingPaused
 from agent.core.execution_style import assign_order_types
 from agent.core.limits import Limits
+from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
 from agent.services import risk
@@ -115,9 +116,17 @@ def plan(
     )
     clamps = [protection, *result.clamps] if protection else result.clamps
     actions = assign_order_types(result.actions, market, twap_over_usd=svc.settings.rebalance.twap_over_usd)
+    reason = result.reason
+    if any(a.order_type == "twap" for a in actions) and (others := foreign_open_orders(svc)):
+        coins = ", ".join(sorted({o.coin for o in others}))
+        reason += (
+            f"; note: {len(others)} open orders not placed by rebalancer ({coins}): no dead-man switch is armed"
+            " during the TWAPs, as it would cancel them too"
+        )
     return result.model_copy(
         update={
             "actions": actions,
+            "reason": reason,
             "target_source": chosen.source,
             "as_of": market.timestamp,
             "paused": svc.is_paused(),
@@ -144,6 +153,15 @@ def cost_aware_model(
     r = np.diff(hist.table.close, axis=0) / hist.table.close[:-1]
     rate = max(costs.fee_rate(market.assets[c].market) for c in hist.table.coins) + costs.fallback_slippage_bps / 1e4
     return band_model_from_returns(hist.table.coins, r, cost_rate=rate)
+
+
+def foreign_open_orders(svc: Services) -> list[OpenOrder]:
+    """The account's open orders that rebalancer did not place (no journal row for their cloid)."""
+    try:
+        orders = svc.exchange.open_orders()
+    except ExchangeError:
+        return []
+    return [o for o in orders if not o.cloid or svc.store.journal.get(o.cloid.lower()) is None]
 
 
 def refusal(svc: Services, p: RebalancingPlan, *, heartbeat: bool = False) -> tuple[type[Exception], str] | None:

@@ -33,8 +33,9 @@ from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent
 from agent.core.rules import round_size_down
+from agent.services.deadman import DeadManSwitch
 from agent.services.executor import Executor, _Paused, _Stop
-from agent.services.reports import ActionReport, ReconcileReport
+from agent.services.reports import ActionReport, ExecutionReport, ReconcileReport
 
 MARK = "twapOrder"
 
@@ -68,7 +69,9 @@ class TwapSender:
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         poll_s: float = 5.0,
+        deadman: DeadManSwitch | None = None,
     ) -> None:
+        self.deadman = deadman
         self.exchange = exchange
         self.journal = journal
         self.is_paused = is_paused
@@ -85,6 +88,8 @@ class TwapSender:
         """Send a journaled (PENDING) TWAP and follow it; returns the row's final state ("paused" if cancelled
         for the kill switch)."""
         minutes = int(a.twap_minutes or 0)
+        if self.deadman is not None:
+            self.deadman.arm()  # while our TWAP runs (never with foreign open orders: see deadman.py)
         self.journal.mark(cloid, SENT, detail=f"{MARK} {minutes} min")
         try:
             status = self.exchange.place_twap(intent, minutes)
@@ -108,6 +113,8 @@ class TwapSender:
         while True:
             status = self.exchange.twap_status(twap_id)
             if status is not None and status.state != "running":
+                if self.deadman is not None:
+                    self.deadman.disarm()
                 return self._end(cloid, status)
             if status is not None:
                 self.journal.mark(cloid, RESTING, filled_sz=status.executed_sz, avg_px=status.avg_px)
@@ -118,6 +125,8 @@ class TwapSender:
                     self._end(cloid, final)
                 return "paused"
             self.keep_lease()
+            if self.deadman is not None:
+                self.deadman.extend()
             self.sleep(self.poll_s)
 
     def _end(self, cloid: str, status: Any) -> str:
@@ -153,6 +162,7 @@ class TwapExecutor(Executor):
 
     def __init__(self, exchange: Any, store: Any, *, poll_s: float = 5.0, **kw: Any) -> None:
         super().__init__(exchange, store, **kw)
+        self.deadman = DeadManSwitch(exchange, store.records, self.clock) if self.mode == "live" else None
         self.twaps = (
             TwapSender(
                 exchange,
@@ -162,6 +172,7 @@ class TwapExecutor(Executor):
                 clock=self.clock,
                 sleep=self.sleep,
                 poll_s=poll_s,
+                deadman=self.deadman,
             )
             if self.mode == "live" and supports_twap(exchange)
             else None
@@ -194,6 +205,21 @@ class TwapExecutor(Executor):
             rep.state = "unknown"
             raise _Stop(f"{a.coin}: TWAP {intent.cloid} outcome unknown; stopped, reconcile")
         return None
+
+    def execute(self, plan: RebalancingPlan) -> ExecutionReport:
+        """The executor's run; the dead-man switch is never left armed after it (see agent.services.deadman)."""
+        notes: list[str] = []
+        if self.deadman is not None:
+            self.deadman.note_fired()
+            if any(a.order_type == "twap" for a in plan.actions) and self._foreign_orders():
+                self.deadman.refuse("the account has open orders that are not ours")
+                notes.append("dead-man switch not armed during the TWAPs: it would cancel those orders too")
+        try:
+            report = super().execute(plan)
+        finally:
+            if self.deadman is not None:
+                self.deadman.disarm()
+        return report.model_copy(update={"notes": [*report.notes, *notes]}) if notes else report
 
     def reconcile(self) -> ReconcileReport:
         if self.twaps is None:

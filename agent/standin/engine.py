@@ -271,6 +271,7 @@ class StandIn:
             self.account.scheduled_cancel_ms = None
             for order in self.open_orders():
                 orders.close_order(self, order, "scheduledCancel")
+            twap.stop_all(self)  # assumed: a fired switch stops running TWAPs too (not documented)
 
     # ----------------------------------------------------------------- /exchange entry points
     def check_nonce(self, signer: str, nonce: int) -> str | None:

@@ -40,3 +40,17 @@ def test_doctor_catches_an_agent_address_used_as_the_account(tmp_path):
     assert "run `rebalancer doctor`" in status.stdout and "account" in status.stdout
     code, body = run_json("status", env=env)
     assert code == 0 and "account" in body["doctor_failing"]
+
+
+def test_a_plan_with_a_twap_says_when_open_orders_not_ours_keep_the_dead_man_switch_off(tmp_path):
+    """[rebalance] twap_over_usd = 100: the demo's big legs become TWAPs; its resting UETH sell is not ours."""
+    cfg = tmp_path / "rebalancer.toml"
+    cfg.write_text(
+        f'network = "local"\ndb = "{tmp_path / "h.db"}"\n[rebalance]\ntwap_over_usd = 100.0\n'
+        '[targets]\n"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
+    )
+    code, plan = run_json("status", "--config", str(cfg))
+    assert code == 0
+    twaps = [a for a in plan["actions"] if a["order_type"] == "twap"]
+    assert twaps and all(a["twap_minutes"] >= 5 for a in twaps)
+    assert "not placed by rebalancer (UETH/USDC)" in plan["reason"] and "no dead-man switch" in plan["reason"]

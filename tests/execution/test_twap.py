@@ -119,3 +119,51 @@ def test_a_twap_survives_kill_9_and_is_reconciled_once(tmp_path, crash):
         assert row.filled_sz == pytest.approx(plan.actions[index].size)
         assert not store.journal.open_rows()
         store.close()
+
+
+class Spy:
+    """The real adapter, with its dead-man switch calls written down."""
+
+    def __init__(self, adapter: HyperliquidExchange) -> None:
+        self.adapter = adapter
+        self.schedule: list[int | None] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.adapter, name)
+
+    def schedule_cancel(self, at_ms: int | None) -> bool:
+        self.schedule.append(at_ms)
+        return self.adapter.schedule_cancel(at_ms)
+
+
+def without_open_orders(snap: dict) -> dict:
+    snap.pop("openOrders", None)
+    for b in snap["spotClearinghouseState"]["balances"]:
+        b["hold"] = "0.0" if b["coin"] != "USDC" else b["hold"]
+    return snap
+
+
+def test_the_dead_man_switch_is_armed_only_while_our_twap_runs_and_never_left_armed(tmp_path):
+    with serve(without_open_orders(thin_ueth()), time_scale=TIME_SCALE) as srv:
+        spy = Spy(connect(srv.url))
+        plan, _ = deep_leg_plan(spy.adapter)
+        store = Store(tmp_path / "h.sqlite")
+        report = TwapExecutor(spy, store, mode="live", poll_s=0.02).execute(plan)
+        assert report.status == "ok", report.errors
+        assert spy.schedule and isinstance(spy.schedule[0], int) and spy.schedule[-1] is None
+        assert srv.exchange.account.scheduled_cancel_ms is None
+        assert store.records.get("dead_man_armed_until") is None
+        store.close()
+
+
+def test_with_open_orders_not_ours_no_dead_man_switch_is_armed_and_the_report_says_so(tmp_path):
+    with serve(thin_ueth(), time_scale=TIME_SCALE) as srv:  # the demo account's own resting UETH sell
+        spy = Spy(connect(srv.url))
+        plan, _ = deep_leg_plan(spy.adapter)
+        store = Store(tmp_path / "h.sqlite")
+        report = TwapExecutor(spy, store, mode="live", poll_s=0.02).execute(plan)
+        assert report.status == "ok", report.errors
+        assert not any(isinstance(t, int) for t in spy.schedule)
+        assert any("dead-man switch not armed" in n for n in report.notes)
+        assert any("not placed by rebalancer" in n for n in report.notes)
+        store.close()
