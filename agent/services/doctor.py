@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING, Any
 from agent.adapters.hyperliquid import account_info
 from agent.core.accounts import mode_name, parse_abstraction
 from agent.core.errors import RebalancerError
+from agent.services.deadman import ARMED, MAX_TRIGGERS_PER_DAY, DeadManSwitch
 
 if TYPE_CHECKING:
     from agent.services.app import Services
 
 #: below this many actions left, the address is close to being throttled.
 RATE_BUDGET_MIN = 200
-#: Hyperliquid allows at most this many scheduleCancel triggers a day.
-DEAD_MAN_TRIGGERS_PER_DAY = 10
 
 
 @dataclass(frozen=True)
@@ -165,18 +164,21 @@ def _open_orders(svc: Services, ex: Any) -> Check:
 
 
 def _dead_man(svc: Services) -> Check:
-    armed = svc.store.records.get("dead_man_armed_until")
-    triggers = int(svc.store.records.get("dead_man_triggers_today") or 0)
+    switch = DeadManSwitch(None, svc.store.records, lambda: svc.clock().timestamp())
+    armed = svc.store.records.get(ARMED)
+    triggers = switch.triggers_today()
     if armed:
         return Check(
             "dead_man_switch",
             False,
-            f"left armed until {armed} by an execution that did not finish: it cancels every open order",
+            f"left armed (until {armed} ms) by an execution that did not finish: it cancels every open order",
             "run `rebalancer cancel` or an execute: the executor disarms it when nothing of ours rests",
         )
-    if triggers >= DEAD_MAN_TRIGGERS_PER_DAY:
+    if triggers >= MAX_TRIGGERS_PER_DAY:
         return Check("dead_man_switch", False, f"{triggers} triggers today (Hyperliquid allows 10)", "wait a day")
-    return Check("dead_man_switch", True, "not armed (armed only while one of our orders or TWAPs rests)")
+    return Check(
+        "dead_man_switch", True, f"not armed (armed only while a TWAP of ours runs); {triggers} triggers today"
+    )
 
 
 def _rate_budget(ex: Any) -> Check:
