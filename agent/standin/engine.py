@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from agent.standin import clock as market_clock
 from agent.standin import orders, twap, unified, views
 from agent.standin.accounting import PerpSummary, summarize
 from agent.standin.dexes import Dex, parse_dexes
@@ -89,8 +90,12 @@ class StandIn:
         self.book_seed: dict[str, Book] = {}  # the snapshot's books: a TWAP suborder finds them replenished
         self.twaps: dict[int, twap.TwapRun] = {}
         self.next_twap_id = 1
-        #: how much faster than the wall clock TWAP suborders run (``--time-scale N``).
+        #: how much faster than the wall clock TWAP suborders, funding and replayed prices run (``--time-scale N``).
         self.time_scale = 1.0
+        self.started_ms = self.now_ms()  # the market clock's origin (agent.standin.clock)
+        self.funding_rates: dict[str, Decimal] = {}
+        self.funding_hours = 0
+        self.replay: market_clock.Replay | None = None
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -178,6 +183,7 @@ class StandIn:
         )
         standin.dexes = dexes
         standin.book_seed = {coin: copy.deepcopy(book) for coin, book in books.items()}
+        standin.funding_rates = market_clock.funding_rates(snapshot, dexes)
         if account.unified:
             unified.seed(standin)
         return standin
@@ -243,6 +249,13 @@ class StandIn:
         self.next_oid += 1
         return oid
 
+    def start_replay(self) -> None:
+        """Prices follow the snapshot's candles from now on (``--replay``; agent.standin.clock)."""
+        with self.lock:
+            self.replay = market_clock.Replay(self)
+            if not self.replay.series:
+                raise ValueError("--replay: the snapshot has no candles to replay")
+
     def new_twap_id(self) -> int:
         twap_id = self.next_twap_id
         self.next_twap_id += 1
@@ -265,6 +278,7 @@ class StandIn:
 
     def tick(self) -> None:
         """Run due TWAP suborders and fire the dead-man switch when its time has come (lazily, per request)."""
+        market_clock.tick(self)
         twap.tick(self)
         due = self.account.scheduled_cancel_ms
         if due is not None and self.now_ms() >= due:

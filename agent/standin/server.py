@@ -174,10 +174,14 @@ def serve(
     faults: Faults | None = None,
     approved_agents: Iterable[str] = (),
     time_scale: float = 1.0,
+    replay: bool = False,
 ) -> StandInServer:
-    """Start a stand-in in a background thread (port 0 picks a free port); TWAPs run ``time_scale`` × fast."""
+    """Start a stand-in in a background thread (port 0 picks a free port). Its market clock (TWAP suborders,
+    hourly funding, replayed prices with ``replay``) runs ``time_scale`` × the wall clock."""
     exchange = _exchange(snapshot, approved_agents)
     exchange.time_scale = time_scale
+    if replay:
+        exchange.start_replay()
     return StandInServer(exchange, host, port, faults or Faults()).start()
 
 
@@ -189,10 +193,13 @@ def serve_forever(
     faults: Faults | None = None,
     approved_agents: Iterable[str] = (),
     time_scale: float = 1.0,
+    replay: bool = False,
 ) -> None:
     """Serve in the calling thread until SIGINT/SIGTERM (or ``KeyboardInterrupt``)."""
     exchange = _exchange(snapshot, approved_agents)
     exchange.time_scale = time_scale
+    if replay:
+        exchange.start_replay()
     server = StandInServer(exchange, host, port, faults or Faults())
     run_until_signal(server)
 
@@ -217,7 +224,7 @@ def run_until_signal(server: StandInServer) -> None:
         server.stop()
 
 
-def run_server(snapshot_path: str, host: str, port: int, time_scale: float = 1.0) -> None:
+def run_server(snapshot_path: str, host: str, port: int, time_scale: float = 1.0, replay: bool = False) -> None:
     """For ``rebalancer exchange serve``: load a snapshot file and serve it until SIGINT/SIGTERM."""
     snapshot = json.loads(Path(snapshot_path).read_text(encoding="utf-8"))
-    serve_forever(snapshot, host=host, port=port, time_scale=time_scale)
+    serve_forever(snapshot, host=host, port=port, time_scale=time_scale, replay=replay)

@@ -261,7 +261,7 @@ def all_mids(ex: StandIn, req: Mapping[str, Any], _own: bool) -> dict[str, str]:
     dex = ex.dex(req.get("dex"))
     if dex:
         return {coin: fmt(px) for coin, px in ex.mids.items() if dex_of(coin) == dex}
-    raw = ex.snapshot.get("allMids")
+    raw = ex.snapshot.get("allMids") if ex.replay is None else None  # replayed prices move
     mids = dict(raw) if raw else {coin: fmt(px) for coin, px in ex.mids.items()}
     return {c: px for c, px in mids.items() if not dex_of(c)}
 

@@ -238,8 +238,9 @@ def exchange_serve(
     snapshot_file: Annotated[Path | None, typer.Option("--snapshot", help="seed (default: the demo account)")] = None,
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8765,
     time_scale: Annotated[
-        float, typer.Option("--time-scale", help="TWAP suborders run N times faster than the wall clock")
+        float, typer.Option("--time-scale", help="TWAP suborders, funding and replay run N times the wall clock")
     ] = 1.0,
+    replay: Annotated[bool, typer.Option("--replay", help="prices follow the snapshot's real candles")] = False,
 ) -> None:
     """Run the local Hyperliquid stand-in on loopback until Ctrl-C."""
     from agent.standin import load_demo_snapshot, serve_forever
@@ -254,6 +255,6 @@ def exchange_serve(
         seed = read_json(snapshot_file)
         read_snapshot(seed)  # a clear error now rather than a broken server later
     try:
-        serve_forever(seed, host="127.0.0.1", port=port, time_scale=time_scale)
+        serve_forever(seed, host="127.0.0.1", port=port, time_scale=time_scale, replay=replay)
     except OSError as e:
         raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
