@@ -36,6 +36,7 @@ from agent.core.rules import round_size_down
 from agent.services.deadman import DeadManSwitch
 from agent.services.executor import Executor, _Paused, _Stop
 from agent.services.reports import ActionReport, ExecutionReport, ReconcileReport
+from agent.services.retries import retry_kind
 
 MARK = "twapOrder"
 
@@ -160,8 +161,19 @@ class TwapExecutor(Executor):
     ``twapOrder`` (live mode, on an exchange that offers it; otherwise as the executor's IOC orders), and
     ``reconcile`` resolves TWAP rows by twapId before anything else (they have no cloid to look up)."""
 
-    def __init__(self, exchange: Any, store: Any, *, poll_s: float = 5.0, **kw: Any) -> None:
+    def __init__(
+        self,
+        exchange: Any,
+        store: Any,
+        *,
+        poll_s: float = 5.0,
+        ioc_retries: int = 2,
+        retry_wait_s: float = 1.0,
+        **kw: Any,
+    ) -> None:
         super().__init__(exchange, store, **kw)
+        self.ioc_retries = ioc_retries
+        self.retry_wait_s = retry_wait_s
         self.deadman = DeadManSwitch(exchange, store.records, self.clock) if self.mode == "live" else None
         self.twaps = (
             TwapSender(
@@ -182,7 +194,16 @@ class TwapExecutor(Executor):
         self, plan: RebalancingPlan, index: int, a: TradeAction, target: float, market: Market, rep: ActionReport
     ) -> None:
         if a.order_type != "twap" or self.twaps is None:
-            return super()._run_action(plan, index, a, target, market, rep)
+            super()._run_action(plan, index, a, target, market, rep)
+            for _ in range(self.ioc_retries if self.mode != "dry-run" else 0):
+                rows = self.journal.rows(plan_id=plan.plan_id, action_index=index)
+                kind = retry_kind(rows[-1].error) if rows and rows[-1].state == REJECTED else None
+                if kind is None:
+                    break
+                self.sleep(self.retry_wait_s if kind == "upgrade" else 0.0)
+                rep.note = f"retried after: {rows[-1].error}"
+                super()._run_action(plan, index, a, target, self.exchange.market(), rep)
+            return None
         rows = self.journal.rows(plan_id=plan.plan_id, action_index=index)
         attempt = max((r.attempt for r in rows), default=0) + 1
         remaining = round_size_down(max(0.0, target - sum(r.filled_sz for r in rows)), a.sz_decimals)

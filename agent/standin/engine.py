@@ -96,6 +96,8 @@ class StandIn:
         self.funding_rates: dict[str, Decimal] = {}
         self.funding_hours = 0
         self.replay: market_clock.Replay | None = None
+        #: until then only post-only (ALO) orders are accepted, as right after a network upgrade.
+        self.post_only_until_ms = 0
 
     # ----------------------------------------------------------------- construction
     @classmethod

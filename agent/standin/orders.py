@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from agent.standin.engine import StandIn
 
 MIN_NOTIONAL = Decimal(10)
+#: Hyperliquid's answer to a non-ALO order right after a network upgrade (issue 10 quotes it).
+POST_ONLY_AFTER_UPGRADE = "Only post-only orders allowed immediately after a network upgrade"
 REFERENCE_BAND = Decimal(5)  # "cannot be more than 80% away from the reference price"
 
 
@@ -67,6 +69,8 @@ def place(ex: StandIn, wire: Mapping[str, Any]) -> dict[str, Any]:
         return {"error": f"Invalid order: {exc}"}
     except Rejected as rej:
         return {"error": rej.message}
+    if tif != "Alo" and now < ex.post_only_until_ms:
+        return {"error": POST_ONLY_AFTER_UPGRADE}
     reduce_only = bool(wire.get("r", False))
     oid = ex.new_oid()
     record = OrderRecord(
