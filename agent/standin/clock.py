@@ -3,7 +3,8 @@
 Both run on the same accelerated clock as TWAP suborders (``time_scale`` × the wall clock, from when the
 stand-in started), lazily at the next request.
 
-**Funding** (docs, "Funding": paid every hour; payment = position size × oracle price × funding rate,
+**Funding** (on for ``rebalancer exchange serve``, ``serve(..., funding=True)`` elsewhere; docs, "Funding":
+paid every hour; payment = position size × oracle price × funding rate,
 longs pay shorts when the rate is positive): each hour, every perp position pays or receives
 ``-szi × mark × rate`` (the mark stands in for the oracle price) at its coin's hourly rate from the
 snapshot's asset contexts (``metaAndAssetCtxs`` ``funding``, per dex). The ledger of the position's dex
@@ -45,7 +46,8 @@ def tick(ex: StandIn) -> None:
     hours = int(elapsed_ms(ex) // HOUR_MS)
     while ex.funding_hours < hours:
         ex.funding_hours += 1
-        charge_funding(ex)
+        if ex.charges_funding:
+            charge_funding(ex)
     if ex.replay is not None:
         ex.replay.step(ex)
 

@@ -95,6 +95,8 @@ class StandIn:
         self.started_ms = self.now_ms()  # the market clock's origin (agent.standin.clock)
         self.funding_rates: dict[str, Decimal] = {}
         self.funding_hours = 0
+        #: charge funding every hour of the market clock (on for ``exchange serve``; tests opt in)
+        self.charges_funding = False
         self.replay: market_clock.Replay | None = None
         #: until then only post-only (ALO) orders are accepted, as right after a network upgrade.
         self.post_only_until_ms = 0

@@ -175,11 +175,13 @@ def serve(
     approved_agents: Iterable[str] = (),
     time_scale: float = 1.0,
     replay: bool = False,
+    funding: bool = False,
 ) -> StandInServer:
     """Start a stand-in in a background thread (port 0 picks a free port). Its market clock (TWAP suborders,
     hourly funding, replayed prices with ``replay``) runs ``time_scale`` × the wall clock."""
     exchange = _exchange(snapshot, approved_agents)
     exchange.time_scale = time_scale
+    exchange.charges_funding = funding
     if replay:
         exchange.start_replay()
     return StandInServer(exchange, host, port, faults or Faults()).start()
@@ -198,6 +200,7 @@ def serve_forever(
     """Serve in the calling thread until SIGINT/SIGTERM (or ``KeyboardInterrupt``)."""
     exchange = _exchange(snapshot, approved_agents)
     exchange.time_scale = time_scale
+    exchange.charges_funding = True  # `rebalancer exchange serve`: funding every hour of its market clock
     if replay:
         exchange.start_replay()
     server = StandInServer(exchange, host, port, faults or Faults())

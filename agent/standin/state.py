@@ -133,7 +133,6 @@ class Account:
     cum_volume: Decimal = ZERO
     #: userAbstraction: disabled | default | dexAbstraction | unifiedAccount | portfolioMargin
     abstraction: str = "disabled"
-    funding_events: list[dict[str, object]] = field(default_factory=list)  # userFunding elements, newest last
     twap_history: list[dict[str, object]] = field(default_factory=list)  # twapHistory elements, oldest first
     twap_slice_fills: list[dict[str, object]] = field(default_factory=list)  # userTwapSliceFills, newest last
 

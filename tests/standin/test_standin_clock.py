@@ -34,7 +34,7 @@ def info_for(url: str, snap: dict) -> Info:
 
 def test_funding_is_charged_every_hour_as_userfunding_elements():
     ex, clock = standin()
-    with serve(ex) as srv:
+    with serve(ex, funding=True) as srv:
         info = info_for(srv.url, load_demo_snapshot())
         before = info.user_state(DEMO_ACCOUNT_ADDRESS)["assetPositions"][0]["position"]
         clock.t += 3 * HOUR + 1
