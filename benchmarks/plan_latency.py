@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Position, TargetAllocation
-from agent.core.capital import pro_rata
+from agent.core.capital import pool_label, pro_rata
 from agent.core.domain import TradeAction
 from agent.core.planner import _trusted
 from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
@@ -121,7 +121,7 @@ def bare_plan(state: PortfolioState, target: TargetAllocation, market: Market, s
             size = round_size_down(size * scale, int(szd[i]))
             if size * mid[i] < MIN_TRADE - 1e-12:
                 continue
-            why_pool = "buying power" if scale == overall else "perp margin"
+            why_pool = "buying power" if scale == overall else pool_label("perp", "disabled")
             note = f" (shrunk to {scale:.1%} of the wanted size: {why_pool})"
         opening = bool(s[i] == 0 or flip[i])
         why = f"enter {c}: → {wn[i]:+.2%} (target {tl[i]:+.2%})" if opening else (
@@ -138,7 +138,7 @@ def _action(info, sell, kind, size, mid, w0, w1, reduce_only, px, why) -> TradeA
         coin=info.coin, market=info.market, side="sell" if sell else "buy", kind=kind, size=size,
         notional_usd=round(size * float(mid), 2), from_weight=round(w0, 6), to_weight=round(w1, 6),
         reduce_only=reduce_only, limit_px=px, reason=why, asset=info.asset, wire_name=info.wire_name,
-        sz_decimals=info.sz_decimals,
+        sz_decimals=info.sz_decimals, order_type="ioc", twap_minutes=None,
     )
 
 

@@ -90,7 +90,9 @@ def get_portfolio(services: Services, args: NoArgs) -> dict[str, Any]:
         )
     return {
         "equity_usd": equity,
+        "account_mode": state.abstraction,  # userAbstraction: how equity is counted (README "What a weight means")
         "perp_account_value_usd": state.perp_account_value,
+        "hip3_dex_account_values_usd": state.dex_account_values,
         "usdc_spot_usd": state.usdc_spot_total,
         "usdc_weight": weights.get(CASH, 1.0),
         "positions": positions,

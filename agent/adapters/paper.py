@@ -6,6 +6,8 @@ right side of the mid, else it is rejected like an IOC that could not match. Tak
 as Hyperliquid does (``CostModel`` rates): perps in USDC, spot buys in the base token, spot sells in
 USDC. Balances and positions are the paper account's own, seeded from the source's account (or a
 given ``PortfolioState``). Perp margin is modelled at 1x unless the seeded position says otherwise.
+The account keeps its mode: on a unified or portfolio-margin account one USDC balance (reported in spot,
+perp margin on hold) pays for spot buys and perp margin alike, as on Hyperliquid.
 Rejections follow the exchange's rules: $10 minimum (except a reduce-only close), spot balance,
 perp margin (withdrawable), reduce-only that would increase.
 """
@@ -76,13 +78,23 @@ class PaperExchange:
                 self.spot[coin] = p.size
             else:
                 self.perps[coin] = _Perp(p.size, p.entry_px or market.mid(coin), p.leverage or 1.0)
-        self.raw_usd = state.perp_account_value - sum(p.szi * market.mid(c) for c, p in self.perps.items())
+        self.abstraction = state.abstraction
+        if state.unified:  # all USDC is in spot: the perp ledger holds no cash of its own
+            self.raw_usd = -sum(p.szi * p.entry_px for p in self.perps.values())
+        else:
+            self.raw_usd = state.perp_account_value - sum(p.szi * market.mid(c) for c, p in self.perps.items())
         self.orders: dict[str, OrderResult] = {}
         self.fills: list[Fill] = []
         self._oids = itertools.count(1)
 
     def __repr__(self) -> str:
         return f"PaperExchange(source={type(self.source).__name__}, usdc={self.usdc:.2f})"
+
+    def use_dexes(self, dexes: Collection[str]) -> None:
+        """Read these HIP-3 dexes from the source too (when it can)."""
+        use = getattr(self.source, "use_dexes", None)
+        if use is not None:
+            use(dexes)
 
     # ------------------------------------------------------------------ reads
     def server_time_ms(self, *, fresh: bool = False) -> int:
@@ -118,13 +130,33 @@ class PaperExchange:
                 if abs(p.szi) > _EPS
             }
             positions.update({c: Position(coin=c, market="spot", size=s) for c, s in self.spot.items() if s > _EPS})
+            if self.abstraction in ("unifiedAccount", "portfolioMargin"):
+                margin = self._margin(market)
+                upnl = sum(p.unrealized_pnl for p in positions.values() if p.market == "perp")
+                return PortfolioState(
+                    user=self.user,
+                    abstraction=self.abstraction,
+                    perp_account_value=margin + upnl,
+                    perp_withdrawable=0.0,
+                    usdc_spot_total=max(0.0, self._unified_usdc()),
+                    usdc_spot_hold=min(max(0.0, self._unified_usdc()), margin),
+                    positions=positions,
+                )
             return PortfolioState(
                 user=self.user,
+                abstraction=self.abstraction,
                 perp_account_value=value,
                 perp_withdrawable=max(0.0, value - self._margin(market)),
                 usdc_spot_total=max(0.0, self.usdc),
                 positions=positions,
             )
+
+    def _unified(self) -> bool:
+        return self.abstraction in ("unifiedAccount", "portfolioMargin")
+
+    def _unified_usdc(self) -> float:
+        """Spot USDC plus the perp ledger's cash (no unrealised PnL): the unified USDC balance."""
+        return self.usdc + self.raw_usd + sum(p.szi * p.entry_px for p in self.perps.values())
 
     def _margin(self, market: Market) -> float:
         return sum(abs(p.szi) * market.mid(c) / p.leverage for c, p in self.perps.items())
@@ -197,8 +229,10 @@ class PaperExchange:
         return OrderResult(**base, status=status, oid=oid, filled_sz=filled, avg_px=avg)
 
     def _check_funds(self, o: OrderIntent, info: MarketInfo, size: float, market: Market) -> str | None:
+        unified_free = self._unified_usdc() - self._margin(market) if self._unified() else 0.0
         if info.market == "spot":
-            if o.is_buy and self.usdc < size * o.limit_px - _EPS:
+            cash = unified_free if self._unified() else self.usdc
+            if o.is_buy and cash < size * o.limit_px - _EPS:
                 return "Insufficient spot balance"
             if not o.is_buy and self.spot.get(o.coin, 0.0) < size - _EPS:
                 return "Insufficient spot balance"
@@ -211,7 +245,8 @@ class PaperExchange:
             lev = pos.leverage if pos else 1.0
             value = self.raw_usd + sum(p.szi * market.mid(c) for c, p in self.perps.items())
             needed = increase * o.limit_px / lev + size * o.limit_px * self.costs.perp_taker_fee
-            if needed > value - self._margin(market) + _EPS:
+            free = unified_free if self._unified() else value - self._margin(market)
+            if needed > free + _EPS:
                 return "Insufficient margin to place order."
         return None
 

@@ -58,7 +58,19 @@ def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict
         "spotClearinghouseState": ask({"type": "spotClearinghouseState", "user": user}),
         "allMids": ask({"type": "allMids"}),
         "metaAndAssetCtxs": ask({"type": "metaAndAssetCtxs"}),
+        "userAbstraction": ask({"type": "userAbstraction", "user": user}),
     }
+    dexes = tuple(getattr(exchange, "dexes", ()))
+    if dexes:  # only the HIP-3 dexes the account uses (each read costs rate weight)
+        snap["perpDexs"] = ask({"type": "perpDexs"})
+        snap["dexes"] = {
+            dex: {
+                "meta": ask({"type": "meta", "dex": dex}),
+                "metaAndAssetCtxs": ask({"type": "metaAndAssetCtxs", "dex": dex}),
+                "clearinghouseState": ask({"type": "clearinghouseState", "user": user, "dex": dex}),
+            }
+            for dex in dexes
+        }
     if book_coins is None:
         state, market = load_snapshot(snap)
         book_coins = [market.assets[c].wire_name for c in state.positions]

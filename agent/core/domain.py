@@ -1,6 +1,8 @@
 """The domain model: what an account holds, what a market offers, what we want, and what to do.
 
-Weights (design.md): equity ``E`` = perp account value + spot balances at mid (spot USDC at 1).
+Weights (design.md): equity ``E`` = perp account value (every perp dex) + spot balances at mid (spot USDC
+at 1) on a standard account; spot balances at mid + perp unrealized PnL on a unified or portfolio-margin
+account, whose perp dex states are not meaningful (:mod:`agent.core.accounts`).
 A perp weight is signed notional / E (negative = short); a spot weight is value / E and never
 negative; ``USDC`` is the remainder, ``1 - Σ|w|``. Drift of an asset = current − target weight;
 portfolio drift = ½ Σ |drift| over every asset including USDC.
@@ -58,6 +60,10 @@ class MarketInfo(_Frozen):
     book: L2Book | None = None
     funding: float | None = Field(default=None, description="hourly funding rate (perps)")
     base_token: str | None = Field(default=None, description="spot: the base token's name, e.g. 'UBTC'")
+    dex: str = Field(default="", description="perp dex: '' for the main dex, else the HIP-3 dex ('xyz')")
+    collateral: str = Field(default=CASH, description="the token that margins this perp (its dex's collateral)")
+    only_isolated: bool = Field(default=False, description="perp: isolated margin only (many HIP-3 assets)")
+    fee_scale: float = Field(default=1.0, gt=0, description="taker fee multiplier of the asset's dex (HIP-3)")
 
     @field_validator("mid")
     @classmethod
@@ -100,9 +106,18 @@ class Position(_Frozen):
 
 
 class PortfolioState(_Frozen):
-    """An account at one moment: perp margin account, spot balances and positions."""
+    """An account at one moment: its mode, perp margin accounts, spot balances and positions."""
 
     user: str | None = None
+    abstraction: str = Field(
+        default="disabled", description="the account mode as userAbstraction answers it (agent.core.accounts)"
+    )
+    dex_account_values: dict[str, float] = Field(
+        default_factory=dict, description="HIP-3 dex → that dex's perp account value (standard modes)"
+    )
+    dex_withdrawable: dict[str, float] = Field(
+        default_factory=dict, description="HIP-3 dex → margin free for new positions on that dex"
+    )
     perp_account_value: float = Field(default=0.0, description="perp margin account value (incl. uPnL)")
     perp_withdrawable: float | None = Field(
         default=None, description="perp margin free for new positions (None: account value − margin used)"
@@ -125,10 +140,19 @@ class PortfolioState(_Frozen):
         """Spot USDC not on hold: what spot buys can spend."""
         return max(0.0, self.usdc_spot_total - self.usdc_spot_hold)
 
+    @property
+    def unified(self) -> bool:
+        """Unified or portfolio margin: every balance is in spot; perp dex states are not meaningful."""
+        return self.abstraction in ("unifiedAccount", "portfolioMargin")
+
     def equity(self, market: Market) -> float:
-        """E = perp account value + spot balances at mid + spot USDC."""
+        """Standard: E = perp account value of every dex + spot balances at mid + spot USDC.
+        Unified / portfolio margin: E = spot balances at mid + spot USDC + perp unrealized PnL."""
         spot = sum(p.size * market.mid(c) for c, p in self.positions.items() if p.market == "spot")
-        return self.perp_account_value + self.usdc_spot_total + spot
+        if self.unified:
+            upnl = sum(p.unrealized_pnl for p in self.positions.values() if p.market == "perp")
+            return self.usdc_spot_total + spot + upnl
+        return self.perp_account_value + sum(self.dex_account_values.values()) + self.usdc_spot_total + spot
 
     def weights(self, market: Market) -> dict[str, float]:
         """Current weights of every held asset plus ``USDC`` (the remainder)."""
@@ -221,6 +245,8 @@ class TradeAction(_Frozen):
     asset: int = 0
     wire_name: str = ""
     sz_decimals: int = 0
+    order_type: Literal["ioc", "twap"] = Field(default="ioc", description="how it is sent: one IOC, or a native TWAP")
+    twap_minutes: int | None = Field(default=None, description="the TWAP's duration (None for an IOC)")
 
 
 class SkippedTrade(_Frozen):
@@ -288,7 +314,8 @@ class RebalancingPlan(_Frozen):
     inputs_hash: str = ""
     cash_pools: dict[str, float] = Field(
         default_factory=dict,
-        description="USDC by pool: spot_usdc (spot balance) and perp_margin (perp account value − perp notional)",
+        description="USDC by pool: spot_usdc (spot balance) and perp_margin (perp account value − perp notional) "
+        "on a standard account; unified_usdc on a unified or portfolio-margin account",
     )
     target_source: str | None = Field(
         default=None, description="where the target came from: argument, config, stored or strategist"

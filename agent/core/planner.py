@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from agent.core.bands import BandModel
-from agent.core.capital import pool_scales, pro_rata
+from agent.core.capital import free_cash, pool_label, pool_of, pool_scales, pro_rata
 from agent.core.costs import CostModel
 from agent.core.domain import (
     CASH,
@@ -92,6 +92,9 @@ class _Book:
     perp_free: float  # perp margin free for new positions
     spot_usdc: float = 0.0  # spot USDC held, on hold included
     clamps: list[str] = field(default_factory=list)
+    abstraction: str = "disabled"  # the account mode (agent.core.accounts)
+    pools: dict[str, float] = field(default_factory=dict)  # free cash per pool (agent.core.capital)
+    pool: list[str] = field(default_factory=list)  # per asset: the pool that pays for its buys
 
 
 def portfolio_drift(w: np.ndarray, t: np.ndarray) -> float:
@@ -230,6 +233,9 @@ class PortfolioRebalancer:
             spot_cash=current.spot_usdc_free,
             perp_free=current.perp_free,
             spot_usdc=current.usdc_spot_total,
+            abstraction=current.abstraction,
+            pools=free_cash(current),
+            pool=[pool_of(i, current.abstraction) for i in infos],
         )
 
     def _apply_limits(self, b: _Book) -> np.ndarray:
@@ -442,6 +448,7 @@ class PortfolioRebalancer:
         mid = b.mid
         buy_px, sell_px = self._limit_prices(b)
         fee_rate = np.where(b.perp, self.costs.perp_taker_fee, self.costs.spot_taker_fee)
+        fee_rate = fee_rate * np.array([i.fee_scale for i in b.infos])  # HIP-3 dexes scale their fees
         frees = sorted((g for g in legs if g.frees), key=lambda g: (-g.size * mid[g.i], b.coins[g.i]))
         uses = sorted((g for g in legs if not g.frees), key=lambda g: (-g.size * mid[g.i], b.coins[g.i]))
 
@@ -455,9 +462,10 @@ class PortfolioRebalancer:
         fees = slip = 0.0
         gross = float(np.abs(b.size * mid).sum())
         e = equity
-        # Hyperliquid keeps spot USDC and perp margin apart (an API wallet cannot move USDC between them):
-        # spot sells fund spot buys, perp reduces free perp margin for perp opens (1x, conservatively).
-        pool = {"spot": b.spot_cash, "perp": b.perp_free}
+        # The account's mode says which cash pays for what (agent.core.capital): on a standard account spot
+        # sells fund spot buys and perp reduces free perp margin for perp opens (1x, conservatively); on a
+        # unified one, one USDC balance funds both. No transfer between pools is ever planned.
+        pool = dict(b.pools)
         priced: list[tuple[_Leg, float, float]] = []
         for g in frees:
             px = float(sell_px[g.i] if g.sell else buy_px[g.i])
@@ -465,30 +473,31 @@ class PortfolioRebalancer:
             value = g.size * mid[g.i]
             gross -= value
             e -= f + sl
-            kind = "perp" if b.perp[g.i] else "spot"
-            pool[kind] += (value / b.lev[g.i] if b.perp[g.i] else value) - f - sl
+            kind = b.pool[g.i]
+            pool[kind] = pool.get(kind, 0.0) + (value / b.lev[g.i] if b.perp[g.i] else value) - f - sl
             fees, slip = fees + f, slip + sl
             priced.append((g, g.size, px))
         power = max(0.0, (self.max_gross_leverage - self.cash_floor) * e - gross)
         quotes = []
-        need = {"all": 0.0, "spot": 0.0, "perp": 0.0}
+        need: dict[str, float] = {}
+        need_all = 0.0
         for g in uses:
             px = float(sell_px[g.i] if g.sell else buy_px[g.i])
             f, sl = cost(g, g.size, px)
             quotes.append((g, px, f, sl))
             cost_i = g.size * mid[g.i] + f + sl
-            need["all"] += cost_i
-            need["perp" if b.perp[g.i] else "spot"] += cost_i
+            need_all += cost_i
+            need[b.pool[g.i]] = need.get(b.pool[g.i], 0.0) + cost_i
 
         # Shrink rule: every capital user keeps the same fraction of its wanted size (pro rata, per cash
         # pool and overall), rounded down onto the size grid.
-        overall = pro_rata(power, need["all"])
+        overall = pro_rata(power, need_all)
         scales = pool_scales(pool, need, overall=overall)
         for g, px, f, sl in quotes:
             size = g.size
-            kind = "perp" if b.perp[g.i] else "spot"
+            kind = b.pool[g.i]
             scale = scales[kind]
-            why = "buying power" if scale == overall else ("perp margin" if kind == "perp" else "spot USDC")
+            why = "buying power" if scale == overall else pool_label(kind, b.abstraction)
             if scale < 1.0:
                 size = round_size_down(g.size * scale, int(b.szd[g.i]))
                 value = size * mid[g.i]
@@ -555,6 +564,8 @@ class PortfolioRebalancer:
                     asset=info.asset,
                     wire_name=info.wire_name,
                     sz_decimals=info.sz_decimals,
+                    order_type="ioc",
+                    twap_minutes=None,
                 )
             )
         return out
@@ -639,7 +650,7 @@ class PortfolioRebalancer:
                 CASH: round(1 - float(np.abs(t).sum()), 6),
             },
             inputs_hash=self._inputs_hash(b, equity),
-            cash_pools={"spot_usdc": round(b.spot_usdc, 2), "perp_margin": round(cash_before - b.spot_usdc, 2)},
+            cash_pools=_cash_pools(b, cash_before),
         ).model_copy(update={"plan_id": "p_" + self._inputs_hash(b, equity)[:8] + _stamp(now)})
 
     def _rows(
@@ -721,6 +732,13 @@ class PortfolioRebalancer:
             [],
             (0.0, 0.0),
         )
+
+
+def _cash_pools(b: _Book, cash_before: float) -> dict[str, float]:
+    """USDC by pool for the drift table: spot USDC and perp margin apart, or one unified balance."""
+    if b.abstraction in ("unifiedAccount", "portfolioMargin"):
+        return {"unified_usdc": round(cash_before, 2)}
+    return {"spot_usdc": round(b.spot_usdc, 2), "perp_margin": round(cash_before - b.spot_usdc, 2)}
 
 
 def _trusted(cls: type[_M], **fields: object) -> _M:

@@ -30,7 +30,13 @@ def validate_target(
     for coin, w in target.weights.items():
         info = market.get(coin)
         if info is None:
-            problems.append(f"{coin}: not listed on the exchange")
+            if ":" in coin and "/" not in coin:  # a HIP-3 coin: its dex is not read for this account
+                problems.append(
+                    f"{coin}: HIP-3 dex {coin.split(':', 1)[0]!r} is not one the account can use here "
+                    "(not listed by perpDexs, or not among the dexes read)"
+                )
+            else:
+                problems.append(f"{coin}: not listed on the exchange")
             continue
         if allowed is not None and coin not in allowed:
             problems.append(f"{coin}: not in the allowed assets")

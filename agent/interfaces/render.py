@@ -92,7 +92,8 @@ def print_drift(plan: RebalancingPlan) -> None:
             ]
         )
         equity = plan.summary.equity_usd or 1.0
-        for name, key in (("  spot USDC", "spot_usdc"), ("  perp margin", "perp_margin")):
+        pools = (("  spot USDC", "spot_usdc"), ("  perp margin", "perp_margin"), ("  unified USDC", "unified_usdc"))
+        for name, key in pools:
             if key in plan.cash_pools:
                 v = plan.cash_pools[key]
                 rows.append([name, f"{v / equity * 100:.1f}%", "", "", "", money(v), ""])

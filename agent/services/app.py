@@ -22,7 +22,7 @@ from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAll
 from agent.core.limits import Limits
 from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
-from agent.services import execution, history, orders, planning, preferences, targets
+from agent.services import doctor, execution, history, orders, planning, preferences, targets
 from agent.services.config import Settings
 from agent.services.executor import Executor
 from agent.services.ports import ReadPort, TradePort
@@ -160,6 +160,10 @@ class Services:
 
     def plans(self, *, days: int = 60, limit: int = 50) -> list[dict[str, Any]]:
         return history.plans(self, days=days, limit=limit)
+
+    def doctor(self) -> list[doctor.Check]:
+        """Every wiring check of the account (role, signer, mode, dexes, orders, dead-man switch, budget)."""
+        return doctor.run(self)
 
     def plan_detail(self, plan_id: str) -> dict[str, Any]:
         return history.plan_detail(self, plan_id)

@@ -69,6 +69,9 @@ class RebalanceConfig(_Section):
     max_slippage: float = Field(0.005, gt=0, le=0.05)
     max_trades: int | None = Field(None, ge=1)
     drift_aversion: float = Field(2e-5, gt=0, le=1, description="cost-aware mode: the one knob")
+    twap_over_usd: float = Field(
+        10_000.0, ge=0, description="legs above this go out as a native TWAP (0: only where the book is too thin)"
+    )
 
 
 

@@ -17,8 +17,10 @@ import numpy as np
 
 from agent.core.bands import BandModel, band_model_from_returns
 from agent.core.domain import RebalancingPlan, TargetAllocation
-from agent.core.errors import RiskLimitError, TradingPaused
+from agent.core.errors import ExchangeError, RiskLimitError, TradingPaused
+from agent.core.execution_style import assign_order_types
 from agent.core.limits import Limits
+from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
 from agent.services import risk
@@ -88,10 +90,14 @@ def plan(
     fresh: bool = False,
 ) -> RebalancingPlan:
     """A plan toward ``target`` (default: by the target rule). No token, nothing stored but a decision."""
+    known = target or (found.target if (found := configured_or_stored(svc)) else None)
+    named = {c.split(":", 1)[0] for c in (known.weights if known else ()) if ":" in c and "/" not in c}
+    use = getattr(svc.exchange, "use_dexes", None)
+    if named and use is not None and state is None:
+        use(sorted(named))  # read the HIP-3 dexes a target names (a dex perpDexs does not list is refused)
     if state is None:
         state = svc.exchange.account_state()
     if market is None:  # one read of the market, with the books of what the plan will likely trade
-        known = target or (found.target if (found := configured_or_stored(svc)) else None)
         market = svc.exchange.market(books=sorted(set(state.positions) | set(known.weights if known else ())))
     chosen = choose(svc, target, state=state, market=market, cycle_id=cycle_id, fresh=fresh)
     validate(svc.settings, chosen.target, market)
@@ -109,8 +115,23 @@ def plan(
         last_rebalance=datetime.fromisoformat(last) if last else None,
     )
     clamps = [protection, *result.clamps] if protection else result.clamps
+    actions = assign_order_types(result.actions, market, twap_over_usd=svc.settings.rebalance.twap_over_usd)
+    reason = result.reason
+    if any(a.order_type == "twap" for a in actions) and (others := foreign_open_orders(svc)):
+        coins = ", ".join(sorted({o.coin for o in others}))
+        reason += (
+            f"; note: {len(others)} open orders not placed by rebalancer ({coins}): no dead-man switch is armed"
+            " during the TWAPs, as it would cancel them too"
+        )
     return result.model_copy(
-        update={"target_source": chosen.source, "as_of": market.timestamp, "paused": svc.is_paused(), "clamps": clamps}
+        update={
+            "actions": actions,
+            "reason": reason,
+            "target_source": chosen.source,
+            "as_of": market.timestamp,
+            "paused": svc.is_paused(),
+            "clamps": clamps,
+        }
     )
 
 
@@ -132,6 +153,15 @@ def cost_aware_model(
     r = np.diff(hist.table.close, axis=0) / hist.table.close[:-1]
     rate = max(costs.fee_rate(market.assets[c].market) for c in hist.table.coins) + costs.fallback_slippage_bps / 1e4
     return band_model_from_returns(hist.table.coins, r, cost_rate=rate)
+
+
+def foreign_open_orders(svc: Services) -> list[OpenOrder]:
+    """The account's open orders that rebalancer did not place (no journal row for their cloid)."""
+    try:
+        orders = svc.exchange.open_orders()
+    except ExchangeError:
+        return []
+    return [o for o in orders if not o.cloid or svc.store.journal.get(o.cloid.lower()) is None]
 
 
 def refusal(svc: Services, p: RebalancingPlan, *, heartbeat: bool = False) -> tuple[type[Exception], str] | None:

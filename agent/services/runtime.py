@@ -21,13 +21,14 @@ from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
 from agent.core.domain import RebalancingPlan, TargetAllocation
 from agent.core.errors import ConfigError, ExchangeError
+from agent.core.execution_style import assign_order_types
 from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
-from agent.services.executor import Executor
 from agent.services.planning import cost_aware_model, planner
 from agent.services.ports import TradePort
 from agent.services.targets import validate
+from agent.services.twaps import TwapExecutor
 from agent.strategist.base import ToolSpec
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def open_runtime(
                 from agent.adapters.paper import PaperExchange
 
                 trade = PaperExchange(exchange)
-            executor = Executor(
+            executor = TwapExecutor(  # the executor, with native TWAP legs (agent.services.twaps)
                 trade or exchange,
                 store,
                 mode="live" if mode in ("local", "live") else ("paper" if mode == "paper" else "dry-run"),
@@ -178,4 +179,5 @@ def plan_snapshot(snapshot: str | Path, target: TargetAllocation, settings: Sett
     coins = sorted(c for c in set(state.positions) | set(target.weights) if c in market.assets)
     model = cost_aware_model(None, coins, market, settings) if settings.rebalance.mode == "cost-aware" else None
     result = planner(settings, band_model=model).create_rebalancing_plan(state, target, market)
-    return result.model_copy(update={"target_source": "argument", "as_of": market.timestamp})
+    actions = assign_order_types(result.actions, market, twap_over_usd=settings.rebalance.twap_over_usd)
+    return result.model_copy(update={"actions": actions, "target_source": "argument", "as_of": market.timestamp})

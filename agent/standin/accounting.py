@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from agent.standin.rules import ZERO
-from agent.standin.state import Account, Position
+from agent.standin.state import Account, Position, dex_of
 
 TWO = Decimal(2)
 
@@ -44,12 +44,24 @@ def maintenance_rate(max_leverage: int) -> Decimal:
     return Decimal(1) / (TWO * Decimal(max_leverage))
 
 
+def raw_usd(account: Account, dex: str = "") -> Decimal:
+    """The perp USDC ledger of one dex (the main dex's, or a HIP-3 dex's own)."""
+    return account.raw_usd if not dex else account.dex_raw_usd.get(dex, ZERO)
+
+
 def summarize(
-    account: Account, marks: Mapping[str, Decimal], max_leverage: Mapping[str, int], order_margin: Decimal
+    account: Account,
+    marks: Mapping[str, Decimal],
+    max_leverage: Mapping[str, int],
+    order_margin: Decimal,
+    dex: str = "",
 ) -> PerpSummary:
-    value = account.raw_usd
+    """One perp dex's margin summary: its own ledger and positions (each dex is its own cross account)."""
+    value = raw_usd(account, dex)
     ntl = used = maint = ZERO
     for pos in account.positions.values():
+        if dex_of(pos.coin) != dex:
+            continue
         mark = marks[pos.coin]
         value += pos.szi * mark
         ntl += position_value(pos, mark)

@@ -74,6 +74,10 @@ def _dispatch(ex: StandIn, action: Mapping[str, Any]) -> dict[str, Any]:
             at = action.get("time")
             error = ex.schedule_cancel(int(at) if at is not None else None)
             return _err(error) if error else _ok("default")
+        if kind == "twapOrder":
+            return _ok("twapOrder", {"status": ex.place_twap(action["twap"])})
+        if kind == "twapCancel":
+            return _ok("twapCancel", {"status": ex.cancel_twap(int(action["a"]), int(action["t"]))})
         if kind == "updateLeverage":
             error = ex.update_leverage(
                 int(action["asset"]), is_cross=bool(action["isCross"]), leverage=int(action["leverage"])

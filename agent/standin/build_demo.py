@@ -17,6 +17,7 @@ from typing import Any
 from agent.standin import views
 from agent.standin.demo import DEMO_ACCOUNT_ADDRESS, DEMO_AGENT_ADDRESS
 from agent.standin.engine import StandIn
+from agent.standin.modes import with_mode
 from agent.standin.rules import ZERO, dec, fmt, round_price, round_size
 
 SNAPSHOT_TIME_MS = 1_771_027_200_000  # 2026-02-14 00:00 UTC, the day after the last SOL candle
@@ -228,7 +229,9 @@ def build(source: Path) -> dict[str, Any]:
     snapshot["fundingHistory"] = {"SOL": [f for f in funding if f["time"] >= funding[-1]["time"] - 30 * DAY_MS]}
     candles = json.loads((market_dir / "sol_daily_candles.json").read_text())
     snapshot["candles"] = {"SOL": {"1d": candles[-120:]}}
-    return snapshot
+    # The app's default for new users is the unified account (Hyperliquid docs, "Account abstraction modes"):
+    # the demo account is one, its perp cash held as spot USDC (same positions, same equity).
+    return with_mode(snapshot, "unifiedAccount")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ takes the single lock, so the HTTP server may call it from many threads. Order e
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agent.standin import orders, views
+from agent.standin import clock as market_clock
+from agent.standin import orders, twap, unified, views
 from agent.standin.accounting import PerpSummary, summarize
+from agent.standin.dexes import Dex, parse_dexes
 from agent.standin.rules import ZERO, dec
 from agent.standin.snapshot import (
     DEFAULT_LEVERAGE,
@@ -34,6 +37,7 @@ from agent.standin.snapshot import (
 from agent.standin.state import Account, Book, Market, OrderRecord, Token
 
 SCHEDULE_CANCEL_MIN_DELAY_MS = 5_000
+ABSTRACTIONS = ("disabled", "default", "dexAbstraction", "unifiedAccount", "portfolioMargin")
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,20 @@ class StandIn:
         existing = [o.oid for o in account.orders.values()]
         self.next_oid = max([*existing, 1_000_000_000]) + 1
         self.next_tid = 1
+        self.dexes: dict[str, Dex] = {}
+        self.book_seed: dict[str, Book] = {}  # the snapshot's books: a TWAP suborder finds them replenished
+        self.twaps: dict[int, twap.TwapRun] = {}
+        self.next_twap_id = 1
+        #: how much faster than the wall clock TWAP suborders, funding and replayed prices run (``--time-scale N``).
+        self.time_scale = 1.0
+        self.started_ms = self.now_ms()  # the market clock's origin (agent.standin.clock)
+        self.funding_rates: dict[str, Decimal] = {}
+        self.funding_hours = 0
+        #: charge funding every hour of the market clock (on for ``exchange serve``; tests opt in)
+        self.charges_funding = False
+        self.replay: market_clock.Replay | None = None
+        #: until then only post-only (ALO) orders are accepted, as right after a network upgrade.
+        self.post_only_until_ms = 0
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -97,26 +115,44 @@ class StandIn:
         if not isinstance(snapshot, Mapping) or "user" not in snapshot or "meta" not in snapshot:
             raise ValueError("snapshot must be an object with at least 'user' and 'meta'")
         perp_markets = parse_meta(snapshot["meta"])
+        dexes = parse_dexes(snapshot)
+        for dex in dexes.values():
+            perp_markets += dex.markets
         tokens, spot_markets = parse_spot_meta(snapshot.get("spotMeta") or EMPTY_SPOT_META)
         max_lev = {m.coin: m.max_leverage for m in perp_markets}
         mids = parse_all_mids(snapshot.get("allMids") or {})
         marks = dict(mids)
         mac = snapshot.get("metaAndAssetCtxs")
-        if mac:
-            for market, ctx in zip(perp_markets, mac[1], strict=False):
+        ctx_lists = [(perp_markets, mac[1] if mac else None)] + [(d.markets, d.ctxs) for d in dexes.values()]
+        for markets_, ctxs in ctx_lists:
+            for market, ctx in zip(markets_, ctxs or [], strict=False):
                 if ctx and ctx.get("markPx") is not None:
                     marks[market.coin] = dec(ctx["markPx"])
+                if ctx and ctx.get("midPx") is not None and market.dex:
+                    mids.setdefault(market.coin, dec(ctx["midPx"]))
         user = str(snapshot["user"]).lower()
         perp = parse_clearinghouse_state(
             snapshot.get("clearinghouseState") or {"marginSummary": {"accountValue": "0"}}, max_lev
         )
         account = Account(user=user, raw_usd=perp.raw_usd)
+        mode = snapshot.get("userAbstraction") or "disabled"
+        if mode not in ABSTRACTIONS:
+            raise ValueError(f"userAbstraction: unknown account mode {mode!r}")
+        account.abstraction = str(mode)
         for pos in perp.positions:
             if pos.coin not in max_lev:
                 raise ValueError(f"clearinghouseState: position in unknown coin {pos.coin}")
             account.positions[pos.coin] = pos
             account.leverage[pos.coin] = (pos.leverage_type, pos.leverage)
             marks.setdefault(pos.coin, pos.entry_px)
+        for dex in dexes.values():
+            account.dex_raw_usd[dex.name] = dex.state.raw_usd if dex.state else ZERO
+            for pos in dex.state.positions if dex.state else []:
+                if pos.coin not in max_lev:
+                    raise ValueError(f"dexes.{dex.name}.clearinghouseState: position in unknown coin {pos.coin}")
+                account.positions[pos.coin] = pos
+                account.leverage[pos.coin] = (pos.leverage_type, pos.leverage)
+                marks.setdefault(pos.coin, pos.entry_px)
         spot_state = snapshot.get("spotClearinghouseState") or {"balances": []}
         for bal in parse_spot_clearinghouse_state(spot_state):
             account.balances[bal.token] = bal
@@ -137,7 +173,7 @@ class StandIn:
                 parse_candles(candles)
         for history in (snapshot.get("fundingHistory") or {}).values():
             parse_funding(history)
-        return cls(
+        standin = cls(
             snapshot=snapshot,
             markets=markets,
             tokens=tokens,
@@ -149,6 +185,12 @@ class StandIn:
             fees=fees or Fees(),
             clock=clock,
         )
+        standin.dexes = dexes
+        standin.book_seed = {coin: copy.deepcopy(book) for coin, book in books.items()}
+        standin.funding_rates = market_clock.funding_rates(snapshot, dexes)
+        if account.unified:
+            unified.seed(standin)
+        return standin
 
     # ----------------------------------------------------------------- helpers
     def now_ms(self) -> int:
@@ -169,7 +211,16 @@ class StandIn:
 
     def leverage_for(self, coin: str) -> tuple[str, int]:
         market = self.markets_by_coin[coin]
-        return self.account.leverage.get(coin, ("cross", min(DEFAULT_LEVERAGE, market.max_leverage)))
+        kind = "isolated" if market.only_isolated else "cross"
+        return self.account.leverage.get(coin, (kind, min(DEFAULT_LEVERAGE, market.max_leverage)))
+
+    def dex(self, name: object) -> str:
+        """A request's ``dex`` ("" or absent: the main dex); an unknown dex is refused."""
+        if name in (None, ""):
+            return ""
+        if name not in self.dexes:
+            raise ValueError(f"unknown dex {name!r}")
+        return str(name)
 
     def mark(self, coin: str) -> Decimal:
         return self.marks.get(coin) or self.mids.get(coin) or ZERO
@@ -180,22 +231,49 @@ class StandIn:
     def open_orders(self) -> list[OrderRecord]:
         return sorted((o for o in self.account.orders.values() if o.status == "open"), key=lambda o: -o.oid)
 
-    def order_margin(self) -> Decimal:
+    def order_margin(self, dex: str | None = None) -> Decimal:
+        """Margin of resting perp orders (of one dex, or of all with None)."""
         total = ZERO
         for o in self.open_orders():
             market = self.markets_by_coin.get(o.coin)
-            if market and not market.spot and not o.reduce_only:
+            if market and not market.spot and not o.reduce_only and (dex is None or market.dex == dex):
                 total += o.sz * o.limit_px / Decimal(self.leverage_for(o.coin)[1])
         return total
 
-    def perp_summary(self) -> PerpSummary:
+    def perp_available(self, dex: str = "") -> Decimal:
+        """What a new perp position may use: its dex's withdrawable, or the unified USDC available."""
+        return unified.usdc_available(self) if self.account.unified else self.perp_summary(dex).withdrawable
+
+    def perp_summary(self, dex: str = "") -> PerpSummary:
         marks = {c: self.mark(c) for c in self.account.positions}
-        return summarize(self.account, marks, self.max_leverage(), self.order_margin())
+        return summarize(self.account, marks, self.max_leverage(), self.order_margin(dex), dex)
 
     def new_oid(self) -> int:
         oid = self.next_oid
         self.next_oid += 1
         return oid
+
+    def start_replay(self) -> None:
+        """Prices follow the snapshot's candles from now on (``--replay``; agent.standin.clock)."""
+        with self.lock:
+            self.replay = market_clock.Replay(self)
+            if not self.replay.series:
+                raise ValueError("--replay: the snapshot has no candles to replay")
+
+    def new_twap_id(self) -> int:
+        twap_id = self.next_twap_id
+        self.next_twap_id += 1
+        return twap_id
+
+    def place_twap(self, wire: Mapping[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.tick()
+            return twap.place(self, wire)
+
+    def cancel_twap(self, asset: int, twap_id: int) -> Any:
+        with self.lock:
+            self.tick()
+            return twap.cancel(self, asset, twap_id)
 
     def new_tid(self) -> int:
         tid = self.next_tid
@@ -203,12 +281,15 @@ class StandIn:
         return tid
 
     def tick(self) -> None:
-        """Fire the dead-man switch when its time has come (checked lazily on every request)."""
+        """Run due TWAP suborders and fire the dead-man switch when its time has come (lazily, per request)."""
+        market_clock.tick(self)
+        twap.tick(self)
         due = self.account.scheduled_cancel_ms
         if due is not None and self.now_ms() >= due:
             self.account.scheduled_cancel_ms = None
             for order in self.open_orders():
                 orders.close_order(self, order, "scheduledCancel")
+            twap.stop_all(self)  # assumed: a fired switch stops running TWAPs too (not documented)
 
     # ----------------------------------------------------------------- /exchange entry points
     def check_nonce(self, signer: str, nonce: int) -> str | None:
@@ -262,6 +343,8 @@ class StandIn:
                 return f"Invalid asset {asset}"
             if not 1 <= leverage <= market.max_leverage:
                 return "Invalid leverage value"
+            if is_cross and market.only_isolated:
+                return "Stand-in: cross margin is not allowed for this isolated-only asset."
             kind = "cross" if is_cross else "isolated"
             self.account.leverage[market.coin] = (kind, leverage)
             pos = self.account.positions.get(market.coin)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from agent.standin import unified
 from agent.standin.rules import ZERO, fmt
 
 if TYPE_CHECKING:
@@ -33,9 +34,13 @@ PERIODS = (("day", DAY_MS), ("week", 7 * DAY_MS), ("month", 30 * DAY_MS), ("allT
 
 
 def values(ex: StandIn) -> tuple[Decimal, Decimal]:
-    """(total, perp) account value now: perp account value plus spot balances at mid (USDC at 1)."""
-    perp = ex.perp_summary().account_value
+    """(total, perp) account value now: perp account value (every dex) plus spot balances at mid (USDC at 1);
+    on a unified or portfolio-margin account, spot balances at mid plus perp unrealized PnL (issue 10)."""
+    perp = sum((ex.perp_summary(d).account_value for d in ("", *ex.dexes)), ZERO)
     spot = ZERO
+    if ex.account.unified:
+        upnl = sum((p.szi * (ex.mark(p.coin) - p.entry_px) for p in ex.account.positions.values()), ZERO)
+        spot += unified.usdc_total(ex) + upnl - (ex.account.balances[0].total if 0 in ex.account.balances else ZERO)
     for bal in ex.account.balances.values():
         if bal.token == 0:
             spot += bal.total
@@ -44,7 +49,7 @@ def values(ex: StandIn) -> tuple[Decimal, Decimal]:
         mid = ex.mids.get(market.coin) if market else None
         if mid is not None:
             spot += bal.total * mid
-    return perp + spot, perp
+    return (spot if ex.account.unified else perp + spot), perp  # unified: perp states are not added
 
 
 def record(ex: StandIn, *, force: bool = False) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent.standin import matching
+from agent.standin import matching, unified
 from agent.standin.rules import (
     ZERO,
     dec,
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from agent.standin.engine import StandIn
 
 MIN_NOTIONAL = Decimal(10)
+#: Hyperliquid's answer to a non-ALO order right after a network upgrade (issue 10 quotes it).
+POST_ONLY_AFTER_UPGRADE = "Only post-only orders allowed immediately after a network upgrade"
 REFERENCE_BAND = Decimal(5)  # "cannot be more than 80% away from the reference price"
 
 
@@ -67,6 +69,8 @@ def place(ex: StandIn, wire: Mapping[str, Any]) -> dict[str, Any]:
         return {"error": f"Invalid order: {exc}"}
     except Rejected as rej:
         return {"error": rej.message}
+    if tif != "Alo" and now < ex.post_only_until_ms:
+        return {"error": POST_ONLY_AFTER_UPGRADE}
     reduce_only = bool(wire.get("r", False))
     oid = ex.new_oid()
     record = OrderRecord(
@@ -136,8 +140,8 @@ def _check(ex: StandIn, market: Market, order: OrderRecord) -> Decimal:
     increase = abs(new) - abs(szi) if (szi >= 0) == (new >= 0) else abs(new)
     if increase > ZERO:
         leverage = Decimal(ex.leverage_for(market.coin)[1])
-        needed = increase * order.limit_px / leverage + sz * order.limit_px * ex.fees.perp_taker
-        if needed > ex.perp_summary().withdrawable:
+        needed = increase * order.limit_px / leverage + sz * order.limit_px * ex.fees.perp_taker * market.fee_scale
+        if needed > ex.perp_available(market.dex):
             raise Rejected(f"Insufficient margin to place order. asset={asset}", "perpMarginRejected")
     return sz
 
@@ -152,7 +156,8 @@ def _spot_balance(ex: StandIn, token: int) -> Balance:
 
 def _check_spot_balance(ex: StandIn, market: Market, order: OrderRecord) -> None:
     if order.is_buy:
-        free = _spot_balance(ex, market.quote_token or 0).free
+        quote = market.quote_token or 0
+        free = unified.usdc_available(ex) if quote == 0 and ex.account.unified else _spot_balance(ex, quote).free
         short = free < order.sz * order.limit_px
     else:
         free = _spot_balance(ex, market.base_token or 0).free
@@ -246,12 +251,15 @@ def _settle_perp(ex: StandIn, market: Market, order: OrderRecord, trade: matchin
     old = pos.szi if pos else ZERO
     signed = trade.sz if order.is_buy else -trade.sz
     new = old + signed
-    fee = trade.px * trade.sz * ex.fees.perp_taker
+    fee = trade.px * trade.sz * ex.fees.perp_taker * market.fee_scale
     closed_pnl = ZERO
     if pos is not None and old != ZERO and (old > 0) != (signed > 0):
         closing = min(abs(old), trade.sz)
         closed_pnl = closing * (trade.px - pos.entry_px) * (1 if old > 0 else -1)
-    acct.raw_usd -= signed * trade.px + fee
+    if market.dex:  # a HIP-3 dex keeps its own perp ledger
+        acct.dex_raw_usd[market.dex] = acct.dex_raw_usd.get(market.dex, ZERO) - (signed * trade.px + fee)
+    else:
+        acct.raw_usd -= signed * trade.px + fee
     kind, lev = ex.leverage_for(market.coin)
     if new == ZERO:
         acct.positions.pop(market.coin, None)

@@ -173,9 +173,18 @@ def serve(
     port: int = 0,
     faults: Faults | None = None,
     approved_agents: Iterable[str] = (),
+    time_scale: float = 1.0,
+    replay: bool = False,
+    funding: bool = False,
 ) -> StandInServer:
-    """Start a stand-in in a background thread (port 0 picks a free port)."""
-    return StandInServer(_exchange(snapshot, approved_agents), host, port, faults or Faults()).start()
+    """Start a stand-in in a background thread (port 0 picks a free port). Its market clock (TWAP suborders,
+    hourly funding, replayed prices with ``replay``) runs ``time_scale`` × the wall clock."""
+    exchange = _exchange(snapshot, approved_agents)
+    exchange.time_scale = time_scale
+    exchange.charges_funding = funding
+    if replay:
+        exchange.start_replay()
+    return StandInServer(exchange, host, port, faults or Faults()).start()
 
 
 def serve_forever(
@@ -185,9 +194,16 @@ def serve_forever(
     port: int = 0,
     faults: Faults | None = None,
     approved_agents: Iterable[str] = (),
+    time_scale: float = 1.0,
+    replay: bool = False,
 ) -> None:
     """Serve in the calling thread until SIGINT/SIGTERM (or ``KeyboardInterrupt``)."""
-    server = StandInServer(_exchange(snapshot, approved_agents), host, port, faults or Faults())
+    exchange = _exchange(snapshot, approved_agents)
+    exchange.time_scale = time_scale
+    exchange.charges_funding = True  # `rebalancer exchange serve`: funding every hour of its market clock
+    if replay:
+        exchange.start_replay()
+    server = StandInServer(exchange, host, port, faults or Faults())
     run_until_signal(server)
 
 
@@ -211,7 +227,7 @@ def run_until_signal(server: StandInServer) -> None:
         server.stop()
 
 
-def run_server(snapshot_path: str, host: str, port: int) -> None:
+def run_server(snapshot_path: str, host: str, port: int, time_scale: float = 1.0, replay: bool = False) -> None:
     """For ``rebalancer exchange serve``: load a snapshot file and serve it until SIGINT/SIGTERM."""
     snapshot = json.loads(Path(snapshot_path).read_text(encoding="utf-8"))
-    serve_forever(snapshot, host=host, port=port)
+    serve_forever(snapshot, host=host, port=port, time_scale=time_scale, replay=replay)

@@ -14,6 +14,11 @@ from agent.standin.rules import ZERO
 SPOT_ASSET_OFFSET = 10_000
 
 
+def dex_of(coin: str) -> str:
+    """'xyz:TSLA' → 'xyz'; main-dex and spot coins → ''."""
+    return coin.split(":", 1)[0] if ":" in coin else ""
+
+
 @dataclass(frozen=True)
 class Market:
     """One tradable market. ``coin`` is the name /info uses: "BTC" for perps, "@142" for spot pairs."""
@@ -27,6 +32,9 @@ class Market:
     quote_token: int | None = None
     display: str = ""
     delisted: bool = False
+    dex: str = ""  # the HIP-3 dex ("xyz"), "" for the main dex and spot
+    only_isolated: bool = False
+    fee_scale: Decimal = Decimal(1)  # HIP-3 fee multiplier (docs "Fees": s < 1 ? s + 1 : 2s)
 
 
 @dataclass
@@ -112,6 +120,7 @@ class Account:
     user: str
     raw_usd: Decimal
     positions: dict[str, Position] = field(default_factory=dict)
+    dex_raw_usd: dict[str, Decimal] = field(default_factory=dict)  # HIP-3 dex → its own perp USDC ledger
     balances: dict[int, Balance] = field(default_factory=dict)
     leverage: dict[str, tuple[str, int]] = field(default_factory=dict)  # coin -> (type, value)
     fills: list[dict[str, object]] = field(default_factory=list)  # newest last
@@ -122,3 +131,12 @@ class Account:
     scheduled_cancel_ms: int | None = None
     n_requests: int = 0
     cum_volume: Decimal = ZERO
+    #: userAbstraction: disabled | default | dexAbstraction | unifiedAccount | portfolioMargin
+    abstraction: str = "disabled"
+    twap_history: list[dict[str, object]] = field(default_factory=list)  # twapHistory elements, oldest first
+    twap_slice_fills: list[dict[str, object]] = field(default_factory=list)  # userTwapSliceFills, newest last
+
+    @property
+    def unified(self) -> bool:
+        """Unified account or portfolio margin: one balance per collateral token, reported in spot."""
+        return self.abstraction in ("unifiedAccount", "portfolioMargin")

@@ -8,13 +8,14 @@ ids are integers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent.standin import accounting, history, matching
+from agent.standin import accounting, history, matching, unified
 from agent.standin.rules import ZERO, fmt
 from agent.standin.snapshot import EMPTY_SPOT_META
-from agent.standin.state import OrderRecord
+from agent.standin.state import OrderRecord, dex_of
 
 if TYPE_CHECKING:
     from agent.standin.engine import StandIn
@@ -44,6 +45,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "userRateLimit": ("user",),
     "portfolio": ("user",),
     "userFunding": ("user", "startTime"),
+    "userAbstraction": ("user",),
+    "perpDexs": (),
+    "twapHistory": ("user",),
+    "userTwapSliceFills": ("user",),
+    "userRole": ("user",),
+    "extraAgents": ("user",),
 }
 
 
@@ -60,7 +67,8 @@ def _zero_summary() -> dict[str, str]:
     return {"accountValue": "0.0", "totalNtlPos": "0.0", "totalRawUsd": "0.0", "totalMarginUsed": "0.0"}
 
 
-def clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict[str, Any]:
+def clearinghouse_state(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[str, Any]:
+    dex = ex.dex(req.get("dex"))
     if not own:
         return {
             "marginSummary": _zero_summary(),
@@ -70,17 +78,22 @@ def clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict
             "assetPositions": [],
             "time": ex.now_ms(),
         }
-    summary = ex.perp_summary()
+    summary = ex.perp_summary(dex)
     max_lev = ex.max_leverage()
+    upnl_all = sum((p.szi * (ex.mark(p.coin) - p.entry_px) for p in ex.account.positions.values()), ZERO)
+    # unified: the whole USDC balance backs the positions (liquidation is computed against it)
+    liq_summary = replace(summary, account_value=unified.usdc_total(ex) + upnl_all) if ex.account.unified else summary
     positions = []
     for pos in sorted(ex.account.positions.values(), key=lambda p: p.coin):
+        if dex_of(pos.coin) != dex:
+            continue
         mark = ex.mark(pos.coin)
         upnl = pos.szi * (mark - pos.entry_px)
         initial = abs(pos.szi) * pos.entry_px / Decimal(pos.leverage)
         leverage: dict[str, Any] = {"type": pos.leverage_type, "value": pos.leverage}
         if pos.leverage_type == "isolated":
             leverage["rawUsd"] = fmt(-pos.szi * pos.entry_px + accounting.margin_used(pos, mark), 6)
-        liq = accounting.liquidation_px(pos, summary, mark, max_lev[pos.coin])
+        liq = accounting.liquidation_px(pos, liq_summary, mark, max_lev[pos.coin])
         positions.append(
             {
                 "type": "oneWay",
@@ -103,17 +116,22 @@ def clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict
                 },
             }
         )
+    value, raw, withdrawable = summary.account_value, accounting.raw_usd(ex.account, dex), summary.withdrawable
+    if ex.account.unified:  # "not meaningful" (docs): the margin backing the positions, nothing to withdraw
+        mine = [p for p in ex.account.positions.values() if dex_of(p.coin) == dex]
+        value = summary.total_margin_used + sum((p.szi * (ex.mark(p.coin) - p.entry_px) for p in mine), ZERO)
+        raw, withdrawable = value - sum((p.szi * ex.mark(p.coin) for p in mine), ZERO), ZERO
     margin = {
-        "accountValue": fmt(summary.account_value, 6),
+        "accountValue": fmt(value, 6),
         "totalNtlPos": fmt(summary.total_ntl_pos, 6),
-        "totalRawUsd": fmt(ex.account.raw_usd, 6),
+        "totalRawUsd": fmt(raw, 6),
         "totalMarginUsed": fmt(summary.total_margin_used, 6),
     }
     return {
         "marginSummary": margin,
         "crossMarginSummary": dict(margin),
         "crossMaintenanceMarginUsed": fmt(summary.maintenance_margin, 6),
-        "withdrawable": fmt(summary.withdrawable, 6),
+        "withdrawable": fmt(withdrawable, 6),
         "assetPositions": positions,
         "time": ex.now_ms(),
     }
@@ -126,12 +144,15 @@ def spot_clearinghouse_state(ex: StandIn, _req: Mapping[str, Any], own: bool) ->
     for bal in sorted(ex.account.balances.values(), key=lambda b: b.token):
         if bal.total == ZERO and bal.hold == ZERO and bal.token != 0:
             continue
+        total, hold = bal.total, bal.hold
+        if bal.token == 0 and ex.account.unified:
+            total, hold = unified.usdc_total(ex), unified.usdc_hold(ex)
         out.append(
             {
                 "coin": bal.coin,
                 "token": bal.token,
-                "total": fmt(bal.total),
-                "hold": fmt(bal.hold),
+                "total": fmt(total),
+                "hold": fmt(hold),
                 "entryNtl": fmt(bal.entry_ntl, 6),
             }
         )
@@ -176,12 +197,18 @@ def frontend_order(o: OrderRecord) -> dict[str, Any]:
     }
 
 
-def open_orders(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
-    return [_open_order(o) for o in ex.open_orders()] if own else []
+def _orders_of(ex: StandIn, req: Mapping[str, Any]) -> list[OrderRecord]:
+    """Open orders of the request's dex: the main dex's and spot's, or one HIP-3 dex's."""
+    dex = ex.dex(req.get("dex"))
+    return [o for o in ex.open_orders() if dex_of(o.coin) == dex]
 
 
-def frontend_open_orders(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
-    return [frontend_order(o) for o in ex.open_orders()] if own else []
+def open_orders(ex: StandIn, req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    return [_open_order(o) for o in _orders_of(ex, req)] if own else []
+
+
+def frontend_open_orders(ex: StandIn, req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    return [frontend_order(o) for o in _orders_of(ex, req)] if own else []
 
 
 def order_status(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[str, Any]:
@@ -230,13 +257,18 @@ def l2_book(ex: StandIn, req: Mapping[str, Any], _own: bool) -> dict[str, Any] |
     return {"coin": market.coin, "time": ex.now_ms(), "levels": [_levels(book.bids), _levels(book.asks)]}
 
 
-def all_mids(ex: StandIn, _req: Mapping[str, Any], _own: bool) -> dict[str, str]:
-    raw = ex.snapshot.get("allMids")
-    return dict(raw) if raw else {coin: fmt(px) for coin, px in ex.mids.items()}
+def all_mids(ex: StandIn, req: Mapping[str, Any], _own: bool) -> dict[str, str]:
+    dex = ex.dex(req.get("dex"))
+    if dex:
+        return {coin: fmt(px) for coin, px in ex.mids.items() if dex_of(coin) == dex}
+    raw = ex.snapshot.get("allMids") if ex.replay is None else None  # replayed prices move
+    mids = dict(raw) if raw else {coin: fmt(px) for coin, px in ex.mids.items()}
+    return {c: px for c, px in mids.items() if not dex_of(c)}
 
 
-def meta(ex: StandIn, _req: Mapping[str, Any] | None = None, _own: bool = False) -> dict[str, Any]:
-    out = dict(ex.snapshot["meta"])
+def meta(ex: StandIn, req: Mapping[str, Any] | None = None, _own: bool = False) -> dict[str, Any]:
+    dex = ex.dex((req or {}).get("dex"))
+    out = dict(ex.dexes[dex].meta if dex else ex.snapshot["meta"])
     out.setdefault("marginTables", [])
     out.setdefault("collateralToken", 0)
     return out
@@ -267,7 +299,11 @@ def _synthetic_ctx(ex: StandIn, coin: str) -> dict[str, Any]:
     }
 
 
-def meta_and_asset_ctxs(ex: StandIn, _req: Mapping[str, Any], _own: bool) -> list[Any]:
+def meta_and_asset_ctxs(ex: StandIn, req: Mapping[str, Any], _own: bool) -> list[Any]:
+    dex = ex.dex(req.get("dex"))
+    if dex:
+        d = ex.dexes[dex]
+        return [meta(ex, req), list(d.ctxs) if d.ctxs else [_synthetic_ctx(ex, m.coin) for m in d.markets]]
     raw = ex.snapshot.get("metaAndAssetCtxs")
     if raw:
         return [meta(ex), list(raw[1])]
@@ -316,6 +352,45 @@ def user_rate_limit(ex: StandIn, _req: Mapping[str, Any], own: bool) -> dict[str
     return {"cumVlm": fmt(vlm, 6), "nRequestsUsed": used, "nRequestsCap": 10_000 + int(vlm)}
 
 
+def perp_dexs(ex: StandIn, _req: Mapping[str, Any], _own: bool) -> list[Any]:
+    """``null`` (the main dex) first, then each builder dex."""
+    return list(ex.snapshot.get("perpDexs") or [None])
+
+
+def twap_history(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    """Each TWAP's latest record ``{time, state, status: {status}, twapId}`` (none unless one was placed)."""
+    return [dict(t) for t in ex.account.twap_history] if own else []
+
+
+def user_twap_slice_fills(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    """``[{"fill": <a userFills element>, "twapId": id}]``, newest first (recorded: ``[]``)."""
+    return [dict(f) for f in reversed(ex.account.twap_slice_fills)][:MAX_FILLS] if own else []
+
+
+def user_abstraction(ex: StandIn, _req: Mapping[str, Any], own: bool) -> str:
+    """A bare JSON string; an address that never chose a mode answers "default"."""
+    return ex.account.abstraction if own else "default"
+
+
+def user_role(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[str, Any]:
+    """``{"role": "user"}`` for the account, ``{"role": "agent", "data": {"user": master}}`` for an
+    approved API wallet, ``{"role": "missing"}`` for anything else (recorded: ``{"role": "vault"}``)."""
+    if own:
+        return {"role": "user"}
+    address = str(req["user"]).lower()
+    if address in ex.agents:
+        return {"role": "agent", "data": {"user": ex.account.user}}
+    return {"role": "missing"}
+
+
+def extra_agents(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
+    """The account's approved API wallets, shaped as recorded: ``{name, address, validUntil}``."""
+    if not own:
+        return []
+    until = ex.now_ms() + 180 * 86_400_000
+    return [{"name": f"agent{i}", "address": a, "validUntil": until} for i, a in enumerate(sorted(ex.agents))]
+
+
 _HANDLERS: dict[str, Any] = {
     "clearinghouseState": clearinghouse_state,
     "spotClearinghouseState": spot_clearinghouse_state,
@@ -336,5 +411,11 @@ _HANDLERS: dict[str, Any] = {
     "userRateLimit": user_rate_limit,
     "portfolio": history.portfolio,
     "userFunding": history.user_funding,
+    "userAbstraction": user_abstraction,
+    "perpDexs": perp_dexs,
+    "twapHistory": twap_history,
+    "userTwapSliceFills": user_twap_slice_fills,
+    "userRole": user_role,
+    "extraAgents": extra_agents,
 }
 assert set(_HANDLERS) == set(REQUIRED)

@@ -295,7 +295,10 @@ class OfflineStrategist:
         except KeyError:  # a held coin without a mid: leave holdings unknown
             w, equity = {CASH: 1.0}, 0.0
         if equity > 0:
-            locked = min(ctx.state.usdc_spot_hold / equity, 1.0)
+            held = ctx.state.usdc_spot_hold
+            if ctx.state.unified:  # a unified USDC hold also carries the perp margin: not cash locked by orders
+                held -= sum(p.margin_used for p in ctx.state.positions.values() if p.market == "perp")
+            locked = min(max(0.0, held) / equity, max(0.0, w.get(CASH, 0.0)), 1.0)
             holdings = {c: x for c, x in w.items() if c != CASH and abs(x) > 1e-9}
             free = max(0.0, w.get(CASH, 0.0) - locked)
         return _Env(ctx, summary, regime, why, universe, scores, holdings, free, locked)

@@ -17,9 +17,13 @@ import re
 import signal
 import subprocess
 import time
+from decimal import Decimal
 
 import pytest
 from clirun import SCRIPT, clean_env, run, run_json
+
+from agent.standin.demo import load_demo_snapshot
+from agent.standin.modes import with_mode
 
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
 
@@ -103,10 +107,20 @@ def test_the_confirm_command_is_printed_whole_when_piped(config, columns):
     assert "Current" in p.stdout and "Target" in p.stdout and "…" not in p.stdout
 
 
-def test_status_shows_spot_usdc_and_perp_margin_as_two_rows(config):
+def test_status_shows_one_unified_usdc_row_for_the_unified_demo_account(config):
     out = run("status", "--config", str(config), env={"COLUMNS": "120"}).stdout
-    assert re.search(r"spot USDC .*\$77\.71", out) and re.search(r"perp margin .*\$[0-9,.]+", out)
+    assert re.search(r"unified USDC .*\$[0-9,.]+", out) and "perp margin" not in out
     _, status = run_json("status", "--config", str(config))
+    assert set(status["cash_pools"]) == {"unified_usdc"}
+
+
+def test_status_shows_spot_usdc_and_perp_margin_as_two_rows_on_a_standard_account(tmp_path):
+    standard = with_mode(load_demo_snapshot(), "disabled", perp_usdc=Decimal("599.29"))
+    snap = tmp_path / "standard.json"
+    snap.write_text(json.dumps(standard))
+    out = run("status", "--snapshot", str(snap), env={"COLUMNS": "120"}).stdout
+    assert re.search(r"spot USDC .*\$77\.71", out) and re.search(r"perp margin .*\$[0-9,.]+", out)
+    _, status = run_json("status", "--snapshot", str(snap))
     assert set(status["cash_pools"]) == {"spot_usdc", "perp_margin"}
 
 

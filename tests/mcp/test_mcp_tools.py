@@ -133,6 +133,11 @@ def test_get_portfolio_weights_add_up(mcp: Mcp):
     total = p["usdc_weight"] + sum(abs(x["weight"]) for x in p["positions"])
     assert total == pytest.approx(1.0)
     assert {x["coin"] for x in p["positions"]} >= {"UBTC/USDC", "UETH/USDC", "USOL/USDC", "AVAX"}
+    # the demo account is unified: equity is spot at mid + perp uPnL, never plus the perp account value
+    assert p["account_mode"] == "unifiedAccount"
+    spot = p["usdc_spot_usd"] + sum(x["value_usd"] for x in p["positions"] if x["market"] == "spot")
+    upnl = sum(x["unrealized_pnl"] for x in p["positions"] if x["market"] == "perp")
+    assert p["equity_usd"] == pytest.approx(spot + upnl)
 
 
 def test_get_drift_compares_with_the_configured_target(mcp: Mcp):

@@ -49,23 +49,26 @@ def test_demo_keys_match_their_addresses():
     assert eth_account.Account.from_key(DEMO_AGENT_SECRET_KEY).address == DEMO_AGENT_ADDRESS
 
 
-def test_demo_snapshot_holds_seed_002():
+def test_demo_snapshot_holds_seed_002_as_a_unified_account():
+    """Seed 002's $77.71 spot cash and $599.29 of perp margin, held the way the app keeps new accounts:
+    one unified USDC balance in spot, the AVAX position's margin on hold."""
     snap = load_demo_snapshot()
     assert snap["user"] == DEMO_ACCOUNT_ADDRESS
     assert snap["approvedAgents"] == [DEMO_AGENT_ADDRESS]
+    assert snap["userAbstraction"] == "unifiedAccount"
     balances = {b["coin"]: b for b in snap["spotClearinghouseState"]["balances"]}
-    assert {c: balances[c]["total"] for c in balances} == {
-        "USDC": "77.71",
-        "UBTC": "0.03482",
-        "UETH": "1.54158",
-        "USOL": "25.111",
+    assert {c: Decimal(balances[c]["total"]) for c in balances} == {
+        "USDC": Decimal("77.71") + Decimal("599.29"),
+        "UBTC": Decimal("0.03482"),
+        "UETH": Decimal("1.54158"),
+        "USOL": Decimal("25.111"),
     }
     assert balances["UETH"]["hold"] == "0.143"
     [entry] = snap["clearinghouseState"]["assetPositions"]
     avax = entry["position"]
     assert avax["coin"] == "AVAX" and avax["szi"] == "55.66" and avax["leverage"]["value"] == 2
-    value = Decimal(snap["clearinghouseState"]["marginSummary"]["accountValue"])
-    assert value == Decimal("599.29") + Decimal(avax["unrealizedPnl"])
+    assert Decimal(balances["USDC"]["hold"]) == Decimal(avax["marginUsed"])
+    assert snap["clearinghouseState"]["withdrawable"] == "0.0"
 
 
 def test_demo_market_is_consistent():

@@ -36,7 +36,7 @@ from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
-from agent.adapters.hyperliquid import transport
+from agent.adapters.hyperliquid import dex_reads, transport, twaps
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
     classify_order_answer,
@@ -44,6 +44,7 @@ from agent.adapters.hyperliquid.answers import (
     parse_fill,
     parse_open_order,
 )
+from agent.adapters.hyperliquid.budget import RateBudget
 from agent.adapters.hyperliquid.constants import (
     DEFAULT_INFO_WEIGHT,
     FILLS_WEIGHT,
@@ -51,77 +52,17 @@ from agent.adapters.hyperliquid.constants import (
     exchange_weight,
     resolve_base_url,
 )
+from agent.adapters.hyperliquid.dexes import DEX_ASSET_STRIDE, HIP3_ASSET_OFFSET, check_dexes, dex_of
 from agent.adapters.hyperliquid.history import HistoryReads
 from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
+from agent.adapters.hyperliquid.secret import SecretKey
+from agent.core.accounts import parse_abstraction
 from agent.core.domain import Market, MarketType, PortfolioState
 from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
 from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
 from agent.core.rules import is_valid_price, is_valid_size, round_price, round_size_down
 
 log = logging.getLogger(__name__)
-
-class SecretKey:
-    """A signing key that never shows itself: ``repr``/``str`` are redacted; ``reveal()`` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str | SecretKey) -> None:
-        if isinstance(value, SecretKey):
-            value = value.reveal()
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError("secret key: empty")
-        self._value = value.strip()
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "SecretKey('***')"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:  # never pickled (e.g. into a subprocess or a cache) by accident
-        raise TypeError("SecretKey cannot be pickled")
-
-
-class RateBudget:
-    """A token bucket: ``per_minute`` weight refilled continuously, bursts up to the same amount."""
-
-    def __init__(
-        self,
-        per_minute: float = 1000.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not 0 < per_minute < 1200:
-            raise ConfigError("rate budget must be between 0 and 1200 weight per minute")
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.tokens = self.capacity
-        self.spent = 0
-        self._clock, self._sleep = clock, sleep
-        self._last = clock()
-        self._lock = threading.Lock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    def acquire(self, weight: int) -> None:
-        with self._lock:
-            self._refill()
-            if self.tokens < weight:
-                wait = (weight - self.tokens) / self.rate
-                log.info("rate budget: waiting %.2fs for %d weight", wait, weight)
-                self._sleep(wait)
-                self._refill()
-            self.tokens -= weight
-            self.spent += weight
-
-
-
 
 class HyperliquidExchange(HistoryReads):
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
@@ -142,6 +83,7 @@ class HyperliquidExchange(HistoryReads):
         order_ttl_s: float | None = 30.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        dexes: Collection[str] = (),
     ) -> None:
         self.base_url = resolve_base_url(network)
         self.network = network
@@ -172,6 +114,11 @@ class HyperliquidExchange(HistoryReads):
         self._sdk: Any = None
         self._market: Market | None = None
         self._offset_ms: int | None = None
+        self._abstraction: str | None = None
+        self._perp_dexs: Any = None
+        self._dex_meta: dict[str, Any] = {}
+        #: HIP-3 dexes read besides the main dex (the ones the account uses or a target names).
+        self.dexes: tuple[str, ...] = tuple(dexes)
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -224,6 +171,14 @@ class HyperliquidExchange(HistoryReads):
                 if not isinstance(spot, Mapping) or "universe" not in spot:
                     raise SnapshotError("spotMeta: missing 'universe'")
                 self._meta, self._spot_meta = meta, spot
+            self._ensure_dexes()
+
+    def _ensure_dexes(self) -> None:
+        dex_reads.ensure_dexes(self)
+
+    def use_dexes(self, dexes: Collection[str]) -> None:
+        """Also read these HIP-3 dexes (a target names them); one not listed by ``perpDexs`` is refused."""
+        dex_reads.use_dexes(self, dexes)
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
         self._ensure_meta()
@@ -239,13 +194,16 @@ class HyperliquidExchange(HistoryReads):
             plain = parse_market(self._meta, self._spot_meta, mids)
             for coin in books:
                 info = plain.get(coin)
+                if dex_of(coin):
+                    continue  # a HIP-3 book: read with its dex
                 if info is None and coin not in mids:
                     continue  # not listed: there is no book to ask for
                 wire = info.wire_name if info else coin
                 book = self._info({"type": "l2Book", "coin": wire})
                 if book:
                     raw_books[wire] = book
-        market = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
+        main = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
+        market = dex_reads.dex_market(self, main, books, with_ctxs)
         self._market = market
         return market
 
@@ -278,13 +236,28 @@ class HyperliquidExchange(HistoryReads):
         self._offset_ms = t - round((t0 + t1) * 500)
         return t
 
+    def ask(self, body: dict[str, Any]) -> Any:
+        """One rate-budgeted, retried /info request (for :mod:`account_info`'s reads)."""
+        return self._info(body)
+
+    def abstraction(self) -> str:
+        """The account's mode (``userAbstraction``); read once per adapter, as it rarely changes."""
+        with self._lock:
+            if self._abstraction is None:
+                self._abstraction = parse_abstraction(self._info({"type": "userAbstraction", "user": self.user}))
+            return self._abstraction
+
     def account_state(self) -> PortfolioState:
+        mode = self.abstraction()
         market = self.market()
         t0 = self._clock()
         ch = self._info({"type": "clearinghouseState", "user": self.user})
         self._note_time(ch, t0, self._clock())
         spot = self._info({"type": "spotClearinghouseState", "user": self.user})
-        return parse_state(ch, spot, market, user=self.user)
+        dex_states = {
+            dex: self._info({"type": "clearinghouseState", "user": self.user, "dex": dex}) for dex in self.dexes
+        }
+        return parse_state(ch, spot, market, user=self.user, abstraction=mode, dex_states=dex_states)
 
     def order_status(self, cloid: str) -> OrderResult | None:
         answer = self._info({"type": "orderStatus", "user": self.user, "oid": cloid.lower()})
@@ -304,6 +277,9 @@ class HyperliquidExchange(HistoryReads):
 
     def open_orders(self) -> list[OpenOrder]:
         answer = self._info({"type": "frontendOpenOrders", "user": self.user})
+        for dex in self.dexes:
+            more = self._info({"type": "frontendOpenOrders", "user": self.user, "dex": dex})
+            answer = [*answer, *more] if isinstance(answer, list) and isinstance(more, list) else None
         if not isinstance(answer, list):
             raise SnapshotError("frontendOpenOrders: expected a list")
         self._ensure_meta()
@@ -333,6 +309,10 @@ class HyperliquidExchange(HistoryReads):
                     timeout=self.timeout,
                 )
                 transport.install(self._sdk, getattr(self._sdk, "info", None))
+                if self.dexes:  # HIP-3 assets: 100000 + dex index × 10000 + index in the dex's meta
+                    index = check_dexes(self.dexes, self._perp_dexs)
+                    for dex, meta in self._dex_meta.items():
+                        self._sdk.info.set_perp_meta(meta, HIP3_ASSET_OFFSET + index[dex] * DEX_ASSET_STRIDE)
             return self._sdk
 
     def _post_exchange(
@@ -432,6 +412,22 @@ class HyperliquidExchange(HistoryReads):
         except OrderOutcomeUnknown as exc:
             raise TemporaryExchangeError(str(exc)) from None
         return self._cancel_answer(answer, "cancelByCloid")
+
+    # TWAP (agent.adapters.hyperliquid.twaps): the SDK has no method for it
+    def place_twap(self, intent: OrderIntent, minutes: int) -> Any:
+        return twaps.place_twap(self, intent, minutes)
+
+    def twap_status(self, twap_id: int) -> Any:
+        return twaps.twap_status(self, twap_id)
+
+    def find_twap(self, coin: str, is_buy: bool, size: float, since_ms: int) -> Any:
+        return twaps.find_twap(self, self._wire_name(coin), is_buy, size, since_ms)
+
+    def cancel_twap(self, asset: int, twap_id: int) -> bool:
+        try:
+            return twaps.cancel_twap(self, asset, twap_id)
+        except OrderOutcomeUnknown as exc:
+            raise TemporaryExchangeError(str(exc)) from None
 
     def schedule_cancel(self, at_ms: int | None) -> bool:
         try:

@@ -21,6 +21,7 @@ INFO_WEIGHTS = {
     "orderStatus": 2,
     "exchangeStatus": 2,
     "userRole": 60,
+    "userAbstraction": 20,
 }
 DEFAULT_INFO_WEIGHT = 20
 FILLS_WEIGHT = 40  # 20 + 1 per 20 items returned, paid up front for a typical answer

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.adapters.hyperliquid.dexes import check_dexes, parse_dex_markets, token_names
+from agent.core.accounts import parse_abstraction
 from agent.core.domain import CASH, BookLevel, L2Book, Market, MarketInfo, PortfolioState, Position
 from agent.core.errors import SnapshotError
 
@@ -127,13 +129,12 @@ def parse_market(
     return Market(assets=assets)
 
 
-def parse_state(clearinghouse: Any, spot_state: Any | None, market: Market, user: str | None = None) -> PortfolioState:
-    """Perp positions, margin summary and spot balances → ``PortfolioState``."""
+def _perp_positions(clearinghouse: Any, where_state: str) -> dict[str, Position]:
     positions: dict[str, Position] = {}
-    for row in _get(clearinghouse, "assetPositions", "clearinghouseState"):
-        p = _get(row, "position", "clearinghouseState.assetPositions")
+    for row in _get(clearinghouse, "assetPositions", where_state):
+        p = _get(row, "position", f"{where_state}.assetPositions")
         coin = str(_get(p, "coin", "position"))
-        where = f"clearinghouseState.position[{coin}]"
+        where = f"{where_state}.position[{coin}]"
         lev = p.get("leverage")
         lev_value = number(lev["value"], where + ".leverage") if isinstance(lev, Mapping) else None
         liq = p.get("liquidationPx")
@@ -150,9 +151,42 @@ def parse_state(clearinghouse: Any, spot_state: Any | None, market: Market, user
             unrealized_pnl=number(p.get("unrealizedPnl", 0), where + ".unrealizedPnl"),
             liquidation_px=number(liq, where + ".liquidationPx") if liq is not None else None,
         )
+    return positions
+
+
+def _margin(clearinghouse: Any, where: str) -> tuple[float, float]:
+    """(account value, withdrawable) of one perp dex's clearinghouseState."""
     summary = clearinghouse.get("marginSummary") or clearinghouse.get("crossMarginSummary")
-    account_value = number(_get(summary, "accountValue", "marginSummary"), "marginSummary.accountValue")
-    withdrawable = number(clearinghouse.get("withdrawable", account_value), "withdrawable")
+    account_value = number(_get(summary, "accountValue", f"{where}.marginSummary"), f"{where}.accountValue")
+    return account_value, number(clearinghouse.get("withdrawable", account_value), f"{where}.withdrawable")
+
+
+def parse_state(
+    clearinghouse: Any,
+    spot_state: Any | None,
+    market: Market,
+    user: str | None = None,
+    *,
+    abstraction: Any = None,
+    dex_states: Mapping[str, Any] | None = None,
+) -> PortfolioState:
+    """Perp positions (main dex and each HIP-3 dex in ``dex_states``), margin and spot balances → state.
+
+    ``abstraction`` is the ``userAbstraction`` answer (None: standard). On a unified or portfolio-margin
+    account the perp dex states' account values are kept but not counted (see ``PortfolioState.equity``).
+    """
+    mode = parse_abstraction(abstraction)
+    positions = _perp_positions(clearinghouse, "clearinghouseState")
+    account_value, withdrawable = _margin(clearinghouse, "clearinghouseState")
+    dex_values: dict[str, float] = {}
+    dex_free: dict[str, float] = {}
+    for dex, ch in (dex_states or {}).items():
+        where = f"dexes.{dex}.clearinghouseState"
+        for coin, pos in _perp_positions(ch, where).items():
+            if coin in positions:
+                raise SnapshotError(f"{where}: position {coin} also held on another dex")
+            positions[coin] = pos
+        dex_values[dex], dex_free[dex] = _margin(ch, where)
 
     usdc_total = usdc_hold = 0.0
     if spot_state is not None:
@@ -171,23 +205,69 @@ def parse_state(clearinghouse: Any, spot_state: Any | None, market: Market, user
                 coin=info.coin,
                 market="spot",
                 size=total,
-                hold=hold,
+                hold=min(hold, total),
                 entry_px=number(b["entryNtl"], "entryNtl") / total if b.get("entryNtl") and total else None,
             )
     ts = clearinghouse.get("time")
     return PortfolioState(
         user=user,
+        abstraction=mode,
         perp_account_value=account_value,
         perp_withdrawable=withdrawable,
+        dex_account_values=dex_values,
+        dex_withdrawable=dex_free,
         usdc_spot_total=usdc_total,
-        usdc_spot_hold=usdc_hold,
+        usdc_spot_hold=min(usdc_hold, usdc_total),
         positions=positions,
         timestamp=datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, int | float) else datetime.now(UTC),
     )
 
 
+def add_dex_markets(
+    market: Market,
+    perp_dexs: Any,
+    dexes: Mapping[str, Any],
+    spot_meta: Any | None,
+    mids: Mapping[str, Any],
+    books: Mapping[str, Any],
+) -> Market:
+    """``market`` plus the assets of each HIP-3 dex in ``dexes`` (each must be listed by ``perpDexs``)."""
+    if not dexes:
+        return market
+    index = check_dexes(dexes, perp_dexs)
+    tokens = token_names(spot_meta)
+    assets = dict(market.assets)
+    for dex, answers in dexes.items():
+        if not isinstance(answers, Mapping):
+            raise SnapshotError(f"dexes.{dex}: expected an object")
+        meta, ctxs = answers.get("meta"), None
+        mac = answers.get("metaAndAssetCtxs")
+        if mac is not None:
+            if not (isinstance(mac, list) and len(mac) == 2):
+                raise SnapshotError(f"dexes.{dex}.metaAndAssetCtxs: expected [meta, assetCtxs]")
+            meta, ctxs = meta or mac[0], mac[1]
+        if meta is None:
+            raise SnapshotError(f"dexes.{dex}: missing 'meta' (or 'metaAndAssetCtxs')")
+        assets.update(
+            parse_dex_markets(
+                dex,
+                index[dex],
+                meta,
+                ctxs,
+                perp_dex_entry=perp_dexs[index[dex]],
+                tokens=tokens,
+                mids=mids,
+                books=books,
+                parse_book=parse_book,
+                number=number,
+            )
+        )
+    return Market(assets=assets, timestamp=market.timestamp)
+
+
 def parse_snapshot(snapshot: Mapping[str, Any]) -> tuple[PortfolioState, Market]:
-    """A snapshot dict → (state, market)."""
+    """A snapshot dict → (state, market). Without ``userAbstraction``/``perpDexs``/``dexes`` it is a
+    standard account on the main dex only."""
     if not isinstance(snapshot, Mapping):
         raise SnapshotError("snapshot: expected a JSON object")
     meta = snapshot.get("meta")
@@ -200,18 +280,26 @@ def parse_snapshot(snapshot: Mapping[str, Any]) -> tuple[PortfolioState, Market]
         ctxs = mac[1]
     if meta is None:
         raise SnapshotError("snapshot: missing 'meta' (or 'metaAndAssetCtxs')")
-    market = parse_market(
-        meta,
-        snapshot.get("spotMeta"),
-        snapshot.get("allMids") or {},
-        snapshot.get("l2Books") or {},
-        ctxs,
-    )
+    books = snapshot.get("l2Books") or {}
+    mids = snapshot.get("allMids") or {}
+    market = parse_market(meta, snapshot.get("spotMeta"), mids, books, ctxs)
+    dexes = snapshot.get("dexes") or {}
+    if not isinstance(dexes, Mapping):
+        raise SnapshotError("dexes: expected an object of dex name → answers")
+    if dexes and snapshot.get("perpDexs") is None:
+        raise SnapshotError("snapshot: 'dexes' needs 'perpDexs' (the dex indexes give the asset ids)")
+    market = add_dex_markets(market, snapshot.get("perpDexs"), dexes, snapshot.get("spotMeta"), mids, books)
+    dex_states = {}
+    for dex, answers in dexes.items():
+        if answers.get("clearinghouseState") is not None:
+            dex_states[dex] = answers["clearinghouseState"]
     state = parse_state(
         _get(snapshot, "clearinghouseState", "snapshot"),
         snapshot.get("spotClearinghouseState"),
         market,
         user=snapshot.get("user"),
+        abstraction=snapshot.get("userAbstraction"),
+        dex_states=dex_states,
     )
     missing = [c for c in state.positions if c not in market.assets]
     if missing:

@@ -28,6 +28,17 @@ class HyperliquidSettings(BaseModel):
     max_clock_skew: timedelta = Field(
         timedelta(seconds=10), description="execute refuses beyond this local-vs-exchange clock offset"
     )
+    dexes: tuple[str, ...] = Field(
+        (), description="HIP-3 dexes the account uses (read besides the main dex; a target's dexes are added)"
+    )
+
+    @field_validator("dexes")
+    @classmethod
+    def _dex_names(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for name in v:
+            if not (1 <= len(name) <= 6 and name.isalnum()):
+                raise ValueError(f"{name!r} is not a perp dex name (1-6 letters or digits; the main dex is implied)")
+        return v
 
     @field_validator("order_ttl", "max_clock_skew", mode="before")
     @classmethod
@@ -58,4 +69,5 @@ class HyperliquidSettings(BaseModel):
             "info_retries": self.info_retries,
             "backoff_s": self.backoff_s,
             "order_ttl_s": self.order_ttl.total_seconds(),
+            "dexes": self.dexes,
         }

@@ -237,18 +237,24 @@ def snapshot(
 def exchange_serve(
     snapshot_file: Annotated[Path | None, typer.Option("--snapshot", help="seed (default: the demo account)")] = None,
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8765,
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", help="TWAP suborders, funding and replay run N times the wall clock")
+    ] = 1.0,
+    replay: Annotated[bool, typer.Option("--replay", help="prices follow the snapshot's real candles")] = False,
 ) -> None:
     """Run the local Hyperliquid stand-in on loopback until Ctrl-C."""
     from agent.standin import load_demo_snapshot, serve_forever
 
     if not 0 < port < 65536:
         raise errors.ValidationError(f"--port must be between 1 and 65535, not {port}")
+    if not 0 < time_scale <= 100_000:
+        raise errors.ValidationError(f"--time-scale must be in (0, 100000], not {time_scale:g}")
     if snapshot_file is None:
         seed = load_demo_snapshot()
     else:
         seed = read_json(snapshot_file)
         read_snapshot(seed)  # a clear error now rather than a broken server later
     try:
-        serve_forever(seed, host="127.0.0.1", port=port)
+        serve_forever(seed, host="127.0.0.1", port=port, time_scale=time_scale, replay=replay)
     except OSError as e:
         raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None

@@ -84,11 +84,16 @@ def status(
     """Show current vs target weights, drift, bands, and whether and why to rebalance."""
     with runtime(config, snapshot) as svc:
         p = svc.plan(read_target(target) if target else None)
-        emit(
-            as_json,
-            {k: v for k, v in p.to_public().items() if k not in ("confirm_token", "expires_at")},
-            lambda: render.print_drift(p),
-        )
+        failing = [] if snapshot else [c.check for c in svc.doctor() if not c.ok]
+
+        def human() -> None:
+            render.print_drift(p)
+            if failing:
+                names = ", ".join(failing)
+                console.print(f"doctor: {len(failing)} check(s) failing ({names}): run `rebalancer doctor`")
+
+        public = {k: v for k, v in p.to_public().items() if k not in ("confirm_token", "expires_at")}
+        emit(as_json, {**public, "doctor_failing": failing}, human)
 
 
 @app.command()
