@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agent.core.accounts import mode_name
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
 from agent.services.planning import limits
 from agent.services.targets import configured_or_stored
@@ -39,17 +40,12 @@ class Header:
     account: str
 
 
-def account_mode(svc: Services) -> str:
-    """The account's mode (Hyperliquid ``userAbstraction``) when the exchange port reports one.
-
-    Until the adapter reads ``userAbstraction`` every account is treated as standard (separate spot and
-    perp pools), which is what the planner assumes.
-    """
-    mode = getattr(svc.exchange, "account_mode", None)
-    return str(mode() if callable(mode) else mode) if mode else "standard"
+def account_mode(state: PortfolioState | None) -> str:
+    """The account's mode as plans and doctor name it (Hyperliquid ``userAbstraction``)."""
+    return mode_name(state.abstraction) if state is not None else "unknown"
 
 
-def header(svc: Services, plan: RebalancingPlan) -> Header:
+def header(svc: Services, plan: RebalancingPlan, state: PortfolioState | None = None) -> Header:
     s = svc.settings
     last_text = svc.store.records.get("last_rebalance_at")
     last = datetime.fromisoformat(last_text) if last_text else None
@@ -63,7 +59,7 @@ def header(svc: Services, plan: RebalancingPlan) -> Header:
         portfolio_threshold=s.rebalance.portfolio_threshold,
         paused=svc.is_paused(),
         pause_reason=svc.store.records.pause_reason(),
-        account_mode=account_mode(svc),
+        account_mode=account_mode(state),
         as_of=plan.as_of,
         autonomy=s.heartbeat.autonomy,
         planner_mode=s.rebalance.mode,

@@ -51,7 +51,7 @@ def test_the_page_opens_with_the_token_and_its_three_columns_show_the_numbers_of
         assert row.locator(".usd").inner_text() == money(a["notional_usd"])
     assert page.locator("#equity").inner_text() == money(status["summary"]["equity_usd"])
     header = page.locator("#header").inner_text()
-    assert "every 3 days" in header and "5 % / 5 %" in header and "Account mode: standard" in header
+    assert "every 3 days" in header and "5 % / 5 %" in header and "Account mode: unified account" in header
     sensitivity = page.locator("#sensitivity")
     assert sensitivity.locator("svg").count() == 1  # current against rebalanced, drawn from the services
     assert "past data, not a forecast" in sensitivity.inner_text()

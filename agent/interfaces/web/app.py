@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from agent.core import errors
-from agent.core.domain import Market, RebalancingPlan
+from agent.core.domain import Market, PortfolioState, RebalancingPlan
 from agent.core.text import safe
 from agent.interfaces.web import pages
 from agent.interfaces.web.security import Guard, Session, forbidden
@@ -70,18 +70,18 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
             return None
         return {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf"}
 
-    def observed_plan(preview: bool) -> tuple[RebalancingPlan, Market]:
+    def observed_plan(preview: bool) -> tuple[RebalancingPlan, Market, PortfolioState]:
         """One read of the exchange; the plan `status` shows, or a preview (`preview`'s rules) from it."""
         state, market = advisor_rules.observe(svc)
         if preview:
-            return svc.preview(None, source="web", state=state, market=market), market
-        return svc.plan(None, state=state, market=market), market
+            return svc.preview(None, source="web", state=state, market=market), market, state
+        return svc.plan(None, state=state, market=market), market, state
 
     async def advisor(request: Request, *, preview: bool = False, **kw: Any) -> HTMLResponse:
         status = kw.pop("status", 200)
-        plan = market = None
+        plan = market = state = None
         try:
-            plan, market = await run_in_threadpool(observed_plan, preview)
+            plan, market, state = await run_in_threadpool(observed_plan, preview)
         except Exception as e:
             if preview:  # refused (paused, risk gate) or failed: show why, and the plan without a token
                 return await advisor(request, error=_message(e), status=_status(e))
@@ -91,7 +91,7 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
             kw["notice"] = "Nothing to execute: " + plan.reason
         body = await run_in_threadpool(
             lambda: pages.advisor_page(
-                svc, plan, market, csrf=session.csrf, read_only=read_only, previewed=preview, **kw
+                svc, plan, market, csrf=session.csrf, read_only=read_only, previewed=preview, state=state, **kw
             )
         )
         return html(body, status)
@@ -160,9 +160,7 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
 
     async def history(request: Request) -> Response:
         try:
-            body = await run_in_threadpool(
-                lambda: pages.history_page(svc, csrf=session.csrf, read_only=read_only)
-            )
+            body = await run_in_threadpool(lambda: pages.history_page(svc, csrf=session.csrf, read_only=read_only))
         except Exception as e:
             return html(f"<p>{escape(_message(e))}</p>", _status(e))
         return html(body)

@@ -91,9 +91,9 @@ def line_chart(
         f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" class="small">{label(v1)}</text>',
         f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end" class="small">{label(v0)}</text>',
         f'<text x="{left}" y="{height - 8}" class="small">'
-        f'{datetime.fromtimestamp(t0, UTC).strftime("%Y-%m-%d")}</text>',
+        f"{datetime.fromtimestamp(t0, UTC).strftime('%Y-%m-%d')}</text>",
         f'<text x="{width - right}" y="{height - 8}" text-anchor="end" class="small">'
-        f'{datetime.fromtimestamp(t1, UTC).strftime("%Y-%m-%d")}</text>',
+        f"{datetime.fromtimestamp(t1, UTC).strftime('%Y-%m-%d')}</text>",
     ]
     for i, (name, s) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
@@ -105,7 +105,7 @@ def line_chart(
             x, y = xy(t, v).split(",")
             parts.append(
                 f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"><title>{escape(name)} '
-                f'{t.strftime("%Y-%m-%d %H:%M")} {label(v)}</title></circle>'
+                f"{t.strftime('%Y-%m-%d %H:%M')} {label(v)}</title></circle>"
             )
         lx = left + 8 + i * 150
         parts.append(f'<rect x="{lx}" y="6" width="10" height="10" fill="{colour}"/>')

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from agent.core.domain import CASH, Market, RebalancingPlan
+from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
 from agent.interfaces.web import charts, sensitivity
 from agent.services import advisor
 
@@ -79,6 +79,7 @@ def advisor_page(
     report: ExecutionReport | None = None,
     error: str | None = None,
     notice: str | None = None,
+    state: PortfolioState | None = None,
 ) -> str:
     """The advisor (seed 000): header, comparison, the three columns, actions, and after a Confirm the fills."""
     ctx: dict[str, Any] = {
@@ -97,10 +98,14 @@ def advisor_page(
         rows = [r for r in plan.rows if r.coin != CASH]
         cash = next((r for r in plan.rows if r.coin == CASH), None)
         ctx.update(
-            header=advisor.header(svc, plan),
+            header=advisor.header(svc, plan, state),
             comparison=[
-                (c.metric, _comparison_cell(c.current, c.unit), _comparison_cell(c.target, c.unit),
-                 _comparison_cell(c.planned, c.unit))
+                (
+                    c.metric,
+                    _comparison_cell(c.current, c.unit),
+                    _comparison_cell(c.target, c.unit),
+                    _comparison_cell(c.planned, c.unit),
+                )
                 for c in advisor.comparison(plan, advisor.average_scores(svc, plan, market) if market else None)
             ],
             current=[r for r in rows if abs(r.current_weight) > 1e-9],
@@ -109,9 +114,7 @@ def advisor_page(
             flags=flags,
             trades=advisor.trades(plan),
             confirm=advisor.confirm_offered(svc, plan, read_only=read_only) and previewed,
-            bars=charts.weight_bars(
-                [(r.coin, r.current_weight, r.target_weight, r.planned_weight) for r in plan.rows]
-            ),
+            bars=charts.weight_bars([(r.coin, r.current_weight, r.target_weight, r.planned_weight) for r in plan.rows]),
         )
     return render("advisor.html", page="advisor", **ctx)
 
@@ -142,8 +145,14 @@ def settings_page(
         for v in views
     ]
     return render(
-        "settings.html", page="settings", csrf=csrf, read_only=read_only, fields=fields, errors=errors or {},
-        notice=notice, paused=svc.is_paused(),
+        "settings.html",
+        page="settings",
+        csrf=csrf,
+        read_only=read_only,
+        fields=fields,
+        errors=errors or {},
+        notice=notice,
+        paused=svc.is_paused(),
     )
 
 
@@ -158,6 +167,13 @@ def history_page(svc: Services, *, csrf: str, read_only: bool, days: int = 60) -
             value.append((datetime.fromisoformat(c["finished_at"] or c["started_at"]), c["value_after"]))
     chart = charts.line_chart({"account value": value}, title=f"Account value, last {days} days")
     return render(
-        "history.html", page="history", csrf=csrf, read_only=read_only, cycles=cycles, details=details,
-        chart=chart, days=days, paused=svc.is_paused(),
+        "history.html",
+        page="history",
+        csrf=csrf,
+        read_only=read_only,
+        cycles=cycles,
+        details=details,
+        chart=chart,
+        days=days,
+        paused=svc.is_paused(),
     )
