@@ -97,7 +97,7 @@ def child_main(url: str, db: str, plan_path: str, crash: str, lease: str = "") -
     plan = RebalancingPlan.model_validate_json(Path(plan_path).read_text())
     executor = Executor(CrashingExchange(), store, mode="live", journal=CrashingJournal(store))  # type: ignore[arg-type]
     print("ready", flush=True)
-    if lease:
+    if lease == "lease":
         from agent.services.app import Services
         from agent.services.config import Settings
         from agent.services.lease import writer
