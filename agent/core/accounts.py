@@ -45,7 +45,7 @@ def parse_abstraction(raw: object, where: str = "userAbstraction") -> Abstractio
         return "disabled"
     if not isinstance(raw, str) or raw not in ABSTRACTIONS:
         raise SnapshotError(f"{where}: unknown account mode {raw!r} (expected one of {', '.join(ABSTRACTIONS)})")
-    return raw  # type: ignore[return-value]
+    return raw
 
 
 def is_unified(mode: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from agent.adapters.store.journal import OrderRow
 from agent.core.errors import ExchangeError
@@ -21,7 +22,15 @@ from agent.services.ports import ReadPort
 log = logging.getLogger(__name__)
 
 
-def expiry(exchange: ReadPort) -> int | None:
+class Clocked(Protocol):
+    """What expiry needs of an exchange: its order life and its clock."""
+
+    order_ttl_s: float | None
+
+    def server_time_ms(self, *, fresh: bool = False) -> int: ...
+
+
+def expiry(exchange: Clocked) -> int | None:
     """When an order signed now becomes void, on the exchange's clock (None: it never expires)."""
     ttl = exchange.order_ttl_s
     return exchange.server_time_ms() + int(ttl * 1000) if ttl else None
@@ -55,7 +64,7 @@ def resolve(
     return OrderResult(cloid=cloid, status="unknown", error="orderStatus lookups failed")
 
 
-def row_expiry(exchange: ReadPort, row: OrderRow, clock: Callable[[], float]) -> int | None:
+def row_expiry(exchange: Clocked, row: OrderRow, clock: Callable[[], float]) -> int | None:
     """A journaled order's ``expiresAfter``. Rows journaled before it was recorded: the local send time moved
     onto the exchange's clock by the offset measured now, plus the order life."""
     if row.expires_after_ms is not None:

@@ -117,10 +117,10 @@ def plan(
     clamps = [protection, *result.clamps] if protection else result.clamps
     actions = assign_order_types(result.actions, market, twap_over_usd=svc.settings.rebalance.twap_over_usd)
     reason = result.reason
-    if any(a.order_type == "twap" for a in actions) and (others := foreign_open_orders(svc)):
-        coins = ", ".join(sorted({o.coin for o in others}))
+    if any(a.order_type == "twap" for a in actions) and (foreign := foreign_open_orders(svc)):
+        names = ", ".join(sorted({o.coin for o in foreign}))
         reason += (
-            f"; note: {len(others)} open orders not placed by rebalancer ({coins}): no dead-man switch is armed"
+            f"; note: {len(foreign)} open orders not placed by rebalancer ({names}): no dead-man switch is armed"
             " during the TWAPs, as it would cancel them too"
         )
     return result.model_copy(

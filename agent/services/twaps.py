@@ -33,6 +33,7 @@ from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent
 from agent.core.rules import round_size_down
+from agent.services import lookup
 from agent.services.deadman import DeadManSwitch
 from agent.services.executor import Executor, _Paused, _Stop
 from agent.services.reports import ActionReport, ExecutionReport, ReconcileReport
@@ -43,6 +44,8 @@ MARK = "twapOrder"
 
 class TwapPort(Protocol):
     order_ttl_s: float | None
+
+    def server_time_ms(self, *, fresh: bool = False) -> int: ...
 
     def place_twap(self, intent: OrderIntent, minutes: int) -> Any: ...
 
@@ -144,10 +147,12 @@ class TwapSender:
         if row.oid is not None:
             return self.follow(row.cloid, row.asset, row.oid)
         since = _created_ms(row) - 60_000
+        # the exchange's clock, read before the lookup, decides "never arrived" (agent.services.lookup)
+        expires = lookup.row_expiry(self.exchange, row, self.clock)
+        now = self.exchange.server_time_ms(fresh=True) if expires is not None else None
         found = self.exchange.find_twap(row.coin, row.side == "buy", row.size, since)
         if found is None:
-            ttl = self.exchange.order_ttl_s or 0.0
-            if self.clock() * 1000 - _created_ms(row) > (ttl + 5) * 1000:
+            if now is not None and expires is not None and now > expires:
                 self.journal.mark(row.cloid, ABANDONED, error="TWAP never reached the exchange (reconcile)")
                 return ABANDONED
             return None
@@ -213,7 +218,7 @@ class TwapExecutor(Executor):
         if self.is_paused():
             raise _Paused
         self._keep_lease()
-        intent = self._intent(plan, index, a, attempt, remaining, a.limit_px)
+        intent = self._intent(plan, index, a, attempt, remaining, a.limit_px, self._expiry())
         self.journal.intend(plan.plan_id, index, attempt, intent, mode="live", lease=self.lease)
         rep.cloids.append(intent.cloid)
         rep.attempts += 1

@@ -52,7 +52,7 @@ def child_main(url: str, db: str, plan_path: str, crash: str, lease: str = "") -
     from agent.adapters.store.db import Store
     from agent.adapters.store.journal import Journal
     from agent.core.domain import RebalancingPlan
-    from agent.services.executor import Executor
+    from agent.services.twaps import TwapExecutor as Executor  # the executor runtime builds
 
     kind, _, n = crash.partition(":")
     at = int(n) if n else 0

@@ -31,7 +31,8 @@ def user_role(ask: Ask, address: str) -> Role:
     answer = ask({"type": "userRole", "user": address})
     if not isinstance(answer, Mapping) or not isinstance(answer.get("role"), str):
         raise SnapshotError(f"userRole: unexpected answer {str(answer)[:80]!r}")
-    data = answer.get("data") if isinstance(answer.get("data"), Mapping) else {}
+    raw = answer.get("data")
+    data: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     master = data.get("user") or data.get("master")
     return Role(answer["role"], str(master).lower() if master else None)
 

@@ -65,7 +65,7 @@ def place_twap(ex: HyperliquidExchange, intent: OrderIntent, minutes: int) -> Tw
         )
         return sdk._post_action(action, signature, nonce)
 
-    answer = ex._post_exchange(send, "twapOrder", 1)
+    answer = ex._post_exchange(send, "twapOrder", 1, expires_after_ms=intent.expires_after_ms)
     if not isinstance(answer, Mapping) or answer.get("status") != "ok":
         text = answer.get("response") if isinstance(answer, Mapping) else answer
         return TwapStatus(None, "rejected", error=str(text)[:200])
