@@ -77,9 +77,7 @@ def bounded(weights: Mapping[str, float], min_weight: float = 0.0, max_weight: f
     if n == 0:
         return {}
     if n * min_weight > 1 + WEIGHT_TOLERANCE or n * max_weight < 1 - WEIGHT_TOLERANCE:
-        raise ValidationError(
-            f"allocation bounds [{min_weight}, {max_weight}] cannot hold {n} accounts summing to 1"
-        )
+        raise ValidationError(f"allocation bounds [{min_weight}, {max_weight}] cannot hold {n} accounts summing to 1")
     w = {k: max(v, 0.0) for k, v in weights.items()}
     total = sum(w.values())
     w = {k: v / total for k, v in w.items()} if total > 0 else {k: 1 / n for k in w}

@@ -53,10 +53,12 @@ def _secret(settings: Settings) -> str | None:
     return None
 
 
-def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any) -> HyperliquidExchange:
+def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any, budget: Any = None) -> HyperliquidExchange:
     from agent.adapters.hyperliquid.client import HyperliquidExchange  # the SDK loads only when needed
 
     kw = settings.hyperliquid.client_kwargs()
+    if budget is not None:  # a weight budget shared with other accounts' clients (the fleet)
+        kw["budget"] = budget
     if settings.network == "local":
         from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, load_demo_snapshot, serve
 
@@ -78,6 +80,7 @@ def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any) -> Hy
             settings.network,
             account_address=settings.account_address or DEMO_ACCOUNT_ADDRESS,
             secret_key=_secret(settings) or DEMO_SECRET_KEY,
+            vault_address=settings.vault_address,
             **kw,
         )
     return HyperliquidExchange(
@@ -99,6 +102,7 @@ def open_runtime(
     standin_snapshot: Any = None,
     model_tools: Callable[[Services], list[ToolSpec]] | None = None,
     offline: bool = False,
+    budget: Any = None,
 ) -> Iterator[Services]:
     """Everything an interface needs, closed cleanly on exit.
 
@@ -117,7 +121,7 @@ def open_runtime(
         elif snapshot is not None:
             services = Services(settings=settings, store=store, exchange=SnapshotExchange(snapshot), clock=clock)
         else:
-            exchange = _exchange(settings, stack, standin_snapshot)
+            exchange = _exchange(settings, stack, standin_snapshot, budget)
             mode = settings.execution_mode
             trade: TradePort | None = exchange
             if mode == "paper":

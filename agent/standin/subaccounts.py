@@ -104,9 +104,7 @@ def info(ex: StandIn, request: Mapping[str, Any]) -> Any:
     engine = engine_for(ex, user)
     if engine is ex and user != ex.account.user:
         return []
-    return [
-        e for e in engine.ledger if e["time"] >= start and (end is None or e["time"] <= int(end))
-    ]
+    return [e for e in engine.ledger if e["time"] >= start and (end is None or e["time"] <= int(end))]
 
 
 def _entry(ex: StandIn, child: StandIn) -> dict[str, Any]:
@@ -200,9 +198,7 @@ def perp_state(usdc: float, positions: Mapping[str, tuple[float, float]] = (), *
     }
 
 
-def with_subaccounts(
-    snapshot: Mapping[str, Any], subs: Any = DEMO_SUBACCOUNTS
-) -> dict[str, Any]:
+def with_subaccounts(snapshot: Mapping[str, Any], subs: Any = DEMO_SUBACCOUNTS) -> dict[str, Any]:
     """``snapshot`` plus a ``subAccounts`` answer: one entry per (name, address, perp USDC, BTC size);
     a BTC position is bought at the snapshot's BTC mid with the USDC it cost taken from the balance."""
     btc = float(snapshot.get("allMids", {}).get("BTC", 0) or 0)

@@ -84,6 +84,7 @@ class HyperliquidExchange(HistoryReads):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         dexes: Collection[str] = (),
+        budget: RateBudget | None = None,
     ) -> None:
         self.base_url = resolve_base_url(network)
         self.network = network
@@ -105,7 +106,8 @@ class HyperliquidExchange(HistoryReads):
         self.info_retries = info_retries
         self.backoff_s = backoff_s
         self.order_ttl_s = order_ttl_s
-        self.budget = RateBudget(rate_limit_per_minute, sleep=sleep)
+        # ``budget``: one shared by several accounts' clients (the fleet's per-IP weight), else our own.
+        self.budget = budget or RateBudget(rate_limit_per_minute, sleep=sleep)
         self._clock, self._sleep = clock, sleep
         self._api = API(self.base_url, timeout)
         transport.install(self._api)
