@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.adapters.hyperliquid.accounts import MasterAccount
-from agent.adapters.hyperliquid.client import HyperliquidExchange, RateBudget
+from agent.adapters.hyperliquid.budget import AddressActions, WindowBudget
+from agent.adapters.hyperliquid.client import HyperliquidExchange
 from agent.adapters.store.db import Store
 from agent.core.allocation import AccountBook
 from agent.core.errors import ConfigError, ExchangeError
@@ -57,7 +58,8 @@ class Fleet:
     store: Store
     master: MasterAccount
     accounts: dict[str, Account]
-    budget: RateBudget
+    budget: WindowBudget
+    actions: AddressActions
     clock: Clock = utcnow
     url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -143,12 +145,21 @@ def _secret(settings: Settings) -> str | None:
 
 
 @contextmanager
-def open_fleet(settings: Settings, *, clock: Clock = utcnow, standin: Any = None) -> Iterator[Fleet]:
-    """The fleet the config describes, closed cleanly on exit (``standin``: a snapshot dict or StandIn)."""
+def open_fleet(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    standin: Any = None,
+    budget: WindowBudget | None = None,
+    actions: AddressActions | None = None,
+) -> Iterator[Fleet]:
+    """The fleet the config describes, closed cleanly on exit (``standin``: a snapshot dict or StandIn;
+    ``budget``/``actions``: the shared per-IP weight and per-address actions, default from ``[fleet]``)."""
     from agent.services.runtime import open_runtime
 
     with ExitStack() as stack:
-        budget = RateBudget(settings.fleet.rate_limit_per_minute)
+        budget = budget or WindowBudget(settings.fleet.rate_limit_per_minute)
+        actions = actions or AddressActions(settings.fleet.actions_per_minute_per_address)
         url = settings.network
         key = _secret(settings)
         master_address = settings.account_address
@@ -172,6 +183,7 @@ def open_fleet(settings: Settings, *, clock: Clock = utcnow, standin: Any = None
             account_address=master_address,
             secret_key=key if (settings.is_local or settings.live) else None,
             budget=budget,
+            actions=actions,
             **{k: v for k, v in settings.hyperliquid.client_kwargs().items() if k != "rate_limit_per_minute"},
         )
         master = MasterAccount(master_client)
@@ -181,11 +193,11 @@ def open_fleet(settings: Settings, *, clock: Clock = utcnow, standin: Any = None
         accounts: dict[str, Account] = {}
         for cfg in configs:
             acc_settings = account_settings(base, cfg, url if settings.is_local else None)
-            if key is not None and settings.is_local:
-                acc_settings = acc_settings.model_copy(update={"secret_key": None})
             svc = stack.enter_context(open_runtime(acc_settings, clock=clock, budget=budget))
+            if isinstance(svc.exchange, HyperliquidExchange):
+                svc.exchange.actions = actions
             accounts[cfg.name] = Account(cfg, svc)
-        yield Fleet(base, store, master, accounts, budget, clock, url)
+        yield Fleet(base, store, master, accounts, budget, actions, clock, url)
 
 
 def _discovered(master: MasterAccount) -> list[AccountConfig]:

@@ -84,7 +84,8 @@ class HyperliquidExchange(HistoryReads):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         dexes: Collection[str] = (),
-        budget: RateBudget | None = None,
+        budget: RateBudget | Any | None = None,
+        actions: Any = None,
     ) -> None:
         self.base_url = resolve_base_url(network)
         self.network = network
@@ -108,6 +109,7 @@ class HyperliquidExchange(HistoryReads):
         self.order_ttl_s = order_ttl_s
         # ``budget``: one shared by several accounts' clients (the fleet's per-IP weight), else our own.
         self.budget = budget or RateBudget(rate_limit_per_minute, sleep=sleep)
+        self.actions = actions  # per-address /exchange actions shared by a fleet (``AddressActions``), or None
         self._clock, self._sleep = clock, sleep
         self._api = API(self.base_url, timeout)
         transport.install(self._api)
@@ -318,12 +320,20 @@ class HyperliquidExchange(HistoryReads):
             return self._sdk
 
     def _post_exchange(
-        self, call: Callable[[Any], Any], what: str, weight: int, *, expires_after_ms: int | None = None
+        self,
+        call: Callable[[Any], Any],
+        what: str,
+        weight: int,
+        *,
+        expires_after_ms: int | None = None,
+        n_actions: int = 1,
     ) -> Any:
         """Run one signed SDK call; transport faults → OrderOutcomeUnknown (never retried here)."""
         sdk = self._exchange_sdk()
         if expires_after_ms is None and self.order_ttl_s:
             expires_after_ms = self.server_time_ms() + int(self.order_ttl_s * 1000)
+        if self.actions is not None:  # a batch of n counts n for the address (1 weight for the IP)
+            self.actions.acquire(self.user, n_actions)
         self.budget.acquire(weight)
         sdk.set_expires_after(expires_after_ms)
         try:
@@ -386,6 +396,7 @@ class HyperliquidExchange(HistoryReads):
                 f"order x{len(wires)}",
                 exchange_weight(len(wires)),
                 expires_after_ms=min(expiries) if expiries else None,
+                n_actions=len(wires),
             )
             for (i, _), r in zip(sent, classify_order_answer(answer, [o for _, o in sent]), strict=True):
                 results[i] = r
