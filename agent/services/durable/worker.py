@@ -1,0 +1,39 @@
+"""``rebalancer fleet worker --temporal HOST:PORT``: a worker for the fleet's workflows and activities.
+
+Run as many as needed, on as many machines: they share nothing but Temporal and the exchange. The worker
+connects first; an unreachable server is one line and exit 4, and nothing runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from agent.services.config import Settings
+from agent.services.durable import connect
+
+
+def run_worker(settings: Settings, target: str, stop: threading.Event, *, config_path: str | None = None) -> None:
+    from temporalio.worker import Worker
+
+    from agent.services.durable.activities import Activities
+    from agent.services.durable.workflows import AccountTick, Allocation
+
+    activities = Activities(settings)  # a config that cannot serve the workflows fails before connecting
+
+    async def main() -> None:
+        client = await connect(target, settings.fleet.temporal_namespace)
+        with ThreadPoolExecutor(max_workers=settings.fleet.workers) as pool:
+            worker = Worker(
+                client,  # type: ignore[arg-type]
+                task_queue=settings.fleet.task_queue,
+                workflows=[AccountTick, Allocation],
+                activities=activities.all(),
+                activity_executor=pool,
+            )
+            async with worker:
+                while not stop.is_set():
+                    await asyncio.sleep(0.2)
+
+    asyncio.run(main())
