@@ -70,3 +70,29 @@ async def _deploy(settings: Settings, target: str) -> dict[str, Any]:
             await client.get_schedule_handle(sid).update(_update)
             out[sid] = f"updated, every {interval}"
     return {"temporal": target, "task_queue": settings.fleet.task_queue, "schedules": out}
+
+
+def approve(settings: Settings, target: str, workflow_id: str, plan_id: str) -> dict[str, Any]:
+    """Send the ``approve`` Update to a waiting tick (or allocation) workflow; its execution report.
+
+    The workflow's validator refuses an unknown plan id, a second approval and a late one, so however many
+    approvals arrive (CLI, MCP, a retry), the plan executes once.
+    """
+    return asyncio.run(_approve(settings, target, workflow_id, plan_id))
+
+
+async def _approve(settings: Settings, target: str, workflow_id: str, plan_id: str) -> dict[str, Any]:
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    from agent.core.errors import ConfirmationError
+
+    client: Any = await connect(target, settings.fleet.temporal_namespace)
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return dict(await handle.execute_update("approve", plan_id))
+    except WorkflowUpdateFailedError as e:
+        cause = getattr(e, "cause", None)
+        raise ConfirmationError(f"approval refused: {getattr(cause, 'message', None) or e}") from None
+    except RPCError as e:
+        raise ConfirmationError(f"approval refused: {e.message}") from None

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from agent.services.config import Settings
 from agent.services.durable import connect
 
 
-def run_worker(settings: Settings, target: str, stop: threading.Event, *, config_path: str | None = None) -> None:
+def run_worker(
+    settings: Settings, target: str, stop: threading.Event, *, on_ready: Callable[[], None] | None = None
+) -> None:
     from temporalio.worker import Worker
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
     from agent.services.durable.activities import Activities
     from agent.services.durable.workflows import AccountTick, Allocation
@@ -31,8 +35,15 @@ def run_worker(settings: Settings, target: str, stop: threading.Event, *, config
                 workflows=[AccountTick, Allocation],
                 activities=activities.all(),
                 activity_executor=pool,
+                # The workflow module imports only temporalio and the standard library, but it lives in the
+                # ``agent`` package (numpy, pydantic): those are passed through, not re-imported per run.
+                workflow_runner=SandboxedWorkflowRunner(
+                    restrictions=SandboxRestrictions.default.with_passthrough_modules("agent", "numpy", "pydantic")
+                ),
             )
             async with worker:
+                if on_ready is not None:
+                    on_ready()
                 while not stop.is_set():
                     await asyncio.sleep(0.2)
 
