@@ -112,7 +112,9 @@ def _master_services(fleet: Fleet) -> Services:
 
 
 def preview(fleet: Fleet, *, source: str = "cli") -> dict[str, Any]:
-    """Plan, check the kill switch, store with a single-use token (returned once) when there is anything to do."""
+    """Check each account's role, plan, check the kill switch, store with a single-use token (returned once)
+    when there is anything to do."""
+    fleet.check_roles()
     p = plan(fleet)
     p["plan_id"] = f"alloc-{fleet.clock().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     p["confirm_token"] = None

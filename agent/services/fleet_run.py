@@ -86,6 +86,7 @@ class FleetRunner:
 
     def run(self, stop: threading.Event) -> dict[str, AccountSchedule]:
         """Tick every account when due until ``stop`` is set (or each has ticked ``max_ticks`` times)."""
+        self.fleet.check_roles()
         allocation.recover(self.fleet)
         workers = self.fleet.settings.fleet.workers
         futures: list[Future[None]] = []

@@ -136,3 +136,15 @@ def test_a_withdrawal_larger_than_the_account_can_free_is_refused(tmp_path, serv
     assert "larger than it can free" in out["error"] or "moved since the preview" in out["error"]
     assert ledger(server) == []
     assert SUBS
+
+
+def test_an_account_that_is_an_agent_wallet_is_refused_with_exit_2(tmp_path, server):
+    from agent.standin import DEMO_AGENT_ADDRESS
+
+    cfg = write_config(tmp_path, server.url, 'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}')
+    cfg.write_text(cfg.read_text().replace(SUBS[1][1], DEMO_AGENT_ADDRESS.lower()))
+    p = run("fleet", "preview", "--config", str(cfg))
+    assert p.returncode == 2, p.stderr
+    assert "accounts.carry" in p.stderr and "agent wallet" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert ledger(server) == []
