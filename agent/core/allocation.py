@@ -9,7 +9,7 @@ Pure maths, no I/O. ``w`` are account weights (shares of total equity, summing t
 - :func:`adaptive_weights`: by trailing Sharpe ratio (negative Sharpe gets nothing), seed 001's adaptive
   method; all non-positive → equal weights.
 - :func:`bounded`: any weights brought into ``[min_weight, max_weight]`` per account, still summing to 1
-  (water-filling: clamp, then spread the excess over the accounts still inside the bounds).
+  (water-filling: each gets the floor, the rest in proportion, capped at the ceiling).
 - :func:`plan_transfers`: drift of each account's share, then master ↔ subaccount USDC moves: withdrawals
   first (never more than the account can free without closing positions), deposits after (never more
   than the withdrawals plus what the master itself can spare).
@@ -72,32 +72,38 @@ def adaptive_weights(returns: Mapping[str, Sequence[float]]) -> dict[str, float]
 
 
 def bounded(weights: Mapping[str, float], min_weight: float = 0.0, max_weight: float = 1.0) -> dict[str, float]:
-    """``weights`` moved into [min_weight, max_weight] each, summing to 1 (infeasible bounds raise)."""
+    """``weights`` moved into [min_weight, max_weight] each, summing to 1 (infeasible bounds raise).
+
+    Each account gets the floor, then the rest in proportion to its weight, capped at the ceiling (what a
+    capped account cannot take goes to the others): w_i = min(max, min + λ·v_i) with λ found by bisection
+    so that Σ w_i = 1. Without bounds this is the plain normalisation.
+    """
     n = len(weights)
     if n == 0:
         return {}
     if n * min_weight > 1 + WEIGHT_TOLERANCE or n * max_weight < 1 - WEIGHT_TOLERANCE:
-        raise ValidationError(f"allocation bounds [{min_weight}, {max_weight}] cannot hold {n} accounts summing to 1")
-    w = {k: max(v, 0.0) for k, v in weights.items()}
-    total = sum(w.values())
-    w = {k: v / total for k, v in w.items()} if total > 0 else {k: 1 / n for k in w}
-    fixed: dict[str, float] = {}
-    for _ in range(n + 1):
-        free = {k: v for k, v in w.items() if k not in fixed}
-        room = 1 - sum(fixed.values())
-        scale = sum(free.values())
-        scaled = {k: (v / scale * room if scale > 0 else room / len(free)) for k, v in free.items()}
-        over = {k for k, v in scaled.items() if v > max_weight + WEIGHT_TOLERANCE}
-        under = {k for k, v in scaled.items() if v < min_weight - WEIGHT_TOLERANCE}
-        if not over and not under:
-            return {**fixed, **scaled}
-        for k in over:
-            fixed[k] = max_weight
-        for k in under:
-            fixed[k] = min_weight
-        if len(fixed) == n:
-            return fixed
-    return {**fixed}
+        raise ValidationError(
+            f"allocation bounds [{min_weight}, {max_weight}] cannot hold {n} accounts summing to 1"
+        )
+    v = {k: max(x, 0.0) for k, x in weights.items()}
+    total = sum(v.values())
+    v = {k: (x / total if total > 0 else 1 / n) + 1e-12 for k, x in v.items()}  # all positive: λ can reach any sum
+
+    def filled(lam: float) -> dict[str, float]:
+        return {k: min(max_weight, min_weight + lam * x) for k, x in v.items()}
+
+    lo, hi = 0.0, 1.0
+    while sum(filled(hi).values()) < 1 and hi < 1e15:
+        hi *= 2
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if sum(filled(mid).values()) < 1:
+            lo = mid
+        else:
+            hi = mid
+    w = filled(hi)
+    scale = sum(w.values())
+    return {k: x / scale for k, x in w.items()}
 
 
 def correlation_matrix(returns: Mapping[str, Sequence[float]]) -> dict[str, dict[str, float | None]]:
