@@ -13,6 +13,7 @@ With ``network = "local"`` one stand-in serves the whole fleet: ``local_snapshot
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -215,3 +216,28 @@ def _discovered(master: MasterAccount) -> list[AccountConfig]:
 
 def day_of(at: datetime) -> str:
     return at.astimezone(UTC).date().isoformat()
+
+
+class AccountServices:
+    """``services.accounts``: each ``[[accounts]]`` entry's services, opened on first use and closed with
+    the ``stack`` of the runtime that made them (one MCP session, one chat)."""
+
+    def __init__(self, settings: Settings, url: str | None, stack: ExitStack, clock: Clock = utcnow) -> None:
+        self.settings, self.url, self.stack, self.clock = settings, url, stack, clock
+        self.by_name = {a.name: a for a in settings.accounts}
+        self.opened: dict[str, Services] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> Services:
+        from agent.core.errors import ValidationError
+        from agent.services.runtime import open_runtime
+
+        cfg = self.by_name.get(name)
+        if cfg is None:
+            known = ", ".join(self.by_name) or "none"
+            raise ValidationError(f"account {name!r} is not configured (accounts: {known})")
+        with self._lock:
+            if name not in self.opened:
+                settings = account_settings(self.settings, cfg, self.url)
+                self.opened[name] = self.stack.enter_context(open_runtime(settings, clock=self.clock))
+            return self.opened[name]

@@ -110,7 +110,8 @@ def open_runtime(
     ``llm_tools``); the interfaces pass it, so the services never import the layer above them.
     ``standin_snapshot`` seeds the in-process stand-in (a snapshot dict, or a built ``StandIn``, e.g. one
     with its own clock). ``offline`` opens only the store (pause, resume, history, plans): no exchange is
-    started or read.
+    started or read. ``budget``: a rate budget shared with other accounts' clients (the fleet's per-IP
+    weight). With ``[[accounts]]``, ``services.accounts`` opens each one's services by name on first use.
     """
     with ExitStack() as stack:
         store = store or Store(settings.db)
@@ -144,6 +145,11 @@ def open_runtime(
             # tick), so an order another live process has in flight is never touched, and reads never wait.
         services.model_tools = model_tools
         services.configured = configured
+        if settings.accounts and not offline and snapshot is None:
+            from agent.services.fleet import AccountServices
+
+            url = getattr(services.exchange, "base_url", None) if settings.is_local else None
+            services.accounts = AccountServices(settings, url, stack, clock)
         yield services
 
 
