@@ -41,8 +41,13 @@ def _snapshot(n: int, size: int) -> tuple[dict, list[dict]]:
         coins = COINS[:size]
         positions = {c: (round(100.0 / float(mids[c]), 4) or 0.1, float(mids[c])) for c in coins}
         entries.append(
-            {"name": f"s{i}", "subAccountUser": address, "master": DEMO_ACCOUNT_ADDRESS.lower(),
-             "clearinghouseState": perp_state(2_000.0, positions), "spotState": {"balances": []}}
+            {
+                "name": f"s{i}",
+                "subAccountUser": address,
+                "master": DEMO_ACCOUNT_ADDRESS.lower(),
+                "clearinghouseState": perp_state(2_000.0, positions),
+                "spotState": {"balances": []},
+            }
         )
         target = {c: 0.8 / max(size, 1) for c in coins} or {"BTC": 0.2}
         target["USDC"] = round(1 - sum(target.values()), 6)
@@ -57,9 +62,14 @@ def measure(n: int, size: int, window: float, speedup: float) -> dict[str, float
     budget = WindowBudget(scaled, window_s=window, keep_log=True)
     with serve(snap) as server, tempfile.TemporaryDirectory() as tmp:
         settings = Settings.model_validate(
-            {"network": server.url, "db": str(Path(tmp) / "f.db"), "accounts": accounts,
-             "allocation": {"method": "risk-parity"}, "fleet": {"workers": 4},
-             "heartbeat": {"autonomy": "advise", "interval": "1s"}}
+            {
+                "network": server.url,
+                "db": str(Path(tmp) / "f.db"),
+                "accounts": accounts,
+                "allocation": {"method": "risk-parity"},
+                "fleet": {"workers": 4},
+                "heartbeat": {"autonomy": "advise", "interval": "1s"},
+            }
         )
         with open_fleet(settings, budget=budget, actions=AddressActions(60)) as fleet:
             FleetRunner(fleet, max_ticks=1).run(threading.Event())  # first ticks: caches warm

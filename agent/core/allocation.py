@@ -82,9 +82,7 @@ def bounded(weights: Mapping[str, float], min_weight: float = 0.0, max_weight: f
     if n == 0:
         return {}
     if n * min_weight > 1 + WEIGHT_TOLERANCE or n * max_weight < 1 - WEIGHT_TOLERANCE:
-        raise ValidationError(
-            f"allocation bounds [{min_weight}, {max_weight}] cannot hold {n} accounts summing to 1"
-        )
+        raise ValidationError(f"allocation bounds [{min_weight}, {max_weight}] cannot hold {n} accounts summing to 1")
     v = {k: max(x, 0.0) for k, x in weights.items()}
     total = sum(v.values())
     v = {k: (x / total if total > 0 else 1 / n) + 1e-12 for k, x in v.items()}  # all positive: λ can reach any sum
@@ -136,7 +134,7 @@ class Transfer:
     @property
     def usd_micro(self) -> int:
         """The wire amount: USD × 1e6, an integer (the SDK's ``usd`` argument)."""
-        return int(round(self.usd * 1_000_000))
+        return round(self.usd * 1_000_000)
 
 
 @dataclass(frozen=True)

@@ -225,7 +225,13 @@ def _run(fleet: Fleet, p: dict[str, Any], *, source: str) -> dict[str, Any]:
         "status": status,
         "source": source,
         "transfers": [
-            {"index": r.idx, "account": r.account, "usd": r.usd_micro / 1e6, "state": r.state, "ledger_hash": r.ledger_hash}
+            {
+                "index": r.idx,
+                "account": r.account,
+                "usd": r.usd_micro / 1e6,
+                "state": r.state,
+                "ledger_hash": r.ledger_hash,
+            }
             for r in results
         ],
         "transfers_done": done,

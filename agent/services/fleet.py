@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ class Fleet:
         """Daily returns net of our own transfers, from the equity recorded per day (at most lookback_days)."""
         rows = self.store.equities.daily(name, limit=self.settings.allocation.lookback_days + 1)
         out = []
-        for (_, e0, _), (_, e1, flows) in zip(rows, rows[1:], strict=False):
+        for (_, e0, _), (_, e1, flows) in pairwise(rows):
             if e0 > 0:
                 out.append((e1 - e0 - flows) / e0)
         return out

@@ -147,9 +147,8 @@ def check_fleet(settings: Settings) -> None:
     if alloc.min_weight > alloc.max_weight:
         raise ConfigError("allocation.min_weight: greater than max_weight")
     if accounts and (len(accounts) * alloc.min_weight > 1 + 1e-9 or len(accounts) * alloc.max_weight < 1 - 1e-9):
-        raise ConfigError(
-            f"allocation: bounds [{alloc.min_weight}, {alloc.max_weight}] cannot hold {len(accounts)} accounts summing to 1"
-        )
+        bounds = f"[{alloc.min_weight}, {alloc.max_weight}]"
+        raise ConfigError(f"allocation: bounds {bounds} cannot hold {len(accounts)} accounts summing to 1")
     if alloc.weights is not None:
         for k, w in alloc.weights.items():
             if not math.isfinite(w) or w < 0:

@@ -97,9 +97,7 @@ class FleetRunner:
                     if all(self._done(s) and not s.running for s in self.schedules.values()):
                         break
                     due = [
-                        s
-                        for s in self.schedules.values()
-                        if not s.running and not self._done(s) and s.next_at <= now
+                        s for s in self.schedules.values() if not s.running and not self._done(s) and s.next_at <= now
                     ]
                     for s in due:
                         s.running = True

@@ -161,9 +161,12 @@ DEMO_SUBACCOUNTS = (
 )
 
 
-def perp_state(usdc: float, positions: Mapping[str, tuple[float, float]] = (), *, time_ms: int = 0) -> dict[str, Any]:
+def perp_state(
+    usdc: float, positions: Mapping[str, tuple[float, float]] | None = None, *, time_ms: int = 0
+) -> dict[str, Any]:
     """A ``clearinghouseState`` answer: ``usdc`` of raw USDC plus ``{coin: (szi, entry_px)}`` positions at 2x
     (account value at the entry prices, as a fresh snapshot would show)."""
+    positions = positions or {}
     raw = Decimal(str(usdc))
     ntl = sum((abs(Decimal(str(s))) * Decimal(str(p)) for s, p in dict(positions).values()), Decimal(0))
     signed = sum((Decimal(str(s)) * Decimal(str(p)) for s, p in dict(positions).values()), Decimal(0))

@@ -22,8 +22,9 @@ def fleet_snapshot(subs: Any = SUBS) -> dict[str, Any]:
     return with_subaccounts(load_demo_snapshot(), subs)
 
 
-def accounts_toml(subs: Any = SUBS, *, master_targets: str | None = None, sub_targets: str | None = None,
-                  autonomy: str | None = None) -> str:
+def accounts_toml(
+    subs: Any = SUBS, *, master_targets: str | None = None, sub_targets: str | None = None, autonomy: str | None = None
+) -> str:
     out = [f'[[accounts]]\nname = "core"\naddress = "{DEMO_ACCOUNT_ADDRESS}"\nrole = "master"\n']
     if master_targets:
         out[0] += f"targets = {master_targets}\n"

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from clirun import run, run_json
-from .fleetkit import SUBS, fleet_snapshot, ledger, write_config
 
 from agent.adapters.store.db import Store
 from agent.standin import serve
+
+from .fleetkit import SUBS, fleet_snapshot, ledger, write_config
 
 
 @pytest.fixture
@@ -38,17 +39,33 @@ ALTERNATING = [0.01, -0.01] * 5
 @pytest.mark.parametrize(
     ("allocation", "returns", "expected"),
     [
-        ('method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}', None, {"core": 0.5, "trend": 0.25, "carry": 0.25}),
+        (
+            'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}',
+            None,
+            {"core": 0.5, "trend": 0.25, "carry": 0.25},
+        ),
         # volatility 1 : 2 : 4 → inverse-vol weights 4/7, 2/7, 1/7
-        ('method = "risk-parity"', {"core": [x * 1 for x in ALTERNATING], "trend": [x * 2 for x in ALTERNATING],
-                                    "carry": [x * 4 for x in ALTERNATING]}, {"core": 4 / 7, "trend": 2 / 7, "carry": 1 / 7}),
+        (
+            'method = "risk-parity"',
+            {
+                "core": [x * 1 for x in ALTERNATING],
+                "trend": [x * 2 for x in ALTERNATING],
+                "carry": [x * 4 for x in ALTERNATING],
+            },
+            {"core": 4 / 7, "trend": 2 / 7, "carry": 1 / 7},
+        ),
         # only carry has a positive Sharpe ratio; bounded to [0.2, 0.6]
-        ('method = "adaptive"\nmin_weight = 0.2\nmax_weight = 0.6', {"core": [-0.01, 0.0] * 5, "trend": [-0.02, 0.01] * 5,
-                                                                   "carry": [0.02, 0.01] * 5}, {"core": 0.2, "trend": 0.2, "carry": 0.6}),
+        (
+            'method = "adaptive"\nmin_weight = 0.2\nmax_weight = 0.6',
+            {"core": [-0.01, 0.0] * 5, "trend": [-0.02, 0.01] * 5, "carry": [0.02, 0.01] * 5},
+            {"core": 0.2, "trend": 0.2, "carry": 0.6},
+        ),
     ],
     ids=["fixed", "risk-parity", "adaptive"],
 )
-def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(tmp_path, server, allocation, returns, expected):
+def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(
+    tmp_path, server, allocation, returns, expected
+):
     cfg = write_config(tmp_path, server.url, allocation)
     if returns:
         _, status = run_json("fleet", "status", "--config", str(cfg))
@@ -65,7 +82,9 @@ def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(tmp_
     assert all(t["usd"] <= freeable[t["account"]] + 0.01 for t in withdrawals)
     assert sum(t["usd"] for t in deposits) <= sum(t["usd"] for t in withdrawals) + freeable["core"] + 0.01
 
-    code, report = run_json("fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--config", str(cfg))
+    code, report = run_json(
+        "fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--config", str(cfg)
+    )
     assert code == 0, report
     assert report["status"] == "executed" and report["transfers_done"] == len(p["transfers"])
     lines = ledger(server)
@@ -79,8 +98,17 @@ def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(tmp_
     code, status = run_json("fleet", "status", "--config", str(cfg))
     assert code == 0
     assert set(status) >= {"total_equity_usd", "accounts"}
-    assert set(status["accounts"][0]) >= {"name", "address", "equity_usd", "share", "target_share", "drift",
-                                          "last_tick", "next_tick", "paused"}
+    assert set(status["accounts"][0]) >= {
+        "name",
+        "address",
+        "equity_usd",
+        "share",
+        "target_share",
+        "drift",
+        "last_tick",
+        "next_tick",
+        "paused",
+    }
     moved = {a["name"]: abs(a["drift"]) for a in status["accounts"]}
     before = {a["name"]: abs(a["drift"]) for a in p["accounts"]}
     assert sum(moved.values()) < sum(before.values())
@@ -99,10 +127,17 @@ def test_a_wrong_token_sends_nothing(tmp_path, server):
     [
         ('method = "fixed"\nweights = {core = 0.5, trend = 0.3, carry = 0.3}', "", "sum to 1.1000, not 1"),
         ('method = "fixed"\nweights = {core = 0.5, trend = 0.5}', "", "no weight for carry"),
-        ('method = "fixed"\nweights = {core = 0.5, trend = 0.25, ghost = 0.25}', "", "ghost is not a configured account"),
+        (
+            'method = "fixed"\nweights = {core = 0.5, trend = 0.25, ghost = 0.25}',
+            "",
+            "ghost is not a configured account",
+        ),
         ('method = "adaptive"\nmin_weight = 0.5', "", "cannot hold 3 accounts"),
-        ('method = "fixed"\nweights = {core = 0.5, trend = 0.5}', '[[accounts]]\nname = "trend"\naddress = "0x' + "1" * 40 + '"\n',
-         "duplicate account name 'trend'"),
+        (
+            'method = "fixed"\nweights = {core = 0.5, trend = 0.5}',
+            '[[accounts]]\nname = "trend"\naddress = "0x' + "1" * 40 + '"\n',
+            "duplicate account name 'trend'",
+        ),
     ],
     ids=["weights-not-1", "weight-missing", "unknown-account", "bounds-infeasible", "duplicate-name"],
 )
@@ -127,11 +162,18 @@ def test_a_withdrawal_larger_than_the_account_can_free_is_refused(tmp_path, serv
     from agent.standin import DEMO_SECRET_KEY
 
     snap = fleet_snapshot()
-    ex = Exchange(eth_account.Account.from_key(DEMO_SECRET_KEY), server.url, meta=snap["meta"],
-                  spot_meta=snap["spotMeta"], vault_address=trend["address"])
+    ex = Exchange(
+        eth_account.Account.from_key(DEMO_SECRET_KEY),
+        server.url,
+        meta=snap["meta"],
+        spot_meta=snap["spotMeta"],
+        vault_address=trend["address"],
+    )
     ex.update_leverage(1, "ETH")
     assert ex.market_open("ETH", True, 1.8, None, 0.01)["status"] == "ok"
-    code, out = run_json("fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--config", str(cfg))
+    code, out = run_json(
+        "fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--config", str(cfg)
+    )
     assert code in (2, 3), out
     assert "larger than it can free" in out["error"] or "moved since the preview" in out["error"]
     assert ledger(server) == []

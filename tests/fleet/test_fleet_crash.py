@@ -22,10 +22,10 @@ import subprocess
 import time
 
 import pytest
+from clirun import SCRIPT, clean_env, run_json
 
 from agent.standin import serve
 
-from clirun import SCRIPT, clean_env, run_json
 from .fleetkit import fleet_snapshot, ledger, write_config
 
 FIXED = 'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}'
@@ -61,8 +61,18 @@ def test_kill_9_mid_transfer_then_restart_sends_no_transfer_twice(tmp_path, tria
             faults.latency_s = 1.0
         else:
             faults.kind, faults.hang_s, faults.timeout_next = "subAccountTransfer", 1.5, 1
-        args = [str(SCRIPT), "fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--json",
-                "--config", str(cfg)]
+        args = [
+            str(SCRIPT),
+            "fleet",
+            "execute",
+            p["plan_id"],
+            "--confirm",
+            p["confirm_token"],
+            "--yes",
+            "--json",
+            "--config",
+            str(cfg),
+        ]
         child = subprocess.Popen(args, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _wait_sent(str(tmp_path / "fleet.db"), 1 if trial == "second" else 0, child)
         deadline = time.monotonic() + 10  # the request has reached the exchange (its fault is taken)
@@ -76,8 +86,9 @@ def test_kill_9_mid_transfer_then_restart_sends_no_transfer_twice(tmp_path, tria
         faults.kind = None
         landed_before_restart = len(ledger(server))
 
-        code, report = run_json("fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes",
-                                "--config", str(cfg))
+        code, report = run_json(
+            "fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--config", str(cfg)
+        )
         amounts = [float(line["delta"]["usdc"]) for line in ledger(server)]
         assert len(amounts) == len(set(amounts))  # no transfer twice
         if trial == "lost":
@@ -85,13 +96,16 @@ def test_kill_9_mid_transfer_then_restart_sends_no_transfer_twice(tmp_path, tria
             assert report["transfers"][0]["state"] == "ABANDONED" and amounts == []
             code, p2 = run_json("fleet", "preview", "--config", str(cfg))
             assert code == 0 and p2["transfers"]
-            code, report = run_json("fleet", "execute", p2["plan_id"], "--confirm", p2["confirm_token"], "--yes",
-                                    "--config", str(cfg))
+            code, report = run_json(
+                "fleet", "execute", p2["plan_id"], "--confirm", p2["confirm_token"], "--yes", "--config", str(cfg)
+            )
             assert code == 0, report
             assert len(ledger(server)) == len(p2["transfers"])
         else:
             assert code == 0, report
             assert report["status"] == "executed"
             assert sorted(amounts) == sorted(t["usd"] for t in p["transfers"])
-        print(f"trial {trial}: landed before restart {landed_before_restart}, ledger {len(ledger(server))}, "
-              f"planned {len(p['transfers'])}")
+        print(
+            f"trial {trial}: landed before restart {landed_before_restart}, ledger {len(ledger(server))}, "
+            f"planned {len(p['transfers'])}"
+        )

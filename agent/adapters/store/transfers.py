@@ -146,8 +146,8 @@ class Transfers:
 
     def open(self) -> list[TransferRow]:
         rows = self.store.query(
-            f"SELECT * FROM transfers WHERE state IN ({','.join('?' * len(OPEN))}) ORDER BY created_at",
-            OPEN,  # noqa: S608
+            f"SELECT * FROM transfers WHERE state IN ({','.join('?' * len(OPEN))}) ORDER BY created_at",  # noqa: S608
+            OPEN,
         )
         return [_row(r) for r in rows]
 
@@ -194,8 +194,8 @@ class FleetPlans:
         now = now_iso()
         with self.store.tx() as c:
             c.execute(
-                "INSERT INTO fleet_plans (plan_id, created_at, plan, token_hash, expires_at, status, status_at, source, "
-                "reason) VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO fleet_plans (plan_id, created_at, plan, token_hash, expires_at, status, status_at, "
+                "source, reason) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     plan["plan_id"],
                     now,
@@ -269,6 +269,7 @@ class Equities:
     def daily(self, account: str, *, limit: int = 365) -> list[tuple[str, float, float]]:
         """(day, equity, flows), oldest first."""
         rows = self.store.query(
-            "SELECT day, equity, flows FROM account_equity WHERE account = ? ORDER BY day DESC LIMIT ?", (account, limit)
+            "SELECT day, equity, flows FROM account_equity WHERE account = ? ORDER BY day DESC LIMIT ?",
+            (account, limit),
         )
         return [(r["day"], r["equity"], r["flows"]) for r in reversed(rows)]

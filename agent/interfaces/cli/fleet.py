@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -168,7 +170,7 @@ def fleet_run(
 
     def on_tick(name: str, result: TickResult, next_at: datetime | None) -> None:
         if as_json:
-            print(__import__("json").dumps({"account": name, **result.to_json(), "next_tick": next_at}, default=str))
+            print(json.dumps({"account": name, **result.to_json(), "next_tick": next_at}, default=str))
         else:
             nxt = f"; next {next_at.isoformat(timespec='seconds')}" if next_at else ""
             console.print(f"{name}: {result.cycle_id} {result.status}: {result.reason}{nxt}", markup=False)
@@ -207,7 +209,12 @@ def fleet_deploy(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonO
     from agent.services.durable.deploy import deploy
 
     result = deploy(settings_from(config), temporal)
-    emit(as_json, result, lambda: [console.print(f"{k}: {v}", markup=False) for k, v in result["schedules"].items()])
+
+    def human() -> None:
+        for k, v in result["schedules"].items():
+            console.print(f"{k}: {v}", markup=False)
+
+    emit(as_json, result, human)
 
 
 @fleet_app.command("approve")
@@ -226,3 +233,22 @@ def fleet_approve(
     emit(as_json, report, lambda: console.print(f"{report.get('plan_id')}: {report.get('status')}", markup=False))
     if report.get("status") != "executed":
         raise typer.Exit(4)
+
+
+@fleet_app.command("demo-snapshot")
+@boundary
+def fleet_demo_snapshot(
+    out: Annotated[Path, typer.Option("--out", help="write the snapshot here")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the demo fleet (the demo account as master, two subaccounts) as a snapshot for `exchange serve`."""
+    from agent.standin.subaccounts import demo_fleet_snapshot
+
+    snap = demo_fleet_snapshot()
+    out.write_text(json.dumps(snap))
+    subs = {e["name"]: e["subAccountUser"] for e in snap["subAccounts"]}
+    emit(
+        as_json,
+        {"out": str(out), "master": snap["user"], "subaccounts": subs},
+        lambda: console.print(f"{out}: master {snap['user']}, subaccounts {subs}", markup=False),
+    )

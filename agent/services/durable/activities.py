@@ -45,8 +45,15 @@ class Activities:
         self.by_name = {a.name: a for a in settings.accounts}
 
     def all(self) -> list[Any]:
-        return [self.observe, self.decide, self.plan, self.preview, self.execute, self.allocation_plan,
-                self.allocation_execute]
+        return [
+            self.observe,
+            self.decide,
+            self.plan,
+            self.preview,
+            self.execute,
+            self.allocation_plan,
+            self.allocation_execute,
+        ]
 
     @contextmanager
     def _services(self, account: str) -> Iterator[Services]:
@@ -64,7 +71,11 @@ class Activities:
     def observe(self, account: str) -> dict[str, Any]:
         with self._services(account) as svc:
             state, market = svc.observe()
-            return {"equity": state.equity(market), "weights": state.weights(market), "time": market.timestamp.isoformat()}
+            return {
+                "equity": state.equity(market),
+                "weights": state.weights(market),
+                "time": market.timestamp.isoformat(),
+            }
 
     @activity.defn(name="decide")
     def decide(self, account: str) -> dict[str, Any]:
@@ -99,7 +110,9 @@ class Activities:
                 results.append(self._one(svc, plan, i, rnd, expires, retried))
         return {"results": results}
 
-    def _one(self, svc: Services, plan: RebalancingPlan, i: int, rnd: int, expires: int, retried: bool) -> dict[str, Any]:
+    def _one(
+        self, svc: Services, plan: RebalancingPlan, i: int, rnd: int, expires: int, retried: bool
+    ) -> dict[str, Any]:
         a = plan.actions[i]
         cloids = [make_cloid(plan.plan_id, i, k) for k in range(rnd + 1)]
         found = self._lookup(svc, cloids)
@@ -112,17 +125,25 @@ class Activities:
         if svc.exchange.server_time_ms(fresh=True) >= expires:
             return {"index": i, "coin": a.coin, "status": "unsent", "cloid": cloids[-1]}
         intent = OrderIntent(
-            cloid=cloids[-1], asset=a.asset, wire_name=a.wire_name or a.coin, coin=a.coin, is_buy=a.side == "buy",
-            size=a.size, limit_px=a.limit_px, reduce_only=a.reduce_only, tif="Ioc", sz_decimals=a.sz_decimals,
+            cloid=cloids[-1],
+            asset=a.asset,
+            wire_name=a.wire_name or a.coin,
+            coin=a.coin,
+            is_buy=a.side == "buy",
+            size=a.size,
+            limit_px=a.limit_px,
+            reduce_only=a.reduce_only,
+            tif="Ioc",
+            sz_decimals=a.sz_decimals,
             expires_after_ms=expires,
         )
         assert svc.trade is not None, "this worker cannot trade (execution is dry-run or a snapshot)"
         try:
-            sent = svc.trade.place_orders([intent])[0]
+            sent: OrderResult | None = svc.trade.place_orders([intent])[0]
         except OrderOutcomeUnknown:
             sent = self._after_expiry(svc, cloids, expires)
-            if sent is None:
-                return {"index": i, "coin": a.coin, "status": "unsent", "cloid": cloids[-1]}
+        if sent is None:
+            return {"index": i, "coin": a.coin, "status": "unsent", "cloid": cloids[-1]}
         return _result(i, a.coin, sent, "sent")
 
     @staticmethod
@@ -160,5 +181,12 @@ class Activities:
 
 
 def _result(i: int, coin: str, r: OrderResult, how: str) -> dict[str, Any]:
-    return {"index": i, "coin": coin, "status": r.status, "how": how, "cloid": r.cloid, "filled_sz": r.filled_sz,
-            "oid": r.oid}
+    return {
+        "index": i,
+        "coin": coin,
+        "status": r.status,
+        "how": how,
+        "cloid": r.cloid,
+        "filled_sz": r.filled_sz,
+        "oid": r.oid,
+    }

@@ -24,9 +24,9 @@ def _match(fleet: Fleet, t: dict[str, Any], since_ms: int, until_ms: int, used: 
     src, dst = (master, sub) if t["direction"] == "deposit" else (sub, master)
     micro = round(float(t["usd"]) * 1_000_000)
     for line in fleet.master.ledger_transfers(sub, since_ms):
-        if (line.source, line.destination, line.usd_micro) == (src, dst, micro) and line.hash not in used:
-            if line.time_ms <= until_ms + SLACK_MS:
-                return line
+        same = (line.source, line.destination, line.usd_micro) == (src, dst, micro)
+        if same and line.hash not in used and line.time_ms <= until_ms + SLACK_MS:
+            return line
     return None
 
 

@@ -77,8 +77,13 @@ class AccountTick:
             now_ms = int(workflow.now().timestamp() * 1000) + int(plan.get("offset_ms", 0))
             rep = await workflow.execute_activity(
                 "execute",
-                {"account": inp["account"], "plan": plan, "round": rnd, "indices": todo,
-                 "expires_after_ms": now_ms + ttl_ms},
+                {
+                    "account": inp["account"],
+                    "plan": plan,
+                    "round": rnd,
+                    "indices": todo,
+                    "expires_after_ms": now_ms + ttl_ms,
+                },
                 **_opts(inp, long=True),
             )
             results += [r for r in rep["results"] if r["status"] != "unsent"]
