@@ -353,7 +353,7 @@ def status(fleet: Fleet, schedule: dict[str, dict[str, Any]] | None = None) -> d
                 "drift": row["drift"],
                 "last_tick": sched.get("last_tick", last),
                 "next_tick": nxt,
-                "pending_approvals": len(svc.store.plans.with_status(("previewed",))),
+                "pending_approvals": len(svc.store.plans.with_status(("previewed",), account=svc.account)),
                 "paused": svc.is_paused() or fleet.store.records.is_paused(),
                 "autonomy": account.autonomy,
                 "interval": str(account.interval),
