@@ -180,3 +180,38 @@ def test_an_unreachable_temporal_server_is_one_line_exit_4_and_nothing_half_done
     assert p.returncode == 4, p.stderr
     assert "cannot reach Temporal at 127.0.0.1:1" in p.stderr and len(p.stderr.strip().splitlines()) <= 2
     assert not (tmp_path / "fleet.db").exists()
+
+
+def test_the_allocation_workflow_moves_capital_once_after_its_approval(tmp_path):
+    async def main() -> tuple:
+        env = await _env()
+        target = env.client.service_client.config.target_host
+        with serve(fleet_snapshot()) as server:
+            cfg = write_config(tmp_path, server.url, FIXED, extra='[fleet]\ntask_queue = "alloc"\n')
+            workers = _workers(cfg, target, 1)
+            try:
+                handle = await env.client.start_workflow(
+                    "Allocation", {"autonomy": "confirm", "approval_s": 120}, id="alloc-test", task_queue="alloc"
+                )
+                pending = None
+                deadline = time.monotonic() + 60
+                while pending is None:
+                    assert time.monotonic() < deadline, "no allocation waiting for approval"
+                    await asyncio.sleep(0.2)
+                    pending = await handle.query("pending_plan")
+                assert server.exchange.ledger == []  # nothing moves before the approval
+                loop = asyncio.get_running_loop()
+                args = ("fleet", "approve", "alloc-test", pending["plan_id"], "--temporal", target, "--config", str(cfg))
+                code, report = await loop.run_in_executor(None, lambda: run_json(*args))
+                again = await loop.run_in_executor(None, lambda: run(*args))
+                ledger = list(server.exchange.ledger)
+            finally:
+                await env.shutdown()
+                _stop(workers)
+        return pending, code, report, again, ledger
+
+    pending, code, report, again, ledger = asyncio.run(main())
+    assert code == 0 and report["status"] == "executed", report
+    assert len(ledger) == len(pending["transfers"]) >= 2  # each transfer once
+    assert sorted(float(x["delta"]["usdc"]) for x in ledger) == sorted(t["usd"] for t in pending["transfers"])
+    assert again.returncode == 3
