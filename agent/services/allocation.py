@@ -115,6 +115,7 @@ def preview(fleet: Fleet, *, source: str = "cli") -> dict[str, Any]:
     """Check each account's role, plan, check the kill switch, store with a single-use token (returned once)
     when there is anything to do."""
     fleet.check_roles()
+    recover(fleet)
     p = plan(fleet)
     p["plan_id"] = f"alloc-{fleet.clock().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     p["confirm_token"] = None
@@ -218,7 +219,8 @@ def _run(fleet: Fleet, p: dict[str, Any], *, source: str) -> dict[str, Any]:
             errors.append(f"transfer {t['index']} ({t['direction']} {t['account']}) ended {row.state}: {row.error}")
             break  # later deposits may count on this withdrawal
     done = sum(1 for r in results if r.state == tr.DONE)
-    status = "executed" if done == len(p["transfers"]) else ("incomplete" if done else "failed")
+    unresolved = any(r.state in tr.OPEN for r in fleet.store.transfers.for_plan(plan_id))
+    status = "executed" if done == len(p["transfers"]) else ("incomplete" if done or unresolved else "failed")
     fleet.store.fleet_plans.move(plan_id, status, reason="; ".join(errors) or None)
     return {
         "plan_id": plan_id,
@@ -323,11 +325,16 @@ def _record_flow(fleet: Fleet, row: tr.TransferRow) -> None:
 
 
 def recover(fleet: Fleet) -> list[str]:
-    """Resolve transfers a killed writer left open, and close their plans; the plan ids touched."""
+    """Under the master's lease: resolve transfers a killed or failed writer left open (in the ledger: done;
+    past their expiry and absent: abandoned), so no new plan is made on balances a landing transfer is about
+    to change. The plan ids touched."""
+    if not fleet.store.transfers.open():
+        return []
     touched = []
-    for row in fleet.store.transfers.open():
-        resolve(fleet, row)
-        touched.append(row.plan_id)
+    with writer(_master_services(fleet), "resolve open transfers"):
+        for row in fleet.store.transfers.open():
+            resolve(fleet, row)
+            touched.append(row.plan_id)
     return touched
 
 
