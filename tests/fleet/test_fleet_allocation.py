@@ -74,6 +74,9 @@ def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(
     assert code == 0, p
     targets = {a["name"]: a["target_share"] for a in p["accounts"]}
     assert targets == pytest.approx(expected, abs=1e-4)
+    if returns and "risk-parity" in allocation:  # scaled copies of one series: every pair correlates 1.0
+        assert p["correlation"]["core"]["carry"] == pytest.approx(1.0, abs=1e-6)
+        assert len(p["alerts"]) == 3 and all("over 0.80" in a for a in p["alerts"])
     assert p["plan_id"] and p["confirm_token"] and p["transfers"]
     withdrawals = [t for t in p["transfers"] if t["direction"] == "withdraw"]
     deposits = [t for t in p["transfers"] if t["direction"] == "deposit"]
