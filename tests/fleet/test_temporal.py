@@ -201,7 +201,8 @@ def test_the_allocation_workflow_moves_capital_once_after_its_approval(tmp_path)
                     pending = await handle.query("pending_plan")
                 assert server.exchange.ledger == []  # nothing moves before the approval
                 loop = asyncio.get_running_loop()
-                args = ("fleet", "approve", "alloc-test", pending["plan_id"], "--temporal", target, "--config", str(cfg))
+                args = ("fleet", "approve", "alloc-test", pending["plan_id"], "--temporal", target,
+                        "--config", str(cfg))
                 code, report = await loop.run_in_executor(None, lambda: run_json(*args))
                 again = await loop.run_in_executor(None, lambda: run(*args))
                 ledger = list(server.exchange.ledger)
