@@ -107,8 +107,7 @@ class HyperliquidExchange(HistoryReads):
         self.info_retries = info_retries
         self.backoff_s = backoff_s
         self.order_ttl_s = order_ttl_s
-        # ``budget``: one shared by several accounts' clients (the fleet's per-IP weight), else our own.
-        self.budget = budget or RateBudget(rate_limit_per_minute, sleep=sleep)
+        self.budget = budget or RateBudget(rate_limit_per_minute, sleep=sleep)  # a fleet shares one per IP
         self.actions = actions  # per-address /exchange actions shared by a fleet (``AddressActions``), or None
         self._clock, self._sleep = clock, sleep
         self._api = API(self.base_url, timeout)
