@@ -14,7 +14,8 @@ Pure maths, no I/O. ``w`` are account weights (shares of total equity, summing t
   first (never more than the account can free without closing positions), deposits after (never more
   than the withdrawals plus what the master itself can spare).
 
-TODO(issue 11): once ``performance``/``risk`` land, read returns and correlations from there.
+Sharpe and correlation follow :mod:`agent.core.metrics` (365 periods, risk-free 0, ddof 1), as the
+single-account ``risk``/``performance`` services do.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from agent.core import metrics
 from agent.core.errors import ValidationError
 
 WEIGHT_TOLERANCE = 1e-6
@@ -105,21 +109,23 @@ def bounded(weights: Mapping[str, float], min_weight: float = 0.0, max_weight: f
 
 
 def correlation_matrix(returns: Mapping[str, Sequence[float]]) -> dict[str, dict[str, float | None]]:
-    """Pearson correlation of each pair of accounts' daily returns over their common (latest) days."""
+    """Pearson correlation of each pair of accounts' daily returns over their common (latest) days
+    (:func:`agent.core.metrics.correlation`, the one the single-account risk monitor uses); None where an
+    account has too few days or no variance to say."""
     names = list(returns)
-    out: dict[str, dict[str, float | None]] = {a: {} for a in names}
-    for a in names:
-        for b in names:
-            n = min(len(returns[a]), len(returns[b]))
-            x, y = list(returns[a])[-n:], list(returns[b])[-n:]
-            sx, sy = _stdev(x), _stdev(y)
-            if n < 3 or sx == 0 or sy == 0:
-                out[a][b] = 1.0 if a == b else None
-                continue
-            mx, my = sum(x) / n, sum(y) / n
-            cov = sum((i - mx) * (j - my) for i, j in zip(x, y, strict=True)) / (n - 1)
-            out[a][b] = max(-1.0, min(1.0, cov / (sx * sy)))
-    return out
+    n = min((len(r) for r in returns.values()), default=0)
+    if n < 3:
+        return {a: {b: (1.0 if a == b else None) for b in names} for a in names}
+    columns = np.column_stack([np.asarray(list(returns[k])[-n:], dtype=float) for k in names])
+    live = columns.std(axis=0, ddof=1) > 0
+    c = metrics.correlation(columns)
+    return {
+        a: {
+            b: (1.0 if i == j else (float(np.clip(c[i, j], -1, 1)) if live[i] and live[j] else None))
+            for j, b in enumerate(names)
+        }
+        for i, a in enumerate(names)
+    }
 
 
 @dataclass(frozen=True)
