@@ -67,7 +67,8 @@ class Fleet:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def books(self) -> list[AccountBook]:
-        """Each account's equity and what it can free without closing a position (perp withdrawable)."""
+        """Each account's equity and what it can free without closing a position: perp ``withdrawable`` on a
+        standard account, the free part of the one USDC balance on a unified or portfolio-margin one."""
         out = []
         day = self.clock().date().isoformat()
         for a in self.accounts.values():
@@ -79,7 +80,7 @@ class Fleet:
                     name=a.name,
                     address=a.config.address,
                     equity=equity,
-                    freeable=state.perp_free,
+                    freeable=state.spot_usdc_free if state.unified else state.perp_free,
                     is_master=a.config.role == "master",
                 )
             )

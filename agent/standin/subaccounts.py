@@ -9,11 +9,12 @@ lock, clock and nonces, with its own account. Then:
   the master lists them in the same shape; ``userRole`` says ``user`` / ``subAccount`` / ``agent`` /
   ``missing`` (recorded answer shape ``{"role": …}``); ``userNonFundingLedgerUpdates`` lists the
   transfers (``{"time", "hash", "delta": {"type": "subAccountTransfer", "usdc", "user", "destination"}}``).
+  An entry may carry ``"userAbstraction"`` (our extension) to seed a subaccount in unified mode.
 - ``/exchange`` with ``vaultAddress`` = a subaccount of the signer's master trades that subaccount
   (signed by the master or an agent it approved); ``subAccountTransfer`` (``subAccountUser``,
   ``isDeposit``, ``usd`` = USD × 1e6 as in the SDK's ``Exchange.sub_account_transfer``) moves perp USDC
-  between master and subaccount, must be signed by the master, and never more than the sender's
-  ``withdrawable``.
+  between master and subaccount (the unified balance of a unified account), must be signed by the
+  master, and never more than the sender can free (``withdrawable``, or the unified balance's free part).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from agent.standin.rules import fmt
 if TYPE_CHECKING:
     from agent.standin.engine import StandIn
 
-INFO_KINDS: dict[str, tuple[str, ...]] = {
+INFO_KINDS: dict[str, tuple[str, ...]] = {  # answered here (the others by the engine that owns ``user``)
     "subAccounts": ("user",),
     "userRole": ("user",),
     "userNonFundingLedgerUpdates": ("user", "startTime"),
@@ -57,6 +58,8 @@ def attach(master: StandIn, entries: Any) -> None:
             "clearinghouseState": entry.get("clearinghouseState"),
             "spotClearinghouseState": entry.get("spotState"),
         }
+        if entry.get("userAbstraction"):  # an extension: a subaccount in unified or portfolio-margin mode
+            child_snapshot["userAbstraction"] = entry["userAbstraction"]
         child = StandIn.from_snapshot(child_snapshot, fees=master.fees, clock=master.clock)
         child.lock = master.lock
         child.books, child.mids, child.marks = master.books, master.mids, master.marks
@@ -92,14 +95,12 @@ def info(ex: StandIn, request: Mapping[str, Any]) -> Any:
         if user != ex.account.user or not ex.subaccounts:
             return None
         return [_entry(ex, child) for child in ex.subaccounts.values()]
-    if kind == "userRole":
-        if user == ex.account.user:
-            return {"role": "user"}
+    if kind == "userRole":  # the master's view, plus its subaccounts
         if user in ex.subaccounts:
             return {"role": "subAccount", "data": {"master": ex.account.user}}
-        if user in ex.agents:
-            return {"role": "agent", "data": {"user": ex.account.user}}
-        return {"role": "missing"}
+        from agent.standin import views
+
+        return views.user_role(ex, request, ex.is_user(user))
     start, end = int(request["startTime"]), request.get("endTime")
     engine = engine_for(ex, user)
     if engine is ex and user != ex.account.user:
@@ -119,6 +120,15 @@ def _entry(ex: StandIn, child: StandIn) -> dict[str, Any]:
     }
 
 
+def _free(engine: StandIn) -> Decimal:
+    """USDC the account can give: perp ``withdrawable`` (standard), or the unified balance's free part."""
+    if engine.account.unified:
+        from agent.standin import unified
+
+        return unified.usdc_available(engine)
+    return engine.perp_summary().withdrawable
+
+
 def transfer(ex: StandIn, signer: str, action: Mapping[str, Any], nonce: int) -> str | None:
     """Apply a ``subAccountTransfer``; an error text when refused (nothing changes then)."""
     if signer.lower() != ex.account.user:
@@ -133,7 +143,7 @@ def transfer(ex: StandIn, signer: str, action: Mapping[str, Any], nonce: int) ->
     source, dest = (ex, sub) if action["isDeposit"] else (sub, ex)
     with ex.lock:
         ex.tick()
-        if source.perp_summary().withdrawable < amount:
+        if _free(source) < amount:
             return "Insufficient balance for transfer."
         source.account.raw_usd -= amount
         dest.account.raw_usd += amount

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agent.adapters.hyperliquid import account_info
 from agent.adapters.hyperliquid.answers import _unparseable
 from agent.adapters.hyperliquid.client import HyperliquidExchange
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown, SnapshotError
@@ -70,10 +71,8 @@ class MasterAccount:
         ]
 
     def user_role(self, address: str) -> str:
-        answer = self.exchange._info({"type": "userRole", "user": address.lower()})
-        if not isinstance(answer, Mapping) or not isinstance(answer.get("role"), str):
-            raise SnapshotError('userRole: expected {"role": …}')
-        return str(answer["role"])
+        """``userRole`` of ``address`` (read by :func:`~agent.adapters.hyperliquid.account_info.user_role`)."""
+        return account_info.user_role(self.exchange._info, address.lower()).role
 
     def ledger_transfers(self, address: str, since_ms: int) -> list[LedgerTransfer]:
         body = {"type": "userNonFundingLedgerUpdates", "user": address.lower(), "startTime": int(since_ms)}
