@@ -55,9 +55,16 @@ Reason = Annotated[str, Field(max_length=2000)]
 
 
 class Args(BaseModel):
-    """Tool arguments: strict types (no "60" for 60), unknown fields refused."""
+    """Tool arguments: strict types (no "60" for 60), unknown fields refused. Every tool takes an optional
+    ``account``: a ``[[accounts]]`` name (default: the configured account)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    account: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+        description="which configured account ([[accounts]] name); default: the configured one",
+    )
 
 
 class NoArgs(Args):
@@ -154,7 +161,7 @@ class ToolDefinition:
         args = self.parse(arguments)
         reset = CALLER.set(caller)
         try:
-            payload = self.fn(services, args)
+            payload = self.fn(services.for_account(args.account), args)
         finally:
             CALLER.reset(reset)
         return {**jsonable(payload), "note": UNTRUSTED_NOTE}

@@ -54,6 +54,8 @@ class Services:
     clock: Clock = utcnow
     model_tools: Callable[[Services], list[ToolSpec]] | None = None
     configured: Settings | None = None  # the file's settings, before the stored ones (``preferences``)
+    #: the services of another ``[[accounts]]`` entry by name (set by ``open_runtime`` when the config has any)
+    accounts: Callable[[str], Services] | None = None
     _tools: list[ToolSpec] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -62,6 +64,16 @@ class Services:
         if self._tools is None:
             self._tools = self.model_tools(self) if self.model_tools is not None else []
         return self._tools
+
+    def for_account(self, name: str | None) -> Services:
+        """These services (``name`` None: the configured account), or those of the ``[[accounts]]`` entry ``name``."""
+        if name is None:
+            return self
+        from agent.core.errors import ValidationError
+
+        if self.accounts is None:
+            raise ValidationError(f"account {name!r}: no [[accounts]] are configured")
+        return self.accounts(name)
 
     # -- observe ----------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from agent.core.durations import parse_duration
 from agent.core.errors import ConfigError, TargetValidationError
 from agent.core.limits import CashReserve, Limits
 from agent.core.targets import parse_target
+from agent.services.fleet_config import AccountConfig, AllocationConfig, FleetConfig, check_fleet
 
 DEFAULT_CONFIG = "rebalancer.toml"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -206,6 +207,9 @@ class Settings(_Section):
     hyperliquid: HyperliquidSettings = HyperliquidSettings()
     lease: LeaseConfig = LeaseConfig()
     web: WebConfig = WebConfig()
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    allocation: AllocationConfig = AllocationConfig()
+    fleet: FleetConfig = FleetConfig()
     secret_key: SecretStr | None = Field(None, exclude=True)
     keystore_password: SecretStr | None = Field(None, exclude=True)
     source: str = Field("defaults", exclude=True)
@@ -314,6 +318,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         if first["type"] == "extra_forbidden":
             msg = "unknown key"
         raise ConfigError(f"{key}: {msg} (in {source})") from None
+    check_fleet(settings)
     if settings.live_trading and settings.is_local:
         raise ConfigError("live_trading: needs network = testnet, mainnet or a remote URL, not the local stand-in")
     if settings.live_trading and not (settings.secret_key or settings.keystore):

@@ -53,10 +53,12 @@ def _secret(settings: Settings) -> str | None:
     return None
 
 
-def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any) -> HyperliquidExchange:
+def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any, budget: Any = None) -> HyperliquidExchange:
     from agent.adapters.hyperliquid.client import HyperliquidExchange  # the SDK loads only when needed
 
     kw = settings.hyperliquid.client_kwargs()
+    if budget is not None:  # a weight budget shared with other accounts' clients (the fleet)
+        kw["budget"] = budget
     if settings.network == "local":
         from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, load_demo_snapshot, serve
 
@@ -78,6 +80,7 @@ def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any) -> Hy
             settings.network,
             account_address=settings.account_address or DEMO_ACCOUNT_ADDRESS,
             secret_key=_secret(settings) or DEMO_SECRET_KEY,
+            vault_address=settings.vault_address,
             **kw,
         )
     return HyperliquidExchange(
@@ -99,6 +102,7 @@ def open_runtime(
     standin_snapshot: Any = None,
     model_tools: Callable[[Services], list[ToolSpec]] | None = None,
     offline: bool = False,
+    budget: Any = None,
 ) -> Iterator[Services]:
     """Everything an interface needs, closed cleanly on exit.
 
@@ -106,7 +110,8 @@ def open_runtime(
     ``llm_tools``); the interfaces pass it, so the services never import the layer above them.
     ``standin_snapshot`` seeds the in-process stand-in (a snapshot dict, or a built ``StandIn``, e.g. one
     with its own clock). ``offline`` opens only the store (pause, resume, history, plans): no exchange is
-    started or read.
+    started or read. ``budget``: a rate budget shared with other accounts' clients (the fleet's per-IP
+    weight). With ``[[accounts]]``, ``services.accounts`` opens each one's services by name on first use.
     """
     with ExitStack() as stack:
         store = store or Store(settings.db)
@@ -117,7 +122,7 @@ def open_runtime(
         elif snapshot is not None:
             services = Services(settings=settings, store=store, exchange=SnapshotExchange(snapshot), clock=clock)
         else:
-            exchange = _exchange(settings, stack, standin_snapshot)
+            exchange = _exchange(settings, stack, standin_snapshot, budget)
             mode = settings.execution_mode
             trade: TradePort | None = exchange
             if mode == "paper":
@@ -140,6 +145,11 @@ def open_runtime(
             # tick), so an order another live process has in flight is never touched, and reads never wait.
         services.model_tools = model_tools
         services.configured = configured
+        if settings.accounts and not offline and snapshot is None:
+            from agent.services.fleet import AccountServices
+
+            url = getattr(services.exchange, "base_url", None) if settings.is_local else None
+            services.accounts = AccountServices(settings, url, stack, clock)
         yield services
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from agent.standin import subaccounts
 from agent.standin.signing import candidate_signers
 
 if TYPE_CHECKING:
@@ -47,14 +48,21 @@ def handle_exchange(ex: StandIn, body: Mapping[str, Any]) -> dict[str, Any]:
     signer = next((s for s in signers if ex.is_authorized(s)), signers[0])
     if not ex.is_authorized(signer):
         return _err(f"User or API Wallet {signer.lower()} does not exist.")
-    if vault is not None and not ex.is_user(vault):
+    target = ex if vault is None else subaccounts.vault_engine(ex, vault)
+    if target is None:
         return _err(f"User or API Wallet {signer.lower()} does not exist.")
     if isinstance(expires, int) and expires < ex.now_ms():
         return _err(f"Stand-in: action expired at {expires}.")
     nonce_error = ex.check_nonce(signer, nonce)
     if nonce_error:
         return _err(nonce_error)
-    return _dispatch(ex, action)
+    if action["type"] == "subAccountTransfer":
+        try:
+            error = subaccounts.transfer(ex, signer, action, nonce)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadRequest(f"malformed subAccountTransfer action: {exc}") from exc
+        return _err(error) if error else _ok("default")
+    return _dispatch(target, action)
 
 
 def _dispatch(ex: StandIn, action: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent.standin import clock as market_clock
-from agent.standin import orders, twap, unified, views
+from agent.standin import orders, subaccounts, twap, unified, views
 from agent.standin.accounting import PerpSummary, summarize
 from agent.standin.dexes import Dex, parse_dexes
 from agent.standin.rules import ZERO, dec
@@ -100,6 +100,10 @@ class StandIn:
         self.replay: market_clock.Replay | None = None
         #: until then only post-only (ALO) orders are accepted, as right after a network upgrade.
         self.post_only_until_ms = 0
+        self.subaccounts: dict[str, StandIn] = {}  # a master's subaccounts (see :mod:`agent.standin.subaccounts`)
+        self.master: StandIn | None = None
+        self.name = ""
+        self.ledger: list[dict[str, Any]] = []  # userNonFundingLedgerUpdates, oldest first
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -190,6 +194,7 @@ class StandIn:
         standin.funding_rates = market_clock.funding_rates(snapshot, dexes)
         if account.unified:
             unified.seed(standin)
+        subaccounts.attach(standin, snapshot.get("subAccounts"))
         return standin
 
     # ----------------------------------------------------------------- helpers
@@ -357,6 +362,9 @@ class StandIn:
         """Answer one /info request body (already validated to have a known ``type``)."""
         with self.lock:
             self.tick()
-            if self.is_user(request.get("user")):
-                self.account.n_requests += 1
-            return views.answer(self, request)
+            if request["type"] in subaccounts.INFO_KINDS:
+                return subaccounts.info(self, request)
+            engine = subaccounts.engine_for(self, request.get("user"))
+            if engine.is_user(request.get("user")):
+                engine.account.n_requests += 1
+            return views.answer(engine, request)

@@ -21,7 +21,10 @@ from typing import Any
 from agent.standin.actions import BadRequest, handle_exchange
 from agent.standin.engine import StandIn
 from agent.standin.faults import Faults, request_kind
-from agent.standin.views import REQUIRED
+from agent.standin.subaccounts import INFO_KINDS
+from agent.standin.views import REQUIRED as _VIEWS_REQUIRED
+
+REQUIRED = {**_VIEWS_REQUIRED, **INFO_KINDS}
 
 _DESERIALIZE = "Failed to deserialize the JSON body into the target type: "
 

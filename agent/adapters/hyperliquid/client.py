@@ -84,6 +84,8 @@ class HyperliquidExchange(HistoryReads):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         dexes: Collection[str] = (),
+        budget: RateBudget | Any | None = None,
+        actions: Any = None,
     ) -> None:
         self.base_url = resolve_base_url(network)
         self.network = network
@@ -105,7 +107,8 @@ class HyperliquidExchange(HistoryReads):
         self.info_retries = info_retries
         self.backoff_s = backoff_s
         self.order_ttl_s = order_ttl_s
-        self.budget = RateBudget(rate_limit_per_minute, sleep=sleep)
+        self.budget = budget or RateBudget(rate_limit_per_minute, sleep=sleep)  # a fleet shares one per IP
+        self.actions = actions  # per-address /exchange actions shared by a fleet (``AddressActions``), or None
         self._clock, self._sleep = clock, sleep
         self._api = API(self.base_url, timeout)
         transport.install(self._api)
@@ -316,12 +319,20 @@ class HyperliquidExchange(HistoryReads):
             return self._sdk
 
     def _post_exchange(
-        self, call: Callable[[Any], Any], what: str, weight: int, *, expires_after_ms: int | None = None
+        self,
+        call: Callable[[Any], Any],
+        what: str,
+        weight: int,
+        *,
+        expires_after_ms: int | None = None,
+        n_actions: int = 1,
     ) -> Any:
         """Run one signed SDK call; transport faults → OrderOutcomeUnknown (never retried here)."""
         sdk = self._exchange_sdk()
         if expires_after_ms is None and self.order_ttl_s:
             expires_after_ms = self.server_time_ms() + int(self.order_ttl_s * 1000)
+        if self.actions is not None:  # a batch of n counts n for the address (1 weight for the IP)
+            self.actions.acquire(self.user, n_actions)
         self.budget.acquire(weight)
         sdk.set_expires_after(expires_after_ms)
         try:
@@ -384,6 +395,7 @@ class HyperliquidExchange(HistoryReads):
                 f"order x{len(wires)}",
                 exchange_weight(len(wires)),
                 expires_after_ms=min(expiries) if expiries else None,
+                n_actions=len(wires),
             )
             for (i, _), r in zip(sent, classify_order_answer(answer, [o for _, o in sent]), strict=True):
                 results[i] = r

@@ -93,6 +93,25 @@ MIGRATIONS: list[str] = [
     ALTER TABLE orders ADD COLUMN expires_after_ms INTEGER;
     ALTER TABLE plans ADD COLUMN account TEXT;
     """,
+    # 5: the fleet: allocation plans across accounts, and the write-ahead journal of their transfers
+    """
+    CREATE TABLE fleet_plans (
+        plan_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, plan TEXT NOT NULL, token_hash TEXT, expires_at TEXT,
+        status TEXT NOT NULL, status_at TEXT NOT NULL, source TEXT, reason TEXT
+    );
+    CREATE TABLE transfers (
+        key TEXT PRIMARY KEY, plan_id TEXT NOT NULL, idx INTEGER NOT NULL, account TEXT NOT NULL,
+        sub_account_user TEXT NOT NULL, is_deposit INTEGER NOT NULL, usd_micro INTEGER NOT NULL,
+        state TEXT NOT NULL, journaled_ms INTEGER, expires_after_ms INTEGER, ledger_hash TEXT, error TEXT,
+        fence INTEGER, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        UNIQUE (plan_id, idx)
+    );
+    CREATE UNIQUE INDEX transfers_ledger_hash ON transfers (ledger_hash);
+    CREATE TABLE account_equity (
+        account TEXT NOT NULL, day TEXT NOT NULL, equity REAL NOT NULL, flows REAL NOT NULL DEFAULT 0,
+        at TEXT NOT NULL, PRIMARY KEY (account, day)
+    );
+    """,
 ]
 
 
@@ -143,6 +162,7 @@ class Store:
         from agent.adapters.store.leases import Leases
         from agent.adapters.store.plans import Plans
         from agent.adapters.store.records import Records
+        from agent.adapters.store.transfers import Equities, FleetPlans, Transfers
 
         self.path = str(path)
         if self.path != ":memory:":
@@ -167,6 +187,9 @@ class Store:
         self.journal = Journal(self)
         self.records = Records(self)
         self.leases = Leases(self)
+        self.fleet_plans = FleetPlans(self)
+        self.transfers = Transfers(self)
+        self.equities = Equities(self)
 
     def _check_schema(self) -> None:
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

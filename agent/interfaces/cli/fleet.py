@@ -1,0 +1,254 @@
+"""``rebalancer fleet …``: the accounts of ``[[accounts]]`` as one portfolio. Translation only.
+
+``preview`` / ``execute`` / ``status`` / ``run`` (the embedded scheduler, one process) and ``worker`` /
+``deploy`` (Temporal, past one machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from agent.core import errors
+from agent.interfaces.cli.base import ConfigOpt, JsonOpt, app, boundary, emit, progress, settings_from
+from agent.interfaces.render import console, print_copyable
+from agent.services import allocation
+from agent.services.fleet import open_fleet
+from agent.services.fleet_run import FleetRunner
+from agent.services.heartbeat import TickResult
+
+fleet_app = typer.Typer(no_args_is_help=True, help="Several accounts (master, subaccounts, vaults) as one portfolio.")
+app.add_typer(fleet_app, name="fleet")
+TemporalOpt = Annotated[str, typer.Option("--temporal", help="the Temporal frontend, HOST:PORT")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def temporal_command(func: F) -> F:
+    """``boundary``, then leave the process at once: the Temporal SDK's core threads can abort a finishing
+    interpreter (``PyGILState_Release`` at finalisation, about one run in five here), turning a clean exit
+    code into 134. Output is flushed first; nothing is left to clean up (the client holds no files)."""
+    guarded = boundary(func)
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        code = 0
+        try:
+            guarded(*args, **kwargs)
+        except typer.Exit as e:
+            code = e.exit_code
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.1%}" if x else "0.0%"
+
+
+def _print_accounts(rows: list[dict[str, Any]], *, schedule: bool) -> None:
+    head = f"{'account':<12} {'equity':>12} {'share':>7} {'target':>7} {'drift':>7}"
+    if schedule:
+        head += f"  {'last tick':<20} {'next tick':<20} {'pending':>7} paused"
+    console.print(head, markup=False)
+    for r in rows:
+        line = (
+            f"{r['name']:<12} {r['equity_usd']:>12,.2f} {r['share']:>7.1%} {r['target_share']:>7.1%} "
+            f"{_pct(r['drift']):>7}"
+        )
+        if schedule:
+            line += (
+                f"  {(r['last_tick'] or '-')[:19]:<20} {(r['next_tick'] or '-')[:19]:<20} "
+                f"{r['pending_approvals']:>7} {'yes' if r['paused'] else 'no'}"
+            )
+        console.print(line, markup=False)
+
+
+@fleet_app.command("preview")
+@boundary
+def fleet_preview(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Plan the transfers that bring each account to its target share; a plan id and a confirm token."""
+    with open_fleet(settings_from(config)) as fleet:
+        p = allocation.preview(fleet, source="cli")
+
+    def human() -> None:
+        console.print(f"Allocation ({p['method']}), total ${p['total_equity_usd']:,.2f}: {p['reason']}", markup=False)
+        _print_accounts(p["accounts"], schedule=False)
+        for t in p["transfers"]:
+            way = "master → " + t["account"] if t["direction"] == "deposit" else t["account"] + " → master"
+            console.print(f"  {t['index']}. {t['direction']:<8} ${t['usd']:>12,.2f}  {way}", markup=False)
+        for name, usd in p["shortfalls_usd"].items():
+            console.print(f"  {name}: ${usd:,.2f} is held in positions; its own plan must raise it first", markup=False)
+        for alert in p["alerts"]:
+            console.print(f"  alert: {alert}", markup=False)
+        if p["confirm_token"]:
+            console.print(f"Plan {p['plan_id']}; the token expires {p['expires_at']}. To execute:", markup=False)
+            print_copyable(f"rebalancer fleet execute {p['plan_id']} --confirm {p['confirm_token']}")
+        else:
+            console.print("Nothing to transfer.")
+
+    emit(as_json, p, human)
+
+
+@fleet_app.command("execute")
+@boundary
+def fleet_execute(
+    plan_id: Annotated[str, typer.Argument(help="the allocation plan id from fleet preview")],
+    confirm: Annotated[str, typer.Option("--confirm", help="the confirm token from fleet preview")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask (needed with --json or without a terminal)")] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Execute a previewed allocation plan: its transfers, each once (asks first unless --yes)."""
+    with open_fleet(settings_from(config)) as fleet:
+        if not yes:
+            if as_json or not sys.stdin.isatty():
+                raise errors.ConfirmationError(
+                    "not confirmed: pass --yes to execute without a prompt (--json or no terminal); nothing was sent"
+                )
+            stored = fleet.store.fleet_plans.get(plan_id)
+            n = len(stored.plan["transfers"]) if stored else 0
+            try:
+                confirmed = typer.confirm(f"Send {n} transfers now?", default=False)
+            except typer.Abort:
+                confirmed = False
+            if not confirmed:
+                raise errors.ConfirmationError("not confirmed; nothing was sent")
+        with progress("transferring", as_json):
+            report = allocation.execute(fleet, plan_id, confirm, source="cli")
+
+    def human() -> None:
+        for t in report["transfers"]:
+            console.print(f"  {t['index']}. {t['account']:<12} ${t['usd']:>12,.2f}  {t['state']}", markup=False)
+        console.print(f"Plan {report['plan_id']}: {report['status']}", markup=False)
+        for e in report["errors"]:
+            console.print(f"  {e}", markup=False)
+
+    emit(as_json, report, human)
+    if report["status"] != "executed":
+        raise typer.Exit(4)
+
+
+@fleet_app.command("status")
+@boundary
+def fleet_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """One row per account: equity, share against target, drift, last and next tick, pending approvals, paused."""
+    with open_fleet(settings_from(config)) as fleet:
+        s = allocation.status(fleet)
+
+    def human() -> None:
+        console.print(f"Total ${s['total_equity_usd']:,.2f} ({s['method']}): {s['reason']}", markup=False)
+        _print_accounts(s["accounts"], schedule=True)
+        for alert in s["alerts"]:
+            console.print(f"alert: {alert}", markup=False)
+
+    emit(as_json, s, human)
+
+
+@fleet_app.command("run")
+@boundary
+def fleet_run(
+    once: Annotated[bool, typer.Option("--once", help="one tick per account, then stop")] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Tick every account on its own schedule in this process, within one shared rate budget."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def on_tick(name: str, result: TickResult, next_at: datetime | None) -> None:
+        if as_json:
+            print(json.dumps({"account": name, **result.to_json(), "next_tick": next_at}, default=str))
+        else:
+            nxt = f"; next {next_at.isoformat(timespec='seconds')}" if next_at else ""
+            console.print(f"{name}: {result.cycle_id} {result.status}: {result.reason}{nxt}", markup=False)
+        sys.stdout.flush()
+
+    with open_fleet(settings_from(config)) as fleet:
+        runner = FleetRunner(fleet, max_ticks=1 if once else None, on_tick=on_tick)
+        runner.run(stop)
+        spent = fleet.budget.spent
+    if not as_json:
+        console.print(f"stopped; {spent} weight used", markup=False)
+
+
+@fleet_app.command("worker")
+@temporal_command
+def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Run a Temporal worker for the fleet's workflows and activities (as many as needed, anywhere)."""
+    from agent.services.durable.worker import run_worker
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    settings = settings_from(config)
+    run_worker(
+        settings,
+        temporal,
+        stop,
+        on_ready=lambda: print(f"worker on {temporal}, task queue {settings.fleet.task_queue}", file=sys.stderr),
+    )
+
+
+@fleet_app.command("deploy")
+@temporal_command
+def fleet_deploy(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Create (or update) one Temporal Schedule per account, ticking its workflow at its interval."""
+    from agent.services.durable.deploy import deploy
+
+    result = deploy(settings_from(config), temporal)
+
+    def human() -> None:
+        for k, v in result["schedules"].items():
+            console.print(f"{k}: {v}", markup=False)
+
+    emit(as_json, result, human)
+
+
+@fleet_app.command("approve")
+@temporal_command
+def fleet_approve(
+    workflow_id: Annotated[str, typer.Argument(help="the waiting tick's workflow id")],
+    plan_id: Annotated[str, typer.Argument(help="the plan id it is waiting for")],
+    temporal: TemporalOpt,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a plan a Temporal tick is waiting for (a Temporal Update): it executes once."""
+    from agent.services.durable.deploy import approve
+
+    report = approve(settings_from(config), temporal, workflow_id, plan_id)
+    emit(as_json, report, lambda: console.print(f"{report.get('plan_id')}: {report.get('status')}", markup=False))
+    if report.get("status") != "executed":
+        raise typer.Exit(4)
+
+
+@fleet_app.command("demo-snapshot")
+@boundary
+def fleet_demo_snapshot(
+    out: Annotated[Path, typer.Option("--out", help="write the snapshot here")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the demo fleet (the demo account as master, two subaccounts) as a snapshot for `exchange serve`."""
+    from agent.standin.subaccounts import demo_fleet_snapshot
+
+    snap = demo_fleet_snapshot()
+    out.write_text(json.dumps(snap))
+    subs = {e["name"]: e["subAccountUser"] for e in snap["subAccounts"]}
+    emit(
+        as_json,
+        {"out": str(out), "master": snap["user"], "subaccounts": subs},
+        lambda: console.print(f"{out}: master {snap['user']}, subaccounts {subs}", markup=False),
+    )

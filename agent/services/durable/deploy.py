@@ -1,0 +1,98 @@
+"""``rebalancer fleet deploy --temporal HOST:PORT``: one Temporal Schedule per account (and the allocation).
+
+Each schedule starts that account's ``AccountTick`` every ``interval`` with overlap ``SKIP`` (a tick still
+running, e.g. waiting for its approval, means the next is skipped: never two ticks of one account at once).
+Deploying again updates the schedules in place. Connecting comes first: an unreachable server creates nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from agent.core.errors import ConfigError
+from agent.services.config import Settings
+from agent.services.durable import connect
+
+
+def tick_input(settings: Settings, name: str) -> dict[str, Any]:
+    account = next(a for a in settings.accounts if a.name == name)
+    return {
+        "account": name,
+        "autonomy": account.autonomy or settings.heartbeat.autonomy,
+        "approval_s": settings.heartbeat.confirm_ttl.total_seconds(),
+        "order_ttl_s": settings.hyperliquid.order_ttl.total_seconds(),
+    }
+
+
+def deploy(settings: Settings, target: str) -> dict[str, Any]:
+    if not settings.accounts:
+        raise ConfigError("accounts: `fleet deploy` needs [[accounts]] in the config")
+    return asyncio.run(_deploy(settings, target))
+
+
+async def _deploy(settings: Settings, target: str) -> dict[str, Any]:
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleIntervalSpec,
+        ScheduleOverlapPolicy,
+        SchedulePolicy,
+        ScheduleSpec,
+        ScheduleUpdate,
+    )
+
+    client: Any = await connect(target, settings.fleet.temporal_namespace)
+    out: dict[str, str] = {}
+    for account in settings.accounts:
+        interval = account.interval or settings.heartbeat.interval
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow(
+                "AccountTick",
+                tick_input(settings, account.name),
+                id=f"rebalancer-tick-{account.name}",
+                task_queue=settings.fleet.task_queue,
+            ),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval)]),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        )
+        sid = f"rebalancer-{account.name}"
+        try:
+            await client.create_schedule(sid, schedule)
+            out[sid] = f"created, every {interval}"
+        except ScheduleAlreadyRunningError:
+            new = schedule
+
+            async def _update(_: Any, s: Any = new) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=s)
+
+            await client.get_schedule_handle(sid).update(_update)
+            out[sid] = f"updated, every {interval}"
+    return {"temporal": target, "task_queue": settings.fleet.task_queue, "schedules": out}
+
+
+def approve(settings: Settings, target: str, workflow_id: str, plan_id: str) -> dict[str, Any]:
+    """Send the ``approve`` Update to a waiting tick (or allocation) workflow; its execution report.
+
+    The workflow's validator refuses an unknown plan id, a second approval and a late one, so however many
+    approvals arrive (CLI, MCP, a retry), the plan executes once.
+    """
+    return asyncio.run(_approve(settings, target, workflow_id, plan_id))
+
+
+async def _approve(settings: Settings, target: str, workflow_id: str, plan_id: str) -> dict[str, Any]:
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    from agent.core.errors import ConfirmationError
+
+    client: Any = await connect(target, settings.fleet.temporal_namespace)
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return dict(await handle.execute_update("approve", plan_id))
+    except WorkflowUpdateFailedError as e:
+        cause = getattr(e, "cause", None)
+        raise ConfirmationError(f"approval refused: {getattr(cause, 'message', None) or e}") from None
+    except RPCError as e:
+        raise ConfirmationError(f"approval refused: {e.message}") from None

@@ -1,0 +1,50 @@
+"""``rebalancer fleet worker --temporal HOST:PORT``: a worker for the fleet's workflows and activities.
+
+Run as many as needed, on as many machines: they share nothing but Temporal and the exchange. The worker
+connects first; an unreachable server is one line and exit 4, and nothing runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from agent.services.config import Settings
+from agent.services.durable import connect
+
+
+def run_worker(
+    settings: Settings, target: str, stop: threading.Event, *, on_ready: Callable[[], None] | None = None
+) -> None:
+    from temporalio.worker import Worker
+    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+    from agent.services.durable.activities import Activities
+    from agent.services.durable.workflows import AccountTick, Allocation
+
+    activities = Activities(settings)  # a config that cannot serve the workflows fails before connecting
+
+    async def main() -> None:
+        client = await connect(target, settings.fleet.temporal_namespace)
+        with ThreadPoolExecutor(max_workers=settings.fleet.workers) as pool:
+            worker = Worker(
+                client,  # type: ignore[arg-type]
+                task_queue=settings.fleet.task_queue,
+                workflows=[AccountTick, Allocation],
+                activities=activities.all(),
+                activity_executor=pool,
+                # The workflow module imports only temporalio and the standard library, but it lives in the
+                # ``agent`` package (numpy, pydantic): those are passed through, not re-imported per run.
+                workflow_runner=SandboxedWorkflowRunner(
+                    restrictions=SandboxRestrictions.default.with_passthrough_modules("agent", "numpy", "pydantic")
+                ),
+            )
+            async with worker:
+                if on_ready is not None:
+                    on_ready()
+                while not stop.is_set():
+                    await asyncio.sleep(0.2)
+
+    asyncio.run(main())
