@@ -50,21 +50,14 @@ def _wait(proc: subprocess.Popen[str], crash: str, rng: random.Random) -> tuple[
 
 def run_executors_trial(seed: int, workdir: Path) -> TrialResult:
     """Two executors on one plan at once (each possibly killed), then restarts until done."""
-    from agent import PortfolioRebalancer, TargetAllocation
     from agent.standin import Faults, load_demo_snapshot, serve
 
     rng = random.Random(seed)
     res = TrialResult(seed=seed)
     t0 = time.monotonic()
     with serve(load_demo_snapshot(), faults=Faults(latency_s=rng.uniform(0.0, 0.08), path="/exchange")) as server:
-        preexisting = set(server.exchange.account.orders)
-        adapter = crashkit._adapter(server.url)
-        state = adapter.account_state()
-        market = adapter.market(books=sorted({*state.positions, *TARGET} - {"USDC"}))
-        plan = PortfolioRebalancer().create_rebalancing_plan(state, TargetAllocation.from_json(TARGET), market)
+        preexisting, adapter, plan, plan_path = crashkit.setup(server, workdir / f"plan-c{seed}.json")
         res.actions = len(plan.actions)
-        plan_path = workdir / f"plan-c{seed}.json"
-        plan_path.write_text(plan.model_dump_json())
         db = workdir / f"journal-c{seed}.sqlite"
         pair = [crashkit._pick_crash(rng, len(plan.actions)) if rng.random() < 0.6 else "none" for _ in range(2)]
         procs = [_start_child(server.url, db, plan_path, crash) for crash in pair]

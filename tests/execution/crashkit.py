@@ -183,22 +183,28 @@ def last_report(out: str) -> str:
     return lines[-1] if lines and lines[-1].startswith("{") else ""
 
 
-def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
+def setup(server: Any, plan_path: Path) -> tuple[set[int], Any, Any, Path]:
+    """A trial's start: the stand-in's own orders, an adapter, and the plan toward TARGET saved to ``plan_path``."""
     from agent import PortfolioRebalancer, TargetAllocation
+
+    preexisting = set(server.exchange.account.orders)
+    adapter = _adapter(server.url)
+    state = adapter.account_state()
+    market = adapter.market(books=sorted({*state.positions, *TARGET} - {"USDC"}))
+    plan = PortfolioRebalancer().create_rebalancing_plan(state, TargetAllocation.from_json(TARGET), market)
+    plan_path.write_text(plan.model_dump_json())
+    return preexisting, adapter, plan, plan_path
+
+
+def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
     from agent.standin import load_demo_snapshot, serve
 
     rng = random.Random(seed)
     res = TrialResult(seed=seed)
     t0 = time.monotonic()
     with serve(load_demo_snapshot()) as server:
-        preexisting = set(server.exchange.account.orders)
-        adapter = _adapter(server.url)
-        state = adapter.account_state()
-        market = adapter.market(books=sorted({*state.positions, *TARGET} - {"USDC"}))
-        plan = PortfolioRebalancer().create_rebalancing_plan(state, TargetAllocation.from_json(TARGET), market)
+        preexisting, adapter, plan, plan_path = setup(server, workdir / f"plan-{seed}.json")
         res.actions = len(plan.actions)
-        plan_path = workdir / f"plan-{seed}.json"
-        plan_path.write_text(plan.model_dump_json())
         db = workdir / f"journal-{seed}.sqlite"
         crashes = [_pick_crash(rng, len(plan.actions)) for _ in range(rng.randint(1, max_crashes))]
         final = ""

@@ -30,6 +30,29 @@ def settings(tmp_path) -> Settings:
     return Settings(network="local", db=str(tmp_path / "h.db"), targets=dict(TARGET))
 
 
+def write_config(tmp_path, url: str):
+    cfg = tmp_path / "rebalancer.toml"
+    cfg.write_text(
+        f'network = "{url}"\ndb = "{tmp_path / "h.db"}"\n\n[targets]\n'
+        + "".join(f'"{k}" = {v}\n' for k, v in TARGET.items())
+    )
+    return cfg
+
+
+def start_execute(plan: dict, cfg, *extra: str) -> subprocess.Popen:
+    """`rebalancer execute` in the background, as a user would start it."""
+    cmd = [str(SCRIPT), "execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes", *extra]
+    return subprocess.Popen(
+        [*cmd, "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env()
+    )
+
+
+def wait_for_a_fill(server) -> None:
+    deadline = time.monotonic() + 60
+    while not server.exchange.account.fills and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 class DiskFullAfterFirstOrder(Journal):
     """Once the first order is recorded filled, the disk is full for the next write (what SQLite raises)."""
 
@@ -78,44 +101,17 @@ def test_an_exchange_read_error_after_the_token_is_spent_ends_the_plan_failed(tm
 def test_the_cli_exits_4_with_the_report_when_orders_went_out_and_then_it_failed(tmp_path):
     faults = Faults(latency_s=0.1)
     with serve(load_demo_snapshot(), faults=faults) as server:
-        cfg = tmp_path / "rebalancer.toml"
-        cfg.write_text(
-            f'network = "{server.url}"\ndb = "{tmp_path / "h.db"}"\n\n[targets]\n'
-            + "".join(f'"{k}" = {v}\n' for k, v in TARGET.items())
-        )
+        cfg = write_config(tmp_path, server.url)
         _, plan = run_json("preview", "--config", str(cfg))
         # after the first order, the exchange refuses every order request
         faults.kind, faults.status_4xx, faults.body_4xx = "order", 422, {"error": "Stand-in: refused"}
-        env = clean_env()
-        p = subprocess.Popen(
-            [
-                str(SCRIPT),
-                "execute",
-                plan["plan_id"],
-                "--confirm",
-                plan["confirm_token"],
-                "--yes",
-                "--json",
-                "--config",
-                str(cfg),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        deadline = time.monotonic() + 60
-        while not server.exchange.account.fills and time.monotonic() < deadline:
-            time.sleep(0.01)
+        p = start_execute(plan, cfg, "--json")
+        wait_for_a_fill(server)
         faults.http_4xx_json_next = 1000
         out, _ = p.communicate(timeout=120)
         faults.clear()
-        assert p.returncode == 4, (
-            [(a["coin"], a["state"]) for a in json.loads(out)["actions"]],
-            json.loads(out)["errors"],
-            json.loads(out)["status"],
-        )
         report = json.loads(out)
+        assert p.returncode == 4, report["errors"]
         assert report["status"] == "partial" and report["orders_sent"] >= 2, report
         assert [a["state"] for a in report["actions"]].count("filled") == 1
         code, detail = run_json("plans", "show", plan["plan_id"], "--config", str(cfg))
@@ -126,31 +122,10 @@ def test_the_cli_exits_4_with_the_report_when_orders_went_out_and_then_it_failed
 def test_a_plan_whose_writer_was_killed_is_closed_by_the_next_execution(tmp_path):
     faults = Faults(latency_s=0.4, path="/exchange")
     with serve(load_demo_snapshot(), faults=faults) as server:
-        cfg = tmp_path / "rebalancer.toml"
-        cfg.write_text(
-            f'network = "{server.url}"\ndb = "{tmp_path / "h.db"}"\n\n[targets]\n'
-            + "".join(f'"{k}" = {v}\n' for k, v in TARGET.items())
-        )
+        cfg = write_config(tmp_path, server.url)
         _, plan = run_json("preview", "--config", str(cfg))
-        p = subprocess.Popen(
-            [
-                str(SCRIPT),
-                "execute",
-                plan["plan_id"],
-                "--confirm",
-                plan["confirm_token"],
-                "--yes",
-                "--config",
-                str(cfg),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=clean_env(),
-        )
-        deadline = time.monotonic() + 60
-        while not server.exchange.account.fills and time.monotonic() < deadline:
-            time.sleep(0.01)
+        p = start_execute(plan, cfg)
+        wait_for_a_fill(server)
         p.send_signal(signal.SIGKILL)
         p.communicate()
         store = Store(tmp_path / "h.db")
