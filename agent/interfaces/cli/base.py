@@ -132,6 +132,21 @@ def progress(what: str, as_json: bool) -> Any:
     return nullcontext() if as_json or not console.is_terminal else console.status(what + "…")
 
 
+def confirm_or_refuse(as_json: bool, question: Callable[[], str]) -> None:
+    """Ask the person before anything is sent; refuse (ConfirmationError, exit 3) without ``--yes`` under
+    ``--json`` or without a terminal, and on "no" or end of input. ``question`` may print what it asks about."""
+    if as_json or not sys.stdin.isatty():
+        raise errors.ConfirmationError(
+            "not confirmed: pass --yes to execute without a prompt (--json or no terminal); nothing was sent"
+        )
+    try:
+        confirmed = typer.confirm(question(), default=False)
+    except typer.Abort:  # end of input counts as "no"
+        confirmed = False
+    if not confirmed:
+        raise errors.ConfirmationError("not confirmed; nothing was sent")
+
+
 def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
     if as_json:
         print(json.dumps(payload, indent=2, default=str))

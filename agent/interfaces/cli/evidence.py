@@ -31,8 +31,12 @@ def progress_bars(as_json: bool) -> Iterator[Callable[[str, int], Callable[[int]
         yield None
         return
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     ) as bars:
 
         def new(what: str, total: int) -> Callable[[int], None]:
@@ -81,8 +85,15 @@ def backtest(
     costs = TradingCosts(fee_bps=fee_bps, half_spread_bps=half_spread_bps, impact_k=impact_k)
     with progress_bars(as_json) as bars:
         result = run_backtest(
-            table, chosen, policy or [], start=_date(start, "--start"), end=_date(end, "--end"),
-            equity=equity, costs=costs, match_drift=match_drift, progress=bars,
+            table,
+            chosen,
+            policy or [],
+            start=_date(start, "--start"),
+            end=_date(end, "--end"),
+            equity=equity,
+            costs=costs,
+            match_drift=match_drift,
+            progress=bars,
         )
     files = _pictures(result, plot, html)
     payload = result.to_json() | ({"files": files} if files else {})
@@ -106,28 +117,65 @@ def _pictures(result: BacktestResult, png: Path | None, html: Path | None) -> li
 
 def _print_backtest(p: dict[str, Any]) -> None:
     w = p["window"]
-    console.print(f"Backtest {w['start']} .. {w['end']} ({w['days']} days), coins {', '.join(w['coins'])}, "
-                  f"equity ${w['equity']:,.0f}; costs: fee {p['costs']['fee_bps']} bp, half-spread "
-                  f"{p['costs']['half_spread_bps']} bp, impact k {p['costs']['impact_k']}")
+    console.print(
+        f"Backtest {w['start']} .. {w['end']} ({w['days']} days), coins {', '.join(w['coins'])}, "
+        f"equity ${w['equity']:,.0f}; costs: fee {p['costs']['fee_bps']} bp, half-spread "
+        f"{p['costs']['half_spread_bps']} bp, impact k {p['costs']['impact_k']}"
+    )
     rows = []
     for r in p["policies"]:
         m = r["metrics"]
         ratio = m.get("cost_ratio_to_monthly")
-        rows.append([
-            r["spec"], f"{m['mean_drift'] * 100:.2f}", f"{m['p95_drift'] * 100:.2f}", f"{m['cost_bp_pa']:.2f}",
-            "" if ratio is None else f"{ratio:.2f}", f"{m['turnover_pa']:.2f}", f"{m['rebalances_pa']:.1f}",
-            str(m["trades"]), f"{m['cagr']:+.1%}", f"{m['sharpe']:.2f}", f"{m['max_drawdown']:.1%}",
-        ])
+        rows.append(
+            [
+                r["spec"],
+                f"{m['mean_drift'] * 100:.2f}",
+                f"{m['p95_drift'] * 100:.2f}",
+                f"{m['cost_bp_pa']:.2f}",
+                "" if ratio is None else f"{ratio:.2f}",
+                f"{m['turnover_pa']:.2f}",
+                f"{m['rebalances_pa']:.1f}",
+                str(m["trades"]),
+                f"{m['cagr']:+.1%}",
+                f"{m['sharpe']:.2f}",
+                f"{m['max_drawdown']:.1%}",
+            ]
+        )
     render.table(
-        "Policies", ["policy", "drift pp", "p95 pp", "cost bp/yr", "×monthly", "turnover/yr", "rebal/yr", "trades",
-                     "CAGR", "Sharpe", "max DD"], rows,
-        right=["drift pp", "p95 pp", "cost bp/yr", "×monthly", "turnover/yr", "rebal/yr", "trades", "CAGR",
-               "Sharpe", "max DD"],
+        "Policies",
+        [
+            "policy",
+            "drift pp",
+            "p95 pp",
+            "cost bp/yr",
+            "×monthly",
+            "turnover/yr",
+            "rebal/yr",
+            "trades",
+            "CAGR",
+            "Sharpe",
+            "max DD",
+        ],
+        rows,
+        right=[
+            "drift pp",
+            "p95 pp",
+            "cost bp/yr",
+            "×monthly",
+            "turnover/yr",
+            "rebal/yr",
+            "trades",
+            "CAGR",
+            "Sharpe",
+            "max DD",
+        ],
     )
     if p.get("match_drift"):
         m = p["match_drift"]
-        console.print(f"cost-aware drift aversion {m['drift_aversion']:.3g} matches {m['policy']}'s mean drift "
-                      f"{m['mean_drift'] * 100:.2f} pp")
+        console.print(
+            f"cost-aware drift aversion {m['drift_aversion']:.3g} matches {m['policy']}'s mean drift "
+            f"{m['mean_drift'] * 100:.2f} pp"
+        )
     for f in p.get("files", []):
         console.print(f"wrote {f}")
     console.print("Past prices, not a forecast.")
@@ -160,11 +208,22 @@ def sensitivity(
         rows = []
         for key, label in (("current", "stay put"), ("rebalanced", "rebalance"), ("difference", "difference")):
             m = report[key]
-            rows.append([label, f"{m['total_return']:+.2%}", f"{m['vol_pa']:.1%}", f"{m['max_drawdown']:.1%}",
-                         f"{m['sharpe']:.2f}"])
+            rows.append(
+                [
+                    label,
+                    f"{m['total_return']:+.2%}",
+                    f"{m['vol_pa']:.1%}",
+                    f"{m['max_drawdown']:.1%}",
+                    f"{m['sharpe']:.2f}",
+                ]
+            )
         w = report["window"]
-        render.table(f"Sensitivity {w['start']} .. {w['end']} ({report['history_source']})",
-                     ["", "return", "vol/yr", "max DD", "Sharpe"], rows, right=["return", "vol/yr", "max DD", "Sharpe"])
+        render.table(
+            f"Sensitivity {w['start']} .. {w['end']} ({report['history_source']})",
+            ["", "return", "vol/yr", "max DD", "Sharpe"],
+            rows,
+            right=["return", "vol/yr", "max DD", "Sharpe"],
+        )
         console.print(render.safe(report["summary"]))
         if report["left_out"]:
             console.print(render.safe(f"No history for {', '.join(report['left_out'])}: left out."))
@@ -192,8 +251,10 @@ def risk(
 
         from agent.interfaces import plots
 
-        title = (f"Correlation of daily returns, last {corr['window_days']} days; "
-                 f"weighted average {corr['weighted_average']:.2f} (limit {report['max_correlation']:.2f})")
+        title = (
+            f"Correlation of daily returns, last {corr['window_days']} days; "
+            f"weighted average {corr['weighted_average']:.2f} (limit {report['max_correlation']:.2f})"
+        )
         plots.save(plots.correlation_heatmap(corr["coins"], np.array(corr["matrix"]), title), plot)
         files.append(str(plot))
 
@@ -201,11 +262,17 @@ def risk(
         if corr["matrix"]:
             coins = corr["coins"]
             rows = [[c, *(f"{x:+.2f}" for x in row)] for c, row in zip(coins, corr["matrix"], strict=True)]
-            render.table(f"Correlation of daily returns, last {corr['window_days']} days ({corr['history_source']})",
-                         ["", *coins], rows, right=coins)
+            render.table(
+                f"Correlation of daily returns, last {corr['window_days']} days ({corr['history_source']})",
+                ["", *coins],
+                rows,
+                right=coins,
+            )
             flag = "ABOVE" if report["correlation_breach"] else "within"
-            console.print(f"Average pairwise correlation {corr['average']:.2f}, weighted {corr['weighted_average']:.2f}"
-                          f": {flag} the limit {report['max_correlation']:.2f}")
+            console.print(
+                f"Average pairwise correlation {corr['average']:.2f}, weighted {corr['weighted_average']:.2f}"
+                f": {flag} the limit {report['max_correlation']:.2f}"
+            )
         else:
             console.print("Fewer than two held assets with history: no correlation to report.")
         dd, lim = report["drawdown"], report["max_drawdown"]
@@ -234,19 +301,35 @@ def performance(
 
     def human() -> None:
         r = report["returns"]
-        console.print(f"Returns: 1d {pct(r['1d'])} · 7d {pct(r['7d'])} · 30d {pct(r['30d'])} · "
-                      f"all time {pct(r['all_time'])}")
+        console.print(
+            f"Returns: 1d {pct(r['1d'])} · 7d {pct(r['7d'])} · 30d {pct(r['30d'])} · all time {pct(r['all_time'])}"
+        )
         vol, sharpe, dd = report["vol_pa"], report["sharpe"], report["max_drawdown"]
-        console.print(f"Last {days} days: vol {'n/a' if vol is None else f'{vol:.1%}'} · Sharpe "
-                      f"{'n/a' if sharpe is None else f'{sharpe:.2f}'} · "
-                      f"max drawdown {'n/a' if dd is None else f'{dd:.1%}'}"
-                      f" · fees ${report['fees_paid']:,.2f} · funding ${report['funding']:+,.2f} · realised PnL "
-                      f"${report['realised_pnl']:+,.2f} · turnover {report['turnover'] or 0:.2f}")
-        rows = [[c, f"${a['realised_pnl']:+,.2f}", f"${a['unrealised_pnl']:+,.2f}", f"${a['funding']:+,.2f}",
-                 f"${a['fees']:,.2f}", f"{a['contribution']:+.2%}"] for c, a in report["per_asset"].items()]
+        console.print(
+            f"Last {days} days: vol {'n/a' if vol is None else f'{vol:.1%}'} · Sharpe "
+            f"{'n/a' if sharpe is None else f'{sharpe:.2f}'} · "
+            f"max drawdown {'n/a' if dd is None else f'{dd:.1%}'}"
+            f" · fees ${report['fees_paid']:,.2f} · funding ${report['funding']:+,.2f} · realised PnL "
+            f"${report['realised_pnl']:+,.2f} · turnover {report['turnover'] or 0:.2f}"
+        )
+        rows = [
+            [
+                c,
+                f"${a['realised_pnl']:+,.2f}",
+                f"${a['unrealised_pnl']:+,.2f}",
+                f"${a['funding']:+,.2f}",
+                f"${a['fees']:,.2f}",
+                f"{a['contribution']:+.2%}",
+            ]
+            for c, a in report["per_asset"].items()
+        ]
         if rows:
-            render.table("Per asset", ["asset", "realised", "unrealised", "funding", "fees", "contribution"], rows,
-                         right=["realised", "unrealised", "funding", "fees", "contribution"])
+            render.table(
+                "Per asset",
+                ["asset", "realised", "unrealised", "funding", "fees", "contribution"],
+                rows,
+                right=["realised", "unrealised", "funding", "fees", "contribution"],
+            )
         if report["cycles_filled"]:
             console.print(f"Filled the realised 7-day return of {report['cycles_filled']} cycles.")
 

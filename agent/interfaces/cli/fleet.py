@@ -19,8 +19,16 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from agent.core import errors
-from agent.interfaces.cli.base import ConfigOpt, JsonOpt, app, boundary, emit, progress, settings_from
+from agent.interfaces.cli.base import (
+    ConfigOpt,
+    JsonOpt,
+    app,
+    boundary,
+    confirm_or_refuse,
+    emit,
+    progress,
+    settings_from,
+)
 from agent.interfaces.render import console, print_copyable
 from agent.services import allocation
 from agent.services.fleet import open_fleet
@@ -113,18 +121,12 @@ def fleet_execute(
     """Execute a previewed allocation plan: its transfers, each once (asks first unless --yes)."""
     with open_fleet(settings_from(config)) as fleet:
         if not yes:
-            if as_json or not sys.stdin.isatty():
-                raise errors.ConfirmationError(
-                    "not confirmed: pass --yes to execute without a prompt (--json or no terminal); nothing was sent"
-                )
-            stored = fleet.store.fleet_plans.get(plan_id)
-            n = len(stored.plan["transfers"]) if stored else 0
-            try:
-                confirmed = typer.confirm(f"Send {n} transfers now?", default=False)
-            except typer.Abort:
-                confirmed = False
-            if not confirmed:
-                raise errors.ConfirmationError("not confirmed; nothing was sent")
+
+            def question() -> str:
+                stored = fleet.store.fleet_plans.get(plan_id)
+                return f"Send {len(stored.plan['transfers']) if stored else 0} transfers now?"
+
+            confirm_or_refuse(as_json, question)
         with progress("transferring", as_json):
             report = allocation.execute(fleet, plan_id, confirm, source="cli")
 

@@ -112,8 +112,6 @@ def demo_result(
     }
 
 
-
-
 @app.command()
 @boundary
 def history(

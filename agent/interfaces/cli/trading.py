@@ -20,6 +20,7 @@ from agent.interfaces.cli.base import (
     TargetOpt,
     app,
     boundary,
+    confirm_or_refuse,
     emit,
     progress,
     read_target,
@@ -128,18 +129,13 @@ def execute(
     """Execute a previewed plan (asks first unless --yes)."""
     with runtime(config) as svc:
         if not yes:
-            if as_json or not sys.stdin.isatty():
-                raise errors.ConfirmationError(
-                    "not confirmed: pass --yes to execute without a prompt (--json or no terminal); nothing was sent"
-                )
-            detail = svc.plan_detail(plan_id)
-            render.print_plan_detail(detail)
-            try:
-                confirmed = typer.confirm(f"Execute {detail['num_trades']} orders now?", default=False)
-            except typer.Abort:  # end of input counts as "no"
-                confirmed = False
-            if not confirmed:
-                raise errors.ConfirmationError("not confirmed; nothing was sent")
+
+            def question() -> str:
+                detail = svc.plan_detail(plan_id)
+                render.print_plan_detail(detail)
+                return f"Execute {detail['num_trades']} orders now?"
+
+            confirm_or_refuse(as_json, question)
         with progress("executing", as_json):
             report = svc.execute(plan_id, confirm, source="cli")
 
@@ -287,4 +283,3 @@ def _switch(config: Path | None, paused: bool, reason: str, as_json: bool) -> No
         (svc.pause if paused else svc.resume)(reason)
     word = "paused" if paused else "resumed"
     emit(as_json, {"paused": paused, "reason": reason}, lambda: console.print(f"trading {word}"))
-

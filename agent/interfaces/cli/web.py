@@ -27,8 +27,9 @@ def web(
     host = host or cfg.host
     cfg.check_host(host)  # a non-loopback host needs [web] allow_remote = true (exit 2)
     with runtime(config, settings=settings) as svc:
-        server = WebServer(svc, host=host, port=cfg.port if port is None else port,
-                           read_only=read_only or cfg.read_only)
+        server = WebServer(
+            svc, host=host, port=cfg.port if port is None else port, read_only=read_only or cfg.read_only
+        )
         print(f"Advisor: {server.url}", flush=True)
         print("(the token is this launch's; Ctrl-C stops the page)", file=sys.stderr, flush=True)
         for sig in (signal.SIGINT, signal.SIGTERM):  # uvicorn stops on them, then raises them again: end with 0
