@@ -23,7 +23,7 @@ import numpy as np
 from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Position, TargetAllocation
 from agent.core.capital import pool_label, pro_rata
 from agent.core.domain import TradeAction
-from agent.core.planner import _trusted
+from agent.core.plan_report import trusted as _trusted
 from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
 
 MIN_TRADE, FEE, SLIP = 10.0, 0.00045, 5.0 / 10_000

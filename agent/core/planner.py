@@ -23,26 +23,20 @@ it is the USDC above the reserve floor: a plan never takes cash below the floor.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel
 
 from agent.core.bands import BandModel
 from agent.core.capital import free_cash, pool_label, pool_of, pool_scales, pro_rata
 from agent.core.costs import CostModel
 from agent.core.domain import (
-    CASH,
-    AssetRow,
-    CostEstimate,
     L2Book,
     Market,
     MarketInfo,
     MarketType,
-    PlanSummary,
     PortfolioState,
     RebalancingPlan,
     SkippedTrade,
@@ -51,15 +45,13 @@ from agent.core.domain import (
 )
 from agent.core.errors import ValidationError
 from agent.core.limits import CashReserve
+from agent.core.plan_report import assemble, portfolio_drift, trusted
 from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
 from agent.core.targets import validate_target
 
 Mode = Literal["threshold", "band", "calendar", "cash-flow", "cost-aware"]
 MODES: tuple[Mode, ...] = ("threshold", "band", "calendar", "cash-flow", "cost-aware")
 _TINY = 1e-12
-_M = TypeVar("_M", bound=BaseModel)
-
-
 
 
 @dataclass
@@ -95,13 +87,6 @@ class _Book:
     abstraction: str = "disabled"  # the account mode (agent.core.accounts)
     pools: dict[str, float] = field(default_factory=dict)  # free cash per pool (agent.core.capital)
     pool: list[str] = field(default_factory=list)  # per asset: the pool that pays for its buys
-
-
-def portfolio_drift(w: np.ndarray, t: np.ndarray) -> float:
-    """½ Σ|w − t| over risk assets and USDC (the remainder of each)."""
-    cash_w = 1.0 - np.abs(w).sum()
-    cash_t = 1.0 - np.abs(t).sum()
-    return float(0.5 * (np.abs(w - t).sum() + abs(cash_w - cash_t)))
 
 
 class PortfolioRebalancer:
@@ -207,7 +192,7 @@ class PortfolioRebalancer:
         if self.max_trades is not None:
             legs, skipped = self._limit_trades(b, legs, skipped)
         actions, skipped, costs = self._size_for_capital(b, equity, w, w_new, legs, skipped)
-        return self._assemble(b, target, now, equity, w, t, w_new, needed, reason, actions, skipped, costs)
+        return self._assemble(b, target, now, equity, w, t, needed, reason, actions, skipped, costs)
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -548,7 +533,7 @@ class PortfolioRebalancer:
             else:
                 why = f"{g.kind} {coin}: {wl[i]:+.2%} → {wn[i]:+.2%} (target {tl[i]:+.2%})"
             out.append(
-                _trusted(
+                trusted(
                     TradeAction,
                     coin=coin,
                     market=info.market,
@@ -580,180 +565,23 @@ class PortfolioRebalancer:
         equity: float,
         w: np.ndarray,
         t: np.ndarray,
-        w_new: np.ndarray,
         needed: bool,
         reason: str,
         actions: list[TradeAction],
         skipped: list[SkippedTrade],
         costs: tuple[float, float],
     ) -> RebalancingPlan:
-        fees, slip = costs
-        index = {c: i for i, c in enumerate(b.coins)}
-        s_after = b.size.copy()
-        for a in actions:
-            s_after[index[a.coin]] += a.size if a.side == "buy" else -a.size
-        e_after = equity - fees - slip
-        w_after = s_after * b.mid / e_after if e_after > 0 else np.zeros_like(s_after)
-        sells = sum(a.notional_usd for a in actions if a.side == "sell")
-        buys = sum(a.notional_usd for a in actions if a.side == "buy")
-        cash_before = equity * (1 - float(np.abs(w).sum()))
-        cash_after = e_after * (1 - float(np.abs(w_after).sum()))
-        drift_before, drift_after = portfolio_drift(w, t), portfolio_drift(w_after, t)
-        if needed and not actions:
-            reason += "; but no trade is possible (see skipped)"
-        elif skipped and actions:
-            reason += f"; {len(skipped)} trade{'s' if len(skipped) != 1 else ''} skipped"
-        summary = PlanSummary(
-            total_sells_usd=round(sells, 2),
-            total_buys_usd=round(buys, 2),
-            turnover_usd=round(sells + buys, 2),
-            num_trades=len(actions),
-            positions_exited=sum(1 for a in actions if a.kind == "close"),
-            positions_entered=sum(1 for a in actions if a.kind == "open"),
-            drift_before=round(drift_before, 6),
-            drift_after=round(drift_after, 6),
-            max_weight_before=round(float(np.abs(w).max(initial=0.0)), 6),
-            max_weight_after=round(float(np.abs(w_after).max(initial=0.0)), 6),
-            equity_usd=round(equity, 2),
-            cash_before_usd=round(cash_before, 2),
-            cash_after_usd=round(cash_after, 2),
-        )
-        return RebalancingPlan(
-            plan_id="",
-            created_at=now,
-            mode=self.mode,
-            rebalance_needed=needed,
-            reason=reason,
-            actions=actions,
-            skipped=skipped,
-            summary=summary,
-            estimated_cost=CostEstimate(
-                fees_usd=round(fees, 4), slippage_usd=round(slip, 4), total_usd=round(fees + slip, 4)
-            ),
-            comparison={
-                "current_max_weight": summary.max_weight_before,
-                "target_max_weight": round(float(np.abs(t).max(initial=0.0)), 6),
-                "planned_max_weight": summary.max_weight_after,
-                "current_positions": int(np.count_nonzero(b.size)),
-                "target_positions": int(np.count_nonzero(t)),
-                "planned_positions": int(np.count_nonzero(s_after)),
-                "current_cash_weight": round(cash_before / equity, 6),
-                "target_cash_weight": round(1 - float(np.abs(t).sum()), 6),
-                "planned_cash_weight": round(cash_after / e_after, 6) if e_after > 0 else 0.0,
-                "estimated_cost_bps": round((fees + slip) / (sells + buys) * 1e4, 3) if sells + buys else 0.0,
-            },
-            rows=self._rows(b, equity, w, t, w_after, actions),
-            clamps=b.clamps,
-            strategy_id=target.strategy_id,
-            target={
-                **{c: round(float(t[i]), 6) for i, c in enumerate(b.coins)},
-                CASH: round(1 - float(np.abs(t).sum()), 6),
-            },
-            inputs_hash=self._inputs_hash(b, equity),
-            cash_pools=_cash_pools(b, cash_before),
-        ).model_copy(update={"plan_id": "p_" + self._inputs_hash(b, equity)[:8] + _stamp(now)})
-
-    def _rows(
-        self, b: _Book, equity: float, w: np.ndarray, t: np.ndarray, w_after: np.ndarray, actions: list[TradeAction]
-    ) -> list[AssetRow]:
-        by_coin: dict[str, list[str]] = {}
-        for a in actions:
-            by_coin.setdefault(a.coin, []).append(f"{a.side} {a.size:g}")
         half = self._half_widths(b.coins, t, equity)
-        cols = zip(
-            b.coins,
-            b.perp.tolist(),
-            np.round(w, 6).tolist(),
-            np.round(t, 6).tolist(),
-            np.round(w - t, 6).tolist(),
-            np.round(b.size * b.mid, 2).tolist(),
-            np.round(t - half, 6).tolist(),
-            np.round(t + half, 6).tolist(),
-            np.round(w_after, 6).tolist(),
-            strict=True,
-        )
-        rows = [
-            _trusted(
-                AssetRow,
-                coin=c,
-                market="perp" if perp else "spot",
-                current_weight=cw,
-                target_weight=tw,
-                drift=d,
-                value_usd=v,
-                band_low=lo,
-                band_high=hi,
-                planned_weight=pw,
-                action=", ".join(by_coin.get(c, [])) or "hold",
-            )
-            for c, perp, cw, tw, d, v, lo, hi, pw in cols
-        ]
-        cw, ct, ca = 1 - float(np.abs(w).sum()), 1 - float(np.abs(t).sum()), 1 - float(np.abs(w_after).sum())
-        rows.append(
-            AssetRow(
-                coin=CASH,
-                market="cash",
-                current_weight=round(cw, 6),
-                target_weight=round(ct, 6),
-                drift=round(cw - ct, 6),
-                value_usd=round(cw * equity, 2),
-                band_low=round(self.cash_floor, 6),
-                band_high=1.0,
-                planned_weight=round(ca, 6),
-                action="",
-            )
-        )
-        return rows
-
-    @staticmethod
-    def _inputs_hash(b: _Book, equity: float) -> str:
-        h = hashlib.sha256()
-        h.update("\x1f".join(b.coins).encode())
-        for arr in (b.size, b.free, b.mid, b.target):
-            h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
-        h.update(np.float64(equity).tobytes())
-        return h.hexdigest()
+        return assemble(
+            b, target, now, equity, w, t, needed, reason, actions, skipped, costs,
+            mode=self.mode, half=half, cash_floor=self.cash_floor,
+        )  # fmt: skip
 
     def _empty_plan(
         self, b: _Book, target: TargetAllocation, now: datetime, equity: float, why: str
     ) -> RebalancingPlan:
         zeros = np.zeros(len(b.coins))
+        equity = 1.0 if equity <= 0 else equity
         return self._assemble(
-            b,
-            target,
-            now,
-            1.0 if equity <= 0 else equity,
-            zeros,
-            b.target,
-            zeros,
-            False,
-            f"no rebalance: {why}",
-            [],
-            [],
-            (0.0, 0.0),
+            b, target, now, equity, zeros, b.target, False, f"no rebalance: {why}", [], [], (0.0, 0.0)
         )
-
-
-def _cash_pools(b: _Book, cash_before: float) -> dict[str, float]:
-    """USDC by pool for the drift table: spot USDC and perp margin apart, or one unified balance."""
-    if b.abstraction in ("unifiedAccount", "portfolioMargin"):
-        return {"unified_usdc": round(cash_before, 2)}
-    return {"spot_usdc": round(b.spot_usdc, 2), "perp_margin": round(cash_before - b.spot_usdc, 2)}
-
-
-def _trusted(cls: type[_M], **fields: object) -> _M:
-    """Build a model from values this module computed and typed itself, skipping re-validation.
-
-    The planner makes one ``TradeAction`` per leg on its hot path; pydantic's validation costs ~2 µs
-    each, more than the rest of the per-asset work. Every field here comes from typed arrays above.
-    """
-    obj = object.__new__(cls)  # not cls.__new__: the lookup through pydantic's metaclass costs ~1 µs
-    object.__setattr__(obj, "__dict__", fields)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
-
-
-def _stamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y%m%d%H%M%S")
