@@ -17,7 +17,7 @@ from rich.table import Table
 
 from agent.adapters.prices import read_prices_csv
 from agent.core.targets import parse_target
-from agent.services.backtest import run_backtest
+from agent.services.evidence.backtest import run_backtest
 
 FIXTURE = Path(__file__).parents[1] / "tests" / "fixtures" / "backtest" / "daily_2021_2026.csv"
 PORTFOLIOS = {

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from agent.adapters.hyperliquid.budget import AddressActions, WindowBudget
 from agent.services.config import Settings
-from agent.services.fleet import open_fleet
-from agent.services.fleet_run import FleetRunner
+from agent.services.fleet.accounts import open_fleet
+from agent.services.fleet.scheduler import FleetRunner
 from agent.standin import DEMO_ACCOUNT_ADDRESS, load_demo_snapshot, serve
 from agent.standin.subaccounts import perp_state
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 
 from agent.interfaces.web import WebServer, pages
-from agent.services import advisor
 from agent.services.app import Services
 from agent.services.config import Settings
+from agent.services.evidence import advisor
 from agent.services.runtime import open_runtime
 
 TARGETS = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}

@@ -32,7 +32,7 @@ def test_the_import_contracts_hold():
         check=False,
     )
     assert p.returncode == 0, p.stdout[-3000:]
-    assert "4 kept, 0 broken" in p.stdout
+    assert "6 kept, 0 broken" in p.stdout
 
 
 def test_sql_is_written_only_in_the_store():

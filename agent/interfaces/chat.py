@@ -65,8 +65,8 @@ def chat(
     """Run the conversation until 'quit' or end of input."""
     client, model_name = strategist_client, model or services.settings.strategist.model or "scripted"
     if client is None and services.settings.strategist.provider != "offline":
-        from agent.services.targets import build_model_client
-        from agent.services.targets import model_name as configured_model
+        from agent.services.trading.targets import build_model_client
+        from agent.services.trading.targets import model_name as configured_model
 
         client, model_name = build_model_client(services.settings), configured_model(services.settings)
     session = _Session(services, output, client, model_name)

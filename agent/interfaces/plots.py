@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from agent.services.backtest import BacktestResult
+from agent.services.evidence.backtest import BacktestResult
 
 Figure = Any
 

@@ -1,8 +1,8 @@
 """The application every interface holds: one account, one store, one exchange, and the use cases over them.
 
 ``Services`` is a thin façade: each method is one use case whose rules live in its own module
-(:mod:`~agent.services.targets`, :mod:`~agent.services.planning`, :mod:`~agent.services.execution`,
-:mod:`~agent.services.orders`, :mod:`~agent.services.history`, :mod:`~agent.services.heartbeat`). Nothing
+(:mod:`~agent.services.trading`: ``targets``, ``planning``, ``execution``, ``orders``, ``records``,
+``heartbeat``; :mod:`~agent.services.evidence` for the reports). Nothing
 here or there knows whether a person, an MCP client, the chat, the web page or the heartbeat is calling:
 they pass only ``source`` (recorded with what they create). Every path to an order goes through
 ``preview`` (target source, kill switch and risk gate, then a plan id, an inputs hash, a single-use
@@ -22,11 +22,14 @@ from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAll
 from agent.core.limits import Limits
 from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
-from agent.services import doctor, execution, history, orders, planning, preferences, targets
+from agent.services import preferences
 from agent.services.config import Settings
-from agent.services.executor import Executor
+from agent.services.evidence import doctor
 from agent.services.ports import ReadPort, TradePort
-from agent.services.reports import ExecutionReport
+from agent.services.trading import execution, orders, planning, targets
+from agent.services.trading import records as history
+from agent.services.trading.executor import Executor
+from agent.services.trading.reports import ExecutionReport
 from agent.strategist.base import Decision, Strategist, ToolSpec
 from agent.strategist.library import Strategy, load_strategies
 
@@ -132,7 +135,9 @@ class Services:
         return planning.plan(self, target, **kw)
 
     def preview(self, target: TargetAllocation | None = None, **kw: Any) -> RebalancingPlan:
-        return planning.preview(self, target, **kw)
+        from agent.services.evidence.sensitivity import preview_line
+
+        return planning.preview(self, target, annotate=lambda p, m: preview_line(self, p, m), **kw)
 
     def execute(self, plan_id: str, confirm_token: str, **kw: Any) -> ExecutionReport:
         return execution.execute(self, plan_id, confirm_token, **kw)
@@ -168,7 +173,9 @@ class Services:
     # -- records -------------------------------------------------------------------------------------
 
     def history(self, days: int = 60) -> list[dict[str, Any]]:
-        return history.cycles(self, days)
+        from agent.services.evidence.performance import fill_cycle_returns
+
+        return history.cycles(self, days, fill_returns=fill_cycle_returns)
 
     def plans(self, *, days: int = 60, limit: int = 50) -> list[dict[str, Any]]:
         return history.plans(self, days=days, limit=limit)
@@ -187,16 +194,16 @@ class Services:
 
     def sensitivity(self, target: TargetAllocation | None = None, days: int = 90) -> dict[str, Any]:
         """Stay put vs rebalance over the last ``days`` days of real closes (``services.sensitivity``)."""
-        from agent.services.sensitivity import sensitivity
+        from agent.services.evidence.sensitivity import sensitivity
 
         return sensitivity(self, target, days)
 
     def risk(self) -> dict[str, Any]:
-        from agent.services.risk import risk_report
+        from agent.services.evidence.risk import risk_report
 
         return risk_report(self)
 
     def performance(self, days: int = 30) -> dict[str, Any]:
-        from agent.services.performance import performance
+        from agent.services.evidence.performance import performance
 
         return performance(self, days)

@@ -44,7 +44,7 @@ from agent.core.durations import parse_duration
 from agent.core.errors import ConfigError, TargetValidationError
 from agent.core.limits import CashReserve, Limits
 from agent.core.targets import parse_target
-from agent.services.fleet_config import AccountConfig, AllocationConfig, FleetConfig, check_fleet
+from agent.services.fleet.config import AccountConfig, AllocationConfig, FleetConfig, check_fleet
 
 DEFAULT_CONFIG = "rebalancer.toml"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -25,10 +25,10 @@ from agent.core.execution_style import assign_order_types
 from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
-from agent.services.planning import cost_aware_model, planner
 from agent.services.ports import TradePort
-from agent.services.targets import validate
-from agent.services.twaps import TwapExecutor
+from agent.services.trading.planning import cost_aware_model, planner
+from agent.services.trading.targets import validate
+from agent.services.trading.twaps import TwapExecutor
 from agent.strategist.base import ToolSpec
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def open_runtime(
                 from agent.adapters.paper import PaperExchange
 
                 trade = PaperExchange(exchange)
-            executor = TwapExecutor(  # the executor, with native TWAP legs (agent.services.twaps)
+            executor = TwapExecutor(  # the executor, with native TWAP legs (agent.services.trading.twaps)
                 trade or exchange,
                 store,
                 mode="live" if mode in ("local", "live") else ("paper" if mode == "paper" else "dry-run"),
@@ -146,7 +146,7 @@ def open_runtime(
         services.model_tools = model_tools
         services.configured = configured
         if settings.accounts and not offline and snapshot is None:
-            from agent.services.fleet import AccountServices
+            from agent.services.fleet.accounts import AccountServices
 
             url = getattr(services.exchange, "base_url", None) if settings.is_local else None
             services.accounts = AccountServices(settings, url, stack, clock)

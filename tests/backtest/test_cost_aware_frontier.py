@@ -11,7 +11,7 @@ from agent.adapters.prices import read_prices_csv
 from agent.core.domain import TargetAllocation
 from agent.core.policies import Band, parse_policy
 from agent.core.simulation import Simulation
-from agent.services.backtest import run_backtest
+from agent.services.evidence.backtest import run_backtest
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "backtest" / "daily_2021_2026.csv"
 A = {"BTC": 0.4, "ETH": 0.3, "USDC": 0.3}

@@ -14,7 +14,7 @@ from agent.adapters.prices import read_prices_csv
 from agent.core.domain import TargetAllocation
 from agent.core.errors import ValidationError
 from agent.core.prices import PriceTable
-from agent.services.backtest import policy_for, run_backtest
+from agent.services.evidence.backtest import policy_for, run_backtest
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "backtest" / "daily_2021_2026.csv"
 START = TargetAllocation.from_json({"BTC": 0.4, "ETH": 0.3, "USDC": 0.3})

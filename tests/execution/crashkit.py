@@ -52,7 +52,7 @@ def child_main(url: str, db: str, plan_path: str, crash: str, lease: str = "") -
     from agent.adapters.store.db import Store
     from agent.adapters.store.journal import Journal
     from agent.core.domain import RebalancingPlan
-    from agent.services.twaps import TwapExecutor as Executor  # the executor runtime builds
+    from agent.services.trading.twaps import TwapExecutor as Executor  # the executor runtime builds
 
     kind, _, n = crash.partition(":")
     at = int(n) if n else 0
@@ -100,7 +100,7 @@ def child_main(url: str, db: str, plan_path: str, crash: str, lease: str = "") -
     if lease == "lease":
         from agent.services.app import Services
         from agent.services.config import Settings
-        from agent.services.lease import writer
+        from agent.services.trading.lease import writer
 
         settings = Settings(network=url, db=db, lease={"ttl": "5s", "wait": "60s"})
         svc = Services(settings=settings, store=store, exchange=adapter, executor=executor)

@@ -18,7 +18,7 @@ from agent import PortfolioRebalancer, TargetAllocation
 from agent.adapters.hyperliquid.client import HyperliquidExchange
 from agent.adapters.paper import PaperExchange
 from agent.core.errors import SnapshotError
-from agent.services.executor import Executor
+from agent.services.trading.executor import Executor
 from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, StandInServer, load_demo_snapshot, serve
 from agent.standin.modes import with_mode
 

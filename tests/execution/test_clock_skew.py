@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from agent.adapters.hyperliquid.client import HyperliquidExchange
-from agent.services.executor import Executor
+from agent.services.trading.executor import Executor
 from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, Faults, StandIn, load_demo_snapshot, serve
 
 from .conftest import make_plan

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from agent.core.errors import ExchangeError, TemporaryExchangeError
-from agent.services.executor import Executor
+from agent.services.trading.executor import Executor
 
 from .conftest import ROTATE, exchange_orders, make_plan
 

@@ -12,7 +12,7 @@ from agent.adapters.paper import PaperExchange
 from agent.adapters.store.journal import ABANDONED, DRY_RUN, FILLED, PENDING, SENT, UNKNOWN, Journal
 from agent.core.domain import CASH
 from agent.core.errors import TemporaryExchangeError
-from agent.services.executor import Executor
+from agent.services.trading.executor import Executor
 from agent.standin import DEMO_AGENT_SECRET_KEY
 from agent.standin.state import Level
 

@@ -16,7 +16,7 @@ from agent import PortfolioRebalancer, TargetAllocation
 from agent.adapters.hyperliquid.client import HyperliquidExchange
 from agent.adapters.hyperliquid.parsing import load_snapshot
 from agent.core.errors import SnapshotError, TargetValidationError
-from agent.services.executor import Executor
+from agent.services.trading.executor import Executor
 from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, load_demo_snapshot, serve
 from agent.standin.hip3 import with_xyz
 

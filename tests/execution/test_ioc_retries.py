@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agent.adapters.store.journal import FILLED, REJECTED
-from agent.services.retries import retry_kind
-from agent.services.twaps import TwapExecutor
+from agent.services.trading.retries import retry_kind
+from agent.services.trading.twaps import TwapExecutor
 
 from .conftest import SEED_002, make_plan
 

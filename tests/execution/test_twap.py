@@ -10,7 +10,7 @@ from agent.adapters.hyperliquid.client import HyperliquidExchange
 from agent.adapters.store.db import Store
 from agent.adapters.store.journal import FILLED
 from agent.core.execution_style import assign_order_types, ioc_fillable
-from agent.services.twaps import TwapExecutor
+from agent.services.trading.twaps import TwapExecutor
 from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, load_demo_snapshot, serve
 
 #: the stand-in's TWAP clock runs 600× the wall clock: a 30 s suborder every 50 ms.

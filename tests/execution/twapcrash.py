@@ -20,7 +20,7 @@ def main(url: str, db: str, plan_path: str, crash: str) -> int:
     from agent.adapters.store.db import Store
     from agent.adapters.store.journal import RESTING, Journal
     from agent.core.domain import RebalancingPlan
-    from agent.services.twaps import TwapExecutor
+    from agent.services.trading.twaps import TwapExecutor
     from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY
 
     adapter = HyperliquidExchange(

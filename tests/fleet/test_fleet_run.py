@@ -9,8 +9,8 @@ from clirun import run
 
 from agent.adapters.hyperliquid.budget import AddressActions, WindowBudget
 from agent.services.config import Settings
-from agent.services.fleet import open_fleet
-from agent.services.fleet_run import FleetRunner
+from agent.services.fleet.accounts import open_fleet
+from agent.services.fleet.scheduler import FleetRunner
 from agent.standin import DEMO_ACCOUNT_ADDRESS, serve
 
 from .fleetkit import fleet_snapshot, sub_address, write_config

@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 
 from agent.services.config import Settings
-from agent.services.heartbeat import Heartbeat
 from agent.services.ports import ReadPort, TradePort
 from agent.services.runtime import open_runtime
+from agent.services.trading.heartbeat import Heartbeat
 from agent.standin import load_demo_snapshot, serve
 from tools.registry import by_name
 

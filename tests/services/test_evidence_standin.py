@@ -22,11 +22,11 @@ from fastmcp.exceptions import ToolError
 
 from agent.core.domain import TargetAllocation
 from agent.services.config import Settings
-from agent.services.heartbeat import Heartbeat
-from agent.services.performance import performance
-from agent.services.risk import risk_report
+from agent.services.evidence.performance import performance
+from agent.services.evidence.risk import risk_report
+from agent.services.evidence.sensitivity import sensitivity
 from agent.services.runtime import open_runtime
-from agent.services.sensitivity import sensitivity
+from agent.services.trading.heartbeat import Heartbeat
 from agent.standin import StandIn, load_demo_snapshot, serve
 from agent.standin.history import move_price, values
 from tools.server import build_server

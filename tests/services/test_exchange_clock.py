@@ -13,8 +13,8 @@ from doubles import FakeClock
 
 from agent.core.errors import ClockSkewError, ConfirmationError
 from agent.services.config import Settings
-from agent.services.heartbeat import Heartbeat
 from agent.services.runtime import open_runtime
+from agent.services.trading.heartbeat import Heartbeat
 from agent.standin import StandIn, load_demo_snapshot
 
 TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}

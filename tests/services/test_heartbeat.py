@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.services.heartbeat import Heartbeat
+from agent.services.trading.heartbeat import Heartbeat
 
 
 def orders(svc) -> int:

@@ -9,7 +9,7 @@ from clirun import run_json
 
 from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
-from agent.services.targets import context
+from agent.services.trading.targets import context
 from agent.strategist.regime import momentum_score, weighted_score
 from agent.strategist.summary import render_state_summary
 

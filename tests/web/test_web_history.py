@@ -9,8 +9,8 @@ from web_support import shot, write_config
 
 from agent.interfaces.web import WebServer
 from agent.services.config import load_settings
-from agent.services.heartbeat import Heartbeat
 from agent.services.runtime import open_runtime
+from agent.services.trading.heartbeat import Heartbeat
 
 
 def test_history_lists_60_days_of_cycles_each_opening_to_its_decision_plan_and_orders(tmp_path, page):

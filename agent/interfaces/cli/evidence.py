@@ -19,7 +19,7 @@ from agent.core.targets import parse_target
 from agent.interfaces import render
 from agent.interfaces.cli.base import ConfigOpt, JsonOpt, app, boundary, emit, read_target, runtime, settings_from
 from agent.interfaces.render import console
-from agent.services.backtest import BacktestResult, load_prices, run_backtest
+from agent.services.evidence.backtest import BacktestResult, load_prices, run_backtest
 
 err_console = Console(file=sys.stderr, highlight=False, markup=False)
 

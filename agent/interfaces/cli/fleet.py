@@ -30,10 +30,10 @@ from agent.interfaces.cli.base import (
     settings_from,
 )
 from agent.interfaces.render import console, print_copyable
-from agent.services import allocation
-from agent.services.fleet import open_fleet
-from agent.services.fleet_run import FleetRunner
-from agent.services.heartbeat import TickResult
+from agent.services.fleet import allocation
+from agent.services.fleet.accounts import open_fleet
+from agent.services.fleet.scheduler import FleetRunner
+from agent.services.trading.heartbeat import TickResult
 
 fleet_app = typer.Typer(no_args_is_help=True, help="Several accounts (master, subaccounts, vaults) as one portfolio.")
 app.add_typer(fleet_app, name="fleet")
@@ -190,7 +190,7 @@ def fleet_run(
 @temporal_command
 def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Run a Temporal worker for the fleet's workflows and activities (as many as needed, anywhere)."""
-    from agent.services.durable.worker import run_worker
+    from agent.services.fleet.temporal.worker import run_worker
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -208,7 +208,7 @@ def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonO
 @temporal_command
 def fleet_deploy(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Create (or update) one Temporal Schedule per account, ticking its workflow at its interval."""
-    from agent.services.durable.deploy import deploy
+    from agent.services.fleet.temporal.deploy import deploy
 
     result = deploy(settings_from(config), temporal)
 
@@ -229,7 +229,7 @@ def fleet_approve(
     as_json: JsonOpt = False,
 ) -> None:
     """Approve a plan a Temporal tick is waiting for (a Temporal Update): it executes once."""
-    from agent.services.durable.deploy import approve
+    from agent.services.fleet.temporal.deploy import approve
 
     report = approve(settings_from(config), temporal, workflow_id, plan_id)
     emit(as_json, report, lambda: console.print(f"{report.get('plan_id')}: {report.get('status')}", markup=False))

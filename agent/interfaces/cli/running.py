@@ -34,10 +34,10 @@ from agent.interfaces.cli.base import (
 )
 from agent.interfaces.render import console
 from agent.services.config import Settings
-from agent.services.heartbeat import AUTONOMY, Heartbeat, TickResult
-from agent.services.history import CYCLE_FIELDS
-from agent.services.reports import ExecutionReport
 from agent.services.runtime import init_store, read_snapshot, snapshot_of
+from agent.services.trading.heartbeat import AUTONOMY, Heartbeat, TickResult
+from agent.services.trading.records import CYCLE_FIELDS
+from agent.services.trading.reports import ExecutionReport
 
 exchange_app = typer.Typer(no_args_is_help=True, help="The local Hyperliquid stand-in.")
 app.add_typer(exchange_app, name="exchange")

@@ -26,7 +26,7 @@ from agent.core.domain import Market, PortfolioState, RebalancingPlan
 from agent.core.text import safe
 from agent.interfaces.web import pages
 from agent.interfaces.web.security import Guard, Session, forbidden
-from agent.services import advisor as advisor_rules
+from agent.services.evidence import advisor as advisor_rules
 
 if TYPE_CHECKING:
     from agent.services.app import Services

@@ -13,11 +13,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
 from agent.interfaces.web import charts, sensitivity
-from agent.services import advisor
+from agent.services.evidence import advisor
 
 if TYPE_CHECKING:
     from agent.services.app import Services
-    from agent.services.reports import ExecutionReport
+    from agent.services.trading.reports import ExecutionReport
 
 
 def pct(x: float | None, signed: bool = False) -> str:

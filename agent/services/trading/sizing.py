@@ -8,7 +8,7 @@ from collections.abc import Callable
 from agent.core.capital import free_cash, pool_of, pool_scales
 from agent.core.domain import Market, MarketType, PortfolioState, RebalancingPlan, TradeAction
 from agent.core.rules import round_size_down
-from agent.services.reports import ActionReport
+from agent.services.trading.reports import ActionReport
 
 
 def resize_to_cash(

@@ -12,7 +12,7 @@ from typing import Any
 
 from agent.core.errors import ConfigError
 from agent.services.config import Settings
-from agent.services.durable import connect
+from agent.services.fleet.temporal import connect
 
 
 def tick_input(settings: Settings, name: str) -> dict[str, Any]:

@@ -26,8 +26,8 @@ from agent.core.orders import OrderIntent, OrderResult, make_cloid
 from agent.core.targets import parse_target
 from agent.services.app import Services
 from agent.services.config import Settings
-from agent.services.fleet import account_settings, open_fleet
-from agent.services.planning import refusal
+from agent.services.fleet.accounts import account_settings, open_fleet
+from agent.services.trading.planning import refusal
 
 SLACK_MS = 2_000
 
@@ -164,7 +164,7 @@ class Activities:
 
     @activity.defn(name="allocation_plan")
     def allocation_plan(self, inp: dict[str, Any]) -> dict[str, Any]:
-        from agent.services import allocation
+        from agent.services.fleet import allocation
 
         with open_fleet(self.settings) as fleet:
             p = allocation.plan(fleet)
@@ -174,7 +174,7 @@ class Activities:
 
     @activity.defn(name="allocation_execute")
     def allocation_execute(self, job: dict[str, Any]) -> dict[str, Any]:
-        from agent.services.durable.transfers import run_transfers
+        from agent.services.fleet.temporal.transfers import run_transfers
 
         with open_fleet(self.settings) as fleet:
             return run_transfers(fleet, job["plan"], int(job["expires_after_ms"]), retried=activity.info().attempt > 1)

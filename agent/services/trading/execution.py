@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
 from agent.core.errors import ClockSkewError, ConfirmationError, ExchangeError, RiskLimitError, TradingPaused
 from agent.core.text import safe
-from agent.services.lease import writer
-from agent.services.planning import PAUSED, hash_token, refusal
-from agent.services.reports import ExecutionReport, ReportStatus, build_report
+from agent.services.trading.lease import writer
+from agent.services.trading.planning import PAUSED, hash_token, refusal
+from agent.services.trading.reports import ExecutionReport, ReportStatus, build_report
 
 if TYPE_CHECKING:
     from agent.services.app import Services

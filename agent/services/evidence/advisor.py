@@ -1,8 +1,8 @@
 """What seed 000's Rebalance Advisor shows beside a plan: the header, the limit flags, the comparison, and
 whether Confirm may be offered. Rules only; any interface (the web page today) renders them.
 
-The plan itself is the same one ``status`` and ``get_drift`` return (:func:`agent.services.planning.plan`),
-so the page's three columns are the CLI's numbers; a preview is :func:`agent.services.planning.preview`.
+The plan itself is the same one ``status`` and ``get_drift`` return (:func:`agent.services.trading.planning.plan`),
+so the page's three columns are the CLI's numbers; a preview is :func:`agent.services.trading.planning.preview`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.accounts import mode_name
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
-from agent.services.planning import limits
-from agent.services.targets import configured_or_stored
+from agent.services.trading.planning import limits
+from agent.services.trading.targets import configured_or_stored
 
 if TYPE_CHECKING:
     from agent.services.app import Services

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from agent.services.config import Settings
-from agent.services.durable import connect
+from agent.services.fleet.temporal import connect
 
 
 def run_worker(
@@ -21,8 +21,8 @@ def run_worker(
     from temporalio.worker import Worker
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-    from agent.services.durable.activities import Activities
-    from agent.services.durable.workflows import AccountTick, Allocation
+    from agent.services.fleet.temporal.activities import Activities
+    from agent.services.fleet.temporal.workflows import AccountTick, Allocation
 
     activities = Activities(settings)  # a config that cannot serve the workflows fails before connecting
 

@@ -1,13 +1,12 @@
-"""Correlation and risk monitors (seeds 001 and 004): what the holdings do together, and drawdown protection.
+"""The risk rules trading applies on its own: the drawdown clamp every plan goes through, and the heartbeat's
+correlation trigger (its alert has the alerter's cooldown).
 
-- ``risk_report(svc)``: the rolling correlation matrix of the held assets' daily returns over
-  ``[risk] correlation_window`` days (the exchange's candles; the shipped history offline), the average
-  pairwise correlation (plain and weighted by |w_i·w_j|), the drawdown from the recorded peak, and
-  whether either passes its limit. CLI ``rebalancer risk``, MCP ``get_risk``.
-- ``correlation_breach(svc, state, market)``: the heartbeat's trigger (its alert has the alerter's cooldown).
-- ``protect(svc, target, equity)``: the drawdown clamp every plan goes through (``planning.plan``).
+- ``protect(svc, target, equity)``: the drawdown clamp (``agent.core.protection``) from the recorded peak;
+- ``correlation_breach(svc, state, market)``: a message when the holdings' weighted average pairwise
+  correlation passes ``[risk] max_correlation``.
 
-The peak is the highest equity a heartbeat tick or a plan has recorded (``peak_equity``).
+The peak is the highest equity a heartbeat tick or a plan has recorded (``peak_equity``). The report that
+shows both (``rebalancer risk``) is :mod:`agent.services.evidence.risk`.
 """
 
 from __future__ import annotations
@@ -51,29 +50,6 @@ def correlation_of(svc: Services, state: PortfolioState, market: Market) -> dict
         "window": {"start": table.dates[0].isoformat(), "end": table.dates[-1].isoformat()},
         "history_source": hist.source if hist else None,
         "left_out": list(hist.missing) if hist else [],
-    }
-
-
-def risk_report(svc: Services) -> dict[str, Any]:
-    """Correlation of the holdings and drawdown, each against its configured limit."""
-    state, market = svc.observe()
-    equity = state.equity(market)
-    cfg = svc.settings.risk
-    corr = correlation_of(svc, state, market)
-    peak = peak_equity(svc, equity)
-    dd = drawdown(peak, equity)
-    avg = corr["weighted_average"]
-    return {
-        "correlation": corr,
-        "max_correlation": cfg.max_correlation,
-        "correlation_breach": avg is not None and avg > cfg.max_correlation,
-        "equity": equity,
-        "peak_equity": peak,
-        "drawdown": dd,
-        "max_drawdown": cfg.max_drawdown,
-        "drawdown_exposure": cfg.drawdown_exposure,
-        "drawdown_protection_active": cfg.max_drawdown is not None and dd >= cfg.max_drawdown,
-        "as_of": market.timestamp.isoformat(),
     }
 
 

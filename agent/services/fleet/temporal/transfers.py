@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.adapters.hyperliquid.accounts import LedgerTransfer
 from agent.core.errors import OrderOutcomeUnknown
-from agent.services.fleet import Fleet
+from agent.services.fleet.accounts import Fleet
 
 SLACK_MS = 5_000
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from agent.adapters.hyperliquid import account_info
 from agent.core.accounts import mode_name, parse_abstraction
 from agent.core.errors import RebalancerError
-from agent.services.deadman import ARMED, MAX_TRIGGERS_PER_DAY, DeadManSwitch
+from agent.services.trading.deadman import ARMED, MAX_TRIGGERS_PER_DAY, DeadManSwitch
 
 if TYPE_CHECKING:
     from agent.services.app import Services

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +23,19 @@ def _since(svc: Services, days: int) -> str:
     return (svc.clock() - timedelta(days=days)).isoformat()
 
 
-def cycles(svc: Services, days: int = 60) -> list[dict[str, Any]]:
-    """Cycles of the last ``days``, newest first: value before/after, cost, and the realised 7-day return."""
-    since = _since(svc, days)
-    from agent.services.performance import fill_cycle_returns
+def cycles(
+    svc: Services, days: int = 60, *, fill_returns: Callable[[Services], object] | None = None
+) -> list[dict[str, Any]]:
+    """Cycles of the last ``days``, newest first: value before/after, cost, and the realised 7-day return.
 
+    ``fill_returns`` fills each cycle's 7-day return from the account's value history where the exchange
+    keeps one (the façade passes the evidence's); without it, or when it cannot be read, from the records.
+    """
+    since = _since(svc, days)
     try:
-        fill_cycle_returns(svc)  # from the account's value history where the exchange keeps one
+        if fill_returns is None:
+            raise ExchangeError("no value history")
+        fill_returns(svc)
     except ExchangeError:
         svc.store.cycles.fill_returns()
     return svc.store.cycles.since(since)

@@ -33,11 +33,11 @@ from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent
 from agent.core.rules import round_size_down
-from agent.services import lookup
-from agent.services.deadman import DeadManSwitch
-from agent.services.executor import Executor, _Paused, _Stop
-from agent.services.reports import ActionReport, ExecutionReport, ReconcileReport
-from agent.services.retries import retry_kind
+from agent.services.trading import lookup
+from agent.services.trading.deadman import DeadManSwitch
+from agent.services.trading.executor import Executor, _Paused, _Stop
+from agent.services.trading.reports import ActionReport, ExecutionReport, ReconcileReport
+from agent.services.trading.retries import retry_kind
 
 MARK = "twapOrder"
 
@@ -147,7 +147,7 @@ class TwapSender:
         if row.oid is not None:
             return self.follow(row.cloid, row.asset, row.oid)
         since = _created_ms(row) - 60_000
-        # the exchange's clock, read before the lookup, decides "never arrived" (agent.services.lookup)
+        # the exchange's clock, read before the lookup, decides "never arrived" (agent.services.trading.lookup)
         expires = lookup.row_expiry(self.exchange, row, self.clock)
         now = self.exchange.server_time_ms(fresh=True) if expires is not None else None
         found = self.exchange.find_twap(row.coin, row.side == "buy", row.size, since)
@@ -233,7 +233,7 @@ class TwapExecutor(Executor):
         return None
 
     def execute(self, plan: RebalancingPlan) -> ExecutionReport:
-        """The executor's run; the dead-man switch is never left armed after it (see agent.services.deadman)."""
+        """The executor's run; the dead-man switch is never left armed after it (see agent.services.trading.deadman)."""
         notes: list[str] = []
         if self.deadman is not None:
             self.deadman.note_fired()

@@ -60,9 +60,9 @@ from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent, OrderResult, make_cloid
 from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
-from agent.services import lookup
 from agent.services.ports import TradePort
-from agent.services.reports import (
+from agent.services.trading import lookup
+from agent.services.trading.reports import (
     ActionReport,
     ExecutionReport,
     ReconcileReport,
@@ -71,7 +71,7 @@ from agent.services.reports import (
     fill_in,
     overall_status,
 )
-from agent.services.sizing import resize_to_cash
+from agent.services.trading.sizing import resize_to_cash
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class Executor:
         self.costs = costs or CostModel()
         self.clock = clock
         self.sleep = sleep
-        #: the account's writer lease while an execution holds it (set by ``agent.services.lease``)
+        #: the account's writer lease while an execution holds it (set by ``agent.services.trading.lease``)
         self.lease: Lease | None = None
         self.keep_lease: Callable[[], Lease] | None = None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,9 +24,9 @@ from agent.core.limits import Limits
 from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
-from agent.services import risk
 from agent.services.config import Settings
-from agent.services.targets import choose, configured_or_stored, validate
+from agent.services.trading import guards
+from agent.services.trading.targets import choose, configured_or_stored, validate
 
 if TYPE_CHECKING:
     from agent.core.domain import Market, PortfolioState
@@ -101,7 +102,7 @@ def plan(
         market = svc.exchange.market(books=sorted(set(state.positions) | set(known.weights if known else ())))
     chosen = choose(svc, target, state=state, market=market, cycle_id=cycle_id, fresh=fresh)
     validate(svc.settings, chosen.target, market)
-    protected, protection = risk.protect(svc, chosen.target, state.equity(market))
+    protected, protection = guards.protect(svc, chosen.target, state.equity(market))
     coins = sorted(c for c in set(state.positions) | set(chosen.target.weights) if c in market.assets)
     if coins and not all(market.assets[c].book is not None for c in coins):
         market = svc.exchange.market(books=coins)  # the cost estimate walks the books of what it trades
@@ -184,13 +185,16 @@ def preview(
     ttl: timedelta | None = None,
     state: PortfolioState | None = None,
     market: Market | None = None,
+    annotate: Callable[[RebalancingPlan, Market], str | None] | None = None,
 ) -> RebalancingPlan:
-    """Plan, check the gates, and store the plan with a single-use confirm token (returned once, kept as a hash)."""
-    p = plan(svc, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id)
-    if p.actions:
-        from agent.services.sensitivity import preview_line
+    """Plan, check the gates, and store the plan with a single-use confirm token (returned once, kept as a hash).
 
-        p = p.model_copy(update={"sensitivity": preview_line(svc, p, market or svc.exchange.market())})
+    ``annotate`` gives the plan's one-line ``sensitivity`` (the façade passes the evidence's; trading does not
+    import evidence).
+    """
+    p = plan(svc, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id)
+    if p.actions and annotate is not None:
+        p = p.model_copy(update={"sensitivity": annotate(p, market or svc.exchange.market())})
     # The planner's id is a pure function of its inputs; a stored preview needs a unique one.
     p = p.model_copy(update={"plan_id": f"{p.plan_id}-{secrets.token_hex(3)}"})
     if p.actions:

@@ -30,7 +30,7 @@ from agent.core.allocation import AccountBook
 from agent.core.errors import ConfigError, ExchangeError
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
-from agent.services.fleet_config import AccountConfig
+from agent.services.fleet.config import AccountConfig
 
 #: roles ``userRole`` gives an address that can hold its own funds and positions in a fleet.
 TRADABLE_ROLES = {"user", "subAccount", "vault"}

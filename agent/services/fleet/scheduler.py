@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from agent.core.errors import RebalancerError
-from agent.services import allocation
-from agent.services.fleet import Account, Fleet
-from agent.services.heartbeat import Heartbeat, TickResult
+from agent.services.fleet import allocation
+from agent.services.fleet.accounts import Account, Fleet
+from agent.services.trading.heartbeat import Heartbeat, TickResult
 
 log = logging.getLogger("rebalancer.fleet")
 

@@ -1,6 +1,6 @@
 """Capital across the fleet's accounts: the target shares, the transfer plan, preview, confirm and execute.
 
-The same rules as a plan of orders (:mod:`agent.services.planning`, :mod:`agent.services.execution`): a
+The same rules as a plan of orders (:mod:`agent.services.trading.planning`, :mod:`agent.services.trading.execution`): a
 preview stores the plan with a single-use confirm token (kept only as a hash) that expires on the
 exchange's clock; execute checks the token, the clock skew, the expiry and the kill switch, spends the
 token, re-reads every account (refusing when the total moved beyond ``[mcp] state_tolerance`` or a
@@ -26,10 +26,10 @@ from agent.core import allocation as alloc
 from agent.core.errors import ConfirmationError, ExchangeError, OrderOutcomeUnknown, TradingPaused, ValidationError
 from agent.core.text import safe
 from agent.services.app import Services
-from agent.services.execution import exchange_clock
-from agent.services.fleet import Fleet, day_of
-from agent.services.lease import writer
-from agent.services.planning import PAUSED, hash_token
+from agent.services.fleet.accounts import Fleet, day_of
+from agent.services.trading.execution import exchange_clock
+from agent.services.trading.lease import writer
+from agent.services.trading.planning import PAUSED, hash_token
 
 log = logging.getLogger("rebalancer.fleet")
 _LEDGER_SLACK_MS = 5_000

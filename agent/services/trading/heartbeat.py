@@ -7,7 +7,7 @@ Autonomy levels:
   tick's cycle moves to ``executed:…`` when it runs.
 - ``auto``: execute within the heartbeat's own caps (notional per tick and per day, trades per tick).
 
-The target follows the one rule of :mod:`agent.services.targets`; when only the strategist can give one,
+The target follows the one rule of :mod:`agent.services.trading.targets`; when only the strategist can give one,
 every triggered tick asks it afresh. The gates are the services' own: preview refuses a paused account or
 a risk breach before any token exists.
 
@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,10 +31,12 @@ from agent.adapters.alerts import Alerter
 from agent.core.domain import Market, PortfolioState, TargetAllocation
 from agent.core.errors import AccountBusy, RebalancerError, RiskLimitError, StrategistFailedClosed, TradingPaused
 from agent.core.planner import portfolio_drift
-from agent.services import planning, risk
-from agent.services.app import Services
-from agent.services.lease import writer
-from agent.services.targets import choose, configured_or_stored
+from agent.services.trading import guards, planning
+from agent.services.trading.lease import writer
+from agent.services.trading.targets import choose, configured_or_stored
+
+if TYPE_CHECKING:
+    from agent.services.app import Services
 
 log = logging.getLogger("rebalancer.heartbeat")
 
@@ -154,8 +156,7 @@ class Heartbeat:
             self.alerts.send("advice", f"rebalance advised ({advice.plan_id}): {summary}")
             return self._finish(cycle_id, "advised", summary, plan_id=advice.plan_id)
         try:
-            pending = planning.preview(
-                svc,
+            pending = svc.preview(
                 None,
                 source=f"heartbeat-{self.autonomy}",
                 cycle_id=cycle_id,
@@ -217,7 +218,7 @@ class Heartbeat:
             out.append(msg)
             self.alerts.send("drawdown", msg)
         try:
-            corr = risk.correlation_breach(svc, state, market)
+            corr = guards.correlation_breach(svc, state, market)
         except RebalancerError as e:  # no history is not a tick failure
             log.info("no correlation check: %s", e)
             corr = None
