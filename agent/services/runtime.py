@@ -12,6 +12,7 @@ is read-only. Only ``local``, ``live`` and ``paper`` give the services a trade p
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -20,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
 from agent.core.domain import RebalancingPlan, TargetAllocation
-from agent.core.errors import ConfigError, ExchangeError
+from agent.core.errors import ConfigError, ExchangeError, ValidationError
 from agent.core.execution_style import assign_order_types
 from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
+from agent.services.fleet.config import account_settings
 from agent.services.ports import TradePort
 from agent.services.trading.planning import cost_aware_model, planner
 from agent.services.trading.targets import validate
@@ -146,8 +148,6 @@ def open_runtime(
         services.model_tools = model_tools
         services.configured = configured
         if settings.accounts and not offline and snapshot is None:
-            from agent.services.fleet.accounts import AccountServices
-
             url = getattr(services.exchange, "base_url", None) if settings.is_local else None
             services.accounts = AccountServices(settings, url, stack, clock)
         yield services
@@ -191,3 +191,25 @@ def plan_snapshot(snapshot: str | Path, target: TargetAllocation, settings: Sett
     result = planner(settings, band_model=model).create_rebalancing_plan(state, target, market)
     actions = assign_order_types(result.actions, market, twap_over_usd=settings.rebalance.twap_over_usd)
     return result.model_copy(update={"actions": actions, "target_source": "argument", "as_of": market.timestamp})
+
+
+class AccountServices:
+    """``services.accounts``: each ``[[accounts]]`` entry's services, opened on first use and closed with
+    the ``stack`` of the runtime that made them (one MCP session, one chat)."""
+
+    def __init__(self, settings: Settings, url: str | None, stack: ExitStack, clock: Clock = utcnow) -> None:
+        self.settings, self.url, self.stack, self.clock = settings, url, stack, clock
+        self.by_name = {a.name: a for a in settings.accounts}
+        self.opened: dict[str, Services] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> Services:
+        cfg = self.by_name.get(name)
+        if cfg is None:
+            known = ", ".join(self.by_name) or "none"
+            raise ValidationError(f"account {name!r} is not configured (accounts: {known})")
+        with self._lock:
+            if name not in self.opened:
+                settings = account_settings(self.settings, cfg, self.url)
+                self.opened[name] = self.stack.enter_context(open_runtime(settings, clock=self.clock))
+            return self.opened[name]

@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.adapters.store.db import Store, now_iso
 from agent.adapters.store.leases import Lease
 from agent.adapters.store.leases import check as check_lease
+from agent.adapters.store.rows import now_iso
 from agent.core.orders import Fill, OrderIntent, make_cloid
+
+if TYPE_CHECKING:
+    from agent.adapters.store.db import Store
 
 PENDING, SENT, FILLED, PARTIAL, RESTING = "PENDING", "SENT", "FILLED", "PARTIAL", "RESTING"
 REJECTED, CANCELED, UNKNOWN, ABANDONED, DRY_RUN = "REJECTED", "CANCELED", "UNKNOWN", "ABANDONED", "DRY_RUN"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent.adapters.store.db import now_iso
+from agent.adapters.store.rows import now_iso
 
 if TYPE_CHECKING:
     import sqlite3

@@ -13,7 +13,6 @@ With ``network = "local"`` one stand-in serves the whole fleet: ``local_snapshot
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from agent.core.allocation import AccountBook
 from agent.core.errors import ConfigError, ExchangeError
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
-from agent.services.fleet.config import AccountConfig
+from agent.services.fleet.config import AccountConfig, account_settings
 
 #: roles ``userRole`` gives an address that can hold its own funds and positions in a fleet.
 TRADABLE_ROLES = {"user", "subAccount", "vault"}
@@ -104,30 +103,6 @@ class Fleet:
                     f"accounts.{a.name}: {a.config.address} is {'an agent wallet' if role == 'agent' else role!r}, "
                     "not an account that holds funds (use the account's own address)"
                 )
-
-
-def account_settings(settings: Settings, account: AccountConfig, url: str | None) -> Settings:
-    """One account's settings: its address (as vaultAddress unless it is the master), targets, limits, db."""
-    db = Path(settings.db)
-    update: dict[str, Any] = {
-        "db": str(db.with_name(f"{db.stem}-{account.name}{db.suffix or '.db'}")),
-        "vault_address": None if account.role == "master" else account.address,
-        "accounts": [],
-    }
-    if url:
-        update["network"] = url
-    if account.targets is not None:
-        update["targets"] = account.targets
-    if account.limits is not None:
-        update["limits"] = account.limits
-    hb: dict[str, Any] = {}
-    if account.autonomy:
-        hb["autonomy"] = account.autonomy
-    if account.interval:
-        hb["interval"] = account.interval
-    if hb:
-        update["heartbeat"] = settings.heartbeat.model_copy(update=hb)
-    return settings.model_copy(update=update)
 
 
 def _standin_seed(settings: Settings) -> Any:
@@ -218,28 +193,3 @@ def _discovered(master: MasterAccount) -> list[AccountConfig]:
 
 def day_of(at: datetime) -> str:
     return at.astimezone(UTC).date().isoformat()
-
-
-class AccountServices:
-    """``services.accounts``: each ``[[accounts]]`` entry's services, opened on first use and closed with
-    the ``stack`` of the runtime that made them (one MCP session, one chat)."""
-
-    def __init__(self, settings: Settings, url: str | None, stack: ExitStack, clock: Clock = utcnow) -> None:
-        self.settings, self.url, self.stack, self.clock = settings, url, stack, clock
-        self.by_name = {a.name: a for a in settings.accounts}
-        self.opened: dict[str, Services] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str) -> Services:
-        from agent.core.errors import ValidationError
-        from agent.services.runtime import open_runtime
-
-        cfg = self.by_name.get(name)
-        if cfg is None:
-            known = ", ".join(self.by_name) or "none"
-            raise ValidationError(f"account {name!r} is not configured (accounts: {known})")
-        with self._lock:
-            if name not in self.opened:
-                settings = account_settings(self.settings, cfg, self.url)
-                self.opened[name] = self.stack.enter_context(open_runtime(settings, clock=self.clock))
-            return self.opened[name]

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -164,3 +165,27 @@ def check_fleet(settings: Settings) -> None:
             raise ConfigError(f"allocation.weights: sum to {total:.4f}, not 1")
     elif alloc.method == "fixed" and len(accounts) > 1:
         raise ConfigError('allocation.weights: needed for method = "fixed" (one weight per account, summing to 1)')
+
+
+def account_settings(settings: Settings, account: AccountConfig, url: str | None) -> Settings:
+    """One account's settings: its address (as vaultAddress unless it is the master), targets, limits, db."""
+    db = Path(settings.db)
+    update: dict[str, Any] = {
+        "db": str(db.with_name(f"{db.stem}-{account.name}{db.suffix or '.db'}")),
+        "vault_address": None if account.role == "master" else account.address,
+        "accounts": [],
+    }
+    if url:
+        update["network"] = url
+    if account.targets is not None:
+        update["targets"] = account.targets
+    if account.limits is not None:
+        update["limits"] = account.limits
+    hb: dict[str, Any] = {}
+    if account.autonomy:
+        hb["autonomy"] = account.autonomy
+    if account.interval:
+        hb["interval"] = account.interval
+    if hb:
+        update["heartbeat"] = settings.heartbeat.model_copy(update=hb)
+    return settings.model_copy(update=update)
