@@ -48,7 +48,7 @@ class SnapshotExchange:
 
 def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict[str, Any]:
     """The account and market as a snapshot: Hyperliquid ``/info`` responses, unchanged (design.md)."""
-    ask = exchange._info  # the adapter's rate-budgeted, retried /info call
+    ask = exchange.ask  # the adapter's rate-budgeted, retried /info call
     user = exchange.user
     snap: dict[str, Any] = {
         "user": user,

@@ -166,7 +166,7 @@ def open_fleet(
         )
         master = MasterAccount(master_client)
         configs = list(settings.accounts) or _discovered(master)
-        master_client._ensure_meta()  # one meta/spotMeta read (40 weight) for the whole fleet, not per account
+        master_client.ensure_meta()  # one meta/spotMeta read (40 weight) for the whole fleet, not per account
         store = Store(settings.db)
         stack.callback(store.close)
         accounts: dict[str, Account] = {}
@@ -175,7 +175,7 @@ def open_fleet(
             svc = stack.enter_context(open_runtime(acc_settings, clock=clock, budget=budget))
             if isinstance(svc.exchange, HyperliquidExchange):
                 svc.exchange.actions = actions
-                svc.exchange._meta, svc.exchange._spot_meta = master_client._meta, master_client._spot_meta
+                svc.exchange.share_meta(master_client)
             accounts[cfg.name] = Account(cfg, svc)
         yield Fleet(base, store, master, accounts, budget, actions, clock, url)
 
