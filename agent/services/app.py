@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.adapters.store.db import Store
@@ -25,7 +25,7 @@ from agent.core.planner import PortfolioRebalancer
 from agent.services import preferences
 from agent.services.config import Settings
 from agent.services.evidence import doctor
-from agent.services.ports import ReadPort, TradePort
+from agent.services.ports import AccountPort, ReadPort, TradePort
 from agent.services.trading import execution, orders, planning, targets
 from agent.services.trading import records as history
 from agent.services.trading.executor import Executor
@@ -94,7 +94,7 @@ class Services:
     @property
     def account(self) -> str:
         """The account this session acts for (the lease's key)."""
-        user = getattr(self.exchange, "user", None)
+        user = self.exchange.user if isinstance(self.exchange, AccountPort) else None
         return str(user or self.settings.account_address or "default").lower()
 
     def is_paused(self) -> bool:
@@ -111,14 +111,29 @@ class Services:
         chosen = targets.configured_or_stored(self)
         return chosen.target if chosen else None
 
-    def choose_target(self, explicit: TargetAllocation | None = None, **kw: Any) -> targets.ChosenTarget:
-        return targets.choose(self, explicit, **kw)
+    def choose_target(
+        self,
+        explicit: TargetAllocation | None = None,
+        *,
+        state: PortfolioState | None = None,
+        market: Market | None = None,
+        cycle_id: str | None = None,
+        fresh: bool = False,
+    ) -> targets.ChosenTarget:
+        return targets.choose(self, explicit, state=state, market=market, cycle_id=cycle_id, fresh=fresh)
 
     def set_target(self, weights: dict[str, Any], *, reasoning: str = "") -> targets.StoredTarget:
         return targets.store_target(self, weights, reasoning=reasoning)
 
-    def decide(self, **kw: Any) -> Decision:
-        return targets.decide(self, **kw)
+    def decide(
+        self,
+        *,
+        cycle_id: str | None = None,
+        state: PortfolioState | None = None,
+        market: Market | None = None,
+        strategist: Strategist | None = None,
+    ) -> Decision:
+        return targets.decide(self, cycle_id=cycle_id, state=state, market=market, strategist=strategist)
 
     def compute_target(self, strategy_id: str) -> dict[str, Any]:
         return targets.compute(self, strategy_id)
@@ -131,16 +146,49 @@ class Services:
     def limits(self, *, heartbeat: bool = False) -> Limits:
         return planning.limits(self.settings, heartbeat=heartbeat)
 
-    def plan(self, target: TargetAllocation | None = None, **kw: Any) -> RebalancingPlan:
-        return planning.plan(self, target, **kw)
+    def plan(
+        self,
+        target: TargetAllocation | None = None,
+        *,
+        heartbeat: bool = False,
+        state: PortfolioState | None = None,
+        market: Market | None = None,
+        cycle_id: str | None = None,
+        fresh: bool = False,
+    ) -> RebalancingPlan:
+        return planning.plan(
+            self, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id, fresh=fresh
+        )
 
-    def preview(self, target: TargetAllocation | None = None, **kw: Any) -> RebalancingPlan:
+    def preview(
+        self,
+        target: TargetAllocation | None = None,
+        *,
+        source: str = "cli",
+        cycle_id: str | None = None,
+        heartbeat: bool = False,
+        ttl: timedelta | None = None,
+        state: PortfolioState | None = None,
+        market: Market | None = None,
+    ) -> RebalancingPlan:
         from agent.services.evidence.sensitivity import preview_line
 
-        return planning.preview(self, target, annotate=lambda p, m: preview_line(self, p, m), **kw)
+        return planning.preview(
+            self,
+            target,
+            source=source,
+            cycle_id=cycle_id,
+            heartbeat=heartbeat,
+            ttl=ttl,
+            state=state,
+            market=market,
+            annotate=lambda p, m: preview_line(self, p, m),
+        )
 
-    def execute(self, plan_id: str, confirm_token: str, **kw: Any) -> ExecutionReport:
-        return execution.execute(self, plan_id, confirm_token, **kw)
+    def execute(
+        self, plan_id: str, confirm_token: str, *, source: str = "cli", heartbeat: bool = False
+    ) -> ExecutionReport:
+        return execution.execute(self, plan_id, confirm_token, source=source, heartbeat=heartbeat)
 
     def traded_today_usd(self) -> float:
         return planning.traded_today_usd(self)

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
-from agent.core.domain import RebalancingPlan, TargetAllocation
+from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAllocation
 from agent.core.errors import ConfigError, ExchangeError, ValidationError
 from agent.core.execution_style import assign_order_types
+from agent.core.orders import Fill, OpenOrder, OrderResult
 from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
 from agent.services.fleet.config import account_settings
-from agent.services.ports import TradePort
+from agent.services.ports import EndpointPort, TradePort
 from agent.services.trading.planning import cost_aware_model, planner
 from agent.services.trading.targets import validate
 from agent.services.trading.twaps import TwapExecutor
@@ -148,18 +149,40 @@ def open_runtime(
         services.model_tools = model_tools
         services.configured = configured
         if settings.accounts and not offline and snapshot is None:
-            url = getattr(services.exchange, "base_url", None) if settings.is_local else None
+            ex = services.exchange
+            url = ex.base_url if settings.is_local and isinstance(ex, EndpointPort) else None
             services.accounts = AccountServices(settings, url, stack, clock)
         yield services
 
 
 class NoExchange:
-    """The exchange of a command that only reads the store: any exchange call is a clear error."""
+    """The exchange of a command that only reads the store: it implements the read port, and every read is
+    one clear error (``ExchangeError``: this command does not read the exchange)."""
 
     order_ttl_s: float | None = None
+    clock_offset_s: float | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        raise ExchangeError(f"this command does not read the exchange ({name})")
+    @staticmethod
+    def _refuse(what: str) -> NoReturn:
+        raise ExchangeError(f"this command does not read the exchange ({what})")
+
+    def server_time_ms(self, *, fresh: bool = False) -> int:
+        self._refuse("server_time_ms")
+
+    def account_state(self) -> PortfolioState:
+        self._refuse("account_state")
+
+    def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
+        self._refuse("market")
+
+    def order_status(self, cloid: str) -> OrderResult | None:
+        self._refuse("order_status")
+
+    def fills_since(self, ms: int) -> list[Fill]:
+        self._refuse("fills_since")
+
+    def open_orders(self) -> list[OpenOrder]:
+        self._refuse("open_orders")
 
 
 def init_store(settings: Settings) -> tuple[str, int]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from agent.adapters.hyperliquid import account_info
 from agent.core.accounts import mode_name, parse_abstraction
 from agent.core.errors import RebalancerError
+from agent.services.ports import InfoPort, SimulatedPort
 from agent.services.trading.deadman import ARMED, MAX_TRIGGERS_PER_DAY, DeadManSwitch
 
 if TYPE_CHECKING:
@@ -44,11 +45,11 @@ class Check:
         return asdict(self)
 
 
-def _exchange_reads(svc: Services) -> Any:
+def _exchange_reads(svc: Services) -> InfoPort | None:
     """The exchange that answers /info (a paper exchange reads through its source)."""
     ex = svc.exchange
-    for candidate in (ex, getattr(ex, "source", None)):
-        if candidate is not None and hasattr(candidate, "ask"):
+    for candidate in (ex, ex.source if isinstance(ex, SimulatedPort) else None):
+        if isinstance(candidate, InfoPort):
             return candidate
     return None
 
@@ -76,9 +77,9 @@ def run(svc: Services) -> list[Check]:
     return out
 
 
-def _account(svc: Services, ex: Any) -> Check:
+def _account(svc: Services, ex: InfoPort) -> Check:
     role = account_info.user_role(ex.ask, ex.user)
-    vault = (getattr(ex, "vault_address", None) or "").lower()
+    vault = (ex.vault_address or "").lower()
     if role.role == "agent":
         return Check(
             "account",
@@ -106,11 +107,11 @@ def _account(svc: Services, ex: Any) -> Check:
     return Check("account", True, f"{ex.user} is a {role.role} account")
 
 
-def _signer(ex: Any) -> Check:
-    signer = (getattr(ex, "signer_address", None) or "").lower()
+def _signer(ex: InfoPort) -> Check:
+    signer = (ex.signer_address or "").lower()
     if not signer:
         return Check("signer", True, "no signing key configured: read-only")
-    master = (getattr(ex, "account_address", None) or ex.user).lower()
+    master = (ex.account_address or ex.user).lower()
     if signer == master:
         return Check("signer", True, "the key is the account's own (an API wallet is safer for a bot)")
     agents = account_info.extra_agents(ex.ask, master)
@@ -124,7 +125,7 @@ def _signer(ex: Any) -> Check:
     )
 
 
-def _mode(ex: Any) -> Check:
+def _mode(ex: InfoPort) -> Check:
     mode = parse_abstraction(ex.ask({"type": "userAbstraction", "user": ex.user}))
     detail = f"{mode_name(mode)} ({mode})"
     if mode == "portfolioMargin":
@@ -134,8 +135,8 @@ def _mode(ex: Any) -> Check:
     return Check("mode", True, detail)
 
 
-def _dexes(ex: Any) -> Check:
-    dexes = tuple(getattr(ex, "dexes", ()))
+def _dexes(ex: InfoPort) -> Check:
+    dexes = ex.dexes
     if not dexes:
         return Check("dexes", True, "main dex only (no HIP-3 dex configured)")
     listed = ex.ask({"type": "perpDexs"})
@@ -146,7 +147,7 @@ def _dexes(ex: Any) -> Check:
     return Check("dexes", True, f"HIP-3 dexes read: {', '.join(dexes)}")
 
 
-def _open_orders(svc: Services, ex: Any) -> Check:
+def _open_orders(svc: Services, ex: InfoPort) -> Check:
     orders = ex.open_orders()
     ours = [o for o in orders if o.cloid and svc.store.journal.get(o.cloid.lower()) is not None]
     twaps = account_info.active_twaps(account_info.twap_history(ex.ask, ex.user))
@@ -181,7 +182,7 @@ def _dead_man(svc: Services) -> Check:
     )
 
 
-def _rate_budget(ex: Any) -> Check:
+def _rate_budget(ex: InfoPort) -> Check:
     used, cap = account_info.rate_limit(ex.ask, ex.user)
     left = cap - used
     detail = f"{left:,} of {cap:,} actions left"
