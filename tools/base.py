@@ -23,6 +23,7 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
+from agent.core import problems
 from agent.core.errors import ValidationError
 from agent.strategist.loop import UNTRUSTED_NOTE
 
@@ -154,7 +155,8 @@ class ToolDefinition:
         try:
             return self.args.model_validate(dict(arguments or {}))
         except PydanticError as e:
-            raise ValidationError(f"invalid arguments for {self.name}: {_problems(e)}") from None
+            wrong = problems.one_line(e, root="arguments", unknown="unknown field")
+            raise ValidationError(f"invalid arguments for {self.name}: {wrong}") from None
 
     def call(self, services: Services, arguments: Mapping[str, Any] | None, *, caller: str = "mcp") -> dict[str, Any]:
         """Validate, run, and return the marked JSON object (``{..., "note": UNTRUSTED_NOTE}``)."""
@@ -170,15 +172,6 @@ class ToolDefinition:
 @cache
 def _schema(model: type[Args]) -> dict[str, Any]:
     return model.model_json_schema()
-
-
-def _problems(e: PydanticError) -> str:
-    out = []
-    for err in e.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "arguments"
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append(f"{where}: {msg}")
-    return "; ".join(out)
 
 
 def jsonable(value: Any) -> Any:

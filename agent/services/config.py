@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic import ValidationError as PydanticError
 
 from agent.adapters.hyperliquid.settings import HyperliquidSettings
+from agent.core import problems
 from agent.core.durations import parse_duration
 from agent.core.errors import ConfigError, TargetValidationError
 from agent.core.limits import CashReserve, Limits
@@ -312,12 +313,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     try:
         settings = Settings.model_validate({**data, "source": source})
     except PydanticError as e:
-        first = e.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "config"
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        raise ConfigError(f"{key}: {msg} (in {source})") from None
+        raise ConfigError(f"{problems.first(e, root='config')} (in {source})") from None
     check_fleet(settings)
     if settings.live_trading and settings.is_local:
         raise ConfigError("live_trading: needs network = testnet, mainnet or a remote URL, not the local stand-in")

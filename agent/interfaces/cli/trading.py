@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError as PydanticError
 
-from agent.core import errors
+from agent.core import errors, problems
 from agent.core.planner import MODES
-from agent.core.targets import pydantic_problems
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
     ConfigOpt,
@@ -69,9 +68,9 @@ def plan(
     try:
         rebalance = RebalanceConfig.model_validate({**settings.rebalance.model_dump(), **given})
     except PydanticError as e:
-        first = e.errors()[0]
-        name = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "arguments"
-        raise errors.ValidationError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None
+        first = problems.first(e)
+        name = "--" + str(first.loc[0]).replace("_", "-") if first.loc else "arguments"
+        raise errors.ValidationError(f"{name}: {first.message}") from None
     settings = settings.model_copy(update={"rebalance": rebalance})
     result = plan_snapshot(snapshot, read_target(target), settings)
     emit(as_json, result.to_public(), lambda: render.print_plan(result))
@@ -170,7 +169,7 @@ def decide(
         try:
             strat = StrategistConfig.model_validate({**settings.strategist.model_dump(), **overrides})
         except PydanticError as e:
-            raise errors.ValidationError(f"--provider/--base-url/--model: {pydantic_problems(e)}") from None
+            raise errors.ValidationError(f"--provider/--base-url/--model: {problems.one_line(e)}") from None
         settings = settings.model_copy(update={"strategist": strat})
     with runtime(config, snapshot, settings=settings) as svc, progress("asking the strategist", as_json):
         d = svc.decide()
