@@ -26,9 +26,9 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.core import problems
 from agent.core.domain import CASH, TargetAllocation
 from agent.core.errors import TargetValidationError
+from agent.core.problems import problems as schema_problems
 from agent.strategist.base import DecisionContext
 
 SUBMIT_TARGET = "submit_target"
@@ -223,7 +223,7 @@ def check_target(
     try:
         target = TargetAllocation(allocations=allocations, strategy_id=strategy_id, reasoning=reasoning)
     except pydantic.ValidationError as exc:
-        raise AnswerRejected([f"target_allocation: {e['msg']}" for e in exc.errors(include_url=False)]) from None
+        raise AnswerRejected([f"target_allocation: {p.message}" for p in schema_problems(exc)]) from None
     problems: list[str] = []
     try:
         ctx.limits.check_target(target, ctx.market)
@@ -294,7 +294,7 @@ def validate_answer(
         try:
             answer = TargetAnswer.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise AnswerRejected([str(p) for p in problems.problems(exc, root='answer')]) from None
+            raise AnswerRejected([str(p) for p in schema_problems(exc, root='answer')]) from None
         allocations = allocation_map(answer.target_allocation)
         target = check_target(allocations, answer.selected_strategy, answer.reasoning, ctx, strategies)
         return ValidAnswer("target", answer.selected_strategy, target, answer.reasoning)
@@ -302,7 +302,7 @@ def validate_answer(
         try:
             actions = ActionsAnswer.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise AnswerRejected([str(p) for p in problems.problems(exc, root='answer')]) from None
+            raise AnswerRejected([str(p) for p in schema_problems(exc, root='answer')]) from None
         weights = implied_weights(actions.actions, ctx)
         target = check_target(weights, actions.selected_strategy, actions.reasoning, ctx, strategies)
         return ValidAnswer("actions", actions.selected_strategy, target, actions.reasoning)
