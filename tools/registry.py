@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.domain import CASH
 from agent.core.errors import ValidationError
+from agent.strategist import tool_names
 from agent.strategist.base import ToolSpec
 from tools.base import (
     CALLER,
@@ -362,9 +363,7 @@ def llm_tools(services: Services) -> list[ToolSpec]:
     return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT]
 
 
-#: Read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
-#: offering them would only spend the model's tool budget and ~200 prompt tokens each.
-IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
+IN_THE_PROMPT = tool_names.IN_THE_PROMPT
 
 
 def _spec(t: ToolDefinition, services: Services) -> ToolSpec:

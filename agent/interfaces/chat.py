@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from agent.core.domain import RebalancingPlan
 from agent.core.errors import RebalancerError, StrategistError
 from agent.interfaces import render
+from agent.strategist import tool_names
 from agent.strategist.answer import JSONFormatError, strict_json_loads
 from agent.strategist.loop import wrap_tool_data
 from agent.strategist.providers import (
@@ -34,7 +35,7 @@ from agent.strategist.providers import (
 if TYPE_CHECKING:
     from agent.services.app import Services
 
-CHAT_TOOLS = ("get_portfolio", "get_drift", "get_market", "list_strategies", "get_history", "preview_rebalance")
+CHAT_TOOLS = tool_names.CHAT
 MAX_STEPS = 8  # model calls per question
 CONFIRM = re.compile(r"^confirm\s+(\S+)$")
 QUIT = {"quit", "exit", "q", ":q"}

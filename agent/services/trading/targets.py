@@ -20,6 +20,7 @@ from agent.core.domain import Market, PortfolioState, TargetAllocation
 from agent.core.errors import ConfigError, StrategistFailedClosed
 from agent.core.targets import parse_target, validate_target
 from agent.services.config import Settings
+from agent.strategist import tool_names
 from agent.strategist.base import Decision, DecisionContext, Strategist
 
 if TYPE_CHECKING:
@@ -28,16 +29,7 @@ if TYPE_CHECKING:
 TargetSource = Literal["argument", "config", "stored", "strategist"]
 
 #: Tools the strategist's model is never offered: they change state or issue tokens.
-NOT_FOR_THE_MODEL = frozenset(
-    {
-        "execute_rebalance",
-        "cancel_open_orders",
-        "pause_trading",
-        "resume_trading",
-        "set_target_allocation",
-        "preview_rebalance",
-    }
-)
+NOT_FOR_THE_MODEL = tool_names.NOT_FOR_THE_MODEL
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,45 @@
+"""The tools of the MCP server, the strategist and the chat, by name and kind: the one list of them.
+
+The registry (``tools/registry.py``) refuses at import a tool this list does not name with the same kind,
+so every other list below is derived from here and stays true:
+
+- ``read``: reads the account, the market or the store; changes nothing.
+- ``preview``: stores a plan and issues a single-use confirm token; places no order.
+- ``write``: changes what the service keeps (the stored target).
+- ``destructive``: trades, cancels, or switches trading off or on.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Kind = Literal["read", "preview", "write", "destructive"]
+
+KINDS: dict[str, Kind] = {
+    "get_portfolio": "read",
+    "get_drift": "read",
+    "get_market": "read",
+    "list_strategies": "read",
+    "compute_target": "read",
+    "get_history": "read",
+    "get_performance": "read",
+    "get_risk": "read",
+    "get_sensitivity": "read",
+    "preview_rebalance": "preview",
+    "set_target_allocation": "write",
+    "execute_rebalance": "destructive",
+    "cancel_open_orders": "destructive",
+    "pause_trading": "destructive",
+    "resume_trading": "destructive",
+}
+
+READ_ONLY = frozenset(n for n, k in KINDS.items() if k == "read")
+#: tools that change state (the stored target, orders, the kill switch): never offered to a model.
+CHANGES_STATE = frozenset(n for n, k in KINDS.items() if k in ("write", "destructive"))
+#: the strategist's model is offered only reads (a preview issues a token: that is the caller's step).
+NOT_FOR_THE_MODEL = frozenset(KINDS) - READ_ONLY
+#: read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
+#: offering them would only spend the model's tool budget and ~200 prompt tokens each.
+IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
+#: the chat's tools: the everyday reads and a preview (a trade needs the person's ``confirm <token>``).
+CHAT = ("get_portfolio", "get_drift", "get_market", "list_strategies", "get_history", "preview_rebalance")
