@@ -22,15 +22,12 @@ from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
 from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAllocation
 from agent.core.errors import ConfigError, ExchangeError, ValidationError
-from agent.core.execution_style import assign_order_types
 from agent.core.orders import Fill, OpenOrder, OrderResult
 from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
 from agent.services.fleet.config import account_settings
 from agent.services.ports import EndpointPort, TradePort
-from agent.services.trading.planning import cost_aware_model, planner
-from agent.services.trading.targets import validate
 from agent.services.trading.twaps import TwapExecutor
 from agent.strategist.base import ToolSpec
 
@@ -205,15 +202,11 @@ def read_snapshot(path: str | Path | dict[str, Any]) -> SnapshotExchange:
 
 
 def plan_snapshot(snapshot: str | Path, target: TargetAllocation, settings: Settings) -> RebalancingPlan:
-    """Pure offline planning: a snapshot, a target and the config's planner; no exchange, no store."""
-    exchange = SnapshotExchange(snapshot)
-    state, market = exchange.account_state(), exchange.market()
-    validate(settings, target, market)
-    coins = sorted(c for c in set(state.positions) | set(target.weights) if c in market.assets)
-    model = cost_aware_model(None, coins, market, settings) if settings.rebalance.mode == "cost-aware" else None
-    result = planner(settings, band_model=model).create_rebalancing_plan(state, target, market)
-    actions = assign_order_types(result.actions, market, twap_over_usd=settings.rebalance.twap_over_usd)
-    return result.model_copy(update={"actions": actions, "target_source": "argument", "as_of": market.timestamp})
+    """Offline planning through the one planning use case (:func:`agent.services.trading.planning.plan`):
+    the snapshot as a read-only exchange and a throwaway in-memory store, so the config's database is
+    neither opened nor written and no exchange is read."""
+    with open_runtime(settings, snapshot=snapshot, store=Store(":memory:")) as svc:
+        return svc.plan(target)
 
 
 class AccountServices:
