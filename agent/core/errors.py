@@ -1,4 +1,4 @@
-"""The rebalancer's exception tree.
+"""The rebalancer's exception tree: every error the package raises on purpose is one of these.
 
     RebalancerError
     ├── ConfigError                 a config file or env var is invalid (names the key)
@@ -9,15 +9,32 @@
     ├── TradingPaused               the kill switch is on
     ├── ConfirmationError           wrong, reused or expired confirm token, or the state moved
     ├── AccountBusy                 another process holds the account's writer lease
+    ├── LeaseLost                   this process's lease expired and another writer took it mid-run
+    ├── JournalError                an impossible journal operation (unknown cloid, backward state move)
     ├── ClockSkewError              the local clock is too far off the exchange's to execute safely
     ├── StrategistError             the LLM phase failed
+    │   ├── TransportFailed         the provider was unreachable or answered an HTTP error
+    │   ├── BudgetExhausted         the decision's time budget ran out
     │   └── StrategistFailedClosed  no valid answer after the allowed retries (no order is placed)
     └── ExchangeError               the exchange refused or failed
         ├── TemporaryExchangeError  429, 5xx, timeouts: safe to retry a *read*
-        ├── OrderRejected           the exchange answered with a per-order or whole-request error
-        └── OrderOutcomeUnknown     an order may or may not exist: resolve by cloid before resending
+        ├── OrderOutcomeUnknown     an order may or may not exist: resolve by cloid before resending
+        └── TemporalUnreachable     the Temporal frontend could not be reached (nothing was started)
 
-Interfaces convert these to exit codes (CLI) or ``ToolError`` (MCP) at the boundary.
+A rejected order is not an exception: it is a result (``OrderResult.status == "rejected"``) the executor
+journals. Interfaces convert these to exit codes (CLI) or ``ToolError`` (MCP) at the boundary.
+
+Raised outside the tree, by design (``tests/core/test_errors.py`` holds the list):
+
+- ``ValueError`` inside pydantic validators (pydantic turns it into a field problem, which the boundary
+  reports as ``ConfigError``/``ValidationError``) and from pure functions whose callers check their input
+  first; ``TypeError``, ``AssertionError``, ``ArithmeticError``, ``NotImplementedError``, ``KeyError``,
+  ``RuntimeError``: programming errors and broken invariants.
+- the SDK's ``ClientError``/``ServerError`` inside the Hyperliquid adapter, converted to the
+  ``ExchangeError`` branch before they leave it.
+- control flow that never leaves its module: ``AnswerRejected`` and ``JSONFormatError`` (the strategist
+  answer's retry loop), ``_Paused`` and ``_Stop`` (the executor); ``typer.Exit`` and ``ToolError`` are
+  the boundaries' own conversions.
 """
 
 from __future__ import annotations
@@ -63,12 +80,33 @@ class AccountBusy(RebalancerError):
     """Another execution or heartbeat tick holds the account's lease: one writer per account."""
 
 
+class LeaseLost(RebalancerError):
+    """This process no longer holds the account's lease (it expired and another writer took it)."""
+
+
+class JournalError(RebalancerError):
+    """An impossible journal operation (unknown cloid, backward state move, conflicting intent)."""
+
+
 class ClockSkewError(RebalancerError):
     """The local clock is further off the exchange's than ``[hyperliquid] max_clock_skew``: nothing is sent."""
 
 
 class StrategistError(RebalancerError):
     """The decide step could not produce a target."""
+
+
+class TransportFailed(StrategistError):
+    """The provider could not be reached or answered with an HTTP error. The message never holds a key."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        self.status = status
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class BudgetExhausted(StrategistError):
+    """The decision's time budget ran out (possibly while a retry was waiting)."""
 
 
 class StrategistFailedClosed(StrategistError):
@@ -88,9 +126,9 @@ class TemporaryExchangeError(ExchangeError):
     """Rate limit, server error or timeout: a read may be retried."""
 
 
-class OrderRejected(ExchangeError):
-    """The exchange answered with an error for an order or for the whole request."""
-
-
 class OrderOutcomeUnknown(ExchangeError):
     """The request may have reached the exchange; look the order up by cloid before any resend."""
+
+
+class TemporalUnreachable(ExchangeError):
+    """The Temporal frontend could not be reached (exit 4; nothing was created or started)."""

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from agent.adapters.store.leases import Lease
 from agent.adapters.store.leases import check as check_lease
 from agent.adapters.store.rows import now_iso
+from agent.core.errors import JournalError
 from agent.core.orders import Fill, OrderIntent, make_cloid
 
 if TYPE_CHECKING:
@@ -43,10 +44,6 @@ TRANSITIONS: dict[str, set[str]] = {
     RESTING: {FILLED, PARTIAL, CANCELED, RESTING},
 }
 _FIELDS = ("oid", "filled_sz", "avg_px", "fee", "error")
-
-
-class JournalError(RuntimeError):
-    """An impossible journal operation (unknown cloid, backward state move, conflicting intent)."""
 
 
 class OrderRow(BaseModel):
