@@ -24,6 +24,7 @@ from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
 from agent.services import preferences
 from agent.services.config import Settings
+from agent.services.context import AccountContext, Clock, utcnow
 from agent.services.evidence import doctor
 from agent.services.ports import AccountPort, ReadPort, TradePort
 from agent.services.trading import execution, orders, planning, targets
@@ -33,11 +34,7 @@ from agent.services.trading.reports import ExecutionReport
 from agent.strategist.base import Decision, Strategist, ToolSpec
 from agent.strategist.library import Strategy, load_strategies
 
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["Clock", "Services", "utcnow"]
 
 
 @dataclass
@@ -90,6 +87,13 @@ class Services:
     def market(self, coins: list[str] | None = None) -> Market:
         """The market with funding and, for ``coins``, their L2 books."""
         return self.exchange.market(books=coins or None, with_ctxs=True)
+
+    @property
+    def context(self) -> AccountContext:
+        """This account as the use cases that need no more see it."""
+        return AccountContext(
+            self.settings, self.store, self.exchange, self.trade, self.executor, self.clock, self.account
+        )
 
     @property
     def account(self) -> str:
@@ -205,7 +209,7 @@ class Services:
         return self.exchange.open_orders()
 
     def cancel_open_orders(self) -> orders.CancelResult:
-        return orders.cancel_open_orders(self)
+        return orders.cancel_open_orders(self.context)
 
     # -- stored settings (seed 000's settings page) --------------------------------------------------
 
@@ -223,20 +227,20 @@ class Services:
     def history(self, days: int = 60) -> list[dict[str, Any]]:
         from agent.services.evidence.performance import fill_cycle_returns
 
-        return history.cycles(self, days, fill_returns=fill_cycle_returns)
+        return history.cycles(self.context, days, fill_returns=lambda: fill_cycle_returns(self))
 
     def plans(self, *, days: int = 60, limit: int = 50) -> list[dict[str, Any]]:
-        return history.plans(self, days=days, limit=limit)
+        return history.plans(self.context, days=days, limit=limit)
 
     def doctor(self) -> list[doctor.Check]:
         """Every wiring check of the account (role, signer, mode, dexes, orders, dead-man switch, budget)."""
         return doctor.run(self)
 
     def plan_detail(self, plan_id: str) -> dict[str, Any]:
-        return history.plan_detail(self, plan_id)
+        return history.plan_detail(self.context, plan_id)
 
     def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
-        return history.cycle_detail(self, cycle_id)
+        return history.cycle_detail(self.context, cycle_id)
 
     # -- evidence (issue 11): one call each, for every interface ---------------------------------------
 
