@@ -83,8 +83,12 @@ def test_import_adds_a_basis_and_refuses_a_bad_file_whole(cli, tax_config, tmp_p
 
 @pytest.mark.parametrize(
     ("row", "why"),
-    [("2023-03-01,UBTC,-1,100", ":3: quantity must be positive"), ("2999-01-01,UBTC,1,100", ":3: 2999-01-01 is in the future"),
-     ("2023-13-01,UBTC,1,100", ":3: '2023-13-01' is not a YYYY-MM-DD date"), ("2023-03-01,UBTC,1", ":3: expected 4 columns")],
+    [
+        ("2023-03-01,UBTC,-1,100", ":3: quantity must be positive"),
+        ("2999-01-01,UBTC,1,100", ":3: 2999-01-01 is in the future"),
+        ("2023-13-01,UBTC,1,100", ":3: '2023-13-01' is not a YYYY-MM-DD date"),
+        ("2023-03-01,UBTC,1", ":3: expected 4 columns"),
+    ],
     ids=["negative", "future", "bad-date", "short-row"],
 )
 def test_a_bad_import_row_is_refused_with_its_line_and_nothing_is_stored(cli, tax_config, tmp_path, row, why):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agent.adapters.store.tax import TaxEvent
 from agent.core import lots as core
 from agent.core.errors import ExchangeError, ValidationError
+from agent.services.ports import HistoryPort
 from agent.services.trading import lots
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def tax_lots(svc: Services, *, jurisdiction: str | None = None) -> dict[str, Any
     market = svc.exchange.market()
     mids = {i.base_token: i.mid for i in market.assets.values() if i.market == "spot" and i.base_token}
     now = svc.exchange_now()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for lot in the_book.open_lots():
         mid = mids.get(lot.asset)
         value = mid * lot.remaining if mid is not None else None
@@ -81,8 +82,8 @@ def tax_lots(svc: Services, *, jurisdiction: str | None = None) -> dict[str, Any
         "jurisdiction": j,
         "as_of": now.isoformat(),
         "lots": rows,
-        "cost_usd": round(sum(r["cost_usd"] for r in rows), 2),
-        "unrealised_usd": round(sum(r["unrealised_usd"] or 0.0 for r in rows), 2),
+        "cost_usd": round(sum(float(r["cost_usd"]) for r in rows), 2),
+        "unrealised_usd": round(sum(float(r["unrealised_usd"] or 0.0) for r in rows), 2),
     }
 
 
@@ -107,15 +108,18 @@ def tax_report(svc: Services, year: int, *, jurisdiction: str | None = None) -> 
     for e in svc.store.tax.events(svc.account, ("perp_pnl",)):
         if e.time.startswith(str(year)):
             perp[e.asset] += e.usd
-    funding: dict[str, float] | None = defaultdict(float)
-    try:
+    funding: dict[str, float] | None = None  # None: the exchange keeps no funding history here (a snapshot)
+    if isinstance(svc.exchange, HistoryPort):
         start = int(datetime(year, 1, 1, tzinfo=UTC).timestamp() * 1000)
         end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp() * 1000)
-        for f in svc.exchange.funding_since(start):
-            if f.ms < end and funding is not None:
-                funding[f.coin] += f.usdc
-    except (ExchangeError, AttributeError):
-        funding = None  # the exchange keeps no funding history here (a snapshot)
+        try:
+            per: dict[str, float] = defaultdict(float)
+            for f in svc.exchange.funding_since(start):
+                if f.ms < end:
+                    per[f.coin] += f.usdc
+            funding = per
+        except ExchangeError:
+            funding = None
     out: dict[str, Any] = {
         "account": svc.account,
         "year": year,
