@@ -24,7 +24,7 @@ def test_a_preview_names_its_lots_and_the_fills_consume_exactly_them(tax_config)
         [sell] = [a for a in plan.actions if a.coin == "UBTC/USDC"]
         assert sell.side == "sell"
         ids = [lot for lot, _ in sell.lots]
-        assert ids[0].startswith("fill:4:")  # HIFO: the $100,000 lot first
+        assert ids[0] == "fill:4"  # HIFO: the $100,000 lot first
         assert sum(q for _, q in sell.lots) == pytest.approx(sell.size)
         expected = 0.01483 * (77558.5 - 100_000) + (sell.size - 0.01483) * (77558.5 - 1200 / 0.01999)
         assert sell.est_gain_usd == pytest.approx(expected, abs=0.05)

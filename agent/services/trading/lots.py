@@ -55,7 +55,8 @@ def fill_events(account: str, fills: list[Any], market: Market) -> list[TaxEvent
     out: list[TaxEvent] = []
     for f in fills:
         raw = f.raw or {}
-        fid = f"fill:{f.tid or raw.get('hash', '')}:{f.time}:{f.coin}:{f.px}:{f.sz}"
+        # a fill's trade id is unique; without one, its hash, time, coin, price and size name it
+        fid = f"fill:{f.tid}" if f.tid else f"fill:{raw.get('hash', '')[:18]}:{f.time}:{f.coin}:{f.px}:{f.sz}"
         when = iso(f.time)
         base = names.get(f.coin)
         if base is None:  # a perp
@@ -224,16 +225,6 @@ def wash_sale_blocks(svc: Services, now: datetime, the_book: core.Book) -> dict[
                 f"{(sold + timedelta(days=days)).date()} ([tax] wash_sale_days = {days})")
         for asset, (g, sold) in loss.items()
     }
-
-
-def tax_line(plan: RebalancingPlan) -> str | None:
-    """The preview's one line: the estimated realised gain, split by term."""
-    t = plan.tax
-    if not t:
-        return None
-    parts = ", ".join(f"{k} ${v:,.2f}" for k, v in sorted(t.get("by_term", {}).items()))
-    line = f"tax ({t['jurisdiction']}, {t['method']}): estimated realised gain ${t['gain_usd']:,.2f}"
-    return f"{line} ({parts})" if parts else line
 
 
 def hold_back(
