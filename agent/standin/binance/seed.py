@@ -103,7 +103,7 @@ def from_snapshot(snapshot: Mapping[str, Any], *, clock: Callable[[], int] | Non
     now = int(time.time() * 1000)
     ex = BinanceStandIn(
         symbols=symbols, balances=balances, books=books,
-        keys=keys or {DEMO_KEY: Key(DEMO_SECRET, created_ms=now),
+        keys=keys or {DEMO_KEY: Key(DEMO_SECRET, ip_restrict=True, created_ms=now),
                       WITHDRAW_KEY: Key(WITHDRAW_SECRET, can_withdraw=True, created_ms=now)},
     )
     if clock is not None:
