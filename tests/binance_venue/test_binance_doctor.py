@@ -53,6 +53,6 @@ def test_a_key_that_can_withdraw_fails_the_doctor_and_auto_refuses_it(tmp_path):
 
 def test_the_config_may_allow_a_withdrawal_key(tmp_path):
     cfg = config(tmp_path, "allow_withdrawal_keys = true")
-    code, out, err = run("heartbeat", "--once", "--autonomy", "auto", "--config", cfg, "--json", env=WITHDRAW)
+    _, out, err = run("heartbeat", "--once", "--autonomy", "auto", "--config", cfg, "--json", env=WITHDRAW)
     tick = json.loads(out.strip().splitlines()[0])
     assert tick["status"].startswith("executed:"), out + err
