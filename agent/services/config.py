@@ -129,6 +129,32 @@ class ExchangeConfig(_Section):
         return self.venue in ("binance", "binanceus")
 
 
+class SignalsConfig(_Section):
+    """Signal rules (a target from the holdings' signals and a cash reserve); used when no target is given,
+    configured or stored, instead of the strategist."""
+
+    enabled: bool = False
+    min_cash: float = Field(0.20, ge=0, le=1)
+    target_cash: float = Field(0.25, ge=0, le=1)
+    max_cash: float = Field(0.40, ge=0, le=1)
+    cash_floor: float = Field(0.15, ge=0, le=1, description="never go below, even for a strong buy")
+    min_position: float = Field(0.05, ge=0, le=1)
+    max_position: float = Field(0.30, ge=0, le=1)
+    sell_on_signal: bool = True
+    min_hold_minutes: float = Field(5.0, ge=0, description="a holding bought less than this ago is not sold")
+    stop_loss_protection: float | None = Field(
+        0.10, gt=0, lt=1, description="no signal sell while a holding is more than this under its entry (None: off)"
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> SignalsConfig:
+        if not self.cash_floor <= self.min_cash <= self.target_cash <= self.max_cash:
+            raise ValueError("cash bounds must satisfy cash_floor ≤ min_cash ≤ target_cash ≤ max_cash")
+        if self.min_position > self.max_position:
+            raise ValueError("min_position must not exceed max_position")
+        return self
+
+
 class HeartbeatConfig(_Section):
     interval: timedelta = timedelta(hours=4)
     autonomy: Literal["advise", "confirm", "auto"] = "advise"
@@ -250,6 +276,7 @@ class Settings(_Section):
     mcp: McpConfig = McpConfig()
     hyperliquid: HyperliquidSettings = HyperliquidSettings()
     exchange: ExchangeConfig = ExchangeConfig()
+    signals: SignalsConfig = SignalsConfig()
     lease: LeaseConfig = LeaseConfig()
     web: WebConfig = WebConfig()
     accounts: list[AccountConfig] = Field(default_factory=list)
