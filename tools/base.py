@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
@@ -92,6 +92,16 @@ class SensitivityArgs(Args):
 
 class PerformanceArgs(Args):
     days: int = Field(default=30, ge=1, le=3650, description="the window, in days")
+
+
+class TaxLotsArgs(Args):
+    jurisdiction: Literal["us", "de", "uk"] | None = Field(
+        None, description="us, de or uk (default: the configured [tax] jurisdiction)"
+    )
+
+
+class TaxReportArgs(TaxLotsArgs):
+    year: int = Field(ge=2009, le=2100, description="the tax year")
 
 
 class PreviewArgs(Args):

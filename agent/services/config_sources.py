@@ -40,11 +40,14 @@ ENV_VARS: dict[str, str] = {
     "REBALANCER_LOCAL_SNAPSHOT": "local_snapshot",
     "REBALANCER_AUTONOMY": "heartbeat.autonomy",
     "REBALANCER_PROVIDER": "strategist.provider",
+    "REBALANCER_VENUE": "exchange.venue",
     "REBALANCER_SECRET_KEY": "secret_key",
     "REBALANCER_KEYSTORE_PASSWORD": "keystore_password",
+    "REBALANCER_BINANCE_API_KEY": "binance_api_key",
+    "REBALANCER_BINANCE_SECRET": "binance_secret",
 }
 #: keys read only from the environment (an empty variable counts as unset).
-SECRETS = frozenset({"secret_key", "keystore_password"})
+SECRETS = frozenset({"secret_key", "keystore_password", "binance_api_key", "binance_secret"})
 
 _SOURCES: ContextVar[tuple[PydanticBaseSettingsSource, ...]] = ContextVar("settings_sources", default=())
 

@@ -25,6 +25,8 @@ KINDS: dict[str, Kind] = {
     "get_performance": "read",
     "get_risk": "read",
     "get_sensitivity": "read",
+    "get_tax_lots": "read",
+    "get_tax_report": "read",
     "preview_rebalance": "preview",
     "set_target_allocation": "write",
     "execute_rebalance": "destructive",
@@ -41,5 +43,7 @@ NOT_FOR_THE_MODEL = frozenset(KINDS) - READ_ONLY
 #: read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
 #: offering them would only spend the model's tool budget and ~200 prompt tokens each.
 IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
+#: read-only tools a person's client wants and an allocation decision does not (records for tax returns).
+FOR_PEOPLE = frozenset({"get_tax_lots", "get_tax_report"})
 #: the chat's tools: the everyday reads and a preview (a trade needs the person's ``confirm <token>``).
 CHAT = ("get_portfolio", "get_drift", "get_market", "list_strategies", "get_history", "preview_rebalance")

@@ -18,12 +18,12 @@ with what went wrong.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.adapters.hyperliquid import account_info
 from agent.core.accounts import mode_name, parse_abstraction
 from agent.core.errors import RebalancerError
+from agent.services.evidence.checks import Check
 from agent.services.ports import InfoPort, SimulatedPort
 from agent.services.trading.deadman import ARMED, MAX_TRIGGERS_PER_DAY, DeadManSwitch
 
@@ -32,17 +32,6 @@ if TYPE_CHECKING:
 
 #: below this many actions left, the address is close to being throttled.
 RATE_BUDGET_MIN = 200
-
-
-@dataclass(frozen=True)
-class Check:
-    check: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-    def to_public(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _exchange_reads(svc: Services) -> InfoPort | None:
@@ -56,6 +45,10 @@ def _exchange_reads(svc: Services) -> InfoPort | None:
 
 def run(svc: Services) -> list[Check]:
     """Every check, in order; a check that raises becomes a failing line naming the error."""
+    if svc.settings.exchange.is_binance and hasattr(svc.exchange, "api_restrictions"):
+        from agent.services.evidence import doctor_binance
+
+        return doctor_binance.run(svc, svc.exchange)
     ex = _exchange_reads(svc)
     if ex is None:
         return [Check("exchange", False, "no live exchange to check (a snapshot?)", "run without --snapshot")]
