@@ -47,6 +47,16 @@ class Source(Protocol):
 
 
 @runtime_checkable
+class ClockSource(Protocol):
+    """A source with the exchange's clock (real market data)."""
+
+    def server_time_ms(self, *, fresh: bool = False) -> int: ...
+
+    @property
+    def clock_offset_s(self) -> float | None: ...
+
+
+@runtime_checkable
 class DexSource(Protocol):
     """A source that also reads HIP-3 dexes (Hyperliquid)."""
 
@@ -113,12 +123,13 @@ class PaperExchange:
     # ------------------------------------------------------------------ reads
     def server_time_ms(self, *, fresh: bool = False) -> int:
         """The source exchange's clock where it has one (real market data), else the local clock."""
-        read = getattr(self.source, "server_time_ms", None)
-        return int(read(fresh=fresh)) if read is not None else int(self._clock() * 1000)
+        if isinstance(self.source, ClockSource):
+            return int(self.source.server_time_ms(fresh=fresh))
+        return int(self._clock() * 1000)
 
     @property
     def clock_offset_s(self) -> float | None:
-        offset = getattr(self.source, "clock_offset_s", None)
+        offset = self.source.clock_offset_s if isinstance(self.source, ClockSource) else None
         return offset if isinstance(offset, float) else None
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:

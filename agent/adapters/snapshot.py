@@ -74,7 +74,7 @@ def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict
         "metaAndAssetCtxs": ask({"type": "metaAndAssetCtxs"}),
         "userAbstraction": ask({"type": "userAbstraction", "user": user}),
     }
-    dexes = tuple(getattr(exchange, "dexes", ()))
+    dexes = tuple(exchange.dexes)
     if dexes:  # only the HIP-3 dexes the account uses (each read costs rate weight)
         snap["perpDexs"] = ask({"type": "perpDexs"})
         snap["dexes"] = {

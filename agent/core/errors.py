@@ -4,7 +4,8 @@
     ├── ConfigError                 a config file or env var is invalid (names the key)
     ├── ValidationError             bad input: CLI/MCP arguments, targets, snapshots, LLM answers
     │   ├── TargetValidationError   a target allocation breaks a domain rule
-    │   └── SnapshotError           a snapshot / exchange response cannot be parsed
+    │   ├── SnapshotError           a snapshot / exchange response cannot be parsed
+    │   └── LotError                a sale the tax lots cannot cover, or a lot choice that does not match them
     ├── RiskLimitError              a plan breaks a limit that lives in code or config
     ├── TradingPaused               the kill switch is on
     ├── ConfirmationError           wrong, reused or expired confirm token, or the state moved
@@ -62,6 +63,10 @@ class TargetValidationError(ValidationError):
 
 class SnapshotError(ValidationError):
     """A snapshot or exchange response has a shape we cannot read."""
+
+
+class LotError(ValidationError):
+    """A disposal the lots cannot cover, or a lot choice that does not match them."""
 
 
 class RiskLimitError(RebalancerError):

@@ -20,6 +20,7 @@ runtime-checkable), never with ``getattr``/``hasattr``:
 - :class:`EndpointPort`: the base URL it talks to (the fleet's accounts share the local stand-in's).
 - :class:`InfoPort`: raw ``/info`` answers and the addresses involved, for the doctor's checks.
 - :class:`SimulatedPort`: an exchange simulated over another's data (paper): its ``source``.
+- :class:`KeyRestrictionsPort`: the permissions of the API key (Binance's ``apiRestrictions``).
 """
 
 from __future__ import annotations
@@ -171,3 +172,12 @@ class SimulatedPort(Protocol):
 
     #: the exchange (or fixed market) whose data it simulates over.
     source: object
+
+
+@runtime_checkable
+class KeyRestrictionsPort(Protocol):
+    """An exchange whose API key reports its permissions (Binance: may it trade spot, may it withdraw)."""
+
+    def api_restrictions(self) -> dict[str, Any]:
+        """The key's permissions as the exchange states them (``enableWithdrawals``, ``ipRestrict`` …)."""
+        ...

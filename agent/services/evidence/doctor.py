@@ -24,7 +24,7 @@ from agent.adapters.hyperliquid import account_info
 from agent.core.accounts import mode_name, parse_abstraction
 from agent.core.errors import RebalancerError
 from agent.services.evidence.checks import Check
-from agent.services.ports import InfoPort, SimulatedPort
+from agent.services.ports import InfoPort, KeyRestrictionsPort, SimulatedPort
 from agent.services.trading.deadman import ARMED, MAX_TRIGGERS_PER_DAY, DeadManSwitch
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def _exchange_reads(svc: Services) -> InfoPort | None:
 
 def run(svc: Services) -> list[Check]:
     """Every check, in order; a check that raises becomes a failing line naming the error."""
-    if svc.settings.exchange.is_binance and hasattr(svc.exchange, "api_restrictions"):
+    if svc.settings.exchange.is_binance and isinstance(svc.exchange, KeyRestrictionsPort):
         from agent.services.evidence import doctor_binance
 
         return doctor_binance.run(svc, svc.exchange)
