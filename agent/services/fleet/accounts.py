@@ -1,7 +1,7 @@
 """The fleet: several accounts (a master, its subaccounts, vaults it leads) signed for by one key.
 
 :func:`open_fleet` builds one :class:`~agent.services.app.Services` per ``[[accounts]]`` entry, each with its
-own history database (``<db stem>-<name>.db``: its kill switch, stored target, journal and lease), all
+own history database (``<db stem>-<name>.db``, or a schema of a PostgreSQL ``db``: its kill switch, stored target, journal and lease), all
 sharing one rate budget (Hyperliquid's weight is per IP), plus the fleet's own store (``db``: allocation
 plans, the transfer journal, equity per day) and the master's :class:`MasterAccount` for transfers.
 
@@ -25,6 +25,7 @@ from typing import Any
 from agent.adapters.hyperliquid.accounts import MasterAccount
 from agent.adapters.hyperliquid.budget import AddressActions, WindowBudget
 from agent.adapters.hyperliquid.client import HyperliquidExchange
+from agent.adapters.store import postgres
 from agent.adapters.store.db import Store
 from agent.core.allocation import AccountBook
 from agent.core.errors import ConfigError, ExchangeError
@@ -106,11 +107,19 @@ class Fleet:
                 )
 
 
+def account_db(db: str, name: str) -> str:
+    """Where one account's store lives: ``<db stem>-<name>.db`` beside a SQLite ``db``, or the schema
+    ``<schema>-<name>`` of a PostgreSQL ``db`` (shared by every machine that reaches the server)."""
+    if postgres.is_url(db):
+        return postgres.for_account(db, name)
+    path = Path(db)
+    return str(path.with_name(f"{path.stem}-{name}{path.suffix or '.db'}"))
+
+
 def account_settings(settings: Settings, account: AccountConfig, url: str | None) -> Settings:
     """One account's settings: its address (as vaultAddress unless it is the master), targets, limits, db."""
-    db = Path(settings.db)
     update: dict[str, Any] = {
-        "db": str(db.with_name(f"{db.stem}-{account.name}{db.suffix or '.db'}")),
+        "db": account_db(settings.db, account.name),
         "vault_address": None if account.role == "master" else account.address,
         "accounts": [],
     }
