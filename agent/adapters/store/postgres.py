@@ -132,7 +132,7 @@ class Connection:
             text += " RETURNING id"
             returning = "id"
         values = tuple(int(v) if isinstance(v, bool) else v for v in params)
-        cur = self.conn.execute(text.replace("%", "%%").replace("?", "%s"), values)  # type: ignore[arg-type]
+        cur = self.conn.execute(text.replace("%", "%%").replace("?", "%s"), values)
         rows: list[Row] = []
         if cur.description is not None:
             names = [d.name for d in cur.description]

@@ -196,12 +196,19 @@ def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonO
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     settings = settings_from(config)
-    run_worker(
-        settings,
-        temporal,
-        stop,
-        on_ready=lambda: print(f"worker on {temporal}, task queue {settings.fleet.task_queue}", file=sys.stderr),
-    )
+    where = f"--temporal {temporal}" + (f" --config {config}" if config else "")
+
+    def ready() -> None:
+        print(f"worker on {temporal}, task queue {settings.fleet.task_queue}, store {_store_name(settings.db)}",
+              file=sys.stderr, flush=True)
+
+    run_worker(settings, temporal, stop, on_ready=ready, approve_args=where)
+
+
+def _store_name(db: str) -> str:
+    from agent.adapters.store.postgres import is_url, redacted
+
+    return redacted(db) if is_url(db) else f"{db} (SQLite: workers on this machine only)"
 
 
 @fleet_app.command("deploy")
@@ -225,13 +232,16 @@ def fleet_approve(
     workflow_id: Annotated[str, typer.Argument(help="the waiting tick's workflow id")],
     plan_id: Annotated[str, typer.Argument(help="the plan id it is waiting for")],
     temporal: TemporalOpt,
+    confirm: Annotated[
+        str | None, typer.Option("--confirm", help="the plan's confirm token (the worker printed it)")
+    ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve a plan a Temporal tick is waiting for (a Temporal Update): it executes once."""
+    """Approve a plan a Temporal tick is waiting for (a Temporal Update carrying the token's hash): it executes once."""
     from agent.services.fleet.temporal.deploy import approve
 
-    report = approve(settings_from(config), temporal, workflow_id, plan_id)
+    report = approve(settings_from(config), temporal, workflow_id, plan_id, confirm)
     emit(as_json, report, lambda: console.print(f"{report.get('plan_id')}: {report.get('status')}", markup=False))
     if report.get("status") != "executed":
         raise typer.Exit(4)

@@ -1,7 +1,8 @@
 """The fleet: several accounts (a master, its subaccounts, vaults it leads) signed for by one key.
 
 :func:`open_fleet` builds one :class:`~agent.services.app.Services` per ``[[accounts]]`` entry, each with its
-own history database (``<db stem>-<name>.db``, or a schema of a PostgreSQL ``db``: its kill switch, stored target, journal and lease), all
+own history database (``<db stem>-<name>.db``, or a schema of a PostgreSQL ``db``: its kill switch, stored
+target, journal and lease), all
 sharing one rate budget (Hyperliquid's weight is per IP), plus the fleet's own store (``db``: allocation
 plans, the transfer journal, equity per day) and the master's :class:`MasterAccount` for transfers.
 
