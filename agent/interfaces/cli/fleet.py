@@ -152,6 +152,13 @@ def fleet_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     def human() -> None:
         console.print(f"Total ${s['total_equity_usd']:,.2f} ({s['method']}): {s['reason']}", markup=False)
         _print_accounts(s["accounts"], schedule=True)
+        for row in s["accounts"]:
+            for a in row["approvals"]:
+                wf = f" (Temporal workflow {a['workflow_id']})" if a["workflow_id"] else ""
+                console.print(
+                    f"pending: {row['name']} plan {a['plan_id']} until {a['expires_at'][:19]}: {a['summary']}{wf}",
+                    markup=False,
+                )
         for alert in s["alerts"]:
             console.print(f"alert: {alert}", markup=False)
 
@@ -199,8 +206,11 @@ def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonO
     where = f"--temporal {temporal}" + (f" --config {config}" if config else "")
 
     def ready() -> None:
-        print(f"worker on {temporal}, task queue {settings.fleet.task_queue}, store {_store_name(settings.db)}",
-              file=sys.stderr, flush=True)
+        print(
+            f"worker on {temporal}, task queue {settings.fleet.task_queue}, store {_store_name(settings.db)}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     run_worker(settings, temporal, stop, on_ready=ready, approve_args=where)
 

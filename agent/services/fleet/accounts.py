@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -207,7 +207,8 @@ def open_fleet(
         accounts: dict[str, Account] = {}
         for cfg in configs:
             acc_settings = account_settings(base, cfg, url if settings.is_local else None)
-            svc = stack.enter_context(open_runtime(acc_settings, clock=clock, budget=budget))
+            opened = open_runtime(acc_settings, clock=clock, budget=budget, fleet_paused=store.records.is_paused)
+            svc = stack.enter_context(opened)
             if isinstance(svc.exchange, HyperliquidExchange):
                 svc.exchange.actions = actions
                 svc.exchange._meta, svc.exchange._spot_meta = master_client._meta, master_client._spot_meta
@@ -234,8 +235,17 @@ class AccountServices:
     """``services.accounts``: each ``[[accounts]]`` entry's services, opened on first use and closed with
     the ``stack`` of the runtime that made them (one MCP session, one chat)."""
 
-    def __init__(self, settings: Settings, url: str | None, stack: ExitStack, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        url: str | None,
+        stack: ExitStack,
+        clock: Clock = utcnow,
+        *,
+        fleet_paused: Callable[[], bool] | None = None,
+    ) -> None:
         self.settings, self.url, self.stack, self.clock = settings, url, stack, clock
+        self.fleet_paused = fleet_paused
         self.by_name = {a.name: a for a in settings.accounts}
         self.opened: dict[str, Services] = {}
         self._lock = threading.Lock()
@@ -251,5 +261,6 @@ class AccountServices:
         with self._lock:
             if name not in self.opened:
                 settings = account_settings(self.settings, cfg, self.url)
-                self.opened[name] = self.stack.enter_context(open_runtime(settings, clock=self.clock))
+                opened = open_runtime(settings, clock=self.clock, fleet_paused=self.fleet_paused)
+                self.opened[name] = self.stack.enter_context(opened)
             return self.opened[name]

@@ -25,6 +25,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from agent.adapters.store.db import Store
 from agent.core.errors import AccountBusy, ConfigError, ConfirmationError, RiskLimitError, TradingPaused
 from agent.services.app import Services
 from agent.services.config import Settings
@@ -74,8 +75,12 @@ class Activities:
                 f"accounts: no account named {account!r} in this worker's config", non_retryable=True
             )
         url = self.settings.network if self.settings.is_local else None
-        with open_runtime(account_settings(self.settings, cfg, url)) as svc:
-            yield svc
+        fleet = Store(self.settings.db)  # the configured store: its kill switch pauses every account
+        try:
+            with open_runtime(account_settings(self.settings, cfg, url), fleet_paused=fleet.records.is_paused) as svc:
+                yield svc
+        finally:
+            fleet.close()
 
     @activity.defn(name="tick")
     def tick(self, inp: dict[str, Any]) -> dict[str, Any]:
