@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -61,6 +62,11 @@ def temporal_command(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _cfg(config: Path | None) -> str:
+    """`` --config FILE`` when the command was given one: a printed command runs against the same fleet."""
+    return f" --config {shlex.quote(str(config))}" if config else ""
+
+
 def _pct(x: float) -> str:
     return f"{x:+.1%}" if x else "0.0%"
 
@@ -102,7 +108,7 @@ def fleet_preview(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
             console.print(f"  alert: {alert}", markup=False)
         if p["confirm_token"]:
             console.print(f"Plan {p['plan_id']}; the token expires {p['expires_at']}. To execute:", markup=False)
-            print_copyable(f"rebalancer fleet execute {p['plan_id']} --confirm {p['confirm_token']}")
+            print_copyable(f"rebalancer fleet execute {p['plan_id']} --confirm {p['confirm_token']}{_cfg(config)}")
         else:
             console.print("Nothing to transfer.")
 
@@ -178,11 +184,21 @@ def fleet_run(
         signal.signal(sig, lambda *_: stop.set())
 
     def on_tick(name: str, result: TickResult, next_at: datetime | None) -> None:
+        command = None
+        if result.plan_id and result.confirm_token:  # confirm mode: the plan waits for this command
+            command = (
+                f"rebalancer execute {result.plan_id} --confirm {result.confirm_token} "
+                f"--account {shlex.quote(name)}{_cfg(config)}"
+            )
         if as_json:
-            print(json.dumps({"account": name, **result.to_json(), "next_tick": next_at}, default=str))
+            line = {"account": name, **result.to_json(), "next_tick": next_at}
+            print(json.dumps(line | ({"execute_command": command} if command else {}), default=str))
         else:
             nxt = f"; next {next_at.isoformat(timespec='seconds')}" if next_at else ""
             console.print(f"{name}: {result.cycle_id} {result.status}: {result.reason}{nxt}", markup=False)
+            if command:
+                console.print("  to execute:", markup=False)
+                print_copyable(command)
         sys.stdout.flush()
 
     with open_fleet(settings_from(config)) as fleet:
@@ -203,7 +219,7 @@ def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonO
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     settings = settings_from(config)
-    where = f"--temporal {temporal}" + (f" --config {config}" if config else "")
+    where = f"--temporal {temporal}{_cfg(config)}"
 
     def ready() -> None:
         print(

@@ -140,6 +140,18 @@ def account_settings(settings: Settings, account: AccountConfig, url: str | None
     return settings.model_copy(update=update)
 
 
+def settings_for(settings: Settings, name: str) -> Settings:
+    """The settings of the ``[[accounts]]`` entry ``name`` (its address, store, targets and limits), for a
+    command run for one account (``--account NAME``); an unknown name is a one-line ``ValidationError``."""
+    from agent.core.errors import ValidationError
+
+    cfg = next((a for a in settings.accounts if a.name == name), None)
+    if cfg is None:
+        known = ", ".join(a.name for a in settings.accounts) or "none"
+        raise ValidationError(f"--account: {name!r} is not configured (accounts: {known})")
+    return account_settings(settings, cfg, None)
+
+
 def _standin_seed(settings: Settings) -> Any:
     from agent.standin.subaccounts import demo_fleet_snapshot
 
