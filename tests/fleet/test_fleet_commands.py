@@ -10,10 +10,12 @@ import pty
 import re
 import shlex
 import subprocess
-from pathlib import Path
 
+import pytest
 from clirun import SCRIPT, clean_env, run, run_json
+from typer.testing import CliRunner
 
+from agent.interfaces.cli import app
 from agent.standin import serve
 
 from .fleetkit import fleet_snapshot, write_config
@@ -49,6 +51,7 @@ def printed(stdout: str, prefix: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_fleet_preview_prints_an_execute_command_that_runs_as_printed_against_the_same_fleet(tmp_path):
     with serve(fleet_snapshot()) as server:
         cfg = write_config(tmp_path, server.url, FIXED)
@@ -62,6 +65,7 @@ def test_fleet_preview_prints_an_execute_command_that_runs_as_printed_against_th
     assert "executed" in done.stdout and ledger
 
 
+@pytest.mark.slow
 def test_fleet_run_in_confirm_mode_prints_the_execute_command_and_account_commands_read_its_database(tmp_path):
     with serve(fleet_snapshot()) as server:
         cfg = write_config(
@@ -101,10 +105,14 @@ def test_fleet_run_in_confirm_mode_prints_the_execute_command_and_account_comman
     assert code == 0 and any(c["plan_id"] == plan_id and c["status"] == "executed:ok" for c in cycles)
 
 
-def test_an_unknown_account_is_one_line_exit_2_naming_the_configured_ones(tmp_path):
+@pytest.mark.parametrize(
+    "args",
+    [["plans"], ["plans", "show", "x"], ["history"], ["pause"], ["execute", "x", "--confirm", "t", "--yes"]],
+    ids=["plans", "plans-show", "history", "pause", "execute"],
+)
+def test_an_unknown_account_is_one_line_exit_2_naming_the_configured_ones(tmp_path, args):
     cfg = write_config(tmp_path, "http://127.0.0.1:9", FIXED)
-    for args in (["plans"], ["plans", "show", "x"], ["history"], ["execute", "x", "--confirm", "t", "--yes"]):
-        p = run(*args, "--account", "ghost", "--config", str(cfg))
-        assert p.returncode == 2, (args, p.stderr)
-        assert "'ghost' is not configured (accounts: core, trend, carry)" in p.stderr
-        assert len(p.stderr.strip().splitlines()) == 1
+    p = CliRunner().invoke(app, [*args, "--account", "ghost", "--config", str(cfg)])
+    assert p.exit_code == 2, (args, p.stderr)
+    assert p.stderr.strip() == "error: --account: 'ghost' is not configured (accounts: core, trend, carry)"
+    assert not (tmp_path / "fleet-ghost.db").exists()
