@@ -14,6 +14,7 @@ placeholders, rows by name and by index, ``rowcount``, ``lastrowid``), so the SQ
 - DDL types: ``INTEGER`` → ``BIGINT`` (millisecond times overflow 32 bits), ``REAL`` → ``DOUBLE PRECISION``
   (``REAL`` is 4 bytes on PostgreSQL), ``INTEGER PRIMARY KEY AUTOINCREMENT`` → ``BIGSERIAL PRIMARY KEY``.
 - ``INSERT OR IGNORE`` → ``ON CONFLICT DO NOTHING``; an insert into a table with an ``id`` serial returns it.
+- Parameters are bound on the client (``ClientCursor``), as SQLite binds them: an untyped ``? IS NULL`` works.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ class Connection:
             raise ConfigError("db: a PostgreSQL store needs psycopg: pip install -e '.[fleet]'") from None
         conninfo, self.schema = split(url)
         try:
-            self.conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+            self.conn = psycopg.connect(
+                conninfo, autocommit=True, connect_timeout=10, cursor_factory=psycopg.ClientCursor
+            )
         except psycopg.Error as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise ConfigError(f"db: cannot reach PostgreSQL at {redacted(conninfo)}: {first[:160]}") from None

@@ -269,7 +269,7 @@ def fleet_approve(
 
     report = approve(settings_from(config), temporal, workflow_id, plan_id, confirm)
     emit(as_json, report, lambda: console.print(f"{report.get('plan_id')}: {report.get('status')}", markup=False))
-    if report.get("status") != "executed":
+    if report.get("status") not in ("executed", "executed:ok"):
         raise typer.Exit(4)
 
 

@@ -98,6 +98,9 @@ class Activities:
                 "reason": result.reason,
                 "plan_id": result.plan_id,
             }
+            if result.status in ("skipped", "recovered"):  # a retry: what the slot's cycle recorded
+                cycle = svc.store.cycles.get(result.cycle_id) or {}
+                out |= {"plan_id": cycle.get("plan_id"), "recorded": cycle.get("status")}
             if result.status == "recovered" and svc.executor is not None:
                 with writer(svc, "close a plan a dead worker left"):
                     execution.recover_stuck(svc)
