@@ -166,6 +166,7 @@ def test_a_confirm_tick_waits_visibly_needs_its_token_and_a_cli_pause_stops_its_
                     return row if row["approvals"] else None
 
                 row = await _until(listed, "fleet status shows no pending approval")
+                mcp, html = await loop.run_in_executor(None, lambda: _mcp_and_web(cfg))
                 line = await _until(
                     _printed_line(tmp_path / "worker0.out", "pending-confirm"), "the worker printed no line"
                 )
@@ -201,6 +202,9 @@ def test_a_confirm_tick_waits_visibly_needs_its_token_and_a_cli_pause_stops_its_
     pending = row["approvals"][0]
     assert pending["plan_id"] == plan_id and pending["workflow_id"] == "tick-trend-approve"
     assert pending["expires_at"] and "trades" in pending["summary"] and row["pending_approvals"] == 1
+    assert [a["plan_id"] for a in out["mcp"]["pending_approvals"]] == [plan_id]  # MCP get_history(account=trend)
+    assert out["mcp"]["pending_approvals"][0]["workflow_id"] == "tick-trend-approve"
+    assert plan_id in out["html"] and "Waiting for approval" in out["html"] and token not in out["html"]
     assert all(r.returncode == 3 and "wrong confirm token" in r.stderr for r in out["refusals"]), out["refusals"]
     assert out["paused"].returncode == 0
     report = json.loads(out["approved"].stdout)
@@ -212,6 +216,34 @@ def test_a_confirm_tick_waits_visibly_needs_its_token_and_a_cli_pause_stops_its_
     _, cycles = run_json("history", "--account", "trend", "--config", str(out["cfg"]))
     cycle = next(c for c in cycles if c["plan_id"] == plan_id)
     assert cycle["source"] == "temporal" and cycle["status"] == "executed:paused"
+
+
+def _mcp_and_web(cfg: Path) -> tuple[dict, str]:
+    """The pending approval as MCP (``get_history`` for the account) and the web page's history show it."""
+    import anyio
+    import httpx
+    from fastmcp import Client
+
+    from agent.interfaces.web import WebServer
+    from agent.services.config import load_settings
+    from agent.services.runtime import open_runtime
+    from tools.server import build_server
+
+    with open_runtime(load_settings(cfg, env={})) as svc:
+
+        async def ask() -> dict:
+            async with Client(build_server(svc)) as c:
+                return (await c.call_tool("get_history", {"account": "trend", "days": 1})).structured_content
+
+        mcp = anyio.run(ask)
+        server = WebServer(svc, port=0).start()
+        try:
+            with httpx.Client(follow_redirects=True, timeout=60) as http:
+                http.get(server.url)
+                html = http.get(server.base + "/history").text
+        finally:
+            server.stop()
+    return mcp, html
 
 
 def _cli(argv: list[str]) -> subprocess.CompletedProcess:

@@ -185,15 +185,7 @@ def runtime(
         with open_runtime(settings, snapshot=snapshot, model_tools=model_tools, offline=offline) as svc:
             yield svc
         return
-    from agent.adapters.store.db import Store
-    from agent.services.fleet.accounts import settings_for
+    from agent.services.fleet.accounts import open_account
 
-    own = settings_for(settings, account)
-    fleet = None if offline else Store(settings.db)
-    try:
-        paused = fleet.records.is_paused if fleet is not None else None
-        with open_runtime(own, snapshot=snapshot, model_tools=model_tools, offline=offline, fleet_paused=paused) as svc:
-            yield svc
-    finally:
-        if fleet is not None:
-            fleet.close()
+    with open_account(settings, account, snapshot=snapshot, model_tools=model_tools, offline=offline) as svc:
+        yield svc

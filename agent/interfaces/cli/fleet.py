@@ -213,7 +213,7 @@ def fleet_run(
 @temporal_command
 def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Run a Temporal worker for the fleet's workflows and activities (as many as needed, anywhere)."""
-    from agent.services.fleet.temporal.worker import run_worker
+    from agent.services.fleet.temporal.worker import run_worker, store_description
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -223,18 +223,12 @@ def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonO
 
     def ready() -> None:
         print(
-            f"worker on {temporal}, task queue {settings.fleet.task_queue}, store {_store_name(settings.db)}",
+            f"worker on {temporal}, task queue {settings.fleet.task_queue}, store {store_description(settings.db)}",
             file=sys.stderr,
             flush=True,
         )
 
     run_worker(settings, temporal, stop, on_ready=ready, approve_args=where)
-
-
-def _store_name(db: str) -> str:
-    from agent.adapters.store.postgres import is_url, redacted
-
-    return redacted(db) if is_url(db) else f"{db} (SQLite: workers on this machine only)"
 
 
 @fleet_app.command("deploy")

@@ -152,6 +152,23 @@ def settings_for(settings: Settings, name: str) -> Settings:
     return account_settings(settings, cfg, None)
 
 
+@contextmanager
+def open_account(settings: Settings, name: str, *, offline: bool = False, **kw: Any) -> Iterator[Services]:
+    """The services of the ``[[accounts]]`` entry ``name`` for one command (``--account NAME``): its own store,
+    with the fleet's kill switch (the configured store's) read before every order as well."""
+    from agent.services.runtime import open_runtime
+
+    own = settings_for(settings, name)
+    fleet = None if offline else Store(settings.db)
+    try:
+        paused = fleet.records.is_paused if fleet is not None else None
+        with open_runtime(own, offline=offline, fleet_paused=paused, **kw) as svc:
+            yield svc
+    finally:
+        if fleet is not None:
+            fleet.close()
+
+
 def _standin_seed(settings: Settings) -> Any:
     from agent.standin.subaccounts import demo_fleet_snapshot
 

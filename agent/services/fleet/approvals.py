@@ -62,3 +62,11 @@ def pending(svc: Services) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def everywhere(svc: Services) -> list[dict[str, Any]]:
+    """The pending plans of the configured account and of every ``[[accounts]]`` entry, each with its ``account``."""
+    out = [{"account": None, **row} for row in pending(svc)]
+    for cfg in svc.settings.accounts:
+        out += [{"account": cfg.name, **row} for row in pending(svc.for_account(cfg.name))]
+    return out

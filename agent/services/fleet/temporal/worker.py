@@ -59,3 +59,10 @@ def run_worker(
                     await asyncio.sleep(0.2)
 
     asyncio.run(main())
+
+
+def store_description(db: str) -> str:
+    """Where the worker's store is, for its first line (a PostgreSQL URL without its password)."""
+    from agent.adapters.store.postgres import is_url, redacted
+
+    return redacted(db) if is_url(db) else f"{db} (SQLite: workers on this machine only)"
