@@ -45,12 +45,11 @@ from agent.core.domain import (
 )
 from agent.core.errors import ValidationError
 from agent.core.limits import CashReserve
+from agent.core.modes import MODES, Mode
 from agent.core.plan_report import assemble, portfolio_drift, trusted
 from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
 from agent.core.targets import validate_target
 
-Mode = Literal["threshold", "band", "calendar", "cash-flow", "cost-aware"]
-MODES: tuple[Mode, ...] = ("threshold", "band", "calendar", "cash-flow", "cost-aware")
 _TINY = 1e-12
 
 

@@ -14,17 +14,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from agent.core.domain import RebalancingPlan
 from agent.core.text import safe
+
+if TYPE_CHECKING:
+    from agent.core.domain import RebalancingPlan
 
 # markup off: reasons, coin names and model text are data, never rich markup
 # soft_wrap: sentences are not cut into lines by us (the terminal wraps them); tables fit or fold (``table``)
-console = Console(file=sys.stdout, highlight=False, markup=False, soft_wrap=True)
+# no ``file``: rich writes to whatever ``sys.stdout`` is at the time (Typer's test runner replaces it)
+console = Console(highlight=False, markup=False, soft_wrap=True)
 
 
 
@@ -209,6 +212,8 @@ def print_plan_detail(d: dict[str, Any]) -> None:
     console.print(safe(f"Plan {d['plan_id']}: {d['status']} (from {d['source']}, created {when(d['created_at'])})"))
     if d.get("reason"):
         console.print(safe(f"  {d['reason']}"))
+    from agent.core.domain import RebalancingPlan
+
     print_plan(RebalancingPlan.model_validate(d["plan"]))
     if d["orders"]:
         table(

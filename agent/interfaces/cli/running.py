@@ -11,12 +11,11 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agent.core import errors
-from agent.core.domain import RebalancingPlan, TargetAllocation
 from agent.core.durations import parse_duration
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
@@ -33,11 +32,11 @@ from agent.interfaces.cli.base import (
     settings_from,
 )
 from agent.interfaces.render import console
-from agent.services.config import Settings
-from agent.services.runtime import init_store, read_snapshot, snapshot_of
-from agent.services.trading.heartbeat import AUTONOMY, Heartbeat, TickResult
-from agent.services.trading.records import CYCLE_FIELDS
-from agent.services.trading.reports import ExecutionReport
+
+if TYPE_CHECKING:  # the commands import what they run, so `--help` stays fast
+    from agent.core.domain import RebalancingPlan
+    from agent.services.trading.heartbeat import TickResult
+    from agent.services.trading.reports import ExecutionReport
 
 exchange_app = typer.Typer(no_args_is_help=True, help="The local Hyperliquid stand-in.")
 app.add_typer(exchange_app, name="exchange")
@@ -58,6 +57,9 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the whole loop on the local stand-in: seed 002's account, drift, plan, execution, cost vs estimate."""
+    from agent.core.domain import TargetAllocation
+    from agent.services.config import Settings
+
     tgt = read_target(target) if target else TargetAllocation.from_json(DEMO_TARGET)
     with tempfile.TemporaryDirectory() as tmp:
         db = str(keep_db) if keep_db else str(Path(tmp) / "demo.db")
@@ -121,6 +123,8 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """Past cycles: when, why, what it did, value before and after, cost, realised 7-day return."""
+    from agent.services.trading.records import CYCLE_FIELDS
+
     with runtime(config, offline=True) as svc:
         rows = svc.history(days)
     if csv_out:
@@ -143,6 +147,8 @@ def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @boundary
 def db_init(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Create the history database at the configured path on purpose (an existing one is brought up to date)."""
+    from agent.services.runtime import init_store
+
     path, version = init_store(settings_from(config))
     emit(as_json, {"db": path, "schema_version": version}, lambda: console.print(f"{path}: schema version {version}"))
 
@@ -157,6 +163,8 @@ def heartbeat(
     as_json: JsonOpt = False,
 ) -> None:
     """The autonomous loop: observe, trigger, decide, plan, gate, act by autonomy level (one line per tick)."""
+    from agent.services.trading.heartbeat import AUTONOMY, Heartbeat
+
     settings = settings_from(config)
     try:
         every = parse_duration(interval) if interval else None
@@ -224,6 +232,8 @@ def snapshot(
     as_json: JsonOpt = False,
 ) -> None:
     """Dump the configured account and market as a snapshot (Hyperliquid /info responses, unchanged)."""
+    from agent.services.runtime import snapshot_of
+
     with runtime(config) as svc:
         data = snapshot_of(svc)
     out.write_text(json.dumps(data, indent=1))
@@ -241,6 +251,7 @@ def exchange_serve(
     replay: Annotated[bool, typer.Option("--replay", help="prices follow the snapshot's real candles")] = False,
 ) -> None:
     """Run the local Hyperliquid stand-in on loopback until Ctrl-C."""
+    from agent.services.runtime import read_snapshot
     from agent.standin import load_demo_snapshot, serve_forever
 
     if not 0 < port < 65536:
