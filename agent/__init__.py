@@ -26,6 +26,8 @@ if _typing.TYPE_CHECKING:
     from agent.core.planner import PortfolioRebalancer
     from agent.core.targets import validate_target
 
+__version__ = "0.1.0"  # the package's version (pyproject.toml reads it from here)
+
 #: each public name and the module that defines it
 _WHERE = {
     "CashReserve": "agent.core.limits",

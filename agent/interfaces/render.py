@@ -14,20 +14,34 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
-from rich.table import Table
 
 from agent.core.text import safe
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from agent.core.domain import RebalancingPlan
 
 # markup off: reasons, coin names and model text are data, never rich markup
 # soft_wrap: sentences are not cut into lines by us (the terminal wraps them); tables fit or fold (``table``)
 # no ``file``: rich writes to whatever ``sys.stdout`` is at the time (Typer's test runner replaces it)
-console = Console(highlight=False, markup=False, soft_wrap=True)
+@cache
+def _console() -> Console:
+    from rich.console import Console  # on first output: importing rich costs more than `--help` does
+
+    return Console(highlight=False, markup=False, soft_wrap=True)
+
+
+class _FirstUse:
+    """Stands for the process's rich ``Console`` and makes it on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_console(), name)
+
+
+console: Console = _FirstUse()  # type: ignore[assignment]
 
 
 
@@ -52,6 +66,8 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *, 
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(columns)]
     natural = sum(widths) + 3 * len(columns) + 1
     if natural <= console.width:
+        from rich.table import Table
+
         t = Table(title=title, title_justify="left")
         for col in columns:
             t.add_column(col, justify="right" if col in right else "left", no_wrap=True)

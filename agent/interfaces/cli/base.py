@@ -31,6 +31,7 @@ app = typer.Typer(
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rendering it with rich would triple the start-up of `--help`
     help="Keep a Hyperliquid portfolio at its target.",
 )
 
@@ -58,9 +59,9 @@ VERBOSE = {"on": False}
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
+        from agent import __version__
 
-        print(f"rebalancer {version('rebalancer')}")
+        print(f"rebalancer {__version__}")
         raise typer.Exit(0)
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from agent.core import errors
 from agent.interfaces import render
@@ -19,12 +18,12 @@ from agent.interfaces.render import console
 if TYPE_CHECKING:  # the commands import what they run, so `--help` stays fast
     from agent.services.evidence.backtest import BacktestResult
 
-err_console = Console(stderr=True, highlight=False, markup=False)  # whatever sys.stderr is at the time
-
-
 @contextmanager
 def progress_bars(as_json: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
     """rich progress on stderr (a terminal only): one bar per policy, advanced once per simulated day."""
+    from rich.console import Console
+
+    err_console = Console(stderr=True, highlight=False, markup=False)
     if as_json or not err_console.is_terminal:
         yield None
         return
