@@ -1,4 +1,4 @@
-"""Human output: the drift table (seed 004), the plan and its summary (seed 000), history, plans, orders.
+"""Human output: the drift table, the plan and its summary, history, plans, orders.
 
 Two rules for a terminal:
 - text a person copies (the confirm command) is printed whole, on its own line, never wrapped;

@@ -45,7 +45,7 @@ app.add_typer(config_app, name="config")
 db_app = typer.Typer(no_args_is_help=True, help="The history database.")
 app.add_typer(db_app, name="db")
 
-#: seed 002's account, rebalanced to seed 002's targets (the demo's default).
+#: the demo account's target (the demo's default): a fifth in cash, the rest in BTC, ETH and SOL, no AVAX.
 DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
 
 
@@ -56,7 +56,7 @@ def demo(
     keep_db: Annotated[Path | None, typer.Option(help="keep the demo's history database here")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the whole loop on the local stand-in: seed 002's account, drift, plan, execution, cost vs estimate."""
+    """Run the whole loop on the local stand-in: the demo account, drift, plan, execution, cost vs estimate."""
     from agent.core.domain import TargetAllocation
     from agent.services.config import Settings
 
@@ -68,7 +68,7 @@ def demo(
             started = time.perf_counter()
             plan = svc.preview(None, source="demo")
             if not as_json:
-                console.print("Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback")
+                console.print("Demo account on the local Hyperliquid stand-in, real SDK over loopback")
                 render.print_plan(plan)
             if not plan.confirm_token:
                 raise errors.ValidationError("the demo account is already at this target: nothing to execute")
