@@ -1,4 +1,4 @@
-"""``rebalancer backtest`` through the console script: the JSON shape, the pictures, and bad input."""
+"""``rebalancer backtest`` through the command line (in process): the JSON shape, the pictures, and bad input."""
 
 from __future__ import annotations
 
@@ -54,8 +54,10 @@ def test_backtest_json_has_every_metric_for_every_policy(tmp_path, target):
 def test_backtest_match_drift_and_pictures(tmp_path, target):
     prices = small_prices(tmp_path, 240)
     png, html = tmp_path / "bt.png", tmp_path / "bt.html"
-    code, out = invoke_json("backtest", "--prices", str(prices), "--target", str(target), "--policy", "calendar:monthly",
-                         "--match-drift", "calendar:monthly", "--plot", str(png), "--html", str(html))
+    code, out = invoke_json(
+        "backtest", "--prices", str(prices), "--target", str(target), "--policy", "calendar:monthly",
+        "--match-drift", "calendar:monthly", "--plot", str(png), "--html", str(html),
+    )
     assert code == 0, out
     matched = out["policies"][-1]["metrics"]
     assert matched["mean_drift"] <= out["match_drift"]["mean_drift"] + 1e-12

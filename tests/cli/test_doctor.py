@@ -1,4 +1,4 @@
-"""``rebalancer doctor`` through the console script against the stand-in: a clean demo account passes; an
+"""``rebalancer doctor`` through the command line (in process) against the stand-in: a clean demo account passes; an
 API wallet's address configured as the account is caught (and ``status`` points at doctor)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""``status``, ``preview``/``execute`` and ``snapshot --out`` through the console script on accounts in each mode
-with a HIP-3 position (the in-process stand-in seeded from the snapshot; the real SDK over loopback)."""
+"""``status``, ``preview``/``execute`` and ``snapshot --out`` through the command line (in process) on accounts
+in each mode with a HIP-3 position (the in-process stand-in seeded from the snapshot; the real SDK over loopback)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One policy for every way in, seen through the console script: each defect the new-user run-through found.
+"""One policy for every way in, seen through the command line (in process): each defect the new-user run-through found.
 
 - ``execute --json`` without ``--yes`` refuses (it used to trade without asking);
 - every execution is a cycle in ``history`` (CLI execute, demo --keep-db and a confirmed heartbeat plan);
@@ -142,7 +142,8 @@ def test_bad_targets_in_the_config_exit_2_with_one_line(tmp_path, targets, comma
 def test_a_dry_run_exits_0_and_says_what_it_journaled(config):
     env = {"REBALANCER_EXECUTION": "dry-run"}
     _, plan = invoke_json("preview", "--config", str(config), env=env)
-    p = invoke("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes", "--config", str(config), env=env)
+    token = plan["confirm_token"]
+    p = invoke("execute", plan["plan_id"], "--confirm", token, "--yes", "--config", str(config), env=env)
     assert p.returncode == 0, p.stderr
     assert f"Dry-run: {len(plan['actions'])} order intents journaled, nothing was sent." in p.stdout
     _, shown = invoke_json("plans", "show", plan["plan_id"], "--config", str(config))

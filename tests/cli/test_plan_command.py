@@ -1,4 +1,4 @@
-"""``rebalancer plan`` from a snapshot, through the console script."""
+"""``rebalancer plan`` from a snapshot, through the command line (in process)."""
 
 from __future__ import annotations
 

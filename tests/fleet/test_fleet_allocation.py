@@ -1,5 +1,6 @@
 """Three stand-in accounts (a master and two subaccounts) allocated fixed, risk-parity and adaptive: transfers
-previewed, confirmed and executed once, through the console script against a stand-in the real SDK talks to."""
+previewed, confirmed and executed once, through the command line (in process) against a stand-in the real SDK
+talks to."""
 
 from __future__ import annotations
 
@@ -94,7 +95,8 @@ def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(
     assert len(lines) == len(p["transfers"])  # each transfer exactly once
     assert sorted(float(line["delta"]["usdc"]) for line in lines) == sorted(t["usd"] for t in p["transfers"])
 
-    again = invoke_json("fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--config", str(cfg))
+    token = p["confirm_token"]
+    again = invoke_json("fleet", "execute", p["plan_id"], "--confirm", token, "--yes", "--config", str(cfg))
     assert again[0] == 3 and "already used" in again[1]["error"]
     assert len(ledger(server)) == len(p["transfers"])
 

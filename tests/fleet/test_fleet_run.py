@@ -1,5 +1,5 @@
 """``fleet run``: 50 accounts tick within one shared rate budget (every grant counted), never two ticks of one
-account at once, and the console script ticks a small fleet once per account."""
+account at once, and the command line ticks a small fleet once per account."""
 
 from __future__ import annotations
 
