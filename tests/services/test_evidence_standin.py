@@ -63,8 +63,11 @@ def funding(ex: StandIn, coin: str, rate: str) -> dict[str, Any]:
     return event
 
 
-@pytest.fixture
-def world(tmp_path):
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Built once per module (per worker): the tests read it, and the one that changes the services' settings and
+    records puts them back."""
+    tmp_path = tmp_path_factory.mktemp("world")
     clock = SharedClock()
     ex = StandIn.from_snapshot(load_demo_snapshot(), clock=clock.seconds)
     with serve(ex) as server:
@@ -134,12 +137,17 @@ def test_risk_correlation_trigger_alert_with_cooldown_and_the_drawdown_clamp(wor
         assert alerts == []
     # Drawdown protection: a clamp on the target, not only an alert.
     equity = state.equity(market)
+    peak, limit = svc.store.records.get("peak_equity"), svc.settings.risk.max_drawdown
     svc.store.records.set("peak_equity", equity / 0.7)  # 30 % below the peak
     svc.settings.risk.max_drawdown = 0.2
-    plan = svc.plan(None)
-    assert any(c.startswith("drawdown protection") for c in plan.clamps)
-    assert plan.target["UETH/USDC"] == pytest.approx(0.15) and plan.target["USDC"] == pytest.approx(0.575)
-    assert risk_report(svc)["drawdown_protection_active"] is True
+    try:
+        plan = svc.plan(None)
+        assert any(c.startswith("drawdown protection") for c in plan.clamps)
+        assert plan.target["UETH/USDC"] == pytest.approx(0.15) and plan.target["USDC"] == pytest.approx(0.575)
+        assert risk_report(svc)["drawdown_protection_active"] is True
+    finally:  # the module's other tests share these services
+        svc.store.records.set("peak_equity", peak if peak is not None else equity)
+        svc.settings.risk.max_drawdown = limit
 
 
 def test_sensitivity_compares_staying_put_with_rebalancing(world):
