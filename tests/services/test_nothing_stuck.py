@@ -98,6 +98,7 @@ def test_an_exchange_read_error_after_the_token_is_spent_ends_the_plan_failed(tm
             assert svc.store.plans.get(plan.plan_id).status == "failed"
 
 
+@pytest.mark.slow  # a console-script execution against an exchange that starts refusing (over 5 s)
 def test_the_cli_exits_4_with_the_report_when_orders_went_out_and_then_it_failed(tmp_path):
     faults = Faults(latency_s=0.1)
     with serve(load_demo_snapshot(), faults=faults) as server:
