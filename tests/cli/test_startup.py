@@ -49,3 +49,34 @@ def test_a_command_still_loads_what_it_needs():
     """The check above can fail: a command that reads the exchange does import the SDK."""
     code, loaded, _ = loaded_by("exchange", "serve", "--port", "0")
     assert code == 2 and "hyperliquid" in {m.split(".")[0] for m in loaded}
+
+
+#: top-level modules of the dev extra's tools (pyproject.toml): the quick start's first command installs none of them
+DEV_ONLY = (
+    "pytest",
+    "_pytest",
+    "hypothesis",
+    "respx",
+    "playwright",
+    "mypy",
+    "ruff",
+    "importlinter",
+    "xdist",
+    "pytest_benchmark",
+    "temporalio",
+    "yaml",
+)
+
+
+def test_the_demo_needs_nothing_from_the_dev_extra():
+    """The quick start's first command is `pip install -e . && rebalancer demo`: the demo imports no test tool."""
+    p = subprocess.run(
+        [sys.executable, "-c", PROGRAM.format(args=["demo", "--json"], heavy=DEV_ONLY)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(p.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, None) and json.loads(p.stdout)["execution"]["status"] == "ok"
+    assert report["loaded"] == []
