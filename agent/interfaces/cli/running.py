@@ -47,6 +47,15 @@ app.add_typer(db_app, name="db")
 
 #: the demo account's target (the demo's default): a fifth in cash, the rest in BTC, ETH and SOL, no AVAX.
 DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
+#: the same targets on Binance.US, where the account holds the coins themselves (cash: USD and USDT)
+DEMO_TARGET_BINANCE = {"BTC/USD": 0.25, "ETH/USD": 0.30, "SOL/USD": 0.25, "AVAX/USD": 0.0, "USDC": 0.20}
+VenueOpt = Annotated[str, typer.Option("--venue", help="hyperliquid | binance | binanceus (Binance.US)")]
+
+
+def _venue(venue: str) -> str:
+    if venue not in ("hyperliquid", "binance", "binanceus"):
+        raise errors.ValidationError(f"--venue must be hyperliquid, binance or binanceus, not {venue!r}")
+    return venue
 
 
 @app.command()
@@ -54,25 +63,35 @@ DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 
 def demo(
     target: TargetOpt = None,
     keep_db: Annotated[Path | None, typer.Option(help="keep the demo's history database here")] = None,
+    venue: VenueOpt = "hyperliquid",
     as_json: JsonOpt = False,
 ) -> None:
     """Run the whole loop on the local stand-in: the demo account, drift, plan, execution, cost vs estimate."""
     from agent.core.domain import TargetAllocation
     from agent.services.config import Settings
 
-    tgt = read_target(target) if target else TargetAllocation.from_json(DEMO_TARGET)
+    binance = _venue(venue) != "hyperliquid"
+    venue = "binanceus" if binance else venue  # the demo account holds USD: it is on Binance.US
+    default = DEMO_TARGET_BINANCE if binance else DEMO_TARGET
+    tgt = read_target(target) if target else TargetAllocation.from_json(default)
     with tempfile.TemporaryDirectory() as tmp:
         db = str(keep_db) if keep_db else str(Path(tmp) / "demo.db")
-        settings = Settings(network="local", db=db, targets=tgt.allocations)
+        settings = Settings.model_validate(
+            {"network": "local", "db": db, "targets": tgt.allocations, "exchange": {"venue": venue}}
+        )
         with runtime(None, settings=settings) as svc:
             started = time.perf_counter()
             plan = svc.preview(None, source="demo")
             if not as_json:
-                console.print("Demo account on the local Hyperliquid stand-in, real SDK over loopback")
+                console.print(
+                    "Demo account on the local Binance.US stand-in, ccxt over loopback"
+                    if binance
+                    else "Demo account on the local Hyperliquid stand-in, real SDK over loopback"
+                )
                 render.print_plan(plan)
             if not plan.confirm_token:
                 raise errors.ValidationError("the demo account is already at this target: nothing to execute")
-            with progress("executing through the SDK", as_json):
+            with progress("executing through ccxt" if binance else "executing through the SDK", as_json):
                 report = svc.execute(plan.plan_id, plan.confirm_token, source="demo")
             after = svc.plan(None)
             result = demo_result(plan, report, after, time.perf_counter() - started)
@@ -249,13 +268,17 @@ def exchange_serve(
         float, typer.Option("--time-scale", help="TWAP suborders, funding and replay run N times the wall clock")
     ] = 1.0,
     replay: Annotated[bool, typer.Option("--replay", help="prices follow the snapshot's real candles")] = False,
+    venue: VenueOpt = "hyperliquid",
 ) -> None:
-    """Run the local Hyperliquid stand-in on loopback until Ctrl-C."""
+    """Run the local Hyperliquid stand-in (or, with --venue binance, the local Binance) on loopback until Ctrl-C."""
     from agent.services.runtime import read_snapshot
     from agent.standin import load_demo_snapshot, serve_forever
 
     if not 0 < port < 65536:
         raise errors.ValidationError(f"--port must be between 1 and 65535, not {port}")
+    if _venue(venue) != "hyperliquid":
+        _serve_binance(snapshot_file, port, venue)
+        return
     if not 0 < time_scale <= 100_000:
         raise errors.ValidationError(f"--time-scale must be in (0, 100000], not {time_scale:g}")
     if snapshot_file is None:
@@ -267,3 +290,28 @@ def exchange_serve(
         serve_forever(seed, host="127.0.0.1", port=port, time_scale=time_scale, replay=replay)
     except OSError as e:
         raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
+
+
+def _serve_binance(snapshot_file: Path | None, port: int, venue: str) -> None:
+    import signal
+    import threading
+
+    from agent.standin.binance.seed import DEMO_KEY, demo_snapshot, from_snapshot
+    from agent.standin.binance.server import BinanceServer
+
+    seed = read_json(snapshot_file) if snapshot_file else demo_snapshot(venue)
+    try:
+        state = from_snapshot(seed)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as e:
+        raise errors.ValidationError(f"{snapshot_file}: not a Binance snapshot ({e!r})") from None
+    try:
+        server = BinanceServer(state, port=port)
+    except OSError as e:
+        raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with server:
+        sys.stderr.write(f"local Binance ({venue}) on {server.url}; demo API key {DEMO_KEY}; Ctrl-C stops it\n")
+        sys.stderr.flush()
+        stop.wait()

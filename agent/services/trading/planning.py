@@ -123,7 +123,7 @@ def plan(
         now=svc.clock(),
         last_rebalance=datetime.fromisoformat(last) if last else None,
     )
-    clamps = [*([protection] if protection else []), *held_back, *result.clamps]
+    clamps = [*([protection] if protection else []), *chosen.notes, *held_back, *result.clamps]
     actions = assign_order_types(result.actions, market, twap_over_usd=svc.settings.rebalance.twap_over_usd)
     reason = result.reason
     if any(a.order_type == "twap" for a in actions) and (foreign := foreign_open_orders(svc)):
