@@ -7,9 +7,10 @@ Balances locked by the listed open orders are those orders' (they rest on the st
 
 The demo (:func:`demo_snapshot`) is the demo account on Binance.US (its source: agent/data/README.md), at the
 source's own prices (BTC $91,182, ETH $2,988.50, SOL $137.87, AVAX $13.654: its values divided by its
-quantities): BTC 0.03482, ETH 1.54158 of which 0.143 is locked in a resting sell, SOL 25.111, AVAX 55.662,
-USD $28.21 free and $599.29 locked in a resting BTC buy, USDT $49.50. The filters follow the shape of Binance's for these symbols (tick, step,
-minimum notional); the books are synthetic (20 levels a side, 1 bp apart, about $5,000 each), labelled so.
+quantities): BTC 0.03482, ETH 1.54158 of which 0.143 is locked in a resting sell, SOL 25.111, AVAX 55.662, USD
+$28.21 free and $599.29 locked in a resting BTC buy, USDT $49.50. The filters follow the shape of Binance's for
+these symbols (tick, step, minimum notional); the books are synthetic (20 levels a side, 1 bp apart, about
+$5,000 each), labelled so.
 """
 
 from __future__ import annotations
