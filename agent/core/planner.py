@@ -1,6 +1,6 @@
 """The deterministic planner: current state + target + market rules → an ordered ``RebalancingPlan``.
 
-The steps (seed 003, with seeds 000, 002 and 004 folded in):
+The steps:
 
 1. limits on the target: max weight (clip), min weight (below it: exit), cash reserve floor;
 2. weights and drift: ``w`` current, ``t`` target, ``d = w − t``, portfolio drift ½Σ|d| (USDC included);
@@ -45,12 +45,11 @@ from agent.core.domain import (
 )
 from agent.core.errors import ValidationError
 from agent.core.limits import CashReserve
+from agent.core.modes import MODES, Mode
 from agent.core.plan_report import assemble, portfolio_drift, trusted
 from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
 from agent.core.targets import validate_target
 
-Mode = Literal["threshold", "band", "calendar", "cash-flow", "cost-aware"]
-MODES: tuple[Mode, ...] = ("threshold", "band", "calendar", "cash-flow", "cost-aware")
 _TINY = 1e-12
 
 
@@ -93,7 +92,7 @@ class PortfolioRebalancer:
     """Plans the minimum trades that bring a portfolio back to its target.
 
     ``PortfolioRebalancer(min_trade_value=10.0, max_slippage_pct=0.005, rebalance_threshold=0.05)``
-    are seed 003's knobs: the minimum order value in USD, the IOC protection (limit price
+    are the three basic knobs: the minimum order value in USD, the IOC protection (limit price
     = mid × (1 ± max_slippage_pct)) and the position drift threshold. Keyword-only extras:
 
     - ``portfolio_threshold``: portfolio drift (½Σ|d|) that triggers a rebalance (default: the
@@ -104,9 +103,9 @@ class PortfolioRebalancer:
       ``δ_i = σ_{w,i}·sqrt(κ_i/A)``, traded back to the edge; an asset the model lacks gets ``band``.
     - ``band`` / ``band_kind``: band half-width, ``absolute`` (±0.05 → 55–65 % around 60 %) or
       ``relative`` (±25 % of the target weight).
-    - ``calendar_interval``: how often a calendar rebalance is due (seed 000: 3, 7 or 14 days).
-    - ``max_trades``: at most this many assets traded per cycle, largest moves first (seed 002).
-    - ``cash_reserve`` / ``cash_floor``: seed 002's bands, or just a hard floor.
+    - ``calendar_interval``: how often a calendar rebalance is due (3, 7 or 14 days).
+    - ``max_trades``: at most this many assets traded per cycle, largest moves first.
+    - ``cash_reserve`` / ``cash_floor``: cash bands (``CashReserve``), or just a hard floor.
     - ``max_weight`` / ``min_weight``: per-asset caps; a target under ``min_weight`` means exit.
     - ``max_gross_leverage``: Σ|w| allowed (1 = no leverage).
     - ``costs``: fee rates and the slippage fallback.

@@ -161,7 +161,7 @@ class Services:
     def cancel_open_orders(self) -> orders.CancelResult:
         return orders.cancel_open_orders(self)
 
-    # -- stored settings (seed 000's settings page) --------------------------------------------------
+    # -- stored settings (the web page's settings form) --------------------------------------------------
 
     def settings_fields(self) -> list[preferences.FieldView]:
         return preferences.effective(self)
@@ -192,7 +192,7 @@ class Services:
     def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
         return history.cycle_detail(self, cycle_id)
 
-    # -- evidence (issue 11): one call each, for every interface ---------------------------------------
+    # -- evidence (sensitivity, risk, performance): one call each, for every interface ---------------------------------
 
     def sensitivity(self, target: TargetAllocation | None = None, days: int = 90) -> dict[str, Any]:
         """Stay put vs rebalance over the last ``days`` days of real closes (``services.sensitivity``)."""

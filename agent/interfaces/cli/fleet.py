@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -31,10 +31,9 @@ from agent.interfaces.cli.base import (
     settings_from,
 )
 from agent.interfaces.render import console, print_copyable
-from agent.services.fleet import allocation
-from agent.services.fleet.accounts import open_fleet
-from agent.services.fleet.scheduler import FleetRunner
-from agent.services.trading.heartbeat import TickResult
+
+if TYPE_CHECKING:  # the commands import what they run, so `--help` stays fast
+    from agent.services.trading.heartbeat import TickResult
 
 fleet_app = typer.Typer(no_args_is_help=True, help="Several accounts (master, subaccounts, vaults) as one portfolio.")
 app.add_typer(fleet_app, name="fleet")
@@ -93,6 +92,9 @@ def _print_accounts(rows: list[dict[str, Any]], *, schedule: bool) -> None:
 @boundary
 def fleet_preview(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Plan the transfers that bring each account to its target share; a plan id and a confirm token."""
+    from agent.services.fleet import allocation
+    from agent.services.fleet.accounts import open_fleet
+
     with open_fleet(settings_from(config)) as fleet:
         p = allocation.preview(fleet, source="cli")
 
@@ -125,6 +127,9 @@ def fleet_execute(
     as_json: JsonOpt = False,
 ) -> None:
     """Execute a previewed allocation plan: its transfers, each once (asks first unless --yes)."""
+    from agent.services.fleet import allocation
+    from agent.services.fleet.accounts import open_fleet
+
     with open_fleet(settings_from(config)) as fleet:
         if not yes:
 
@@ -152,6 +157,9 @@ def fleet_execute(
 @boundary
 def fleet_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """One row per account: equity, share against target, drift, last and next tick, pending approvals, paused."""
+    from agent.services.fleet import allocation
+    from agent.services.fleet.accounts import open_fleet
+
     with open_fleet(settings_from(config)) as fleet:
         s = allocation.status(fleet)
 
@@ -179,6 +187,9 @@ def fleet_run(
     as_json: JsonOpt = False,
 ) -> None:
     """Tick every account on its own schedule in this process, within one shared rate budget."""
+    from agent.services.fleet.accounts import open_fleet
+    from agent.services.fleet.scheduler import FleetRunner
+
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError as PydanticError
 
 from agent.core import errors
-from agent.core.planner import MODES
-from agent.core.targets import pydantic_problems
+from agent.core.modes import MODES
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
     AccountOpt,
@@ -29,8 +27,6 @@ from agent.interfaces.cli.base import (
     settings_from,
 )
 from agent.interfaces.render import console
-from agent.services.config import RebalanceConfig, StrategistConfig
-from agent.services.runtime import plan_snapshot
 
 plans_app = typer.Typer(no_args_is_help=False, invoke_without_command=True, help="Stored plans.")
 app.add_typer(plans_app, name="plans")
@@ -53,6 +49,11 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan a rebalance offline from a snapshot: no exchange, no orders (the config's rules, flags override)."""
+    from pydantic import ValidationError as PydanticError
+
+    from agent.services.config import RebalanceConfig
+    from agent.services.runtime import plan_snapshot
+
     settings = settings_from(config)
     flags = {
         "mode": mode,
@@ -166,6 +167,11 @@ def decide(
     as_json: JsonOpt = False,
 ) -> None:
     """Ask the strategist for a target allocation (validated; fails closed with exit 5)."""
+    from pydantic import ValidationError as PydanticError
+
+    from agent.core.targets import pydantic_problems
+    from agent.services.config import StrategistConfig
+
     settings = settings_from(config)
     overrides = {k: v for k, v in (("provider", provider), ("base_url", base_url), ("model", model)) if v is not None}
     if overrides:

@@ -81,7 +81,7 @@ def advisor_page(
     notice: str | None = None,
     state: PortfolioState | None = None,
 ) -> str:
-    """The advisor (seed 000): header, comparison, the three columns, actions, and after a Confirm the fills."""
+    """The advisor: header, comparison, the three columns, actions, and after a Confirm the fills."""
     ctx: dict[str, Any] = {
         "csrf": csrf,
         "read_only": read_only,

@@ -1,7 +1,7 @@
 """The autonomous loop: observe → triggers → target → plan → gates → act by autonomy level.
 
 Autonomy levels:
-- ``advise``: record the plan (with no token) and alert; never trade (seed 000's manual mode).
+- ``advise``: record the plan (with no token) and alert; never trade (the manual mode).
 - ``confirm``: store a pending plan with a confirm token (valid for one interval); a person confirms it
   from the CLI (``rebalancer execute PLAN_ID --confirm TOKEN``) or MCP (``execute_rebalance``), and the
   tick's cycle moves to ``executed:…`` when it runs.
