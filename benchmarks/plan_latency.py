@@ -28,7 +28,7 @@ import numpy as np
 from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Position, TargetAllocation
 from agent.core.domain import TradeAction
 from agent.core.plan_report import trusted as _trusted
-from agent.core.rules import protected_prices, round_sizes_down
+from agent.core.rules import protected_prices, round_sizes_down, rounded
 
 MIN_TRADE = 10.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,12 +111,12 @@ def bare_plan(
     idx = idx[np.lexsort((idx, -value[idx], ~frees[idx]))]
     kind = np.where(s == 0, "open", np.where(s_new == 0, "close", np.where(frees, "reduce", "increase")))
     cols = zip(
-        idx.tolist(), kind[idx].tolist(), buy[idx].tolist(), size[idx].tolist(), value[idx].tolist(),
+        idx.tolist(), kind[idx].tolist(), buy[idx].tolist(), size[idx].tolist(), rounded(value[idx], 2),
         px[idx].tolist(), frees[idx].tolist(), w[idx].tolist(), w_new[idx].tolist(), t[idx].tolist(),
-        strict=True,
+        rounded(w[idx], 6), rounded(w_new[idx], 6), strict=True,
     )  # fmt: skip
     out = []
-    for i, k_, b, sz, v, p, rd, w0, w1, tt in cols:
+    for i, k_, b, sz, v, p, rd, w0, w1, tt, w0r, w1r in cols:
         c, info = coins[i], infos[i]
         why = (
             f"exit {c}: {w0:+.2%} → 0" if k_ == "close"
@@ -126,10 +126,13 @@ def bare_plan(
         out.append(
             _trusted(
                 TradeAction,
-                coin=c, market=info.market, side="buy" if b else "sell", kind=k_, size=sz,
-                notional_usd=round(v, 2), from_weight=round(w0, 6), to_weight=round(w1, 6),
-                reduce_only=rd and info.market == "perp", limit_px=p, reason=why, asset=info.asset,
-                wire_name=info.wire_name, sz_decimals=info.sz_decimals, order_type="ioc", twap_minutes=None,
+                {
+                    "coin": c, "market": info.market, "side": "buy" if b else "sell", "kind": k_, "size": sz,
+                    "notional_usd": v, "from_weight": w0r, "to_weight": w1r,
+                    "reduce_only": rd and info.market == "perp", "limit_px": p, "reason": why,
+                    "asset": info.asset, "wire_name": info.wire_name, "sz_decimals": info.sz_decimals,
+                    "order_type": "ioc", "twap_minutes": None,
+                },
             )  # fmt: skip
         )
     return out
@@ -204,21 +207,23 @@ def run(args, rng, make, r, threshold: float, old) -> None:
                 0.01, r.portfolio_threshold
             )
             trades += len(plan.actions)
-        # Back to back on the same case, so a busy machine slows each alike: reference, planner (, old planner).
+        # Back to back on the same case: reference, planner (, old planner), each in this thread's CPU time,
+        # so that other processes on a busy machine do not land in one side of a pair.
         bare, paired, paired_old, same = [], [], [], 0
+        clock = time.thread_time
         for k in range(args.runs):
             state, target, market = cases[k % len(cases)]
-            t0 = time.perf_counter()
+            t0 = clock()
             ref = bare_plan(state, target, market, threshold)
-            t1 = time.perf_counter()
+            t1 = clock()
             plan = r.create_rebalancing_plan(state, target, market)
-            t2 = time.perf_counter()
+            t2 = clock()
             bare.append((t1 - t0) * 1e3)
             paired.append((t2 - t1) / (t1 - t0))
             if old is not None:
-                t3 = time.perf_counter()
+                t3 = clock()
                 old.create_rebalancing_plan(state, target, market)
-                paired_old.append((time.perf_counter() - t3) / (t1 - t0))
+                paired_old.append((clock() - t3) / (t1 - t0))
             same += [a.model_dump() for a in ref] == [a.model_dump() for a in plan.actions]
         times.sort()
         p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
