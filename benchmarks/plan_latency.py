@@ -123,18 +123,13 @@ def bare_plan(
             else f"enter {c}: → {w1:+.2%} (target {tt:+.2%})" if k_ == "open"
             else f"{k_} {c}: {w0:+.2%} → {w1:+.2%} (target {tt:+.2%})"
         )  # fmt: skip
-        out.append(
-            _trusted(
-                TradeAction,
-                {
-                    "coin": c, "market": info.market, "side": "buy" if b else "sell", "kind": k_, "size": sz,
-                    "notional_usd": v, "from_weight": w0r, "to_weight": w1r,
-                    "reduce_only": rd and info.market == "perp", "limit_px": p, "reason": why,
-                    "asset": info.asset, "wire_name": info.wire_name, "sz_decimals": info.sz_decimals,
-                    "order_type": "ioc", "twap_minutes": None,
-                },
-            )  # fmt: skip
-        )
+        fields = {
+            "coin": c, "market": info.market, "side": "buy" if b else "sell", "kind": k_, "size": sz,
+            "notional_usd": v, "from_weight": w0r, "to_weight": w1r, "reduce_only": rd and info.market == "perp",
+            "limit_px": p, "reason": why, "asset": info.asset, "wire_name": info.wire_name,
+            "sz_decimals": info.sz_decimals, "order_type": "ioc", "twap_minutes": None,
+        }  # fmt: skip
+        out.append(_trusted(TradeAction, fields))
     return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agent.core.capital import free_cash, pool_of
-from agent.core.domain import CASH, L2Book, Market, MarketInfo, PortfolioState, TargetAllocation
+from agent.core.domain import CASH, L2Book, Market, MarketInfo, PortfolioState, Position, TargetAllocation
 
 
 @dataclass
@@ -44,29 +44,33 @@ def assets_of(current: PortfolioState, target: TargetAllocation, market: Market)
     pos, alloc = current.positions, target.allocations
     coins = sorted(pos.keys() | (alloc.keys() - {CASH}))
     infos = [market.assets[c] for c in coins]
-    held = [pos.get(c) for c in coins]
-    books = [i.book for i in infos]
-    keys = [(i.market, i.dex, i.collateral) for i in infos]
+    held = [pos.get(c, _FLAT) for c in coins]
+    kind, books = [i.market for i in infos], [i.book for i in infos]
     # the pool that pays for a buy depends on the market, the dex and its collateral only
+    keys = list(zip(kind, [i.dex for i in infos], [i.collateral for i in infos], strict=True))
     pool_by_key = {k: pool_of(infos[j], current.abstraction) for k, j in {k: j for j, k in enumerate(keys)}.items()}
     names = list(dict.fromkeys(pool_by_key.values()))
     index = {k: names.index(name) for k, name in pool_by_key.items()}
+    lev = np.array([p.leverage for p in held], dtype=float)  # None (unknown) → nan → 1
     return Assets(
         coins=coins,
         infos=infos,
         mid=np.array([i.mid for i in infos], dtype=float),
         szd=np.array([i.sz_decimals for i in infos], dtype=int),
-        perp=np.array([k[0] == "perp" for k in keys], dtype=bool),
-        size=np.array([p.size if p is not None else 0.0 for p in held], dtype=float),
-        free=np.array([p.free if p is not None else 0.0 for p in held], dtype=float),
+        perp=np.array([k == "perp" for k in kind], dtype=bool),
+        size=np.array([p.size for p in held], dtype=float),
+        free=np.array([p.free for p in held], dtype=float),
         target=np.array([alloc.get(c, 0.0) for c in coins], dtype=float),
-        lev=np.array([max(1.0, p.leverage or 1.0) if p is not None else 1.0 for p in held], dtype=float),
+        lev=np.maximum(1.0, np.nan_to_num(lev, nan=1.0)),
         fee_scale=np.array([i.fee_scale for i in infos], dtype=float),
         books=books,
-        has_book=np.array([bk is not None for bk in books], dtype=bool),
+        has_book=np.array([b is not None for b in books], dtype=bool),
         pool=np.array([index[k] for k in keys], dtype=int),
         pool_names=names,
         pools=free_cash(current),
         spot_usdc=current.usdc_spot_total,
         abstraction=current.abstraction,
     )
+
+
+_FLAT = Position(coin="-", market="perp", size=0.0)  # what an asset not held holds

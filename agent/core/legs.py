@@ -74,7 +74,8 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
     free_small = frees & ((free_sz * mid < min_trade - TINY) | (free_sz <= 0))
     use_small = grow & ((grow_sz * mid < min_trade - TINY) | (grow_sz <= 0))
     small = [(i, "close" if to_zero[i] else "reduce", free_sz[i]) for i in np.flatnonzero(free_small).tolist()]
-    small += [(i, "open" if s[i] == 0 or flip[i] else "increase", grow_sz[i]) for i in np.flatnonzero(use_small).tolist()]
+    for i in np.flatnonzero(use_small).tolist():
+        small.append((i, "open" if s[i] == 0 or flip[i] else "increase", grow_sz[i]))
     for i, kind, size in small:
         skipped.append(
             SkippedTrade(

@@ -21,7 +21,6 @@ from agent.core.domain import (
     PlanSummary,
     RebalancingPlan,
     SkippedTrade,
-    TargetAllocation,
     TradeAction,
 )
 
@@ -63,7 +62,8 @@ def assemble(d: Decision) -> RebalancingPlan:
     fees, slip, s_after, reason = d.fees, d.slippage, d.s_after, d.reason
     e_after = equity - fees - slip
     w_after = s_after * b.mid / e_after if e_after > 0 else np.zeros_like(s_after)
-    sells = buys = 0
+    sells: float = 0
+    buys: float = 0
     exits = entries = 0
     for a in actions:
         if a.side == "sell":
@@ -211,21 +211,35 @@ def cash_pools(b: Assets, cash_before: float) -> dict[str, float]:
 
 
 def trusted(cls: type[_M], fields: dict[str, object]) -> _M:
-    """Build a model from values this module computed and typed itself, skipping re-validation.
+    """Build a frozen model from values the planner computed and typed itself, skipping re-validation.
 
-    The planner makes one ``TradeAction`` per leg on its hot path; pydantic's validation costs ~2 µs
-    each, more than the rest of the per-asset work. Every field here comes from typed arrays above.
+    ``fields`` holds every field of ``cls``. A plan holds one ``TradeAction`` per leg and one ``AssetRow``
+    per asset; pydantic's validation costs more than the rest of the per-asset work. All instances of a
+    class share one fields set: a frozen model never changes it, and ``model_copy`` copies it before an
+    update.
     """
+    names = _ALL_FIELDS.get(cls)
+    if names is None:
+        names = _ALL_FIELDS[cls] = set(cls.model_fields)
+    if len(fields) != len(names):
+        raise TypeError(f"{cls.__name__} needs every field: {sorted(names - fields.keys())} missing")
     obj = _new(cls)  # not cls.__new__: the lookup through pydantic's metaclass costs ~1 µs
-    _set(obj, "__dict__", fields)
-    _set(obj, "__pydantic_fields_set__", set(fields))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
+    _set_dict(obj, fields)
+    _set_fields_set(obj, names)
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
-_new, _set = object.__new__, object.__setattr__
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
+_new = object.__new__
+# BaseModel's slots, set through their descriptors (object.__setattr__ would look each one up)
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _stamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    t = now.astimezone(UTC)
+    return f"{t.year:04d}{t.month:02d}{t.day:02d}{t.hour:02d}{t.minute:02d}{t.second:02d}"

@@ -1,6 +1,7 @@
 """The deterministic planner: current state + target + market rules → an ordered ``RebalancingPlan``.
 
-The steps (seed 003, with seeds 000, 002 and 004 folded in):
+Every step works on columns, one array entry per asset (:mod:`agent.core.columns`); the plan's
+``TradeAction``s are built once, at the end. The steps:
 
 1. limits on the target: max weight (clip), min weight (below it: exit), cash reserve floor;
 2. weights and drift: ``w`` current, ``t`` target, ``d = w − t``, portfolio drift ½Σ|d| (USDC included);
@@ -8,14 +9,16 @@ The steps (seed 003, with seeds 000, 002 and 004 folded in):
    (back to the band's edge), calendar (everything to target when due), cash-flow (buy-only with the
    cash above the target cash); threshold and band then also move the largest remaining drifts to
    target until the portfolio drift is below its threshold;
-4. each asset's change becomes at most two legs: one that frees capital (reduce/close) and one
-   that uses it (open/increase); a sign flip is a close then an open, so no asset is both bought
-   and sold and nothing is traded twice; sizes round down to ``szDecimals``, a reduce that would
-   leave dust closes the position, a leg under the minimum order value is skipped and reported;
+4. each asset's change becomes at most two legs (:mod:`agent.core.legs`): one that frees capital
+   (reduce/close) and one that uses it (open/increase); a sign flip is a close then an open, so no
+   asset is both bought and sold and nothing is traded twice; sizes round down to ``szDecimals``, a
+   reduce that would leave dust closes the position, a leg under the minimum order value is skipped
+   and reported;
 5. max trades per cycle keeps the assets with the largest moves;
-6. capital: legs that free capital run first; then legs that use it, shrunk pro rata (and rounded
-   down again) so that buying power never goes negative after fees and slippage;
-7. costs: taker fees by market type plus slippage from walking the book (or a fallback).
+6. capital (:mod:`agent.core.sizing`): legs that free capital run first; then legs that use it, shrunk
+   pro rata (and rounded down again) so that buying power never goes negative after fees and slippage;
+7. costs: taker fees by market type plus slippage from walking the book (or a fallback);
+8. the report around the actions (:mod:`agent.core.plan_report`).
 
 Buying power is ``(max_gross_leverage − cash_floor) · E − Σ|notional|``. With the default leverage 1
 it is the USDC above the reserve floor: a plan never takes cash below the floor.
@@ -50,7 +53,7 @@ class PortfolioRebalancer:
     """Plans the minimum trades that bring a portfolio back to its target.
 
     ``PortfolioRebalancer(min_trade_value=10.0, max_slippage_pct=0.005, rebalance_threshold=0.05)``
-    are seed 003's knobs: the minimum order value in USD, the IOC protection (limit price
+    are the main knobs: the minimum order value in USD, the IOC protection (limit price
     = mid × (1 ± max_slippage_pct)) and the position drift threshold. Keyword-only extras:
 
     - ``portfolio_threshold``: portfolio drift (½Σ|d|) that triggers a rebalance (default: the
@@ -61,9 +64,9 @@ class PortfolioRebalancer:
       ``δ_i = σ_{w,i}·sqrt(κ_i/A)``, traded back to the edge; an asset the model lacks gets ``band``.
     - ``band`` / ``band_kind``: band half-width, ``absolute`` (±0.05 → 55–65 % around 60 %) or
       ``relative`` (±25 % of the target weight).
-    - ``calendar_interval``: how often a calendar rebalance is due (seed 000: 3, 7 or 14 days).
-    - ``max_trades``: at most this many assets traded per cycle, largest moves first (seed 002).
-    - ``cash_reserve`` / ``cash_floor``: seed 002's bands, or just a hard floor.
+    - ``calendar_interval``: how often a calendar rebalance is due (e.g. 3, 7 or 14 days).
+    - ``max_trades``: at most this many assets traded per cycle, largest moves first.
+    - ``cash_reserve`` / ``cash_floor``: the cash reserve's bands, or just a hard floor.
     - ``max_weight`` / ``min_weight``: per-asset caps; a target under ``min_weight`` means exit.
     - ``max_gross_leverage``: Σ|w| allowed (1 = no leverage).
     - ``costs``: fee rates and the slippage fallback.
@@ -269,9 +272,8 @@ class PortfolioRebalancer:
         g = gap[order]
         # Σ|d| and Σ|w| before each move, summed left to right as the moves happen
         gap_sum = np.add.accumulate(np.concatenate(([float(gap.sum())], -g)))[:-1]
-        abs_sum = np.add.accumulate(
-            np.concatenate(([float(np.abs(w_new).sum())], (np.abs(t) - np.abs(w_new))[order]))
-        )[:-1]
+        step = (np.abs(t) - np.abs(w_new))[order]
+        abs_sum = np.add.accumulate(np.concatenate(([float(np.abs(w_new).sum())], step)))[:-1]
         cash_t = 1.0 - float(np.abs(t).sum())
         drift = 0.5 * (gap_sum + np.abs((1.0 - abs_sum) - cash_t))
         stop = (g <= _TINY) | (drift < self.portfolio_threshold - _TINY)

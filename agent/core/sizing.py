@@ -66,25 +66,32 @@ def size_for_capital(
     f_fee, f_slip = _costs(a, costs, fee_rate, fo, f_sz, f_px, ~f_sell)
 
     # Freeing legs first: what they free (net of their costs) joins their pool and the buying power.
-    gross = _seq(float(np.abs(a.size * mid).sum()), -f_val)
-    e = _seq(equity, -(f_fee + f_slip))
+    # (Sums run left to right in plan order, leg by leg, as the legs will fill.)
+    gross, e, fees, slip = float(np.abs(a.size * mid).sum()), equity, 0.0, 0.0
     pool = dict(a.pools)
+    names = a.pool_names
     freed = np.where(a.perp[fo], f_val / a.lev[fo], f_val)
-    for p in np.unique(a.pool[fo]).tolist():
-        on = a.pool[fo] == p
-        name = a.pool_names[p]
-        pool[name] = _seq(pool.get(name, 0.0), freed[on], -f_fee[on], -f_slip[on])
+    for p, v, x, f, sl in zip(
+        a.pool[fo].tolist(), f_val.tolist(), freed.tolist(), f_fee.tolist(), f_slip.tolist(), strict=True
+    ):
+        gross -= v
+        e -= f + sl
+        pool[names[p]] = pool.get(names[p], 0.0) + x - f - sl
+        fees, slip = fees + f, slip + sl
     power = max(0.0, (max_gross_leverage - cash_floor) * e - gross)
 
     # Shrink rule: every capital user keeps the same fraction of its wanted size (pro rata, per cash
     # pool and overall), rounded down onto the size grid.
     u_val = u_sz * mid[uo]
     u_fee, u_slip = _costs(a, costs, fee_rate, uo, u_sz, u_px, ~legs.use_sell[uo])
-    cost = u_val + u_fee + u_slip
-    need = {a.pool_names[p]: _seq(0.0, cost[a.pool[uo] == p]) for p in np.unique(a.pool[uo]).tolist()}
-    overall = pro_rata(power, _seq(0.0, cost))
+    need: dict[str, float] = {}
+    need_all = 0.0
+    for p, c in zip(a.pool[uo].tolist(), (u_val + u_fee + u_slip).tolist(), strict=True):
+        need_all += c
+        need[names[p]] = need.get(names[p], 0.0) + c
+    overall = pro_rata(power, need_all)
     scales = pool_scales(pool, need, overall=overall)
-    scale = np.array([scales.get(n, 1.0) for n in a.pool_names])[a.pool[uo]]
+    scale = np.array([scales.get(n, 1.0) for n in names])[a.pool[uo]]
     shrunk = scale < 1.0
     grid = np.power(10.0, a.szd[uo])
     sz = np.where(shrunk, np.floor(u_sz * scale * grid + _EPS) / grid, u_sz)  # round_size_down, exactly
@@ -93,7 +100,7 @@ def size_for_capital(
     notes = [""] * len(uo)
     for k in np.flatnonzero(shrunk).tolist():
         i = int(uo[k])
-        why = "buying power" if scale[k] == overall else pool_label(a.pool_names[a.pool[i]], a.abstraction)
+        why = "buying power" if scale[k] == overall else pool_label(names[a.pool[i]], a.abstraction)
         if short[k]:
             skipped.append(
                 SkippedTrade(
@@ -108,15 +115,16 @@ def size_for_capital(
         s_fee, s_slip = _costs(a, costs, fee_rate, uo, sz, u_px, ~legs.use_sell[uo])
         u_fee, u_slip = np.where(shrunk, s_fee, u_fee), np.where(shrunk, s_slip, u_slip)
     keep = ~short
-    fees = _seq(_seq(0.0, f_fee), u_fee[keep])
-    slip = _seq(_seq(0.0, f_slip), u_slip[keep])
+    for f, sl in zip(u_fee[keep].tolist(), u_slip[keep].tolist(), strict=True):
+        fees, slip = fees + f, slip + sl
     priced = Priced(
         order=np.concatenate((fo, uo[keep])),
         frees=np.concatenate((np.ones(len(fo), dtype=bool), np.zeros(int(keep.sum()), dtype=bool))),
         sell=np.concatenate((f_sell, legs.use_sell[uo][keep])),
         size=np.concatenate((f_sz, sz[keep])),
         px=np.concatenate((f_px, u_px[keep])),
-        notes=[legs.notes.get(i, "") for i in fo.tolist()] + [n for n, k in zip(notes, keep.tolist()) if k],
+        notes=[legs.notes.get(i, "") for i in fo.tolist()]
+        + [n for n, k in zip(notes, keep.tolist(), strict=True) if k],
         fees=fees,
         slippage=slip,
     )
@@ -145,11 +153,3 @@ def _costs(
         i = int(idx[k])
         slip[k] = costs.slippage_usd(a.books[i], float(a.mid[i]), float(size[k]), bool(is_buy[k]), float(px[k]))
     return value * fee_rate[idx], slip
-
-
-def _seq(start: float, *cols: np.ndarray) -> float:
-    """``start`` plus each element in turn (of the columns interleaved), summed left to right."""
-    if not cols or not len(cols[0]):
-        return float(start)
-    steps = np.stack(cols, axis=1).ravel() if len(cols) > 1 else cols[0]
-    return float(np.add.accumulate(np.concatenate(([start], steps)))[-1])
