@@ -1,14 +1,16 @@
-"""Planner benchmark: latency at 10/50/200/1000 assets and traded notional vs its lower bound.
+"""Planner benchmark: latency at 10/50/200/1000 assets, traded notional vs its lower bound, and the
+planner's time over a bare numpy planner's.
 
-Run: ``python benchmarks/plan_latency.py [--runs 300]``. Random perp portfolios (longs and shorts,
-random szDecimals and mids), random targets; every plan is checked for correctness (no asset both
-bought and sold, all assets in band afterwards or reported) and the ratio of traded notional to the
-lower bound Σ|target − current| notional over the assets that trade is printed.
+Run: ``python benchmarks/plan_latency.py [--runs 300] [--sizes 10,50,200] [--before COMMIT]``. Random perp
+portfolios (longs and shorts, random szDecimals and mids), random targets; every plan is checked for
+correctness (no asset both bought and sold, all assets in band afterwards or reported) and the ratio of
+traded notional to the lower bound Σ|target − current| notional over the assets that trade is printed.
 
-The first scenario also times ``bare_plan``, a flat numpy reference for that case (all perps, everything
-to target, no books) that returns the same ``TradeAction`` objects from the same inputs, and prints the
-planner's time over the reference's (the median of back-to-back pairs on the same case; issue 11's goal:
-≤ 1.5× at 200 coins) and how many plans matched.
+``bare_plan`` is the reference: a threshold-mode planner in numpy that returns the same ``TradeAction``
+objects from the same inputs, with none of the planner's extras (see its docstring). Each case is timed
+back to back (reference, then planner) in this thread's CPU time, and ``× bare`` is the median of the
+per-case ratios; ``same`` counts the plans whose actions equal the reference's. ``--before COMMIT`` loads
+that commit's planner (``git show``) and times it against the same reference in the same run.
 """
 
 from __future__ import annotations

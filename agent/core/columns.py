@@ -51,17 +51,20 @@ def assets_of(current: PortfolioState, target: TargetAllocation, market: Market)
     pool_by_key = {k: pool_of(infos[j], current.abstraction) for k, j in {k: j for j, k in enumerate(keys)}.items()}
     names = list(dict.fromkeys(pool_by_key.values()))
     index = {k: names.index(name) for k, name in pool_by_key.items()}
-    lev = np.array([p.leverage for p in held], dtype=float)  # None (unknown) → nan → 1
+    perp = np.array([k == "perp" for k in kind], dtype=bool)
+    size = np.array([p.size for p in held], dtype=float)
     return Assets(
         coins=coins,
         infos=infos,
         mid=np.array([i.mid for i in infos], dtype=float),
         szd=np.array([i.sz_decimals for i in infos], dtype=int),
-        perp=np.array([k == "perp" for k in kind], dtype=bool),
-        size=np.array([p.size for p in held], dtype=float),
-        free=np.array([p.free for p in held], dtype=float),
+        perp=perp,
+        size=size,
+        free=np.where(  # as Position.free: spot total − hold, a perp's whole size
+            [p.market == "spot" for p in held], size - np.array([p.hold for p in held], dtype=float), size
+        ),
         target=np.array([alloc.get(c, 0.0) for c in coins], dtype=float),
-        lev=np.maximum(1.0, np.nan_to_num(lev, nan=1.0)),
+        lev=np.maximum(1.0, np.array([p.leverage or 1.0 for p in held], dtype=float)),
         fee_scale=np.array([i.fee_scale for i in infos], dtype=float),
         books=books,
         has_book=np.array([b is not None for b in books], dtype=bool),

@@ -23,6 +23,7 @@ from agent.core.domain import (
     SkippedTrade,
     TradeAction,
 )
+from agent.core.rules import rounded
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -124,7 +125,7 @@ def assemble(d: Decision) -> RebalancingPlan:
         rows=rows(b, equity, w, t, w_after, actions, half=d.half, cash_floor=d.cash_floor),
         clamps=b.clamps,
         strategy_id=d.strategy_id,
-        target={**dict(zip(b.coins, [round(x, 6) for x in t.tolist()], strict=True)), CASH: cash_t},
+        target={**dict(zip(b.coins, rounded(t, 6), strict=True)), CASH: cash_t},
         inputs_hash=digest,
         cash_pools=cash_pools(b, cash_before),
     )
