@@ -56,7 +56,7 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
     skipped: list[SkippedTrade] = []
     notes: dict[int, str] = {}
     locked = abs_s - a.free
-    for i in np.flatnonzero(frees & ~a.perp & (locked > TINY) & (to_zero | (reduce_sz > sellable))).tolist():
+    for i in (frees & ~a.perp & (locked > TINY) & (to_zero | (reduce_sz > sellable))).nonzero()[0].tolist():
         notes[i] = f" ({locked[i]:g} locked, left in place)"
         coin = a.coins[i]
         skipped.append(
@@ -66,15 +66,15 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
                 reason=f"{locked[i]:g} {coin} is locked (hold) by open orders and cannot be sold",
             )
         )
-    short_spot = np.flatnonzero(grow & ~a.perp & (s_new < 0))
+    short_spot = (grow & ~a.perp & (s_new < 0)).nonzero()[0]
     if len(short_spot):
         raise ValidationError(f"{a.coins[short_spot[0]]}: spot cannot be short")
 
     wanted = np.abs(s_new - s) * mid
     free_small = frees & ((free_sz * mid < min_trade - TINY) | (free_sz <= 0))
     use_small = grow & ((grow_sz * mid < min_trade - TINY) | (grow_sz <= 0))
-    small = [(i, "close" if to_zero[i] else "reduce", free_sz[i]) for i in np.flatnonzero(free_small).tolist()]
-    for i in np.flatnonzero(use_small).tolist():
+    small = [(i, "close" if to_zero[i] else "reduce", free_sz[i]) for i in free_small.nonzero()[0].tolist()]
+    for i in use_small.nonzero()[0].tolist():
         small.append((i, "open" if s[i] == 0 or flip[i] else "increase", grow_sz[i]))
     for i, kind, size in small:
         skipped.append(
@@ -99,7 +99,7 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
 def limit_trades(a: Assets, legs: Legs, max_trades: int) -> list[SkippedTrade]:
     """Keep the ``max_trades`` assets with the largest moves (then by coin); report the rest, by coin."""
     moved = legs.free_sz * a.mid + legs.use_sz * a.mid
-    trading = np.flatnonzero((legs.free_sz > 0) | (legs.use_sz > 0))
+    trading = ((legs.free_sz > 0) | (legs.use_sz > 0)).nonzero()[0]
     ranked = trading[np.lexsort((trading, -moved[trading]))]
     dropped = np.sort(ranked[max_trades:])
     legs.free_sz[dropped] = 0.0

@@ -143,9 +143,10 @@ def rows(
     cash_floor: float,
 ) -> list[AssetRow]:
     """One drift-table row per asset, and the USDC row."""
-    by_coin: dict[str, list[str]] = {}
+    by_coin: dict[str, str] = {}
     for a in actions:
-        by_coin.setdefault(a.coin, []).append(f"{a.side} {a.size:g}")
+        text = f"{a.side} {a.size:g}"
+        by_coin[a.coin] = f"{by_coin[a.coin]}, {text}" if a.coin in by_coin else text
     cols = zip(
         b.coins,
         b.perp.tolist(),
@@ -171,7 +172,7 @@ def rows(
                 "band_low": lo,
                 "band_high": hi,
                 "planned_weight": pw,
-                "action": ", ".join(by_coin[c]) if c in by_coin else "hold",
+                "action": by_coin.get(c, "hold"),
             },
         )
         for c, perp, cw, tw, d, v, lo, hi, pw in cols

@@ -96,6 +96,6 @@ def rounded(values: np.ndarray, ndigits: int) -> list[float]:
     scaled = values * scale
     near_tie = (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-6) | ~(np.abs(scaled) < 2.0**52)
     out = np.rint(scaled) / scale
-    for i in np.flatnonzero(near_tie).tolist():
+    for i in near_tie.nonzero()[0].tolist():
         out[i] = round(float(values[i]), ndigits)
     return out.tolist()

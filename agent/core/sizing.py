@@ -33,7 +33,7 @@ def limit_prices(a: Assets, slippage: float) -> tuple[np.ndarray, np.ndarray]:
     n = len(a.coins)
     buy = protected_prices(a.mid, np.ones(n, dtype=bool), slippage, a.perp, a.szd)
     sell = protected_prices(a.mid, np.zeros(n, dtype=bool), slippage, a.perp, a.szd)
-    for i in np.flatnonzero((buy < a.mid) | (sell > a.mid) | (sell <= 0)).tolist():
+    for i in ((buy < a.mid) | (sell > a.mid) | (sell <= 0)).nonzero()[0].tolist():
         market: MarketType = "perp" if a.perp[i] else "spot"
         buy[i] = max(buy[i], round_price(float(a.mid[i]), market, int(a.szd[i]), up=True))
         sell[i] = min(sell[i], round_price(float(a.mid[i]), market, int(a.szd[i]), up=False)) or buy[i]
@@ -98,7 +98,7 @@ def size_for_capital(
     short = shrunk & (sz * mid[uo] < min_trade - TINY)
     skipped = []
     notes = [""] * len(uo)
-    for k in np.flatnonzero(shrunk).tolist():
+    for k in shrunk.nonzero()[0].tolist():
         i = int(uo[k])
         why = "buying power" if scale[k] == overall else pool_label(names[a.pool[i]], a.abstraction)
         if short[k]:
@@ -133,7 +133,7 @@ def size_for_capital(
 
 def _largest_first(value: np.ndarray) -> np.ndarray:
     """Indices of the legs with a size, largest value first, then by coin (indices are in coin order)."""
-    idx = np.flatnonzero(value > 0)
+    idx = (value > 0).nonzero()[0]
     return idx[np.lexsort((idx, -value[idx]))]
 
 
@@ -149,7 +149,7 @@ def _costs(
     """Fees and slippage of legs of ``size`` on assets ``idx``: the book walked where there is one."""
     value = size * a.mid[idx]
     slip = value * costs.fallback_slippage_bps / 10_000
-    for k in np.flatnonzero(a.has_book[idx]).tolist():
+    for k in a.has_book[idx].nonzero()[0].tolist():
         i = int(idx[k])
         slip[k] = costs.slippage_usd(a.books[i], float(a.mid[i]), float(size[k]), bool(is_buy[k]), float(px[k]))
     return value * fee_rate[idx], slip
