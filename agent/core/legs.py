@@ -31,7 +31,6 @@ class Legs:
     use_sz: np.ndarray  # open/increase size
     opening: np.ndarray  # bool: the using leg opens (from flat, or after a flip's close)
     use_sell: np.ndarray  # bool: the using leg sells (opens or grows a short)
-    wanted: np.ndarray  # |Δsize| × mid: what the asset wanted to trade, for the skipped list
     notes: dict[int, str]  # freeing legs that leave locked spot in place
 
 
@@ -70,7 +69,7 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
     if len(short_spot):
         raise ValidationError(f"{a.coins[short_spot[0]]}: spot cannot be short")
 
-    wanted = np.abs(s_new - s) * mid
+    wanted = np.abs(s_new - s) * mid  # what the asset wanted to trade, for the skipped list
     free_small = frees & ((free_sz * mid < min_trade - TINY) | (free_sz <= 0))
     use_small = grow & ((grow_sz * mid < min_trade - TINY) | (grow_sz <= 0))
     small = [(i, "close" if to_zero[i] else "reduce", free_sz[i]) for i in free_small.nonzero()[0].tolist()]
@@ -90,7 +89,6 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
         use_sz=np.where(grow & ~use_small, grow_sz, 0.0),
         opening=(s == 0) | flip,
         use_sell=s_new < 0,
-        wanted=wanted,
         notes=notes,
     )
     return legs, skipped
