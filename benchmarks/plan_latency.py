@@ -129,7 +129,8 @@ def bare_plan(
             "coin": c, "market": info.market, "side": "buy" if b else "sell", "kind": k_, "size": sz,
             "notional_usd": v, "from_weight": w0r, "to_weight": w1r, "reduce_only": rd and info.market == "perp",
             "limit_px": p, "reason": why, "asset": info.asset, "wire_name": info.wire_name,
-            "sz_decimals": info.sz_decimals, "order_type": "ioc", "twap_minutes": None,
+            "sz_decimals": info.sz_decimals, "order_type": "ioc", "twap_minutes": None, "lots": None,
+            "lots_asset": None, "est_gain_usd": None,
         }  # fmt: skip
         out.append(_trusted(TradeAction, fields))
     return out

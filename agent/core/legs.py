@@ -162,6 +162,9 @@ def trade_actions(a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, l
                     "sz_decimals": info.sz_decimals,
                     "order_type": "ioc",
                     "twap_minutes": None,
+                    "lots": None,
+                    "lots_asset": None,
+                    "est_gain_usd": None,
                 },
             )
         )

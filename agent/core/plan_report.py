@@ -215,25 +215,33 @@ def cash_pools(b: Assets, cash_before: float) -> dict[str, float]:
 def trusted(cls: type[_M], fields: dict[str, object]) -> _M:
     """Build a frozen model from values the planner computed and typed itself, skipping re-validation.
 
-    ``fields`` holds every field of ``cls``. A plan holds one ``TradeAction`` per leg and one ``AssetRow``
-    per asset; pydantic's validation costs more than the rest of the per-asset work. All instances of a
-    class share one fields set: a frozen model never changes it, and ``model_copy`` copies it before an
-    update.
+    A plan holds one ``TradeAction`` per leg and one ``AssetRow`` per asset; pydantic's validation costs
+    more than the rest of the per-asset work. Fields left out of ``fields`` keep their declared defaults
+    (and are not in the model's fields set). Instances given every field share one fields set: a frozen
+    model never changes it, and ``model_copy`` copies it before an update.
     """
-    names = _ALL_FIELDS.get(cls)
-    if names is None:
-        names = _ALL_FIELDS[cls] = set(cls.model_fields)
-    if len(fields) != len(names):
-        raise TypeError(f"{cls.__name__} needs every field: {sorted(names - fields.keys())} missing")
+    every = _ALL_FIELDS.get(cls)
+    if every is None:
+        every = _ALL_FIELDS[cls] = set(cls.model_fields)
+        _DEFAULTS[cls] = {
+            name: f.default for name, f in cls.model_fields.items() if not f.is_required() and f.default_factory is None
+        }
+    given = every
+    if len(fields) != len(every):
+        given = set(fields)
+        fields = {**_DEFAULTS[cls], **fields}
+        if len(fields) != len(every):
+            raise TypeError(f"{cls.__name__} needs its required fields: {sorted(every - fields.keys())} missing")
     obj = _new(cls)  # not cls.__new__: the lookup through pydantic's metaclass costs ~1 µs
     _set_dict(obj, fields)
-    _set_fields_set(obj, names)
+    _set_fields_set(obj, given)
     _set_extra(obj, None)
     _set_private(obj, None)
     return obj
 
 
 _ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
+_DEFAULTS: dict[type[BaseModel], dict[str, object]] = {}
 _new = object.__new__
 # BaseModel's slots, set through their descriptors (object.__setattr__ would look each one up)
 _set_dict = BaseModel.__dict__["__dict__"].__set__

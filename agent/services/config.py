@@ -86,6 +86,34 @@ class RiskConfig(_Section):
     drawdown_exposure: float = Field(0.5, ge=0, le=1, description="risk weights × this past the threshold")
 
 
+class TaxConfig(_Section):
+    """Tax lots: which lots a spot sell consumes and what it realises (``none``: tax logic off)."""
+
+    jurisdiction: Literal["none", "us", "de", "uk"] = "none"
+    lot_selection: Literal["fifo", "lifo", "hifo", "spec"] | None = Field(
+        None, description="default: fifo (de: fifo per account; uk: matching rules, no choice)"
+    )
+    long_term_preference: bool = False
+    wash_sale_days: int = Field(0, ge=0, le=366, description="no buy of an asset this many days after a loss sale")
+    wash_sale_substitute: dict[str, str] = Field(
+        default_factory=dict, description="where a blocked buy goes instead, e.g. {'UBTC/USDC' = 'BTC'}"
+    )
+    harvest: bool = False
+    harvest_min_loss_usd: float = Field(100.0, ge=0)
+    short_term_rate: float = Field(0.35, ge=0, le=1, description="for the savings estimate (us: short; de: taxable)")
+    long_term_rate: float = Field(0.15, ge=0, le=1, description="for the savings estimate (us: long-term)")
+    uk_rate: float = Field(0.24, ge=0, le=1, description="for the savings estimate (uk)")
+    de_exemption_limit: float = Field(1000.0, ge=0, description="de: the yearly limit for gains held ≤ 1 year")
+
+    @property
+    def on(self) -> bool:
+        return self.jurisdiction != "none"
+
+    @property
+    def method(self) -> Literal["fifo", "lifo", "hifo", "spec"]:
+        return self.lot_selection or "fifo"
+
+
 class HeartbeatConfig(_Section):
     interval: timedelta = timedelta(hours=4)
     autonomy: Literal["advise", "confirm", "auto"] = "advise"
@@ -202,6 +230,7 @@ class Settings(_Section):
     limits: Limits = DEFAULT_LIMITS
     heartbeat: HeartbeatConfig = HeartbeatConfig()
     risk: RiskConfig = RiskConfig()
+    tax: TaxConfig = TaxConfig()
     strategist: StrategistConfig = StrategistConfig()
     mcp: McpConfig = McpConfig()
     hyperliquid: HyperliquidSettings = HyperliquidSettings()

@@ -47,7 +47,18 @@ def test_a_trusted_model_equals_the_validated_one():
     assert row.model_fields_set == set(AssetRow.model_fields)
 
 
-def test_a_trusted_model_needs_every_field():
+def test_a_trusted_model_keeps_the_declared_defaults_of_fields_left_out():
+    given = {
+        "coin": "BTC", "market": "perp", "side": "buy", "kind": "open", "size": 0.01, "notional_usd": 1000.0,
+        "from_weight": 0.0, "to_weight": 0.1, "reduce_only": False, "limit_px": 100_500.0, "reason": "enter BTC",
+    }  # fmt: skip
+    action = trusted(TradeAction, dict(given))
+    assert action == TradeAction(**given)
+    assert action.model_fields_set == set(given)
+    assert (action.order_type, action.lots, action.twap_minutes) == ("ioc", None, None)
+
+
+def test_a_trusted_model_needs_its_required_fields():
     with pytest.raises(TypeError, match="coin"):
         trusted(TradeAction, {"side": "buy"})
 

@@ -272,8 +272,11 @@ class HyperliquidExchange(HistoryReads):
             result = classify_order_lookup(answer, cloid.lower(), fills)
         return result
 
-    def fills_since(self, ms: int) -> list[Fill]:
-        answer = self._info({"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}, FILLS_WEIGHT)
+    def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
+        req: dict[str, Any] = {"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}
+        if end_ms is not None:
+            req["endTime"] = int(end_ms)
+        answer = self._info(req, FILLS_WEIGHT)
         if not isinstance(answer, list):
             raise SnapshotError("userFillsByTime: expected a list")
         return [parse_fill(f) for f in answer]

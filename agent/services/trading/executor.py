@@ -248,6 +248,21 @@ class Executor:
             sz_decimals=a.sz_decimals,
         )
 
+    def _name_lots(self, a: TradeAction, cloid: str, done: float, size: float) -> None:
+        """A spot sell that names its lots records them under its cloid before the intent (and the signature):
+        the part of the plan's lots not consumed by earlier attempts, up to this order's size."""
+        if not a.lots:
+            return
+        picks, skip, need = [], done, size
+        for lot, q in a.lots:
+            take = max(0.0, q - skip)
+            skip = max(0.0, skip - q)
+            if take > 0 and need > 1e-12:
+                picks.append((lot, min(take, need)))
+                need -= min(take, need)
+        if picks:
+            self.store.tax.choose("", cloid, a.lots_asset or a.coin, picks)
+
     def _limit(self, a: TradeAction, market: Market) -> float:
         """The plan's protected price, tightened toward the current mid (never loosened)."""
         info = market.get(a.coin)
@@ -280,6 +295,7 @@ class Executor:
             self._keep_lease()
             intent = self._intent(plan, index, a, attempt, remaining, limit, self._expiry())
             mode = "paper" if self.mode == "paper" else "live"
+            self._name_lots(a, intent.cloid, done, remaining)
             self.journal.intend(plan.plan_id, index, attempt, intent, mode=mode, lease=self.lease)
             self.journal.mark(intent.cloid, SENT)
             rep.cloids.append(intent.cloid)
