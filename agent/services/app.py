@@ -59,6 +59,8 @@ class Services:
     configured: Settings | None = None  # the file's settings, before the stored ones (``preferences``)
     #: the services of another ``[[accounts]]`` entry by name (set by ``open_runtime`` when the config has any)
     accounts: Callable[[str], Services] | None = None
+    #: a fleet account: the fleet's own kill switch (the configured store's), which pauses every account too
+    fleet_paused: Callable[[], bool] | None = None
     _tools: list[ToolSpec] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -98,7 +100,7 @@ class Services:
         return str(user or self.settings.account_address or "default").lower()
 
     def is_paused(self) -> bool:
-        return self.store.records.is_paused()
+        return self.store.records.is_paused() or (self.fleet_paused is not None and self.fleet_paused())
 
     def strategies(self) -> dict[str, Strategy]:
         """The strategy library (``prompts/strategies/*.md``)."""

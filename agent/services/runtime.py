@@ -136,6 +136,7 @@ def open_runtime(
     model_tools: Callable[[Services], list[ToolSpec]] | None = None,
     offline: bool = False,
     budget: Any = None,
+    fleet_paused: Callable[[], bool] | None = None,
 ) -> Iterator[Services]:
     """Everything an interface needs, closed cleanly on exit.
 
@@ -145,6 +146,7 @@ def open_runtime(
     with its own clock). ``offline`` opens only the store (pause, resume, history, plans): no exchange is
     started or read. ``budget``: a rate budget shared with other accounts' clients (the fleet's per-IP
     weight). With ``[[accounts]]``, ``services.accounts`` opens each one's services by name on first use.
+    ``fleet_paused``: for a fleet account, the fleet's kill switch, read with the account's own before every order.
     """
     with ExitStack() as stack:
         store = store or Store(settings.db)
@@ -178,11 +180,14 @@ def open_runtime(
             # tick), so an order another live process has in flight is never touched, and reads never wait.
         services.model_tools = model_tools
         services.configured = configured
+        services.fleet_paused = fleet_paused
+        if services.executor is not None and fleet_paused is not None:
+            services.executor.is_paused = services.is_paused
         if settings.accounts and not offline and snapshot is None:
             from agent.services.fleet.accounts import AccountServices
 
             url = getattr(services.exchange, "base_url", None) if settings.is_local else None
-            services.accounts = AccountServices(settings, url, stack, clock)
+            services.accounts = AccountServices(settings, url, stack, clock, fleet_paused=store.records.is_paused)
         yield services
 
 

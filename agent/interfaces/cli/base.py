@@ -164,12 +164,28 @@ def model_tools(services: Services) -> list[Any]:
     return llm_tools(services)
 
 
+AccountOpt = Annotated[
+    str | None, typer.Option("--account", help="an [[accounts]] name (its own database); default: the configured one")
+]
+
+
 @contextmanager
 def runtime(
-    config: Path | None, snapshot: Path | None = None, settings: Settings | None = None, *, offline: bool = False
+    config: Path | None,
+    snapshot: Path | None = None,
+    settings: Settings | None = None,
+    *,
+    offline: bool = False,
+    account: str | None = None,
 ) -> Iterator[Services]:
-    """The services for one command; ``offline`` opens only the store (no exchange)."""
-    with open_runtime(
-        settings or settings_from(config), snapshot=snapshot, model_tools=model_tools, offline=offline
-    ) as svc:
+    """The services for one command; ``offline`` opens only the store (no exchange); ``account``: those of
+    that ``[[accounts]]`` entry (the fleet's kill switch applies to it as well)."""
+    settings = settings or settings_from(config)
+    if account is None:
+        with open_runtime(settings, snapshot=snapshot, model_tools=model_tools, offline=offline) as svc:
+            yield svc
+        return
+    from agent.services.fleet.accounts import open_account
+
+    with open_account(settings, account, snapshot=snapshot, model_tools=model_tools, offline=offline) as svc:
         yield svc

@@ -20,6 +20,7 @@ from agent.core.domain import RebalancingPlan, TargetAllocation
 from agent.core.durations import parse_duration
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
+    AccountOpt,
     ConfigOpt,
     JsonOpt,
     TargetOpt,
@@ -136,11 +137,12 @@ def demo_result(
 def history(
     days: Annotated[int, typer.Option(help="how far back")] = 60,
     csv_out: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] = False,
+    account: AccountOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Past cycles: when, why, what it did, value before and after, cost, realised 7-day return."""
-    with runtime(config, offline=True) as svc:
+    with runtime(config, offline=True, account=account) as svc:
         rows = svc.history(days)
     if csv_out:
         writer = csv.DictWriter(sys.stdout, fieldnames=CYCLE_FIELDS, extrasaction="ignore")

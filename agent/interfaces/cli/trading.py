@@ -14,6 +14,7 @@ from agent.core.planner import MODES
 from agent.core.targets import pydantic_problems
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
+    AccountOpt,
     ConfigOpt,
     JsonOpt,
     SnapshotOpt,
@@ -123,11 +124,12 @@ def execute(
     plan_id: Annotated[str, typer.Argument(help="the plan id from preview")],
     confirm: Annotated[str, typer.Option("--confirm", help="the confirm token from preview")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask (needed with --json or without a terminal)")] = False,
+    account: AccountOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Execute a previewed plan (asks first unless --yes)."""
-    with runtime(config) as svc:
+    with runtime(config, account=account) as svc:
         if not yes:
 
             def question() -> str:
@@ -202,13 +204,14 @@ def plans(
     ctx: typer.Context,
     days: Annotated[int, typer.Option(help="how far back")] = 60,
     limit: Annotated[int, typer.Option(help="at most this many")] = 50,
+    account: AccountOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stored plans, newest first (``plans show ID`` for one)."""
     if ctx.invoked_subcommand is not None:
         return
-    with runtime(config, offline=True) as svc:
+    with runtime(config, offline=True, account=account) as svc:
         rows = svc.plans(days=days, limit=limit)
     emit(as_json, rows, lambda: render.print_plans(rows))
 
@@ -216,10 +219,13 @@ def plans(
 @plans_app.command("show")
 @boundary
 def plans_show(
-    plan_id: Annotated[str, typer.Argument(help="a plan id")], config: ConfigOpt = None, as_json: JsonOpt = False
+    plan_id: Annotated[str, typer.Argument(help="a plan id")],
+    account: AccountOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """One plan: its actions, status, cycle, decision, orders and fills."""
-    with runtime(config, offline=True) as svc:
+    with runtime(config, offline=True, account=account) as svc:
         detail = svc.plan_detail(plan_id)
     emit(as_json, detail, lambda: render.print_plan_detail(detail))
 
@@ -263,23 +269,31 @@ def cancel(
 @app.command()
 @boundary
 def pause(
-    reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False
+    reason: Annotated[str, typer.Option(help="why")] = "",
+    account: AccountOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Turn the kill switch on: no order is sent until resume (a running execution stops before its next order)."""
-    _switch(config, True, reason, as_json)
+    """Turn the kill switch on: no order is sent until resume (a running execution stops before its next order).
+
+    The configured account's switch also pauses every [[accounts]] entry; --account pauses that one alone."""
+    _switch(config, True, reason, as_json, account)
 
 
 @app.command()
 @boundary
 def resume(
-    reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False
+    reason: Annotated[str, typer.Option(help="why")] = "",
+    account: AccountOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Turn the kill switch off."""
-    _switch(config, False, reason, as_json)
+    _switch(config, False, reason, as_json, account)
 
 
-def _switch(config: Path | None, paused: bool, reason: str, as_json: bool) -> None:
-    with runtime(config, offline=True) as svc:
+def _switch(config: Path | None, paused: bool, reason: str, as_json: bool, account: str | None = None) -> None:
+    with runtime(config, offline=True, account=account) as svc:
         (svc.pause if paused else svc.resume)(reason)
     word = "paused" if paused else "resumed"
     emit(as_json, {"paused": paused, "reason": reason}, lambda: console.print(f"trading {word}"))

@@ -1,7 +1,8 @@
 """The fleet: several accounts (a master, its subaccounts, vaults it leads) signed for by one key.
 
 :func:`open_fleet` builds one :class:`~agent.services.app.Services` per ``[[accounts]]`` entry, each with its
-own history database (``<db stem>-<name>.db``: its kill switch, stored target, journal and lease), all
+own history database (``<db stem>-<name>.db``, or a schema of a PostgreSQL ``db``: its kill switch, stored
+target, journal and lease), all
 sharing one rate budget (Hyperliquid's weight is per IP), plus the fleet's own store (``db``: allocation
 plans, the transfer journal, equity per day) and the master's :class:`MasterAccount` for transfers.
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from typing import Any
 from agent.adapters.hyperliquid.accounts import MasterAccount
 from agent.adapters.hyperliquid.budget import AddressActions, WindowBudget
 from agent.adapters.hyperliquid.client import HyperliquidExchange
+from agent.adapters.store import postgres
 from agent.adapters.store.db import Store
 from agent.core.allocation import AccountBook
 from agent.core.errors import ConfigError, ExchangeError
@@ -108,11 +110,19 @@ class Fleet:
                 )
 
 
+def account_db(db: str, name: str) -> str:
+    """Where one account's store lives: ``<db stem>-<name>.db`` beside a SQLite ``db``, or the schema
+    ``<schema>-<name>`` of a PostgreSQL ``db`` (shared by every machine that reaches the server)."""
+    if postgres.is_url(db):
+        return postgres.for_account(db, name)
+    path = Path(db)
+    return str(path.with_name(f"{path.stem}-{name}{path.suffix or '.db'}"))
+
+
 def account_settings(settings: Settings, account: AccountConfig, url: str | None) -> Settings:
     """One account's settings: its address (as vaultAddress unless it is the master), targets, limits, db."""
-    db = Path(settings.db)
     update: dict[str, Any] = {
-        "db": str(db.with_name(f"{db.stem}-{account.name}{db.suffix or '.db'}")),
+        "db": account_db(settings.db, account.name),
         "vault_address": None if account.role == "master" or not account.on_hyperliquid else account.address,
         "accounts": [],
     }
@@ -132,6 +142,35 @@ def account_settings(settings: Settings, account: AccountConfig, url: str | None
     if hb:
         update["heartbeat"] = settings.heartbeat.model_copy(update=hb)
     return settings.model_copy(update=update)
+
+
+def settings_for(settings: Settings, name: str) -> Settings:
+    """The settings of the ``[[accounts]]`` entry ``name`` (its address, store, targets and limits), for a
+    command run for one account (``--account NAME``); an unknown name is a one-line ``ValidationError``."""
+    from agent.core.errors import ValidationError
+
+    cfg = next((a for a in settings.accounts if a.name == name), None)
+    if cfg is None:
+        known = ", ".join(a.name for a in settings.accounts) or "none"
+        raise ValidationError(f"--account: {name!r} is not configured (accounts: {known})")
+    return account_settings(settings, cfg, None)
+
+
+@contextmanager
+def open_account(settings: Settings, name: str, *, offline: bool = False, **kw: Any) -> Iterator[Services]:
+    """The services of the ``[[accounts]]`` entry ``name`` for one command (``--account NAME``): its own store,
+    with the fleet's kill switch (the configured store's) read before every order as well."""
+    from agent.services.runtime import open_runtime
+
+    own = settings_for(settings, name)
+    fleet = None if offline else Store(settings.db)
+    try:
+        paused = fleet.records.is_paused if fleet is not None else None
+        with open_runtime(own, offline=offline, fleet_paused=paused, **kw) as svc:
+            yield svc
+    finally:
+        if fleet is not None:
+            fleet.close()
 
 
 def _standin_seed(settings: Settings) -> Any:
@@ -203,7 +242,8 @@ def open_fleet(
         accounts: dict[str, Account] = {}
         for cfg in configs:
             acc_settings = account_settings(base, cfg, url if settings.is_local else None)
-            svc = stack.enter_context(open_runtime(acc_settings, clock=clock, budget=budget))
+            opened = open_runtime(acc_settings, clock=clock, budget=budget, fleet_paused=store.records.is_paused)
+            svc = stack.enter_context(opened)
             if isinstance(svc.exchange, HyperliquidExchange):
                 svc.exchange.actions = actions
                 svc.exchange._meta, svc.exchange._spot_meta = master_client._meta, master_client._spot_meta
@@ -230,8 +270,17 @@ class AccountServices:
     """``services.accounts``: each ``[[accounts]]`` entry's services, opened on first use and closed with
     the ``stack`` of the runtime that made them (one MCP session, one chat)."""
 
-    def __init__(self, settings: Settings, url: str | None, stack: ExitStack, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        url: str | None,
+        stack: ExitStack,
+        clock: Clock = utcnow,
+        *,
+        fleet_paused: Callable[[], bool] | None = None,
+    ) -> None:
         self.settings, self.url, self.stack, self.clock = settings, url, stack, clock
+        self.fleet_paused = fleet_paused
         self.by_name = {a.name: a for a in settings.accounts}
         self.opened: dict[str, Services] = {}
         self._lock = threading.Lock()
@@ -247,5 +296,6 @@ class AccountServices:
         with self._lock:
             if name not in self.opened:
                 settings = account_settings(self.settings, cfg, self.url)
-                self.opened[name] = self.stack.enter_context(open_runtime(settings, clock=self.clock))
+                opened = open_runtime(settings, clock=self.clock, fleet_paused=self.fleet_paused)
+                self.opened[name] = self.stack.enter_context(opened)
             return self.opened[name]
