@@ -80,7 +80,7 @@ class Fleet:
             out.append(
                 AccountBook(
                     name=a.name,
-                    address=a.config.address,
+                    address=a.config.address or "",
                     equity=equity,
                     freeable=state.spot_usdc_free if state.unified else state.perp_free,
                     is_master=a.config.role == "master",
@@ -100,6 +100,8 @@ class Fleet:
     def check_roles(self) -> None:
         """The doctor's check for each account: ``userRole`` must say it holds funds (not an agent wallet)."""
         for a in self.accounts.values():
+            if a.config.address is None:  # only Hyperliquid accounts are in the capital fleet
+                continue
             role = self.master.user_role(a.config.address)
             if role not in TRADABLE_ROLES:
                 raise ConfigError(
@@ -121,10 +123,12 @@ def account_settings(settings: Settings, account: AccountConfig, url: str | None
     """One account's settings: its address (as vaultAddress unless it is the master), targets, limits, db."""
     update: dict[str, Any] = {
         "db": account_db(settings.db, account.name),
-        "vault_address": None if account.role == "master" else account.address,
+        "vault_address": None if account.role == "master" or not account.on_hyperliquid else account.address,
         "accounts": [],
     }
-    if url:
+    if not account.on_hyperliquid:  # another venue: its own (local) exchange, the same network setting
+        update["exchange"] = settings.exchange.model_copy(update={"venue": account.venue})
+    elif url:
         update["network"] = url
     if account.targets is not None:
         update["targets"] = account.targets
@@ -229,7 +233,9 @@ def open_fleet(
             **{k: v for k, v in settings.hyperliquid.client_kwargs().items() if k != "rate_limit_per_minute"},
         )
         master = MasterAccount(master_client)
-        configs = list(settings.accounts) or _discovered(master)
+        # the capital fleet is the Hyperliquid accounts (transfers need the master's key); another venue's
+        # accounts are in the portfolio view (agent.services.fleet.portfolio), never in a transfer
+        configs = [a for a in settings.accounts if a.on_hyperliquid] or _discovered(master)
         master_client._ensure_meta()  # one meta/spotMeta read (40 weight) for the whole fleet, not per account
         store = Store(settings.db)
         stack.callback(store.close)
