@@ -217,11 +217,21 @@ def get_history(services: Services, args: HistoryArgs) -> dict[str, Any]:
     """Read the history of the last `days` days: rebalancing cycles and previewed/executed plans.
 
     Read-only. Each cycle has its trigger, status, value before/after and 7-day return; each plan its
-    status (previewed, confirmed, refused, expired, executed:...).
+    status (previewed, confirmed, refused, expired, executed:...). pending_approvals lists the plans
+    waiting for a person (plan id, expiry, summary, and the Temporal workflow waiting for it, if any).
     """
+    from agent.services.fleet.approvals import pending
+
     cycles = services.history(args.days)
     plans = services.plans(days=args.days, limit=200)
-    return {"days": args.days, "cycles": cycles, "plans": plans, "paused": services.is_paused()}
+    waiting = pending(services)
+    return {
+        "days": args.days,
+        "cycles": cycles,
+        "plans": plans,
+        "pending_approvals": waiting,
+        "paused": services.is_paused(),
+    }
 
 
 @tool(PerformanceArgs, "read", "Performance")

@@ -22,7 +22,7 @@ Side = Literal["buy", "sell"]
 ActionKind = Literal["open", "increase", "reduce", "close"]
 
 CASH = "USDC"
-SUM_TOLERANCE = 0.01  # seed 003 accepts 0.99–1.01
+SUM_TOLERANCE = 0.01  # weights summing to 0.99–1.01 are accepted
 
 Weight = Annotated[StrictFloat | StrictInt, Field(description="fraction of equity")]
 
@@ -285,7 +285,7 @@ class PlanSummary(_Frozen):
 
 
 class AssetRow(_Frozen):
-    """One line of the drift table (seed 004) / the three columns of seed 000."""
+    """One line of the drift table, and of the advisor's three columns (current, target, after)."""
 
     coin: str
     market: MarketType | Literal["cash"]

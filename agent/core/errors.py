@@ -34,8 +34,9 @@ Raised outside the tree, by design (``tests/core/test_errors.py`` holds the list
 - the SDK's ``ClientError``/``ServerError`` inside the Hyperliquid adapter, converted to the
   ``ExchangeError`` branch before they leave it.
 - control flow that never leaves its module: ``AnswerRejected`` and ``JSONFormatError`` (the strategist
-  answer's retry loop), ``_Paused`` and ``_Stop`` (the executor); ``typer.Exit`` and ``ToolError`` are
-  the boundaries' own conversions.
+  answer's retry loop), ``_Paused`` and ``_Stop`` (the executor); ``typer.Exit``, ``ToolError`` and
+  Temporal's ``ApplicationError`` are the boundaries' own conversions; ``AttributeError`` is the module
+  protocol of ``agent``'s lazily loaded names.
 """
 
 from __future__ import annotations

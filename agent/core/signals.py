@@ -1,4 +1,4 @@
-"""Signal rules: a target from the holdings, their strategy signals and a cash reserve (seed 002's manager).
+"""Signal rules: a target from the holdings, their strategy signals and a cash reserve.
 
 Inputs: the current weights (cash included), a :class:`Signal` per asset (``sell``, ``hold``, ``buy`` or
 ``strong_buy``, and a score: higher is stronger), and :class:`SignalRules`. The rules, in order:
@@ -79,7 +79,7 @@ def apply(
     last_buy: dict[str, datetime] | None = None,
     loss_from_entry: dict[str, float] | None = None,
 ) -> SignalTarget:
-    """The target weights (``USDC`` = cash) that seed 002's rules give from ``current`` weights."""
+    """The target weights (``USDC`` = cash) that the signal rules give from ``current`` weights."""
     w = {c: max(0.0, x) for c, x in current.items() if c != CASH}
     cash = max(0.0, current.get(CASH, 1.0 - sum(w.values())))
     out = SignalTarget(weights={})

@@ -81,7 +81,7 @@ class RebalanceConfig(_Section):
 
 
 class RiskConfig(_Section):
-    """Correlation monitor and drawdown protection (seeds 001 and 004)."""
+    """Correlation monitor and drawdown protection."""
 
     max_correlation: float = Field(0.8, gt=0, le=1, description="alert when the holdings' average passes it")
     correlation_window: int = Field(30, ge=5, le=365, description="days of daily returns")
@@ -178,7 +178,7 @@ class HeartbeatConfig(_Section):
 
 
 class ScoreWeights(_Section):
-    """Seed 000's viability weights: how the offline strategist scores a coin (a weighted sum of ratios).
+    """Viability weights: how the offline strategist scores a coin (a weighted sum of ratios).
 
     ``momentum`` weighs the 90-day return over its 90-day volatility, ``trend`` the 30-day return over its
     30-day volatility; the default (1, 0) is the pure 90-day risk-adjusted momentum.
@@ -202,7 +202,7 @@ class StrategistConfig(_Section):
     max_tool_calls: int = Field(6, ge=0, le=50)
     timeout_s: float = Field(60.0, gt=0)
     strategy: str = Field("auto", description="auto (chosen by its preconditions) or a library strategy id")
-    top_percentile: float = Field(0.5, ge=0.1, le=1, description="seed 000: keep this fraction of coins by score")
+    top_percentile: float = Field(0.5, ge=0.1, le=1, description="keep this fraction of coins, best score first")
     score_weights: ScoreWeights = ScoreWeights()
 
     @field_validator("strategy")

@@ -136,6 +136,7 @@ def open_runtime(
     model_tools: Callable[[Services], list[ToolSpec]] | None = None,
     offline: bool = False,
     budget: Any = None,
+    fleet_paused: Callable[[], bool] | None = None,
 ) -> Iterator[Services]:
     """Everything an interface needs, closed cleanly on exit.
 
@@ -145,6 +146,7 @@ def open_runtime(
     with its own clock). ``offline`` opens only the store (pause, resume, history, plans): no exchange is
     started or read. ``budget``: a rate budget shared with other accounts' clients (the fleet's per-IP
     weight). With ``[[accounts]]``, ``services.accounts`` opens each one's services by name on first use.
+    ``fleet_paused``: for a fleet account, the fleet's kill switch, read with the account's own before every order.
     """
     with ExitStack() as stack:
         store = store or Store(settings.db)
@@ -178,10 +180,13 @@ def open_runtime(
             # tick), so an order another live process has in flight is never touched, and reads never wait.
         services.model_tools = model_tools
         services.configured = configured
+        services.fleet_paused = fleet_paused
+        if services.executor is not None and fleet_paused is not None:
+            services.executor.is_paused = services.is_paused
         if settings.accounts and not offline and snapshot is None:
             ex = services.exchange
             url = ex.base_url if settings.is_local and isinstance(ex, EndpointPort) else None
-            services.accounts = AccountServices(settings, url, stack, clock)
+            services.accounts = AccountServices(settings, url, stack, clock, fleet_paused=store.records.is_paused)
         yield services
 
 
@@ -246,8 +251,17 @@ class AccountServices:
     """``services.accounts``: each ``[[accounts]]`` entry's services, opened on first use and closed with
     the ``stack`` of the runtime that made them (one MCP session, one chat)."""
 
-    def __init__(self, settings: Settings, url: str | None, stack: ExitStack, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        url: str | None,
+        stack: ExitStack,
+        clock: Clock = utcnow,
+        *,
+        fleet_paused: Callable[[], bool] | None = None,
+    ) -> None:
         self.settings, self.url, self.stack, self.clock = settings, url, stack, clock
+        self.fleet_paused = fleet_paused
         self.by_name = {a.name: a for a in settings.accounts}
         self.opened: dict[str, Services] = {}
         self._lock = threading.Lock()
@@ -260,5 +274,6 @@ class AccountServices:
         with self._lock:
             if name not in self.opened:
                 settings = account_settings(self.settings, cfg, self.url)
-                self.opened[name] = self.stack.enter_context(open_runtime(settings, clock=self.clock))
+                opened = open_runtime(settings, clock=self.clock, fleet_paused=self.fleet_paused)
+                self.opened[name] = self.stack.enter_context(opened)
             return self.opened[name]

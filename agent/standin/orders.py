@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from agent.standin.engine import StandIn
 
 MIN_NOTIONAL = Decimal(10)
-#: Hyperliquid's answer to a non-ALO order right after a network upgrade (issue 10 quotes it).
+#: Hyperliquid's answer to a non-ALO order right after a network upgrade (quoted from the API docs).
 POST_ONLY_AFTER_UPGRADE = "Only post-only orders allowed immediately after a network upgrade"
 REFERENCE_BAND = Decimal(5)  # "cannot be more than 80% away from the reference price"
 

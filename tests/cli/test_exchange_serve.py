@@ -1,4 +1,5 @@
-"""``rebalancer exchange serve``: the stand-in as its own process, reached by the real SDK."""
+"""``rebalancer exchange serve``: the stand-in as its own process, reached by the real SDK; its refusals (which
+end the command before it serves) in this process."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import socket
 import subprocess
 import time
 
-from clirun import SCRIPT
+from clirun import SCRIPT, invoke
 from hyperliquid.info import Info
 
 from agent.standin import DEMO_ACCOUNT_ADDRESS
@@ -44,13 +45,7 @@ def test_serve_answers_the_sdk_and_stops_on_sigterm():
 def test_serve_refuses_a_bad_snapshot(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"meta": {"universe": "nope"}}')
-    p = subprocess.run(
-        [str(SCRIPT), "exchange", "serve", "--snapshot", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    p = invoke("exchange", "serve", "--snapshot", str(bad))
     assert p.returncode == 2 and p.stderr.startswith("error:")
 
 
@@ -60,8 +55,7 @@ def test_serve_on_a_busy_or_bad_port_exits_2_with_one_line():
         busy.listen(1)
         port = busy.getsockname()[1]
         for bad in (str(port), "0", "70000"):
-            cmd = [str(SCRIPT), "exchange", "serve", "--port", bad]
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+            p = invoke("exchange", "serve", "--port", bad)
             assert p.returncode == 2, (bad, p.stderr)
             (line,) = p.stderr.strip().splitlines()
             assert line.startswith("error:") and ("port" in line or "listen" in line), line

@@ -29,6 +29,8 @@ OUTSIDE_THE_TREE = {
     "_Stop",
     "Exit",
     "ToolError",
+    "ApplicationError",
+    "AttributeError",
 }
 
 

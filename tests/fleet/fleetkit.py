@@ -38,11 +38,11 @@ def accounts_toml(
     return "\n".join(out)
 
 
-def write_config(folder: Path, url: str, allocation: str, *, extra: str = "", **kw: Any) -> Path:
+def write_config(folder: Path, url: str, allocation: str, *, extra: str = "", db: str | None = None, **kw: Any) -> Path:
+    """A fleet config; ``db``: the store (default ``fleet.db`` in ``folder``; a PostgreSQL URL to share it)."""
     cfg = folder / "rebalancer.toml"
-    cfg.write_text(
-        f'network = "{url}"\ndb = "{folder / "fleet.db"}"\n{extra}\n{accounts_toml(**kw)}\n[allocation]\n{allocation}\n'
-    )
+    db = db or str(folder / "fleet.db")
+    cfg.write_text(f'network = "{url}"\ndb = "{db}"\n{extra}\n{accounts_toml(**kw)}\n[allocation]\n{allocation}\n')
     return cfg
 
 

@@ -1,7 +1,7 @@
 """Binance spot as a venue, through ccxt (``binance`` or ``binanceus``): the read and trade ports.
 
 What a weight means here: the venue's cash is its stable quote assets (USD, USDT, USDC, FDUSD where held),
-counted together (seed 002 counts USD and USDT together as cash); ``USDC`` in a target names that cash. Each
+counted together as one cash; ``USDC`` in a target names that cash. Each
 other asset is a spot position named as ccxt names its pair in the **trading quote** (``BTC/USD`` on Binance.US,
 ``BTC/USDT`` on Binance): buys spend that quote, sells fill it. Locked balances (in open orders) are ``hold``
 and are never sold. The exchange's rules come from its filters (``LOT_SIZE`` step, ``PRICE_FILTER`` tick,

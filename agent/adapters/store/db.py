@@ -1,4 +1,5 @@
-"""The history database: one SQLite file (WAL, ``synchronous=FULL``) with versioned migrations.
+"""The history database: one SQLite file (WAL, ``synchronous=FULL``) with versioned migrations, or a schema on a
+PostgreSQL server (``db = "postgresql://…"``, :mod:`.postgres`) that processes on several machines share.
 
 Tables: ``cycles`` (one per heartbeat tick or execution), ``decisions`` (with raw model replies),
 ``plans`` (with their confirm token's hash and status), ``orders`` (the write-ahead journal: one row per
@@ -22,6 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from agent.adapters.store import postgres
 from agent.adapters.store.cycles import Cycles
 from agent.adapters.store.journal import Journal
 from agent.adapters.store.leases import Leases
@@ -173,14 +175,22 @@ class Store:
 
     def __init__(self, path: str | Path, *, init: bool = False, _atomic: bool = True) -> None:
         self.path = str(path)
+        self._lock = threading.RLock()
+        if postgres.is_url(self.path):  # a server every process reaches (Temporal workers on other machines)
+            self.conn: Any = postgres.Connection(self.path)
+            self.path = postgres.redacted(self.path)
+            self._open()
+            return
         if self.path != ":memory:":
             _check_existing(Path(self.path), init=init)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             if _atomic and not Path(self.path).exists():
                 _create_atomically(Path(self.path))
-        self._lock = threading.RLock()
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.row_factory = sqlite3.Row
+        self._open()
+
+    def _open(self) -> None:
         try:
             self._check_schema()
         except BaseException:

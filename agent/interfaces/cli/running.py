@@ -11,15 +11,15 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agent.core import errors
-from agent.core.domain import RebalancingPlan, TargetAllocation
 from agent.core.durations import parse_duration
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
+    AccountOpt,
     ConfigOpt,
     JsonOpt,
     TargetOpt,
@@ -33,11 +33,11 @@ from agent.interfaces.cli.base import (
     settings_from,
 )
 from agent.interfaces.render import console
-from agent.services.config import Settings
-from agent.services.runtime import init_store, read_snapshot, snapshot_of
-from agent.services.trading.heartbeat import AUTONOMY, Heartbeat, TickResult
-from agent.services.trading.records import CYCLE_FIELDS
-from agent.services.trading.reports import ExecutionReport
+
+if TYPE_CHECKING:  # the commands import what they run, so `--help` stays fast
+    from agent.core.domain import RebalancingPlan
+    from agent.services.trading.heartbeat import TickResult
+    from agent.services.trading.reports import ExecutionReport
 
 exchange_app = typer.Typer(no_args_is_help=True, help="The local Hyperliquid stand-in.")
 app.add_typer(exchange_app, name="exchange")
@@ -46,7 +46,7 @@ app.add_typer(config_app, name="config")
 db_app = typer.Typer(no_args_is_help=True, help="The history database.")
 app.add_typer(db_app, name="db")
 
-#: seed 002's account, rebalanced to seed 002's targets (the demo's default).
+#: the demo account's target (the demo's default): a fifth in cash, the rest in BTC, ETH and SOL, no AVAX.
 DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
 #: the same targets on Binance.US, where the account holds the coins themselves (cash: USD and USDT)
 DEMO_TARGET_BINANCE = {"BTC/USD": 0.25, "ETH/USD": 0.30, "SOL/USD": 0.25, "AVAX/USD": 0.0, "USDC": 0.20}
@@ -67,9 +67,12 @@ def demo(
     venue: VenueOpt = "hyperliquid",
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the whole loop on the local stand-in: seed 002's account, drift, plan, execution, cost vs estimate."""
+    """Run the whole loop on the local stand-in: the demo account, drift, plan, execution, cost vs estimate."""
+    from agent.core.domain import TargetAllocation
+    from agent.services.config import Settings
+
     binance = _venue(venue) != "hyperliquid"
-    venue = "binanceus" if binance else venue  # seed 002's account holds USD: it is on Binance.US
+    venue = "binanceus" if binance else venue  # the demo account holds USD: it is on Binance.US
     default = DEMO_TARGET_BINANCE if binance else DEMO_TARGET
     tgt = read_target(target) if target else TargetAllocation.from_json(default)
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,9 +85,9 @@ def demo(
             plan = svc.preview(None, source="demo")
             if not as_json:
                 console.print(
-                    "Demo account (seed 002) on the local Binance.US stand-in, ccxt over loopback"
+                    "Demo account on the local Binance.US stand-in, ccxt over loopback"
                     if binance
-                    else "Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback"
+                    else "Demo account on the local Hyperliquid stand-in, real SDK over loopback"
                 )
                 render.print_plan(plan)
             if not plan.confirm_token:
@@ -136,11 +139,14 @@ def demo_result(
 def history(
     days: Annotated[int, typer.Option(help="how far back")] = 60,
     csv_out: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] = False,
+    account: AccountOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Past cycles: when, why, what it did, value before and after, cost, realised 7-day return."""
-    with runtime(config, offline=True) as svc:
+    from agent.services.trading.records import CYCLE_FIELDS
+
+    with runtime(config, offline=True, account=account) as svc:
         rows = svc.history(days)
     if csv_out:
         writer = csv.DictWriter(sys.stdout, fieldnames=CYCLE_FIELDS, extrasaction="ignore")
@@ -162,6 +168,8 @@ def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @boundary
 def db_init(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Create the history database at the configured path on purpose (an existing one is brought up to date)."""
+    from agent.services.runtime import init_store
+
     path, version = init_store(settings_from(config))
     emit(as_json, {"db": path, "schema_version": version}, lambda: console.print(f"{path}: schema version {version}"))
 
@@ -176,6 +184,8 @@ def heartbeat(
     as_json: JsonOpt = False,
 ) -> None:
     """The autonomous loop: observe, trigger, decide, plan, gate, act by autonomy level (one line per tick)."""
+    from agent.services.trading.heartbeat import AUTONOMY, Heartbeat
+
     settings = settings_from(config)
     try:
         every = parse_duration(interval) if interval else None
@@ -243,6 +253,8 @@ def snapshot(
     as_json: JsonOpt = False,
 ) -> None:
     """Dump the configured account and market as a snapshot (Hyperliquid /info responses, unchanged)."""
+    from agent.services.runtime import snapshot_of
+
     with runtime(config) as svc:
         data = snapshot_of(svc)
     out.write_text(json.dumps(data, indent=1))
@@ -261,6 +273,7 @@ def exchange_serve(
     venue: VenueOpt = "hyperliquid",
 ) -> None:
     """Run the local Hyperliquid stand-in (or, with --venue binance, the local Binance) on loopback until Ctrl-C."""
+    from agent.services.runtime import read_snapshot
     from agent.standin import load_demo_snapshot, serve_forever
 
     if not 0 < port < 65536:

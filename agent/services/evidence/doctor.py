@@ -1,6 +1,6 @@
 """``doctor``: is this account wired the way trading on it needs? One check per line, each with a fix.
 
-Checks (issue 10; the commonest failure across peers is configuration):
+Checks (a wrongly wired account, not the code, is the commonest reason trading fails):
 
 - ``account``: the account address is a master account, not an API (agent) wallet (``userRole``); a
   vault or subaccount must be traded with ``vault_address`` set and the master's key;

@@ -1,7 +1,8 @@
 """The fleet: several accounts (a master, its subaccounts, vaults it leads) signed for by one key.
 
 :func:`open_fleet` builds one :class:`~agent.services.app.Services` per ``[[accounts]]`` entry, each with its
-own history database (``<db stem>-<name>.db``: its kill switch, stored target, journal and lease), all
+own history database (``<db stem>-<name>.db``, or a schema of a PostgreSQL ``db``: its kill switch, stored
+target, journal and lease), all
 sharing one rate budget (Hyperliquid's weight is per IP), plus the fleet's own store (``db``: allocation
 plans, the transfer journal, equity per day) and the master's :class:`MasterAccount` for transfers.
 
@@ -30,6 +31,7 @@ from agent.core.errors import ConfigError, ExchangeError
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
 from agent.services.fleet.config import AccountConfig, account_settings
+from agent.services.fleet.config import account_db as account_db  # where each account's store lives
 
 #: roles ``userRole`` gives an address that can hold its own funds and positions in a fleet.
 TRADABLE_ROLES = {"user", "subAccount", "vault"}
@@ -77,7 +79,7 @@ class Fleet:
             out.append(
                 AccountBook(
                     name=a.name,
-                    address=a.config.address,
+                    address=a.config.address or "",
                     equity=equity,
                     freeable=state.spot_usdc_free if state.unified else state.perp_free,
                     is_master=a.config.role == "master",
@@ -97,12 +99,43 @@ class Fleet:
     def check_roles(self) -> None:
         """The doctor's check for each account: ``userRole`` must say it holds funds (not an agent wallet)."""
         for a in self.accounts.values():
+            if a.config.address is None:  # only Hyperliquid accounts are in the capital fleet
+                continue
             role = self.master.user_role(a.config.address)
             if role not in TRADABLE_ROLES:
                 raise ConfigError(
                     f"accounts.{a.name}: {a.config.address} is {'an agent wallet' if role == 'agent' else role!r}, "
                     "not an account that holds funds (use the account's own address)"
                 )
+
+
+def settings_for(settings: Settings, name: str) -> Settings:
+    """The settings of the ``[[accounts]]`` entry ``name`` (its address, store, targets and limits), for a
+    command run for one account (``--account NAME``); an unknown name is a one-line ``ValidationError``."""
+    from agent.core.errors import ValidationError
+
+    cfg = next((a for a in settings.accounts if a.name == name), None)
+    if cfg is None:
+        known = ", ".join(a.name for a in settings.accounts) or "none"
+        raise ValidationError(f"--account: {name!r} is not configured (accounts: {known})")
+    return account_settings(settings, cfg, None)
+
+
+@contextmanager
+def open_account(settings: Settings, name: str, *, offline: bool = False, **kw: Any) -> Iterator[Services]:
+    """The services of the ``[[accounts]]`` entry ``name`` for one command (``--account NAME``): its own store,
+    with the fleet's kill switch (the configured store's) read before every order as well."""
+    from agent.services.runtime import open_runtime
+
+    own = settings_for(settings, name)
+    fleet = None if offline else Store(settings.db)
+    try:
+        paused = fleet.records.is_paused if fleet is not None else None
+        with open_runtime(own, offline=offline, fleet_paused=paused, **kw) as svc:
+            yield svc
+    finally:
+        if fleet is not None:
+            fleet.close()
 
 
 def _standin_seed(settings: Settings) -> Any:
@@ -165,14 +198,17 @@ def open_fleet(
             **{k: v for k, v in settings.hyperliquid.client_kwargs().items() if k != "rate_limit_per_minute"},
         )
         master = MasterAccount(master_client)
-        configs = list(settings.accounts) or _discovered(master)
+        # the capital fleet is the Hyperliquid accounts (transfers need the master's key); another venue's
+        # accounts are in the portfolio view (agent.services.fleet.portfolio), never in a transfer
+        configs = [a for a in settings.accounts if a.on_hyperliquid] or _discovered(master)
         master_client.ensure_meta()  # one meta/spotMeta read (40 weight) for the whole fleet, not per account
         store = Store(settings.db)
         stack.callback(store.close)
         accounts: dict[str, Account] = {}
         for cfg in configs:
             acc_settings = account_settings(base, cfg, url if settings.is_local else None)
-            svc = stack.enter_context(open_runtime(acc_settings, clock=clock, budget=budget))
+            opened = open_runtime(acc_settings, clock=clock, budget=budget, fleet_paused=store.records.is_paused)
+            svc = stack.enter_context(opened)
             if isinstance(svc.exchange, HyperliquidExchange):
                 svc.exchange.actions = actions
                 svc.exchange.share_meta(master_client)

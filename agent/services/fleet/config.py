@@ -35,8 +35,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent.adapters.store import postgres
 from agent.core.durations import parse_duration
 from agent.core.errors import ConfigError
 from agent.core.limits import Limits
@@ -57,8 +58,11 @@ class AccountConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
-    address: str
+    address: str | None = Field(None, description="Hyperliquid: the account's address (required there)")
     role: Literal["master", "subaccount", "vault"] = "subaccount"
+    venue: Literal["hyperliquid", "binance", "binanceus"] = Field(
+        "hyperliquid", description="another venue's account joins the portfolio view, not the capital transfers"
+    )
     targets: dict[str, float] | None = None
     autonomy: Literal["advise", "confirm", "auto"] | None = None
     interval: timedelta | None = None
@@ -71,10 +75,22 @@ class AccountConfig(BaseModel):
 
     @field_validator("address")
     @classmethod
-    def _address(cls, v: str) -> str:
-        if not _ADDRESS.fullmatch(v):
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and not _ADDRESS.fullmatch(v):
             raise ValueError("must be a 0x-prefixed 20-byte hex address")
-        return v.lower()
+        return v.lower() if v else None
+
+    @model_validator(mode="after")
+    def _venue_needs(self) -> AccountConfig:
+        if self.venue == "hyperliquid" and self.address is None:
+            raise ValueError("address: a Hyperliquid account needs its address")
+        if self.venue != "hyperliquid" and self.role != "subaccount":
+            raise ValueError(f"role: a {self.venue} account has no Hyperliquid role; leave role out")
+        return self
+
+    @property
+    def on_hyperliquid(self) -> bool:
+        return self.venue == "hyperliquid"
 
     @field_validator("targets")
     @classmethod
@@ -134,7 +150,7 @@ def check_fleet(settings: Settings) -> None:
     for n in names:
         if names.count(n) > 1:
             raise ConfigError(f"accounts: duplicate account name {n!r}")
-    addresses = [a.address for a in accounts]
+    addresses = [a.address for a in accounts if a.address]
     for a in addresses:
         if addresses.count(a) > 1:
             raise ConfigError(f"accounts: address {a} is listed twice")
@@ -167,15 +183,25 @@ def check_fleet(settings: Settings) -> None:
         raise ConfigError('allocation.weights: needed for method = "fixed" (one weight per account, summing to 1)')
 
 
+def account_db(db: str, name: str) -> str:
+    """Where one account's store lives: ``<db stem>-<name>.db`` beside a SQLite ``db``, or the schema
+    ``<schema>-<name>`` of a PostgreSQL ``db`` (shared by every machine that reaches the server)."""
+    if postgres.is_url(db):
+        return postgres.for_account(db, name)
+    path = Path(db)
+    return str(path.with_name(f"{path.stem}-{name}{path.suffix or '.db'}"))
+
+
 def account_settings(settings: Settings, account: AccountConfig, url: str | None) -> Settings:
     """One account's settings: its address (as vaultAddress unless it is the master), targets, limits, db."""
-    db = Path(settings.db)
     update: dict[str, Any] = {
-        "db": str(db.with_name(f"{db.stem}-{account.name}{db.suffix or '.db'}")),
-        "vault_address": None if account.role == "master" else account.address,
+        "db": account_db(settings.db, account.name),
+        "vault_address": None if account.role == "master" or not account.on_hyperliquid else account.address,
         "accounts": [],
     }
-    if url:
+    if not account.on_hyperliquid:  # another venue: its own (local) exchange, the same network setting
+        update["exchange"] = settings.exchange.model_copy(update={"venue": account.venue})
+    elif url:
         update["network"] = url
     if account.targets is not None:
         update["targets"] = account.targets

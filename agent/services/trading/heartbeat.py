@@ -1,7 +1,7 @@
 """The autonomous loop: observe → triggers → target → plan → gates → act by autonomy level.
 
 Autonomy levels:
-- ``advise``: record the plan (with no token) and alert; never trade (seed 000's manual mode).
+- ``advise``: record the plan (with no token) and alert; never trade (the manual mode).
 - ``confirm``: store a pending plan with a confirm token (valid for one interval); a person confirms it
   from the CLI (``rebalancer execute PLAN_ID --confirm TOKEN``) or MCP (``execute_rebalance``), and the
   tick's cycle moves to ``executed:…`` when it runs.
@@ -59,9 +59,17 @@ class TickResult:
 class Heartbeat:
     """``Heartbeat(services, autonomy="advise", interval=timedelta(hours=4))``; ``tick()`` or ``run(stop)``."""
 
-    def __init__(self, services: Services, *, autonomy: str | None = None, interval: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        autonomy: str | None = None,
+        interval: timedelta | None = None,
+        source: str = "heartbeat",
+    ) -> None:
         cfg = services.settings.heartbeat
         self.services = services
+        self.source = source  # the cycle's source in the history ("temporal" for a Temporal tick)
         self.autonomy = autonomy or cfg.autonomy
         if self.autonomy not in AUTONOMY:
             raise RebalancerError(f"autonomy must be advise, confirm or auto, not {self.autonomy!r}")
@@ -111,7 +119,7 @@ class Heartbeat:
             return TickResult(cycle_id, "recovered", "reconciled after a restart; no new orders")
         if not existing:
             svc.store.cycles.start(
-                cycle_id, started_at=now.isoformat(), trigger="heartbeat", source="heartbeat", autonomy=self.autonomy
+                cycle_id, started_at=now.isoformat(), trigger="heartbeat", source=self.source, autonomy=self.autonomy
             )
         try:
             result = self._run(cycle_id)
@@ -161,7 +169,7 @@ class Heartbeat:
         try:
             pending = svc.preview(
                 None,
-                source=f"heartbeat-{self.autonomy}",
+                source=f"{self.source}-{self.autonomy}",
                 cycle_id=cycle_id,
                 heartbeat=True,
                 ttl=min(self.interval, svc.settings.heartbeat.confirm_ttl) if self.autonomy == "confirm" else None,
@@ -185,7 +193,7 @@ class Heartbeat:
             self._finish(cycle_id, "pending-confirm", summary, plan_id=pending.plan_id)
             return TickResult(cycle_id, "pending-confirm", summary, plan_id=pending.plan_id, confirm_token=token)
         svc.store.cycles.update(cycle_id, plan_id=pending.plan_id)
-        report = svc.execute(pending.plan_id, pending.confirm_token or "", source="heartbeat", heartbeat=True)
+        report = svc.execute(pending.plan_id, pending.confirm_token or "", source=self.source, heartbeat=True)
         status = f"executed:{report.status}"
         self.alerts.send("executed", f"auto rebalance {pending.plan_id}: {report.status}; {summary}")
         return TickResult(cycle_id, status, summary, plan_id=pending.plan_id, execution=report.model_dump(mode="json"))

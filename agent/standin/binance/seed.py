@@ -1,15 +1,16 @@
-"""Seeding the local Binance: from a Binance snapshot, and the demo account (seed 002's holdings).
+"""Seeding the local Binance: from a Binance snapshot, and the demo account.
 
 A **Binance snapshot** is one JSON object of Binance's own answers, keyed by endpoint:
 ``{"venue": "binance" | "binanceus", "exchangeInfo": <GET /api/v3/exchangeInfo>, "account": <GET
 /api/v3/account>, "depth": {"BTCUSD": <GET /api/v3/depth>, …}, "openOrders": <GET /api/v3/openOrders>}``.
 Balances locked by the listed open orders are those orders' (they rest on the stand-in as the user's own).
 
-The demo (:func:`demo_snapshot`) is seed 002's account on Binance.US, at the seed's own prices (BTC $91,182,
-ETH $2,988.50, SOL $137.87, AVAX $13.654: its values divided by its quantities): BTC 0.03482, ETH 1.54158 of
-which 0.143 is locked in a resting sell, SOL 25.111, AVAX 55.662, USD $28.21 free and $599.29 locked in a
-resting BTC buy, USDT $49.50. The filters follow the shape of Binance's for these symbols (tick, step,
-minimum notional); the books are synthetic (20 levels a side, 1 bp apart, about $5,000 each), labelled so.
+The demo (:func:`demo_snapshot`) is the demo account on Binance.US (its source: agent/data/README.md), at the
+source's own prices (BTC $91,182, ETH $2,988.50, SOL $137.87, AVAX $13.654: its values divided by its
+quantities): BTC 0.03482, ETH 1.54158 of which 0.143 is locked in a resting sell, SOL 25.111, AVAX 55.662, USD
+$28.21 free and $599.29 locked in a resting BTC buy, USDT $49.50. The filters follow the shape of Binance's for
+these symbols (tick, step, minimum notional); the books are synthetic (20 levels a side, 1 bp apart, about
+$5,000 each), labelled so.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ DEMO_SECRET = "standin-demo-secret"  # noqa: S105 - the local stand-in's own dem
 WITHDRAW_KEY = "standin-withdraw-api-key"
 WITHDRAW_SECRET = "standin-withdraw-secret"  # noqa: S105 - as above
 
-#: seed 002's prices (value / quantity) and the step and tick of each base
+#: the demo account's prices (value / quantity) and the step and tick of each base
 PRICES = {"BTC": Decimal("91182"), "ETH": Decimal("2988.5"), "SOL": Decimal("137.87"), "AVAX": Decimal("13.654")}
 STEPS = {"BTC": ("0.00001", "0.01"), "ETH": ("0.0001", "0.01"), "SOL": ("0.001", "0.01"), "AVAX": ("0.01", "0.001")}
 
@@ -43,7 +44,7 @@ def _book(mid: Decimal, step: Decimal, tick: Decimal) -> dict[str, list[list[str
 
 
 def demo_snapshot(venue: str = "binanceus") -> dict[str, Any]:
-    """Seed 002's account as a Binance snapshot (USD pairs on Binance.US, and USDT pairs beside them)."""
+    """The demo account as a Binance snapshot (USD pairs on Binance.US, and USDT pairs beside them)."""
     symbols: list[Symbol] = []
     depth: dict[str, Any] = {}
     for base, px in PRICES.items():
