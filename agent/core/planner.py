@@ -215,7 +215,7 @@ class PortfolioRebalancer:
             infos=infos,
             books=[i.book for i in infos],
             lev=np.array([max(1.0, pos[c].leverage or 1.0) if c in pos else 1.0 for c in coins]),
-            spot_cash=current.spot_usdc_free,
+            spot_cash=current.unified_free if current.unified else current.spot_usdc_free,
             perp_free=current.perp_free,
             spot_usdc=current.usdc_spot_total,
             abstraction=current.abstraction,
