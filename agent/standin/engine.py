@@ -294,7 +294,8 @@ class StandIn:
             self.account.scheduled_cancel_ms = None
             for order in self.open_orders():
                 orders.close_order(self, order, "scheduledCancel")
-            twap.stop_all(self)  # assumed: a fired switch stops running TWAPs too (not documented)
+            # Running TWAPs go on: whether a fired switch stops them is not documented, so the stand-in
+            # takes the case a client must survive (it cancels them by id itself).
 
     # ----------------------------------------------------------------- /exchange entry points
     def check_nonce(self, signer: str, nonce: int) -> str | None:

@@ -58,7 +58,7 @@ from agent.adapters.store.leases import Lease, LeaseLost
 from agent.core.costs import CostModel
 from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
-from agent.core.orders import OrderIntent, OrderResult, make_cloid
+from agent.core.orders import OpenOrder, OrderIntent, OrderResult, make_cloid
 from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
 from agent.services.ports import TradePort
 from agent.services.trading import lookup
@@ -403,14 +403,17 @@ class Executor:
         the user's own included, and our IOC orders never rest (one that does is cancelled at once).
         """
         try:
-            open_orders = self.exchange.open_orders()
-            others = [o for o in open_orders if not o.cloid or self.journal.get(o.cloid.lower()) is None]
+            others = self._orders_not_ours()
         except ExchangeError:
             return None
         if not others:
             return None
         coins = ", ".join(sorted({o.coin for o in others}))
         return f"note: {len(others)} open orders not placed by rebalancer ({coins}) were left alone"
+
+    def _orders_not_ours(self) -> list[OpenOrder]:
+        """The account's open orders that the journal does not know (raises ``ExchangeError``)."""
+        return [o for o in self.exchange.open_orders() if not o.cloid or self.journal.get(o.cloid.lower()) is None]
 
     def _sync_fills(self, since_ms: int, errors: list[str]) -> None:
         """Record fills since ``since_ms`` and attach each order's fee (USD) to its journal row."""
