@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from agent.standin import accounting
 from agent.standin import clock as market_clock
 from agent.standin import orders, subaccounts, twap, unified, views
 from agent.standin.accounting import PerpSummary, summarize
@@ -286,9 +287,14 @@ class StandIn:
         return tid
 
     def tick(self) -> None:
-        """Run due TWAP suborders and fire the dead-man switch when its time has come (lazily, per request)."""
+        """Run due TWAP suborders, liquidate isolated positions whose margin is gone, and fire the dead-man
+        switch when its time has come (lazily, per request)."""
         market_clock.tick(self)
         twap.tick(self)
+        max_lev = self.max_leverage()
+        for pos in list(self.account.positions.values()):
+            if accounting.isolated_liquidated(pos, self.mark(pos.coin), max_lev[pos.coin]):
+                orders.liquidate(self, pos)
         due = self.account.scheduled_cancel_ms
         if due is not None and self.now_ms() >= due:
             self.account.scheduled_cancel_ms = None
@@ -352,10 +358,17 @@ class StandIn:
             if is_cross and market.only_isolated:
                 return "Stand-in: cross margin is not allowed for this isolated-only asset."
             kind = "cross" if is_cross else "isolated"
-            self.account.leverage[market.coin] = (kind, leverage)
             pos = self.account.positions.get(market.coin)
+            if pos is not None and pos.leverage_type != kind:
+                return "Cannot switch leverage type with open position."
+            if pos is not None and kind == "isolated":  # the ring-fenced margin follows the new leverage
+                needed = accounting.opening_margin(abs(pos.szi), pos.entry_px, leverage) - pos.isolated_margin
+                if needed > self.perp_available(market.dex):
+                    return "Stand-in: insufficient margin to lower the leverage of this isolated position."
+                pos.isolated_margin += needed
+            self.account.leverage[market.coin] = (kind, leverage)
             if pos is not None:
-                pos.leverage, pos.leverage_type = leverage, kind
+                pos.leverage = leverage
             return None
 
     # ----------------------------------------------------------------- /info

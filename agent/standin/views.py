@@ -82,7 +82,7 @@ def clearinghouse_state(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[
     max_lev = ex.max_leverage()
     upnl_all = sum((p.szi * (ex.mark(p.coin) - p.entry_px) for p in ex.account.positions.values()), ZERO)
     # unified: the whole USDC balance backs the positions (liquidation is computed against it)
-    liq_summary = replace(summary, account_value=unified.usdc_total(ex) + upnl_all) if ex.account.unified else summary
+    liq_summary = replace(summary, cross_value=unified.usdc_total(ex) + upnl_all) if ex.account.unified else summary
     positions = []
     for pos in sorted(ex.account.positions.values(), key=lambda p: p.coin):
         if dex_of(pos.coin) != dex:
@@ -91,8 +91,8 @@ def clearinghouse_state(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[
         upnl = pos.szi * (mark - pos.entry_px)
         initial = abs(pos.szi) * pos.entry_px / Decimal(pos.leverage)
         leverage: dict[str, Any] = {"type": pos.leverage_type, "value": pos.leverage}
-        if pos.leverage_type == "isolated":
-            leverage["rawUsd"] = fmt(-pos.szi * pos.entry_px + accounting.margin_used(pos, mark), 6)
+        if accounting.isolated(pos):
+            leverage["rawUsd"] = fmt(accounting.isolated_raw_usd(pos), 6)
         liq = accounting.liquidation_px(pos, liq_summary, mark, max_lev[pos.coin])
         positions.append(
             {
@@ -127,9 +127,17 @@ def clearinghouse_state(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[
         "totalRawUsd": fmt(raw, 6),
         "totalMarginUsed": fmt(summary.total_margin_used, 6),
     }
+    cross = dict(margin)  # the cross positions alone (isolated ones have their own margin)
+    if not ex.account.unified:
+        cross = {
+            "accountValue": fmt(summary.cross_value, 6),
+            "totalNtlPos": fmt(summary.cross_ntl_pos, 6),
+            "totalRawUsd": fmt(raw - summary.isolated_raw_usd, 6),
+            "totalMarginUsed": fmt(summary.cross_margin_used, 6),
+        }
     return {
         "marginSummary": margin,
-        "crossMarginSummary": dict(margin),
+        "crossMarginSummary": cross,
         "crossMaintenanceMarginUsed": fmt(summary.maintenance_margin, 6),
         "withdrawable": fmt(withdrawable, 6),
         "assetPositions": positions,

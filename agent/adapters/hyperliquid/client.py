@@ -441,6 +441,21 @@ class HyperliquidExchange(HistoryReads):
         except OrderOutcomeUnknown as exc:
             raise TemporaryExchangeError(str(exc)) from None
 
+    def update_leverage(self, coin: str, leverage: int, *, is_cross: bool) -> str | None:
+        """Set the asset's margin mode and leverage (``updateLeverage``): None when applied, else the
+        exchange's refusal. Raises ``ExchangeError`` when the request itself fails."""
+        wire = self._wire_name(coin)
+        try:
+            answer = self._post_exchange(
+                lambda s: s.update_leverage(int(leverage), wire, is_cross), "updateLeverage", 1
+            )
+        except OrderOutcomeUnknown as exc:
+            raise TemporaryExchangeError(str(exc)) from None
+        if isinstance(answer, Mapping) and answer.get("status") == "ok":
+            return None
+        text = answer.get("response") if isinstance(answer, Mapping) else answer
+        return str(text)[:200] or "refused"
+
     def schedule_cancel(self, at_ms: int | None) -> bool:
         try:
             answer = self._post_exchange(lambda s: s.schedule_cancel(at_ms), "scheduleCancel", 1)

@@ -13,6 +13,8 @@ Order of work (``Executor.execute``):
 4. The account is read again; capital-using actions (open/increase) are resized down (onto the size
    grid) to the cash really there: spot buys to free spot USDC, perp orders to perp withdrawable (1x
    margin, conservative), both net of taker fees and a small buffer. Under $10 → skipped and reported.
+   Before the first open of an isolated-only perp, its leverage is set to isolated 1x (or the configured
+   ``isolated_leverage``), journaled; a refusal skips that leg (``agent.services.trading.leverage``).
 5. Outcomes: ``filled``; ``partial`` → the remainder is sent again as attempt + 1 (new cloid, same
    limit) up to ``max_attempts``; ``rejected`` → reported, not retried; an *unknown* outcome (timeout,
    lost answer, 429/5xx on /exchange) → ``orderStatus(cloid)``; if the exchange has never seen it, and
@@ -56,12 +58,12 @@ from agent.adapters.store.journal import (
 )
 from agent.adapters.store.leases import Lease, LeaseLost
 from agent.core.costs import CostModel
-from agent.core.domain import Market, RebalancingPlan, TradeAction
+from agent.core.domain import Market, PortfolioState, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OpenOrder, OrderIntent, OrderResult, make_cloid
 from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
 from agent.services.ports import TradePort
-from agent.services.trading import lookup
+from agent.services.trading import leverage, lookup
 from agent.services.trading.reports import (
     ActionReport,
     ExecutionReport,
@@ -124,6 +126,7 @@ class Executor:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         journal: Journal | None = None,
+        isolated_leverage: int = 1,
     ) -> None:
         if mode not in ("live", "dry-run", "paper"):
             raise ValueError(f"mode must be live, dry-run or paper, not {mode!r}")
@@ -140,6 +143,8 @@ class Executor:
         self.costs = costs or CostModel()
         self.clock = clock
         self.sleep = sleep
+        #: the leverage an isolated-only asset is set to before its first open (agent.services.trading.leverage)
+        self.isolated_leverage = isolated_leverage
         #: the account's writer lease while an execution holds it (set by ``agent.services.trading.lease``)
         self.lease: Lease | None = None
         self.keep_lease: Callable[[], Lease] | None = None
@@ -191,7 +196,7 @@ class Executor:
                     min_order_value=self.min_order_value,
                 )
                 for i in using:
-                    if targets[i] > 0:
+                    if targets[i] > 0 and not self._isolated_refused(plan, i, market, state, reports[i]):
                         self._run_action(plan, i, plan.actions[i], targets[i], market, reports[i])
         except _Paused:
             status = "paused"
@@ -315,6 +320,26 @@ class Executor:
                 break
             attempt += 1
             tries += 1
+
+    def _isolated_refused(
+        self, plan: RebalancingPlan, index: int, market: Market, state: PortfolioState, rep: ActionReport
+    ) -> bool:
+        """Before the first open of an isolated-only asset, set its leverage (agent.services.trading.leverage);
+        True when that was refused and the leg is skipped."""
+        a = plan.actions[index]
+        info = market.get(a.coin)
+        if self.mode != "live" or info is None or not leverage.needs_isolated_leverage(a, info, state):
+            return False
+        if self.is_paused():
+            raise _Paused
+        self._keep_lease()
+        why = leverage.set_isolated_leverage(
+            self.exchange, self.store.records, plan.plan_id, index, a, info, self.isolated_leverage
+        )
+        if why is None:
+            return False
+        rep.state, rep.note = "skipped", why
+        return True
 
     def _keep_lease(self) -> None:
         """Renew the account's lease before an order; stop when another writer has taken it."""
