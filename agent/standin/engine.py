@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agent.standin import accounting
+from agent.standin import accounting, orders, subaccounts, twap, unified, views
 from agent.standin import clock as market_clock
-from agent.standin import orders, subaccounts, twap, unified, views
 from agent.standin.accounting import PerpSummary, summarize
 from agent.standin.dexes import Dex, parse_dexes
 from agent.standin.rules import ZERO, dec

@@ -40,7 +40,10 @@ def test_update_leverage_is_answered_as_hyperliquid_does():
     with serve(standard_xyz()) as srv:
         ex = sdk(srv.url)
         assert ex.update_leverage(10, "xyz:TSLA", is_cross=False) == {"status": "ok", "response": {"type": "default"}}
-        assert ex.update_leverage(11, "xyz:TSLA", is_cross=False) == {"status": "err", "response": "Invalid leverage value"}
+        assert ex.update_leverage(11, "xyz:TSLA", is_cross=False) == {
+            "status": "err",
+            "response": "Invalid leverage value",
+        }
         refused = ex.update_leverage(3, "xyz:TSLA", is_cross=True)  # isolated-only
         assert refused["status"] == "err"
         assert srv.exchange.leverage_for("xyz:TSLA") == ("isolated", 10)
