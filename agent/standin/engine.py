@@ -37,6 +37,7 @@ from agent.standin.snapshot import (
 from agent.standin.state import Account, Book, Market, OrderRecord, Token
 
 SCHEDULE_CANCEL_MIN_DELAY_MS = 5_000
+AGENT_VALIDITY_MS = 180 * 86_400_000  # an API wallet approved without valid_until: 180 days
 ABSTRACTIONS = ("disabled", "default", "dexAbstraction", "unifiedAccount", "portfolioMargin")
 
 
@@ -79,9 +80,15 @@ class StandIn:
         self.books = books
         self.mids = mids
         self.marks = marks
-        self.agents = {a.lower() for a in approved_agents}
+        #: approved API wallets: address → (name, validUntil ms); a snapshot's are named agent0, agent1 …
+        self.agents: dict[str, tuple[str, int]] = {}
+        #: L1 signatures are checked for this chain only (testnet-style "b" by default, mainnet "a" with
+        #: ``exchange serve --mainnet-signatures``), and user-signed actions must name it in ``hyperliquidChain``.
+        self.mainnet = False
         self.fees = fees
         self.clock = clock
+        for a in approved_agents:
+            self.approve_agent(a)
         self.used_nonces: dict[str, set[int]] = {}
         existing = [o.oid for o in account.orders.values()]
         self.next_oid = max([*existing, 1_000_000_000]) + 1
@@ -205,11 +212,24 @@ class StandIn:
         return isinstance(address, str) and address.lower() == self.account.user
 
     def is_authorized(self, signer: str) -> bool:
-        return signer.lower() == self.account.user or signer.lower() in self.agents
+        address = signer.lower()
+        if address == self.account.user:
+            return True
+        agent = self.agents.get(address)
+        return agent is not None and agent[1] > self.now_ms()
 
-    def approve_agent(self, address: str) -> None:
+    def approve_agent(self, address: str, name: str | None = None, valid_until_ms: int | None = None) -> None:
+        """Approve an API wallet. Hyperliquid keeps one unnamed wallet and named ones: approving another
+        unnamed one (``name`` "") or one under a name already used replaces the previous one."""
         with self.lock:
-            self.agents.add(address.lower())
+            address = address.lower()
+            if name is None:
+                name = self.agents[address][0] if address in self.agents else f"agent{len(self.agents)}"
+            for other, (other_name, _) in list(self.agents.items()):
+                if other_name == name and other != address:
+                    del self.agents[other]
+            until = valid_until_ms if valid_until_ms is not None else self.now_ms() + AGENT_VALIDITY_MS
+            self.agents[address] = (name, until)
 
     def max_leverage(self) -> dict[str, int]:
         return {m.coin: m.max_leverage for m in self.markets_by_asset.values() if not m.spot}

@@ -283,7 +283,31 @@ def meta(ex: StandIn, req: Mapping[str, Any] | None = None, _own: bool = False) 
 
 
 def spot_meta(ex: StandIn, _req: Mapping[str, Any] | None = None, _own: bool = False) -> dict[str, Any]:
-    return dict(ex.snapshot.get("spotMeta") or EMPTY_SPOT_META)
+    """The snapshot's ``spotMeta`` with its token list made dense, as Hyperliquid's is (token ``index`` =
+    position in ``tokens``): a snapshot keeps only the tokens it uses, so the gaps are filled with
+    placeholder tokens that no pair trades (clients such as ccxt look a pair's tokens up by position)."""
+    out = dict(ex.snapshot.get("spotMeta") or EMPTY_SPOT_META)
+    out["tokens"] = dense_tokens(out.get("tokens") or [])
+    return out
+
+
+def dense_tokens(tokens: list[Any]) -> list[Any]:
+    by_index = {int(t["index"]): t for t in tokens}
+    top = max(by_index, default=-1)
+    return [by_index.get(i) or _placeholder_token(i) for i in range(top + 1)]
+
+
+def _placeholder_token(index: int) -> dict[str, Any]:
+    return {
+        "name": f"UNLISTED{index}",
+        "szDecimals": 0,
+        "weiDecimals": 0,
+        "index": index,
+        "tokenId": f"0x{index:032x}",
+        "isCanonical": False,
+        "evmContract": None,
+        "fullName": "stand-in placeholder: a token the snapshot does not hold",
+    }
 
 
 def _synthetic_ctx(ex: StandIn, coin: str) -> dict[str, Any]:
@@ -320,9 +344,19 @@ def meta_and_asset_ctxs(ex: StandIn, req: Mapping[str, Any], _own: bool) -> list
 
 
 def spot_meta_and_asset_ctxs(ex: StandIn, _req: Mapping[str, Any], _own: bool) -> list[Any]:
+    """``[spotMeta, ctxs]`` with ``ctxs[i]`` the context of the pair whose ``index`` is i, as on Hyperliquid
+    (where the universe is dense too): pairs the snapshot leaves out get an empty placeholder context."""
     sm = spot_meta(ex)
-    ctxs = []
-    for pair in sm["universe"]:
+    by_index = {int(pair["index"]): pair for pair in sm["universe"]}
+    ctxs: list[dict[str, Any]] = []
+    for i in range(max(by_index, default=-1) + 1):
+        pair = by_index.get(i)
+        if pair is None:
+            ctxs.append(
+                {"prevDayPx": "0.0", "dayNtlVlm": "0.0", "markPx": "0.0", "midPx": None, "circulatingSupply": "0.0",
+                 "coin": f"@{i}", "totalSupply": "0.0", "dayBaseVlm": "0.0"}
+            )  # fmt: skip
+            continue
         ctx = _synthetic_ctx(ex, pair["name"])
         ctxs.append(
             {
@@ -386,17 +420,21 @@ def user_role(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[str, Any]:
     if own:
         return {"role": "user"}
     address = str(req["user"]).lower()
-    if address in ex.agents:
+    if address in ex.agents and ex.is_authorized(address):
         return {"role": "agent", "data": {"user": ex.account.user}}
     return {"role": "missing"}
 
 
 def extra_agents(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
-    """The account's approved API wallets, shaped as recorded: ``{name, address, validUntil}``."""
+    """The account's approved API wallets (those still valid), shaped as recorded: ``{name, address, validUntil}``."""
     if not own:
         return []
-    until = ex.now_ms() + 180 * 86_400_000
-    return [{"name": f"agent{i}", "address": a, "validUntil": until} for i, a in enumerate(sorted(ex.agents))]
+    now = ex.now_ms()
+    return [
+        {"name": name, "address": a, "validUntil": until}
+        for a, (name, until) in sorted(ex.agents.items())
+        if until > now
+    ]
 
 
 _HANDLERS: dict[str, Any] = {
