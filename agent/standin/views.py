@@ -12,7 +12,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent.standin import accounting, history, matching, unified
+from agent.standin import accounting, history, matching, unified, wallets
 from agent.standin.rules import ZERO, fmt
 from agent.standin.snapshot import EMPTY_SPOT_META
 from agent.standin.state import OrderRecord, dex_of
@@ -414,29 +414,6 @@ def user_abstraction(ex: StandIn, _req: Mapping[str, Any], own: bool) -> str:
     return ex.account.abstraction if own else "default"
 
 
-def user_role(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[str, Any]:
-    """``{"role": "user"}`` for the account, ``{"role": "agent", "data": {"user": master}}`` for an
-    approved API wallet, ``{"role": "missing"}`` for anything else (recorded: ``{"role": "vault"}``)."""
-    if own:
-        return {"role": "user"}
-    address = str(req["user"]).lower()
-    if address in ex.agents and ex.is_authorized(address):
-        return {"role": "agent", "data": {"user": ex.account.user}}
-    return {"role": "missing"}
-
-
-def extra_agents(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
-    """The account's approved API wallets (those still valid), shaped as recorded: ``{name, address, validUntil}``."""
-    if not own:
-        return []
-    now = ex.now_ms()
-    return [
-        {"name": name, "address": a, "validUntil": until}
-        for a, (name, until) in sorted(ex.agents.items())
-        if until > now
-    ]
-
-
 _HANDLERS: dict[str, Any] = {
     "clearinghouseState": clearinghouse_state,
     "spotClearinghouseState": spot_clearinghouse_state,
@@ -461,7 +438,7 @@ _HANDLERS: dict[str, Any] = {
     "perpDexs": perp_dexs,
     "twapHistory": twap_history,
     "userTwapSliceFills": user_twap_slice_fills,
-    "userRole": user_role,
-    "extraAgents": extra_agents,
+    "userRole": wallets.user_role,
+    "extraAgents": wallets.extra_agents,
 }
 assert set(_HANDLERS) == set(REQUIRED)

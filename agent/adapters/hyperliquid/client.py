@@ -36,7 +36,7 @@ from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
-from agent.adapters.hyperliquid import dex_reads, transport, twaps
+from agent.adapters.hyperliquid import dex_reads, margin, transport, twaps
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
     classify_order_answer,
@@ -442,19 +442,7 @@ class HyperliquidExchange(HistoryReads):
             raise TemporaryExchangeError(str(exc)) from None
 
     def update_leverage(self, coin: str, leverage: int, *, is_cross: bool) -> str | None:
-        """Set the asset's margin mode and leverage (``updateLeverage``): None when applied, else the
-        exchange's refusal. Raises ``ExchangeError`` when the request itself fails."""
-        wire = self._wire_name(coin)
-        try:
-            answer = self._post_exchange(
-                lambda s: s.update_leverage(int(leverage), wire, is_cross), "updateLeverage", 1
-            )
-        except OrderOutcomeUnknown as exc:
-            raise TemporaryExchangeError(str(exc)) from None
-        if isinstance(answer, Mapping) and answer.get("status") == "ok":
-            return None
-        text = answer.get("response") if isinstance(answer, Mapping) else answer
-        return str(text)[:200] or "refused"
+        return margin.update_leverage(self, self._wire_name(coin), leverage, is_cross=is_cross)
 
     def schedule_cancel(self, at_ms: int | None) -> bool:
         try:

@@ -60,10 +60,10 @@ from agent.adapters.store.leases import Lease, LeaseLost
 from agent.core.costs import CostModel
 from agent.core.domain import Market, PortfolioState, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
-from agent.core.orders import OpenOrder, OrderIntent, OrderResult, make_cloid
+from agent.core.orders import OrderIntent, OrderResult, make_cloid
 from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
 from agent.services.ports import TradePort
-from agent.services.trading import leverage, lookup
+from agent.services.trading import foreign, leverage, lookup
 from agent.services.trading.reports import (
     ActionReport,
     ExecutionReport,
@@ -322,24 +322,20 @@ class Executor:
             tries += 1
 
     def _isolated_refused(
-        self, plan: RebalancingPlan, index: int, market: Market, state: PortfolioState, rep: ActionReport
+        self, plan: RebalancingPlan, i: int, market: Market, state: PortfolioState, rep: ActionReport
     ) -> bool:
-        """Before the first open of an isolated-only asset, set its leverage (agent.services.trading.leverage);
-        True when that was refused and the leg is skipped."""
-        a = plan.actions[index]
-        info = market.get(a.coin)
+        """Before the first open of an isolated-only perp, set its leverage (agent.services.trading.leverage);
+        True when that was refused: the leg is skipped with the reason."""
+        a, info = plan.actions[i], market.get(plan.actions[i].coin)
         if self.mode != "live" or info is None or not leverage.needs_isolated_leverage(a, info, state):
             return False
         if self.is_paused():
             raise _Paused
-        self._keep_lease()
-        why = leverage.set_isolated_leverage(
-            self.exchange, self.store.records, plan.plan_id, index, a, info, self.isolated_leverage
-        )
-        if why is None:
-            return False
-        rep.state, rep.note = "skipped", why
-        return True
+        records, lev = self.store.records, self.isolated_leverage
+        why = leverage.set_isolated_leverage(self.exchange, records, plan.plan_id, i, a, info, lev)
+        if why is not None:
+            rep.state, rep.note = "skipped", why
+        return why is not None
 
     def _keep_lease(self) -> None:
         """Renew the account's lease before an order; stop when another writer has taken it."""
@@ -422,23 +418,11 @@ class Executor:
 
     # ================================================================== bookkeeping
     def _foreign_orders(self) -> str | None:
-        """A note when the account has open orders that are not ours: they are left alone.
-
-        No dead-man switch (``scheduleCancel``) is armed: it would cancel *every* open order of the account,
-        the user's own included, and our IOC orders never rest (one that does is cancelled at once).
-        """
+        """A note naming the open orders that are not ours: left alone, no dead-man switch (trading.foreign)."""
         try:
-            others = self._orders_not_ours()
+            return foreign.note(foreign.not_ours(self.exchange, self.journal))
         except ExchangeError:
             return None
-        if not others:
-            return None
-        coins = ", ".join(sorted({o.coin for o in others}))
-        return f"note: {len(others)} open orders not placed by rebalancer ({coins}) were left alone"
-
-    def _orders_not_ours(self) -> list[OpenOrder]:
-        """The account's open orders that the journal does not know (raises ``ExchangeError``)."""
-        return [o for o in self.exchange.open_orders() if not o.cloid or self.journal.get(o.cloid.lower()) is None]
 
     def _sync_fills(self, since_ms: int, errors: list[str]) -> None:
         """Record fills since ``since_ms`` and attach each order's fee (USD) to its journal row."""

@@ -35,7 +35,7 @@ from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent
 from agent.core.rules import round_size_down
-from agent.services.trading import lookup
+from agent.services.trading import foreign, lookup
 from agent.services.trading.deadman import DeadManSwitch
 from agent.services.trading.executor import Executor, _Paused, _Stop
 from agent.services.trading.reports import ActionReport, ExecutionReport, ReconcileReport
@@ -196,10 +196,12 @@ class TwapExecutor(Executor):
         super().__init__(exchange, store, **kw)
         self.ioc_retries = ioc_retries
         self.retry_wait_s = retry_wait_s
+
+        def has_foreign() -> bool:  # checked again at every extension of the dead-man switch
+            return bool(foreign.not_ours(exchange, self.journal))
+
         self.deadman = (
-            DeadManSwitch(
-                exchange, store.records, self.clock, has_foreign_orders=lambda: bool(self._orders_not_ours())
-            )
+            DeadManSwitch(exchange, store.records, self.clock, has_foreign_orders=has_foreign)
             if self.mode == "live"
             else None
         )
