@@ -1,6 +1,9 @@
 """Crash trials benchmark: many SIGKILLed executor runs against the stand-in; prints the invariants.
 
-    python benchmarks/crash_trials.py [--mode single|executors|heartbeats] [--trials 200] [--seed 0] [--workers 4]
+    python benchmarks/crash_trials.py [--mode single|executors|heartbeats|binance] [--trials 200] [--seed 0]
+                                      [--workers 4]
+
+``binance``: the single mode on the local Binance through ccxt (seed 002's account on Binance.US).
 
 Each trial: a fresh stand-in (demo account), a plan (sell UBTC/UETH, close AVAX, buy USOL), then the
 executor in a subprocess killed with SIGKILL after journal commit N, after order send N, or after a
@@ -35,11 +38,12 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--mode", choices=["single", "executors", "heartbeats"], default="single")
+    ap.add_argument("--mode", choices=["single", "executors", "heartbeats", "binance"], default="single")
     args = ap.parse_args()
     t0 = time.monotonic()
-    if args.mode == "single":
-        results = crashkit.run_trials(args.trials, seed0=args.seed, workers=args.workers)
+    if args.mode in ("single", "binance"):
+        venue = "binance" if args.mode == "binance" else "hyperliquid"
+        results = crashkit.run_trials(args.trials, seed0=args.seed, workers=args.workers, venue=venue)
     else:
         results = concurrentkit.run_trials(args.mode, args.trials, seed0=args.seed, workers=args.workers)
     summary = crashkit.summary(results)

@@ -37,6 +37,8 @@ from tools.base import (
     SensitivityArgs,
     StrategyArgs,
     TargetArgs,
+    TaxLotsArgs,
+    TaxReportArgs,
     ToolDefinition,
     by_name,
     jsonable,
@@ -232,6 +234,30 @@ def get_performance(services: Services, args: PerformanceArgs) -> dict[str, Any]
     return services.performance(args.days)
 
 
+@tool(TaxLotsArgs, "read", "Tax lots")
+def get_tax_lots(services: Services, args: TaxLotsArgs) -> dict[str, Any]:
+    """Read the account's open spot tax lots: quantity, cost basis, value at mid, unrealised gain, days to long-term.
+
+    Read-only (the account's fills are brought up to date in its records). Lots come from the account's
+    fills and imported basis; perp positions are not lots.
+    """
+    from agent.services.evidence.tax import tax_lots
+
+    return tax_lots(services, jurisdiction=args.jurisdiction)
+
+
+@tool(TaxReportArgs, "read", "Tax report")
+def get_tax_report(services: Services, args: TaxReportArgs) -> dict[str, Any]:
+    """Report a year's disposals: acquired, sold, quantity, proceeds, cost, gain and term per lot, with totals.
+
+    Read-only. Beside the lots: perp realised PnL and funding for the year; for de, the taxable amount after
+    the yearly exemption limit. Estimates for a person's records, not tax advice.
+    """
+    from agent.services.evidence.tax import tax_report
+
+    return tax_report(services, args.year, jurisdiction=args.jurisdiction)
+
+
 @tool(NoArgs, "read", "Risk")
 def get_risk(services: Services, args: NoArgs) -> dict[str, Any]:
     """Read the holdings' correlation and drawdown against their limits.
@@ -359,12 +385,14 @@ def llm_tools(services: Services) -> list[ToolSpec]:
     The handler returns the payload without the note: the strategist loop wraps every result in its
     ``{"data": ..., "note": UNTRUSTED_NOTE}`` envelope itself.
     """
-    return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT]
+    return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT | FOR_PEOPLE]
 
 
 #: Read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
 #: offering them would only spend the model's tool budget and ~200 prompt tokens each.
 IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
+#: Read-only tools a person's client wants and an allocation decision does not (records for tax returns).
+FOR_PEOPLE = frozenset({"get_tax_lots", "get_tax_report"})
 
 
 def _spec(t: ToolDefinition, services: Services) -> ToolSpec:

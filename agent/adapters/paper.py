@@ -164,8 +164,8 @@ class PaperExchange:
     def order_status(self, cloid: str) -> OrderResult | None:
         return self.orders.get(cloid.lower())
 
-    def fills_since(self, ms: int) -> list[Fill]:
-        return [f for f in self.fills if f.time >= ms]
+    def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
+        return [f for f in self.fills if f.time >= ms and (end_ms is None or f.time <= end_ms)]
 
     def open_orders(self) -> list[OpenOrder]:
         return []  # every paper order is immediate-or-cancel: nothing rests

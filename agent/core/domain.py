@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
@@ -260,6 +260,11 @@ class TradeAction(_Frozen):
     sz_decimals: int = 0
     order_type: Literal["ioc", "twap"] = Field(default="ioc", description="how it is sent: one IOC, or a native TWAP")
     twap_minutes: int | None = Field(default=None, description="the TWAP's duration (None for an IOC)")
+    lots: tuple[tuple[str, float], ...] | None = Field(
+        default=None, description="spot sell with [tax] on: the lots it consumes (lot id, quantity), chosen before"
+    )
+    lots_asset: str | None = Field(default=None, description="the token those lots hold ('UBTC')")
+    est_gain_usd: float | None = Field(default=None, description="spot sell with [tax] on: its estimated gain")
 
 
 class SkippedTrade(_Frozen):
@@ -335,6 +340,9 @@ class RebalancingPlan(_Frozen):
     )
     as_of: datetime | None = Field(default=None, description="when the exchange data was read")
     paused: bool | None = Field(default=None, description="whether trading was paused when the plan was made")
+    tax: dict[str, Any] | None = Field(
+        default=None, description="[tax] on: the estimated realised gain (total, by term, per sell) and harvesting"
+    )
     sensitivity: str | None = Field(
         default=None, description="preview: stay put vs rebalance over the last 90 days (past data, not a forecast)"
     )

@@ -200,6 +200,9 @@ def cash_pools(b: Book, cash_before: float) -> dict[str, float]:
     return {"spot_usdc": round(b.spot_usdc, 2), "perp_margin": round(cash_before - b.spot_usdc, 2)}
 
 
+_DEFAULTS: dict[type, dict[str, object]] = {}
+
+
 def trusted(cls: type[_M], **fields: object) -> _M:
     """Build a model from values this module computed and typed itself, skipping re-validation.
 
@@ -207,7 +210,12 @@ def trusted(cls: type[_M], **fields: object) -> _M:
     each, more than the rest of the per-asset work. Every field here comes from typed arrays above.
     """
     obj = object.__new__(cls)  # not cls.__new__: the lookup through pydantic's metaclass costs ~1 µs
-    object.__setattr__(obj, "__dict__", fields)
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:  # fields the caller leaves out keep their declared defaults
+        defaults = _DEFAULTS[cls] = {
+            name: f.default for name, f in cls.model_fields.items() if not f.is_required() and f.default_factory is None
+        }
+    object.__setattr__(obj, "__dict__", {**defaults, **fields})
     object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", None)

@@ -148,6 +148,28 @@ def print_plan(plan: RebalancingPlan) -> None:
     )
     if plan.sensitivity:
         console.print(safe(plan.sensitivity))
+    for line in tax_lines(plan):
+        console.print(safe(line))
+
+
+def tax_lines(plan: RebalancingPlan) -> list[str]:
+    """With ``[tax]`` on: the estimated realised gain (in all, per sell, by term) and harvesting proposals."""
+    t = plan.tax
+    if not t:
+        return []
+
+    def terms(by: dict[str, float]) -> str:
+        return ", ".join(f"{k} ${v:+,.2f}" for k, v in sorted(by.items()))
+
+    lines = [f"Tax ({t['jurisdiction']}, {t['method']}): estimated realised gain ${t['gain_usd']:+,.2f}"
+             + (f" ({terms(t['by_term'])})" if t["by_term"] else "")]
+    for sell in t["sells"]:
+        lines.append(f"  sell {sell['quantity']:g} {sell['asset']}: ${sell['gain_usd']:+,.2f}"
+                     f" ({terms(sell['by_term'])}) from {len(sell['lots'])} lot(s)")
+    for h in t.get("harvest") or []:
+        lines.append(f"  harvest: {h['quantity']:g} {h['coin']} (lot {h['lot']}) is ${h['unrealised_loss_usd']:,.2f}"
+                     f" under its basis; selling it would save about ${h['saves_usd']:,.2f}")
+    return lines
 
 
 def print_copyable(line: str) -> None:

@@ -32,7 +32,7 @@ from agent.services.trading.twaps import TwapExecutor
 from agent.strategist.base import ToolSpec
 
 if TYPE_CHECKING:
-    from agent.adapters.hyperliquid.client import HyperliquidExchange
+    pass
 
 __all__ = ["init_store", "open_runtime", "plan_snapshot", "read_snapshot", "snapshot_of"]
 
@@ -53,7 +53,40 @@ def _secret(settings: Settings) -> str | None:
     return None
 
 
-def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any, budget: Any = None) -> HyperliquidExchange:
+def _binance(settings: Settings, stack: ExitStack, standin_snapshot: Any) -> Any:
+    """Binance spot through ccxt: the in-process local Binance (seeded with the demo account or
+    ``local_snapshot``), a Binance stand-in already on loopback, the spot testnet, or Binance itself."""
+    from agent.adapters.binance.client import BinanceExchange
+
+    venue, quote = settings.exchange.venue, settings.exchange.quote
+    key = settings.binance_api_key.get_secret_value() if settings.binance_api_key else None
+    secret = settings.binance_secret.get_secret_value() if settings.binance_secret else None
+    timeout = settings.hyperliquid.timeout_s
+    if settings.network == "local":
+        from agent.standin.binance.seed import DEMO_KEY, DEMO_SECRET, demo_snapshot, from_snapshot
+        from agent.standin.binance.server import BinanceServer
+
+        seed = standin_snapshot
+        if seed is None:
+            local = settings.local_snapshot
+            seed = json.loads(Path(local).read_text()) if local else demo_snapshot(venue)
+        server = stack.enter_context(BinanceServer(from_snapshot(seed)))
+        return BinanceExchange(server.url, api_key=key or DEMO_KEY, secret=secret or DEMO_SECRET, venue=venue,
+                               quote=quote, timeout_s=timeout)
+    if settings.is_local:
+        from agent.standin.binance.seed import DEMO_KEY, DEMO_SECRET
+
+        return BinanceExchange(settings.network, api_key=key or DEMO_KEY, secret=secret or DEMO_SECRET, venue=venue,
+                               quote=quote, timeout_s=timeout)
+    testnet = settings.network == "testnet"
+    url = None if settings.network in ("testnet", "mainnet") else settings.network
+    return BinanceExchange(url, api_key=key, secret=secret if settings.live else None, venue=venue, quote=quote,
+                           timeout_s=timeout, testnet=testnet)
+
+
+def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any, budget: Any = None) -> Any:
+    if settings.exchange.is_binance:
+        return _binance(settings, stack, standin_snapshot)
     from agent.adapters.hyperliquid.client import HyperliquidExchange  # the SDK loads only when needed
 
     kw = settings.hyperliquid.client_kwargs()

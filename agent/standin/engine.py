@@ -197,6 +197,8 @@ class StandIn:
             clock=clock,
         )
         standin.dexes = dexes
+        # trade ids are unique per exchange: new fills number on from the seeded history's
+        standin.next_tid = 1 + max((int(str(f.get("tid") or 0)) for f in account.fills), default=0)
         standin.book_seed = {coin: copy.deepcopy(book) for coin, book in books.items()}
         standin.funding_rates = market_clock.funding_rates(snapshot, dexes)
         if account.unified:

@@ -82,6 +82,8 @@ def test_streamable_http_serves_the_read_only_tools(http_server: str):
         "get_performance",
         "get_risk",
         "get_sensitivity",
+        "get_tax_lots",
+        "get_tax_report",
         "preview_rebalance",
     }
     assert not portfolio.is_error and portfolio.structured_content["equity_usd"] > 0

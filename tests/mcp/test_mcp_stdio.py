@@ -100,6 +100,8 @@ def test_read_only_over_stdio_lists_no_destructive_tool(tmp_path: Path):
         "get_performance",
         "get_risk",
         "get_sensitivity",
+        "get_tax_lots",
+        "get_tax_report",
         "preview_rebalance",
     }
 

@@ -68,6 +68,7 @@ class HyperliquidExchange(HistoryReads):
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
 
     supports_schedule_cancel = True
+    update_leverage = margin.update_leverage  # ``updateLeverage`` (agent.adapters.hyperliquid.margin)
 
     def __init__(
         self,
@@ -272,8 +273,11 @@ class HyperliquidExchange(HistoryReads):
             result = classify_order_lookup(answer, cloid.lower(), fills)
         return result
 
-    def fills_since(self, ms: int) -> list[Fill]:
-        answer = self._info({"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}, FILLS_WEIGHT)
+    def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
+        req: dict[str, Any] = {"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}
+        if end_ms is not None:
+            req["endTime"] = int(end_ms)
+        answer = self._info(req, FILLS_WEIGHT)
         if not isinstance(answer, list):
             raise SnapshotError("userFillsByTime: expected a list")
         return [parse_fill(f) for f in answer]
@@ -440,9 +444,6 @@ class HyperliquidExchange(HistoryReads):
             return twaps.cancel_twap(self, asset, twap_id)
         except OrderOutcomeUnknown as exc:
             raise TemporaryExchangeError(str(exc)) from None
-
-    def update_leverage(self, coin: str, leverage: int, *, is_cross: bool) -> str | None:
-        return margin.update_leverage(self, self._wire_name(coin), leverage, is_cross=is_cross)
 
     def schedule_cancel(self, at_ms: int | None) -> bool:
         try:

@@ -16,9 +16,11 @@ if TYPE_CHECKING:
     from agent.adapters.hyperliquid.client import HyperliquidExchange
 
 
-def update_leverage(ex: HyperliquidExchange, wire: str, leverage: int, *, is_cross: bool) -> str | None:
-    """Set ``wire``'s mode and leverage: None when applied, else the exchange's refusal. Raises
-    ``ExchangeError`` when the request itself fails (setting a leverage again is harmless)."""
+def update_leverage(ex: HyperliquidExchange, coin: str, leverage: int, *, is_cross: bool) -> str | None:
+    """Set ``coin``'s margin mode and leverage (``HyperliquidExchange.update_leverage``): None when applied,
+    else the exchange's refusal. Raises ``ExchangeError`` when the request itself fails (setting a leverage
+    again is harmless)."""
+    wire = ex._wire_name(coin)
     try:
         answer = ex._post_exchange(lambda s: s.update_leverage(int(leverage), wire, is_cross), "updateLeverage", 1)
     except OrderOutcomeUnknown as exc:

@@ -3,7 +3,8 @@
 Tables: ``cycles`` (one per heartbeat tick or execution), ``decisions`` (with raw model replies),
 ``plans`` (with their confirm token's hash and status), ``orders`` (the write-ahead journal: one row per
 (plan, action, attempt), keyed by its deterministic cloid), ``order_events`` (every state change),
-``fills``, ``alerts``, ``settings`` (kill switch, stored target, calendar). Nothing is deleted: rows only
+``fills``, ``alerts``, ``settings`` (kill switch, stored target, calendar), ``tax_events`` and
+``tax_lot_choices`` (lots). Nothing is deleted: rows only
 move forward in state.
 
 SQL is written only in this package: :class:`Store` opens the file and hands out its repositories
@@ -112,6 +113,20 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL, PRIMARY KEY (account, day)
     );
     """,
+    # 6: tax lots: the account's acquisitions and disposals (from fills or imported), the lots each sale named
+    # before it was sent, and perp PnL and funding per account
+    """
+    CREATE TABLE tax_events (
+        account TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL, time TEXT NOT NULL,
+        quantity REAL NOT NULL, usd REAL NOT NULL, source TEXT NOT NULL, cloid TEXT, raw TEXT,
+        PRIMARY KEY (account, id)
+    );
+    CREATE TABLE tax_lot_choices (
+        account TEXT NOT NULL, cloid TEXT NOT NULL, asset TEXT NOT NULL, picks TEXT NOT NULL,
+        created_at TEXT NOT NULL, PRIMARY KEY (account, cloid)
+    );
+    CREATE INDEX tax_events_time ON tax_events (account, time);
+    """,
 ]
 
 
@@ -162,6 +177,7 @@ class Store:
         from agent.adapters.store.leases import Leases
         from agent.adapters.store.plans import Plans
         from agent.adapters.store.records import Records
+        from agent.adapters.store.tax import TaxRecords
         from agent.adapters.store.transfers import Equities, FleetPlans, Transfers
 
         self.path = str(path)
@@ -190,6 +206,7 @@ class Store:
         self.fleet_plans = FleetPlans(self)
         self.transfers = Transfers(self)
         self.equities = Equities(self)
+        self.tax = TaxRecords(self)
 
     def _check_schema(self) -> None:
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

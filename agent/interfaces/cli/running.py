@@ -48,6 +48,15 @@ app.add_typer(db_app, name="db")
 
 #: seed 002's account, rebalanced to seed 002's targets (the demo's default).
 DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
+#: the same targets on Binance.US, where the account holds the coins themselves (cash: USD and USDT)
+DEMO_TARGET_BINANCE = {"BTC/USD": 0.25, "ETH/USD": 0.30, "SOL/USD": 0.25, "AVAX/USD": 0.0, "USDC": 0.20}
+VenueOpt = Annotated[str, typer.Option("--venue", help="hyperliquid | binance | binanceus (Binance.US)")]
+
+
+def _venue(venue: str) -> str:
+    if venue not in ("hyperliquid", "binance", "binanceus"):
+        raise errors.ValidationError(f"--venue must be hyperliquid, binance or binanceus, not {venue!r}")
+    return venue
 
 
 @app.command()
@@ -55,22 +64,32 @@ DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 
 def demo(
     target: TargetOpt = None,
     keep_db: Annotated[Path | None, typer.Option(help="keep the demo's history database here")] = None,
+    venue: VenueOpt = "hyperliquid",
     as_json: JsonOpt = False,
 ) -> None:
     """Run the whole loop on the local stand-in: seed 002's account, drift, plan, execution, cost vs estimate."""
-    tgt = read_target(target) if target else TargetAllocation.from_json(DEMO_TARGET)
+    binance = _venue(venue) != "hyperliquid"
+    venue = "binanceus" if binance else venue  # seed 002's account holds USD: it is on Binance.US
+    default = DEMO_TARGET_BINANCE if binance else DEMO_TARGET
+    tgt = read_target(target) if target else TargetAllocation.from_json(default)
     with tempfile.TemporaryDirectory() as tmp:
         db = str(keep_db) if keep_db else str(Path(tmp) / "demo.db")
-        settings = Settings(network="local", db=db, targets=tgt.allocations)
+        settings = Settings.model_validate(
+            {"network": "local", "db": db, "targets": tgt.allocations, "exchange": {"venue": venue}}
+        )
         with runtime(None, settings=settings) as svc:
             started = time.perf_counter()
             plan = svc.preview(None, source="demo")
             if not as_json:
-                console.print("Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback")
+                console.print(
+                    "Demo account (seed 002) on the local Binance.US stand-in, ccxt over loopback"
+                    if binance
+                    else "Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback"
+                )
                 render.print_plan(plan)
             if not plan.confirm_token:
                 raise errors.ValidationError("the demo account is already at this target: nothing to execute")
-            with progress("executing through the SDK", as_json):
+            with progress("executing through ccxt" if binance else "executing through the SDK", as_json):
                 report = svc.execute(plan.plan_id, plan.confirm_token, source="demo")
             after = svc.plan(None)
             result = demo_result(plan, report, after, time.perf_counter() - started)
@@ -243,12 +262,16 @@ def exchange_serve(
         bool,
         typer.Option("--mainnet-signatures", help="accept mainnet-signed actions only (default: testnet-signed)"),
     ] = False,
+    venue: VenueOpt = "hyperliquid",
 ) -> None:
-    """Run the local Hyperliquid stand-in on loopback until Ctrl-C."""
+    """Run the local Hyperliquid stand-in (or, with --venue binance, the local Binance) on loopback until Ctrl-C."""
     from agent.standin import load_demo_snapshot, serve_forever
 
     if not 0 < port < 65536:
         raise errors.ValidationError(f"--port must be between 1 and 65535, not {port}")
+    if _venue(venue) != "hyperliquid":
+        _serve_binance(snapshot_file, port, venue)
+        return
     if not 0 < time_scale <= 100_000:
         raise errors.ValidationError(f"--time-scale must be in (0, 100000], not {time_scale:g}")
     if snapshot_file is None:
@@ -262,3 +285,28 @@ def exchange_serve(
         )
     except OSError as e:
         raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
+
+
+def _serve_binance(snapshot_file: Path | None, port: int, venue: str) -> None:
+    import signal
+    import threading
+
+    from agent.standin.binance.seed import DEMO_KEY, demo_snapshot, from_snapshot
+    from agent.standin.binance.server import BinanceServer
+
+    seed = read_json(snapshot_file) if snapshot_file else demo_snapshot(venue)
+    try:
+        state = from_snapshot(seed)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as e:
+        raise errors.ValidationError(f"{snapshot_file}: not a Binance snapshot ({e!r})") from None
+    try:
+        server = BinanceServer(state, port=port)
+    except OSError as e:
+        raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with server:
+        sys.stderr.write(f"local Binance ({venue}) on {server.url}; demo API key {DEMO_KEY}; Ctrl-C stops it\n")
+        sys.stderr.flush()
+        stop.wait()

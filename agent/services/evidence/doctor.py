@@ -55,6 +55,10 @@ def _exchange_reads(svc: Services) -> Any:
 
 def run(svc: Services) -> list[Check]:
     """Every check, in order; a check that raises becomes a failing line naming the error."""
+    if svc.settings.exchange.is_binance and hasattr(svc.exchange, "api_restrictions"):
+        from agent.services.evidence import doctor_binance
+
+        return doctor_binance.run(svc, svc.exchange)
     ex = _exchange_reads(svc)
     if ex is None:
         return [Check("exchange", False, "no live exchange to check (a snapshot?)", "run without --snapshot")]

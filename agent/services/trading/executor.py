@@ -63,7 +63,7 @@ from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent, OrderResult, make_cloid
 from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
 from agent.services.ports import TradePort
-from agent.services.trading import foreign, leverage, lookup
+from agent.services.trading import fills, foreign, leverage, lookup
 from agent.services.trading.reports import (
     ActionReport,
     ExecutionReport,
@@ -253,6 +253,21 @@ class Executor:
             sz_decimals=a.sz_decimals,
         )
 
+    def _name_lots(self, a: TradeAction, cloid: str, done: float, size: float) -> None:
+        """A spot sell that names its lots records them under its cloid before the intent (and the signature):
+        the part of the plan's lots not consumed by earlier attempts, up to this order's size."""
+        if not a.lots:
+            return
+        picks, skip, need = [], done, size
+        for lot, q in a.lots:
+            take = max(0.0, q - skip)
+            skip = max(0.0, skip - q)
+            if take > 0 and need > 1e-12:
+                picks.append((lot, min(take, need)))
+                need -= min(take, need)
+        if picks:
+            self.store.tax.choose("", cloid, a.lots_asset or a.coin, picks)
+
     def _limit(self, a: TradeAction, market: Market) -> float:
         """The plan's protected price, tightened toward the current mid (never loosened)."""
         info = market.get(a.coin)
@@ -285,6 +300,7 @@ class Executor:
             self._keep_lease()
             intent = self._intent(plan, index, a, attempt, remaining, limit, self._expiry())
             mode = "paper" if self.mode == "paper" else "live"
+            self._name_lots(a, intent.cloid, done, remaining)
             self.journal.intend(plan.plan_id, index, attempt, intent, mode=mode, lease=self.lease)
             self.journal.mark(intent.cloid, SENT)
             rep.cloids.append(intent.cloid)
@@ -425,24 +441,7 @@ class Executor:
             return None
 
     def _sync_fills(self, since_ms: int, errors: list[str]) -> None:
-        """Record fills since ``since_ms`` and attach each order's fee (USD) to its journal row."""
-        try:
-            fills = self.exchange.fills_since(since_ms)
-        except ExchangeError as exc:
-            errors.append(f"could not read fills: {exc}")
-            return
-        self.journal.record_fills(fills)
-        by_cloid: dict[str, float] = {}
-        by_oid: dict[int, float] = {}
-        for f in fills:
-            if f.cloid:
-                by_cloid[f.cloid] = by_cloid.get(f.cloid, 0.0) + f.fee_usd
-            if f.oid is not None:
-                by_oid[f.oid] = by_oid.get(f.oid, 0.0) + f.fee_usd
-        for row in self.journal.rows(states=[FILLED, PARTIAL, CANCELED]):
-            fee = by_cloid.get(row.cloid, by_oid.get(row.oid, 0.0) if row.oid is not None else 0.0)
-            if fee and (row.fee is None or abs(row.fee - fee) > 1e-12):
-                self.journal.set_fee(row.cloid, fee)
+        fills.sync(self.exchange, self.journal, since_ms, errors)
 
     def _report(
         self,

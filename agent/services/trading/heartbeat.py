@@ -155,6 +155,9 @@ class Heartbeat:
             advice = planning.advise(svc, plan, cycle_id=cycle_id)
             self.alerts.send("advice", f"rebalance advised ({advice.plan_id}): {summary}")
             return self._finish(cycle_id, "advised", summary, plan_id=advice.plan_id)
+        if self.autonomy == "auto" and (refusal := key_refusal(svc)):
+            self.alerts.send("risk", f"{cycle_id}: {refusal}")
+            return self._finish(cycle_id, "risk-refused", refusal)
         try:
             pending = svc.preview(
                 None,
@@ -257,3 +260,18 @@ class Heartbeat:
                 break
             stop.wait(max(0.0, (next_at - self.services.clock()).total_seconds()))
         return results
+
+
+def key_refusal(svc: Services) -> str | None:
+    """Why autonomy ``auto`` must not trade with this key: on Binance, a key that may withdraw (unless the config
+    allows it with ``[exchange] allow_withdrawal_keys``)."""
+    from agent.adapters.binance.client import BinanceExchange
+
+    ex = svc.exchange
+    if not isinstance(ex, BinanceExchange) or svc.settings.exchange.allow_withdrawal_keys:
+        return None
+    if ex.api_restrictions().get("enableWithdrawals"):
+        return ("the Binance API key can withdraw: autonomy auto refuses it (disable withdrawals for the key, or "
+                "set [exchange] allow_withdrawal_keys = true)")
+    return None
+

@@ -244,6 +244,7 @@ class TwapExecutor(Executor):
             raise _Paused
         self._keep_lease()
         intent = self._intent(plan, index, a, attempt, remaining, a.limit_px, self._expiry())
+        self._name_lots(a, intent.cloid, sum(r.filled_sz for r in rows), remaining)
         self.journal.intend(plan.plan_id, index, attempt, intent, mode="live", lease=self.lease)
         rep.cloids.append(intent.cloid)
         rep.attempts += 1
