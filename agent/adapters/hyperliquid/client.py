@@ -36,7 +36,7 @@ from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
-from agent.adapters.hyperliquid import dex_reads, transport, twaps
+from agent.adapters.hyperliquid import dex_reads, margin, transport, twaps
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
     classify_order_answer,
@@ -68,6 +68,7 @@ class HyperliquidExchange(HistoryReads):
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
 
     supports_schedule_cancel = True
+    update_leverage = margin.update_leverage  # ``updateLeverage`` (agent.adapters.hyperliquid.margin)
 
     def __init__(
         self,
