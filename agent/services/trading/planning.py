@@ -122,6 +122,7 @@ def plan(
         market,
         now=svc.clock(),
         last_rebalance=datetime.fromisoformat(last) if last else None,
+        sell_tax=lots.sell_tax_rates(svc, state, market, tax_book, svc.clock()) if tax_book is not None else None,
     )
     clamps = [*([protection] if protection else []), *chosen.notes, *held_back, *result.clamps]
     actions = assign_order_types(result.actions, market, twap_over_usd=svc.settings.rebalance.twap_over_usd)
