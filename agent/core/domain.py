@@ -141,6 +141,19 @@ class PortfolioState(_Frozen):
         return max(0.0, self.usdc_spot_total - self.usdc_spot_hold)
 
     @property
+    def unified_free(self) -> float:
+        """Unified / portfolio margin: the USDC new orders may use, the lower of two readings.
+
+        Free collateral = equity − margin used, with equity = spot USDC ``total`` + perp unrealized PnL (a
+        peer that checked a live unified account; not in Hyperliquid's docs), and spot USDC ``total − hold``.
+        With losing positions the first is the lower one; until a live check settles it, plan with the lower.
+        """
+        perps = [p for p in self.positions.values() if p.market == "perp"]
+        upnl = sum(p.unrealized_pnl for p in perps)
+        used = sum(p.margin_used for p in perps)
+        return max(0.0, min(self.usdc_spot_total + upnl - used, self.spot_usdc_free))
+
+    @property
     def unified(self) -> bool:
         """Unified or portfolio margin: every balance is in spot; perp dex states are not meaningful."""
         return self.abstraction in ("unifiedAccount", "portfolioMargin")

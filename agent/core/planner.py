@@ -26,6 +26,7 @@ it is the USDC above the reserve floor: a plan never takes cash below the floor.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -132,8 +133,13 @@ class PortfolioRebalancer:
         *,
         now: datetime | None = None,
         last_rebalance: datetime | None = None,
+        sell_tax: Mapping[str, float] | None = None,
     ) -> RebalancingPlan:
-        """The ordered plan. Raises ``TargetValidationError`` for a target the market cannot hold."""
+        """The ordered plan. Raises ``TargetValidationError`` for a target the market cannot hold.
+
+        ``sell_tax``: the estimated tax per USD sold of each asset (tax lots); when two remaining drifts are
+        equally large, the one cheaper to sell moves first. Nothing else depends on it.
+        """
         validate_target(target, market, max_gross_leverage=self.max_gross_leverage)
         now = now or datetime.now(UTC)
         equity = current.equity(market)
@@ -148,7 +154,10 @@ class PortfolioRebalancer:
         half = self._half_widths(a.coins, t, equity)
         drift = portfolio_drift(w, t)
         beyond = np.abs(w - t) >= self.position_threshold - _TINY
-        w_new, needed, reason = self._desired_weights(w, t, drift, beyond, now, last_rebalance, half)
+        tie = None
+        if sell_tax:  # only sells carry tax: an underweight asset's move costs none
+            tie = np.array([sell_tax.get(c, 0.0) if w[i] > t[i] else 0.0 for i, c in enumerate(a.coins)])
+        w_new, needed, reason = self._desired_weights(w, t, drift, beyond, now, last_rebalance, half, tie)
         if not needed:
             return self._report(a, target, now, equity, w, t, needed, reason, [], [], 0.0, 0.0, half=half)
         legs, skipped = split_into_legs(a, w_new * equity / a.mid, equity, self.min_trade_value)
@@ -208,6 +217,7 @@ class PortfolioRebalancer:
         now: datetime,
         last: datetime | None,
         half: np.ndarray,
+        tie: np.ndarray | None = None,
     ) -> tuple[np.ndarray, bool, str]:
         n_beyond = int(beyond.sum())
         status = (
@@ -248,7 +258,7 @@ class PortfolioRebalancer:
             needed = n_beyond > 0 or drift >= self.portfolio_threshold - _TINY
         if not needed:
             return w.copy(), False, f"no rebalance needed: {status}"
-        return self._close_portfolio_drift(w_new, t), True, status
+        return self._close_portfolio_drift(w_new, t, tie), True, status
 
     def _half_widths(self, coins: list[str], t: np.ndarray, equity: float) -> np.ndarray:
         """Each asset's band half-width: the cost-aware model's, the fixed band's, or the position threshold."""
@@ -263,11 +273,12 @@ class PortfolioRebalancer:
             return f"cost-aware bands (drift aversion {self.drift_aversion:g})"
         return f"±{self.band:.1%} bands" if self.band_kind == "absolute" else f"±{self.band:.0%} relative bands"
 
-    def _close_portfolio_drift(self, w_new: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Move the largest remaining drifts to target until portfolio drift is under its threshold."""
+    def _close_portfolio_drift(self, w_new: np.ndarray, t: np.ndarray, tie: np.ndarray | None = None) -> np.ndarray:
+        """Move the largest remaining drifts to target until portfolio drift is under its threshold (equal drifts:
+        the smaller ``tie`` first, the estimated tax of the sale)."""
         w_new = w_new.copy()
         gap = np.abs(w_new - t)
-        order = np.argsort(-gap, kind="stable")
+        order = np.argsort(-gap, kind="stable") if tie is None else np.lexsort((tie, -np.round(gap, 9)))
         g = gap[order]
         # Σ|d| and Σ|w| before each move, summed left to right as the moves happen
         gap_sum = np.add.accumulate(np.concatenate(([float(gap.sum())], -g)))[:-1]

@@ -76,6 +76,9 @@ class RebalanceConfig(_Section):
     twap_over_usd: float = Field(
         10_000.0, ge=0, description="legs above this go out as a native TWAP (0: only where the book is too thin)"
     )
+    isolated_leverage: int = Field(
+        1, ge=1, le=100, description="isolated-only perps are set to this leverage (within their max) before opening"
+    )
 
 
 

@@ -86,6 +86,15 @@ class TradePort(ReadPort, Protocol):
 
 
 @runtime_checkable
+class LeveragePort(Protocol):
+    """An exchange where an asset's margin mode and leverage are set before trading it (Hyperliquid)."""
+
+    def update_leverage(self, coin: str, leverage: int, *, is_cross: bool) -> str | None:
+        """Set them (``updateLeverage``): None when applied, else the exchange's refusal."""
+        ...
+
+
+@runtime_checkable
 class HistoryPort(Protocol):
     """The account's and the market's history (Hyperliquid and the stand-in; not a snapshot or paper)."""
 

@@ -170,6 +170,7 @@ def open_runtime(
                 mode="live" if mode in ("local", "live") else ("paper" if mode == "paper" else "dry-run"),
                 is_paused=store.records.is_paused,
                 max_slippage_pct=settings.rebalance.max_slippage,
+                isolated_leverage=settings.rebalance.isolated_leverage,
             )
             if mode == "dry-run":
                 trade = None  # dry-run wraps every state-changing call: nothing reaches the exchange

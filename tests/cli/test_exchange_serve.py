@@ -42,6 +42,43 @@ def test_serve_answers_the_sdk_and_stops_on_sigterm():
         assert proc.wait(timeout=10) == 0
 
 
+def test_serve_with_mainnet_signatures_refuses_a_testnet_signed_order():
+    """``--mainnet-signatures``: the node checks mainnet signing, so the SDK's testnet-signed order (it signs
+    as testnet for any URL but mainnet's) recovers to another address and is refused as on mainnet."""
+    import eth_account
+    from hyperliquid.exchange import Exchange
+
+    from agent.standin import DEMO_SECRET_KEY
+
+    port = free_port()
+    cmd = [str(SCRIPT), "exchange", "serve", "--port", str(port), "--mainnet-signatures"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "stand-in did not start"
+                time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        meta = Info(url, skip_ws=True, meta={"universe": []}, spot_meta={"tokens": [], "universe": []}).meta()
+        ex = Exchange(
+            eth_account.Account.from_key(DEMO_SECRET_KEY),
+            url,
+            meta=meta,
+            spot_meta={"tokens": [], "universe": []},
+            account_address=DEMO_ACCOUNT_ADDRESS,
+        )
+        answer = ex.order("SOL", True, 0.2, 90.0, {"limit": {"tif": "Ioc"}})
+        assert answer["status"] == "err"
+        assert answer["response"].startswith("User or API Wallet 0x") and answer["response"].endswith("does not exist.")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+
+
 def test_serve_refuses_a_bad_snapshot(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"meta": {"universe": "nope"}}')

@@ -52,6 +52,7 @@ from agent.adapters.hyperliquid.dex_reads import DexReads
 from agent.adapters.hyperliquid.dexes import dex_of
 from agent.adapters.hyperliquid.history import HistoryReads
 from agent.adapters.hyperliquid.info import InfoClient
+from agent.adapters.hyperliquid.margin import Margin
 from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
 from agent.adapters.hyperliquid.secret import SecretKey
 from agent.adapters.hyperliquid.twaps import TwapOrders, TwapStatus
@@ -114,6 +115,7 @@ class HyperliquidExchange:
         self.history = HistoryReads(self.info, self.user, self._wire_name)
         self.dex_reads = DexReads(self.info, dexes)
         self.twaps = TwapOrders(self.info, self.user, self.post_signed)
+        self.margin = Margin(self.post_signed, self._wire_name)
         self._meta: Any = None
         self._spot_meta: Any = None
         self._sdk: Any = None
@@ -423,6 +425,10 @@ class HyperliquidExchange:
 
     def find_twap(self, coin: str, is_buy: bool, size: float, since_ms: int) -> TwapStatus | None:
         return self.twaps.find(self._wire_name(coin), is_buy, size, since_ms)
+
+    def update_leverage(self, coin: str, leverage: int, *, is_cross: bool) -> str | None:
+        """``updateLeverage`` (:class:`~agent.adapters.hyperliquid.margin.Margin`): None when applied, else why not."""
+        return self.margin.update_leverage(coin, leverage, is_cross=is_cross)
 
     def cancel_twap(self, asset: int, twap_id: int) -> bool:
         try:

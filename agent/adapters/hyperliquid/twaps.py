@@ -113,8 +113,9 @@ class TwapOrders:
 
     def cancel(self, asset: int, twap_id: int) -> bool:
         answer = self.post_signed(_send({"type": "twapCancel", "a": asset, "t": int(twap_id)}), "twapCancel", 1)
-        data = (answer.get("response") or {}).get("data") if isinstance(answer, Mapping) else None
-        return (data or {}).get("status") == "success"
+        response = answer.get("response") if isinstance(answer, Mapping) else None
+        status = (response.get("data") or {}).get("status") if isinstance(response, Mapping) else None
+        return status == "success"
 
     def status(self, twap_id: int) -> TwapStatus | None:
         """The TWAP's latest state from ``twapHistory``, or None when it is not there."""

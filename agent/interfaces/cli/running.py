@@ -270,6 +270,10 @@ def exchange_serve(
         float, typer.Option("--time-scale", help="TWAP suborders, funding and replay run N times the wall clock")
     ] = 1.0,
     replay: Annotated[bool, typer.Option("--replay", help="prices follow the snapshot's real candles")] = False,
+    mainnet_signatures: Annotated[
+        bool,
+        typer.Option("--mainnet-signatures", help="accept mainnet-signed actions only (default: testnet-signed)"),
+    ] = False,
     venue: VenueOpt = "hyperliquid",
 ) -> None:
     """Run the local Hyperliquid stand-in (or, with --venue binance, the local Binance) on loopback until Ctrl-C."""
@@ -289,7 +293,9 @@ def exchange_serve(
         seed = read_json(snapshot_file)
         read_snapshot(seed)  # a clear error now rather than a broken server later
     try:
-        serve_forever(seed, host="127.0.0.1", port=port, time_scale=time_scale, replay=replay)
+        serve_forever(
+            seed, host="127.0.0.1", port=port, time_scale=time_scale, replay=replay, mainnet=mainnet_signatures
+        )
     except OSError as e:
         raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
 

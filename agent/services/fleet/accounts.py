@@ -81,7 +81,7 @@ class Fleet:
                     name=a.name,
                     address=a.config.address or "",
                     equity=equity,
-                    freeable=state.spot_usdc_free if state.unified else state.perp_free,
+                    freeable=state.unified_free if state.unified else state.perp_free,
                     is_master=a.config.role == "master",
                 )
             )

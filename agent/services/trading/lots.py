@@ -289,3 +289,24 @@ def annotate(svc: Services, plan: RebalancingPlan, market: Market, the_book: cor
         tax["harvest"] = [c for c in harvest_candidates(svc, market, the_book, now, held) if c["coin"] not in sold]
         tax["harvest_saves_usd"] = round(sum(c["saves_usd"] for c in tax["harvest"]), 2)
     return plan.model_copy(update={"actions": actions, "tax": tax})
+
+
+def sell_tax_rates(svc: Services, state: Any, market: Market, the_book: core.Book, now: datetime) -> dict[str, float]:
+    """Each held spot pair's estimated tax per USD sold now (a loss sale is negative: it saves tax), for the
+    planner's tie-break between equally large drifts."""
+    cfg = svc.settings.tax
+    out: dict[str, float] = {}
+    for coin, pos in state.positions.items():
+        info = market.assets.get(coin)
+        qty = pos.size - pos.hold
+        if info is None or info.market != "spot" or qty <= 0 or not info.base_token:
+            continue
+        try:
+            est = core.estimate_sale(the_book, info.base_token, qty, qty * info.mid, now=now, method=cfg.method,
+                                     jurisdiction=cfg.jurisdiction, long_term_preference=cfg.long_term_preference)
+        except core.LotError:
+            continue  # lots do not cover it (no basis imported): no tie-break for it
+        tax = sum(g * rate_for(cfg, term) for term, g in est.by_term().items())
+        out[coin] = tax / (qty * info.mid) if qty * info.mid > 0 else 0.0
+    return out
+

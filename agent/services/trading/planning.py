@@ -26,7 +26,7 @@ from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
 from agent.services.config import Settings
 from agent.services.ports import DexPort
-from agent.services.trading import guards
+from agent.services.trading import foreign, guards
 from agent.services.trading.targets import choose, configured_or_stored, validate
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def plan(
         market,
         now=svc.clock(),
         last_rebalance=datetime.fromisoformat(last) if last else None,
+        sell_tax=lots.sell_tax_rates(svc, state, market, tax_book, svc.clock()) if tax_book is not None else None,
     )
     clamps = [*([protection] if protection else []), *chosen.notes, *held_back, *result.clamps]
     actions = assign_order_types(result.actions, market, twap_over_usd=svc.settings.rebalance.twap_over_usd)
@@ -173,10 +174,9 @@ def cost_aware_model(
 def foreign_open_orders(svc: Services) -> list[OpenOrder]:
     """The account's open orders that rebalancer did not place (no journal row for their cloid)."""
     try:
-        orders = svc.exchange.open_orders()
+        return foreign.not_ours(svc.exchange, svc.store.journal)
     except ExchangeError:
         return []
-    return [o for o in orders if not o.cloid or svc.store.journal.get(o.cloid.lower()) is None]
 
 
 def refusal(svc: Services, p: RebalancingPlan, *, heartbeat: bool = False) -> tuple[type[Exception], str] | None:
