@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -36,6 +37,7 @@ from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
+from agent.adapters import readscope
 from agent.adapters.hyperliquid import dex_reads, transport, twaps
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
@@ -63,6 +65,12 @@ from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
 from agent.core.rules import is_valid_price, is_valid_size, round_price, round_size_down
 
 log = logging.getLogger(__name__)
+
+#: reads that exist to see change (an order's progress, fills, a TWAP's slices): never answered from the question
+POLLED = frozenset(
+    {"orderStatus", "userFills", "userFillsByTime", "twapHistory", "userTwapSliceFills", "userTwapSliceFillsByTime"}
+)
+
 
 class HyperliquidExchange(HistoryReads):
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
@@ -134,6 +142,28 @@ class HyperliquidExchange(HistoryReads):
 
     # ------------------------------------------------------------------ /info
     def _info(self, body: dict[str, Any], weight: int | None = None) -> Any:
+        """One /info answer; inside a question (:mod:`agent.adapters.readscope`), a body already asked is not
+        asked again."""
+        return self._info_at(body, weight)[0]
+
+    def _info_at(
+        self, body: dict[str, Any], weight: int | None = None, *, fresh: bool = False
+    ) -> tuple[Any, float, float]:
+        """The answer and the local times just before and after it was asked (``fresh``: ask now)."""
+        key = None
+        if readscope.active() and body.get("type") not in POLLED:
+            key = self.base_url + json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+            found = readscope.MISSING if fresh else readscope.recall(key)
+            if found is not readscope.MISSING:
+                return found  # type: ignore[no-any-return]
+        t0 = self._clock()
+        answer = self._ask(body, weight)
+        timed = (answer, t0, self._clock())
+        if key is not None:
+            readscope.remember(key, timed)
+        return timed
+
+    def _ask(self, body: dict[str, Any], weight: int | None = None) -> Any:
         kind = str(body.get("type"))
         weight = weight if weight is not None else INFO_WEIGHTS.get(kind, DEFAULT_INFO_WEIGHT)
         last: Exception | None = None
@@ -219,9 +249,8 @@ class HyperliquidExchange(HistoryReads):
         Otherwise the local clock plus the offset last measured (measured first if it never was).
         """
         if fresh or self._offset_ms is None:
-            t0 = self._clock()
-            answer = self._info({"type": "clearinghouseState", "user": self.user})
-            server = self._note_time(answer, t0, self._clock())
+            answer, t0, t1 = self._info_at({"type": "clearinghouseState", "user": self.user}, fresh=fresh)
+            server = self._note_time(answer, t0, t1)
             if server is None:
                 raise SnapshotError("clearinghouseState: no 'time' (the exchange's clock)")
             return server
@@ -253,9 +282,8 @@ class HyperliquidExchange(HistoryReads):
     def account_state(self) -> PortfolioState:
         mode = self.abstraction()
         market = self.market()
-        t0 = self._clock()
-        ch = self._info({"type": "clearinghouseState", "user": self.user})
-        self._note_time(ch, t0, self._clock())
+        ch, t0, t1 = self._info_at({"type": "clearinghouseState", "user": self.user})
+        self._note_time(ch, t0, t1)
         spot = self._info({"type": "spotClearinghouseState", "user": self.user})
         dex_states = {
             dex: self._info({"type": "clearinghouseState", "user": self.user, "dex": dex}) for dex in self.dexes
@@ -338,6 +366,7 @@ class HyperliquidExchange(HistoryReads):
             self.actions.acquire(self.user, n_actions)
         self.budget.acquire(weight)
         sdk.set_expires_after(expires_after_ms)
+        readscope.forget()  # the action may change what this question has read
         try:
             return call(sdk)
         except ClientError as exc:

@@ -84,9 +84,9 @@ def status(
     config: ConfigOpt = None, snapshot: SnapshotOpt = None, target: TargetOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Show current vs target weights, drift, bands, and whether and why to rebalance."""
-    with runtime(config, snapshot) as svc:
+    with runtime(config, snapshot) as svc, svc.question():
         p = svc.plan(read_target(target) if target else None)
-        failing = [] if snapshot else [c.check for c in svc.doctor() if not c.ok]
+        failing = [] if snapshot else [c.check for c in svc.doctor(cached=True) if not c.ok]
 
         def human() -> None:
             render.print_drift(p)
@@ -104,7 +104,7 @@ def preview(
     config: ConfigOpt = None, snapshot: SnapshotOpt = None, target: TargetOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Plan a rebalance and store it with a single-use confirm token (nothing is traded)."""
-    with runtime(config, snapshot) as svc:
+    with runtime(config, snapshot) as svc, svc.question():
         p = svc.preview(read_target(target) if target else None, source="cli")
 
         def human() -> None:

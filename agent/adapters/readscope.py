@@ -1,0 +1,61 @@
+"""One question, one read: the answers an exchange gave during the current question, for the adapters to reuse.
+
+A question is one command, web request, heartbeat tick or tool call. Inside :func:`question`, an adapter that
+asks for something it already asked in the same question (the same venue, the same request body) gets the
+first answer back instead of spending rate weight on it again. Outside any question nothing is remembered.
+
+What is remembered is dropped whenever something may have changed it: an adapter calls :func:`forget` before
+every state-changing request, and an execution calls it before its fresh-state check. Reads that exist to
+see change (order status, fills, TWAP progress) are never remembered: the adapter leaves them out.
+
+The scope is a context variable: each thread or task has its own, and a question's helpers (a web request's
+thread-pool calls) share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+_answers: ContextVar[dict[str, Any] | None] = ContextVar("rebalancer_question_answers", default=None)
+_MISSING = object()
+
+
+@contextmanager
+def question() -> Iterator[None]:
+    """Remember the answers read inside the block. A question opened inside another (a heartbeat tick inside
+    the long-running command that ticks) is a new one: it starts knowing nothing, and the outer one resumes
+    after it."""
+    token = _answers.set({})
+    try:
+        yield
+    finally:
+        _answers.reset(token)
+
+
+def forget() -> None:
+    """Drop what this question has read (something may have changed it)."""
+    answers = _answers.get()
+    if answers is not None:
+        answers.clear()
+
+
+def active() -> bool:
+    return _answers.get() is not None
+
+
+def recall(key: str) -> Any:
+    """The answer remembered under ``key``, or :data:`MISSING`."""
+    answers = _answers.get()
+    return _MISSING if answers is None else answers.get(key, _MISSING)
+
+
+def remember(key: str, answer: Any) -> None:
+    answers = _answers.get()
+    if answers is not None:
+        answers[key] = answer
+
+
+MISSING = _MISSING
