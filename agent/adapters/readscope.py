@@ -24,10 +24,13 @@ _MISSING = object()
 
 
 @contextmanager
-def question() -> Iterator[None]:
+def question(*, join: bool = False) -> Iterator[None]:
     """Remember the answers read inside the block. A question opened inside another (a heartbeat tick inside
     the long-running command that ticks) is a new one: it starts knowing nothing, and the outer one resumes
-    after it."""
+    after it. ``join``: part of the question already open, if any (a tool the strategist calls during a tick)."""
+    if join and _answers.get() is not None:
+        yield
+        return
     token = _answers.set({})
     try:
         yield

@@ -84,10 +84,10 @@ class Services:
 
     # -- observe ----------------------------------------------------------------------------------
 
-    def question(self) -> AbstractContextManager[None]:
+    def question(self, *, join: bool = False) -> AbstractContextManager[None]:
         """One question (a command, a request, a tick, a tool call): inside it an identical exchange read is
-        made once (:mod:`agent.adapters.readscope`)."""
-        return readscope.question()
+        made once (:mod:`agent.adapters.readscope`); ``join``: part of the question already open, if any."""
+        return readscope.question(join=join)
 
     def observe(self) -> tuple[PortfolioState, Market]:
         return self.exchange.account_state(), self.exchange.market()
