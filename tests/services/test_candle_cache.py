@@ -27,8 +27,20 @@ def candles(coin: str, base: float) -> list[dict[str, Any]]:
     for k in range((TODAY - FIRST).days + 1):
         t = int(datetime.combine(FIRST + timedelta(days=k), datetime.min.time(), UTC).timestamp() * 1000)
         close = 999_999.0 if FIRST + timedelta(days=k) == TODAY else base * (1 + 0.01 * (k % 7))
-        out.append({"t": t, "T": t + DAY_MS - 1, "s": coin, "i": "1d", "o": str(close), "c": str(close),
-                    "h": str(close), "l": str(close), "v": "10", "n": 5})
+        out.append(
+            {
+                "t": t,
+                "T": t + DAY_MS - 1,
+                "s": coin,
+                "i": "1d",
+                "o": str(close),
+                "c": str(close),
+                "h": str(close),
+                "l": str(close),
+                "v": "10",
+                "n": 5,
+            }
+        )
     return out
 
 

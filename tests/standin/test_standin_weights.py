@@ -40,16 +40,15 @@ def test_duplicates_are_identical_reads_with_no_action_between():
 
 
 def test_the_server_logs_every_request_and_serves_the_log():
-    with serve(load_demo_snapshot()) as server:
-        with httpx.Client(base_url=server.url) as c:
-            c.post("/info", json={"type": "allMids"}).raise_for_status()
-            c.post("/info", json={"type": "meta"}).raise_for_status()
-            assert c.post("/info", json={"type": "noSuchKind"}).status_code == 422
-            log = c.get("/standin/requests").json()
-            assert log["count"] == 2 and log["weight"] == 22
-            assert [r["kind"] for r in log["requests"]] == ["allMids", "meta"]
-            since = c.get("/standin/requests", params={"since": 1}).json()
-            assert since["weight"] == 20 and len(since["requests"]) == 1
-            assert len(server.requests) == 2  # reading the log is not a request to the exchange
-            assert c.get("/standin/requests", params={"since": "x"}).status_code == 400
-            assert c.get("/elsewhere").status_code == 404
+    with serve(load_demo_snapshot()) as server, httpx.Client(base_url=server.url) as c:
+        c.post("/info", json={"type": "allMids"}).raise_for_status()
+        c.post("/info", json={"type": "meta"}).raise_for_status()
+        assert c.post("/info", json={"type": "noSuchKind"}).status_code == 422
+        log = c.get("/standin/requests").json()
+        assert log["count"] == 2 and log["weight"] == 22
+        assert [r["kind"] for r in log["requests"]] == ["allMids", "meta"]
+        since = c.get("/standin/requests", params={"since": 1}).json()
+        assert since["weight"] == 20 and len(since["requests"]) == 1
+        assert len(server.requests) == 2  # reading the log is not a request to the exchange
+        assert c.get("/standin/requests", params={"since": "x"}).status_code == 400
+        assert c.get("/elsewhere").status_code == 404

@@ -154,8 +154,8 @@ class HyperliquidExchange(HistoryReads):
         if readscope.active() and body.get("type") not in POLLED:
             key = self.base_url + json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
             found = readscope.MISSING if fresh else readscope.recall(key)
-            if found is not readscope.MISSING:
-                return found  # type: ignore[no-any-return]
+            if isinstance(found, tuple):
+                return found
         t0 = self._clock()
         answer = self._ask(body, weight)
         timed = (answer, t0, self._clock())

@@ -7,7 +7,7 @@ again would get none again), so a window inside a span is answered here without 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from agent.adapters.store.db import now_iso
@@ -36,16 +36,15 @@ class Candles:
         )
         return [(date.fromisoformat(r["day"]), float(r["close"]), float(r["value"])) for r in rows]
 
-    def keep(
-        self, venue: str, coin: str, first: date, last: date, candles: list[tuple[date, float, float]]
-    ) -> None:
+    def keep(self, venue: str, coin: str, first: date, last: date, candles: list[tuple[date, float, float]]) -> None:
         """Keep the closed days ``first``…``last`` as asked (``candles`` may leave days out: there were none).
 
         The span grows to cover both the old one and this one when they touch or overlap; otherwise it is
         replaced (the days outside it stay kept but are asked for again when needed).
         """
         old = self.span(venue, coin)
-        if old is not None and old[0].toordinal() <= last.toordinal() + 1 and first.toordinal() <= old[1].toordinal() + 1:
+        touching = old is not None and old[0] <= last + timedelta(days=1) and first <= old[1] + timedelta(days=1)
+        if old is not None and touching:
             first, last = min(first, old[0]), max(last, old[1])
         at = now_iso()
         with self.store.tx() as c:
