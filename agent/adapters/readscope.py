@@ -14,13 +14,14 @@ thread-pool calls) share it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 _answers: ContextVar[dict[str, Any] | None] = ContextVar("rebalancer_question_answers", default=None)
-_MISSING = object()
 
 
 @contextmanager
@@ -45,20 +46,20 @@ def forget() -> None:
         answers.clear()
 
 
-def active() -> bool:
-    return _answers.get() is not None
+def key(venue: str, body: Any) -> str:
+    """The key of a request: the venue and the body as canonical JSON."""
+    return venue + json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def recall(key: str) -> Any:
-    """The answer remembered under ``key``, or :data:`MISSING`."""
+def answer(key: str | None, ask: Callable[[], T], *, fresh: bool = False) -> T:
+    """What this question already got for ``key``, else ``ask()``'s answer (remembered under ``key``).
+
+    ``key`` None: never remembered (a read that polls for change). ``fresh``: asked again, and remembered.
+    """
     answers = _answers.get()
-    return _MISSING if answers is None else answers.get(key, _MISSING)
-
-
-def remember(key: str, answer: Any) -> None:
-    answers = _answers.get()
-    if answers is not None:
-        answers[key] = answer
-
-
-MISSING = _MISSING
+    if answers is None or key is None:
+        return ask()
+    if not fresh and key in answers:
+        return answers[key]
+    found = answers[key] = ask()
+    return found

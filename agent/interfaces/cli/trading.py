@@ -138,7 +138,7 @@ def execute(
                 return f"Execute {detail['num_trades']} orders now?"
 
             confirm_or_refuse(as_json, question)
-        with progress("executing", as_json):
+        with progress("executing", as_json), svc.question():
             report = svc.execute(plan_id, confirm, source="cli")
 
         def human() -> None:

@@ -39,7 +39,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
-from agent.adapters import readscope
 from agent.adapters.store.db import Store
 from agent.adapters.store.journal import (
     ABANDONED,
@@ -178,9 +177,8 @@ class Executor:
             for i in freeing:
                 self._run_action(plan, i, plan.actions[i], plan.actions[i].size, market, reports[i])
             if using:
-                with readscope.question():  # one read: the account's mids are the market's
-                    state = self.exchange.account_state()
-                    market = self.exchange.market()
+                state = self.exchange.account_state()
+                market = self.exchange.market()
                 targets = resize_to_cash(
                     plan,
                     using,
