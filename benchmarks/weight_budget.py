@@ -4,8 +4,8 @@ Run: ``python benchmarks/weight_budget.py``. One stand-in (the demo account) on 
 as Hyperliquid does (``agent.standin.weights``: l2Book, allMids, clearinghouseState, spotClearinghouseState,
 orderStatus 2; userRole 60; most others 20; candleSnapshot 20 + 1 per 60 candles; /exchange 1 + batch/40).
 The questions run through the real interfaces: the advisor page over HTTP (``GET /``, then a preview and a
-confirm), ``rebalancer status`` through the CLI in-process, and one heartbeat tick. Plans are counted where
-the planner runs (``PortfolioRebalancer.create_rebalancing_plan``). A duplicate is an /info body asked
+confirm), ``rebalancer status`` through the CLI in-process, and one heartbeat tick (autonomy ``confirm``).
+Plans are counted where the planner runs (``PortfolioRebalancer.create_rebalancing_plan``). A duplicate is an /info body asked
 twice with no /exchange action in between.
 
 The reference for ``status`` is measured in the same run: a fresh client's one account read plus one market
@@ -103,7 +103,6 @@ def measure(tmp: Path) -> dict[str, tuple[Spent, str, bool]]:
     from agent.services.trading.heartbeat import Heartbeat
 
     rows: dict[str, tuple[Spent, str, bool]] = {}
-    settings: Any
     with serve(load_demo_snapshot()) as server, PlanCounter() as plans:
         # the reference: one account read and one market read by a fresh client
         with question(server, plans) as ref, readscope.question():
@@ -136,6 +135,11 @@ def measure(tmp: Path) -> dict[str, tuple[Spent, str, bool]]:
                         page.raise_for_status()
                     s = spent[0]
                     rows["advisor GET /"] = (s, "≤ 40 weight, ≤ 1 plan", s.weight <= 40 and s.plans <= 1)
+                    # a tick in the same process and store (today's candles kept by the page are the tick's too)
+                    with question(server, plans) as spent:
+                        tick = Heartbeat(svc, autonomy="confirm").tick()
+                    s = spent[0]
+                    rows[f"heartbeat tick (confirm: {tick.status})"] = (s, "1 plan", s.plans <= 1)
                     csrf = csrf_of(first.text)
                     with question(server, plans) as spent:
                         previewed = c.post("/preview", data={"csrf": csrf})
@@ -160,12 +164,6 @@ def measure(tmp: Path) -> dict[str, tuple[Spent, str, bool]]:
             finally:
                 web.stop()
 
-        # the same store as the page: the daily candles it kept today are the tick's too
-        with open_runtime(settings) as svc:
-            with question(server, plans) as spent:
-                tick = Heartbeat(svc, autonomy="advise").tick()
-            s = spent[0]
-            rows[f"heartbeat tick (advise: {tick.status})"] = (s, "1 plan", s.plans <= 1)
     return rows
 
 
