@@ -5,8 +5,8 @@ as Hyperliquid does (``agent.standin.weights``: l2Book, allMids, clearinghouseSt
 orderStatus 2; userRole 60; most others 20; candleSnapshot 20 + 1 per 60 candles; /exchange 1 + batch/40).
 The questions run through the real interfaces: the advisor page over HTTP (``GET /``, then a preview and a
 confirm), ``rebalancer status`` through the CLI in-process, and one heartbeat tick (autonomy ``confirm``).
-Plans are counted where the planner runs (``PortfolioRebalancer.create_rebalancing_plan``). A duplicate is an /info body asked
-twice with no /exchange action in between.
+Plans are counted where the planner runs (``PortfolioRebalancer.create_rebalancing_plan``). A duplicate is an
+/info body asked twice with no /exchange action in between.
 
 The reference for ``status`` is measured in the same run: a fresh client's one account read plus one market
 read (with the books of the coins the plan covers).
