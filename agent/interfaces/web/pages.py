@@ -90,7 +90,7 @@ def advisor_page(
         "plan": plan,
         "previewed": previewed,
         "report": report,
-        "sensitivity": sensitivity.panel(svc),
+        "sensitivity": sensitivity.panel(svc, plan, market),  # of the plan shown: not planned again
         "paused": svc.is_paused(),
     }
     if plan is not None:

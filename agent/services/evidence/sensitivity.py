@@ -27,12 +27,25 @@ log = logging.getLogger("rebalancer.sensitivity")
 DEFAULT_DAYS = 90
 
 
-def sensitivity(svc: Services, target: TargetAllocation | None = None, days: int = DEFAULT_DAYS) -> dict[str, Any]:
-    """Stay put against rebalance to ``target`` (default: the target rule's) over the last ``days`` days."""
+def sensitivity(
+    svc: Services,
+    target: TargetAllocation | None = None,
+    days: int = DEFAULT_DAYS,
+    *,
+    plan: RebalancingPlan | None = None,
+    market: Market | None = None,
+) -> dict[str, Any]:
+    """Stay put against rebalance to ``target`` (default: the target rule's) over the last ``days`` days.
+
+    ``plan`` and ``market``: what the caller's question already made and read (a page that shows a plan
+    passes it); otherwise the plan is made here, once.
+    """
     if not isinstance(days, int) or not 7 <= days <= 3650:
         raise ValidationError("days must be between 7 and 3650")
-    plan = svc.plan(target)
-    market = svc.exchange.market()
+    if plan is None:
+        plan = svc.plan(target)
+    if market is None:
+        market = svc.exchange.market()
     return of_plan(svc, plan, market, days)
 
 
