@@ -17,6 +17,8 @@ DecisionStatus = Literal[
     "failed_refused",  # the model refused
     "failed_transport",  # provider unreachable after retries (429/5xx/timeouts)
     "failed_budget",  # token or time budget spent
+    "failed_call_limit",  # the decision made its max_model_calls requests without a valid answer
+    "failed_stale_data",  # the market history is older than the allowed age: no live decision on it
 ]
 
 
@@ -48,10 +50,14 @@ class DecisionContext:
 
 
 class Usage(BaseModel):
+    """What one decision (or chat turn) spent: tokens as the provider reported them, requests, seconds waiting."""
+
     model_config = ConfigDict(extra="forbid")
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
+    model_calls: int = 0
+    latency_s: float = 0.0
 
 
 class Decision(BaseModel):

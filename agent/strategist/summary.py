@@ -54,9 +54,9 @@ HIDDEN_FEATURES = frozenset(
 )
 
 
-def load_system_prompt() -> str:
-    """``prompts/system.md``, shipped as package data."""
-    return resources.files("prompts").joinpath("system.md").read_text(encoding="utf-8").strip()
+def load_system_prompt(name: str = "system.md") -> str:
+    """A prompt of ``prompts/`` (default: the strategist's ``system.md``), shipped as package data."""
+    return resources.files("prompts").joinpath(name).read_text(encoding="utf-8").strip()
 
 
 def safe_name(name: str) -> str:

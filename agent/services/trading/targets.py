@@ -17,10 +17,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from agent.core.domain import Market, PortfolioState, TargetAllocation
-from agent.core.errors import ConfigError, StrategistFailedClosed
+from agent.core.errors import ConfigError, NoTargetYet, StrategistError, StrategistFailedClosed
 from agent.core.targets import parse_target, validate_target
 from agent.services.config import Settings
 from agent.strategist.base import Decision, DecisionContext, Strategist
+from agent.strategist.conversation import inside_model_tool
 
 if TYPE_CHECKING:
     from agent.services.app import Services
@@ -72,12 +73,24 @@ def choose(
     cycle_id: str | None = None,
     fresh: bool = False,
 ) -> ChosenTarget:
-    """The target by the one rule above (the strategist is asked only when nothing else says)."""
+    """The target by the one rule above (the strategist is asked only when nothing else says).
+
+    Inside a tool that a model called, the strategist is never asked: its latest answer (of any age) is
+    the current target, and with none :class:`~agent.core.errors.NoTargetYet` is raised.
+    """
     if explicit is not None:
         return ChosenTarget(explicit, "argument")
     found = configured_or_stored(svc)
     if found is not None:
         return found
+    if inside_model_tool():
+        latest = _recent_strategist_target(svc, any_age=True)
+        if latest is None:
+            raise NoTargetYet(
+                "no target yet: none configured or stored, and the strategist has not answered "
+                "(`rebalancer decide`, or set one with set_target_allocation)"
+            )
+        return latest
     if not fresh:
         reused = _recent_strategist_target(svc)
         if reused is not None:
@@ -92,11 +105,11 @@ def choose(
     return ChosenTarget(decision.target, "strategist", decision)
 
 
-def _recent_strategist_target(svc: Services) -> ChosenTarget | None:
+def _recent_strategist_target(svc: Services, *, any_age: bool = False) -> ChosenTarget | None:
     value, at = svc.store.records.get_with_time("strategist_target")
     if not value or at is None:
         return None
-    if svc.clock() - datetime.fromisoformat(at) >= svc.settings.heartbeat.interval:
+    if not any_age and svc.clock() - datetime.fromisoformat(at) >= svc.settings.heartbeat.interval:
         return None
     return ChosenTarget(TargetAllocation.model_validate(value), "strategist")
 
@@ -130,7 +143,12 @@ def decide(
     market: Market | None = None,
     strategist: Strategist | None = None,
 ) -> Decision:
-    """Run the strategist once and record the decision (raw replies included), whatever its status."""
+    """Run the strategist once and record the decision (raw replies included), whatever its status.
+
+    Refused inside a tool that a model called: a model never gets a tool that calls a model.
+    """
+    if inside_model_tool():
+        raise StrategistError("a tool called by a model cannot ask the strategist")
     if state is None or market is None:
         state, market = svc.observe()
     strat = strategist or make_strategist(svc)
@@ -184,7 +202,7 @@ def build_strategist(settings: Settings) -> Strategist:
 
     return LLMStrategist(
         build_model_client(settings), model=model_name(settings), max_attempts=cfg.max_attempts,
-        max_tool_calls=cfg.max_tool_calls,
+        max_tool_calls=cfg.max_tool_calls, max_model_calls=cfg.max_model_calls,
     )
 
 
