@@ -366,9 +366,10 @@ def llm_tools(services: Services) -> list[ToolSpec]:
     return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT]
 
 
-#: Read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
-#: offering them would only spend the model's tool budget and ~200 prompt tokens each.
-IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
+#: Read-only tools the strategist is not offered: their answer is already in its prompt (the state summary
+#: holds the weights, targets and drift; the catalogue the strategies), or it is about the account's past
+#: (cycles, realised performance) rather than the market. Each would cost ~200 prompt tokens per decision.
+IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies", "get_drift", "get_history", "get_performance"})
 
 
 def _spec(t: ToolDefinition, services: Services) -> ToolSpec:
@@ -377,4 +378,21 @@ def _spec(t: ToolDefinition, services: Services) -> ToolSpec:
         out.pop("note", None)
         return out
 
-    return ToolSpec(name=t.name, description=t.description, input_schema=t.input_schema, handler=handler)
+    schema = _untitled(t.input_schema)  # pydantic's titles repeat the names: prompt tokens for nothing
+    schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k != "account"}
+    return ToolSpec(name=t.name, description=t.description, input_schema=schema, handler=handler)
+
+
+def _untitled(schema: Any) -> Any:
+    """A JSON schema without its ``title`` annotations (property names are kept, whatever they are)."""
+    if isinstance(schema, list):
+        return [_untitled(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for k, v in schema.items():
+        if k == "properties" and isinstance(v, dict):
+            out[k] = {name: _untitled(sub) for name, sub in v.items()}
+        elif not (k == "title" and isinstance(v, str)):
+            out[k] = _untitled(v)
+    return out
