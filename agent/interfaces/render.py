@@ -120,6 +120,18 @@ def print_drift(plan: RebalancingPlan | Mapping[str, Any]) -> None:
     console.print(safe(context_line(view)))
 
 
+def history_line(as_of: object, source: object, usage: Any = None) -> str:
+    """``Market data as of DAY (SOURCE)``, and the model's requests, tokens and seconds when it made any."""
+    line = f"Market data as of {as_of or '?'} ({source or 'no history'})"
+    calls = getattr(usage, "model_calls", 0)
+    if calls:
+        line += (
+            f" · {calls} model request{'s' if calls != 1 else ''}, {usage.prompt_tokens} tokens in, "
+            f"{usage.completion_tokens} out, {usage.latency_s:.1f}s"
+        )
+    return line
+
+
 def context_line(plan: RebalancingPlan | Mapping[str, Any]) -> str:
     """Where the target came from, the time of the exchange data, and whether trading is paused."""
     if isinstance(plan, RebalancingPlan):

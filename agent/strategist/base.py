@@ -47,6 +47,10 @@ class DecisionContext:
     strategy: str = "auto"
     top_percentile: float = 0.5
     score_weights: Mapping[str, float] = field(default_factory=lambda: {"momentum": 1.0, "trend": 0.0})
+    # the daily closes the features came from (coin -> closes, oldest first), their last day and source
+    closes: Mapping[str, Any] | None = None
+    history_as_of: str | None = None
+    history_source: str | None = None
 
 
 class Usage(BaseModel):
@@ -76,6 +80,8 @@ class Decision(BaseModel):
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
     raw_replies: list[str] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
+    history_as_of: str | None = None  # the last day of the market history the decision looked at
+    history_source: str | None = None  # where that history came from
 
     @property
     def ok(self) -> bool:

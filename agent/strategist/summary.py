@@ -196,6 +196,8 @@ def render_state_summary(ctx: DecisionContext) -> str:
         lines.append(f"portfolio_drift={drift:.4f}")
     else:
         lines.append("no fixed targets configured")
+    if ctx.history_as_of:
+        lines.append(f"features_as_of={ctx.history_as_of}")
     if ctx.strategy != "auto":  # the owner's choice in the settings (seed 000): the model follows it
         lines.append(f"owner_choice: strategy={safe_name(ctx.strategy)} top_percentile={ctx.top_percentile:g}")
     lines.append("</portfolio_state>")
