@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from agent.core.domain import RebalancingPlan
@@ -188,7 +189,7 @@ class _Session:
             text = (turn.refusal if turn.stop == "refusal" else turn.text) or ""
             self.messages.append(AssistantTurn(text=text))
             return text
-        results = [call_tool(c, lambda args, name=c.name: self.run_tool(name, args)).result for c in turn.tool_calls]
+        results = [call_tool(c, partial(self.run_tool, c.name)).result for c in turn.tool_calls]
         conv.answer(turn, results)
         return None
 
@@ -222,11 +223,12 @@ class _Session:
 
     def propose(self, args: dict[str, Any]) -> dict[str, Any]:
         """Check a target against the tool's own argument rules, show it, and keep it for ``confirm target``."""
-        parsed = self.tools["set_target_allocation"].parse(args)
         from agent.core.targets import parse_target
 
-        target = parse_target(dict(parsed.weights), reasoning=parsed.reasoning)  # sums and finiteness
-        self.proposal = _Proposal(dict(parsed.weights), parsed.reasoning)
+        parsed = self.tools["set_target_allocation"].parse(args).model_dump()
+        weights, reasoning = dict(parsed["weights"]), str(parsed.get("reasoning") or "")
+        target = parse_target(weights, reasoning=reasoning)  # sums and finiteness
+        self.proposal = _Proposal(weights, reasoning)
         rows = [[coin, f"{w * 100:.1f}%"] for coin, w in sorted(target.allocations.items())]
         shown = _capture(lambda: render.table("Proposed target", ("Asset", "Weight"), rows, right=("Weight",)))
         self.output(f"{shown}\nTo store it, type: confirm target")

@@ -136,16 +136,20 @@ def context_line(plan: RebalancingPlan | Mapping[str, Any]) -> str:
     """Where the target came from, the time of the exchange data, and whether trading is paused."""
     if isinstance(plan, RebalancingPlan):
         plan = drift_view(plan)
-    target_source, strategy_id = plan.get("target_source"), plan.get("strategy_id")
+    target_source, strategy_id = str(plan.get("target_source") or ""), plan.get("strategy_id")
     source = {
         "argument": "given",
         "config": "the config's [targets]",
         "stored": "the stored target",
         "strategist": "the strategist's",
-    }.get(target_source or "", target_source or "?")
+    }.get(target_source, target_source or "?")
     strategy = f" ({strategy_id})" if strategy_id else ""
     paused = " · TRADING PAUSED" if plan.get("paused") else ""
-    return f"Target: {source}{strategy} · exchange data {when(plan.get('as_of'))}{paused}"
+    return f"Target: {source}{strategy} · exchange data {when(_as_of(plan.get('as_of')))}{paused}"
+
+
+def _as_of(value: object) -> datetime | str | None:
+    return value if value is None or isinstance(value, datetime | str) else str(value)
 
 
 def print_plan(plan: RebalancingPlan) -> None:

@@ -116,11 +116,11 @@ def test_a_model_that_never_submits_is_stopped_at_max_model_calls(
 
 def test_the_opening_prompt_at_20_assets_is_under_3000_tokens():
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from doubles import ScriptedClient
     from prompt_tokens import SIZES, build_context, measure
 
     from agent.strategist.library import load_strategies
     from agent.strategist.loop import LLMStrategist
-    from doubles import ScriptedClient
 
     assert 20 in SIZES
     strategist = LLMStrategist(ScriptedClient([]), model="gpt-4.1-mini", strategies=load_strategies())
