@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         c = r["conditions"]
         flags = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in c.items() if isinstance(v, bool))
-        print(f"  strategist vs equal weight: {flags}" + (f" ({'; '.join(c['weak_years'])})" if c["weak_years"] else ""))
+        weak = f" ({'; '.join(c['weak_years'])})" if c["weak_years"] else ""
+        print(f"  strategist vs equal weight: {flags}{weak}")
     return 0
 
 

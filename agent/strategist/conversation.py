@@ -166,8 +166,9 @@ def call_tool(call: ToolCall, handler: Callable[[dict[str, Any]], Any]) -> ToolO
         if not isinstance(args, dict):
             raise JSONFormatError("arguments must be a JSON object")
     except JSONFormatError as exc:
-        return ToolOutcome(tool_error(call, f"bad arguments: {exc}"), {"name": call.name, "ok": False,
-                                                                        "error": "bad arguments"})
+        return ToolOutcome(
+            tool_error(call, f"bad arguments: {exc}"), {"name": call.name, "ok": False, "error": "bad arguments"}
+        )
     try:
         with model_tool_scope():
             data = handler(args)
@@ -175,8 +176,9 @@ def call_tool(call: ToolCall, handler: Callable[[dict[str, Any]], Any]) -> ToolO
         log.warning("tool %s failed: %s", call.name, type(exc).__name__)
         record = {"name": call.name, "arguments": args, "ok": False, "error": type(exc).__name__}
         return ToolOutcome(tool_error(call, f"tool failed: {type(exc).__name__}: {str(exc)[:300]}"), record)
-    return ToolOutcome(ToolResult(call.id, call.name, wrap_tool_data(data)), {"name": call.name, "arguments": args,
-                                                                               "ok": True})
+    return ToolOutcome(
+        ToolResult(call.id, call.name, wrap_tool_data(data)), {"name": call.name, "arguments": args, "ok": True}
+    )
 
 
 @dataclass

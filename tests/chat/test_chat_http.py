@@ -68,9 +68,7 @@ def talk(services: Services, *lines: Any, offline: bool = False) -> str:
 
 def test_whats_my_drift_prints_the_drift_table_and_the_models_words(services: Services, router):
     services.set_target(dict(NEW_TARGET))
-    route = router.post(OPENAI_URL).mock(
-        side_effect=[tool("get_drift", {}, "c1"), words("Your drift is 0.186439 ;")]
-    )
+    route = router.post(OPENAI_URL).mock(side_effect=[tool("get_drift", {}, "c1"), words("Your drift is 0.186439 ;")])
     out = talk(services, "what's my drift?")
     assert route.call_count == 2
     assert "Current vs target" in out  # printed by the program from the tool's result
