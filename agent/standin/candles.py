@@ -1,6 +1,7 @@
 """``candleSnapshot`` on the stand-in: the snapshot's own candles, else replayed real daily history.
 
-A coin whose snapshot carries candles for the interval gets exactly those (real Hyperliquid answers). Every
+A coin whose snapshot carries candles for the interval gets exactly those (real Hyperliquid answers); at
+``1d``, when they end before the stand-in's today, replayed days bridge them to today's mid. Every
 other coin the stand-in lists gets **replayed real history** at ``1d``: the daily closes shipped in
 ``agent/data/market_history/daily_closes.csv`` (Binance spot via CryptoDataDownload; see that folder's
 README), the coin's own column when there is one (a spot pair by its base token, ``UBTC`` → ``BTC``), else
@@ -15,6 +16,7 @@ volume as strings; the open is the previous close, high/low the larger/smaller o
 from __future__ import annotations
 
 import csv
+import math
 import zlib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -84,14 +86,52 @@ def candle_snapshot(ex: StandIn, req: Mapping[str, Any], _own: bool) -> list[dic
     inner = req["req"]
     coin, interval = str(inner["coin"]), str(inner["interval"])
     start, end = int(inner["startTime"]), int(inner.get("endTime") or 2**63)
-    candles = (ex.snapshot.get("candles") or {}).get(coin, {}).get(interval, [])
+    candles = list((ex.snapshot.get("candles") or {}).get(coin, {}).get(interval, []))
     if interval == "1d" and coin in ex.markets_by_coin and ex.mids.get(coin) is not None:
         now = ex.now_ms()
         today = now - now % DAY_MS
-        if not candles or int(candles[-1]["t"]) < today:  # none, or ending before the stand-in's today
-            own = tuple(float(c["c"]) for c in candles) if len(candles) >= 2 else None
-            candles = replayed_daily(coin, ex.mids[coin], today, _base_name(ex, coin), own)
+        base = _base_name(ex, coin)
+        if not candles:
+            candles = replayed_daily(coin, ex.mids[coin], today, base)
+        elif int(candles[-1]["t"]) < today:  # recorded candles kept; replayed days bridge them to today
+            candles += bridge(coin, candles[-1], ex.mids[coin], today, base)
     return [dict(c) for c in candles if start <= int(c["t"]) <= end]
+
+
+def bridge(
+    coin: str, last: Mapping[str, Any], mid: Decimal, today_ms: int, base_token: str | None = None
+) -> list[dict[str, Any]]:
+    """Daily candles from the day after ``last`` to today: the replayed column's last moves, bent (a linear
+    drift in log price) so they start at ``last``'s close and end exactly at ``mid``."""
+    closes = _columns()[replay_column(coin, base_token)]
+    n = (today_ms - int(last["t"])) // DAY_MS
+    if n <= 0:
+        return []
+    x = [math.log(v) for v in (closes[-(n + 1) :] if n < len(closes) else closes)]
+    n = min(n, len(x) - 1)
+    start, goal = math.log(float(last["c"])), math.log(float(mid))
+    drift = (goal - start - (x[-1] - x[0])) / n
+    path = [math.exp(start + (x[k] - x[0]) + drift * k) for k in range(n + 1)]
+    out = []
+    for k in range(1, n + 1):
+        t = today_ms - (n - k) * DAY_MS
+        o, c = path[k - 1], path[k]
+        out.append(
+            {
+                "t": t,
+                "T": t + DAY_MS - 1,
+                "s": coin,
+                "i": "1d",
+                "o": f"{o:.8g}",
+                "c": f"{c:.8g}",
+                "h": f"{max(o, c):.8g}",
+                "l": f"{min(o, c):.8g}",
+                "v": "0.0",
+                "n": 0,
+            }
+        )
+    out[-1]["c"] = str(mid)
+    return out
 
 
 def _base_name(ex: StandIn, coin: str) -> str | None:
