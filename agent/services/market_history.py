@@ -39,6 +39,15 @@ class History:
     source: str
     missing: tuple[str, ...]  # assets with no history anywhere
 
+    @property
+    def as_of(self) -> date | None:
+        """The last day of data (None without any)."""
+        return self.table.dates[-1] if self.table.dates else None
+
+    def age_days(self, now: datetime) -> int | None:
+        """Whole days between the last day of data and ``now``'s UTC day (None without any data)."""
+        return (now.astimezone(UTC).date() - self.as_of).days if self.as_of is not None else None
+
 
 def history_name(coin: str, market: Market) -> str:
     info = market.get(coin)
@@ -56,7 +65,7 @@ def daily_history(svc: Services | None, coins: list[str], days: int, market: Mar
     if svc is not None and isinstance(exchange, HistoryPort):
         table = _from_exchange(exchange, svc.store.candles, names, days, svc.clock())
         if table is not None:
-            return History(table, "the exchange's daily candles", ())
+            return History(table, exchange_source(svc), ())
     closes = load_daily_closes(coins=set(names.values()))
     have = [c for c in coins if names[c] in closes]
     missing = tuple(c for c in coins if names[c] not in closes)
@@ -66,6 +75,13 @@ def daily_history(svc: Services | None, coins: list[str], days: int, market: Mar
     close = np.column_stack([closes[names[c]][-n:] for c in have])
     dates = _shipped_dates()[-n:]
     return History(PriceTable(dates, tuple(have), close, np.full(close.shape, np.nan)), SHIPPED, missing)
+
+
+def exchange_source(svc: Services) -> str:
+    """Where the exchange's candles come from: the venue, or the local stand-in's replayed history."""
+    if svc.settings.network == "local":
+        return "the local stand-in's daily candles (real history replayed, rescaled to its mids)"
+    return f"the exchange's daily candles (candleSnapshot 1d, {svc.settings.network})"
 
 
 def _shipped_dates() -> tuple[date, ...]:

@@ -211,6 +211,7 @@ def decide(
             console.print(render.safe(d.reasoning))
         else:
             console.print(render.safe(f"failed closed: {d.status}: {d.error}"))
+        console.print(render.safe(render.history_line(d.history_as_of, d.history_source, d.usage)))
 
     emit(as_json, payload, human)
     if not d.ok:

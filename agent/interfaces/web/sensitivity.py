@@ -46,7 +46,7 @@ def series(svc: Services, plan: RebalancingPlan | None = None, market: Market | 
     return Series(  # drawn as the growth of $100
         current=[(d, 100 * v) for d, v in zip(dates, paths["current"], strict=True)],
         rebalanced=[(d, 100 * v) for d, v in zip(dates, paths["rebalanced"], strict=True)],
-        note=str(found["summary"]),
+        note=f"{found['summary']} Market data as of {found.get('as_of') or '?'} ({found.get('source') or '?'}).",
     )
 
 

@@ -67,6 +67,8 @@ def of_plan(svc: Services, plan: RebalancingPlan, market: Market, days: int) -> 
         "days": len(hist.table.dates) - 1,
         "window": {"start": hist.table.dates[0].isoformat(), "end": hist.table.dates[-1].isoformat()},
         "history_source": hist.source,
+        "as_of": hist.as_of.isoformat() if hist.as_of else None,
+        "source": hist.source,
         "assets": [{"coin": r.coin, "current_weight": r.current_weight, "target_weight": r.target_weight}
                    for r in used],
         "left_out": left_out,
