@@ -13,7 +13,7 @@ from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tax.conftest import DEMO, FILLS  # noqa: E402
+from tax.conftest import DEMO, FILLS
 
 TARGETS = '"UBTC/USDC" = 0.10\n"UETH/USDC" = 0.37\n"USOL/USDC" = 0.245\nAVAX = 0.059\nUSDC = 0.226\n'
 
