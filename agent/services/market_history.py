@@ -5,7 +5,9 @@ exchange is asked first (``candleSnapshot``, 1d) when it keeps history (Hyperliq
 if any asset lacks enough candles there, every asset comes from the shipped daily history
 (``agent/data/market_history``), so all columns share one calendar. ``source`` says which.
 
-Only closed days are used (today's candle is not final). They are kept in the store per venue, coin and day
+Closed days come from the candles (today's candle is not final); today's row is the market's mids, read with the
+question's market (no extra request), so an answer is as of today. Closed days are kept in the store per venue,
+coin and day
 (:class:`~agent.adapters.store.candles.Candles`) and shared by every account, tick and page load: a coin's
 window is asked of the exchange only for the closed days the store has not been asked for yet (after the
 first read of a day, none).
@@ -63,7 +65,7 @@ def daily_history(svc: Services | None, coins: list[str], days: int, market: Mar
     names = {c: history_name(c, market) for c in coins}
     exchange = svc.exchange if svc is not None else None
     if svc is not None and isinstance(exchange, HistoryPort):
-        table = _from_exchange(exchange, svc.store.candles, names, days, svc.clock())
+        table = _from_exchange(exchange, svc.store.candles, names, days, svc.clock(), market)
         if table is not None:
             return History(table, exchange_source(svc), ())
     closes = load_daily_closes(coins=set(names.values()))
@@ -80,8 +82,8 @@ def daily_history(svc: Services | None, coins: list[str], days: int, market: Mar
 def exchange_source(svc: Services) -> str:
     """Where the exchange's candles come from: the venue, or the local stand-in's replayed history."""
     if svc.settings.network == "local":
-        return "the local stand-in's daily candles (real history replayed, rescaled to its mids)"
-    return f"the exchange's daily candles (candleSnapshot 1d, {svc.settings.network})"
+        return "the local stand-in's daily candles (real history replayed, rescaled to its mids) and today's mids"
+    return f"the exchange's daily candles (candleSnapshot 1d, {svc.settings.network}) and today's mids"
 
 
 def _shipped_dates() -> tuple[date, ...]:
@@ -107,9 +109,10 @@ def _closed_days(ex: HistoryPort, kept: Candles, name: str, first: date, last: d
 
 
 def _from_exchange(
-    ex: HistoryPort, kept: Candles, names: dict[str, str], days: int, now: datetime
+    ex: HistoryPort, kept: Candles, names: dict[str, str], days: int, now: datetime, market: Market
 ) -> PriceTable | None:
-    last = now.astimezone(UTC).date() - timedelta(days=1)  # the last closed day
+    today = now.astimezone(UTC).date()
+    last = today - timedelta(days=1)  # the last closed day
     first = last - timedelta(days=days + 1)
     series: dict[str, dict[date, tuple[float, float]]] = {}
     try:
@@ -119,6 +122,11 @@ def _from_exchange(
         return None
     if not series or any(len(s) < max(3, days // 2) for s in series.values()):
         return None
+    mids = {c: market.assets[c].mid for c in names if c in market.assets}
+    read_on = market.timestamp.astimezone(UTC).date()  # the day the mids were read (not the local clock's)
+    if len(mids) == len(names) and read_on == today:  # today so far: the mids this question already read
+        for c, s in series.items():
+            s[read_on] = (mids[c], float("nan"))
     dates = sorted(set.intersection(*(set(s) for s in series.values())))[-(days + 1) :]
     coins = tuple(names)
     close = np.array([[series[c][d][0] for c in coins] for d in dates])

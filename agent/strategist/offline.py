@@ -300,7 +300,8 @@ class OfflineStrategist:
                 held -= sum(p.margin_used for p in ctx.state.positions.values() if p.market == "perp")
             locked = min(max(0.0, held) / equity, max(0.0, w.get(CASH, 0.0)), 1.0)
             holdings = {c: x for c, x in w.items() if c != CASH and abs(x) > 1e-9}
-            free = max(0.0, w.get(CASH, 0.0) - locked)
+            # cash is what is left (1 − Σ|w|): a HIP-3 dex's own collateral is equity beside the USDC pools
+            free = max(0.0, 1.0 - sum(abs(x) for x in holdings.values()) - locked)
         return _Env(ctx, summary, regime, why, universe, scores, holdings, free, locked)
 
     def _allocate(self, sid: str, env: _Env, caps: StrategyCaps) -> tuple[dict[str, float], list[str]]:
