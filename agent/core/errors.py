@@ -16,7 +16,9 @@
     ├── StrategistError             the LLM phase failed
     │   ├── TransportFailed         the provider was unreachable or answered an HTTP error
     │   ├── BudgetExhausted         the decision's time budget ran out
-    │   └── StrategistFailedClosed  no valid answer after the allowed retries (no order is placed)
+    │   ├── StrategistFailedClosed  no valid answer after the allowed retries (no order is placed)
+    │   ├── ModelCallLimit          a conversation made its allowed number of model requests
+    │   └── NoTargetYet             a model's tool needs a target and only the strategist could give one
     └── ExchangeError               the exchange refused or failed
         ├── TemporaryExchangeError  429, 5xx, timeouts: safe to retry a *read*
         ├── OrderOutcomeUnknown     an order may or may not exist: resolve by cloid before resending
@@ -122,6 +124,19 @@ class StrategistFailedClosed(StrategistError):
         self.status = status
         self.raw_replies = list(raw_replies or [])
         super().__init__(message)
+
+
+class ModelCallLimit(StrategistError):
+    """The conversation has made its ``max_calls`` model requests; no further request is sent."""
+
+    def __init__(self, max_calls: int) -> None:
+        self.max_calls = max_calls
+        super().__init__(f"stopped after {max_calls} model requests (the limit for one question)")
+
+
+class NoTargetYet(StrategistError):
+    """No target is configured or stored and the strategist has not answered yet; a tool that a model
+    called may not ask the strategist (it would be a model calling a model)."""
 
 
 class ExchangeError(RebalancerError):

@@ -300,7 +300,8 @@ class OfflineStrategist:
                 held -= sum(p.margin_used for p in ctx.state.positions.values() if p.market == "perp")
             locked = min(max(0.0, held) / equity, max(0.0, w.get(CASH, 0.0)), 1.0)
             holdings = {c: x for c, x in w.items() if c != CASH and abs(x) > 1e-9}
-            free = max(0.0, w.get(CASH, 0.0) - locked)
+            # cash is what is left (1 − Σ|w|): a HIP-3 dex's own collateral is equity beside the USDC pools
+            free = max(0.0, 1.0 - sum(abs(x) for x in holdings.values()) - locked)
         return _Env(ctx, summary, regime, why, universe, scores, holdings, free, locked)
 
     def _allocate(self, sid: str, env: _Env, caps: StrategyCaps) -> tuple[dict[str, float], list[str]]:
@@ -356,7 +357,7 @@ class OfflineStrategist:
     def _risk_parity(self, env: _Env, caps: StrategyCaps) -> tuple[dict[str, float], list[str]]:
         feats = env.ctx.features
         coins = sorted(env.universe, key=lambda c: (feats[c]["vol_90d"], c))[:RISK_PARITY_MAX_COINS]
-        closes = self._load_closes()
+        closes = dict(env.ctx.closes) if env.ctx.closes is not None else self._load_closes()
         if closes is not None and all(c in closes and len(closes[c]) >= 31 for c in coins):
             names, cov = covariance_matrix(closes, 90, coins)
             w = allocators.equal_risk_contribution(cov, 0.50, names, caps.max_position)

@@ -40,10 +40,20 @@ READ_ONLY = frozenset(n for n, k in KINDS.items() if k == "read")
 CHANGES_STATE = frozenset(n for n, k in KINDS.items() if k in ("write", "destructive"))
 #: the strategist's model is offered only reads (a preview issues a token: that is the caller's step).
 NOT_FOR_THE_MODEL = frozenset(KINDS) - READ_ONLY
-#: read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
-#: offering them would only spend the model's tool budget and ~200 prompt tokens each.
-IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
+#: read-only tools the strategist is not offered: their answer is already in its prompt (the state summary
+#: holds the weights, targets and drift; the catalogue the strategies), or it is about the account's past
+#: (cycles, realised performance) rather than the market. Each would cost ~200 prompt tokens per decision.
+IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies", "get_drift", "get_history", "get_performance"})
 #: read-only tools a person's client wants and an allocation decision does not (records for tax returns).
 FOR_PEOPLE = frozenset({"get_tax_lots", "get_tax_report"})
-#: the chat's tools: the everyday reads and a preview (a trade needs the person's ``confirm <token>``).
-CHAT = ("get_portfolio", "get_drift", "get_market", "list_strategies", "get_history", "preview_rebalance")
+#: the chat's tools: the everyday reads, a preview (a trade needs the person's ``confirm <token>``) and
+#: setting the stored target the person asked for.
+CHAT = (
+    "get_portfolio",
+    "get_drift",
+    "get_market",
+    "list_strategies",
+    "get_history",
+    "preview_rebalance",
+    "set_target_allocation",
+)

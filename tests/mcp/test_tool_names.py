@@ -32,4 +32,5 @@ def test_the_derived_lists_agree():
     assert tool_names.CHANGES_STATE == DESTRUCTIVE_TOOLS
     assert tool_names.CHANGES_STATE | {"preview_rebalance"} == tool_names.NOT_FOR_THE_MODEL
     assert tool_names.IN_THE_PROMPT <= tool_names.READ_ONLY
-    assert set(CHAT_TOOLS) <= tool_names.READ_ONLY | {"preview_rebalance"}
+    # the chat reads, previews, and stores a target the person stated (never a trade or the kill switch)
+    assert set(CHAT_TOOLS) <= tool_names.READ_ONLY | {"preview_rebalance", "set_target_allocation"}

@@ -12,7 +12,9 @@
   (:class:`DexReads`, the HIP-3 dexes) and ``twaps`` (:class:`TwapOrders`); none of them reaches into this one.
 - **Rate budget.** A client-side token bucket below Hyperliquid's 1200 weight/minute per IP: ``l2Book``,
   ``allMids``, ``clearinghouseState``, ``spotClearinghouseState``, ``orderStatus`` weigh 2, other info
-  20 (fills requests more), ``/exchange`` 1 + floor(batch/40).
+  20 (fills requests more), ``/exchange`` 1 + floor(batch/40). Inside a question
+  (:mod:`agent.adapters.readscope`) an /info body is asked once, except what polls for change (``POLLED``);
+  every /exchange action forgets what the question read.
 - **Classification.** ``/info``: 429, 5xx, timeouts, connection errors and unparseable bodies are retried
   with backoff, then raise :class:`TemporaryExchangeError`. ``/exchange``: the same faults raise
   :class:`OrderOutcomeUnknown` (the order may exist); a parsed answer becomes one :class:`OrderResult`
@@ -38,6 +40,7 @@ import requests
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
+from agent.adapters import readscope
 from agent.adapters.hyperliquid import transport
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
@@ -64,6 +67,7 @@ from agent.core.performance import FundingEvent, ValuePoint
 from agent.core.rules import is_valid_price, is_valid_size, round_price, round_size_down
 
 log = logging.getLogger(__name__)
+
 
 class HyperliquidExchange:
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
@@ -110,7 +114,13 @@ class HyperliquidExchange:
         self.actions = actions  # per-address /exchange actions shared by a fleet (``AddressActions``), or None
         self._clock = clock
         self.info = InfoClient(
-            self.base_url, budget=self.budget, timeout=timeout, retries=info_retries, backoff_s=backoff_s, sleep=sleep
+            self.base_url,
+            budget=self.budget,
+            timeout=timeout,
+            retries=info_retries,
+            backoff_s=backoff_s,
+            sleep=sleep,
+            clock=clock,
         )
         self.history = HistoryReads(self.info, self.user, self._wire_name)
         self.dex_reads = DexReads(self.info, dexes)
@@ -212,9 +222,8 @@ class HyperliquidExchange:
         Otherwise the local clock plus the offset last measured (measured first if it never was).
         """
         if fresh or self._offset_ms is None:
-            t0 = self._clock()
-            answer = self.info.post({"type": "clearinghouseState", "user": self.user})
-            server = self._note_time(answer, t0, self._clock())
+            t0, answer, t1 = self.info.post_at({"type": "clearinghouseState", "user": self.user}, fresh=fresh)
+            server = self._note_time(answer, t0, t1)
             if server is None:
                 raise SnapshotError("clearinghouseState: no 'time' (the exchange's clock)")
             return server
@@ -242,9 +251,8 @@ class HyperliquidExchange:
     def account_state(self) -> PortfolioState:
         mode = self.abstraction()
         market = self.market()
-        t0 = self._clock()
-        ch = self.info.post({"type": "clearinghouseState", "user": self.user})
-        self._note_time(ch, t0, self._clock())
+        t0, ch, t1 = self.info.post_at({"type": "clearinghouseState", "user": self.user})
+        self._note_time(ch, t0, t1)
         spot = self.info.post({"type": "spotClearinghouseState", "user": self.user})
         dex_states = {
             dex: self.info.post({"type": "clearinghouseState", "user": self.user, "dex": dex}) for dex in self.dexes
@@ -326,6 +334,7 @@ class HyperliquidExchange:
             self.actions.acquire(self.user, n_actions)
         self.budget.acquire(weight)
         sdk.set_expires_after(expires_after_ms)
+        readscope.forget()  # the action may change what this question has read
         try:
             return call(sdk)
         except ClientError as exc:
