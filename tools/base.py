@@ -9,13 +9,10 @@ prompt the model reads (first line: what it does; then its side effects). The de
 from __future__ import annotations
 
 import copy
-import dataclasses
 import inspect
-import math
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -23,13 +20,16 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
+from agent.core import problems
 from agent.core.errors import ValidationError
+from agent.core.jsonable import jsonable
+from agent.strategist import tool_names
 from agent.strategist.loop import UNTRUSTED_NOTE
 
 if TYPE_CHECKING:
     from agent.services.app import Services
 
-Kind = Literal["read", "preview", "write", "destructive"]
+Kind = tool_names.Kind
 
 #: Which interface is calling ("mcp", "chat", "strategist"): recorded with the plans a tool stores.
 CALLER: ContextVar[str] = ContextVar("rebalancer_tool_caller", default="mcp")
@@ -164,7 +164,8 @@ class ToolDefinition:
         try:
             return self.args.model_validate(dict(arguments or {}))
         except PydanticError as e:
-            raise ValidationError(f"invalid arguments for {self.name}: {_problems(e)}") from None
+            wrong = problems.one_line(e, root="arguments", unknown="unknown field")
+            raise ValidationError(f"invalid arguments for {self.name}: {wrong}") from None
 
     def call(self, services: Services, arguments: Mapping[str, Any] | None, *, caller: str = "mcp") -> dict[str, Any]:
         """Validate, run, and return the marked JSON object (``{..., "note": UNTRUSTED_NOTE}``)."""
@@ -183,41 +184,13 @@ def _schema(model: type[Args]) -> dict[str, Any]:
     return model.model_json_schema()
 
 
-def _problems(e: PydanticError) -> str:
-    out = []
-    for err in e.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "arguments"
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append(f"{where}: {msg}")
-    return "; ".join(out)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON: models dumped, dataclasses as dicts, non-finite floats as null, datetimes as ISO text."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, BaseModel):
-        return jsonable(value.model_dump(mode="json"))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return jsonable(dataclasses.asdict(value))
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
 TOOLS: list[ToolDefinition] = []
 
 
 def tool(args: type[Args], kind: Kind, title: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
+        if tool_names.KINDS.get(fn.__name__) != kind:  # the one list of tool names says what each one is
+            raise TypeError(f"tool {fn.__name__}: not listed as a {kind!r} tool in agent/strategist/tool_names.py")
         TOOLS.append(ToolDefinition(name=fn.__name__, args=args, kind=kind, fn=fn, title=title))
         return fn
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from agent.core.domain import CASH
 from agent.core.errors import NoTargetYet, ValidationError
 from agent.core.plan_report import drift_view
+from agent.strategist import tool_names
 from agent.strategist.base import ToolSpec
 from tools.base import (
     CALLER,
@@ -402,12 +403,8 @@ def llm_tools(services: Services) -> list[ToolSpec]:
     return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT | FOR_PEOPLE]
 
 
-#: Read-only tools the strategist is not offered: their answer is already in its prompt (the state summary
-#: holds the weights, targets and drift; the catalogue the strategies), or it is about the account's past
-#: (cycles, realised performance) rather than the market. Each would cost ~200 prompt tokens per decision.
-IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies", "get_drift", "get_history", "get_performance"})
-#: Read-only tools a person's client wants and an allocation decision does not (records for tax returns).
-FOR_PEOPLE = frozenset({"get_tax_lots", "get_tax_report"})
+IN_THE_PROMPT = tool_names.IN_THE_PROMPT
+FOR_PEOPLE = tool_names.FOR_PEOPLE
 
 
 def _spec(t: ToolDefinition, services: Services) -> ToolSpec:

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from agent.core.costs import CostModel
 from agent.core.domain import Market, MarketInfo, PortfolioState, Position
@@ -44,6 +44,26 @@ class Source(Protocol):
     def account_state(self) -> PortfolioState: ...
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market: ...
+
+
+@runtime_checkable
+class ClockSource(Protocol):
+    """A source with the exchange's clock (real market data)."""
+
+    def server_time_ms(self, *, fresh: bool = False) -> int: ...
+
+    @property
+    def clock_offset_s(self) -> float | None: ...
+
+
+@runtime_checkable
+class DexSource(Protocol):
+    """A source that also reads HIP-3 dexes (Hyperliquid)."""
+
+    @property
+    def dexes(self) -> tuple[str, ...]: ...
+
+    def use_dexes(self, dexes: Collection[str]) -> None: ...
 
 
 class PaperExchange:
@@ -90,21 +110,26 @@ class PaperExchange:
     def __repr__(self) -> str:
         return f"PaperExchange(source={type(self.source).__name__}, usdc={self.usdc:.2f})"
 
+    @property
+    def dexes(self) -> tuple[str, ...]:
+        """The HIP-3 dexes the source reads (none for a fixed market or a source without dexes)."""
+        return self.source.dexes if isinstance(self.source, DexSource) else ()
+
     def use_dexes(self, dexes: Collection[str]) -> None:
         """Read these HIP-3 dexes from the source too (when it can)."""
-        use = getattr(self.source, "use_dexes", None)
-        if use is not None:
-            use(dexes)
+        if isinstance(self.source, DexSource):
+            self.source.use_dexes(dexes)
 
     # ------------------------------------------------------------------ reads
     def server_time_ms(self, *, fresh: bool = False) -> int:
         """The source exchange's clock where it has one (real market data), else the local clock."""
-        read = getattr(self.source, "server_time_ms", None)
-        return int(read(fresh=fresh)) if read is not None else int(self._clock() * 1000)
+        if isinstance(self.source, ClockSource):
+            return int(self.source.server_time_ms(fresh=fresh))
+        return int(self._clock() * 1000)
 
     @property
     def clock_offset_s(self) -> float | None:
-        offset = getattr(self.source, "clock_offset_s", None)
+        offset = self.source.clock_offset_s if isinstance(self.source, ClockSource) else None
         return offset if isinstance(offset, float) else None
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:

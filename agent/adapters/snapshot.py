@@ -62,7 +62,7 @@ class SnapshotExchange:
 
 def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict[str, Any]:
     """The account and market as a snapshot: Hyperliquid ``/info`` responses, unchanged (design.md)."""
-    ask = exchange._info  # the adapter's rate-budgeted, retried /info call
+    ask = exchange.ask  # the adapter's rate-budgeted, retried /info call
     user = exchange.user
     snap: dict[str, Any] = {
         "user": user,
@@ -74,7 +74,7 @@ def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict
         "metaAndAssetCtxs": ask({"type": "metaAndAssetCtxs"}),
         "userAbstraction": ask({"type": "userAbstraction", "user": user}),
     }
-    dexes = tuple(getattr(exchange, "dexes", ()))
+    dexes = tuple(exchange.dexes)
     if dexes:  # only the HIP-3 dexes the account uses (each read costs rate weight)
         snap["perpDexs"] = ask({"type": "perpDexs"})
         snap["dexes"] = {

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from agent.core.errors import ValidationError
+from agent.core.errors import LotError
 
 Method = Literal["fifo", "lifo", "hifo", "spec"]
 Jurisdiction = Literal["none", "us", "de", "uk"]
@@ -38,10 +38,6 @@ METHODS: tuple[str, ...] = ("fifo", "lifo", "hifo", "spec")
 JURISDICTIONS: tuple[str, ...] = ("none", "us", "de", "uk")
 #: relative tolerance on quantities (float sizes from the exchange)
 TOL = 1e-9
-
-
-class LotError(ValidationError):
-    """A disposal the lots cannot cover, or a lot choice that does not match them."""
 
 
 @dataclass(frozen=True)

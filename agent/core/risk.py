@@ -57,6 +57,23 @@ def violations(plan: RebalancingPlan, limits: Limits, *, traded_today_usd: float
     return out
 
 
+def weight_breaches(coin: str, weight: float, limits: Limits, *, cash: bool = False) -> list[str]:
+    """Every limit a weight held now breaks (``cash``: the USDC weight, held to the cash floor; otherwise an
+    asset's, held to the max and min weight and the allowed assets). The page flags these on its table;
+    :func:`violations` refuses a plan that creates or worsens the same breaches."""
+    if cash:
+        return [f"cash under the floor {limits.cash_floor:.1%}"] if weight < limits.cash_floor - 1e-9 else []
+    out = []
+    held = abs(weight)
+    if limits.max_weight is not None and held > limits.max_weight + 1e-4:
+        out.append(f"over the max position {limits.max_weight:.1%}")
+    if limits.min_weight is not None and 1e-9 < held < limits.min_weight - 1e-4:
+        out.append(f"under the min weight {limits.min_weight:.1%}")
+    if limits.allowed_assets is not None and held > 1e-9 and coin not in limits.allowed_assets:
+        out.append("not an allowed asset")
+    return out
+
+
 def check_plan(plan: RebalancingPlan, limits: Limits, *, traded_today_usd: float = 0.0) -> None:
     """Raise ``RiskLimitError`` naming every breach."""
     found = violations(plan, limits, traded_today_usd=traded_today_usd)

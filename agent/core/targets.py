@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticError
 
+from agent.core import problems
 from agent.core.domain import CASH, Market, TargetAllocation
 from agent.core.errors import TargetValidationError
 
@@ -59,14 +60,6 @@ def validate_target(
     return target
 
 
-def pydantic_problems(e: PydanticError, *, skip: int = 0, root: str = "value") -> str:
-    """One line naming every bad field: ``"BTC: Input should be a valid number; …"``."""
-    return "; ".join(
-        f"{'.'.join(map(str, err['loc'][skip:])) or root}: {err['msg'].removeprefix('Value error, ')}"
-        for err in e.errors()
-    )
-
-
 def parse_target(data: Any, *, reasoning: str = "", strategy_id: str | None = None) -> TargetAllocation:
     """A bare weight map or the strategist's ``{selected_strategy, target_allocation, reasoning}`` → target.
 
@@ -79,4 +72,4 @@ def parse_target(data: Any, *, reasoning: str = "", strategy_id: str | None = No
             return TargetAllocation.from_json(data)
         return TargetAllocation(allocations=data, reasoning=reasoning, strategy_id=strategy_id)
     except PydanticError as e:
-        raise TargetValidationError([f"invalid target: {pydantic_problems(e, skip=1, root='target')}"]) from None
+        raise TargetValidationError([f"invalid target: {problems.one_line(e, skip=1, root='target')}"]) from None

@@ -23,24 +23,17 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from agent.core.domain import RebalancingPlan
-from agent.core.errors import RebalancerError, StrategistError, ValidationError
+from agent.core.errors import ModelCallLimit, RebalancerError, StrategistError, ValidationError
 from agent.interfaces import render
-from agent.strategist.conversation import Conversation, ModelCallLimit, call_tool
+from agent.strategist import tool_names
+from agent.strategist.conversation import Conversation, call_tool
 from agent.strategist.providers import AssistantTurn, ModelClient, ModelTurn, ToolDef, UserText
 from agent.strategist.summary import load_system_prompt
 
 if TYPE_CHECKING:
     from agent.services.app import Services
 
-CHAT_TOOLS = (
-    "get_portfolio",
-    "get_drift",
-    "get_market",
-    "list_strategies",
-    "get_history",
-    "preview_rebalance",
-    "set_target_allocation",
-)
+CHAT_TOOLS = tool_names.CHAT
 CONFIRM = re.compile(r"^confirm\s+(\S+)$", re.IGNORECASE)
 TARGET_LINE = re.compile(r"^(?:set\s+)?target\s+(.+)$", re.IGNORECASE)
 QUIT = {"quit", "exit", "q", ":q"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.adapters import readscope
@@ -26,8 +26,9 @@ from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
 from agent.services import preferences
 from agent.services.config import Settings
+from agent.services.context import AccountContext, Clock, utcnow
 from agent.services.evidence import doctor
-from agent.services.ports import ReadPort, TradePort
+from agent.services.ports import AccountPort, ReadPort, TradePort
 from agent.services.trading import execution, orders, planning, targets
 from agent.services.trading import records as history
 from agent.services.trading.executor import Executor
@@ -35,11 +36,7 @@ from agent.services.trading.reports import ExecutionReport
 from agent.strategist.base import Decision, Strategist, ToolSpec
 from agent.strategist.library import Strategy, load_strategies
 
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["Clock", "Services", "utcnow"]
 
 
 @dataclass
@@ -101,9 +98,16 @@ class Services:
         return self.exchange.market(books=coins or None, with_ctxs=True)
 
     @property
+    def context(self) -> AccountContext:
+        """This account as the use cases that need no more see it."""
+        return AccountContext(
+            self.settings, self.store, self.exchange, self.trade, self.executor, self.clock, self.account
+        )
+
+    @property
     def account(self) -> str:
         """The account this session acts for (the lease's key)."""
-        user = getattr(self.exchange, "user", None)
+        user = self.exchange.user if isinstance(self.exchange, AccountPort) else None
         return str(user or self.settings.account_address or "default").lower()
 
     def is_paused(self) -> bool:
@@ -120,14 +124,29 @@ class Services:
         chosen = targets.configured_or_stored(self)
         return chosen.target if chosen else None
 
-    def choose_target(self, explicit: TargetAllocation | None = None, **kw: Any) -> targets.ChosenTarget:
-        return targets.choose(self, explicit, **kw)
+    def choose_target(
+        self,
+        explicit: TargetAllocation | None = None,
+        *,
+        state: PortfolioState | None = None,
+        market: Market | None = None,
+        cycle_id: str | None = None,
+        fresh: bool = False,
+    ) -> targets.ChosenTarget:
+        return targets.choose(self, explicit, state=state, market=market, cycle_id=cycle_id, fresh=fresh)
 
     def set_target(self, weights: dict[str, Any], *, reasoning: str = "") -> targets.StoredTarget:
         return targets.store_target(self, weights, reasoning=reasoning)
 
-    def decide(self, **kw: Any) -> Decision:
-        return targets.decide(self, **kw)
+    def decide(
+        self,
+        *,
+        cycle_id: str | None = None,
+        state: PortfolioState | None = None,
+        market: Market | None = None,
+        strategist: Strategist | None = None,
+    ) -> Decision:
+        return targets.decide(self, cycle_id=cycle_id, state=state, market=market, strategist=strategist)
 
     def compute_target(self, strategy_id: str) -> dict[str, Any]:
         return targets.compute(self, strategy_id)
@@ -140,16 +159,51 @@ class Services:
     def limits(self, *, heartbeat: bool = False) -> Limits:
         return planning.limits(self.settings, heartbeat=heartbeat)
 
-    def plan(self, target: TargetAllocation | None = None, **kw: Any) -> RebalancingPlan:
-        return planning.plan(self, target, **kw)
+    def plan(
+        self,
+        target: TargetAllocation | None = None,
+        *,
+        heartbeat: bool = False,
+        state: PortfolioState | None = None,
+        market: Market | None = None,
+        cycle_id: str | None = None,
+        fresh: bool = False,
+    ) -> RebalancingPlan:
+        return planning.plan(
+            self, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id, fresh=fresh
+        )
 
-    def preview(self, target: TargetAllocation | None = None, **kw: Any) -> RebalancingPlan:
+    def preview(
+        self,
+        target: TargetAllocation | None = None,
+        *,
+        source: str = "cli",
+        cycle_id: str | None = None,
+        heartbeat: bool = False,
+        ttl: timedelta | None = None,
+        state: PortfolioState | None = None,
+        market: Market | None = None,
+        planned: RebalancingPlan | None = None,
+    ) -> RebalancingPlan:
         from agent.services.evidence.sensitivity import preview_line
 
-        return planning.preview(self, target, annotate=lambda p, m: preview_line(self, p, m), **kw)
+        return planning.preview(
+            self,
+            target,
+            source=source,
+            cycle_id=cycle_id,
+            heartbeat=heartbeat,
+            ttl=ttl,
+            state=state,
+            market=market,
+            annotate=lambda p, m: preview_line(self, p, m),
+            planned=planned,
+        )
 
-    def execute(self, plan_id: str, confirm_token: str, **kw: Any) -> ExecutionReport:
-        return execution.execute(self, plan_id, confirm_token, **kw)
+    def execute(
+        self, plan_id: str, confirm_token: str, *, source: str = "cli", heartbeat: bool = False
+    ) -> ExecutionReport:
+        return execution.execute(self, plan_id, confirm_token, source=source, heartbeat=heartbeat)
 
     def traded_today_usd(self) -> float:
         return planning.traded_today_usd(self)
@@ -166,7 +220,7 @@ class Services:
         return self.exchange.open_orders()
 
     def cancel_open_orders(self) -> orders.CancelResult:
-        return orders.cancel_open_orders(self)
+        return orders.cancel_open_orders(self.context)
 
     # -- stored settings (the web page's settings form) --------------------------------------------------
 
@@ -184,10 +238,10 @@ class Services:
     def history(self, days: int = 60) -> list[dict[str, Any]]:
         from agent.services.evidence.performance import fill_cycle_returns
 
-        return history.cycles(self, days, fill_returns=fill_cycle_returns)
+        return history.cycles(self.context, days, fill_returns=lambda: fill_cycle_returns(self))
 
     def plans(self, *, days: int = 60, limit: int = 50) -> list[dict[str, Any]]:
-        return history.plans(self, days=days, limit=limit)
+        return history.plans(self.context, days=days, limit=limit)
 
     def doctor(self, *, cached: bool = False) -> list[doctor.Check]:
         """Every wiring check of the account (role, signer, mode, dexes, orders, dead-man switch, budget);
@@ -195,10 +249,10 @@ class Services:
         return doctor.cached(self) if cached else doctor.run(self)
 
     def plan_detail(self, plan_id: str) -> dict[str, Any]:
-        return history.plan_detail(self, plan_id)
+        return history.plan_detail(self.context, plan_id)
 
     def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
-        return history.cycle_detail(self, cycle_id)
+        return history.cycle_detail(self.context, cycle_id)
 
     # -- evidence (sensitivity, risk, performance): one call each, for every interface ---------------------------------
 

@@ -1,4 +1,5 @@
-"""Configuration: one TOML file plus ``REBALANCER_*`` environment variables (secrets only from the environment).
+"""Configuration: defaults ← one TOML file ← ``REBALANCER_*`` environment variables (secrets only from the
+environment), read by ``pydantic-settings`` (the sources are in :mod:`agent.services.config_sources`).
 
 Example ``rebalancer.toml``::
 
@@ -31,19 +32,21 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agent.adapters.hyperliquid.settings import HyperliquidSettings
+from agent.core import problems
 from agent.core.durations import parse_duration
 from agent.core.errors import ConfigError, TargetValidationError
 from agent.core.limits import CashReserve, Limits
 from agent.core.targets import parse_target
+from agent.services import config_sources
 from agent.services.fleet.config import AccountConfig, AllocationConfig, FleetConfig, check_fleet
 
 DEFAULT_CONFIG = "rebalancer.toml"
@@ -272,8 +275,13 @@ class LeaseConfig(_Section):
         return parse_duration(v) if isinstance(v, str | int | float) else v
 
 
-class Settings(_Section):
-    """Everything configurable. Secrets come only from the environment and are ``SecretStr``."""
+class Settings(BaseSettings):
+    """Everything configurable. Secrets come only from the environment and are ``SecretStr``.
+
+    ``Settings()`` is the defaults (with any keys passed); :func:`load_settings` adds the file and the
+    environment as its sources."""
+
+    model_config = SettingsConfigDict(extra="forbid", validate_default=True)
 
     network: str = "local"
     live_trading: bool = False
@@ -306,6 +314,17 @@ class Settings(_Section):
     binance_api_key: SecretStr | None = Field(None, exclude=True)
     binance_secret: SecretStr | None = Field(None, exclude=True)
     source: str = Field("defaults", exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, *config_sources.chosen())
 
     @field_validator("network")
     @classmethod
@@ -365,62 +384,31 @@ class Settings(_Section):
         return "live" if self.live else "paper"
 
 
+#: The variables naming a top-level key (every variable read is in ``config_sources.ENV_VARS``).
 ENV_KEYS = {
-    "REBALANCER_NETWORK": "network",
-    "REBALANCER_ACCOUNT_ADDRESS": "account_address",
-    "REBALANCER_VAULT_ADDRESS": "vault_address",
-    "REBALANCER_DB": "db",
-    "REBALANCER_LIVE_TRADING": "live_trading",
-    "REBALANCER_EXECUTION": "execution",
-    "REBALANCER_KEYSTORE": "keystore",
-    "REBALANCER_LOCAL_SNAPSHOT": "local_snapshot",
+    var: key
+    for var, key in config_sources.ENV_VARS.items()
+    if "." not in key and key not in config_sources.SECRETS
 }
 
 
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Defaults ← TOML file (``path``, else ``rebalancer.toml`` if present) ← ``REBALANCER_*`` env vars."""
     env = dict(os.environ if env is None else env)
-    data: dict[str, Any] = {}
-    source = "defaults"
-    file = Path(path) if path else (Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).exists() else None)
     if path and not Path(path).exists():
         raise ConfigError(f"{path}: no such config file")
-    if file is not None:
-        try:
-            data = tomllib.loads(file.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{file}: not valid TOML ({e})") from None
-        source = str(file)
-    for var, key in ENV_KEYS.items():
-        if var in env:
-            data[key] = env[var]
-            source += f" + ${var}"
-    if "REBALANCER_AUTONOMY" in env:
-        data.setdefault("heartbeat", {})["autonomy"] = env["REBALANCER_AUTONOMY"]
-    if "REBALANCER_VENUE" in env:
-        data.setdefault("exchange", {})["venue"] = env["REBALANCER_VENUE"]
-        source += " + $REBALANCER_VENUE"
-    if "REBALANCER_PROVIDER" in env:
-        data.setdefault("strategist", {})["provider"] = env["REBALANCER_PROVIDER"]
-    for secret in ("secret_key", "keystore_password", "binance_api_key", "binance_secret"):
-        if secret in data:
-            raise ConfigError(f"{secret}: secrets are not read from files; set REBALANCER_{secret.upper()}")
-    if env.get("REBALANCER_SECRET_KEY"):
-        data["secret_key"] = env["REBALANCER_SECRET_KEY"]
-    for secret in ("binance_api_key", "binance_secret"):
-        if env.get(f"REBALANCER_{secret.upper()}"):
-            data[secret] = env[f"REBALANCER_{secret.upper()}"]
-    if env.get("REBALANCER_KEYSTORE_PASSWORD"):
-        data["keystore_password"] = env["REBALANCER_KEYSTORE_PASSWORD"]
+    file = Path(path) if path else (Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).exists() else None)
+    source = str(file) if file is not None else "defaults"
+    public = [v for v in config_sources.env_vars_set(env) if config_sources.ENV_VARS[v] not in config_sources.SECRETS]
+    source += "".join(f" + ${var}" for var in public)
+    chain: list[PydanticBaseSettingsSource] = [config_sources.EnvVars(Settings, env)]
     try:
-        settings = Settings.model_validate({**data, "source": source})
+        if file is not None:
+            chain.append(config_sources.TomlFile(Settings, toml_file=file))
+        with config_sources.sources(*chain):
+            settings = Settings(source=source)
     except PydanticError as e:
-        first = e.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "config"
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        raise ConfigError(f"{key}: {msg} (in {source})") from None
+        raise ConfigError(f"{problems.first(e, root='config')} (in {source})") from None
     check_fleet(settings)
     if settings.live_trading and settings.is_local:
         raise ConfigError("live_trading: needs network = testnet, mainnet or a remote URL, not the local stand-in")

@@ -9,12 +9,24 @@ and :class:`~agent.adapters.snapshot.SnapshotExchange` (read-only).
 
 Reads raise :class:`~agent.core.errors.TemporaryExchangeError` when the exchange cannot be reached after a
 bounded number of retries. See :mod:`agent.core.orders` for the outcome contract of ``place_orders``.
+
+Capabilities not every exchange has are ports of their own, checked with ``isinstance`` (all are
+runtime-checkable), never with ``getattr``/``hasattr``:
+
+- :class:`AccountPort`: the account's address (``user``); a snapshot or the store-only exchange has none.
+- :class:`DexPort`: HIP-3 dex reads (``dexes``, ``use_dexes``); Hyperliquid, and paper over it.
+- :class:`TwapPort`: native TWAP orders; Hyperliquid and the stand-in.
+- :class:`HistoryPort`: the account's and the market's history; Hyperliquid and the stand-in.
+- :class:`EndpointPort`: the base URL it talks to (the fleet's accounts share the local stand-in's).
+- :class:`InfoPort`: raw ``/info`` answers and the addresses involved, for the doctor's checks.
+- :class:`SimulatedPort`: an exchange simulated over another's data (paper): its ``source``.
+- :class:`KeyRestrictionsPort`: the permissions of the API key (Binance's ``apiRestrictions``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from agent.core.domain import Market, PortfolioState
 from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
@@ -99,4 +111,85 @@ class HistoryPort(Protocol):
 
     def daily_candles(self, coin: str, start_ms: int, end_ms: int) -> list[tuple[int, float, float]]:
         """(open ms, close, traded value) per UTC day (``candleSnapshot`` 1d)."""
+        ...
+
+
+@runtime_checkable
+class AccountPort(Protocol):
+    """An exchange that acts for one account."""
+
+    #: the account's address, lower case (the lease's key; a vault's or subaccount's when trading one).
+    user: str
+
+
+@runtime_checkable
+class DexPort(Protocol):
+    """An exchange that also reads HIP-3 dexes besides the main one."""
+
+    @property
+    def dexes(self) -> tuple[str, ...]:
+        """The HIP-3 dexes read besides the main dex."""
+        ...
+
+    def use_dexes(self, dexes: Collection[str]) -> None:
+        """Also read these dexes (a target names them); one the exchange does not list is refused."""
+        ...
+
+
+@runtime_checkable
+class TwapPort(Protocol):
+    """Native TWAP orders: sent, followed, found again after a crash, cancelled."""
+
+    order_ttl_s: float | None
+
+    def server_time_ms(self, *, fresh: bool = False) -> int: ...
+
+    def place_twap(self, intent: OrderIntent, minutes: int) -> Any: ...
+
+    def twap_status(self, twap_id: int) -> Any: ...
+
+    def find_twap(self, coin: str, is_buy: bool, size: float, since_ms: int) -> Any: ...
+
+    def cancel_twap(self, asset: int, twap_id: int) -> bool: ...
+
+
+@runtime_checkable
+class EndpointPort(Protocol):
+    """An exchange reached over HTTP at ``base_url`` (Hyperliquid, testnet, or the local stand-in)."""
+
+    base_url: str
+
+
+@runtime_checkable
+class InfoPort(AccountPort, DexPort, Protocol):
+    """Raw ``/info`` answers and the addresses behind them: what the doctor checks."""
+
+    #: the vault or subaccount traded through ``vaultAddress``, or None.
+    vault_address: str | None
+    #: the address of the signing key (an API wallet, or the account itself), or None when read-only.
+    signer_address: str | None
+    #: the account the key signs for (the master), or None.
+    account_address: str | None
+
+    def ask(self, body: dict[str, Any]) -> Any:
+        """One rate-budgeted, retried ``/info`` request's answer."""
+        ...
+
+    def open_orders(self) -> list[OpenOrder]: ...
+
+
+@runtime_checkable
+class SimulatedPort(Protocol):
+    """An exchange that simulates fills over another exchange's data (paper trading)."""
+
+    #: the exchange (or fixed market) whose data it simulates over.
+    source: object
+
+
+@runtime_checkable
+class KeyRestrictionsPort(Protocol):
+    """An exchange whose API key reports its permissions (Binance: may it trade spot, may it withdraw)."""
+
+    def api_restrictions(self) -> dict[str, Any]:
+        """The key's permissions as the exchange states them (``enableWithdrawals``, ``ipRestrict`` …)."""
         ...

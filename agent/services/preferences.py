@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
+from agent.core import problems
 from agent.core.errors import ValidationError
 from agent.services.config import Settings
 
@@ -199,13 +200,12 @@ _BOUNDS = {"less_than_equal": ("le", "at most"), "less_than": ("lt", "under"),
 
 def _problem(e: PydanticError, field: Field | None = None) -> str:
     """The first problem in the field's own unit (a percent field's bound in %, as it was entered)."""
-    first = e.errors()[0]
-    bound = _BOUNDS.get(first["type"])
-    ctx = first.get("ctx") or {}
-    if field is not None and bound is not None and bound[0] in ctx:
+    first = problems.first(e)
+    bound = _BOUNDS.get(first.kind)
+    if field is not None and bound is not None and bound[0] in first.ctx:
         unit = " %" if field.kind == "percent" else ""
-        return f"must be {bound[1]} {field.show(ctx[bound[0]])}{unit}"
-    return str(first["msg"]).removeprefix("Value error, ")
+        return f"must be {bound[1]} {field.show(first.ctx[bound[0]])}{unit}"
+    return first.message
 
 
 def save(svc: Services, form: dict[str, str]) -> SaveResult:

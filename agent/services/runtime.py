@@ -12,22 +12,22 @@ is read-only. Only ``local``, ``live`` and ``paper`` give the services a trade p
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
-from agent.core.domain import RebalancingPlan, TargetAllocation
-from agent.core.errors import ConfigError, ExchangeError
-from agent.core.execution_style import assign_order_types
+from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAllocation
+from agent.core.errors import ConfigError, ExchangeError, ValidationError
+from agent.core.orders import Fill, OpenOrder, OrderResult
 from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
-from agent.services.ports import TradePort
-from agent.services.trading.planning import cost_aware_model, planner
-from agent.services.trading.targets import validate
+from agent.services.fleet.config import account_settings
+from agent.services.ports import EndpointPort, TradePort
 from agent.services.trading.twaps import TwapExecutor
 from agent.strategist.base import ToolSpec
 
@@ -185,20 +185,40 @@ def open_runtime(
         if services.executor is not None and fleet_paused is not None:
             services.executor.is_paused = services.is_paused
         if settings.accounts and not offline and snapshot is None:
-            from agent.services.fleet.accounts import AccountServices
-
-            url = getattr(services.exchange, "base_url", None) if settings.is_local else None
+            ex = services.exchange
+            url = ex.base_url if settings.is_local and isinstance(ex, EndpointPort) else None
             services.accounts = AccountServices(settings, url, stack, clock, fleet_paused=store.records.is_paused)
         yield services
 
 
 class NoExchange:
-    """The exchange of a command that only reads the store: any exchange call is a clear error."""
+    """The exchange of a command that only reads the store: it implements the read port, and every read is
+    one clear error (``ExchangeError``: this command does not read the exchange)."""
 
     order_ttl_s: float | None = None
+    clock_offset_s: float | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        raise ExchangeError(f"this command does not read the exchange ({name})")
+    @staticmethod
+    def _refuse(what: str) -> NoReturn:
+        raise ExchangeError(f"this command does not read the exchange ({what})")
+
+    def server_time_ms(self, *, fresh: bool = False) -> int:
+        self._refuse("server_time_ms")
+
+    def account_state(self) -> PortfolioState:
+        self._refuse("account_state")
+
+    def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
+        self._refuse("market")
+
+    def order_status(self, cloid: str) -> OrderResult | None:
+        self._refuse("order_status")
+
+    def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
+        self._refuse("fills_since")
+
+    def open_orders(self) -> list[OpenOrder]:
+        self._refuse("open_orders")
 
 
 def init_store(settings: Settings) -> tuple[str, int]:
@@ -221,12 +241,40 @@ def read_snapshot(path: str | Path | dict[str, Any]) -> SnapshotExchange:
 
 
 def plan_snapshot(snapshot: str | Path, target: TargetAllocation, settings: Settings) -> RebalancingPlan:
-    """Pure offline planning: a snapshot, a target and the config's planner; no exchange, no store."""
-    exchange = SnapshotExchange(snapshot)
-    state, market = exchange.account_state(), exchange.market()
-    validate(settings, target, market)
-    coins = sorted(c for c in set(state.positions) | set(target.weights) if c in market.assets)
-    model = cost_aware_model(None, coins, market, settings) if settings.rebalance.mode == "cost-aware" else None
-    result = planner(settings, band_model=model).create_rebalancing_plan(state, target, market)
-    actions = assign_order_types(result.actions, market, twap_over_usd=settings.rebalance.twap_over_usd)
-    return result.model_copy(update={"actions": actions, "target_source": "argument", "as_of": market.timestamp})
+    """Offline planning through the one planning use case (:func:`agent.services.trading.planning.plan`):
+    the snapshot as a read-only exchange and a throwaway in-memory store, so the config's database is
+    neither opened nor written and no exchange is read."""
+    with open_runtime(settings, snapshot=snapshot, store=Store(":memory:")) as svc:
+        return svc.plan(target)
+
+
+class AccountServices:
+    """``services.accounts``: each ``[[accounts]]`` entry's services, opened on first use and closed with
+    the ``stack`` of the runtime that made them (one MCP session, one chat)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        url: str | None,
+        stack: ExitStack,
+        clock: Clock = utcnow,
+        *,
+        fleet_paused: Callable[[], bool] | None = None,
+    ) -> None:
+        self.settings, self.url, self.stack, self.clock = settings, url, stack, clock
+        self.fleet_paused = fleet_paused
+        self.by_name = {a.name: a for a in settings.accounts}
+        self.opened: dict[str, Services] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> Services:
+        cfg = self.by_name.get(name)
+        if cfg is None:
+            known = ", ".join(self.by_name) or "none"
+            raise ValidationError(f"account {name!r} is not configured (accounts: {known})")
+        with self._lock:
+            if name not in self.opened:
+                settings = account_settings(self.settings, cfg, self.url)
+                opened = open_runtime(settings, clock=self.clock, fleet_paused=self.fleet_paused)
+                self.opened[name] = self.stack.enter_context(opened)
+            return self.opened[name]

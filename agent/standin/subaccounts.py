@@ -38,9 +38,9 @@ _OID_STRIDE = 100_000_000
 
 
 def attach(master: StandIn, entries: Any) -> None:
-    """Build the snapshot's subaccounts as children of ``master`` (``entries``: the ``subAccounts`` answer)."""
-    from agent.standin.engine import StandIn
+    """Build the snapshot's subaccounts as children of ``master`` (``entries``: the ``subAccounts`` answer).
 
+    Each child is built by the master's own class, so this module needs the engine only for typing."""
     if entries is None:
         return
     if not isinstance(entries, list):
@@ -60,7 +60,7 @@ def attach(master: StandIn, entries: Any) -> None:
         }
         if entry.get("userAbstraction"):  # an extension: a subaccount in unified or portfolio-margin mode
             child_snapshot["userAbstraction"] = entry["userAbstraction"]
-        child = StandIn.from_snapshot(child_snapshot, fees=master.fees, clock=master.clock)
+        child = type(master).from_snapshot(child_snapshot, fees=master.fees, clock=master.clock)
         child.lock = master.lock
         child.books, child.mids, child.marks = master.books, master.mids, master.marks
         child.markets_by_asset, child.markets_by_coin = master.markets_by_asset, master.markets_by_coin

@@ -206,13 +206,10 @@ class CashReserveResult:
 def cash_reserve_plan(
     current_weights: Mapping[str, float],
     scores: Mapping[str, float],
-    min_cash: float = 0.20,
-    target_cash: float = 0.25,
-    max_cash: float = 0.40,
-    floor: float = 0.15,
+    bands: CashReserve | None = None,
+    *,
     min_position: float = 0.05,
     max_position: float = 0.30,
-    *,
     sell_signals: Collection[str] = (),
     locked_cash: float = 0.0,
     raise_cash_to: str = "min",
@@ -223,12 +220,12 @@ def cash_reserve_plan(
     absent, free cash = 1 − holdings − ``locked_cash``). ``locked_cash`` is cash held by open orders:
     it is equity but cannot be spent, so it does not count toward the reserve (the seed's arithmetic
     counts only its $77 of free cash). ``raise_cash_to`` = "min" (the seed's scenarios) or "target".
+    ``bands``: the cash bands (default ``CashReserve()``: 20 % min, 25 % target, 40 % max, 15 % floor).
     """
-    for name, v in (("min_cash", min_cash), ("target_cash", target_cash), ("max_cash", max_cash),
-                    ("floor", floor), ("min_position", min_position), ("max_position", max_position),
-                    ("locked_cash", locked_cash)):
+    bands = bands or CashReserve()
+    min_cash, target_cash, max_cash, floor = bands.min, bands.target, bands.max, bands.floor
+    for name, v in (("min_position", min_position), ("max_position", max_position), ("locked_cash", locked_cash)):
         _check_fraction(name, v)
-    CashReserve(min=min_cash, target=target_cash, max=max_cash, floor=floor)  # the one rule for the bands
     if min_position > max_position:
         raise ValueError("need min_position ≤ max_position")
     if raise_cash_to not in ("min", "target"):
@@ -293,13 +290,10 @@ def cash_reserve_plan(
 def cash_reserve(
     current_weights: Mapping[str, float],
     scores: Mapping[str, float],
-    min_cash: float = 0.20,
-    target_cash: float = 0.25,
-    max_cash: float = 0.40,
-    floor: float = 0.15,
+    bands: CashReserve | None = None,
+    *,
     min_position: float = 0.05,
     max_position: float = 0.30,
-    *,
     sell_signals: Collection[str] = (),
     locked_cash: float = 0.0,
     raise_cash_to: str = "min",
@@ -307,10 +301,10 @@ def cash_reserve(
     """The cash-reserve rules as a target: minimal changes to the current holdings.
 
     In order: (2) exit holdings with a sell signal; (4) trim every position to ``max_position`` and
-    exit positions under ``min_position``; (1) if free cash is under ``min_cash``, sell the weakest
-    (lowest score; unscored first) until cash is back at ``min_cash``, exiting instead of leaving a
-    stub under ``min_position``; (3) if free cash is over ``max_cash``, buy the strongest positive
-    scores (each up to ``max_position``) until cash is at ``target_cash``, never below ``floor``.
+    exit positions under ``min_position``; (1) if free cash is under ``bands.min``, sell the weakest
+    (lowest score; unscored first) until cash is back at ``bands.min``, exiting instead of leaving a
+    stub under ``min_position``; (3) if free cash is over ``bands.max``, buy the strongest positive
+    scores (each up to ``max_position``) until cash is at ``bands.target``, never below ``bands.floor``.
 
     Why "min" and not "target" when raising cash: both of the seed's worked scenarios (1 and 4) stop
     at 20 % ($2,526 of $12,632), and its Rule 1 says "sell weakest holdings to reach 20 % cash"; the
@@ -318,6 +312,6 @@ def cash_reserve(
     reading. The result's USDC is free plus locked cash.
     """
     return cash_reserve_plan(
-        current_weights, scores, min_cash, target_cash, max_cash, floor, min_position, max_position,
+        current_weights, scores, bands, min_position=min_position, max_position=max_position,
         sell_signals=sell_signals, locked_cash=locked_cash, raise_cash_to=raise_cash_to,
     ).weights

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.core.domain import CASH, TargetAllocation
 from agent.core.errors import TargetValidationError
+from agent.core.problems import problems as schema_problems
 from agent.strategist.base import DecisionContext
 
 SUBMIT_TARGET = "submit_target"
@@ -182,14 +183,6 @@ class AnswerRejected(Exception):
         super().__init__("; ".join(problems))
 
 
-def _schema_problems(exc: pydantic.ValidationError) -> list[str]:
-    out = []
-    for e in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(p) for p in e["loc"]) or "answer"
-        out.append(f"{loc}: {e['msg']}")
-    return out
-
-
 def _cap(strategy: object, *names: str) -> float | None:
     for name in names:
         value = getattr(strategy, name, None)
@@ -230,7 +223,7 @@ def check_target(
     try:
         target = TargetAllocation(allocations=allocations, strategy_id=strategy_id, reasoning=reasoning)
     except pydantic.ValidationError as exc:
-        raise AnswerRejected([f"target_allocation: {e['msg']}" for e in exc.errors(include_url=False)]) from None
+        raise AnswerRejected([f"target_allocation: {p.message}" for p in schema_problems(exc)]) from None
     problems: list[str] = []
     try:
         ctx.limits.check_target(target, ctx.market)
@@ -301,7 +294,7 @@ def validate_answer(
         try:
             answer = TargetAnswer.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise AnswerRejected(_schema_problems(exc)) from None
+            raise AnswerRejected([str(p) for p in schema_problems(exc, root='answer')]) from None
         allocations = allocation_map(answer.target_allocation)
         target = check_target(allocations, answer.selected_strategy, answer.reasoning, ctx, strategies)
         return ValidAnswer("target", answer.selected_strategy, target, answer.reasoning)
@@ -309,7 +302,7 @@ def validate_answer(
         try:
             actions = ActionsAnswer.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise AnswerRejected(_schema_problems(exc)) from None
+            raise AnswerRejected([str(p) for p in schema_problems(exc, root='answer')]) from None
         weights = implied_weights(actions.actions, ctx)
         target = check_target(weights, actions.selected_strategy, actions.reasoning, ctx, strategies)
         return ValidAnswer("actions", actions.selected_strategy, target, actions.reasoning)

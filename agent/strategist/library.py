@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent.core import problems
 from agent.core.errors import ConfigError
 
 Directionality = Literal["long-only", "long-short", "market-neutral"]
@@ -154,12 +155,9 @@ def parse_strategy(text: str, path: Path) -> Strategy:
     try:
         strategy = Strategy.model_validate({**data, "body": body, "path": path, "sections": sections})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = str(err["loc"][0]) if err["loc"] else "?"
-        problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        if err["type"] == "missing":
-            problem = "required key is missing"
-        raise ConfigError(f"{path}: key '{key}': {problem}") from None
+        err = problems.first(exc, missing="required key is missing")
+        key = str(err.loc[0]) if err.loc else "?"
+        raise ConfigError(f"{path}: key '{key}': {err.message}") from None
     if strategy.id != path.stem:
         raise ConfigError(f"{path}: key 'id': {strategy.id!r} does not match the file name {path.stem!r}")
     return strategy

@@ -27,7 +27,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agent.core.errors import ConfigError
+from agent.core.errors import ConfigError, ModelCallLimit
+from agent.strategist import tool_names
 from agent.strategist.answer import (
     SUBMIT_ACTIONS,
     SUBMIT_ACTIONS_DESCRIPTION,
@@ -44,7 +45,6 @@ from agent.strategist.base import Decision, DecisionContext, DecisionStatus, Too
 from agent.strategist.conversation import (
     UNTRUSTED_NOTE,
     Conversation,
-    ModelCallLimit,
     call_tool,
     estimate_tokens,
     tool_error,
@@ -69,9 +69,7 @@ log = logging.getLogger(__name__)
 __all__ = ["UNTRUSTED_NOTE", "LLMStrategist", "estimate_tokens", "exposed_tools", "tool_defs", "wrap_tool_data"]
 
 # Never exposed to the model even if a caller passes them in ctx.tools: these change state.
-DESTRUCTIVE_TOOLS = frozenset(
-    {"execute_rebalance", "cancel_open_orders", "pause_trading", "resume_trading", "set_target_allocation"}
-)
+DESTRUCTIVE_TOOLS = tool_names.CHANGES_STATE
 
 
 def submit_tool_defs() -> tuple[ToolDef, ToolDef]:

@@ -9,9 +9,8 @@ The SDKs are built with ``max_retries=0``: retrying is done here, once, for *tra
 ``Retry-After``. A 200 response whose content is invalid is never retried here: that is the loop's business,
 with the validation errors fed back to the model.
 
-    StrategistError                 (agent.core.errors)
-    ├── TransportFailed             unreachable after retries, or a non-retryable HTTP error (401, 400 …)
-    └── BudgetExhausted             the time budget ran out (also while waiting to retry)
+Failures are :mod:`agent.core.errors`' ``TransportFailed`` (unreachable after retries, or a non-retryable
+HTTP error: 401, 400 …) and ``BudgetExhausted`` (the time budget ran out, also while waiting to retry).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
-from agent.core.errors import StrategistError
+from agent.core.errors import BudgetExhausted, TransportFailed
 from agent.strategist.base import Usage
 
 log = logging.getLogger(__name__)
@@ -37,19 +36,6 @@ T = TypeVar("T")
 StopKind = Literal["tool_use", "end_turn", "truncated", "refusal"]
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-
-
-class TransportFailed(StrategistError):
-    """The provider could not be reached or answered with an HTTP error. The message never holds a key."""
-
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
-        self.status = status
-        self.retryable = retryable
-        super().__init__(message)
-
-
-class BudgetExhausted(StrategistError):
-    """The decision's time budget ran out (possibly while a retry was waiting)."""
 
 
 # --------------------------------------------------------------------------- neutral messages

@@ -87,3 +87,41 @@ def test_secrets_are_redacted_everywhere(tmp_path, monkeypatch):
     shown = str(s.redacted()) + repr(s) + str(s.model_dump())
     assert key not in shown and "ab" * 32 not in shown
     assert s.redacted()["secret_key"] == "set (hidden)"
+
+
+def test_the_environment_overrides_the_file_key_by_key(tmp_path):
+    cfg = write(tmp_path, '[heartbeat]\ninterval = "2h"\nautonomy = "advise"\n[strategist]\nprovider = "offline"')
+    s = load_settings(cfg, env={"REBALANCER_AUTONOMY": "confirm", "REBALANCER_DB": str(tmp_path / "x.db")})
+    assert (s.heartbeat.autonomy, s.heartbeat.interval.total_seconds()) == ("confirm", 7200)
+    assert s.db == str(tmp_path / "x.db")
+    assert s.strategist.provider == "offline"  # the file's, untouched by the variable it did not set
+    assert s.source == f"{cfg} + $REBALANCER_DB + $REBALANCER_AUTONOMY"
+
+
+def test_a_bad_variable_is_one_line_naming_its_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"^heartbeat\.autonomy: .* \(in defaults \+ \$REBALANCER_AUTONOMY\)$"):
+        load_settings(None, env={"REBALANCER_AUTONOMY": "yolo"})
+
+
+def test_settings_alone_are_the_defaults_whatever_the_environment(monkeypatch):
+    from agent.services.config import Settings
+
+    monkeypatch.setenv("REBALANCER_NETWORK", "mainnet")
+    assert Settings().network == "local"  # only load_settings reads the environment
+
+
+def test_the_key_is_a_secret_string(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(None, env={"REBALANCER_SECRET_KEY": "0x" + "cd" * 32, "REBALANCER_KEYSTORE_PASSWORD": ""})
+    assert s.secret_key is not None and s.secret_key.get_secret_value() == "0x" + "cd" * 32
+    assert s.keystore_password is None  # an empty variable is unset
+
+
+def test_the_readme_lists_every_variable_read():
+    from pathlib import Path
+
+    from agent.services.config_sources import ENV_VARS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert [var for var in ENV_VARS if f"`{var}`" not in readme] == []

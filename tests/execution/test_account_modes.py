@@ -55,7 +55,7 @@ def served(mode: str) -> Iterator[tuple[StandInServer, HyperliquidExchange]]:
 
 def raw_equity(adapter: HyperliquidExchange, mode: str) -> float:
     """The formula, computed straight from the /info answers the stand-in serves."""
-    info = adapter._info
+    info = adapter.info.post
     user = adapter.user
     ch = info({"type": "clearinghouseState", "user": user})
     spot = info({"type": "spotClearinghouseState", "user": user})

@@ -36,10 +36,10 @@ def test_equity_and_positions_include_the_hip3_dex(mode):
         tsla = state.positions["xyz:TSLA"]
         assert tsla.size == 2.0 and market.assets["xyz:TSLA"].asset == 110_001
         assert market.assets["xyz:TSLA"].only_isolated and market.assets["xyz:TSLA"].fee_scale == 2.0
-        ch = adapter._info({"type": "clearinghouseState", "user": adapter.user})
-        xyz = adapter._info({"type": "clearinghouseState", "user": adapter.user, "dex": "xyz"})
-        spot = adapter._info({"type": "spotClearinghouseState", "user": adapter.user})
-        mids = adapter._info({"type": "allMids"})
+        ch = adapter.info.post({"type": "clearinghouseState", "user": adapter.user})
+        xyz = adapter.info.post({"type": "clearinghouseState", "user": adapter.user, "dex": "xyz"})
+        spot = adapter.info.post({"type": "spotClearinghouseState", "user": adapter.user})
+        mids = adapter.info.post({"type": "allMids"})
         pair = {"UBTC": "@142", "UETH": "@151", "USOL": "@156"}
         spot_value = sum(
             float(b["total"]) * (1.0 if b["coin"] == "USDC" else float(mids[pair[b["coin"]]])) for b in spot["balances"]
@@ -76,7 +76,7 @@ def test_a_target_naming_a_hip3_coin_reads_its_dex_and_trades_it(tmp_path):
         assert report.status == "ok", report.errors
         pos = adapter.account_state().positions["xyz:TSLA"]
         assert pos.size == pytest.approx(buy.size) and pos.leverage is not None
-        leverage = adapter._info({"type": "clearinghouseState", "user": adapter.user, "dex": "xyz"})
+        leverage = adapter.info.post({"type": "clearinghouseState", "user": adapter.user, "dex": "xyz"})
         lev = leverage["assetPositions"][0]["position"]["leverage"]
         assert (lev["type"], lev["value"]) == ("isolated", 1)  # isolated-only, set to 1x before the open
         fill = srv.exchange.account.fills[-1]

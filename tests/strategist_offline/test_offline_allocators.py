@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from agent.core.domain import CASH, TargetAllocation
+from agent.core.limits import CashReserve
 from agent.strategist.allocators import (
     cap_weights,
     cash_reserve,
@@ -210,7 +211,7 @@ def test_cash_reserve_rejects_bad_input() -> None:
     with pytest.raises(ValueError):
         cash_reserve({"A": 0.5, CASH: 0.2}, {})  # does not sum to 1
     with pytest.raises(ValueError):
-        cash_reserve({"A": 0.5, CASH: 0.5}, {}, min_cash=0.1, floor=0.15)
+        cash_reserve({"A": 0.5, CASH: 0.5}, {}, CashReserve(min=0.1, floor=0.15))
 
 
 holdings_st = st.dictionaries(st.sampled_from(COINS), st.floats(0.0, 1.0), min_size=0, max_size=8)

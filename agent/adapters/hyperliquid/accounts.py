@@ -59,7 +59,7 @@ class MasterAccount:
         self.address = exchange.user
 
     def sub_accounts(self) -> list[SubAccount]:
-        answer = self.exchange._info({"type": "subAccounts", "user": self.address})
+        answer = self.exchange.info.post({"type": "subAccounts", "user": self.address})
         if answer is None:
             return []
         if not isinstance(answer, list):
@@ -72,11 +72,11 @@ class MasterAccount:
 
     def user_role(self, address: str) -> str:
         """``userRole`` of ``address`` (read by :func:`~agent.adapters.hyperliquid.account_info.user_role`)."""
-        return account_info.user_role(self.exchange._info, address.lower()).role
+        return account_info.user_role(self.exchange.info.post, address.lower()).role
 
     def ledger_transfers(self, address: str, since_ms: int) -> list[LedgerTransfer]:
         body = {"type": "userNonFundingLedgerUpdates", "user": address.lower(), "startTime": int(since_ms)}
-        answer = self.exchange._info(body)
+        answer = self.exchange.info.post(body)
         if not isinstance(answer, list):
             raise SnapshotError("userNonFundingLedgerUpdates: expected a list")
         out = []
@@ -100,7 +100,7 @@ class MasterAccount:
     ) -> TransferAnswer:
         """Send one ``subAccountTransfer``. A lost answer raises :class:`OrderOutcomeUnknown` (look it up in
         the ledger before anything is resent); an answer ``status: "err"`` is a refusal (nothing moved)."""
-        answer: Any = self.exchange._post_exchange(
+        answer: Any = self.exchange.post_signed(
             lambda sdk: sdk.sub_account_transfer(sub_account, is_deposit, int(usd_micro)),
             "subAccountTransfer",
             1,

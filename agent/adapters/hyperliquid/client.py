@@ -7,6 +7,9 @@
   ``account_address``, else the signer's own address), never for the API (agent) wallet that signs.
 - **Secrets.** The key is held in :class:`SecretKey` (redacted ``repr``/``str``); the adapter's
   ``repr`` names only the network and the account.
+- **By concept.** One :class:`~agent.adapters.hyperliquid.info.InfoClient` (rate budget, retries, ``post``)
+  is composed into this trading client and into its parts: ``history`` (:class:`HistoryReads`), ``dex_reads``
+  (:class:`DexReads`, the HIP-3 dexes) and ``twaps`` (:class:`TwapOrders`); none of them reaches into this one.
 - **Rate budget.** A client-side token bucket below Hyperliquid's 1200 weight/minute per IP: ``l2Book``,
   ``allMids``, ``clearinghouseState``, ``spotClearinghouseState``, ``orderStatus`` weigh 2, other info
   20 (fills requests more), ``/exchange`` 1 + floor(batch/40). Inside a question
@@ -34,12 +37,11 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import requests
-from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
 from agent.adapters import readscope
-from agent.adapters.hyperliquid import dex_reads, margin, transport, twaps
+from agent.adapters.hyperliquid import transport
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
     classify_order_answer,
@@ -48,32 +50,29 @@ from agent.adapters.hyperliquid.answers import (
     parse_open_order,
 )
 from agent.adapters.hyperliquid.budget import RateBudget
-from agent.adapters.hyperliquid.constants import (
-    DEFAULT_INFO_WEIGHT,
-    FILLS_WEIGHT,
-    INFO_WEIGHTS,
-    POLLED,
-    exchange_weight,
-    resolve_base_url,
-)
-from agent.adapters.hyperliquid.dexes import DEX_ASSET_STRIDE, HIP3_ASSET_OFFSET, check_dexes, dex_of
+from agent.adapters.hyperliquid.constants import FILLS_WEIGHT, exchange_weight, resolve_base_url
+from agent.adapters.hyperliquid.dex_reads import DexReads
+from agent.adapters.hyperliquid.dexes import dex_of
 from agent.adapters.hyperliquid.history import HistoryReads
+from agent.adapters.hyperliquid.info import InfoClient
+from agent.adapters.hyperliquid.margin import Margin
 from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
 from agent.adapters.hyperliquid.secret import SecretKey
+from agent.adapters.hyperliquid.twaps import TwapOrders, TwapStatus
 from agent.core.accounts import parse_abstraction
 from agent.core.domain import Market, MarketType, PortfolioState
 from agent.core.errors import ConfigError, ExchangeError, OrderOutcomeUnknown, SnapshotError, TemporaryExchangeError
 from agent.core.orders import Fill, OpenOrder, OrderIntent, OrderResult
+from agent.core.performance import FundingEvent, ValuePoint
 from agent.core.rules import is_valid_price, is_valid_size, round_price, round_size_down
 
 log = logging.getLogger(__name__)
 
 
-class HyperliquidExchange(HistoryReads):
+class HyperliquidExchange:
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
 
     supports_schedule_cancel = True
-    update_leverage = margin.update_leverage  # ``updateLeverage`` (agent.adapters.hyperliquid.margin)
 
     def __init__(
         self,
@@ -110,24 +109,29 @@ class HyperliquidExchange(HistoryReads):
         self.vault_address = vault_address
         self.user = (vault_address or self.account_address).lower()
         self.timeout = timeout
-        self.info_retries = info_retries
-        self.backoff_s = backoff_s
         self.order_ttl_s = order_ttl_s
         self.budget = budget or RateBudget(rate_limit_per_minute, sleep=sleep)  # a fleet shares one per IP
         self.actions = actions  # per-address /exchange actions shared by a fleet (``AddressActions``), or None
-        self._clock, self._sleep = clock, sleep
-        self._api = API(self.base_url, timeout)
-        transport.install(self._api)
+        self._clock = clock
+        self.info = InfoClient(
+            self.base_url,
+            budget=self.budget,
+            timeout=timeout,
+            retries=info_retries,
+            backoff_s=backoff_s,
+            sleep=sleep,
+            clock=clock,
+        )
+        self.history = HistoryReads(self.info, self.user, self._wire_name)
+        self.dex_reads = DexReads(self.info, dexes)
+        self.twaps = TwapOrders(self.info, self.user, self.post_signed)
+        self.margin = Margin(self.post_signed, self._wire_name)
         self._meta: Any = None
         self._spot_meta: Any = None
         self._sdk: Any = None
         self._market: Market | None = None
         self._offset_ms: int | None = None
         self._abstraction: str | None = None
-        self._perp_dexs: Any = None
-        self._dex_meta: dict[str, Any] = {}
-        #: HIP-3 dexes read besides the main dex (the ones the account uses or a target names).
-        self.dexes: tuple[str, ...] = tuple(dexes)
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -138,25 +142,31 @@ class HyperliquidExchange(HistoryReads):
 
     __str__ = __repr__
 
+    @property
+    def dexes(self) -> tuple[str, ...]:
+        """HIP-3 dexes read besides the main dex (the ones the account uses or a target names)."""
+        return self.dex_reads.dexes
+
     # ------------------------------------------------------------------ /info
-    def _info(self, body: dict[str, Any], weight: int | None = None) -> Any:
-        return self._info_at(body, weight)[1]
+    def ask(self, body: dict[str, Any]) -> Any:
+        """One rate-budgeted, retried /info request (for :mod:`account_info`'s reads)."""
+        return self.info.post(body)
 
-    def _info_at(self, body: dict[str, Any], weight: int | None = None, *, fresh: bool = False) -> Any:
-        """(answer, local time before, after); within a question (``readscope``) a body is asked once."""
-        key = None if body.get("type") in POLLED else readscope.key(self.base_url, body)
-        return readscope.answer(key, lambda: (self._clock(), self._ask(body, weight), self._clock()), fresh=fresh)
+    def ensure_meta(self) -> None:
+        """Read ``meta`` and ``spotMeta`` (and each used dex's meta) unless they were read already."""
+        self._ensure_meta()
 
-    def _ask(self, body: dict[str, Any], weight: int | None = None) -> Any:
-        kind = str(body.get("type"))
-        weight = weight if weight is not None else INFO_WEIGHTS.get(kind, DEFAULT_INFO_WEIGHT)
-        return transport.post_info(self._api, body, weight, self.budget, self.info_retries, self.backoff_s, self._sleep)
+    def share_meta(self, other: HyperliquidExchange) -> None:
+        """Use ``other``'s ``meta`` and ``spotMeta`` (one read for a whole fleet, not one per account)."""
+        other.ensure_meta()
+        with self._lock:
+            self._meta, self._spot_meta = other._meta, other._spot_meta
 
     def _ensure_meta(self) -> None:
         with self._lock:
             if self._meta is None or self._spot_meta is None:
-                meta = self._info({"type": "meta"})
-                spot = self._info({"type": "spotMeta"})
+                meta = self.info.post({"type": "meta"})
+                spot = self.info.post({"type": "spotMeta"})
                 if not isinstance(meta, Mapping) or "universe" not in meta:
                     raise SnapshotError("meta: missing 'universe'")
                 if not isinstance(spot, Mapping) or "universe" not in spot:
@@ -165,20 +175,25 @@ class HyperliquidExchange(HistoryReads):
             self._ensure_dexes()
 
     def _ensure_dexes(self) -> None:
-        dex_reads.ensure_dexes(self)
+        self.dex_reads.ensure()
+        if self._sdk is not None:  # HIP-3 assets: 100000 + dex index × 10000 + index in the dex's meta
+            for meta, offset in self.dex_reads.asset_offsets().values():
+                self._sdk.info.set_perp_meta(meta, offset)
 
     def use_dexes(self, dexes: Collection[str]) -> None:
         """Also read these HIP-3 dexes (a target names them); one not listed by ``perpDexs`` is refused."""
-        dex_reads.use_dexes(self, dexes)
+        with self._lock:
+            if self.dex_reads.use(dexes):
+                self._ensure_dexes()
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
         self._ensure_meta()
-        mids = self._info({"type": "allMids"})
+        mids = self.info.post({"type": "allMids"})
         if not isinstance(mids, Mapping):
             raise SnapshotError("allMids: expected an object")
         ctxs = None
         if with_ctxs:
-            mac = self._info({"type": "metaAndAssetCtxs"})
+            mac = self.info.post({"type": "metaAndAssetCtxs"})
             ctxs = mac[1] if isinstance(mac, list) and len(mac) == 2 else None
         raw_books: dict[str, Any] = {}
         if books:
@@ -190,11 +205,11 @@ class HyperliquidExchange(HistoryReads):
                 if info is None and coin not in mids:
                     continue  # not listed: there is no book to ask for
                 wire = info.wire_name if info else coin
-                book = self._info({"type": "l2Book", "coin": wire})
+                book = self.info.post({"type": "l2Book", "coin": wire})
                 if book:
                     raw_books[wire] = book
         main = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
-        market = dex_reads.dex_market(self, main, books, with_ctxs)
+        market = self.dex_reads.market(main, self._spot_meta, books, with_ctxs)
         self._market = market
         return market
 
@@ -207,7 +222,7 @@ class HyperliquidExchange(HistoryReads):
         Otherwise the local clock plus the offset last measured (measured first if it never was).
         """
         if fresh or self._offset_ms is None:
-            t0, answer, t1 = self._info_at({"type": "clearinghouseState", "user": self.user}, fresh=fresh)
+            t0, answer, t1 = self.info.post_at({"type": "clearinghouseState", "user": self.user}, fresh=fresh)
             server = self._note_time(answer, t0, t1)
             if server is None:
                 raise SnapshotError("clearinghouseState: no 'time' (the exchange's clock)")
@@ -226,30 +241,26 @@ class HyperliquidExchange(HistoryReads):
         self._offset_ms = t - round((t0 + t1) * 500)
         return t
 
-    def ask(self, body: dict[str, Any]) -> Any:
-        """One rate-budgeted, retried /info request (for :mod:`account_info`'s reads)."""
-        return self._info(body)
-
     def abstraction(self) -> str:
         """The account's mode (``userAbstraction``); read once per adapter, as it rarely changes."""
         with self._lock:
             if self._abstraction is None:
-                self._abstraction = parse_abstraction(self._info({"type": "userAbstraction", "user": self.user}))
+                self._abstraction = parse_abstraction(self.info.post({"type": "userAbstraction", "user": self.user}))
             return self._abstraction
 
     def account_state(self) -> PortfolioState:
         mode = self.abstraction()
         market = self.market()
-        t0, ch, t1 = self._info_at({"type": "clearinghouseState", "user": self.user})
+        t0, ch, t1 = self.info.post_at({"type": "clearinghouseState", "user": self.user})
         self._note_time(ch, t0, t1)
-        spot = self._info({"type": "spotClearinghouseState", "user": self.user})
+        spot = self.info.post({"type": "spotClearinghouseState", "user": self.user})
         dex_states = {
-            dex: self._info({"type": "clearinghouseState", "user": self.user, "dex": dex}) for dex in self.dexes
+            dex: self.info.post({"type": "clearinghouseState", "user": self.user, "dex": dex}) for dex in self.dexes
         }
         return parse_state(ch, spot, market, user=self.user, abstraction=mode, dex_states=dex_states)
 
     def order_status(self, cloid: str) -> OrderResult | None:
-        answer = self._info({"type": "orderStatus", "user": self.user, "oid": cloid.lower()})
+        answer = self.info.post({"type": "orderStatus", "user": self.user, "oid": cloid.lower()})
         result = classify_order_lookup(answer, cloid.lower())
         if result is not None and result.filled_sz > 0 and result.oid is not None:
             # The fills give the real average price (and catch fills the order view lags behind).
@@ -262,15 +273,15 @@ class HyperliquidExchange(HistoryReads):
         req: dict[str, Any] = {"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}
         if end_ms is not None:
             req["endTime"] = int(end_ms)
-        answer = self._info(req, FILLS_WEIGHT)
+        answer = self.info.post(req, FILLS_WEIGHT)
         if not isinstance(answer, list):
             raise SnapshotError("userFillsByTime: expected a list")
         return [parse_fill(f) for f in answer]
 
     def open_orders(self) -> list[OpenOrder]:
-        answer = self._info({"type": "frontendOpenOrders", "user": self.user})
+        answer = self.info.post({"type": "frontendOpenOrders", "user": self.user})
         for dex in self.dexes:
-            more = self._info({"type": "frontendOpenOrders", "user": self.user, "dex": dex})
+            more = self.info.post({"type": "frontendOpenOrders", "user": self.user, "dex": dex})
             answer = [*answer, *more] if isinstance(answer, list) and isinstance(more, list) else None
         if not isinstance(answer, list):
             raise SnapshotError("frontendOpenOrders: expected a list")
@@ -301,13 +312,11 @@ class HyperliquidExchange(HistoryReads):
                     timeout=self.timeout,
                 )
                 transport.install(self._sdk, getattr(self._sdk, "info", None))
-                if self.dexes:  # HIP-3 assets: 100000 + dex index × 10000 + index in the dex's meta
-                    index = check_dexes(self.dexes, self._perp_dexs)
-                    for dex, meta in self._dex_meta.items():
-                        self._sdk.info.set_perp_meta(meta, HIP3_ASSET_OFFSET + index[dex] * DEX_ASSET_STRIDE)
+                for meta, offset in self.dex_reads.asset_offsets().values():  # HIP-3 assets
+                    self._sdk.info.set_perp_meta(meta, offset)
             return self._sdk
 
-    def _post_exchange(
+    def post_signed(
         self,
         call: Callable[[Any], Any],
         what: str,
@@ -316,7 +325,8 @@ class HyperliquidExchange(HistoryReads):
         expires_after_ms: int | None = None,
         n_actions: int = 1,
     ) -> Any:
-        """Run one signed SDK call; transport faults → OrderOutcomeUnknown (never retried here)."""
+        """Run one signed SDK call (``call(sdk)``, as the master's transfers and the TWAPs do); transport
+        faults → OrderOutcomeUnknown (never retried here). Spends the IP's weight and the address's actions."""
         sdk = self._exchange_sdk()
         if expires_after_ms is None and self.order_ttl_s:
             expires_after_ms = self.server_time_ms() + int(self.order_ttl_s * 1000)
@@ -380,7 +390,7 @@ class HyperliquidExchange(HistoryReads):
             sent.append((i, o.model_copy(update={"size": wire["sz"], "limit_px": wire["limit_px"]})))
         if wires:
             expiries = [o.expires_after_ms for _, o in sent if o.expires_after_ms is not None]
-            answer = self._post_exchange(
+            answer = self.post_signed(
                 lambda s: s.bulk_orders(wires),
                 f"order x{len(wires)}",
                 exchange_weight(len(wires)),
@@ -402,7 +412,7 @@ class HyperliquidExchange(HistoryReads):
     def cancel(self, coin: str, oid: int) -> bool:
         wire = self._wire_name(coin)
         try:
-            answer = self._post_exchange(lambda s: s.cancel(wire, int(oid)), "cancel", 1)
+            answer = self.post_signed(lambda s: s.cancel(wire, int(oid)), "cancel", 1)
         except OrderOutcomeUnknown as exc:
             raise TemporaryExchangeError(str(exc)) from None
         return self._cancel_answer(answer, "cancel")
@@ -410,30 +420,43 @@ class HyperliquidExchange(HistoryReads):
     def cancel_by_cloid(self, coin: str, cloid: str) -> bool:
         wire = self._wire_name(coin)
         try:
-            answer = self._post_exchange(lambda s: s.cancel_by_cloid(wire, Cloid.from_str(cloid.lower())), "cancel", 1)
+            answer = self.post_signed(lambda s: s.cancel_by_cloid(wire, Cloid.from_str(cloid.lower())), "cancel", 1)
         except OrderOutcomeUnknown as exc:
             raise TemporaryExchangeError(str(exc)) from None
         return self._cancel_answer(answer, "cancelByCloid")
 
-    # TWAP (agent.adapters.hyperliquid.twaps): the SDK has no method for it
-    def place_twap(self, intent: OrderIntent, minutes: int) -> Any:
-        return twaps.place_twap(self, intent, minutes)
+    # ------------------------------------------------------------------ the TwapPort and HistoryPort
+    def place_twap(self, intent: OrderIntent, minutes: int) -> TwapStatus:
+        return self.twaps.place(intent, minutes)
 
-    def twap_status(self, twap_id: int) -> Any:
-        return twaps.twap_status(self, twap_id)
+    def twap_status(self, twap_id: int) -> TwapStatus | None:
+        return self.twaps.status(twap_id)
 
-    def find_twap(self, coin: str, is_buy: bool, size: float, since_ms: int) -> Any:
-        return twaps.find_twap(self, self._wire_name(coin), is_buy, size, since_ms)
+    def find_twap(self, coin: str, is_buy: bool, size: float, since_ms: int) -> TwapStatus | None:
+        return self.twaps.find(self._wire_name(coin), is_buy, size, since_ms)
+
+    def update_leverage(self, coin: str, leverage: int, *, is_cross: bool) -> str | None:
+        """``updateLeverage`` (:class:`~agent.adapters.hyperliquid.margin.Margin`): None when applied, else why not."""
+        return self.margin.update_leverage(coin, leverage, is_cross=is_cross)
 
     def cancel_twap(self, asset: int, twap_id: int) -> bool:
         try:
-            return twaps.cancel_twap(self, asset, twap_id)
+            return self.twaps.cancel(asset, twap_id)
         except OrderOutcomeUnknown as exc:
             raise TemporaryExchangeError(str(exc)) from None
 
+    def value_history(self) -> dict[str, list[ValuePoint]]:
+        return self.history.value_history()
+
+    def funding_since(self, ms: int) -> list[FundingEvent]:
+        return self.history.funding_since(ms)
+
+    def daily_candles(self, coin: str, start_ms: int, end_ms: int) -> list[tuple[int, float, float]]:
+        return self.history.daily_candles(coin, start_ms, end_ms)
+
     def schedule_cancel(self, at_ms: int | None) -> bool:
         try:
-            answer = self._post_exchange(lambda s: s.schedule_cancel(at_ms), "scheduleCancel", 1)
+            answer = self.post_signed(lambda s: s.schedule_cancel(at_ms), "scheduleCancel", 1)
         except OrderOutcomeUnknown as exc:
             raise TemporaryExchangeError(str(exc)) from None
         return isinstance(answer, Mapping) and answer.get("status") == "ok"

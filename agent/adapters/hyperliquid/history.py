@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.core.errors import SnapshotError
 from agent.core.performance import FundingEvent, ValuePoint
+
+if TYPE_CHECKING:
+    from agent.adapters.hyperliquid.info import InfoClient
 
 
 def _num(x: Any, what: str) -> float:
@@ -76,19 +79,21 @@ def parse_daily_candles(answer: Any) -> list[tuple[int, float, float]]:
 
 
 class HistoryReads:
-    """The history reads of :class:`~agent.adapters.hyperliquid.client.HyperliquidExchange` (its ``HistoryPort``)."""
+    """``HistoryReads(info, user, wire_name)``: the account's history (the trading client's ``HistoryPort``).
 
-    user: str
-    _info: Callable[..., Any]
-    _wire_name: Callable[[str], str]
+    ``wire_name`` turns a coin's name into the name its candles are asked for by (``UETH/USDC`` → ``@151``).
+    """
+
+    def __init__(self, info: InfoClient, user: str, wire_name: Callable[[str], str]) -> None:
+        self.info, self.user, self.wire_name = info, user, wire_name
 
     def value_history(self) -> dict[str, list[ValuePoint]]:
         """The ``portfolio`` answer: account value and PnL samples per period (day, week, month, allTime)."""
-        return parse_portfolio(self._info({"type": "portfolio", "user": self.user}))
+        return parse_portfolio(self.info.post({"type": "portfolio", "user": self.user}))
 
     def funding_since(self, ms: int) -> list[FundingEvent]:
-        return parse_user_funding(self._info({"type": "userFunding", "user": self.user, "startTime": int(ms)}))
+        return parse_user_funding(self.info.post({"type": "userFunding", "user": self.user, "startTime": int(ms)}))
 
     def daily_candles(self, coin: str, start_ms: int, end_ms: int) -> list[tuple[int, float, float]]:
-        body = {"coin": self._wire_name(coin), "interval": "1d", "startTime": int(start_ms), "endTime": int(end_ms)}
-        return parse_daily_candles(self._info({"type": "candleSnapshot", "req": body}))
+        body = {"coin": self.wire_name(coin), "interval": "1d", "startTime": int(start_ms), "endTime": int(end_ms)}
+        return parse_daily_candles(self.info.post({"type": "candleSnapshot", "req": body}))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hyperliquid.utils.constants import MAINNET_API_URL
 from hyperliquid.utils.signing import float_to_wire, get_timestamp_ms, sign_l1_action
@@ -24,9 +24,17 @@ from agent.core.orders import OrderIntent
 from agent.core.rules import round_size_down
 
 if TYPE_CHECKING:
-    from agent.adapters.hyperliquid.client import HyperliquidExchange
+    from agent.adapters.hyperliquid.info import InfoClient
 
 TwapState = Literal["running", "finished", "terminated", "rejected"]
+
+
+class PostSigned(Protocol):
+    """Runs one signed SDK call on ``/exchange`` (the trading client's :meth:`post_signed`)."""
+
+    def __call__(
+        self, call: Any, what: str, weight: int, *, expires_after_ms: int | None = None, n_actions: int = 1
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -43,20 +51,8 @@ class TwapStatus:
         return self.executed_ntl / self.executed_sz if self.executed_sz > 0 else None
 
 
-def place_twap(ex: HyperliquidExchange, intent: OrderIntent, minutes: int) -> TwapStatus:
-    """Send one TWAP; transport faults raise ``OrderOutcomeUnknown`` (look it up with :func:`find_twap`)."""
-    size = round_size_down(intent.size, intent.sz_decimals)
-    action = {
-        "type": "twapOrder",
-        "twap": {
-            "a": intent.asset,
-            "b": intent.is_buy,
-            "s": float_to_wire(size),
-            "r": intent.reduce_only,
-            "m": int(minutes),
-            "t": False,
-        },
-    }
+def _send(action: dict[str, Any]) -> Any:
+    """The SDK call that signs ``action`` as an L1 action and posts it (as the SDK does ``scheduleCancel``)."""
 
     def send(sdk: Any) -> Any:
         nonce = get_timestamp_ms()
@@ -65,31 +61,7 @@ def place_twap(ex: HyperliquidExchange, intent: OrderIntent, minutes: int) -> Tw
         )
         return sdk._post_action(action, signature, nonce)
 
-    answer = ex._post_exchange(send, "twapOrder", 1, expires_after_ms=intent.expires_after_ms)
-    if not isinstance(answer, Mapping) or answer.get("status") != "ok":
-        text = answer.get("response") if isinstance(answer, Mapping) else answer
-        return TwapStatus(None, "rejected", error=str(text)[:200])
-    status = ((answer.get("response") or {}).get("data") or {}).get("status")
-    if isinstance(status, Mapping) and isinstance(status.get("running"), Mapping):
-        return TwapStatus(int(status["running"]["twapId"]), "running", started_ms=None)
-    error = status.get("error") if isinstance(status, Mapping) else status
-    return TwapStatus(None, "rejected", error=str(error)[:200])
-
-
-def cancel_twap(ex: HyperliquidExchange, asset: int, twap_id: int) -> bool:
-    action = {"type": "twapCancel", "a": asset, "t": int(twap_id)}
-
-    def send(sdk: Any) -> Any:
-        nonce = get_timestamp_ms()
-        signature = sign_l1_action(
-            sdk.wallet, action, sdk.vault_address, nonce, sdk.expires_after, sdk.base_url == MAINNET_API_URL
-        )
-        return sdk._post_action(action, signature, nonce)
-
-    answer = ex._post_exchange(send, "twapCancel", 1)
-    response = answer.get("response") if isinstance(answer, Mapping) else None
-    status = (response.get("data") or {}).get("status") if isinstance(response, Mapping) else None
-    return status == "success"
+    return send
 
 
 def _status(entry: Mapping[str, Any]) -> TwapStatus:
@@ -109,22 +81,57 @@ def _status(entry: Mapping[str, Any]) -> TwapStatus:
         raise TemporaryExchangeError(f"twapHistory: unreadable entry {str(entry)[:120]}") from None
 
 
-def twap_status(ex: HyperliquidExchange, twap_id: int) -> TwapStatus | None:
-    """The TWAP's latest state from ``twapHistory``, or None when it is not there."""
-    found = [e for e in twap_history(ex.ask, ex.user) if e.get("twapId") == twap_id]
-    return _status(max(found, key=lambda e: e.get("time", 0))) if found else None
+class TwapOrders:
+    """``TwapOrders(info, user, post_signed)``: send, cancel and look up the account's native TWAPs."""
 
+    def __init__(self, info: InfoClient, user: str, post_signed: PostSigned) -> None:
+        self.info, self.user, self.post_signed = info, user, post_signed
 
-def find_twap(ex: HyperliquidExchange, coin: str, is_buy: bool, size: float, since_ms: int) -> TwapStatus | None:
-    """A TWAP of ours whose id was never read (lost answer, crash): same coin, side, size, started after."""
-    side = "B" if is_buy else "A"
-    for entry in twap_history(ex.ask, ex.user):
-        state = entry.get("state") or {}
-        if (
-            state.get("coin") == coin
-            and state.get("side") == side
-            and abs(float(state.get("sz", 0)) - size) < 1e-9
-            and int(state.get("timestamp", 0)) >= since_ms
-        ):
-            return _status(entry)
-    return None
+    def place(self, intent: OrderIntent, minutes: int) -> TwapStatus:
+        """Send one TWAP; transport faults raise ``OrderOutcomeUnknown`` (look it up with :meth:`find`)."""
+        size = round_size_down(intent.size, intent.sz_decimals)
+        action = {
+            "type": "twapOrder",
+            "twap": {
+                "a": intent.asset,
+                "b": intent.is_buy,
+                "s": float_to_wire(size),
+                "r": intent.reduce_only,
+                "m": int(minutes),
+                "t": False,
+            },
+        }
+        answer = self.post_signed(_send(action), "twapOrder", 1, expires_after_ms=intent.expires_after_ms)
+        if not isinstance(answer, Mapping) or answer.get("status") != "ok":
+            text = answer.get("response") if isinstance(answer, Mapping) else answer
+            return TwapStatus(None, "rejected", error=str(text)[:200])
+        status = ((answer.get("response") or {}).get("data") or {}).get("status")
+        if isinstance(status, Mapping) and isinstance(status.get("running"), Mapping):
+            return TwapStatus(int(status["running"]["twapId"]), "running", started_ms=None)
+        error = status.get("error") if isinstance(status, Mapping) else status
+        return TwapStatus(None, "rejected", error=str(error)[:200])
+
+    def cancel(self, asset: int, twap_id: int) -> bool:
+        answer = self.post_signed(_send({"type": "twapCancel", "a": asset, "t": int(twap_id)}), "twapCancel", 1)
+        response = answer.get("response") if isinstance(answer, Mapping) else None
+        status = (response.get("data") or {}).get("status") if isinstance(response, Mapping) else None
+        return status == "success"
+
+    def status(self, twap_id: int) -> TwapStatus | None:
+        """The TWAP's latest state from ``twapHistory``, or None when it is not there."""
+        found = [e for e in twap_history(self.info.post, self.user) if e.get("twapId") == twap_id]
+        return _status(max(found, key=lambda e: e.get("time", 0))) if found else None
+
+    def find(self, wire_name: str, is_buy: bool, size: float, since_ms: int) -> TwapStatus | None:
+        """A TWAP of ours whose id was never read (lost answer, crash): same coin, side, size, started after."""
+        side = "B" if is_buy else "A"
+        for entry in twap_history(self.info.post, self.user):
+            state = entry.get("state") or {}
+            if (
+                state.get("coin") == wire_name
+                and state.get("side") == side
+                and abs(float(state.get("sz", 0)) - size) < 1e-9
+                and int(state.get("timestamp", 0)) >= since_ms
+            ):
+                return _status(entry)
+        return None

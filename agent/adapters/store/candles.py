@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from agent.adapters.store.db import now_iso
+from agent.adapters.store.rows import now_iso
 
 if TYPE_CHECKING:
     from agent.adapters.store.db import Store

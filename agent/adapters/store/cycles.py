@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agent.adapters.store.db import dumps, now_iso
+from agent.adapters.store.rows import dumps, now_iso
 
 if TYPE_CHECKING:
     from agent.adapters.store.db import Store

@@ -14,19 +14,28 @@ SQL is written only in this package: :class:`Store` opens the file and hands out
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agent.adapters.store import postgres
+from agent.adapters.store.candles import Candles
+from agent.adapters.store.cycles import Cycles
+from agent.adapters.store.journal import Journal
+from agent.adapters.store.leases import Leases
+from agent.adapters.store.plans import Plans
+from agent.adapters.store.records import Records
+from agent.adapters.store.rows import dumps, now_iso
+from agent.adapters.store.tax import TaxRecords
+from agent.adapters.store.transfers import Equities, FleetPlans, Transfers
 from agent.core.errors import ConfigError
+
+__all__ = ["MIGRATIONS", "Store", "dumps", "now_iso"]
 
 MIGRATIONS: list[str] = [
     # 1: the initial schema
@@ -173,14 +182,6 @@ def _create_atomically(path: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
-
-
 class Store:
     """A thread-safe handle on the history database (``Store(path)``; ``":memory:"`` for tests)."""
 
@@ -202,15 +203,6 @@ class Store:
         self._open()
 
     def _open(self) -> None:
-        from agent.adapters.store.candles import Candles
-        from agent.adapters.store.cycles import Cycles
-        from agent.adapters.store.journal import Journal
-        from agent.adapters.store.leases import Leases
-        from agent.adapters.store.plans import Plans
-        from agent.adapters.store.records import Records
-        from agent.adapters.store.tax import TaxRecords
-        from agent.adapters.store.transfers import Equities, FleetPlans, Transfers
-
         try:
             self._check_schema()
         except BaseException:

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.adapters.store.db import Store, now_iso
 from agent.adapters.store.leases import Lease
 from agent.adapters.store.leases import check as check_lease
+from agent.adapters.store.rows import now_iso
+from agent.core.errors import JournalError
 from agent.core.orders import Fill, OrderIntent, make_cloid
+
+if TYPE_CHECKING:
+    from agent.adapters.store.db import Store
 
 PENDING, SENT, FILLED, PARTIAL, RESTING = "PENDING", "SENT", "FILLED", "PARTIAL", "RESTING"
 REJECTED, CANCELED, UNKNOWN, ABANDONED, DRY_RUN = "REJECTED", "CANCELED", "UNKNOWN", "ABANDONED", "DRY_RUN"
@@ -40,10 +44,6 @@ TRANSITIONS: dict[str, set[str]] = {
     RESTING: {FILLED, PARTIAL, CANCELED, RESTING},
 }
 _FIELDS = ("oid", "filled_sz", "avg_px", "fee", "error")
-
-
-class JournalError(RuntimeError):
-    """An impossible journal operation (unknown cloid, backward state move, conflicting intent)."""
 
 
 class OrderRow(BaseModel):

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agent.adapters.store.db import now_iso
+from agent.adapters.store.rows import now_iso
+from agent.core.errors import LeaseLost
 
 if TYPE_CHECKING:
     import sqlite3
@@ -32,10 +33,6 @@ class Lease:
     def describe(self) -> str:
         since = self.acquired_at[:19].replace("T", " ")
         return f"held by pid {self.pid} ({self.purpose or 'a writer'}) since {since} UTC"
-
-
-class LeaseLost(RuntimeError):
-    """This process no longer holds the account's lease (it expired and another writer took it)."""
 
 
 class Leases:

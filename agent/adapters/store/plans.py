@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agent.adapters.store.db import dumps, now_iso
+from agent.adapters.store.rows import dumps, now_iso
 from agent.core.domain import RebalancingPlan
 
 if TYPE_CHECKING:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agent.adapters.store.db import dumps, now_iso
 from agent.adapters.store.leases import Lease
 from agent.adapters.store.leases import check as check_lease
+from agent.adapters.store.rows import dumps, now_iso
 
 if TYPE_CHECKING:
     from agent.adapters.store.db import Store

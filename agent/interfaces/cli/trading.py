@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agent.core import errors
+from agent.core import errors, problems
 from agent.core.modes import MODES
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
@@ -71,9 +71,9 @@ def plan(
     try:
         rebalance = RebalanceConfig.model_validate({**settings.rebalance.model_dump(), **given})
     except PydanticError as e:
-        first = e.errors()[0]
-        name = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "arguments"
-        raise errors.ValidationError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None
+        first = problems.first(e)
+        name = "--" + str(first.loc[0]).replace("_", "-") if first.loc else "arguments"
+        raise errors.ValidationError(f"{name}: {first.message}") from None
     settings = settings.model_copy(update={"rebalance": rebalance})
     result = plan_snapshot(snapshot, read_target(target), settings)
     emit(as_json, result.to_public(), lambda: render.print_plan(result))
@@ -183,7 +183,6 @@ def decide(
     """Ask the strategist for a target allocation (validated; fails closed with exit 5)."""
     from pydantic import ValidationError as PydanticError
 
-    from agent.core.targets import pydantic_problems
     from agent.services.config import StrategistConfig
 
     settings = settings_from(config)
@@ -192,7 +191,7 @@ def decide(
         try:
             strat = StrategistConfig.model_validate({**settings.strategist.model_dump(), **overrides})
         except PydanticError as e:
-            raise errors.ValidationError(f"--provider/--base-url/--model: {pydantic_problems(e)}") from None
+            raise errors.ValidationError(f"--provider/--base-url/--model: {problems.one_line(e)}") from None
         settings = settings.model_copy(update={"strategist": strat})
     with runtime(config, snapshot, settings=settings) as svc, progress("asking the strategist", as_json):
         d = svc.decide()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.accounts import mode_name
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
+from agent.core.risk import weight_breaches
 from agent.services.trading.planning import limits
 from agent.services.trading.targets import configured_or_stored
 
@@ -76,18 +77,9 @@ def flags(svc: Services, plan: RebalancingPlan) -> dict[str, list[str]]:
     for r in plan.rows:
         found: list[str] = []
         w = r.current_weight
-        if r.coin == CASH:
-            if w < lim.cash_floor - 1e-9:
-                found.append(f"cash under the floor {lim.cash_floor:.1%}")
-        else:
-            if not r.band_low - 1e-9 <= w <= r.band_high + 1e-9:
-                found.append(f"outside its band {r.band_low:.1%}–{r.band_high:.1%}")
-            if lim.max_weight is not None and abs(w) > lim.max_weight + 1e-4:
-                found.append(f"over the max position {lim.max_weight:.1%}")
-            if lim.min_weight is not None and 1e-9 < abs(w) < lim.min_weight - 1e-4:
-                found.append(f"under the min weight {lim.min_weight:.1%}")
-            if lim.allowed_assets is not None and abs(w) > 1e-9 and r.coin not in lim.allowed_assets:
-                found.append("not an allowed asset")
+        if r.coin != CASH and not r.band_low - 1e-9 <= w <= r.band_high + 1e-9:
+            found.append(f"outside its band {r.band_low:.1%}–{r.band_high:.1%}")
+        found += weight_breaches(r.coin, w, lim, cash=r.coin == CASH)  # the risk gate's own limit rules
         if found:
             out[r.coin] = found
     return out

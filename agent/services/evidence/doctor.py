@@ -22,13 +22,14 @@ itself always asks afresh (and keeps what it found).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.adapters.hyperliquid import account_info
 from agent.core.accounts import mode_name, parse_abstraction
 from agent.core.errors import RebalancerError
+from agent.services.evidence.checks import Check
+from agent.services.ports import InfoPort, KeyRestrictionsPort, SimulatedPort
 from agent.services.trading.deadman import ARMED, MAX_TRIGGERS_PER_DAY, DeadManSwitch
 
 if TYPE_CHECKING:
@@ -38,22 +39,11 @@ if TYPE_CHECKING:
 RATE_BUDGET_MIN = 200
 
 
-@dataclass(frozen=True)
-class Check:
-    check: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-    def to_public(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _exchange_reads(svc: Services) -> Any:
+def _exchange_reads(svc: Services) -> InfoPort | None:
     """The exchange that answers /info (a paper exchange reads through its source)."""
     ex = svc.exchange
-    for candidate in (ex, getattr(ex, "source", None)):
-        if candidate is not None and hasattr(candidate, "ask"):
+    for candidate in (ex, ex.source if isinstance(ex, SimulatedPort) else None):
+        if isinstance(candidate, InfoPort):
             return candidate
     return None
 
@@ -82,7 +72,7 @@ def run(svc: Services) -> list[Check]:
 
 
 def _run(svc: Services) -> list[Check] | None:
-    if svc.settings.exchange.is_binance and hasattr(svc.exchange, "api_restrictions"):
+    if svc.settings.exchange.is_binance and isinstance(svc.exchange, KeyRestrictionsPort):
         from agent.services.evidence import doctor_binance
 
         return doctor_binance.run(svc, svc.exchange)
@@ -107,9 +97,9 @@ def _run(svc: Services) -> list[Check] | None:
     return out
 
 
-def _account(svc: Services, ex: Any) -> Check:
+def _account(svc: Services, ex: InfoPort) -> Check:
     role = account_info.user_role(ex.ask, ex.user)
-    vault = (getattr(ex, "vault_address", None) or "").lower()
+    vault = (ex.vault_address or "").lower()
     if role.role == "agent":
         return Check(
             "account",
@@ -137,11 +127,11 @@ def _account(svc: Services, ex: Any) -> Check:
     return Check("account", True, f"{ex.user} is a {role.role} account")
 
 
-def _signer(ex: Any) -> Check:
-    signer = (getattr(ex, "signer_address", None) or "").lower()
+def _signer(ex: InfoPort) -> Check:
+    signer = (ex.signer_address or "").lower()
     if not signer:
         return Check("signer", True, "no signing key configured: read-only")
-    master = (getattr(ex, "account_address", None) or ex.user).lower()
+    master = (ex.account_address or ex.user).lower()
     if signer == master:
         return Check("signer", True, "the key is the account's own (an API wallet is safer for a bot)")
     agents = account_info.extra_agents(ex.ask, master)
@@ -155,7 +145,7 @@ def _signer(ex: Any) -> Check:
     )
 
 
-def _mode(ex: Any) -> Check:
+def _mode(ex: InfoPort) -> Check:
     mode = parse_abstraction(ex.ask({"type": "userAbstraction", "user": ex.user}))
     detail = f"{mode_name(mode)} ({mode})"
     if mode == "portfolioMargin":
@@ -165,8 +155,8 @@ def _mode(ex: Any) -> Check:
     return Check("mode", True, detail)
 
 
-def _dexes(ex: Any) -> Check:
-    dexes = tuple(getattr(ex, "dexes", ()))
+def _dexes(ex: InfoPort) -> Check:
+    dexes = ex.dexes
     if not dexes:
         return Check("dexes", True, "main dex only (no HIP-3 dex configured)")
     listed = ex.ask({"type": "perpDexs"})
@@ -177,7 +167,7 @@ def _dexes(ex: Any) -> Check:
     return Check("dexes", True, f"HIP-3 dexes read: {', '.join(dexes)}")
 
 
-def _open_orders(svc: Services, ex: Any) -> Check:
+def _open_orders(svc: Services, ex: InfoPort) -> Check:
     orders = ex.open_orders()
     ours = [o for o in orders if o.cloid and svc.store.journal.get(o.cloid.lower()) is not None]
     twaps = account_info.active_twaps(account_info.twap_history(ex.ask, ex.user))
@@ -212,7 +202,7 @@ def _dead_man(svc: Services) -> Check:
     )
 
 
-def _rate_budget(ex: Any) -> Check:
+def _rate_budget(ex: InfoPort) -> Check:
     used, cap = account_info.rate_limit(ex.ask, ex.user)
     left = cap - used
     detail = f"{left:,} of {cap:,} actions left"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.core.errors import RebalancerError
-from agent.services.evidence.doctor import Check
+from agent.services.evidence.checks import Check
 
 if TYPE_CHECKING:
     from agent.services.app import Services

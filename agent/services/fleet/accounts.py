@@ -14,8 +14,7 @@ With ``network = "local"`` one stand-in serves the whole fleet: ``local_snapshot
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,13 +25,13 @@ from typing import Any
 from agent.adapters.hyperliquid.accounts import MasterAccount
 from agent.adapters.hyperliquid.budget import AddressActions, WindowBudget
 from agent.adapters.hyperliquid.client import HyperliquidExchange
-from agent.adapters.store import postgres
 from agent.adapters.store.db import Store
 from agent.core.allocation import AccountBook
 from agent.core.errors import ConfigError, ExchangeError
 from agent.services.app import Clock, Services, utcnow
 from agent.services.config import Settings
-from agent.services.fleet.config import AccountConfig
+from agent.services.fleet.config import AccountConfig, account_settings
+from agent.services.fleet.config import account_db as account_db  # where each account's store lives
 
 #: roles ``userRole`` gives an address that can hold its own funds and positions in a fleet.
 TRADABLE_ROLES = {"user", "subAccount", "vault"}
@@ -108,40 +107,6 @@ class Fleet:
                     f"accounts.{a.name}: {a.config.address} is {'an agent wallet' if role == 'agent' else role!r}, "
                     "not an account that holds funds (use the account's own address)"
                 )
-
-
-def account_db(db: str, name: str) -> str:
-    """Where one account's store lives: ``<db stem>-<name>.db`` beside a SQLite ``db``, or the schema
-    ``<schema>-<name>`` of a PostgreSQL ``db`` (shared by every machine that reaches the server)."""
-    if postgres.is_url(db):
-        return postgres.for_account(db, name)
-    path = Path(db)
-    return str(path.with_name(f"{path.stem}-{name}{path.suffix or '.db'}"))
-
-
-def account_settings(settings: Settings, account: AccountConfig, url: str | None) -> Settings:
-    """One account's settings: its address (as vaultAddress unless it is the master), targets, limits, db."""
-    update: dict[str, Any] = {
-        "db": account_db(settings.db, account.name),
-        "vault_address": None if account.role == "master" or not account.on_hyperliquid else account.address,
-        "accounts": [],
-    }
-    if not account.on_hyperliquid:  # another venue: its own (local) exchange, the same network setting
-        update["exchange"] = settings.exchange.model_copy(update={"venue": account.venue})
-    elif url:
-        update["network"] = url
-    if account.targets is not None:
-        update["targets"] = account.targets
-    if account.limits is not None:
-        update["limits"] = account.limits
-    hb: dict[str, Any] = {}
-    if account.autonomy:
-        hb["autonomy"] = account.autonomy
-    if account.interval:
-        hb["interval"] = account.interval
-    if hb:
-        update["heartbeat"] = settings.heartbeat.model_copy(update=hb)
-    return settings.model_copy(update=update)
 
 
 def settings_for(settings: Settings, name: str) -> Settings:
@@ -236,7 +201,7 @@ def open_fleet(
         # the capital fleet is the Hyperliquid accounts (transfers need the master's key); another venue's
         # accounts are in the portfolio view (agent.services.fleet.portfolio), never in a transfer
         configs = [a for a in settings.accounts if a.on_hyperliquid] or _discovered(master)
-        master_client._ensure_meta()  # one meta/spotMeta read (40 weight) for the whole fleet, not per account
+        master_client.ensure_meta()  # one meta/spotMeta read (40 weight) for the whole fleet, not per account
         store = Store(settings.db)
         stack.callback(store.close)
         accounts: dict[str, Account] = {}
@@ -246,7 +211,7 @@ def open_fleet(
             svc = stack.enter_context(opened)
             if isinstance(svc.exchange, HyperliquidExchange):
                 svc.exchange.actions = actions
-                svc.exchange._meta, svc.exchange._spot_meta = master_client._meta, master_client._spot_meta
+                svc.exchange.share_meta(master_client)
             accounts[cfg.name] = Account(cfg, svc)
         yield Fleet(base, store, master, accounts, budget, actions, clock, url)
 
@@ -264,38 +229,3 @@ def _discovered(master: MasterAccount) -> list[AccountConfig]:
 
 def day_of(at: datetime) -> str:
     return at.astimezone(UTC).date().isoformat()
-
-
-class AccountServices:
-    """``services.accounts``: each ``[[accounts]]`` entry's services, opened on first use and closed with
-    the ``stack`` of the runtime that made them (one MCP session, one chat)."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        url: str | None,
-        stack: ExitStack,
-        clock: Clock = utcnow,
-        *,
-        fleet_paused: Callable[[], bool] | None = None,
-    ) -> None:
-        self.settings, self.url, self.stack, self.clock = settings, url, stack, clock
-        self.fleet_paused = fleet_paused
-        self.by_name = {a.name: a for a in settings.accounts}
-        self.opened: dict[str, Services] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str) -> Services:
-        from agent.core.errors import ValidationError
-        from agent.services.runtime import open_runtime
-
-        cfg = self.by_name.get(name)
-        if cfg is None:
-            known = ", ".join(self.by_name) or "none"
-            raise ValidationError(f"account {name!r} is not configured (accounts: {known})")
-        with self._lock:
-            if name not in self.opened:
-                settings = account_settings(self.settings, cfg, self.url)
-                opened = open_runtime(settings, clock=self.clock, fleet_paused=self.fleet_paused)
-                self.opened[name] = self.stack.enter_context(opened)
-            return self.opened[name]

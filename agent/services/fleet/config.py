@@ -32,10 +32,12 @@ from __future__ import annotations
 import math
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent.adapters.store import postgres
 from agent.core.durations import parse_duration
 from agent.core.errors import ConfigError
 from agent.core.limits import Limits
@@ -179,3 +181,37 @@ def check_fleet(settings: Settings) -> None:
             raise ConfigError(f"allocation.weights: sum to {total:.4f}, not 1")
     elif alloc.method == "fixed" and len(accounts) > 1:
         raise ConfigError('allocation.weights: needed for method = "fixed" (one weight per account, summing to 1)')
+
+
+def account_db(db: str, name: str) -> str:
+    """Where one account's store lives: ``<db stem>-<name>.db`` beside a SQLite ``db``, or the schema
+    ``<schema>-<name>`` of a PostgreSQL ``db`` (shared by every machine that reaches the server)."""
+    if postgres.is_url(db):
+        return postgres.for_account(db, name)
+    path = Path(db)
+    return str(path.with_name(f"{path.stem}-{name}{path.suffix or '.db'}"))
+
+
+def account_settings(settings: Settings, account: AccountConfig, url: str | None) -> Settings:
+    """One account's settings: its address (as vaultAddress unless it is the master), targets, limits, db."""
+    update: dict[str, Any] = {
+        "db": account_db(settings.db, account.name),
+        "vault_address": None if account.role == "master" or not account.on_hyperliquid else account.address,
+        "accounts": [],
+    }
+    if not account.on_hyperliquid:  # another venue: its own (local) exchange, the same network setting
+        update["exchange"] = settings.exchange.model_copy(update={"venue": account.venue})
+    elif url:
+        update["network"] = url
+    if account.targets is not None:
+        update["targets"] = account.targets
+    if account.limits is not None:
+        update["limits"] = account.limits
+    hb: dict[str, Any] = {}
+    if account.autonomy:
+        hb["autonomy"] = account.autonomy
+    if account.interval:
+        hb["interval"] = account.interval
+    if hb:
+        update["heartbeat"] = settings.heartbeat.model_copy(update=hb)
+    return settings.model_copy(update=update)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.core.errors import ExchangeError
+from agent.services.ports import TradePort
 
 ARMED = "dead_man_armed_until"
 TRIGGERS = "dead_man_triggers"
@@ -52,7 +53,7 @@ class DeadManSwitch:
         self.records = records
         self.clock = clock
         self.window_s = window_s
-        self.allowed = bool(getattr(exchange, "supports_schedule_cancel", False))
+        self.allowed = isinstance(exchange, TradePort) and exchange.supports_schedule_cancel
         self.why_not: str | None = None if self.allowed else "the exchange has no dead-man switch"
         self.armed_until_ms: int | None = None
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.services.app import Services
+    from agent.services.context import AccountContext
 
 
 @dataclass
@@ -24,15 +24,15 @@ class CancelResult:
         return len(self.cancelled)
 
 
-def cancel_open_orders(svc: Services) -> CancelResult:
+def cancel_open_orders(ctx: AccountContext) -> CancelResult:
     """Cancel every open order on the account; returns what was (or, in dry-run, would be) cancelled."""
-    found = svc.exchange.open_orders()
+    found = ctx.exchange.open_orders()
     rows = [{"coin": o.coin, "oid": o.oid, "side": o.side, "size": o.sz, "limit_px": o.limit_px} for o in found]
-    if svc.trade is None:
-        note = f"{svc.settings.execution_mode}: would cancel {len(rows)} open orders; nothing was sent"
-        svc.store.records.add_alert("cancel", note)
+    if ctx.trade is None:
+        note = f"{ctx.settings.execution_mode}: would cancel {len(rows)} open orders; nothing was sent"
+        ctx.store.records.add_alert("cancel", note)
         return CancelResult(cancelled=rows, sent=False, note=note)
-    done = [r for o, r in zip(found, rows, strict=True) if svc.trade.cancel(o.coin, o.oid)]
+    done = [r for o, r in zip(found, rows, strict=True) if ctx.trade.cancel(o.coin, o.oid)]
     note = f"cancelled {len(done)} of {len(rows)} open orders"
-    svc.store.records.add_alert("cancel", note)
+    ctx.store.records.add_alert("cancel", note)
     return CancelResult(cancelled=done, sent=True, note=note)

@@ -25,6 +25,7 @@ from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
 from agent.services.config import Settings
+from agent.services.ports import DexPort
 from agent.services.trading import foreign, guards
 from agent.services.trading.targets import choose, configured_or_stored, validate
 
@@ -93,9 +94,9 @@ def plan(
     """A plan toward ``target`` (default: by the target rule). No token, nothing stored but a decision."""
     known = target or (found.target if (found := configured_or_stored(svc)) else None)
     named = {c.split(":", 1)[0] for c in (known.weights if known else ()) if ":" in c and "/" not in c}
-    use = getattr(svc.exchange, "use_dexes", None)
-    if named and use is not None and state is None:
-        use(sorted(named))  # read the HIP-3 dexes a target names (a dex perpDexs does not list is refused)
+    if named and isinstance(svc.exchange, DexPort) and state is None:
+        # read the HIP-3 dexes a target names (a dex perpDexs does not list is refused)
+        svc.exchange.use_dexes(sorted(named))
     if state is None:
         state = svc.exchange.account_state()
     if market is None:  # one read of the market, with the books of what the plan will likely trade

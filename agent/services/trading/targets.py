@@ -22,6 +22,7 @@ from agent.core.targets import parse_target, validate_target
 from agent.services.config import Settings
 from agent.services.market_history import History, daily_history, history_name
 from agent.services.ports import HistoryPort
+from agent.strategist import tool_names
 from agent.strategist.base import Decision, DecisionContext, Strategist
 from agent.strategist.conversation import inside_model_tool
 
@@ -34,16 +35,7 @@ TargetSource = Literal["argument", "config", "stored", "signals", "strategist"]
 FEATURE_DAYS = 200
 
 #: Tools the strategist's model is never offered: they change state or issue tokens.
-NOT_FOR_THE_MODEL = frozenset(
-    {
-        "execute_rebalance",
-        "cancel_open_orders",
-        "pause_trading",
-        "resume_trading",
-        "set_target_allocation",
-        "preview_rebalance",
-    }
-)
+NOT_FOR_THE_MODEL = tool_names.NOT_FOR_THE_MODEL
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from agent.adapters.store.journal import (
     ABANDONED,
@@ -35,6 +35,7 @@ from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent
 from agent.core.rules import round_size_down
+from agent.services.ports import TwapPort
 from agent.services.trading import foreign, lookup
 from agent.services.trading.deadman import DeadManSwitch
 from agent.services.trading.executor import Executor, _Paused, _Stop
@@ -44,22 +45,8 @@ from agent.services.trading.retries import retry_kind
 MARK = "twapOrder"
 
 
-class TwapPort(Protocol):
-    order_ttl_s: float | None
-
-    def server_time_ms(self, *, fresh: bool = False) -> int: ...
-
-    def place_twap(self, intent: OrderIntent, minutes: int) -> Any: ...
-
-    def twap_status(self, twap_id: int) -> Any: ...
-
-    def find_twap(self, coin: str, is_buy: bool, size: float, since_ms: int) -> Any: ...
-
-    def cancel_twap(self, asset: int, twap_id: int) -> bool: ...
-
-
 def supports_twap(exchange: object) -> bool:
-    return all(hasattr(exchange, m) for m in ("place_twap", "twap_status", "find_twap", "cancel_twap"))
+    return isinstance(exchange, TwapPort)
 
 
 class TwapSender:

@@ -12,11 +12,9 @@
 
 from __future__ import annotations
 
-from agent.core.errors import ExchangeError
+from agent.core.errors import TemporalUnreachable
 
-
-class TemporalUnreachable(ExchangeError):
-    """The Temporal frontend could not be reached (exit 4; nothing was created or started)."""
+__all__ = ["TemporalUnreachable", "connect"]
 
 
 async def connect(target: str, namespace: str) -> object:
