@@ -15,6 +15,7 @@
     └── ExchangeError               the exchange refused or failed
         ├── TemporaryExchangeError  429, 5xx, timeouts: safe to retry a *read*
         ├── OrderRejected           the exchange answered with a per-order or whole-request error
+        ├── ExchangeAnswerError     an answer we cannot trust (a mid of 0, a negative balance, a missing field)
         └── OrderOutcomeUnknown     an order may or may not exist: resolve by cloid before resending
 
 Interfaces convert these to exit codes (CLI) or ``ToolError`` (MCP) at the boundary.
@@ -90,6 +91,11 @@ class TemporaryExchangeError(ExchangeError):
 
 class OrderRejected(ExchangeError):
     """The exchange answered with an error for an order or for the whole request."""
+
+
+class ExchangeAnswerError(ExchangeError):
+    """The exchange answered something we cannot trust: the message names the request and the field.
+    Nothing is planned or sent on such an answer."""
 
 
 class OrderOutcomeUnknown(ExchangeError):

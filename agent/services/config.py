@@ -293,6 +293,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             data = tomllib.loads(file.read_text())
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{file}: not valid TOML ({e})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{file}: not a text file (TOML is UTF-8 text)") from None
         source = str(file)
     for var, key in ENV_KEYS.items():
         if var in env:

@@ -54,7 +54,7 @@ from agent.adapters.hyperliquid.constants import (
 )
 from agent.adapters.hyperliquid.dexes import DEX_ASSET_STRIDE, HIP3_ASSET_OFFSET, check_dexes, dex_of
 from agent.adapters.hyperliquid.history import HistoryReads
-from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
+from agent.adapters.hyperliquid.parsing import exchange_answer, parse_market, parse_state, spot_pair_names
 from agent.adapters.hyperliquid.secret import SecretKey
 from agent.core.accounts import parse_abstraction
 from agent.core.domain import Market, MarketType, PortfolioState
@@ -194,7 +194,8 @@ class HyperliquidExchange(HistoryReads):
             ctxs = mac[1] if isinstance(mac, list) and len(mac) == 2 else None
         raw_books: dict[str, Any] = {}
         if books:
-            plain = parse_market(self._meta, self._spot_meta, mids)
+            with exchange_answer("/info allMids"):
+                plain = parse_market(self._meta, self._spot_meta, mids)
             for coin in books:
                 info = plain.get(coin)
                 if dex_of(coin):
@@ -205,8 +206,9 @@ class HyperliquidExchange(HistoryReads):
                 book = self._info({"type": "l2Book", "coin": wire})
                 if book:
                     raw_books[wire] = book
-        main = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
-        market = dex_reads.dex_market(self, main, books, with_ctxs)
+        with exchange_answer("/info allMids, l2Book" if raw_books else "/info allMids"):
+            main = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
+            market = dex_reads.dex_market(self, main, books, with_ctxs)
         self._market = market
         return market
 
@@ -260,7 +262,8 @@ class HyperliquidExchange(HistoryReads):
         dex_states = {
             dex: self._info({"type": "clearinghouseState", "user": self.user, "dex": dex}) for dex in self.dexes
         }
-        return parse_state(ch, spot, market, user=self.user, abstraction=mode, dex_states=dex_states)
+        with exchange_answer("/info clearinghouseState, spotClearinghouseState"):
+            return parse_state(ch, spot, market, user=self.user, abstraction=mode, dex_states=dex_states)
 
     def order_status(self, cloid: str) -> OrderResult | None:
         answer = self._info({"type": "orderStatus", "user": self.user, "oid": cloid.lower()})
