@@ -153,6 +153,7 @@ class WebConfig(_Section):
     port: int = Field(8780, ge=1, le=65535)
     read_only: bool = False
     allow_remote: bool = False
+    allow_loosen: bool = False  # settings stored from the page may loosen this file's (else: only tighten)
 
     def check_host(self, host: str) -> None:
         """A host other than loopback needs ``allow_remote = true``: the page can trade."""

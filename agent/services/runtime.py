@@ -24,7 +24,7 @@ from agent.core.errors import ConfigError, ExchangeError
 from agent.core.execution_style import assign_order_types
 from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
-from agent.services.config import Settings
+from agent.services.config import DEFAULT_CONFIG, Settings
 from agent.services.ports import TradePort
 from agent.services.trading.planning import cost_aware_model, planner
 from agent.services.trading.targets import validate
@@ -34,7 +34,10 @@ from agent.strategist.base import ToolSpec
 if TYPE_CHECKING:
     from agent.adapters.hyperliquid.client import HyperliquidExchange
 
-__all__ = ["init_store", "open_runtime", "plan_snapshot", "read_snapshot", "snapshot_of"]
+#: The database a first run creates by itself (any other path needs ``rebalancer db init``).
+DEFAULT_DB = "rebalancer.db"
+
+__all__ = ["init_store", "open_runtime", "open_store", "plan_snapshot", "read_snapshot", "snapshot_of"]
 
 
 def _secret(settings: Settings) -> str | None:
@@ -103,6 +106,7 @@ def open_runtime(
     model_tools: Callable[[Services], list[ToolSpec]] | None = None,
     offline: bool = False,
     budget: Any = None,
+    create_store: bool | None = None,
 ) -> Iterator[Services]:
     """Everything an interface needs, closed cleanly on exit.
 
@@ -112,9 +116,10 @@ def open_runtime(
     with its own clock). ``offline`` opens only the store (pause, resume, history, plans): no exchange is
     started or read. ``budget``: a rate budget shared with other accounts' clients (the fleet's per-IP
     weight). With ``[[accounts]]``, ``services.accounts`` opens each one's services by name on first use.
+    ``create_store``: whether a missing database may be created (see :func:`open_store`).
     """
     with ExitStack() as stack:
-        store = store or Store(settings.db)
+        store = store or open_store(settings, create=create_store)
         stack.callback(store.close)
         configured, settings = settings, preferences.apply(settings, store)  # stored settings take effect
         if offline:
@@ -160,6 +165,27 @@ class NoExchange:
 
     def __getattr__(self, name: str) -> Any:
         raise ExchangeError(f"this command does not read the exchange ({name})")
+
+
+def open_store(settings: Settings, *, create: bool | None = None) -> Store:
+    """The history database at ``settings.db``, never created by accident.
+
+    A missing file is created only when ``create`` says so, or (``create=None``) when ``db`` is the default
+    path (``rebalancer.db``, the first run). A configured path that does not exist is a ``ConfigError``
+    naming ``rebalancer db init``: a mistyped path would otherwise start a fresh database without the kill
+    switch, the day's traded total or the journal. ``create=False`` (an autonomous heartbeat) never creates.
+    """
+    path = settings.db
+    if path != ":memory:" and not Path(path).exists():
+        default = Path(path) == Path(DEFAULT_DB) or "db" not in settings.model_fields_set
+        if not (default if create is None else create):
+            source = settings.source.split(" + ")[0]
+            config = "" if source in ("defaults", DEFAULT_CONFIG) else f" --config {source}"
+            raise ConfigError(
+                f"db: {path} does not exist; `rebalancer db init{config}` creates it on purpose "
+                "(or fix the path)"
+            )
+    return Store(path)
 
 
 def init_store(settings: Settings) -> tuple[str, int]:

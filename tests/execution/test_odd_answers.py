@@ -79,7 +79,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("kind", "rewrite", "read", "message"), CASES)
-def test_an_odd_answer_is_an_exchange_error_naming_the_request_and_the_field(adapter, server, kind, rewrite, read, message):
+def test_an_odd_answer_is_an_exchange_error_naming_the_request_and_the_field(
+    adapter, server, kind, rewrite, read, message
+):
     server.faults.rewrite[kind] = rewrite
     calls = {
         "market": lambda: adapter.market(),

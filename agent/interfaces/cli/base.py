@@ -166,10 +166,19 @@ def model_tools(services: Services) -> list[Any]:
 
 @contextmanager
 def runtime(
-    config: Path | None, snapshot: Path | None = None, settings: Settings | None = None, *, offline: bool = False
+    config: Path | None,
+    snapshot: Path | None = None,
+    settings: Settings | None = None,
+    *,
+    offline: bool = False,
+    create_store: bool | None = None,
 ) -> Iterator[Services]:
     """The services for one command; ``offline`` opens only the store (no exchange)."""
     with open_runtime(
-        settings or settings_from(config), snapshot=snapshot, model_tools=model_tools, offline=offline
+        settings or settings_from(config),
+        snapshot=snapshot,
+        model_tools=model_tools,
+        offline=offline,
+        create_store=create_store,
     ) as svc:
         yield svc

@@ -33,9 +33,10 @@ from agent.interfaces.cli.base import (
     settings_from,
 )
 from agent.interfaces.render import console
+from agent.services import preferences
 from agent.services.config import Settings
 from agent.services.runtime import init_store, read_snapshot, snapshot_of
-from agent.services.trading.heartbeat import AUTONOMY, Heartbeat, TickResult
+from agent.services.trading.heartbeat import AUTONOMY, Heartbeat, TickResult, may_create_store
 from agent.services.trading.records import CYCLE_FIELDS
 from agent.services.trading.reports import ExecutionReport
 
@@ -62,7 +63,7 @@ def demo(
     with tempfile.TemporaryDirectory() as tmp:
         db = str(keep_db) if keep_db else str(Path(tmp) / "demo.db")
         settings = Settings(network="local", db=db, targets=tgt.allocations)
-        with runtime(None, settings=settings) as svc:
+        with runtime(None, settings=settings, create_store=True) as svc:
             started = time.perf_counter()
             plan = svc.preview(None, source="demo")
             if not as_json:
@@ -134,8 +135,9 @@ def history(
 @config_app.command("show")
 @boundary
 def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Print the effective configuration, secrets redacted (an invalid file exits 2 naming the key)."""
-    data = settings_from(config).redacted()
+    """Print the effective configuration: stored settings applied (each with its source and the file's value),
+    secrets redacted."""
+    data = preferences.shown(settings_from(config))
     emit(as_json, data, lambda: console.print_json(json.dumps(data, default=str)))
 
 
@@ -180,7 +182,7 @@ def heartbeat(
             console.print(f"next tick at {render.when(next_at)} (Ctrl-C to stop)")
         sys.stdout.flush()
 
-    with runtime(config, settings=settings) as svc:
+    with runtime(config, settings=settings, create_store=may_create_store(settings, autonomy)) as svc:
         hb = Heartbeat(svc, autonomy=autonomy, interval=every)
         if not as_json:
             console.print(f"heartbeat: {hb.autonomy}, every {hb.interval}; database {settings.db}")

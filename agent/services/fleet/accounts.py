@@ -158,7 +158,7 @@ def open_fleet(
 ) -> Iterator[Fleet]:
     """The fleet the config describes, closed cleanly on exit (``standin``: a snapshot dict or StandIn;
     ``budget``/``actions``: the shared per-IP weight and per-address actions, default from ``[fleet]``)."""
-    from agent.services.runtime import open_runtime
+    from agent.services.runtime import open_runtime, open_store
 
     with ExitStack() as stack:
         budget = budget or WindowBudget(settings.fleet.rate_limit_per_minute)
@@ -192,12 +192,13 @@ def open_fleet(
         master = MasterAccount(master_client)
         configs = list(settings.accounts) or _discovered(master)
         master_client._ensure_meta()  # one meta/spotMeta read (40 weight) for the whole fleet, not per account
-        store = Store(settings.db)
+        store = open_store(settings)
         stack.callback(store.close)
         accounts: dict[str, Account] = {}
         for cfg in configs:
             acc_settings = account_settings(base, cfg, url if settings.is_local else None)
-            svc = stack.enter_context(open_runtime(acc_settings, clock=clock, budget=budget))
+            # an account's database sits beside the fleet's (checked above) and is created with it
+            svc = stack.enter_context(open_runtime(acc_settings, clock=clock, budget=budget, create_store=True))
             if isinstance(svc.exchange, HyperliquidExchange):
                 svc.exchange.actions = actions
                 svc.exchange._meta, svc.exchange._spot_meta = master_client._meta, master_client._spot_meta
@@ -241,5 +242,7 @@ class AccountServices:
         with self._lock:
             if name not in self.opened:
                 settings = account_settings(self.settings, cfg, self.url)
-                self.opened[name] = self.stack.enter_context(open_runtime(settings, clock=self.clock))
+                self.opened[name] = self.stack.enter_context(
+                    open_runtime(settings, clock=self.clock, create_store=True)
+                )
             return self.opened[name]
