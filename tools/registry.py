@@ -24,6 +24,7 @@ from agent.core.errors import ValidationError
 from agent.strategist.base import ToolSpec
 from tools.base import (
     CALLER,
+    PROGRESS,
     TOOLS,
     UNTRUSTED_NOTE,
     Args,
@@ -32,6 +33,7 @@ from tools.base import (
     MarketArgs,
     NoArgs,
     PerformanceArgs,
+    PlanArgs,
     PreviewArgs,
     ReasonArgs,
     SensitivityArgs,
@@ -306,15 +308,39 @@ def execute_rebalance(services: Services, args: ExecuteArgs) -> dict[str, Any]:
 
     DESTRUCTIVE: trades real positions. Needs the plan_id and confirm_token from preview_rebalance; the
     token is single-use and expires. Refused when trading is paused, the token is wrong, used or expired,
-    the account moved beyond tolerance since the preview, or a risk limit would be broken.
+    the account moved beyond tolerance since the preview, or a risk limit would be broken. Answers within
+    seconds: when legs are still working (a TWAP runs for minutes) the status is "running" with each leg's
+    progress, and the execution goes on; get_plan(plan_id) reports its progress and, at the end, the report.
     """
-    report = services.execute(args.plan_id, args.confirm_token, source=CALLER.get())
+    report = services.start_execution(
+        args.plan_id, args.confirm_token, source=CALLER.get(), wait_s=EXECUTE_WAIT_S, on_progress=PROGRESS.get()
+    )
+    if report is None:
+        return {
+            "plan_id": args.plan_id,
+            "status": "running",
+            "progress": services.execution_progress(args.plan_id),
+            "report": None,
+            "next": "call get_plan with this plan_id for its progress and, once it ends, its report",
+        }
     data = jsonable(report)
     return {
         "plan_id": args.plan_id,
         "status": getattr(report, "status", None),
         "report": data if isinstance(data, dict) else {"detail": data},
     }
+
+
+#: How long execute_rebalance waits for an execution before answering "running" (MCP clients give up at 60 s).
+EXECUTE_WAIT_S = 8.0
+
+
+@tool(PlanArgs, "read", "Get plan")
+def get_plan(services: Services, args: PlanArgs) -> dict[str, Any]:
+    """Where a plan stands: "running" while its legs work (each leg's executed size and progress), else its
+    final status with the execution's report. Read-only; polling it is cheap (the store only).
+    """
+    return services.execution_progress(args.plan_id)
 
 
 @tool(NoArgs, "destructive", "Cancel open orders")
@@ -359,12 +385,14 @@ def llm_tools(services: Services) -> list[ToolSpec]:
     The handler returns the payload without the note: the strategist loop wraps every result in its
     ``{"data": ..., "note": UNTRUSTED_NOTE}`` envelope itself.
     """
-    return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT]
+    return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT | NOT_FOR_DECIDING]
 
 
 #: Read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
 #: offering them would only spend the model's tool budget and ~200 prompt tokens each.
 IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
+#: Read-only tools about executions, which a decision never needs.
+NOT_FOR_DECIDING = frozenset({"get_plan"})
 
 
 def _spec(t: ToolDefinition, services: Services) -> ToolSpec:

@@ -28,6 +28,7 @@ from agent.services.evidence import doctor
 from agent.services.ports import ReadPort, TradePort
 from agent.services.trading import execution, orders, planning, targets
 from agent.services.trading import records as history
+from agent.services.trading import runs as background
 from agent.services.trading.executor import Executor
 from agent.services.trading.reports import ExecutionReport
 from agent.strategist.base import Decision, Strategist, ToolSpec
@@ -59,6 +60,8 @@ class Services:
     configured: Settings | None = None  # the file's settings, before the stored ones (``preferences``)
     #: the services of another ``[[accounts]]`` entry by name (set by ``open_runtime`` when the config has any)
     accounts: Callable[[str], Services] | None = None
+    #: executions running in the background of this process (a TWAP leg outlives the call that started it)
+    runs: background.Runs = field(default_factory=background.Runs, repr=False)
     _tools: list[ToolSpec] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -141,6 +144,13 @@ class Services:
 
     def execute(self, plan_id: str, confirm_token: str, **kw: Any) -> ExecutionReport:
         return execution.execute(self, plan_id, confirm_token, **kw)
+
+    def start_execution(self, plan_id: str, confirm_token: str, **kw: Any) -> ExecutionReport | None:
+        """Execute in the background; the report if it ended within ``wait_s``, else None (see ``runs``)."""
+        return self.runs.start(self, plan_id, confirm_token, **kw)
+
+    def execution_progress(self, plan_id: str) -> background.Progress:
+        return background.progress(self, plan_id)
 
     def traded_today_usd(self) -> float:
         return planning.traded_today_usd(self)

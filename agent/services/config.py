@@ -165,6 +165,9 @@ class WebConfig(_Section):
 
 class McpConfig(_Section):
     read_only: bool = False
+    allow_remote: bool = False  # serve HTTP on a non-loopback address (a token is needed either way)
+    allowed_hosts: list[str] = Field(default_factory=list, description="extra Host values (host:port) for HTTP")
+    allowed_origins: list[str] = Field(default_factory=list, description="browser origins allowed over HTTP")
     confirm_ttl: timedelta = timedelta(minutes=5)
     state_tolerance: float = Field(0.01, gt=0, le=0.5, description="equity move allowed between preview and execute")
 
@@ -172,6 +175,13 @@ class McpConfig(_Section):
     @classmethod
     def _duration(cls, v: Any) -> Any:
         return parse_duration(v) if isinstance(v, str | int | float) else v
+
+    def check_host(self, host: str) -> None:
+        """A host other than loopback needs ``allow_remote = true``: the tools can trade."""
+        if host not in LOOPBACK_HOSTS and not self.allow_remote:
+            raise ConfigError(
+                f"--host {host}: not a loopback address; set [mcp] allow_remote = true to serve MCP there"
+            )
 
 
 class LeaseConfig(_Section):

@@ -170,14 +170,17 @@ class NoExchange:
 def open_store(settings: Settings, *, create: bool | None = None) -> Store:
     """The history database at ``settings.db``, never created by accident.
 
-    A missing file is created only when ``create`` says so, or (``create=None``) when ``db`` is the default
-    path (``rebalancer.db``, the first run). A configured path that does not exist is a ``ConfigError``
-    naming ``rebalancer db init``: a mistyped path would otherwise start a fresh database without the kill
-    switch, the day's traded total or the journal. ``create=False`` (an autonomous heartbeat) never creates.
+    A missing file is created only when ``create`` says so, or (``create=None``) when the path was not
+    configured: the default ``rebalancer.db`` (the first run), or a ``Settings`` built in code with its ``db``
+    (the caller's own choice). A path configured in a file or ``REBALANCER_DB`` that does not exist is a
+    ``ConfigError`` naming ``rebalancer db init``: a mistyped path would otherwise start a fresh database
+    without the kill switch, the day's traded total or the journal. ``create=False`` (an autonomous
+    heartbeat) never creates.
     """
     path = settings.db
     if path != ":memory:" and not Path(path).exists():
-        default = Path(path) == Path(DEFAULT_DB) or "db" not in settings.model_fields_set
+        configured = "db" in settings.model_fields_set and settings.source != "defaults"
+        default = Path(path) == Path(DEFAULT_DB) or not configured
         if not (default if create is None else create):
             source = settings.source.split(" + ")[0]
             config = "" if source in ("defaults", DEFAULT_CONFIG) else f" --config {source}"

@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from clirun import made_db
+
 from agent.standin import DEMO_ACCOUNT_ADDRESS, load_demo_snapshot
 from agent.standin.subaccounts import with_subaccounts
 
@@ -40,8 +42,9 @@ def accounts_toml(
 
 def write_config(folder: Path, url: str, allocation: str, *, extra: str = "", **kw: Any) -> Path:
     cfg = folder / "rebalancer.toml"
+    db = made_db(folder / "fleet.db")
     cfg.write_text(
-        f'network = "{url}"\ndb = "{folder / "fleet.db"}"\n{extra}\n{accounts_toml(**kw)}\n[allocation]\n{allocation}\n'
+        f'network = "{url}"\ndb = "{db}"\n{extra}\n{accounts_toml(**kw)}\n[allocation]\n{allocation}\n'
     )
     return cfg
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from clirun import run_json
+from clirun import made_db, run_json
 
 from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
@@ -18,7 +18,7 @@ TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0
 
 def config(tmp_path, extra: str = "", targets: bool = True):
     cfg = tmp_path / "rebalancer.toml"
-    body = f'network = "local"\ndb = "{tmp_path / "h.db"}"\n{extra}\n'
+    body = f'network = "local"\ndb = "{made_db(tmp_path / "h.db")}"\n{extra}\n'
     cfg.write_text(body + (f"[targets]\n{TARGET}" if targets else ""))
     return cfg
 

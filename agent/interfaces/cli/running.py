@@ -204,8 +204,25 @@ def mcp(
     from tools.server import run
 
     settings = settings_from(config)
+    if http:
+        settings.mcp.check_host(host)  # before anything starts
     with runtime(config, settings=settings) as svc:
         run(svc, http=http, host=host, port=port, read_only=read_only or settings.mcp.read_only)
+
+
+@app.command("mcp-token")
+@boundary
+def mcp_token(
+    read_only: Annotated[bool, typer.Option("--read-only", help="a token for the read-only tools only")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Issue a bearer token for `rebalancer mcp --http` (printed once; only its hash is stored)."""
+    from agent.services import mcp_tokens
+
+    with runtime(config, offline=True) as svc:
+        token = mcp_tokens.issue(svc.store, "read" if read_only else "full")
+    print(token)
+    print("shown once: only its hash is stored", file=sys.stderr)
 
 
 @app.command()
