@@ -37,6 +37,7 @@ def test_streamable_http_serves_the_read_only_tools(http_server: HttpServer):
         "get_performance",
         "get_risk",
         "get_sensitivity",
+        "get_plan",
         "preview_rebalance",
     }
     assert not portfolio.is_error and portfolio.structured_content["equity_usd"] > 0

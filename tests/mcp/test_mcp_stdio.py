@@ -100,6 +100,7 @@ def test_read_only_over_stdio_lists_no_destructive_tool(tmp_path: Path):
         "get_performance",
         "get_risk",
         "get_sensitivity",
+        "get_plan",
         "preview_rebalance",
     }
 

@@ -15,7 +15,7 @@ from tools.server import build_server
 
 READ_ONLY = {
     "get_portfolio", "get_drift", "get_market", "list_strategies", "compute_target", "get_history",
-    "get_performance", "get_risk", "get_sensitivity",
+    "get_performance", "get_risk", "get_sensitivity", "get_plan",
 }
 DESTRUCTIVE = {"execute_rebalance", "cancel_open_orders", "pause_trading", "resume_trading"}
 ALL = READ_ONLY | DESTRUCTIVE | {"preview_rebalance", "set_target_allocation"}
