@@ -337,8 +337,9 @@ EXECUTE_WAIT_S = 8.0
 
 @tool(PlanArgs, "read", "Get plan")
 def get_plan(services: Services, args: PlanArgs) -> dict[str, Any]:
-    """Where a plan stands: "running" while its legs work (each leg's executed size and progress), else its
-    final status with the execution's report. Read-only; polling it is cheap (the store only).
+    """Where a plan stands: running (each leg's executed size and progress), or its final status and report.
+
+    Read-only: it reads the store only, so polling it while an execution runs is cheap.
     """
     return services.execution_progress(args.plan_id)
 
