@@ -40,9 +40,12 @@ def accounts_toml(
     return "\n".join(out)
 
 
-def write_config(folder: Path, url: str, allocation: str, *, extra: str = "", **kw: Any) -> Path:
+def write_config(
+    folder: Path, url: str, allocation: str, *, extra: str = "", make_db: bool = True, **kw: Any
+) -> Path:
+    """The fleet's config; its database is created on purpose unless ``make_db`` is False."""
     cfg = folder / "rebalancer.toml"
-    db = made_db(folder / "fleet.db")
+    db = made_db(folder / "fleet.db") if make_db else folder / "fleet.db"
     cfg.write_text(
         f'network = "{url}"\ndb = "{db}"\n{extra}\n{accounts_toml(**kw)}\n[allocation]\n{allocation}\n'
     )
