@@ -1,6 +1,9 @@
 """Crash trials benchmark: many SIGKILLed executor runs against the stand-in; prints the invariants.
 
-    python benchmarks/crash_trials.py [--mode single|executors|heartbeats] [--trials 200] [--seed 0] [--workers 4]
+    python benchmarks/crash_trials.py [--mode single|executors|heartbeats|temporal|binance] [--trials 200]
+        [--seed 0] [--workers 4] [--detail]
+
+``binance``: the single mode on the local Binance through ccxt (seed 002's account on Binance.US).
 
 Each trial: a fresh stand-in (demo account), a plan (sell UBTC/UETH, close AVAX, buy USOL), then the
 executor in a subprocess killed with SIGKILL after journal commit N, after order send N, or after a
@@ -14,6 +17,12 @@ same plan and journal at once (each may be killed, then restarts finish it); ``h
 ``rebalancer heartbeat --once --autonomy auto`` processes 0–0.5 s apart in one slot (one may be killed),
 then one more tick. Both print the same invariants; ``overfilled_actions`` there also counts an asset
 traded beyond what reaching the target needs.
+
+``temporal`` (tests/fleet/temporalkit.py): a Temporal dev server and a PostgreSQL server for the run; each
+trial a ``rebalancer fleet worker`` killed with SIGKILL mid-round (after the 1st or 2nd order reached the
+exchange, or after a random delay) and a new worker started; it prints duplicates, over-filled actions,
+unjournaled orders, open journal rows, plans not final and rounds without a ``temporal`` cycle (all 0).
+Trials run one after another (each starts worker processes); ``--workers`` does not apply.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "execution"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fleet"))
 
 import concurrentkit
 import crashkit
@@ -35,14 +45,26 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--mode", choices=["single", "executors", "heartbeats"], default="single")
+    ap.add_argument("--detail", action="store_true", help="temporal mode: print every trial too")
+    ap.add_argument(
+        "--mode", choices=["single", "executors", "heartbeats", "temporal", "binance"], default="single"
+    )
     args = ap.parse_args()
     t0 = time.monotonic()
-    if args.mode == "single":
-        results = crashkit.run_trials(args.trials, seed0=args.seed, workers=args.workers)
+    if args.mode == "temporal":
+        import temporalkit
+
+        summary = temporalkit.summary(temporalkit.run_trials(args.trials, seed0=args.seed))
+        if not args.detail:
+            summary.pop("trials_detail")
+    elif args.mode in ("single", "binance"):
+        venue = "binance" if args.mode == "binance" else "hyperliquid"
+        summary = crashkit.summary(
+            crashkit.run_trials(args.trials, seed0=args.seed, workers=args.workers, venue=venue)
+        )
     else:
         results = concurrentkit.run_trials(args.mode, args.trials, seed0=args.seed, workers=args.workers)
-    summary = crashkit.summary(results)
+        summary = crashkit.summary(results)
     summary["mode"] = args.mode
     summary["wall_seconds"] = round(time.monotonic() - t0, 1)
     print(json.dumps(summary, indent=1))

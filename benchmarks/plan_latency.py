@@ -1,32 +1,39 @@
-"""Planner benchmark: latency at 10/50/200/1000 assets and traded notional vs its lower bound.
+"""Planner benchmark: latency at 10/50/200/1000 assets, traded notional vs its lower bound, and the
+planner's time over a bare numpy planner's.
 
-Run: ``python benchmarks/plan_latency.py [--runs 300]``. Random perp portfolios (longs and shorts,
-random szDecimals and mids), random targets; every plan is checked for correctness (no asset both
-bought and sold, all assets in band afterwards or reported) and the ratio of traded notional to the
-lower bound Σ|target − current| notional over the assets that trade is printed.
+Run: ``python benchmarks/plan_latency.py [--runs 300] [--sizes 10,50,200] [--before COMMIT]``. Random perp
+portfolios (longs and shorts, random szDecimals and mids), random targets; every plan is checked for
+correctness (no asset both bought and sold, all assets in band afterwards or reported) and the ratio of
+traded notional to the lower bound Σ|target − current| notional over the assets that trade is printed.
 
-The first scenario also times ``bare_plan``, a flat numpy reference for that case (all perps, everything
-to target, no books) that returns the same ``TradeAction`` objects from the same inputs, and prints the
-planner's time over the reference's (the median of back-to-back pairs on the same case; issue 11's goal:
-≤ 1.5× at 200 coins) and how many plans matched.
+``bare_plan`` is the reference: a threshold-mode planner in numpy that returns the same ``TradeAction``
+objects from the same inputs, with none of the planner's extras (see its docstring). Each case is timed
+back to back (reference, then planner) in this thread's CPU time, and ``× bare`` is the median of the
+per-case ratios; ``same`` counts the plans whose actions equal the reference's. ``--before COMMIT`` loads
+that commit's planner (``git show``) and times it against the same reference in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Position, TargetAllocation
-from agent.core.capital import pool_label, pro_rata
 from agent.core.domain import TradeAction
 from agent.core.plan_report import trusted as _trusted
-from agent.core.rules import protected_prices, round_price, round_size_down, round_sizes_down
+from agent.core.rules import protected_prices, round_sizes_down, rounded
 
-MIN_TRADE, FEE, SLIP = 10.0, 0.00045, 5.0 / 10_000
+MIN_TRADE = 10.0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def portfolio(n: int, rng: np.random.Generator) -> tuple[PortfolioState, TargetAllocation, Market]:
@@ -64,82 +71,69 @@ def drifted(n: int, rng: np.random.Generator) -> tuple[PortfolioState, TargetAll
     return PortfolioState(perp_account_value=equity, positions=positions), target, market
 
 
-def bare_plan(state: PortfolioState, target: TargetAllocation, market: Market, slippage: float = 0.005) -> list:
-    """The planner's answer for all-perp, everything-to-target, no-book plans, flat in numpy (the reference)."""
+def bare_plan(
+    state: PortfolioState, target: TargetAllocation, market: Market, threshold: float, slippage: float = 0.005
+) -> list[TradeAction]:
+    """A bare threshold-mode planner in numpy, the honest reference: weights → drift → target notional →
+    size rounded down to szDecimals → limit price → ``TradeAction``s, sells before buys, largest first.
+
+    It has none of the planner's extras: no target limits or validation, one order per asset (a flip is a
+    single order through zero, not a close and an open), no dust rule, no cash pools or pro-rata shrink,
+    no costs, no locked spot, no plan report. Where none of those extras applies it returns the planner's
+    actions exactly (the ``same`` column counts how often).
+    """
     pos, alloc = state.positions, target.allocations
     coins = sorted(set(pos) | set(target.weights))
     infos = [market.assets[c] for c in coins]
     mid = np.array([i.mid for i in infos])
     szd = np.array([i.sz_decimals for i in infos])
+    perp = np.array([i.market == "perp" for i in infos])
     s = np.array([pos[c].size if c in pos else 0.0 for c in coins])
     t = np.array([alloc.get(c, 0.0) for c in coins])
-    e = state.perp_account_value
+    e = state.equity(market)
     w = s * mid / e
-    s_new = t * e / mid
-    moving = np.abs(s_new - s) * mid > 1e-12 * max(e, 1.0)
-    flip = s * s_new < 0
-    to_zero = moving & (s != 0) & ((np.abs(s_new) * mid < MIN_TRADE) | flip)
-    shrink = moving & (s != 0) & ~to_zero & (np.abs(s_new) < np.abs(s))
-    grow = (moving & ~to_zero & ~shrink & (np.abs(s_new) > np.abs(s))) | (moving & flip)
-    sellable = round_sizes_down(np.abs(s), szd)
-    reduce_sz = round_sizes_down(np.abs(s) - np.abs(s_new), szd)
-    dust = shrink & ((np.abs(s) - reduce_sz) * mid < MIN_TRADE)
-    to_zero, shrink = to_zero | dust, shrink & ~dust
-    grow_sz = round_sizes_down(np.where(flip, np.abs(s_new), np.abs(s_new) - np.abs(s)), szd)
-    free_sz = np.where(to_zero, sellable, np.minimum(reduce_sz, sellable))
-    frees = np.flatnonzero((to_zero | shrink) & (free_sz * mid >= MIN_TRADE - 1e-12) & (free_sz > 0))
-    uses = np.flatnonzero(grow & (grow_sz * mid >= MIN_TRADE - 1e-12) & (grow_sz > 0))
-    n = len(coins)
-    buy_px = protected_prices(mid, np.ones(n, dtype=bool), slippage, np.ones(n, dtype=bool), szd)
-    sell_px = protected_prices(mid, np.zeros(n, dtype=bool), slippage, np.ones(n, dtype=bool), szd)
-    for i in np.flatnonzero((buy_px < mid) | (sell_px > mid) | (sell_px <= 0)):
-        buy_px[i] = max(buy_px[i], round_price(float(mid[i]), "perp", int(szd[i]), up=True))
-        sell_px[i] = min(sell_px[i], round_price(float(mid[i]), "perp", int(szd[i]), up=False)) or buy_px[i]
-    fv = free_sz[frees] * mid[frees]
-    frees = frees[np.lexsort((np.array(coins)[frees], -fv))] if len(frees) else frees
-    uv = grow_sz[uses] * mid[uses]
-    uses = uses[np.lexsort((np.array(coins)[uses], -uv))] if len(uses) else uses
-    cost = FEE + SLIP
-    freed = float((free_sz[frees] * mid[frees]).sum())
-    e_after = e - freed * cost
-    gross = float(np.abs(s * mid).sum()) - freed
-    pool = state.perp_free + freed * (1 - cost)
-    need = float((grow_sz[uses] * mid[uses]).sum()) * (1 + cost)
-    overall = pro_rata(max(0.0, e_after - gross), need)
-    scale = min(overall, pro_rata(pool, need))
-    wl, wn, tl = w.tolist(), (np.where(moving, t, w)).tolist(), t.tolist()
+    w_new = np.where(np.abs(w - t) >= threshold - 1e-12, t, w)
+    # then the largest remaining drifts to target until the portfolio drift (½Σ|d|, USDC included) is under it
+    gap = np.abs(w_new - t)
+    order = np.argsort(-gap, kind="stable")
+    g = gap[order]
+    gap_left = np.cumsum(np.concatenate(([gap.sum()], -g)))[:-1]
+    abs_left = np.cumsum(np.concatenate(([np.abs(w_new).sum()], (np.abs(t) - np.abs(w_new))[order])))[:-1]
+    drift = 0.5 * (gap_left + np.abs(1.0 - abs_left - (1.0 - np.abs(t).sum())))
+    stop = (g <= 1e-12) | (drift < threshold - 1e-12)
+    k = int(np.argmax(stop)) if stop.any() else len(g)
+    w_new[order[:k]] = t[order[:k]]
+    s_new = w_new * e / mid
+    buy = s_new > s
+    size = round_sizes_down(np.abs(s_new - s), szd)
+    value = size * mid
+    frees = np.abs(s_new) < np.abs(s)
+    px = protected_prices(mid, buy, slippage, perp, szd)
+    idx = np.flatnonzero((value >= MIN_TRADE - 1e-12) & (size > 0))
+    idx = idx[np.lexsort((idx, -value[idx], ~frees[idx]))]
+    kind = np.where(s == 0, "open", np.where(s_new == 0, "close", np.where(frees, "reduce", "increase")))
+    cols = zip(
+        idx.tolist(), kind[idx].tolist(), buy[idx].tolist(), size[idx].tolist(), rounded(value[idx], 2),
+        px[idx].tolist(), frees[idx].tolist(), w[idx].tolist(), w_new[idx].tolist(), t[idx].tolist(),
+        rounded(w[idx], 6), rounded(w_new[idx], 6), strict=True,
+    )  # fmt: skip
     out = []
-    for i in frees.tolist():
-        c, closing = coins[i], bool(to_zero[i])
-        why = (f"exit {c}: {wl[i]:+.2%} → 0" if closing
-               else f"reduce {c}: {wl[i]:+.2%} → {wn[i]:+.2%} (target {tl[i]:+.2%})")
-        out.append(_action(infos[i], s[i] > 0, "close" if closing else "reduce", float(free_sz[i]), mid[i], wl[i],
-                           wn[i], True, float(sell_px[i] if s[i] > 0 else buy_px[i]), why))
-    for i in uses.tolist():
-        c, size, note = coins[i], float(grow_sz[i]), ""
-        if scale < 1.0:
-            size = round_size_down(size * scale, int(szd[i]))
-            if size * mid[i] < MIN_TRADE - 1e-12:
-                continue
-            why_pool = "buying power" if scale == overall else pool_label("perp", "disabled")
-            note = f" (shrunk to {scale:.1%} of the wanted size: {why_pool})"
-        opening = bool(s[i] == 0 or flip[i])
-        why = f"enter {c}: → {wn[i]:+.2%} (target {tl[i]:+.2%})" if opening else (
-            f"increase {c}: {wl[i]:+.2%} → {wn[i]:+.2%} (target {tl[i]:+.2%})")
-        sell = bool(s_new[i] < 0)
-        out.append(_action(infos[i], sell, "open" if opening else "increase", size, mid[i], wl[i], wn[i], False,
-                           float(sell_px[i] if sell else buy_px[i]), why + note))
+    for i, k_, b, sz, v, p, rd, w0, w1, tt, w0r, w1r in cols:
+        c, info = coins[i], infos[i]
+        why = (
+            f"exit {c}: {w0:+.2%} → 0" if k_ == "close"
+            else f"enter {c}: → {w1:+.2%} (target {tt:+.2%})" if k_ == "open"
+            else f"{k_} {c}: {w0:+.2%} → {w1:+.2%} (target {tt:+.2%})"
+        )  # fmt: skip
+        fields = {
+            "coin": c, "market": info.market, "side": "buy" if b else "sell", "kind": k_, "size": sz,
+            "notional_usd": v, "from_weight": w0r, "to_weight": w1r, "reduce_only": rd and info.market == "perp",
+            "limit_px": p, "reason": why, "asset": info.asset, "wire_name": info.wire_name,
+            "sz_decimals": info.sz_decimals, "order_type": "ioc", "twap_minutes": None, "lots": None,
+            "lots_asset": None, "est_gain_usd": None,
+        }  # fmt: skip
+        out.append(_trusted(TradeAction, fields))
     return out
-
-
-def _action(info, sell, kind, size, mid, w0, w1, reduce_only, px, why) -> TradeAction:
-    return _trusted(  # the cheapest way to a validated-shape model: what the planner itself uses
-        TradeAction,
-        coin=info.coin, market=info.market, side="sell" if sell else "buy", kind=kind, size=size,
-        notional_usd=round(size * float(mid), 2), from_weight=round(w0, 6), to_weight=round(w1, 6),
-        reduce_only=reduce_only, limit_px=px, reason=why, asset=info.asset, wire_name=info.wire_name,
-        sz_decimals=info.sz_decimals, order_type="ioc", twap_minutes=None,
-    )
 
 
 def lower_bound(plan, state, market) -> float:
@@ -152,28 +146,43 @@ def lower_bound(plan, state, market) -> float:
     )
 
 
+def old_planner(commit: str) -> type:
+    """``PortfolioRebalancer`` as it was at ``commit`` (planner and plan report from ``git show``), for a
+    before/after ratio measured in the same run."""
+    tmp = Path(tempfile.mkdtemp(prefix="old_planner_"))
+    for name in ("planner", "plan_report"):
+        src = subprocess.run(
+            ["git", "show", f"{commit}:agent/core/{name}.py"], capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout
+        (tmp / f"_old_{name}.py").write_text(src.replace("agent.core.plan_report", "_old_plan_report"))
+    sys.path.insert(0, str(tmp))
+    return importlib.import_module("_old_planner").PortfolioRebalancer
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=300)
     ap.add_argument("--sizes", default="10,50,200,1000")
+    ap.add_argument("--before", metavar="COMMIT", help="also time the planner of this commit against the reference")
     args = ap.parse_args()
+    old = old_planner(args.before) if args.before else None
     rng = np.random.default_rng(7)
     scenarios = [
-        (
-            "random → random, everything to target",
-            portfolio,
-            PortfolioRebalancer(rebalance_threshold=0.0, portfolio_threshold=0.0),
-        ),
-        ("drifted, threshold 0.5 % / 5 %", drifted, PortfolioRebalancer(rebalance_threshold=0.005)),
+        ("random → random, everything to target", portfolio, 0.0),
+        ("drifted, threshold 0.5 % / 0.5 %", drifted, 0.005),
     ]
-    for k, (title, make, r) in enumerate(scenarios):
+    for title, make, threshold in scenarios:
         print(f"\n{title}")
-        run(args, rng, make, r, reference=k == 0)
+        r = PortfolioRebalancer(rebalance_threshold=threshold)
+        run(args, rng, make, r, threshold, old(rebalance_threshold=threshold) if old else None)
 
 
-def run(args, rng, make, r, *, reference: bool = False) -> None:
-    extra = f" {'bare ms':>8} {'× bare':>7} {'same':>8}" if reference else ""
-    print(f"{'assets':>6} {'median ms':>10} {'p99 ms':>8} {'trades':>7} {'ratio':>7} {'right':>7}{extra}")
+def run(args, rng, make, r, threshold: float, old) -> None:
+    extra = f" {'old ms':>8} {'old×bare':>8}" if old else ""
+    print(
+        f"{'assets':>6} {'median ms':>10} {'p99 ms':>8} {'trades':>7} {'ratio':>7} {'right':>7}"
+        f" {'bare ms':>8} {'× bare':>7} {'same':>8}{extra}"
+    )
     for n in map(int, args.sizes.split(",")):
         cases = [make(n, rng) for _ in range(min(args.runs, 200))]
         # The cases are ~10^5 live objects: move them out of the collector's way so p99 measures the
@@ -196,27 +205,32 @@ def run(args, rng, make, r, *, reference: bool = False) -> None:
                 0.01, r.portfolio_threshold
             )
             trades += len(plan.actions)
-        bare, paired, same = [], [], 0
-        if reference:  # back to back on the same case, so a busy machine slows both alike
-            for k in range(args.runs):
-                state, target, market = cases[k % len(cases)]
-                t0 = time.perf_counter()
-                ref = bare_plan(state, target, market)
-                t1 = time.perf_counter()
-                plan = r.create_rebalancing_plan(state, target, market)
-                t2 = time.perf_counter()
-                bare.append((t1 - t0) * 1e3)
-                paired.append((t2 - t1) / (t1 - t0))
-                same += [a.model_dump() for a in ref] == [a.model_dump() for a in plan.actions]
+        # Back to back on the same case: reference, planner (, old planner), each in this thread's CPU time,
+        # so that other processes on a busy machine do not land in one side of a pair.
+        bare, paired, paired_old, same = [], [], [], 0
+        clock = time.thread_time
+        for k in range(args.runs):
+            state, target, market = cases[k % len(cases)]
+            t0 = clock()
+            ref = bare_plan(state, target, market, threshold)
+            t1 = clock()
+            plan = r.create_rebalancing_plan(state, target, market)
+            t2 = clock()
+            bare.append((t1 - t0) * 1e3)
+            paired.append((t2 - t1) / (t1 - t0))
+            if old is not None:
+                t3 = clock()
+                old.create_rebalancing_plan(state, target, market)
+                paired_old.append((clock() - t3) / (t1 - t0))
+            same += [a.model_dump() for a in ref] == [a.model_dump() for a in plan.actions]
         times.sort()
         p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
-        tail = ""
-        if reference:
-            b = statistics.median(bare)
-            tail = f" {b:>8.3f} {statistics.median(paired):>7.2f} {same:>4}/{args.runs}"
+        b = statistics.median(bare)
+        tail = f" {b * statistics.median(paired_old):>8.3f} {statistics.median(paired_old):>8.2f}" if old else ""
         print(
             f"{n:>6} {statistics.median(times):>10.3f} {p99:>8.3f} {trades / args.runs:>7.1f} "
-            f"{max(ratios):>7.4f} {right:>4}/{args.runs}{tail}"
+            f"{max(ratios):>7.4f} {right:>4}/{args.runs} {b:>8.3f} {statistics.median(paired):>7.2f} "
+            f"{same:>4}/{args.runs}{tail}"
         )
         gc.unfreeze()
 

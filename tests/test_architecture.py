@@ -14,8 +14,8 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 SQL = re.compile(
     r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b", re.I
 )
-#: the planner is one algorithm in clear sections and may be longer (the one-core issue allows it).
-LONG_OK = {"agent/core/planner.py"}
+#: modules allowed past the length limit (none today).
+LONG_OK: set[str] = set()
 
 
 def sources() -> list[Path]:

@@ -96,6 +96,16 @@ class PerformanceArgs(Args):
     days: int = Field(default=30, ge=1, le=3650, description="the window, in days")
 
 
+class TaxLotsArgs(Args):
+    jurisdiction: Literal["us", "de", "uk"] | None = Field(
+        None, description="us, de or uk (default: the configured [tax] jurisdiction)"
+    )
+
+
+class TaxReportArgs(TaxLotsArgs):
+    year: int = Field(ge=2009, le=2100, description="the tax year")
+
+
 class PreviewArgs(Args):
     weights: Weights | None = Field(default=None, description="target weights (default: the current target)")
     reasoning: Reason = ""

@@ -39,6 +39,8 @@ from tools.base import (
     SensitivityArgs,
     StrategyArgs,
     TargetArgs,
+    TaxLotsArgs,
+    TaxReportArgs,
     ToolDefinition,
     by_name,
     jsonable,
@@ -216,11 +218,21 @@ def get_history(services: Services, args: HistoryArgs) -> dict[str, Any]:
     """Read the history of the last `days` days: rebalancing cycles and previewed/executed plans.
 
     Read-only. Each cycle has its trigger, status, value before/after and 7-day return; each plan its
-    status (previewed, confirmed, refused, expired, executed:...).
+    status (previewed, confirmed, refused, expired, executed:...). pending_approvals lists the plans
+    waiting for a person (plan id, expiry, summary, and the Temporal workflow waiting for it, if any).
     """
+    from agent.services.fleet.approvals import pending
+
     cycles = services.history(args.days)
     plans = services.plans(days=args.days, limit=200)
-    return {"days": args.days, "cycles": cycles, "plans": plans, "paused": services.is_paused()}
+    waiting = pending(services)
+    return {
+        "days": args.days,
+        "cycles": cycles,
+        "plans": plans,
+        "pending_approvals": waiting,
+        "paused": services.is_paused(),
+    }
 
 
 @tool(PerformanceArgs, "read", "Performance")
@@ -232,6 +244,30 @@ def get_performance(services: Services, args: PerformanceArgs) -> dict[str, Any]
     (>0), realised PnL, turnover, and each asset's contribution. Fills in past cycles' 7-day returns.
     """
     return services.performance(args.days)
+
+
+@tool(TaxLotsArgs, "read", "Tax lots")
+def get_tax_lots(services: Services, args: TaxLotsArgs) -> dict[str, Any]:
+    """Read the account's open spot tax lots: quantity, cost basis, value at mid, unrealised gain, days to long-term.
+
+    Read-only (the account's fills are brought up to date in its records). Lots come from the account's
+    fills and imported basis; perp positions are not lots.
+    """
+    from agent.services.evidence.tax import tax_lots
+
+    return tax_lots(services, jurisdiction=args.jurisdiction)
+
+
+@tool(TaxReportArgs, "read", "Tax report")
+def get_tax_report(services: Services, args: TaxReportArgs) -> dict[str, Any]:
+    """Report a year's disposals: acquired, sold, quantity, proceeds, cost, gain and term per lot, with totals.
+
+    Read-only. Beside the lots: perp realised PnL and funding for the year; for de, the taxable amount after
+    the yearly exemption limit. Estimates for a person's records, not tax advice.
+    """
+    from agent.services.evidence.tax import tax_report
+
+    return tax_report(services, args.year, jurisdiction=args.jurisdiction)
 
 
 @tool(NoArgs, "read", "Risk")
@@ -386,12 +422,15 @@ def llm_tools(services: Services) -> list[ToolSpec]:
     The handler returns the payload without the note: the strategist loop wraps every result in its
     ``{"data": ..., "note": UNTRUSTED_NOTE}`` envelope itself.
     """
-    return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT | NOT_FOR_DECIDING]
+    excluded = IN_THE_PROMPT | FOR_PEOPLE | NOT_FOR_DECIDING
+    return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in excluded]
 
 
 #: Read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
 #: offering them would only spend the model's tool budget and ~200 prompt tokens each.
 IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
+#: Read-only tools a person's client wants and an allocation decision does not (records for tax returns).
+FOR_PEOPLE = frozenset({"get_tax_lots", "get_tax_report"})
 #: Read-only tools about executions, which a decision never needs.
 NOT_FOR_DECIDING = frozenset({"get_plan"})
 

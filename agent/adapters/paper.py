@@ -164,8 +164,8 @@ class PaperExchange:
     def order_status(self, cloid: str) -> OrderResult | None:
         return self.orders.get(cloid.lower())
 
-    def fills_since(self, ms: int) -> list[Fill]:
-        return [f for f in self.fills if f.time >= ms]
+    def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
+        return [f for f in self.fills if f.time >= ms and (end_ms is None or f.time <= end_ms)]
 
     def open_orders(self) -> list[OpenOrder]:
         return []  # every paper order is immediate-or-cancel: nothing rests
@@ -229,7 +229,10 @@ class PaperExchange:
         return OrderResult(**base, status=status, oid=oid, filled_sz=filled, avg_px=avg)
 
     def _check_funds(self, o: OrderIntent, info: MarketInfo, size: float, market: Market) -> str | None:
-        unified_free = self._unified_usdc() - self._margin(market) if self._unified() else 0.0
+        unified_free = 0.0
+        if self._unified():  # the lower of equity − margin used (equity includes uPnL) and total − hold
+            upnl = sum(p.szi * (market.mid(c) - p.entry_px) for c, p in self.perps.items())
+            unified_free = self._unified_usdc() - self._margin(market) + min(0.0, upnl)
         if info.market == "spot":
             cash = unified_free if self._unified() else self.usdc
             if o.is_buy and cash < size * o.limit_px - _EPS:

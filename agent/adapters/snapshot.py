@@ -13,16 +13,23 @@ from typing import Any
 
 from agent.adapters.hyperliquid.parsing import load_snapshot
 from agent.core.domain import Market, PortfolioState
+from agent.core.errors import SnapshotError
 from agent.core.orders import Fill, OpenOrder, OrderResult
 
 
 class SnapshotExchange:
-    """A read-only exchange over a snapshot file: no orders, no fills, no open orders."""
+    """A read-only exchange over a snapshot file: no orders and no open orders; its ``userFills``, if any."""
 
     order_ttl_s: float | None = None
 
     def __init__(self, path: str | Path | dict[str, Any]) -> None:
         self._state, self._market = load_snapshot(path)
+        if isinstance(path, dict):
+            self.raw: dict[str, Any] = path
+        else:
+            import json
+
+            self.raw = json.loads(Path(path).read_text())
 
     def server_time_ms(self, *, fresh: bool = False) -> int:
         """A snapshot has no live clock: the local one (nothing is ever executed against a snapshot)."""
@@ -42,8 +49,15 @@ class SnapshotExchange:
     def order_status(self, cloid: str) -> OrderResult | None:
         return None
 
-    def fills_since(self, ms: int) -> list[Fill]:
-        return []
+    def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
+        """The snapshot's ``userFills`` (Hyperliquid's answer, unchanged) in the window."""
+        from agent.adapters.hyperliquid.answers import parse_fill
+
+        raw = self.raw.get("userFills") or []
+        if not isinstance(raw, list):
+            raise SnapshotError("userFills: expected a list")
+        fills = [parse_fill(f) for f in raw]
+        return [f for f in fills if f.time >= ms and (end_ms is None or f.time <= end_ms)]
 
 
 def dump_snapshot(exchange: Any, *, book_coins: list[str] | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Capital across accounts (seed 001's strategies as Hyperliquid subaccounts): weights, drift, transfers.
+"""Capital across accounts (one strategy per Hyperliquid subaccount): weights, drift, transfers.
 
 Pure maths, no I/O. ``w`` are account weights (shares of total equity, summing to 1), ``e`` equities in USD,
 ``r`` daily returns per account.
@@ -6,7 +6,7 @@ Pure maths, no I/O. ``w`` are account weights (shares of total equity, summing t
 - :func:`fixed_weights`: the configured weights.
 - :func:`risk_parity_weights`: inverse volatility of each account's realised daily returns, so each
   account contributes about the same risk (the naive risk-parity of uncorrelated books).
-- :func:`adaptive_weights`: by trailing Sharpe ratio (negative Sharpe gets nothing), seed 001's adaptive
+- :func:`adaptive_weights`: by trailing Sharpe ratio (negative Sharpe gets nothing), the adaptive
   method; all non-positive → equal weights.
 - :func:`bounded`: any weights brought into ``[min_weight, max_weight]`` per account, still summing to 1
   (water-filling: each gets the floor, the rest in proportion, capped at the ceiling).

@@ -45,9 +45,9 @@ def pool_of(info: MarketInfo, abstraction: str) -> str:
 
 
 def free_cash(state: PortfolioState) -> dict[str, float]:
-    """What each pool can spend now (above holds and used margin)."""
+    """What each pool can spend now (above holds and used margin; unified: ``PortfolioState.unified_free``)."""
     if state.unified:
-        pools = {CASH: state.spot_usdc_free}
+        pools = {CASH: state.unified_free}
         for coin, p in state.positions.items():
             if p.market == "spot" and coin.endswith("/" + CASH) and coin != CASH:
                 pools.setdefault(coin.split("/")[0], max(0.0, p.free))  # other collateral tokens (USDH, …)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
@@ -22,7 +22,7 @@ Side = Literal["buy", "sell"]
 ActionKind = Literal["open", "increase", "reduce", "close"]
 
 CASH = "USDC"
-SUM_TOLERANCE = 0.01  # seed 003 accepts 0.99–1.01
+SUM_TOLERANCE = 0.01  # weights summing to 0.99–1.01 are accepted
 
 Weight = Annotated[StrictFloat | StrictInt, Field(description="fraction of equity")]
 
@@ -141,6 +141,19 @@ class PortfolioState(_Frozen):
         return max(0.0, self.usdc_spot_total - self.usdc_spot_hold)
 
     @property
+    def unified_free(self) -> float:
+        """Unified / portfolio margin: the USDC new orders may use, the lower of two readings.
+
+        Free collateral = equity − margin used, with equity = spot USDC ``total`` + perp unrealized PnL (a
+        peer that checked a live unified account; not in Hyperliquid's docs), and spot USDC ``total − hold``.
+        With losing positions the first is the lower one; until a live check settles it, plan with the lower.
+        """
+        perps = [p for p in self.positions.values() if p.market == "perp"]
+        upnl = sum(p.unrealized_pnl for p in perps)
+        used = sum(p.margin_used for p in perps)
+        return max(0.0, min(self.usdc_spot_total + upnl - used, self.spot_usdc_free))
+
+    @property
     def unified(self) -> bool:
         """Unified or portfolio margin: every balance is in spot; perp dex states are not meaningful."""
         return self.abstraction in ("unifiedAccount", "portfolioMargin")
@@ -247,6 +260,11 @@ class TradeAction(_Frozen):
     sz_decimals: int = 0
     order_type: Literal["ioc", "twap"] = Field(default="ioc", description="how it is sent: one IOC, or a native TWAP")
     twap_minutes: int | None = Field(default=None, description="the TWAP's duration (None for an IOC)")
+    lots: tuple[tuple[str, float], ...] | None = Field(
+        default=None, description="spot sell with [tax] on: the lots it consumes (lot id, quantity), chosen before"
+    )
+    lots_asset: str | None = Field(default=None, description="the token those lots hold ('UBTC')")
+    est_gain_usd: float | None = Field(default=None, description="spot sell with [tax] on: its estimated gain")
 
 
 class SkippedTrade(_Frozen):
@@ -280,7 +298,7 @@ class PlanSummary(_Frozen):
 
 
 class AssetRow(_Frozen):
-    """One line of the drift table (seed 004) / the three columns of seed 000."""
+    """One line of the drift table, and of the advisor's three columns (current, target, after)."""
 
     coin: str
     market: MarketType | Literal["cash"]
@@ -322,6 +340,9 @@ class RebalancingPlan(_Frozen):
     )
     as_of: datetime | None = Field(default=None, description="when the exchange data was read")
     paused: bool | None = Field(default=None, description="whether trading was paused when the plan was made")
+    tax: dict[str, Any] | None = Field(
+        default=None, description="[tax] on: the estimated realised gain (total, by term, per sell) and harvesting"
+    )
     sensitivity: str | None = Field(
         default=None, description="preview: stay put vs rebalance over the last 90 days (past data, not a forecast)"
     )

@@ -3,7 +3,7 @@
 Hyperliquid's TWAP (docs, "Order types"): the order is split into suborders sent every 30 seconds over
 the chosen duration (5 minutes to 24 hours), each allowed up to 3 % slippage; what a suborder misses is
 caught up by the next ones. The planner walks the book: where an IOC at the action's protected price
-would fill less than the leg, or the leg is over ``twap_over_usd`` (seed 004's $10k), the action becomes
+would fill less than the leg, or the leg is over ``twap_over_usd`` ($10k by default), the action becomes
 a TWAP whose 30-second slices each fit in the depth the IOC would have found. Each slice must meet the
 $10 minimum order value; a leg too small for five minutes of $10 slices stays an IOC, and says so.
 """

@@ -1,4 +1,4 @@
-"""The two limit types every layer shares: the hard ``Limits`` and seed 002's ``CashReserve`` bands.
+"""The two limit types every layer shares: the hard ``Limits`` and the ``CashReserve`` bands.
 
 One definition each: the TOML's ``[limits]`` and ``[cash_reserve]`` sections are these models, the risk
 gate checks plans against ``Limits``, the strategist's answer is validated under them, and the planner
@@ -20,10 +20,10 @@ class _Frozen(BaseModel):
 
 
 class CashReserve(_Frozen):
-    """Seed 002's cash bands, as fractions of equity: e.g. ``CashReserve(min=0.2, target=0.25)``.
+    """Cash bands, as fractions of equity: e.g. ``CashReserve(min=0.2, target=0.25)``.
 
-    When a target's cash is under ``min``, risk weights shrink pro rata until cash is ``min`` (seed 002
-    raises cash "to reach 20 %", its minimum, in Rule 1 and Scenarios 1 and 4); ``floor`` is the hard
+    When a target's cash is under ``min``, risk weights shrink pro rata until cash is ``min`` (a
+    de-risking target is met by raising cash to its minimum); ``floor`` is the hard
     minimum no plan breaks. ``target`` and ``max`` are where the cash-reserve strategy spends excess cash
     (above ``max``) down to; the planner never adds exposure the target did not ask for.
     """

@@ -23,6 +23,8 @@ OrderStatus = Literal["filled", "partial", "resting", "open", "rejected", "cance
 Tif = Literal["Ioc", "Gtc", "Alo"]
 
 SPOT_ASSET_OFFSET = 10_000
+#: fee tokens worth one dollar each
+STABLE_FEE_TOKENS = frozenset({"USDC", "", "USD", "USDT", "FDUSD"})
 CLOID_RE = re.compile(r"^0x[0-9a-f]{32}$")
 
 
@@ -100,8 +102,9 @@ class Fill(_Model):
 
     @property
     def fee_usd(self) -> float:
-        """The fee in USD: spot buys pay their fee in the base token (valued at the fill price)."""
-        return self.fee if self.fee_token in ("USDC", "") else self.fee * self.px
+        """The fee in USD: paid in a stable quote (USDC; USD, USDT, FDUSD on Binance) as is; spot buys pay
+        theirs in the base token (valued at the fill price)."""
+        return self.fee if self.fee_token in STABLE_FEE_TOKENS else self.fee * self.px
 
     @property
     def notional(self) -> float:

@@ -6,12 +6,14 @@ inputs and its id. The planner (:mod:`agent.core.planner`) decides the trades; t
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from pydantic import BaseModel
 
+from agent.core.columns import Assets
 from agent.core.domain import (
     CASH,
     AssetRow,
@@ -19,12 +21,9 @@ from agent.core.domain import (
     PlanSummary,
     RebalancingPlan,
     SkippedTrade,
-    TargetAllocation,
     TradeAction,
 )
-
-if TYPE_CHECKING:
-    from agent.core.planner import _Book as Book
+from agent.core.rules import rounded
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -36,38 +35,50 @@ def portfolio_drift(w: np.ndarray, t: np.ndarray) -> float:
     return float(0.5 * (np.abs(w - t).sum() + abs(cash_w - cash_t)))
 
 
-def assemble(
-    b: Book,
-    target: TargetAllocation,
-    now: datetime,
-    equity: float,
-    w: np.ndarray,
-    t: np.ndarray,
-    needed: bool,
-    reason: str,
-    actions: list[TradeAction],
-    skipped: list[SkippedTrade],
-    costs: tuple[float, float],
-    *,
-    mode: str,
-    half: np.ndarray,
-    cash_floor: float,
-) -> RebalancingPlan:
+@dataclass(frozen=True)
+class Decision:
+    """What the planner decided, with the columns it decided from: the report's one input."""
+
+    assets: Assets
+    strategy_id: str | None
+    mode: str
+    now: datetime
+    equity: float
+    w: np.ndarray  # current weights
+    t: np.ndarray  # target weights (after limits)
+    half: np.ndarray  # band half-widths
+    cash_floor: float
+    needed: bool
+    reason: str
+    actions: list[TradeAction]
+    skipped: list[SkippedTrade]
+    fees: float
+    slippage: float
+    s_after: np.ndarray  # every asset's size once the actions have filled
+
+
+def assemble(d: Decision) -> RebalancingPlan:
     """The plan around its actions: summary, comparison, drift rows, cash pools, its id and inputs hash."""
-    fees, slip = costs
-    index = {c: i for i, c in enumerate(b.coins)}
-    s_after = b.size.copy()
-    for a in actions:
-        s_after[index[a.coin]] += a.size if a.side == "buy" else -a.size
+    b, equity, w, t, actions, skipped = d.assets, d.equity, d.w, d.t, d.actions, d.skipped
+    fees, slip, s_after, reason = d.fees, d.slippage, d.s_after, d.reason
     e_after = equity - fees - slip
     w_after = s_after * b.mid / e_after if e_after > 0 else np.zeros_like(s_after)
-    sells = sum(a.notional_usd for a in actions if a.side == "sell")
-    buys = sum(a.notional_usd for a in actions if a.side == "buy")
-    cash_before = equity * (1 - float(np.abs(w).sum()))
-    cash_after = e_after * (1 - float(np.abs(w_after).sum()))
+    sells: float = 0
+    buys: float = 0
+    exits = entries = 0
+    for a in actions:
+        if a.side == "sell":
+            sells += a.notional_usd
+        else:
+            buys += a.notional_usd
+        exits += a.kind == "close"
+        entries += a.kind == "open"
+    abs_w, abs_t, abs_after = np.abs(w), np.abs(t), np.abs(w_after)
+    cash_before = equity * (1 - float(abs_w.sum()))
+    cash_after = e_after * (1 - float(abs_after.sum()))
     drift_before, drift_after = portfolio_drift(w, t), portfolio_drift(w_after, t)
     digest = inputs_hash(b, equity)
-    if needed and not actions:
+    if d.needed and not actions:
         reason += "; but no trade is possible (see skipped)"
     elif skipped and actions:
         reason += f"; {len(skipped)} trade{'s' if len(skipped) != 1 else ''} skipped"
@@ -76,21 +87,22 @@ def assemble(
         total_buys_usd=round(buys, 2),
         turnover_usd=round(sells + buys, 2),
         num_trades=len(actions),
-        positions_exited=sum(1 for a in actions if a.kind == "close"),
-        positions_entered=sum(1 for a in actions if a.kind == "open"),
+        positions_exited=exits,
+        positions_entered=entries,
         drift_before=round(drift_before, 6),
         drift_after=round(drift_after, 6),
-        max_weight_before=round(float(np.abs(w).max(initial=0.0)), 6),
-        max_weight_after=round(float(np.abs(w_after).max(initial=0.0)), 6),
+        max_weight_before=round(float(abs_w.max(initial=0.0)), 6),
+        max_weight_after=round(float(abs_after.max(initial=0.0)), 6),
         equity_usd=round(equity, 2),
         cash_before_usd=round(cash_before, 2),
         cash_after_usd=round(cash_after, 2),
     )
+    cash_t = round(1 - float(abs_t.sum()), 6)
     return RebalancingPlan(
-        plan_id="",
-        created_at=now,
-        mode=mode,
-        rebalance_needed=needed,
+        plan_id="p_" + digest[:8] + _stamp(d.now),
+        created_at=d.now,
+        mode=d.mode,
+        rebalance_needed=d.needed,
         reason=reason,
         actions=actions,
         skipped=skipped,
@@ -100,30 +112,27 @@ def assemble(
         ),
         comparison={
             "current_max_weight": summary.max_weight_before,
-            "target_max_weight": round(float(np.abs(t).max(initial=0.0)), 6),
+            "target_max_weight": round(float(abs_t.max(initial=0.0)), 6),
             "planned_max_weight": summary.max_weight_after,
             "current_positions": int(np.count_nonzero(b.size)),
             "target_positions": int(np.count_nonzero(t)),
             "planned_positions": int(np.count_nonzero(s_after)),
             "current_cash_weight": round(cash_before / equity, 6),
-            "target_cash_weight": round(1 - float(np.abs(t).sum()), 6),
+            "target_cash_weight": cash_t,
             "planned_cash_weight": round(cash_after / e_after, 6) if e_after > 0 else 0.0,
             "estimated_cost_bps": round((fees + slip) / (sells + buys) * 1e4, 3) if sells + buys else 0.0,
         },
-        rows=rows(b, equity, w, t, w_after, actions, half=half, cash_floor=cash_floor),
+        rows=rows(b, equity, w, t, w_after, actions, half=d.half, cash_floor=d.cash_floor),
         clamps=b.clamps,
-        strategy_id=target.strategy_id,
-        target={
-            **{c: round(float(t[i]), 6) for i, c in enumerate(b.coins)},
-            CASH: round(1 - float(np.abs(t).sum()), 6),
-        },
+        strategy_id=d.strategy_id,
+        target={**dict(zip(b.coins, rounded(t, 6), strict=True)), CASH: cash_t},
         inputs_hash=digest,
         cash_pools=cash_pools(b, cash_before),
-    ).model_copy(update={"plan_id": "p_" + digest[:8] + _stamp(now)})
+    )
 
 
 def rows(
-    b: Book,
+    b: Assets,
     equity: float,
     w: np.ndarray,
     t: np.ndarray,
@@ -134,9 +143,10 @@ def rows(
     cash_floor: float,
 ) -> list[AssetRow]:
     """One drift-table row per asset, and the USDC row."""
-    by_coin: dict[str, list[str]] = {}
+    by_coin: dict[str, str] = {}
     for a in actions:
-        by_coin.setdefault(a.coin, []).append(f"{a.side} {a.size:g}")
+        text = f"{a.side} {a.size:g}"
+        by_coin[a.coin] = f"{by_coin[a.coin]}, {text}" if a.coin in by_coin else text
     cols = zip(
         b.coins,
         b.perp.tolist(),
@@ -152,16 +162,18 @@ def rows(
     rows = [
         trusted(
             AssetRow,
-            coin=c,
-            market="perp" if perp else "spot",
-            current_weight=cw,
-            target_weight=tw,
-            drift=d,
-            value_usd=v,
-            band_low=lo,
-            band_high=hi,
-            planned_weight=pw,
-            action=", ".join(by_coin.get(c, [])) or "hold",
+            {
+                "coin": c,
+                "market": "perp" if perp else "spot",
+                "current_weight": cw,
+                "target_weight": tw,
+                "drift": d,
+                "value_usd": v,
+                "band_low": lo,
+                "band_high": hi,
+                "planned_weight": pw,
+                "action": by_coin.get(c, "hold"),
+            },
         )
         for c, perp, cw, tw, d, v, lo, hi, pw in cols
     ]
@@ -183,7 +195,7 @@ def rows(
     return rows
 
 
-def inputs_hash(b: Book, equity: float) -> str:
+def inputs_hash(b: Assets, equity: float) -> str:
     """A digest of what the plan was computed from (coins, sizes, free sizes, mids, target, equity)."""
     h = hashlib.sha256()
     h.update("\x1f".join(b.coins).encode())
@@ -193,26 +205,51 @@ def inputs_hash(b: Book, equity: float) -> str:
     return h.hexdigest()
 
 
-def cash_pools(b: Book, cash_before: float) -> dict[str, float]:
+def cash_pools(b: Assets, cash_before: float) -> dict[str, float]:
     """USDC by pool for the drift table: spot USDC and perp margin apart, or one unified balance."""
     if b.abstraction in ("unifiedAccount", "portfolioMargin"):
         return {"unified_usdc": round(cash_before, 2)}
     return {"spot_usdc": round(b.spot_usdc, 2), "perp_margin": round(cash_before - b.spot_usdc, 2)}
 
 
-def trusted(cls: type[_M], **fields: object) -> _M:
-    """Build a model from values this module computed and typed itself, skipping re-validation.
+def trusted(cls: type[_M], fields: dict[str, object]) -> _M:
+    """Build a frozen model from values the planner computed and typed itself, skipping re-validation.
 
-    The planner makes one ``TradeAction`` per leg on its hot path; pydantic's validation costs ~2 µs
-    each, more than the rest of the per-asset work. Every field here comes from typed arrays above.
+    A plan holds one ``TradeAction`` per leg and one ``AssetRow`` per asset; pydantic's validation costs
+    more than the rest of the per-asset work. Fields left out of ``fields`` keep their declared defaults
+    (and are not in the model's fields set). Instances given every field share one fields set: a frozen
+    model never changes it, and ``model_copy`` copies it before an update.
     """
-    obj = object.__new__(cls)  # not cls.__new__: the lookup through pydantic's metaclass costs ~1 µs
-    object.__setattr__(obj, "__dict__", fields)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    every = _ALL_FIELDS.get(cls)
+    if every is None:
+        every = _ALL_FIELDS[cls] = set(cls.model_fields)
+        _DEFAULTS[cls] = {
+            name: f.default for name, f in cls.model_fields.items() if not f.is_required() and f.default_factory is None
+        }
+    given = every
+    if len(fields) != len(every):
+        given = set(fields)
+        fields = {**_DEFAULTS[cls], **fields}
+        if len(fields) != len(every):
+            raise TypeError(f"{cls.__name__} needs its required fields: {sorted(every - fields.keys())} missing")
+    obj = _new(cls)  # not cls.__new__: the lookup through pydantic's metaclass costs ~1 µs
+    _set_dict(obj, fields)
+    _set_fields_set(obj, given)
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
+_DEFAULTS: dict[type[BaseModel], dict[str, object]] = {}
+_new = object.__new__
+# BaseModel's slots, set through their descriptors (object.__setattr__ would look each one up)
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
 def _stamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+    t = now.astimezone(UTC)
+    return f"{t.year:04d}{t.month:02d}{t.day:02d}{t.hour:02d}{t.minute:02d}{t.second:02d}"

@@ -6,7 +6,7 @@ spec                       what it does each day
 ``never``                  nothing (buy and hold from the target)
 ``calendar:daily``         everything to target every day
 ``calendar:weekly``        … on the first trading day of each ISO week (``monthly``, ``quarterly`` likewise)
-``calendar:Nd``            the planner's calendar mode, every N days (seed 000: 3, 7 or 14)
+``calendar:Nd``            the planner's calendar mode, every N days (3, 7 or 14 are usual)
 ``threshold:X``            the planner's threshold mode (position and portfolio threshold X)
 ``band:X:edge``            the planner's band mode: an asset outside ±X goes back to the band's edge
 ``band:X:target``          … back to target

@@ -1,4 +1,4 @@
-"""Drawdown protection (seed 004): past a fall of X % from the peak, the target holds less risk.
+"""Drawdown protection: past a fall of X % from the peak, the target holds less risk.
 
 A clamp on the target, not only an alert: every risk weight is scaled by ``exposure`` (0.5 halves the
 exposure), the rest goes to USDC, and the plan's clamps say so. Nothing changes below the threshold.

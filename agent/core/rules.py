@@ -86,3 +86,16 @@ def protected_prices(
     scale = np.power(10.0, d)
     rounded = np.where(is_buy, np.floor(raw * scale + _EPS), np.ceil(raw * scale - _EPS)) / scale
     return rounded
+
+
+def rounded(values: np.ndarray, ndigits: int) -> list[float]:
+    """``[round(v, ndigits) for v in values]``, exactly as Python rounds (the decimal value of each float,
+    ties to even), for a column at once: ``np.round`` scales first, which can tip a near-tie the other way,
+    so the few values that sit within a hair of a tie are rounded by Python itself."""
+    scale = 10.0**ndigits
+    scaled = values * scale
+    near_tie = (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-6) | ~(np.abs(scaled) < 2.0**52)
+    out = np.rint(scaled) / scale
+    for i in near_tie.nonzero()[0].tolist():
+        out[i] = round(float(values[i]), ndigits)
+    return out.tolist()

@@ -1,4 +1,4 @@
-"""Seed 000's sensitivity analysis: what the last N days would have done to the current holdings and to the target.
+"""Sensitivity analysis: what the last N days would have done to the current holdings and to the target.
 
 Both portfolios are held unchanged through the window from the same $1 (weights ``w`` and ``w*`` at the
 first close, USDC the remainder earning nothing); the target's path starts lower by the cost of getting

@@ -27,8 +27,9 @@ def validate_target(
     """
     problems: list[str] = []
     allowed = set(allowed_assets) if allowed_assets is not None else None
-    for coin, w in target.weights.items():
-        info = market.get(coin)
+    weights, assets = target.weights, market.assets
+    for coin, w in weights.items():
+        info = assets.get(coin)
         if info is None:
             if ":" in coin and "/" not in coin:  # a HIP-3 coin: its dex is not read for this account
                 problems.append(
@@ -46,7 +47,7 @@ def validate_target(
             problems.append(f"{coin}: |weight| {abs(w):.2f} exceeds the asset's max leverage {info.max_leverage}")
         if max_weight is not None and abs(w) > max_weight + 1e-9:
             problems.append(f"{coin}: |weight| {abs(w):.4f} exceeds the max weight {max_weight:.4f}")
-    gross = sum(abs(w) for w in target.weights.values())
+    gross = sum(abs(w) for w in weights.values())
     if gross > max_gross_leverage + 1e-9:
         problems.append(f"gross exposure {gross:.4f} exceeds the configured max leverage {max_gross_leverage:g}")
     if CASH in target.allocations and max_gross_leverage <= 1.0:

@@ -1,4 +1,4 @@
-"""Human output: the drift table (seed 004), the plan and its summary (seed 000), history, plans, orders.
+"""Human output: the drift table, the plan and its summary, history, plans, orders.
 
 Two rules for a terminal:
 - text a person copies (the confirm command) is printed whole, on its own line, never wrapped;
@@ -14,17 +14,34 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
-from agent.core.domain import RebalancingPlan
 from agent.core.text import safe
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from agent.core.domain import RebalancingPlan
 
 # markup off: reasons, coin names and model text are data, never rich markup
 # soft_wrap: sentences are not cut into lines by us (the terminal wraps them); tables fit or fold (``table``)
-console = Console(file=sys.stdout, highlight=False, markup=False, soft_wrap=True)
+# no ``file``: rich writes to whatever ``sys.stdout`` is at the time (Typer's test runner replaces it)
+@cache
+def _console() -> Console:
+    from rich.console import Console  # on first output: importing rich costs more than `--help` does
+
+    return Console(highlight=False, markup=False, soft_wrap=True)
+
+
+class _FirstUse:
+    """Stands for the process's rich ``Console`` and makes it on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_console(), name)
+
+
+console: Console = _FirstUse()  # type: ignore[assignment]
 
 
 
@@ -49,6 +66,8 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *, 
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(columns)]
     natural = sum(widths) + 3 * len(columns) + 1
     if natural <= console.width:
+        from rich.table import Table
+
         t = Table(title=title, title_justify="left")
         for col in columns:
             t.add_column(col, justify="right" if col in right else "left", no_wrap=True)
@@ -148,6 +167,28 @@ def print_plan(plan: RebalancingPlan) -> None:
     )
     if plan.sensitivity:
         console.print(safe(plan.sensitivity))
+    for line in tax_lines(plan):
+        console.print(safe(line))
+
+
+def tax_lines(plan: RebalancingPlan) -> list[str]:
+    """With ``[tax]`` on: the estimated realised gain (in all, per sell, by term) and harvesting proposals."""
+    t = plan.tax
+    if not t:
+        return []
+
+    def terms(by: dict[str, float]) -> str:
+        return ", ".join(f"{k} ${v:+,.2f}" for k, v in sorted(by.items()))
+
+    lines = [f"Tax ({t['jurisdiction']}, {t['method']}): estimated realised gain ${t['gain_usd']:+,.2f}"
+             + (f" ({terms(t['by_term'])})" if t["by_term"] else "")]
+    for sell in t["sells"]:
+        lines.append(f"  sell {sell['quantity']:g} {sell['asset']}: ${sell['gain_usd']:+,.2f}"
+                     f" ({terms(sell['by_term'])}) from {len(sell['lots'])} lot(s)")
+    for h in t.get("harvest") or []:
+        lines.append(f"  harvest: {h['quantity']:g} {h['coin']} (lot {h['lot']}) is ${h['unrealised_loss_usd']:,.2f}"
+                     f" under its basis; selling it would save about ${h['saves_usd']:,.2f}")
+    return lines
 
 
 def print_copyable(line: str) -> None:
@@ -209,6 +250,8 @@ def print_plan_detail(d: dict[str, Any]) -> None:
     console.print(safe(f"Plan {d['plan_id']}: {d['status']} (from {d['source']}, created {when(d['created_at'])})"))
     if d.get("reason"):
         console.print(safe(f"  {d['reason']}"))
+    from agent.core.domain import RebalancingPlan
+
     print_plan(RebalancingPlan.model_validate(d["plan"]))
     if d["orders"]:
         table(

@@ -60,6 +60,8 @@ class Services:
     configured: Settings | None = None  # the file's settings, before the stored ones (``preferences``)
     #: the services of another ``[[accounts]]`` entry by name (set by ``open_runtime`` when the config has any)
     accounts: Callable[[str], Services] | None = None
+    #: a fleet account: the fleet's own kill switch (the configured store's), which pauses every account too
+    fleet_paused: Callable[[], bool] | None = None
     #: executions running in the background of this process (a TWAP leg outlives the call that started it)
     runs: background.Runs = field(default_factory=background.Runs, repr=False)
     _tools: list[ToolSpec] | None = field(default=None, init=False, repr=False)
@@ -101,7 +103,7 @@ class Services:
         return str(user or self.settings.account_address or "default").lower()
 
     def is_paused(self) -> bool:
-        return self.store.records.is_paused()
+        return self.store.records.is_paused() or (self.fleet_paused is not None and self.fleet_paused())
 
     def strategies(self) -> dict[str, Strategy]:
         """The strategy library (``prompts/strategies/*.md``)."""
@@ -169,7 +171,7 @@ class Services:
     def cancel_open_orders(self) -> orders.CancelResult:
         return orders.cancel_open_orders(self)
 
-    # -- stored settings (seed 000's settings page) --------------------------------------------------
+    # -- stored settings (the web page's settings form) --------------------------------------------------
 
     def settings_fields(self) -> list[preferences.FieldView]:
         return preferences.effective(self)
@@ -200,7 +202,7 @@ class Services:
     def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
         return history.cycle_detail(self, cycle_id)
 
-    # -- evidence (issue 11): one call each, for every interface ---------------------------------------
+    # -- evidence (sensitivity, risk, performance): one call each, for every interface ---------------------------------
 
     def sensitivity(self, target: TargetAllocation | None = None, days: int = 90) -> dict[str, Any]:
         """Stay put vs rebalance over the last ``days`` days of real closes (``services.sensitivity``)."""

@@ -73,17 +73,89 @@ class RebalanceConfig(_Section):
     twap_over_usd: float = Field(
         10_000.0, ge=0, description="legs above this go out as a native TWAP (0: only where the book is too thin)"
     )
+    isolated_leverage: int = Field(
+        1, ge=1, le=100, description="isolated-only perps are set to this leverage (within their max) before opening"
+    )
 
 
 
 
 class RiskConfig(_Section):
-    """Correlation monitor and drawdown protection (seeds 001 and 004)."""
+    """Correlation monitor and drawdown protection."""
 
     max_correlation: float = Field(0.8, gt=0, le=1, description="alert when the holdings' average passes it")
     correlation_window: int = Field(30, ge=5, le=365, description="days of daily returns")
     max_drawdown: float | None = Field(None, gt=0, lt=1, description="protection threshold (None: off)")
     drawdown_exposure: float = Field(0.5, ge=0, le=1, description="risk weights × this past the threshold")
+
+
+class TaxConfig(_Section):
+    """Tax lots: which lots a spot sell consumes and what it realises (``none``: tax logic off)."""
+
+    jurisdiction: Literal["none", "us", "de", "uk"] = "none"
+    lot_selection: Literal["fifo", "lifo", "hifo", "spec"] | None = Field(
+        None, description="default: fifo (de: fifo per account; uk: matching rules, no choice)"
+    )
+    long_term_preference: bool = False
+    wash_sale_days: int = Field(0, ge=0, le=366, description="no buy of an asset this many days after a loss sale")
+    wash_sale_substitute: dict[str, str] = Field(
+        default_factory=dict, description="where a blocked buy goes instead, e.g. {'UBTC/USDC' = 'BTC'}"
+    )
+    harvest: bool = False
+    harvest_min_loss_usd: float = Field(100.0, ge=0)
+    short_term_rate: float = Field(0.35, ge=0, le=1, description="for the savings estimate (us: short; de: taxable)")
+    long_term_rate: float = Field(0.15, ge=0, le=1, description="for the savings estimate (us: long-term)")
+    uk_rate: float = Field(0.24, ge=0, le=1, description="for the savings estimate (uk)")
+    de_exemption_limit: float = Field(1000.0, ge=0, description="de: the yearly limit for gains held ≤ 1 year")
+
+    @property
+    def on(self) -> bool:
+        return self.jurisdiction != "none"
+
+    @property
+    def method(self) -> Literal["fifo", "lifo", "hifo", "spec"]:
+        return self.lot_selection or "fifo"
+
+
+class ExchangeConfig(_Section):
+    """Which venue the account is on. ``binance``/``binanceus``: Binance spot through ccxt; the key and secret come
+    only from ``REBALANCER_BINANCE_API_KEY`` and ``REBALANCER_BINANCE_SECRET``."""
+
+    venue: Literal["hyperliquid", "binance", "binanceus"] = "hyperliquid"
+    quote: str | None = Field(None, description="Binance: the quote buys spend (default USD on binanceus, else USDT)")
+    allow_withdrawal_keys: bool = Field(
+        False, description="Binance: trade with autonomy auto on a key that may withdraw (doctor refuses it otherwise)"
+    )
+
+    @property
+    def is_binance(self) -> bool:
+        return self.venue in ("binance", "binanceus")
+
+
+class SignalsConfig(_Section):
+    """Signal rules (a target from the holdings' signals and a cash reserve); used when no target is given,
+    configured or stored, instead of the strategist."""
+
+    enabled: bool = False
+    min_cash: float = Field(0.20, ge=0, le=1)
+    target_cash: float = Field(0.25, ge=0, le=1)
+    max_cash: float = Field(0.40, ge=0, le=1)
+    cash_floor: float = Field(0.15, ge=0, le=1, description="never go below, even for a strong buy")
+    min_position: float = Field(0.05, ge=0, le=1)
+    max_position: float = Field(0.30, ge=0, le=1)
+    sell_on_signal: bool = True
+    min_hold_minutes: float = Field(5.0, ge=0, description="a holding bought less than this ago is not sold")
+    stop_loss_protection: float | None = Field(
+        0.10, gt=0, lt=1, description="no signal sell while a holding is more than this under its entry (None: off)"
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> SignalsConfig:
+        if not self.cash_floor <= self.min_cash <= self.target_cash <= self.max_cash:
+            raise ValueError("cash bounds must satisfy cash_floor ≤ min_cash ≤ target_cash ≤ max_cash")
+        if self.min_position > self.max_position:
+            raise ValueError("min_position must not exceed max_position")
+        return self
 
 
 class HeartbeatConfig(_Section):
@@ -106,7 +178,7 @@ class HeartbeatConfig(_Section):
 
 
 class ScoreWeights(_Section):
-    """Seed 000's viability weights: how the offline strategist scores a coin (a weighted sum of ratios).
+    """Viability weights: how the offline strategist scores a coin (a weighted sum of ratios).
 
     ``momentum`` weighs the 90-day return over its 90-day volatility, ``trend`` the 30-day return over its
     30-day volatility; the default (1, 0) is the pure 90-day risk-adjusted momentum.
@@ -130,7 +202,7 @@ class StrategistConfig(_Section):
     max_tool_calls: int = Field(6, ge=0, le=50)
     timeout_s: float = Field(60.0, gt=0)
     strategy: str = Field("auto", description="auto (chosen by its preconditions) or a library strategy id")
-    top_percentile: float = Field(0.5, ge=0.1, le=1, description="seed 000: keep this fraction of coins by score")
+    top_percentile: float = Field(0.5, ge=0.1, le=1, description="keep this fraction of coins, best score first")
     score_weights: ScoreWeights = ScoreWeights()
 
     @field_validator("strategy")
@@ -213,9 +285,12 @@ class Settings(_Section):
     limits: Limits = DEFAULT_LIMITS
     heartbeat: HeartbeatConfig = HeartbeatConfig()
     risk: RiskConfig = RiskConfig()
+    tax: TaxConfig = TaxConfig()
     strategist: StrategistConfig = StrategistConfig()
     mcp: McpConfig = McpConfig()
     hyperliquid: HyperliquidSettings = HyperliquidSettings()
+    exchange: ExchangeConfig = ExchangeConfig()
+    signals: SignalsConfig = SignalsConfig()
     lease: LeaseConfig = LeaseConfig()
     web: WebConfig = WebConfig()
     accounts: list[AccountConfig] = Field(default_factory=list)
@@ -223,6 +298,8 @@ class Settings(_Section):
     fleet: FleetConfig = FleetConfig()
     secret_key: SecretStr | None = Field(None, exclude=True)
     keystore_password: SecretStr | None = Field(None, exclude=True)
+    binance_api_key: SecretStr | None = Field(None, exclude=True)
+    binance_secret: SecretStr | None = Field(None, exclude=True)
     source: str = Field("defaults", exclude=True)
 
     @field_validator("network")
@@ -259,6 +336,8 @@ class Settings(_Section):
     @property
     def live(self) -> bool:
         """Real orders on a real exchange: explicit config, a non-local network and a key, all three."""
+        if self.exchange.is_binance:
+            return self.live_trading and not self.is_local and self.binance_secret is not None
         return self.live_trading and not self.is_local and (self.secret_key is not None or self.keystore is not None)
 
     def redacted(self) -> dict[str, Any]:
@@ -266,6 +345,8 @@ class Settings(_Section):
         data = self.model_dump(mode="json")
         data["secret_key"] = "set (hidden)" if self.secret_key else "not set"
         data["keystore_password"] = "set (hidden)" if self.keystore_password else "not set"
+        data["binance_api_key"] = "set (hidden)" if self.binance_api_key else "not set"
+        data["binance_secret"] = "set (hidden)" if self.binance_secret else "not set"
         data["source"] = self.source
         data["execution_effective"] = self.execution_mode
         return data
@@ -313,13 +394,19 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             source += f" + ${var}"
     if "REBALANCER_AUTONOMY" in env:
         data.setdefault("heartbeat", {})["autonomy"] = env["REBALANCER_AUTONOMY"]
+    if "REBALANCER_VENUE" in env:
+        data.setdefault("exchange", {})["venue"] = env["REBALANCER_VENUE"]
+        source += " + $REBALANCER_VENUE"
     if "REBALANCER_PROVIDER" in env:
         data.setdefault("strategist", {})["provider"] = env["REBALANCER_PROVIDER"]
-    for secret in ("secret_key", "keystore_password"):
+    for secret in ("secret_key", "keystore_password", "binance_api_key", "binance_secret"):
         if secret in data:
             raise ConfigError(f"{secret}: secrets are not read from files; set REBALANCER_{secret.upper()}")
     if env.get("REBALANCER_SECRET_KEY"):
         data["secret_key"] = env["REBALANCER_SECRET_KEY"]
+    for secret in ("binance_api_key", "binance_secret"):
+        if env.get(f"REBALANCER_{secret.upper()}"):
+            data[secret] = env[f"REBALANCER_{secret.upper()}"]
     if env.get("REBALANCER_KEYSTORE_PASSWORD"):
         data["keystore_password"] = env["REBALANCER_KEYSTORE_PASSWORD"]
     try:
@@ -334,6 +421,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     check_fleet(settings)
     if settings.live_trading and settings.is_local:
         raise ConfigError("live_trading: needs network = testnet, mainnet or a remote URL, not the local stand-in")
-    if settings.live_trading and not (settings.secret_key or settings.keystore):
+    if settings.live_trading and settings.exchange.is_binance and not settings.binance_secret:
+        raise ConfigError("live_trading: needs REBALANCER_BINANCE_API_KEY and REBALANCER_BINANCE_SECRET")
+    if settings.live_trading and not settings.exchange.is_binance and not (settings.secret_key or settings.keystore):
         raise ConfigError("live_trading: needs REBALANCER_SECRET_KEY or a keystore file")
     return settings

@@ -36,8 +36,8 @@ class History:
 
 def history_name(coin: str, market: Market) -> str:
     info = market.get(coin)
-    if info is not None and info.market == "spot":
-        return underlying(info, market) or coin
+    if info is not None and info.market == "spot":  # a Binance pair's base is the coin itself ("BTC/USD" → BTC)
+        return underlying(info, market) or info.base_token or coin
     return coin
 
 

@@ -48,7 +48,9 @@ class ReadPort(Protocol):
         """The order with this cloid, or None when the exchange has never seen it."""
         ...
 
-    def fills_since(self, ms: int) -> list[Fill]: ...
+    def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
+        """The account's fills from ``ms`` (to ``end_ms``), as one answer of the exchange (at most 2,000)."""
+        ...
 
     def open_orders(self) -> list[OpenOrder]: ...
 
@@ -68,6 +70,15 @@ class TradePort(ReadPort, Protocol):
 
     def schedule_cancel(self, at_ms: int | None) -> bool:
         """Set (or clear, with None) the dead-man switch; False when the exchange refused."""
+        ...
+
+
+@runtime_checkable
+class LeveragePort(Protocol):
+    """An exchange where an asset's margin mode and leverage are set before trading it (Hyperliquid)."""
+
+    def update_leverage(self, coin: str, leverage: int, *, is_cross: bool) -> str | None:
+        """Set them (``updateLeverage``): None when applied, else the exchange's refusal."""
         ...
 
 

@@ -1,4 +1,4 @@
-"""Seed 000's settings, edited from any interface and stored in the database: one rule set with the TOML.
+"""The owner's settings, edited from any interface and stored in the database: one rule set with the TOML.
 
 A stored value is checked by the same pydantic models as the config file (:mod:`agent.services.config`)
 and, once stored, takes effect wherever the config's value would: every runtime applies the stored values
@@ -93,7 +93,7 @@ def _strategies() -> tuple[str, ...]:
 
 
 def fields() -> tuple[Field, ...]:
-    """Seed 000's fields, in its order (schedule, thresholds, strategy, selection, viability, autonomy)."""
+    """The settings form's fields, in its order (schedule, thresholds, strategy, selection, viability, autonomy)."""
     return (
         Field("rebalance.calendar_days", "Schedule (days)", "choice", "rebalance every 3, 7 or 14 days",
               ("3", "7", "14")),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
+from agent.adapters.store.postgres import is_url
 from agent.core.domain import RebalancingPlan, TargetAllocation
 from agent.core.errors import ConfigError, ExchangeError
 from agent.core.execution_style import assign_order_types
@@ -32,7 +33,7 @@ from agent.services.trading.twaps import TwapExecutor
 from agent.strategist.base import ToolSpec
 
 if TYPE_CHECKING:
-    from agent.adapters.hyperliquid.client import HyperliquidExchange
+    pass
 
 #: The database a first run creates by itself (any other path needs ``rebalancer db init``).
 DEFAULT_DB = "rebalancer.db"
@@ -56,7 +57,40 @@ def _secret(settings: Settings) -> str | None:
     return None
 
 
-def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any, budget: Any = None) -> HyperliquidExchange:
+def _binance(settings: Settings, stack: ExitStack, standin_snapshot: Any) -> Any:
+    """Binance spot through ccxt: the in-process local Binance (seeded with the demo account or
+    ``local_snapshot``), a Binance stand-in already on loopback, the spot testnet, or Binance itself."""
+    from agent.adapters.binance.client import BinanceExchange
+
+    venue, quote = settings.exchange.venue, settings.exchange.quote
+    key = settings.binance_api_key.get_secret_value() if settings.binance_api_key else None
+    secret = settings.binance_secret.get_secret_value() if settings.binance_secret else None
+    timeout = settings.hyperliquid.timeout_s
+    if settings.network == "local":
+        from agent.standin.binance.seed import DEMO_KEY, DEMO_SECRET, demo_snapshot, from_snapshot
+        from agent.standin.binance.server import BinanceServer
+
+        seed = standin_snapshot
+        if seed is None:
+            local = settings.local_snapshot
+            seed = json.loads(Path(local).read_text()) if local else demo_snapshot(venue)
+        server = stack.enter_context(BinanceServer(from_snapshot(seed)))
+        return BinanceExchange(server.url, api_key=key or DEMO_KEY, secret=secret or DEMO_SECRET, venue=venue,
+                               quote=quote, timeout_s=timeout)
+    if settings.is_local:
+        from agent.standin.binance.seed import DEMO_KEY, DEMO_SECRET
+
+        return BinanceExchange(settings.network, api_key=key or DEMO_KEY, secret=secret or DEMO_SECRET, venue=venue,
+                               quote=quote, timeout_s=timeout)
+    testnet = settings.network == "testnet"
+    url = None if settings.network in ("testnet", "mainnet") else settings.network
+    return BinanceExchange(url, api_key=key, secret=secret if settings.live else None, venue=venue, quote=quote,
+                           timeout_s=timeout, testnet=testnet)
+
+
+def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any, budget: Any = None) -> Any:
+    if settings.exchange.is_binance:
+        return _binance(settings, stack, standin_snapshot)
     from agent.adapters.hyperliquid.client import HyperliquidExchange  # the SDK loads only when needed
 
     kw = settings.hyperliquid.client_kwargs()
@@ -106,6 +140,7 @@ def open_runtime(
     model_tools: Callable[[Services], list[ToolSpec]] | None = None,
     offline: bool = False,
     budget: Any = None,
+    fleet_paused: Callable[[], bool] | None = None,
     create_store: bool | None = None,
 ) -> Iterator[Services]:
     """Everything an interface needs, closed cleanly on exit.
@@ -116,6 +151,7 @@ def open_runtime(
     with its own clock). ``offline`` opens only the store (pause, resume, history, plans): no exchange is
     started or read. ``budget``: a rate budget shared with other accounts' clients (the fleet's per-IP
     weight). With ``[[accounts]]``, ``services.accounts`` opens each one's services by name on first use.
+    ``fleet_paused``: for a fleet account, the fleet's kill switch, read with the account's own before every order.
     ``create_store``: whether a missing database may be created (see :func:`open_store`).
     """
     with ExitStack() as stack:
@@ -140,6 +176,7 @@ def open_runtime(
                 mode="live" if mode in ("local", "live") else ("paper" if mode == "paper" else "dry-run"),
                 is_paused=store.records.is_paused,
                 max_slippage_pct=settings.rebalance.max_slippage,
+                isolated_leverage=settings.rebalance.isolated_leverage,
             )
             if mode == "dry-run":
                 trade = None  # dry-run wraps every state-changing call: nothing reaches the exchange
@@ -150,11 +187,14 @@ def open_runtime(
             # tick), so an order another live process has in flight is never touched, and reads never wait.
         services.model_tools = model_tools
         services.configured = configured
+        services.fleet_paused = fleet_paused
+        if services.executor is not None and fleet_paused is not None:
+            services.executor.is_paused = services.is_paused
         if settings.accounts and not offline and snapshot is None:
             from agent.services.fleet.accounts import AccountServices
 
             url = getattr(services.exchange, "base_url", None) if settings.is_local else None
-            services.accounts = AccountServices(settings, url, stack, clock)
+            services.accounts = AccountServices(settings, url, stack, clock, fleet_paused=store.records.is_paused)
         yield services
 
 
@@ -175,10 +215,10 @@ def open_store(settings: Settings, *, create: bool | None = None) -> Store:
     (the caller's own choice). A path configured in a file or ``REBALANCER_DB`` that does not exist is a
     ``ConfigError`` naming ``rebalancer db init``: a mistyped path would otherwise start a fresh database
     without the kill switch, the day's traded total or the journal. ``create=False`` (an autonomous
-    heartbeat) never creates.
+    heartbeat) never creates. A PostgreSQL URL names a server: it is checked when it is reached.
     """
     path = settings.db
-    if path != ":memory:" and not Path(path).exists():
+    if path != ":memory:" and not is_url(path) and not Path(path).exists():
         configured = "db" in settings.model_fields_set and settings.source != "defaults"
         default = Path(path) == Path(DEFAULT_DB) or not configured
         if not (default if create is None else create):

@@ -1,5 +1,8 @@
 """/exchange: authenticate a signed action, check its nonce, and run it on the :class:`StandIn`.
 
+L1 actions are checked against the stand-in's chain only (``StandIn.mainnet``); user-signed actions go to
+:mod:`agent.standin.user_actions`.
+
 Response shapes are Hyperliquid's: ``{"status": "ok", "response": {"type": ..., "data": ...}}`` or a
 whole-request failure ``{"status": "err", "response": "<text>"}``. Texts the real exchange is known
 to use are used verbatim; texts prefixed "Stand-in:" mark behaviour the stand-in does not model.
@@ -10,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from agent.standin import subaccounts
-from agent.standin.signing import candidate_signers
+from agent.standin import subaccounts, user_actions
+from agent.standin.signing import recover_l1_signer
 
 if TYPE_CHECKING:
     from agent.standin.engine import StandIn
@@ -41,11 +44,16 @@ def handle_exchange(ex: StandIn, body: Mapping[str, Any]) -> dict[str, Any]:
         raise BadRequest("missing field `nonce` or `signature`")
     vault = body.get("vaultAddress")
     expires = body.get("expiresAfter")
+    if action["type"] in user_actions.KINDS:
+        try:
+            error = user_actions.handle(ex, action, nonce, signature)
+        except user_actions.Malformed as exc:
+            raise BadRequest(str(exc)) from exc
+        return _err(error) if error else _ok("default")
     try:
-        signers = candidate_signers(action, signature, nonce, vault, expires)
+        signer = recover_l1_signer(action, signature, nonce, vault, expires, is_mainnet=ex.mainnet)
     except Exception as exc:  # malformed signature or unencodable action
         raise BadRequest(f"invalid signature: {exc}") from exc
-    signer = next((s for s in signers if ex.is_authorized(s)), signers[0])
     if not ex.is_authorized(signer):
         return _err(f"User or API Wallet {signer.lower()} does not exist.")
     target = ex if vault is None else subaccounts.vault_engine(ex, vault)

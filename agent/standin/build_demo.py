@@ -49,7 +49,7 @@ USDC_TOKEN = {
 }
 SPOT_DEPTH_FACTOR = Decimal("0.25")
 MIN_DEPTH_FACTOR = Decimal("0.01")
-# Seed 002 holdings (see README): spot balances and the AVAX perp.
+# The demo account's holdings (their source: agent/data/README.md): spot balances and the AVAX perp.
 SPOT_HOLDINGS = {"UBTC": Decimal("0.03482"), "UETH": Decimal("1.54158"), "USOL": Decimal("25.111")}
 UETH_HOLD = Decimal("0.143")
 SPOT_USDC = Decimal("77.71")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from agent.standin import accounting, orders, subaccounts, twap, unified, views
 from agent.standin import clock as market_clock
-from agent.standin import orders, subaccounts, twap, unified, views
 from agent.standin.accounting import PerpSummary, summarize
 from agent.standin.dexes import Dex, parse_dexes
 from agent.standin.rules import ZERO, dec
@@ -37,6 +37,7 @@ from agent.standin.snapshot import (
 from agent.standin.state import Account, Book, Market, OrderRecord, Token
 
 SCHEDULE_CANCEL_MIN_DELAY_MS = 5_000
+AGENT_VALIDITY_MS = 180 * 86_400_000  # an API wallet approved without valid_until: 180 days
 ABSTRACTIONS = ("disabled", "default", "dexAbstraction", "unifiedAccount", "portfolioMargin")
 
 
@@ -79,9 +80,15 @@ class StandIn:
         self.books = books
         self.mids = mids
         self.marks = marks
-        self.agents = {a.lower() for a in approved_agents}
+        #: approved API wallets: address → (name, validUntil ms); a snapshot's are named agent0, agent1 …
+        self.agents: dict[str, tuple[str, int]] = {}
+        #: L1 signatures are checked for this chain only (testnet-style "b" by default, mainnet "a" with
+        #: ``exchange serve --mainnet-signatures``), and user-signed actions must name it in ``hyperliquidChain``.
+        self.mainnet = False
         self.fees = fees
         self.clock = clock
+        for a in approved_agents:
+            self.approve_agent(a)
         self.used_nonces: dict[str, set[int]] = {}
         existing = [o.oid for o in account.orders.values()]
         self.next_oid = max([*existing, 1_000_000_000]) + 1
@@ -190,6 +197,8 @@ class StandIn:
             clock=clock,
         )
         standin.dexes = dexes
+        # trade ids are unique per exchange: new fills number on from the seeded history's
+        standin.next_tid = 1 + max((int(str(f.get("tid") or 0)) for f in account.fills), default=0)
         standin.book_seed = {coin: copy.deepcopy(book) for coin, book in books.items()}
         standin.funding_rates = market_clock.funding_rates(snapshot, dexes)
         if account.unified:
@@ -205,11 +214,24 @@ class StandIn:
         return isinstance(address, str) and address.lower() == self.account.user
 
     def is_authorized(self, signer: str) -> bool:
-        return signer.lower() == self.account.user or signer.lower() in self.agents
+        address = signer.lower()
+        if address == self.account.user:
+            return True
+        agent = self.agents.get(address)
+        return agent is not None and agent[1] > self.now_ms()
 
-    def approve_agent(self, address: str) -> None:
+    def approve_agent(self, address: str, name: str | None = None, valid_until_ms: int | None = None) -> None:
+        """Approve an API wallet. Hyperliquid keeps one unnamed wallet and named ones: approving another
+        unnamed one (``name`` "") or one under a name already used replaces the previous one."""
         with self.lock:
-            self.agents.add(address.lower())
+            address = address.lower()
+            if name is None:
+                name = self.agents[address][0] if address in self.agents else f"agent{len(self.agents)}"
+            for other, (other_name, _) in list(self.agents.items()):
+                if other_name == name and other != address:
+                    del self.agents[other]
+            until = valid_until_ms if valid_until_ms is not None else self.now_ms() + AGENT_VALIDITY_MS
+            self.agents[address] = (name, until)
 
     def max_leverage(self) -> dict[str, int]:
         return {m.coin: m.max_leverage for m in self.markets_by_asset.values() if not m.spot}
@@ -286,15 +308,21 @@ class StandIn:
         return tid
 
     def tick(self) -> None:
-        """Run due TWAP suborders and fire the dead-man switch when its time has come (lazily, per request)."""
+        """Run due TWAP suborders, liquidate isolated positions whose margin is gone, and fire the dead-man
+        switch when its time has come (lazily, per request)."""
         market_clock.tick(self)
         twap.tick(self)
+        max_lev = self.max_leverage()
+        for pos in list(self.account.positions.values()):
+            if accounting.isolated_liquidated(pos, self.mark(pos.coin), max_lev[pos.coin]):
+                orders.liquidate(self, pos)
         due = self.account.scheduled_cancel_ms
         if due is not None and self.now_ms() >= due:
             self.account.scheduled_cancel_ms = None
             for order in self.open_orders():
                 orders.close_order(self, order, "scheduledCancel")
-            twap.stop_all(self)  # assumed: a fired switch stops running TWAPs too (not documented)
+            # Running TWAPs go on: whether a fired switch stops them is not documented, so the stand-in
+            # takes the case a client must survive (it cancels them by id itself).
 
     # ----------------------------------------------------------------- /exchange entry points
     def check_nonce(self, signer: str, nonce: int) -> str | None:
@@ -351,10 +379,17 @@ class StandIn:
             if is_cross and market.only_isolated:
                 return "Stand-in: cross margin is not allowed for this isolated-only asset."
             kind = "cross" if is_cross else "isolated"
-            self.account.leverage[market.coin] = (kind, leverage)
             pos = self.account.positions.get(market.coin)
+            if pos is not None and pos.leverage_type != kind:
+                return "Cannot switch leverage type with open position."
+            if pos is not None and kind == "isolated":  # the ring-fenced margin follows the new leverage
+                needed = accounting.opening_margin(abs(pos.szi), pos.entry_px, leverage) - pos.isolated_margin
+                if needed > self.perp_available(market.dex):
+                    return "Stand-in: insufficient margin to lower the leverage of this isolated position."
+                pos.isolated_margin += needed
+            self.account.leverage[market.coin] = (kind, leverage)
             if pos is not None:
-                pos.leverage, pos.leverage_type = leverage, kind
+                pos.leverage = leverage
             return None
 
     # ----------------------------------------------------------------- /info

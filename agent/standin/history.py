@@ -35,7 +35,7 @@ PERIODS = (("day", DAY_MS), ("week", 7 * DAY_MS), ("month", 30 * DAY_MS), ("allT
 
 def values(ex: StandIn) -> tuple[Decimal, Decimal]:
     """(total, perp) account value now: perp account value (every dex) plus spot balances at mid (USDC at 1);
-    on a unified or portfolio-margin account, spot balances at mid plus perp unrealized PnL (issue 10)."""
+    on a unified or portfolio-margin account, spot balances at mid plus perp unrealized PnL."""
     perp = sum((ex.perp_summary(d).account_value for d in ("", *ex.dexes)), ZERO)
     spot = ZERO
     if ex.account.unified:

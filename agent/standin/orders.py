@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from agent.standin import matching, unified
+from agent.standin.accounting import isolated, opening_margin
 from agent.standin.rules import (
     ZERO,
     dec,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from agent.standin.engine import StandIn
 
 MIN_NOTIONAL = Decimal(10)
-#: Hyperliquid's answer to a non-ALO order right after a network upgrade (issue 10 quotes it).
+#: Hyperliquid's answer to a non-ALO order right after a network upgrade (quoted from the API docs).
 POST_ONLY_AFTER_UPGRADE = "Only post-only orders allowed immediately after a network upgrade"
 REFERENCE_BAND = Decimal(5)  # "cannot be more than 80% away from the reference price"
 
@@ -264,12 +265,19 @@ def _settle_perp(ex: StandIn, market: Market, order: OrderRecord, trade: matchin
     if new == ZERO:
         acct.positions.pop(market.coin, None)
     elif pos is None or old == ZERO:
-        acct.positions[market.coin] = Position(market.coin, new, trade.px, lev, kind)
+        margin = opening_margin(abs(new), trade.px, lev) if kind == "isolated" else ZERO
+        acct.positions[market.coin] = Position(market.coin, new, trade.px, lev, kind, isolated_margin=margin)
     elif (old > 0) != (new > 0):
         pos.szi, pos.entry_px, pos.cum_funding_since_open = new, trade.px, ZERO
+        if isolated(pos):
+            pos.isolated_margin = opening_margin(abs(new), trade.px, pos.leverage)
     else:
         if abs(new) > abs(old):
             pos.entry_px = (abs(old) * pos.entry_px + trade.sz * trade.px) / abs(new)
+            if isolated(pos):  # more margin moves out of the cross balance
+                pos.isolated_margin += opening_margin(trade.sz, trade.px, pos.leverage)
+        elif isolated(pos):  # margin released pro rata (with the realized PnL, back to cross)
+            pos.isolated_margin = pos.isolated_margin * abs(new) / abs(old)
         pos.szi = new
     if pos is not None and new != ZERO:
         pos.cum_funding_since_change = ZERO
@@ -317,3 +325,37 @@ def _settle_spot(ex: StandIn, market: Market, order: OrderRecord, trade: matchin
         "fee": fmt(fee, 8),
         "feeToken": fee_token,
     }
+
+
+def liquidate(ex: StandIn, pos: Position) -> None:
+    """Close an isolated position at the mark on its own margin: what is left of that margin is lost
+    (taken by the liquidator); the cross balance is untouched. Recorded as a fill with ``liquidation``."""
+    acct = ex.account
+    mark = ex.mark(pos.coin)
+    market = ex.markets_by_coin[pos.coin]
+    left = max(ZERO, pos.isolated_margin + pos.szi * (mark - pos.entry_px))
+    delta = pos.szi * mark - left  # the position's value comes back to the ledger, less its lost margin
+    if market.dex:
+        acct.dex_raw_usd[market.dex] = acct.dex_raw_usd.get(market.dex, ZERO) + delta
+    else:
+        acct.raw_usd += delta
+    acct.positions.pop(pos.coin, None)
+    acct.fills.append(
+        {
+            "coin": pos.coin,
+            "px": fmt(mark),
+            "sz": fmt(abs(pos.szi)),
+            "side": "A" if pos.szi > 0 else "B",
+            "time": ex.now_ms(),
+            "startPosition": fmt(pos.szi),
+            "dir": "Close Long" if pos.szi > 0 else "Close Short",
+            "closedPnl": fmt(pos.szi * (mark - pos.entry_px), 6),
+            "hash": "0x" + "0" * 64,
+            "oid": ex.new_oid(),
+            "crossed": True,
+            "fee": "0.0",
+            "tid": ex.new_tid(),
+            "feeToken": "USDC",
+            "liquidation": {"liquidatedUser": acct.user, "markPx": fmt(mark), "method": "market"},
+        }
+    )

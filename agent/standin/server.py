@@ -182,10 +182,13 @@ def serve(
     time_scale: float = 1.0,
     replay: bool = False,
     funding: bool = False,
+    mainnet: bool = False,
 ) -> StandInServer:
     """Start a stand-in in a background thread (port 0 picks a free port). Its market clock (TWAP suborders,
-    hourly funding, replayed prices with ``replay``) runs ``time_scale`` × the wall clock."""
+    hourly funding, replayed prices with ``replay``) runs ``time_scale`` × the wall clock. Signatures are
+    checked for testnet, or for mainnet with ``mainnet``."""
     exchange = _exchange(snapshot, approved_agents)
+    exchange.mainnet = mainnet
     exchange.time_scale = time_scale
     exchange.charges_funding = funding
     if replay:
@@ -202,9 +205,11 @@ def serve_forever(
     approved_agents: Iterable[str] = (),
     time_scale: float = 1.0,
     replay: bool = False,
+    mainnet: bool = False,
 ) -> None:
     """Serve in the calling thread until SIGINT/SIGTERM (or ``KeyboardInterrupt``)."""
     exchange = _exchange(snapshot, approved_agents)
+    exchange.mainnet = mainnet
     exchange.time_scale = time_scale
     exchange.charges_funding = True  # `rebalancer exchange serve`: funding every hour of its market clock
     if replay:
@@ -233,7 +238,9 @@ def run_until_signal(server: StandInServer) -> None:
         server.stop()
 
 
-def run_server(snapshot_path: str, host: str, port: int, time_scale: float = 1.0, replay: bool = False) -> None:
+def run_server(
+    snapshot_path: str, host: str, port: int, time_scale: float = 1.0, replay: bool = False, mainnet: bool = False
+) -> None:
     """For ``rebalancer exchange serve``: load a snapshot file and serve it until SIGINT/SIGTERM."""
     snapshot = json.loads(Path(snapshot_path).read_text(encoding="utf-8"))
-    serve_forever(snapshot, host=host, port=port, time_scale=time_scale, replay=replay)
+    serve_forever(snapshot, host=host, port=port, time_scale=time_scale, replay=replay, mainnet=mainnet)

@@ -119,13 +119,19 @@ def parse_clearinghouse_state(state: Mapping[str, Any], max_leverage: Mapping[st
         cum = pos.get("cumFunding") or {}
         position_value = dec(pos.get("positionValue", abs(szi) * entry_px))
         signed_value += position_value if szi > 0 else -position_value
+        kind = str(lev.get("type", "cross"))
+        iso_margin = ZERO
+        if kind == "isolated":  # rawUsd = margin − szi·entryPx; without it, the margin at entry
+            raw_iso = lev.get("rawUsd")
+            iso_margin = dec(raw_iso) + szi * entry_px if raw_iso is not None else abs(szi) * entry_px / lev_value
         positions.append(
             Position(
                 coin=coin,
                 szi=szi,
                 entry_px=entry_px,
                 leverage=lev_value,
-                leverage_type=str(lev.get("type", "cross")),
+                leverage_type=kind,
+                isolated_margin=iso_margin,
                 cum_funding_all_time=dec(cum.get("allTime", 0)),
                 cum_funding_since_open=dec(cum.get("sinceOpen", 0)),
                 cum_funding_since_change=dec(cum.get("sinceChange", 0)),

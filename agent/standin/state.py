@@ -54,6 +54,7 @@ class Position:
     entry_px: Decimal
     leverage: int
     leverage_type: str = "cross"
+    isolated_margin: Decimal = ZERO  # isolated: the margin ring-fenced for this position (agent.standin.accounting)
     cum_funding_all_time: Decimal = ZERO
     cum_funding_since_open: Decimal = ZERO
     cum_funding_since_change: Decimal = ZERO

@@ -98,9 +98,9 @@ def info(ex: StandIn, request: Mapping[str, Any]) -> Any:
     if kind == "userRole":  # the master's view, plus its subaccounts
         if user in ex.subaccounts:
             return {"role": "subAccount", "data": {"master": ex.account.user}}
-        from agent.standin import views
+        from agent.standin import wallets
 
-        return views.user_role(ex, request, ex.is_user(user))
+        return wallets.user_role(ex, request, ex.is_user(user))
     start, end = int(request["startTime"]), request.get("endTime")
     engine = engine_for(ex, user)
     if engine is ex and user != ex.account.user:

@@ -100,14 +100,6 @@ def cancel(ex: StandIn, asset: int, twap_id: int) -> Any:
     return "success"
 
 
-def stop_all(ex: StandIn) -> None:
-    """Terminate every running TWAP (the dead-man switch fired)."""
-    for run in ex.twaps.values():
-        if run.status == "activated":
-            run.status = "terminated"
-            _history(ex, run)
-
-
 def tick(ex: StandIn) -> None:
     """Run every suborder whose time has come on the TWAP clock."""
     now = ex.now_ms()

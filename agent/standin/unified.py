@@ -10,7 +10,9 @@ what it reports and checks:
   realised PnL, fees, funding; unrealised PnL is not in it);
 - spot USDC ``hold`` = what resting spot buys lock + the margin used by perp positions and resting perp
   orders (assumed: a recorded unified answer shows ``hold`` = ``total`` with positions open);
-- orders of either kind may spend ``total − hold``;
+- orders of either kind may spend the free collateral, equity − margin used with equity = the USDC
+  ``total`` + unrealised PnL (a peer that checked a live unified account; not in the official docs),
+  capped by ``total − hold``: with losing positions that is less than ``total − hold``;
 - each perp dex's ``clearinghouseState`` lists the positions as usual, with ``accountValue`` = margin used
   + unrealised PnL and ``withdrawable`` 0 (an assumed shape, "not meaningful": nothing should add it).
 """
@@ -47,9 +49,15 @@ def usdc_hold(ex: StandIn) -> Decimal:
     return (bal.hold if bal else ZERO) + margin_used(ex) + ex.order_margin()
 
 
+def unrealized_pnl(ex: StandIn) -> Decimal:
+    return sum((p.szi * (ex.mark(p.coin) - p.entry_px) for p in ex.account.positions.values()), ZERO)
+
+
 def usdc_available(ex: StandIn) -> Decimal:
-    """What a new order (spot buy or perp open) may spend."""
-    return max(ZERO, usdc_total(ex) - usdc_hold(ex))
+    """What a new order (spot buy or perp open) may spend: equity − margin used (and what orders lock),
+    never more than ``total − hold``."""
+    free = usdc_total(ex) - usdc_hold(ex)
+    return max(ZERO, min(free, free + unrealized_pnl(ex)))
 
 
 def seed(ex: StandIn) -> None:

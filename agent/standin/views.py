@@ -12,7 +12,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent.standin import accounting, history, matching, unified
+from agent.standin import accounting, history, matching, unified, wallets
 from agent.standin.rules import ZERO, fmt
 from agent.standin.snapshot import EMPTY_SPOT_META
 from agent.standin.state import OrderRecord, dex_of
@@ -82,7 +82,7 @@ def clearinghouse_state(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[
     max_lev = ex.max_leverage()
     upnl_all = sum((p.szi * (ex.mark(p.coin) - p.entry_px) for p in ex.account.positions.values()), ZERO)
     # unified: the whole USDC balance backs the positions (liquidation is computed against it)
-    liq_summary = replace(summary, account_value=unified.usdc_total(ex) + upnl_all) if ex.account.unified else summary
+    liq_summary = replace(summary, cross_value=unified.usdc_total(ex) + upnl_all) if ex.account.unified else summary
     positions = []
     for pos in sorted(ex.account.positions.values(), key=lambda p: p.coin):
         if dex_of(pos.coin) != dex:
@@ -91,8 +91,8 @@ def clearinghouse_state(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[
         upnl = pos.szi * (mark - pos.entry_px)
         initial = abs(pos.szi) * pos.entry_px / Decimal(pos.leverage)
         leverage: dict[str, Any] = {"type": pos.leverage_type, "value": pos.leverage}
-        if pos.leverage_type == "isolated":
-            leverage["rawUsd"] = fmt(-pos.szi * pos.entry_px + accounting.margin_used(pos, mark), 6)
+        if accounting.isolated(pos):
+            leverage["rawUsd"] = fmt(accounting.isolated_raw_usd(pos), 6)
         liq = accounting.liquidation_px(pos, liq_summary, mark, max_lev[pos.coin])
         positions.append(
             {
@@ -127,9 +127,17 @@ def clearinghouse_state(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[
         "totalRawUsd": fmt(raw, 6),
         "totalMarginUsed": fmt(summary.total_margin_used, 6),
     }
+    cross = dict(margin)  # the cross positions alone (isolated ones have their own margin)
+    if not ex.account.unified:
+        cross = {
+            "accountValue": fmt(summary.cross_value, 6),
+            "totalNtlPos": fmt(summary.cross_ntl_pos, 6),
+            "totalRawUsd": fmt(raw - summary.isolated_raw_usd, 6),
+            "totalMarginUsed": fmt(summary.cross_margin_used, 6),
+        }
     return {
         "marginSummary": margin,
-        "crossMarginSummary": dict(margin),
+        "crossMarginSummary": cross,
         "crossMaintenanceMarginUsed": fmt(summary.maintenance_margin, 6),
         "withdrawable": fmt(withdrawable, 6),
         "assetPositions": positions,
@@ -275,7 +283,31 @@ def meta(ex: StandIn, req: Mapping[str, Any] | None = None, _own: bool = False) 
 
 
 def spot_meta(ex: StandIn, _req: Mapping[str, Any] | None = None, _own: bool = False) -> dict[str, Any]:
-    return dict(ex.snapshot.get("spotMeta") or EMPTY_SPOT_META)
+    """The snapshot's ``spotMeta`` with its token list made dense, as Hyperliquid's is (token ``index`` =
+    position in ``tokens``): a snapshot keeps only the tokens it uses, so the gaps are filled with
+    placeholder tokens that no pair trades (clients such as ccxt look a pair's tokens up by position)."""
+    out = dict(ex.snapshot.get("spotMeta") or EMPTY_SPOT_META)
+    out["tokens"] = dense_tokens(out.get("tokens") or [])
+    return out
+
+
+def dense_tokens(tokens: list[Any]) -> list[Any]:
+    by_index = {int(t["index"]): t for t in tokens}
+    top = max(by_index, default=-1)
+    return [by_index.get(i) or _placeholder_token(i) for i in range(top + 1)]
+
+
+def _placeholder_token(index: int) -> dict[str, Any]:
+    return {
+        "name": f"UNLISTED{index}",
+        "szDecimals": 0,
+        "weiDecimals": 0,
+        "index": index,
+        "tokenId": f"0x{index:032x}",
+        "isCanonical": False,
+        "evmContract": None,
+        "fullName": "stand-in placeholder: a token the snapshot does not hold",
+    }
 
 
 def _synthetic_ctx(ex: StandIn, coin: str) -> dict[str, Any]:
@@ -312,9 +344,19 @@ def meta_and_asset_ctxs(ex: StandIn, req: Mapping[str, Any], _own: bool) -> list
 
 
 def spot_meta_and_asset_ctxs(ex: StandIn, _req: Mapping[str, Any], _own: bool) -> list[Any]:
+    """``[spotMeta, ctxs]`` with ``ctxs[i]`` the context of the pair whose ``index`` is i, as on Hyperliquid
+    (where the universe is dense too): pairs the snapshot leaves out get an empty placeholder context."""
     sm = spot_meta(ex)
-    ctxs = []
-    for pair in sm["universe"]:
+    by_index = {int(pair["index"]): pair for pair in sm["universe"]}
+    ctxs: list[dict[str, Any]] = []
+    for i in range(max(by_index, default=-1) + 1):
+        pair = by_index.get(i)
+        if pair is None:
+            ctxs.append(
+                {"prevDayPx": "0.0", "dayNtlVlm": "0.0", "markPx": "0.0", "midPx": None, "circulatingSupply": "0.0",
+                 "coin": f"@{i}", "totalSupply": "0.0", "dayBaseVlm": "0.0"}
+            )  # fmt: skip
+            continue
         ctx = _synthetic_ctx(ex, pair["name"])
         ctxs.append(
             {
@@ -372,25 +414,6 @@ def user_abstraction(ex: StandIn, _req: Mapping[str, Any], own: bool) -> str:
     return ex.account.abstraction if own else "default"
 
 
-def user_role(ex: StandIn, req: Mapping[str, Any], own: bool) -> dict[str, Any]:
-    """``{"role": "user"}`` for the account, ``{"role": "agent", "data": {"user": master}}`` for an
-    approved API wallet, ``{"role": "missing"}`` for anything else (recorded: ``{"role": "vault"}``)."""
-    if own:
-        return {"role": "user"}
-    address = str(req["user"]).lower()
-    if address in ex.agents:
-        return {"role": "agent", "data": {"user": ex.account.user}}
-    return {"role": "missing"}
-
-
-def extra_agents(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[dict[str, Any]]:
-    """The account's approved API wallets, shaped as recorded: ``{name, address, validUntil}``."""
-    if not own:
-        return []
-    until = ex.now_ms() + 180 * 86_400_000
-    return [{"name": f"agent{i}", "address": a, "validUntil": until} for i, a in enumerate(sorted(ex.agents))]
-
-
 _HANDLERS: dict[str, Any] = {
     "clearinghouseState": clearinghouse_state,
     "spotClearinghouseState": spot_clearinghouse_state,
@@ -415,7 +438,7 @@ _HANDLERS: dict[str, Any] = {
     "perpDexs": perp_dexs,
     "twapHistory": twap_history,
     "userTwapSliceFills": user_twap_slice_fills,
-    "userRole": user_role,
-    "extraAgents": extra_agents,
+    "userRole": wallets.user_role,
+    "extraAgents": wallets.extra_agents,
 }
 assert set(_HANDLERS) == set(REQUIRED)

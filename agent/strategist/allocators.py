@@ -81,7 +81,7 @@ def cap_weights(weights: Mapping[str, float], max_position: float, *, redistribu
 
 def equal_weight(scores: Mapping[str, float], top_percentile: float, max_position: float,
                  cash: float = 0.0) -> dict[str, float]:
-    """Seed 000: keep the top percentile by score, equal weights, capped at ``max_position``; rest USDC.
+    """Keep the top percentile by score, equal weights, capped at ``max_position``; rest USDC.
 
     ``top_percentile`` is a fraction (0.5 = the seed's "top 50 %"). ``cash`` is reserved first; what
     the cap removes also stays in USDC (the seed: "excess to USDC"), never redistributed.
@@ -97,7 +97,7 @@ def equal_weight(scores: Mapping[str, float], top_percentile: float, max_positio
 
 def score_weighted(scores: Mapping[str, float], top_percentile: float, max_position: float,
                    budget: float = 1.0) -> dict[str, float]:
-    """Seed 000's score-weighted variant: weight ∝ score among the top percentile of positive scores.
+    """The score-weighted variant: weight ∝ score among the top percentile of positive scores.
 
     Only positive scores get weight (a negative score is not conviction). ``budget`` is the invested
     fraction; capped excess is redistributed to the uncapped coins, then to USDC.
@@ -217,7 +217,7 @@ def cash_reserve_plan(
     locked_cash: float = 0.0,
     raise_cash_to: str = "min",
 ) -> CashReserveResult:
-    """Seed 002's cash-reserve manager, step by step (see ``cash_reserve`` for the rules).
+    """The cash-reserve manager, step by step (see ``cash_reserve`` for the rules).
 
     ``current_weights`` are long weights of the holdings; a ``USDC`` entry is the *free* cash (when
     absent, free cash = 1 − holdings − ``locked_cash``). ``locked_cash`` is cash held by open orders:
@@ -304,7 +304,7 @@ def cash_reserve(
     locked_cash: float = 0.0,
     raise_cash_to: str = "min",
 ) -> dict[str, float]:
-    """Seed 002's rules as a target: minimal changes to the current holdings.
+    """The cash-reserve rules as a target: minimal changes to the current holdings.
 
     In order: (2) exit holdings with a sell signal; (4) trim every position to ``max_position`` and
     exit positions under ``min_position``; (1) if free cash is under ``min_cash``, sell the weakest

@@ -1,6 +1,6 @@
 """The strategist's final answer: the submit tools' strict schemas, and validation that fails closed.
 
-Two answer forms (seed 003):
+Two answer forms:
 
 - ``submit_target`` (option 1): ``{selected_strategy, target_allocation, reasoning}``. On the wire the
   allocation is a list of ``{"coin", "weight"}`` pairs because strict JSON schemas (OpenAI ``strict: true``)

@@ -40,7 +40,7 @@ class DecisionContext:
     limits: Limits = field(default_factory=Limits)
     tools: list[ToolSpec] = field(default_factory=list)
     current_targets: Mapping[str, float] | None = None  # fixed targets from config, if any
-    # seed 000's settings: a strategy chosen by the owner ("auto": by preconditions), the fraction of coins
+    # the owner's settings: a strategy chosen by the owner ("auto": by preconditions), the fraction of coins
     # kept by score, and the weights of the score (90-day momentum, 30-day trend)
     strategy: str = "auto"
     top_percentile: float = 0.5

@@ -204,7 +204,7 @@ class OfflineStrategist:
         lines = [f"Market: {env.summary.describe()}.", f"Regime: {env.regime} ({env.regime_why})."]
         chosen: str | None = None
         if ctx.strategy in self.strategies and (ctx.strategy != "fixed-targets" or ctx.current_targets):
-            chosen = ctx.strategy  # the owner's choice (seed 000's settings); its preconditions are still shown
+            chosen = ctx.strategy  # the owner's choice in the settings; its preconditions are still shown
             lines.append(f"Strategy chosen in the settings: {chosen}.")
         for sid in PRIORITY:
             if sid not in self.strategies:
@@ -347,7 +347,7 @@ class OfflineStrategist:
             )
             steps = "; ".join(f"{s.coin} {s.delta:+.2%} ({s.reason})" for s in res.steps) or "no change"
             return res.weights, [
-                f"Seed 002 bands, free cash {res.free_cash_before:.1%} -> {res.free_cash_after:.1%}: {steps}."
+                f"Cash-reserve bands, free cash {res.free_cash_before:.1%} -> {res.free_cash_after:.1%}: {steps}."
             ]
         if sid == "funding-harvest":
             return self._funding(env, caps)
@@ -376,7 +376,7 @@ class OfflineStrategist:
             legs.append((r.coin, hedge if hedge is not None and _allowed(env.ctx, hedge) else None))
         per = {c: (caps.max_position if h else min(caps.max_position, UNHEDGED_SHORT_MAX)) for c, h in legs}
         gross = sum(per[c] * (2 if h else 1) for c, h in legs)
-        room = min(caps.max_leverage, 1.0) - CASH_MIN  # keep 20 % USDC as margin (seed 003)
+        room = min(caps.max_leverage, 1.0) - CASH_MIN  # keep 20 % USDC as margin
         scale = min(1.0, room / gross) if gross > 0 else 0.0
         weights: dict[str, float] = {}
         notes = []

@@ -51,7 +51,7 @@ def momentum_score(feats: Mapping[str, float]) -> float:
 
 
 def weighted_score(feats: Mapping[str, float], weights: Mapping[str, float]) -> float:
-    """Seed 000's viability score: ``momentum`` × 90-day return/vol + ``trend`` × 30-day return/vol.
+    """The viability score: ``momentum`` × 90-day return/vol + ``trend`` × 30-day return/vol.
 
     A component with weight 0 is left out (so the default, momentum only, is :func:`momentum_score`).
     """

@@ -196,7 +196,7 @@ def render_state_summary(ctx: DecisionContext) -> str:
         lines.append(f"portfolio_drift={drift:.4f}")
     else:
         lines.append("no fixed targets configured")
-    if ctx.strategy != "auto":  # the owner's choice in the settings (seed 000): the model follows it
+    if ctx.strategy != "auto":  # the owner's choice in the settings: the model follows it
         lines.append(f"owner_choice: strategy={safe_name(ctx.strategy)} top_percentile={ctx.top_percentile:g}")
     lines.append("</portfolio_state>")
     lines.append("Decide now: call read-only tools only if needed, then submit_target.")

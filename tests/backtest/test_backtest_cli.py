@@ -1,4 +1,4 @@
-"""``rebalancer backtest`` through the console script: the JSON shape, the pictures, and bad input."""
+"""``rebalancer backtest`` through the command line (in process): the JSON shape, the pictures, and bad input."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from clirun import run, run_json
+from clirun import invoke, invoke_json
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "backtest" / "daily_2021_2026.csv"
 
@@ -32,7 +32,7 @@ def target(tmp_path):
 
 def test_backtest_json_has_every_metric_for_every_policy(tmp_path, target):
     prices = small_prices(tmp_path, 200)
-    code, out = run_json("backtest", "--prices", str(prices), "--target", str(target), "--policy", "never",
+    code, out = invoke_json("backtest", "--prices", str(prices), "--target", str(target), "--policy", "never",
                          "--policy", "calendar:monthly", "--policy", "calendar:7d", "--policy", "threshold:0.05",
                          "--policy", "band:0.03:edge", "--policy", "band:0.03:target", "--policy", "cost-aware",
                          "--policy", "calendar:weekly", "--policy", "calendar:quarterly", "--policy", "calendar:daily")
@@ -54,8 +54,10 @@ def test_backtest_json_has_every_metric_for_every_policy(tmp_path, target):
 def test_backtest_match_drift_and_pictures(tmp_path, target):
     prices = small_prices(tmp_path, 240)
     png, html = tmp_path / "bt.png", tmp_path / "bt.html"
-    code, out = run_json("backtest", "--prices", str(prices), "--target", str(target), "--policy", "calendar:monthly",
-                         "--match-drift", "calendar:monthly", "--plot", str(png), "--html", str(html))
+    code, out = invoke_json(
+        "backtest", "--prices", str(prices), "--target", str(target), "--policy", "calendar:monthly",
+        "--match-drift", "calendar:monthly", "--plot", str(png), "--html", str(html),
+    )
     assert code == 0, out
     matched = out["policies"][-1]["metrics"]
     assert matched["mean_drift"] <= out["match_drift"]["mean_drift"] + 1e-12
@@ -100,7 +102,7 @@ def _duplicate(rows):
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, target, mutate, days, args, needle):
     prices = small_prices(tmp_path, days, mutate=mutate)
-    p = run("backtest", "--prices", str(prices), "--target", str(target), "--policy", "never", *args)
+    p = invoke("backtest", "--prices", str(prices), "--target", str(target), "--policy", "never", *args)
     assert p.returncode == 2, p.stderr
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], p.stderr
@@ -108,5 +110,5 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, target, mutate, days, args, 
 
 
 def test_missing_prices_file_is_exit_2(tmp_path, target):
-    p = run("backtest", "--prices", str(tmp_path / "nope.csv"), "--target", str(target), "--policy", "never")
+    p = invoke("backtest", "--prices", str(tmp_path / "nope.csv"), "--target", str(target), "--policy", "never")
     assert p.returncode == 2 and "no such file" in p.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from clirun import run, run_json
+from clirun import invoke, invoke_json
 
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
 
@@ -12,12 +12,12 @@ TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0
 
 
 def test_version():
-    p = run("--version")
+    p = invoke("--version")
     assert p.returncode == 0 and p.stdout.startswith("rebalancer 0.")
 
 
 def test_shell_completion_script():
-    p = run("--show-completion", "bash")
+    p = invoke("--show-completion", "bash")
     assert p.returncode == 0 and "complete" in p.stdout and "rebalancer" in p.stdout
 
 
@@ -44,39 +44,39 @@ def test_an_unexpected_error_is_one_line_and_minus_v_shows_the_traceback():
 
 
 def test_plans_and_plans_show(config):
-    _, plan = run_json("preview", "--config", str(config))
-    code, plans = run_json("plans", "--config", str(config))
+    _, plan = invoke_json("preview", "--config", str(config))
+    code, plans = invoke_json("plans", "--config", str(config))
     assert code == 0 and plans[0]["plan_id"] == plan["plan_id"] and plans[0]["status"] == "previewed"
     assert "confirm_token" not in json.dumps(plans) and plan["confirm_token"] not in json.dumps(plans)
-    code, shown = run_json("plans", "show", plan["plan_id"], "--config", str(config))
+    code, shown = invoke_json("plans", "show", plan["plan_id"], "--config", str(config))
     assert code == 0 and shown["plan"]["actions"] == plan["actions"] and shown["orders"] == []
-    human = run("plans", "--config", str(config)).stdout
+    human = invoke("plans", "--config", str(config)).stdout
     assert plan["plan_id"] in human
-    assert run("plans", "show", "p_nope", "--config", str(config)).returncode == 2
+    assert invoke("plans", "show", "p_nope", "--config", str(config)).returncode == 2
 
 
 def test_orders_lists_the_open_orders_and_cancel_asks_first(config):
-    code, orders = run_json("orders", "--config", str(config))
+    code, orders = invoke_json("orders", "--config", str(config))
     assert code == 0 and orders and orders[0]["coin"] == "UETH/USDC"  # seed 002's resting order holds 0.143 UETH
-    p = run("cancel", "--config", str(config))
+    p = invoke("cancel", "--config", str(config))
     assert p.returncode == 3 and "--yes" in p.stderr
-    code, out = run_json("cancel", "--yes", "--config", str(config))
+    code, out = invoke_json("cancel", "--yes", "--config", str(config))
     assert code == 0 and out["sent"] is True and out["count"] == len(orders)
 
 
 def test_cancel_in_dry_run_sends_nothing(config):
-    code, out = run_json("cancel", "--yes", "--config", str(config), env={"REBALANCER_EXECUTION": "dry-run"})
+    code, out = invoke_json("cancel", "--yes", "--config", str(config), env={"REBALANCER_EXECUTION": "dry-run"})
     assert code == 0 and out["sent"] is False and out["count"] >= 1 and "nothing was sent" in out["detail"]
 
 
 def test_plan_reads_its_rules_from_the_config_and_flags_override(tmp_path):
-    code, _ = run_json("snapshot", "--out", str(tmp_path / "snap.json"))
+    code, _ = invoke_json("snapshot", "--out", str(tmp_path / "snap.json"))
     assert code == 0
     target = tmp_path / "t.json"
     target.write_text(json.dumps({"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "USDC": 0.20}))
     cfg = tmp_path / "band.toml"
     cfg.write_text('[rebalance]\nmode = "band"\nband = 0.02\n')
     args = ("plan", "--snapshot", str(tmp_path / "snap.json"), "--target", str(target))
-    assert run_json(*args, "--config", str(cfg))[1]["mode"] == "band"
-    assert run_json(*args, "--config", str(cfg), "--mode", "calendar")[1]["mode"] == "calendar"
-    assert run_json(*args)[1]["mode"] == "threshold"  # the defaults, which examples/rebalancer.toml holds
+    assert invoke_json(*args, "--config", str(cfg))[1]["mode"] == "band"
+    assert invoke_json(*args, "--config", str(cfg), "--mode", "calendar")[1]["mode"] == "calendar"
+    assert invoke_json(*args)[1]["mode"] == "threshold"  # the defaults, which examples/rebalancer.toml holds

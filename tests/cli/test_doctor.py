@@ -1,11 +1,11 @@
-"""``rebalancer doctor`` through the console script against the stand-in: a clean demo account passes; an
+"""``rebalancer doctor`` through the command line (in process) against the stand-in: a clean demo account passes; an
 API wallet's address configured as the account is caught (and ``status`` points at doctor)."""
 
 from __future__ import annotations
 
 import json
 
-from clirun import made_db, run, run_json
+from clirun import invoke, invoke_json, made_db
 
 from agent.standin.demo import DEMO_ACCOUNT_ADDRESS, DEMO_AGENT_ADDRESS
 
@@ -17,7 +17,7 @@ def lines(stdout: str) -> list[dict]:
 
 
 def test_doctor_passes_on_the_demo_account(tmp_path):
-    p = run("doctor", "--json", env={"REBALANCER_DB": str(made_db(tmp_path / "h.db"))})
+    p = invoke("doctor", "--json", env={"REBALANCER_DB": str(made_db(tmp_path / "h.db"))})
     checks = lines(p.stdout)
     assert [c["check"] for c in checks] == CHECKS
     assert all(set(c) == {"check", "ok", "detail", "fix"} for c in checks)
@@ -29,16 +29,16 @@ def test_doctor_passes_on_the_demo_account(tmp_path):
 
 def test_doctor_catches_an_agent_address_used_as_the_account(tmp_path):
     env = {"REBALANCER_DB": str(made_db(tmp_path / "h.db")), "REBALANCER_ACCOUNT_ADDRESS": DEMO_AGENT_ADDRESS}
-    p = run("doctor", "--json", env=env)
+    p = invoke("doctor", "--json", env=env)
     assert p.returncode == 2
     account = next(c for c in lines(p.stdout) if c["check"] == "account")
     assert account["ok"] is False and "API (agent) wallet" in account["detail"]
     assert DEMO_ACCOUNT_ADDRESS.lower() in account["fix"]
-    human = run("doctor", env=env)
+    human = invoke("doctor", env=env)
     assert human.returncode == 2 and "FAIL account" in human.stdout
-    status = run("status", env=env)
+    status = invoke("status", env=env)
     assert "run `rebalancer doctor`" in status.stdout and "account" in status.stdout
-    code, body = run_json("status", env=env)
+    code, body = invoke_json("status", env=env)
     assert code == 0 and "account" in body["doctor_failing"]
 
 
@@ -49,7 +49,7 @@ def test_a_plan_with_a_twap_says_when_open_orders_not_ours_keep_the_dead_man_swi
         f'network = "local"\ndb = "{made_db(tmp_path / "h.db")}"\n[rebalance]\ntwap_over_usd = 100.0\n'
         '[targets]\n"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
     )
-    code, plan = run_json("status", "--config", str(cfg))
+    code, plan = invoke_json("status", "--config", str(cfg))
     assert code == 0
     twaps = [a for a in plan["actions"] if a["order_type"] == "twap"]
     assert twaps and all(a["twap_minutes"] >= 5 for a in twaps)

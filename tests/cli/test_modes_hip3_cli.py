@@ -1,12 +1,12 @@
-"""``status``, ``preview``/``execute`` and ``snapshot --out`` through the console script on accounts in each mode
-with a HIP-3 position (the in-process stand-in seeded from the snapshot; the real SDK over loopback)."""
+"""``status``, ``preview``/``execute`` and ``snapshot --out`` through the command line (in process) on accounts
+in each mode with a HIP-3 position (the in-process stand-in seeded from the snapshot; the real SDK over loopback)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from clirun import made_db, run, run_json
+from clirun import invoke, invoke_json, made_db
 
 from agent.adapters.hyperliquid.parsing import load_snapshot
 from agent.standin.demo import load_demo_snapshot
@@ -26,7 +26,7 @@ def config(tmp_path, mode: str, targets: str = "") -> str:
 
 @pytest.mark.parametrize("mode", ["disabled", "unifiedAccount", "portfolioMargin"])
 def test_status_counts_the_hip3_position_and_the_same_equity_in_every_mode(tmp_path, mode):
-    code, status = run_json("status", "--config", config(tmp_path, mode))
+    code, status = invoke_json("status", "--config", config(tmp_path, mode))
     assert code == 0, status
     rows = {r["coin"]: r for r in status["rows"]}
     assert rows["xyz:TSLA"]["value_usd"] == pytest.approx(2 * 433.635, abs=0.01)
@@ -40,11 +40,11 @@ def test_preview_and_execute_trade_the_hip3_coin_through_the_sdk(tmp_path):
         '"xyz:TSLA" = 0.15\nUSDC = 0.20\n'
     )
     cfg = config(tmp_path, "unifiedAccount", targets)
-    code, plan = run_json("preview", "--config", cfg)
+    code, plan = invoke_json("preview", "--config", cfg)
     assert code == 0, plan
     tsla = next(a for a in plan["actions"] if a["coin"] == "xyz:TSLA")
     assert tsla["side"] == "buy" and tsla["asset"] == 110_001
-    code, report = run_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes", "--config", cfg)
+    code, report = invoke_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes", "--config", cfg)
     assert code == 0, report  # each command seeds its own stand-in from the same snapshot: nothing moved
     [leg] = [a for a in report["actions"] if a["coin"] == "xyz:TSLA"]
     assert leg["state"] == "filled" and leg["filled_sz"] == pytest.approx(tsla["size"])
@@ -52,7 +52,7 @@ def test_preview_and_execute_trade_the_hip3_coin_through_the_sdk(tmp_path):
 
 def test_snapshot_out_writes_mode_dexes_and_hip3_books(tmp_path):
     out = tmp_path / "out.json"
-    p = run("snapshot", "--out", str(out), "--config", config(tmp_path, "unifiedAccount"))
+    p = invoke("snapshot", "--out", str(out), "--config", config(tmp_path, "unifiedAccount"))
     assert p.returncode == 0, p.stderr
     data = json.loads(out.read_text())
     assert data["userAbstraction"] == "unifiedAccount" and "xyz" in data["dexes"]

@@ -1,4 +1,4 @@
-"""One policy for every way in, seen through the console script: each defect the new-user run-through found.
+"""One policy for every way in, seen through the command line (in process): each defect the new-user run-through found.
 
 - ``execute --json`` without ``--yes`` refuses (it used to trade without asking);
 - every execution is a cycle in ``history`` (CLI execute, demo --keep-db and a confirmed heartbeat plan);
@@ -20,7 +20,7 @@ import time
 from decimal import Decimal
 
 import pytest
-from clirun import SCRIPT, clean_env, made_db, run, run_json
+from clirun import SCRIPT, clean_env, invoke, invoke_json, made_db
 
 from agent.standin.demo import load_demo_snapshot
 from agent.standin.modes import with_mode
@@ -41,12 +41,12 @@ def config(tmp_path):
 
 
 def test_execute_with_json_and_no_yes_refuses_and_sends_nothing(config):
-    _, plan = run_json("preview", "--config", str(config))
-    code, out = run_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--config", str(config))
+    _, plan = invoke_json("preview", "--config", str(config))
+    code, out = invoke_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--config", str(config))
     assert code == 3 and "--yes" in out["error"] and "nothing was sent" in out["error"]
-    _, shown = run_json("plans", "show", plan["plan_id"], "--config", str(config))
+    _, shown = invoke_json("plans", "show", plan["plan_id"], "--config", str(config))
     assert shown["status"] == "previewed" and shown["orders"] == []  # the token is still good
-    code, report = run_json(
+    code, report = invoke_json(
         "execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes", "--config", str(config)
     )
     assert code == 0 and report["status"] == "ok"
@@ -54,15 +54,15 @@ def test_execute_with_json_and_no_yes_refuses_and_sends_nothing(config):
 
 @pytest.mark.slow  # several console-script runs
 def test_every_execution_is_a_cycle_in_history(config, tmp_path):
-    _, plan = run_json("preview", "--config", str(config))
+    _, plan = invoke_json("preview", "--config", str(config))
     token = plan["confirm_token"]
-    assert run("execute", plan["plan_id"], "--confirm", token, "--yes", "--config", str(config)).returncode == 0
-    hb = run_json("heartbeat", "--once", "--autonomy", "confirm", "--config", str(config))[1]
+    assert invoke("execute", plan["plan_id"], "--confirm", token, "--yes", "--config", str(config)).returncode == 0
+    hb = invoke_json("heartbeat", "--once", "--autonomy", "confirm", "--config", str(config))[1]
     assert hb["status"] == "pending-confirm"
     token = hb["confirm_token"]
-    assert run("execute", hb["plan_id"], "--confirm", token, "--yes", "--config", str(config)).returncode == 0
+    assert invoke("execute", hb["plan_id"], "--confirm", token, "--yes", "--config", str(config)).returncode == 0
 
-    code, rows = run_json("history", "--config", str(config))
+    code, rows = invoke_json("history", "--config", str(config))
     assert code == 0
     by_plan = {r["plan_id"]: r for r in rows}
     cli = by_plan[plan["plan_id"]]
@@ -74,32 +74,32 @@ def test_every_execution_is_a_cycle_in_history(config, tmp_path):
     assert tick["value_after"] > 0 and tick["orders"] > 0
 
     kept = tmp_path / "demo.db"
-    assert run("demo", "--keep-db", str(kept)).returncode == 0
-    code, demo_rows = run_json("history", env={"REBALANCER_DB": str(kept)})
+    assert invoke("demo", "--keep-db", str(kept)).returncode == 0
+    code, demo_rows = invoke_json("history", env={"REBALANCER_DB": str(kept)})
     assert code == 0 and [r["status"] for r in demo_rows] == ["executed:ok"] and demo_rows[0]["source"] == "demo"
 
 
 def test_preview_gives_no_token_when_paused_and_status_says_paused(config):
-    assert run("pause", "--reason", "maintenance", "--config", str(config)).returncode == 0
-    code, out = run_json("preview", "--config", str(config))
+    assert invoke("pause", "--reason", "maintenance", "--config", str(config)).returncode == 0
+    code, out = invoke_json("preview", "--config", str(config))
     assert code == 3 and "paused" in out["error"] and "no confirm token" in out["error"]
-    code, status = run_json("status", "--config", str(config))
+    code, status = invoke_json("status", "--config", str(config))
     assert code == 0 and status["paused"] is True and status["as_of"]
-    human = run("status", "--config", str(config)).stdout
+    human = invoke("status", "--config", str(config)).stdout
     assert "TRADING PAUSED" in human and "exchange data 20" in human
-    _, plans = run_json("plans", "--config", str(config))
+    _, plans = invoke_json("plans", "--config", str(config))
     assert plans[0]["status"] == "refused" and plans[0]["expires_at"] is None
 
 
 def test_preview_gives_no_token_for_a_plan_the_risk_gate_refuses(tmp_path):
     cfg = write_config(tmp_path, "[limits]\nmax_notional_per_cycle_usd = 100")
-    code, out = run_json("preview", "--config", str(cfg))
+    code, out = invoke_json("preview", "--config", str(cfg))
     assert code == 3 and "risk gate" in out["error"] and "per-cycle cap" in out["error"]
 
 
 @pytest.mark.parametrize("columns", ["80", "40"])
 def test_the_confirm_command_is_printed_whole_when_piped(config, columns):
-    p = run("preview", "--config", str(config), env={"COLUMNS": columns})
+    p = invoke("preview", "--config", str(config), env={"COLUMNS": columns})
     assert p.returncode == 0
     (line,) = [ln for ln in p.stdout.splitlines() if ln.startswith("rebalancer execute ")]
     assert re.fullmatch(r"rebalancer execute p_[0-9a-f]+-[0-9a-f]{6} --confirm [A-Za-z0-9_-]{24}", line), line
@@ -108,9 +108,9 @@ def test_the_confirm_command_is_printed_whole_when_piped(config, columns):
 
 
 def test_status_shows_one_unified_usdc_row_for_the_unified_demo_account(config):
-    out = run("status", "--config", str(config), env={"COLUMNS": "120"}).stdout
+    out = invoke("status", "--config", str(config), env={"COLUMNS": "120"}).stdout
     assert re.search(r"unified USDC .*\$[0-9,.]+", out) and "perp margin" not in out
-    _, status = run_json("status", "--config", str(config))
+    _, status = invoke_json("status", "--config", str(config))
     assert set(status["cash_pools"]) == {"unified_usdc"}
 
 
@@ -118,9 +118,9 @@ def test_status_shows_spot_usdc_and_perp_margin_as_two_rows_on_a_standard_accoun
     standard = with_mode(load_demo_snapshot(), "disabled", perp_usdc=Decimal("599.29"))
     snap = tmp_path / "standard.json"
     snap.write_text(json.dumps(standard))
-    out = run("status", "--snapshot", str(snap), env={"COLUMNS": "120"}).stdout
+    out = invoke("status", "--snapshot", str(snap), env={"COLUMNS": "120"}).stdout
     assert re.search(r"spot USDC .*\$77\.71", out) and re.search(r"perp margin .*\$[0-9,.]+", out)
-    _, status = run_json("status", "--snapshot", str(snap))
+    _, status = invoke_json("status", "--snapshot", str(snap))
     assert set(status["cash_pools"]) == {"spot_usdc", "perp_margin"}
 
 
@@ -133,7 +133,7 @@ def test_status_shows_spot_usdc_and_perp_margin_as_two_rows_on_a_standard_accoun
 def test_bad_targets_in_the_config_exit_2_with_one_line(tmp_path, targets, command):
     cfg = tmp_path / "rebalancer.toml"
     cfg.write_text(f'db = "{made_db(tmp_path / "h.db")}"\n[targets]\n{targets}')
-    p = run(*command, "--config", str(cfg))
+    p = invoke(*command, "--config", str(cfg))
     assert p.returncode == 2 and p.stdout == ""
     (line,) = p.stderr.strip().splitlines()
     assert line.startswith("error: targets") and "Traceback" not in p.stderr
@@ -141,11 +141,12 @@ def test_bad_targets_in_the_config_exit_2_with_one_line(tmp_path, targets, comma
 
 def test_a_dry_run_exits_0_and_says_what_it_journaled(config):
     env = {"REBALANCER_EXECUTION": "dry-run"}
-    _, plan = run_json("preview", "--config", str(config), env=env)
-    p = run("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes", "--config", str(config), env=env)
+    _, plan = invoke_json("preview", "--config", str(config), env=env)
+    token = plan["confirm_token"]
+    p = invoke("execute", plan["plan_id"], "--confirm", token, "--yes", "--config", str(config), env=env)
     assert p.returncode == 0, p.stderr
     assert f"Dry-run: {len(plan['actions'])} order intents journaled, nothing was sent." in p.stdout
-    _, shown = run_json("plans", "show", plan["plan_id"], "--config", str(config))
+    _, shown = invoke_json("plans", "show", plan["plan_id"], "--config", str(config))
     assert shown["status"] == "executed:dry-run" and {o["state"] for o in shown["orders"]} == {"DRY_RUN"}
 
 
@@ -173,7 +174,7 @@ def test_the_heartbeat_loop_prints_each_tick_as_it_happens_and_when_it_stops(con
 
 
 def test_the_heartbeat_loop_in_json_prints_one_object_per_tick(config):
-    p = run("heartbeat", "--once", "--autonomy", "advise", "--config", str(config), "--json")
+    p = invoke("heartbeat", "--once", "--autonomy", "advise", "--config", str(config), "--json")
     (line,) = p.stdout.strip().splitlines()
     tick = json.loads(line)
     assert tick["status"] == "advised" and "next_tick_at" in tick
@@ -182,7 +183,7 @@ def test_the_heartbeat_loop_in_json_prints_one_object_per_tick(config):
 def test_an_echoed_coin_name_has_its_control_characters_escaped(config, tmp_path):
     target = tmp_path / "evil.json"
     target.write_text(json.dumps({"EVIL\u202eCSU\u0000": 0.5, "USDC": 0.5}))
-    p = run("status", "--target", str(target), "--config", str(config))
+    p = invoke("status", "--target", str(target), "--config", str(config))
     assert p.returncode == 2 and "\u202e" not in p.stderr and "\x00" not in p.stderr
     assert "EVIL\\u202eCSU\\x00" in p.stderr
 
@@ -198,12 +199,12 @@ def test_a_database_that_is_not_ours_is_refused_not_recreated(tmp_path, content,
     cfg = tmp_path / "rebalancer.toml"
     cfg.write_text(f'db = "{db}"\n[targets]\n{TARGET}')
     for command in (["pause"], ["status"], ["history"]):
-        p = run(*command, "--config", str(cfg))
+        p = invoke(*command, "--config", str(cfg))
         assert p.returncode == 2 and message in p.stderr, (command, p.stderr)
     assert db.read_bytes() == content  # nothing was changed
     if not content:
-        assert run("db", "init", "--config", str(cfg)).returncode == 0
-        assert run("pause", "--config", str(cfg)).returncode == 0
+        assert invoke("db", "init", "--config", str(cfg)).returncode == 0
+        assert invoke("pause", "--config", str(cfg)).returncode == 0
 
 
 def test_a_foreign_or_newer_sqlite_database_is_refused(tmp_path):
@@ -219,7 +220,7 @@ def test_a_foreign_or_newer_sqlite_database_is_refused(tmp_path):
     c.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS) + 1,))
     c.commit()
     for db, message in ((foreign, "not rebalancer's"), (newer, "newer than this rebalancer")):
-        p = run("history", env={"REBALANCER_DB": str(db)})
+        p = invoke("history", env={"REBALANCER_DB": str(db)})
         assert p.returncode == 2 and message in p.stderr, p.stderr
 
 
@@ -230,13 +231,13 @@ def test_executing_leaves_the_users_own_orders_alone_and_says_so(tmp_path):
     with serve(load_demo_snapshot()) as server:
         cfg = tmp_path / "rebalancer.toml"
         cfg.write_text(f'network = "{server.url}"\ndb = "{made_db(tmp_path / "h.db")}"\n[targets]\n{TARGET}')
-        _, before = run_json("orders", "--config", str(cfg))
+        _, before = invoke_json("orders", "--config", str(cfg))
         assert before  # seed 002's own resting order
-        _, plan = run_json("preview", "--config", str(cfg))
-        code, report = run_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes",
+        _, plan = invoke_json("preview", "--config", str(cfg))
+        code, report = invoke_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes",
                                 "--config", str(cfg))
         assert code == 0 and report["status"] == "ok"
         assert any("not placed by rebalancer" in n for n in report["notes"])
         assert server.exchange.account.scheduled_cancel_ms is None  # no dead-man switch was armed
-        _, after = run_json("orders", "--config", str(cfg))
+        _, after = invoke_json("orders", "--config", str(cfg))
         assert [o["oid"] for o in after] == [o["oid"] for o in before]

@@ -1,11 +1,11 @@
-"""``rebalancer plan`` from a snapshot, through the console script."""
+"""``rebalancer plan`` from a snapshot, through the command line (in process)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from clirun import run, run_json
+from clirun import invoke, invoke_json
 from snapshots import snapshot
 
 
@@ -20,7 +20,7 @@ def files(tmp_path):
 
 def test_plan_json_has_the_contract_shape(files):
     snap, target, _ = files
-    code, out = run_json("plan", "--snapshot", str(snap), "--target", str(target))
+    code, out = invoke_json("plan", "--snapshot", str(snap), "--target", str(target))
     assert code == 0
     for key in ("plan_id", "rebalance_needed", "reason", "actions", "summary", "estimated_cost"):
         assert key in out
@@ -59,7 +59,7 @@ def test_plan_json_has_the_contract_shape(files):
 
 def test_plan_human_output_shows_the_drift_table(files):
     snap, target, _ = files
-    p = run("plan", "--snapshot", str(snap), "--target", str(target))
+    p = invoke("plan", "--snapshot", str(snap), "--target", str(target))
     assert p.returncode == 0, p.stderr
     assert "Current vs target" in p.stdout and "Rebalance needed" in p.stdout and "ETH" in p.stdout
 
@@ -78,19 +78,19 @@ def test_bad_targets_exit_2_with_one_line(files, target, message):
     snap, _, tmp = files
     bad = tmp / "bad.json"
     bad.write_text(json.dumps(target))
-    p = run("plan", "--snapshot", str(snap), "--target", str(bad))
+    p = invoke("plan", "--snapshot", str(snap), "--target", str(bad))
     assert p.returncode == 2
     assert message in p.stderr and p.stderr.count("\n") == 1
 
 
 def test_bad_mode_and_missing_files_are_clear(files):
     snap, target, tmp = files
-    p = run("plan", "--snapshot", str(snap), "--target", str(target), "--mode", "yolo")
+    p = invoke("plan", "--snapshot", str(snap), "--target", str(target), "--mode", "yolo")
     assert p.returncode == 2 and "--mode must be one of" in p.stderr
-    p = run("plan", "--snapshot", str(tmp / "missing.json"), "--target", str(target))
+    p = invoke("plan", "--snapshot", str(tmp / "missing.json"), "--target", str(target))
     assert p.returncode == 2 and "no such file" in p.stderr
     (tmp / "broken.json").write_text("{")
-    p = run("plan", "--snapshot", str(tmp / "broken.json"), "--target", str(target))
+    p = invoke("plan", "--snapshot", str(tmp / "broken.json"), "--target", str(target))
     assert p.returncode == 2 and "not valid JSON" in p.stderr
 
 
@@ -98,7 +98,7 @@ def test_cost_aware_mode_gives_each_asset_its_own_band_from_the_shipped_history(
     snap, _, tmp_path = files
     target = tmp_path / "ten.json"
     target.write_text(json.dumps({"BTC": 0.3, "ETH": 0.3, "DOGE": 0.2, "USDC": 0.2}))
-    code, out = run_json("plan", "--snapshot", str(snap), "--target", str(target), "--mode", "cost-aware")
+    code, out = invoke_json("plan", "--snapshot", str(snap), "--target", str(target), "--mode", "cost-aware")
     assert code == 0, out
     half = {r["coin"]: (r["band_high"] - r["band_low"]) / 2 for r in out["rows"] if r["coin"] != "USDC"}
     assert len({round(h, 5) for h in half.values()}) == 3  # volatility- and weight-dependent, not one width

@@ -1,7 +1,9 @@
 """Crash trials: the executor in a subprocess, killed with SIGKILL at random points, restarted until done.
 
 The parent (a test, or ``benchmarks/crash_trials.py``) runs the stand-in in its own process, builds a
-plan, and starts this file as a child: ``python crashkit.py URL DB PLAN CRASH``. ``CRASH`` is
+plan, and starts this file as a child: ``python crashkit.py URL DB PLAN CRASH LEASE VENUE``. ``VENUE`` is
+``hyperliquid`` (the Hyperliquid stand-in through the SDK) or ``binance`` (the local Binance through ccxt,
+seed 002's account on Binance.US). ``CRASH`` is
 
 - ``journal:N`` — SIGKILL itself right after the N-th journal commit (intend or state change),
 - ``send:N``    — SIGKILL itself right after the N-th /exchange order call returned (answer unrecorded),
@@ -30,9 +32,18 @@ from typing import Any
 
 CHILD = str(Path(__file__).resolve())
 TARGET = {"UBTC/USDC": 0.20, "UETH/USDC": 0.20, "USOL/USDC": 0.40, "AVAX": 0.0, "USDC": 0.20}
+TARGETS = {
+    "hyperliquid": TARGET,
+    "binance": {"BTC/USD": 0.20, "ETH/USD": 0.20, "SOL/USD": 0.40, "AVAX/USD": 0.0, "USDC": 0.20},
+}
 
 
-def _adapter(url: str) -> Any:
+def _adapter(url: str, venue: str = "hyperliquid") -> Any:
+    if venue == "binance":
+        from agent.adapters.binance.client import BinanceExchange
+        from agent.standin.binance.seed import DEMO_KEY, DEMO_SECRET
+
+        return BinanceExchange(url, api_key=DEMO_KEY, secret=DEMO_SECRET, venue="binanceus", timeout_s=2.0)
     from agent.adapters.hyperliquid.client import HyperliquidExchange
     from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY
 
@@ -47,7 +58,7 @@ def _adapter(url: str) -> Any:
 
 
 # ------------------------------------------------------------------------------------------- child
-def child_main(url: str, db: str, plan_path: str, crash: str, lease: str = "") -> int:
+def child_main(url: str, db: str, plan_path: str, crash: str, lease: str = "", venue: str = "hyperliquid") -> int:
     """One executor run; with ``lease`` it holds the account's writer lease as the services do."""
     from agent.adapters.store.db import Store
     from agent.adapters.store.journal import Journal
@@ -78,7 +89,7 @@ def child_main(url: str, db: str, plan_path: str, crash: str, lease: str = "") -
             self._tick()
             return out
 
-    adapter = _adapter(url)
+    adapter = _adapter(url, venue)
 
     class CrashingExchange:
         sends = 0
@@ -150,9 +161,11 @@ def _pick_crash(rng: random.Random, n_actions: int) -> str:
     return "delay"
 
 
-def _run_child(url: str, db: Path, plan_path: Path, crash: str, rng: random.Random) -> tuple[int, str]:
+def _run_child(
+    url: str, db: Path, plan_path: Path, crash: str, rng: random.Random, venue: str = "hyperliquid"
+) -> tuple[int, str]:
     proc = subprocess.Popen(
-        [sys.executable, CHILD, url, str(db), str(plan_path), crash, "lease"],
+        [sys.executable, CHILD, url, str(db), str(plan_path), crash, "lease", venue],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -183,33 +196,43 @@ def last_report(out: str) -> str:
     return lines[-1] if lines and lines[-1].startswith("{") else ""
 
 
-def setup(server: Any, plan_path: Path) -> tuple[set[int], Any, Any, Path]:
+def setup(server: Any, plan_path: Path, venue: str = "hyperliquid") -> tuple[set[int], Any, Any, Path]:
     """A trial's start: the stand-in's own orders, an adapter, and the plan toward TARGET saved to ``plan_path``."""
     from agent import PortfolioRebalancer, TargetAllocation
 
-    preexisting = set(server.exchange.account.orders)
-    adapter = _adapter(server.url)
+    target = TARGETS[venue]
+    preexisting = set(server.exchange.orders if venue == "binance" else server.exchange.account.orders)
+    adapter = _adapter(server.url, venue)
     state = adapter.account_state()
-    market = adapter.market(books=sorted({*state.positions, *TARGET} - {"USDC"}))
-    plan = PortfolioRebalancer().create_rebalancing_plan(state, TargetAllocation.from_json(TARGET), market)
+    market = adapter.market(books=sorted({*state.positions, *target} - {"USDC"}))
+    plan = PortfolioRebalancer().create_rebalancing_plan(state, TargetAllocation.from_json(target), market)
     plan_path.write_text(plan.model_dump_json())
     return preexisting, adapter, plan, plan_path
 
 
-def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
+def _serve(venue: str) -> Any:
+    if venue == "binance":
+        from agent.standin.binance.seed import demo_snapshot, from_snapshot
+        from agent.standin.binance.server import BinanceServer
+
+        return BinanceServer(from_snapshot(demo_snapshot()))
     from agent.standin import load_demo_snapshot, serve
 
+    return serve(load_demo_snapshot())
+
+
+def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2, venue: str = "hyperliquid") -> TrialResult:
     rng = random.Random(seed)
     res = TrialResult(seed=seed)
     t0 = time.monotonic()
-    with serve(load_demo_snapshot()) as server:
-        preexisting, adapter, plan, plan_path = setup(server, workdir / f"plan-{seed}.json")
+    with _serve(venue) as server:
+        preexisting, adapter, plan, plan_path = setup(server, workdir / f"plan-{seed}.json", venue)
         res.actions = len(plan.actions)
         db = workdir / f"journal-{seed}.sqlite"
         crashes = [_pick_crash(rng, len(plan.actions)) for _ in range(rng.randint(1, max_crashes))]
         final = ""
         for crash in [*crashes, "none", "none"]:
-            code, out = _run_child(server.url, db, plan_path, crash, rng)
+            code, out = _run_child(server.url, db, plan_path, crash, rng, venue)
             res.runs += 1
             if code == 0:  # finished (a crash point past the last commit lets a crashing run finish too)
                 final = last_report(out) or final
@@ -220,53 +243,67 @@ def run_trial(seed: int, workdir: Path, *, max_crashes: int = 2) -> TrialResult:
             res.crashes.append(crash)
         res.status = json.loads(final)["status"] if final else "no report"
 
-        check(res, server, preexisting, db, plan, adapter)
+        check(res, server, preexisting, db, plan, adapter, venue)
     res.seconds = time.monotonic() - t0
     return res
 
 
-def check(res: TrialResult, server: Any, preexisting: set[int], db: Path, plan: Any, adapter: Any) -> None:
+def _at_exchange(server: Any, preexisting: set[int], venue: str) -> tuple[list[str | None], list[tuple[str, float]]]:
+    """The cloids of the orders the exchange recorded during the trial, and its fills as (cloid, size)."""
+    ex = server.exchange
+    with ex.lock:
+        if venue == "binance":
+            orders = {oid: o for oid, o in ex.orders.items() if oid not in preexisting}
+            return ([o.client_id for o in orders.values()],
+                    [(orders[t["orderId"]].client_id, float(t["qty"])) for t in ex.trades if t["orderId"] in orders])
+        hl = [o for oid, o in ex.account.orders.items() if oid not in preexisting]
+        return [o.cloid for o in hl], [(f["cloid"], float(f["sz"])) for f in ex.account.fills]
+
+
+def check(
+    res: TrialResult, server: Any, preexisting: set[int], db: Path, plan: Any, adapter: Any, venue: str = "hyperliquid"
+) -> None:
     """Fill ``res`` with the invariants: exchange orders and fills against the journal, and the drift."""
     from agent.adapters.store.db import Store
     from agent.adapters.store.journal import ABANDONED, OPEN_STATES
 
-    with server.exchange.lock:
-        orders = [o for oid, o in server.exchange.account.orders.items() if oid not in preexisting]
-        fills = list(server.exchange.account.fills)
+    cloids, fills = _at_exchange(server, preexisting, venue)
     store = Store(db)
     journal = store.journal
     rows = {r.cloid: r for r in journal.rows(plan_id=plan.plan_id)}
     store.close()
-    cloids = [o.cloid for o in orders]
     res.intended = len(rows)
     res.sent = sum(1 for r in rows.values() if r.state != ABANDONED)
-    res.at_exchange = len(orders)
+    res.at_exchange = len(cloids)
     res.duplicates = sum(n - 1 for n in Counter(cloids).values() if n > 1)
     res.unjournaled = sum(1 for c in cloids if c not in rows)
     res.open_rows = sum(1 for r in rows.values() if r.state in OPEN_STATES)
     per_action: Counter[int] = Counter()
     per_cloid: Counter[str] = Counter()
-    for f in fills:
-        per_cloid[f["cloid"]] += float(f["sz"])
-        if f["cloid"] in rows:
-            per_action[rows[f["cloid"]].action_index] += float(f["sz"])
+    for cloid, sz in fills:
+        per_cloid[cloid] += sz
+        if cloid in rows:
+            per_action[rows[cloid].action_index] += sz
     res.overfilled = sum(1 for i, a in enumerate(plan.actions) if per_action[i] > a.size + 1e-9)
     res.fill_mismatch = sum(1 for c, r in rows.items() if abs(r.filled_sz - per_cloid.get(c, 0.0)) > 1e-9) + sum(
         1 for r in rows.values() if r.state == ABANDONED and r.cloid in cloids
     )
     after, mkt = adapter.account_state(), adapter.market()
     w = after.weights(mkt)
-    res.drift = 0.5 * sum(abs(w.get(k, 0.0) - TARGET.get(k, 0.0)) for k in set(w) | set(TARGET))
+    target = TARGETS[venue]
+    res.drift = 0.5 * sum(abs(w.get(k, 0.0) - target.get(k, 0.0)) for k in set(w) | set(target))
 
 
-def run_trials(n: int, seed0: int = 0, workdir: Path | None = None, workers: int = 4) -> list[TrialResult]:
+def run_trials(
+    n: int, seed0: int = 0, workdir: Path | None = None, workers: int = 4, venue: str = "hyperliquid"
+) -> list[TrialResult]:
     """``n`` trials (seeds ``seed0..``), ``workers`` at a time (each with its own stand-in and journal)."""
     from concurrent.futures import ThreadPoolExecutor
 
     with tempfile.TemporaryDirectory() as tmp:
         where = workdir or Path(tmp)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(lambda i: run_trial(seed0 + i, where), range(n)))
+            return list(pool.map(lambda i: run_trial(seed0 + i, where, venue=venue), range(n)))
 
 
 def summary(results: list[TrialResult]) -> dict[str, Any]:
@@ -290,4 +327,4 @@ def summary(results: list[TrialResult]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    sys.exit(child_main(*sys.argv[1:6]))
+    sys.exit(child_main(*sys.argv[1:7]))

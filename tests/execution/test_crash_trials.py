@@ -29,6 +29,21 @@ def test_crash_trials_never_duplicate_an_order_and_leave_a_consistent_journal(tm
     assert summary["all_ok"], summary["failed_trials"]
 
 
+BINANCE_TRIALS = 4
+
+
+def test_crash_trials_on_binance_through_ccxt_never_duplicate_an_order(tmp_path):
+    """The same trials on the local Binance: newClientOrderId is the idempotency key, an unknown outcome is
+    looked up by it before any resend, and Binance's clock (recvWindow) says when an order is dead."""
+    results = crashkit.run_trials(BINANCE_TRIALS, seed0=3000, workdir=tmp_path, workers=2, venue="binance")
+    summary = crashkit.summary(results)
+    print(json.dumps(summary, indent=1))
+    assert summary["kills"] >= BINANCE_TRIALS
+    assert summary["duplicates"] == summary["overfilled_actions"] == summary["unjournaled_orders"] == 0
+    assert summary["rows_left_open"] == summary["fill_mismatches"] == 0
+    assert summary["all_ok"], summary["failed_trials"]
+
+
 CONCURRENT_TRIALS = 8
 
 

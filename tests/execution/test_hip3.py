@@ -77,7 +77,8 @@ def test_a_target_naming_a_hip3_coin_reads_its_dex_and_trades_it(tmp_path):
         pos = adapter.account_state().positions["xyz:TSLA"]
         assert pos.size == pytest.approx(buy.size) and pos.leverage is not None
         leverage = adapter._info({"type": "clearinghouseState", "user": adapter.user, "dex": "xyz"})
-        assert leverage["assetPositions"][0]["position"]["leverage"]["type"] == "isolated"  # isolated-only
+        lev = leverage["assetPositions"][0]["position"]["leverage"]
+        assert (lev["type"], lev["value"]) == ("isolated", 1)  # isolated-only, set to 1x before the open
         fill = srv.exchange.account.fills[-1]
         # HIP-3 taker fee at deployerFeeScale 1.0: twice the main dex's 4.5 bp
         assert float(fill["fee"]) == pytest.approx(float(fill["px"]) * float(fill["sz"]) * 0.00045 * 2, rel=1e-6)

@@ -41,14 +41,13 @@ def accounts_toml(
 
 
 def write_config(
-    folder: Path, url: str, allocation: str, *, extra: str = "", make_db: bool = True, **kw: Any
+    folder: Path, url: str, allocation: str, *, extra: str = "", db: str | None = None, make_db: bool = True, **kw: Any
 ) -> Path:
-    """The fleet's config; its database is created on purpose unless ``make_db`` is False."""
+    """A fleet config; ``db``: the store (default ``fleet.db`` in ``folder``, created on purpose unless
+    ``make_db`` is False; a PostgreSQL URL to share it)."""
     cfg = folder / "rebalancer.toml"
-    db = made_db(folder / "fleet.db") if make_db else folder / "fleet.db"
-    cfg.write_text(
-        f'network = "{url}"\ndb = "{db}"\n{extra}\n{accounts_toml(**kw)}\n[allocation]\n{allocation}\n'
-    )
+    db = db or str(made_db(folder / "fleet.db") if make_db else folder / "fleet.db")
+    cfg.write_text(f'network = "{url}"\ndb = "{db}"\n{extra}\n{accounts_toml(**kw)}\n[allocation]\n{allocation}\n')
     return cfg
 
 

@@ -1,12 +1,13 @@
 """Three stand-in accounts (a master and two subaccounts) allocated fixed, risk-parity and adaptive: transfers
-previewed, confirmed and executed once, through the console script against a stand-in the real SDK talks to."""
+previewed, confirmed and executed once, through the command line (in process) against a stand-in the real SDK
+talks to."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from clirun import run, run_json
+from clirun import invoke, invoke_json
 
 from agent.adapters.store.db import Store
 from agent.standin import serve
@@ -68,9 +69,9 @@ def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(
 ):
     cfg = write_config(tmp_path, server.url, allocation)
     if returns:
-        _, status = run_json("fleet", "status", "--config", str(cfg))
+        _, status = invoke_json("fleet", "status", "--config", str(cfg))
         _seed_history(str(tmp_path / "fleet.db"), {a["name"]: a["equity_usd"] for a in status["accounts"]}, returns)
-    code, p = run_json("fleet", "preview", "--config", str(cfg))
+    code, p = invoke_json("fleet", "preview", "--config", str(cfg))
     assert code == 0, p
     targets = {a["name"]: a["target_share"] for a in p["accounts"]}
     assert targets == pytest.approx(expected, abs=1e-4)
@@ -85,7 +86,7 @@ def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(
     assert all(t["usd"] <= freeable[t["account"]] + 0.01 for t in withdrawals)
     assert sum(t["usd"] for t in deposits) <= sum(t["usd"] for t in withdrawals) + freeable["core"] + 0.01
 
-    code, report = run_json(
+    code, report = invoke_json(
         "fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--config", str(cfg)
     )
     assert code == 0, report
@@ -94,11 +95,12 @@ def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(
     assert len(lines) == len(p["transfers"])  # each transfer exactly once
     assert sorted(float(line["delta"]["usdc"]) for line in lines) == sorted(t["usd"] for t in p["transfers"])
 
-    again = run_json("fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--config", str(cfg))
+    token = p["confirm_token"]
+    again = invoke_json("fleet", "execute", p["plan_id"], "--confirm", token, "--yes", "--config", str(cfg))
     assert again[0] == 3 and "already used" in again[1]["error"]
     assert len(ledger(server)) == len(p["transfers"])
 
-    code, status = run_json("fleet", "status", "--config", str(cfg))
+    code, status = invoke_json("fleet", "status", "--config", str(cfg))
     assert code == 0
     assert set(status) >= {"total_equity_usd", "accounts"}
     assert set(status["accounts"][0]) >= {
@@ -119,8 +121,8 @@ def test_three_accounts_are_allocated_previewed_confirmed_and_executed_once(
 
 def test_a_wrong_token_sends_nothing(tmp_path, server):
     cfg = write_config(tmp_path, server.url, 'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}')
-    _, p = run_json("fleet", "preview", "--config", str(cfg))
-    code, out = run_json("fleet", "execute", p["plan_id"], "--confirm", "nope", "--yes", "--config", str(cfg))
+    _, p = invoke_json("fleet", "preview", "--config", str(cfg))
+    code, out = invoke_json("fleet", "execute", p["plan_id"], "--confirm", "nope", "--yes", "--config", str(cfg))
     assert code == 3 and "wrong confirm token" in out["error"]
     assert ledger(server) == []
 
@@ -148,7 +150,7 @@ def test_bad_fleet_config_is_one_line_and_exit_2(tmp_path, allocation, accounts_
     cfg = write_config(tmp_path, "http://127.0.0.1:9", allocation, make_db=False)
     if accounts_extra:
         cfg.write_text(cfg.read_text().replace("[allocation]", accounts_extra + "\n[allocation]"))
-    p = run("fleet", "preview", "--config", str(cfg))
+    p = invoke("fleet", "preview", "--config", str(cfg))
     assert p.returncode == 2, p.stderr
     assert message in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "fleet.db").exists()
@@ -156,7 +158,7 @@ def test_bad_fleet_config_is_one_line_and_exit_2(tmp_path, allocation, accounts_
 
 def test_a_withdrawal_larger_than_the_account_can_free_is_refused(tmp_path, server):
     cfg = write_config(tmp_path, server.url, 'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}')
-    _, p = run_json("fleet", "preview", "--config", str(cfg))
+    _, p = invoke_json("fleet", "preview", "--config", str(cfg))
     trend = next(a for a in p["accounts"] if a["name"] == "trend")
     # Between preview and execute the trend subaccount opens a position that locks its margin.
     import eth_account
@@ -174,7 +176,7 @@ def test_a_withdrawal_larger_than_the_account_can_free_is_refused(tmp_path, serv
     )
     ex.update_leverage(1, "ETH")
     assert ex.market_open("ETH", True, 1.8, None, 0.01)["status"] == "ok"
-    code, out = run_json(
+    code, out = invoke_json(
         "fleet", "execute", p["plan_id"], "--confirm", p["confirm_token"], "--yes", "--config", str(cfg)
     )
     assert code in (2, 3), out
@@ -188,7 +190,7 @@ def test_an_account_that_is_an_agent_wallet_is_refused_with_exit_2(tmp_path, ser
 
     cfg = write_config(tmp_path, server.url, 'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}')
     cfg.write_text(cfg.read_text().replace(SUBS[1][1], DEMO_AGENT_ADDRESS.lower()))
-    p = run("fleet", "preview", "--config", str(cfg))
+    p = invoke("fleet", "preview", "--config", str(cfg))
     assert p.returncode == 2, p.stderr
     assert "accounts.carry" in p.stderr and "agent wallet" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1

@@ -1,11 +1,11 @@
 """``fleet run``: 50 accounts tick within one shared rate budget (every grant counted), never two ticks of one
-account at once, and the console script ticks a small fleet once per account."""
+account at once, and the command line ticks a small fleet once per account."""
 
 from __future__ import annotations
 
 import threading
 
-from clirun import run
+from clirun import invoke
 
 from agent.adapters.hyperliquid.budget import AddressActions, WindowBudget
 from agent.services.config import Settings
@@ -70,7 +70,7 @@ def test_fleet_run_once_ticks_every_account_once(tmp_path):
             master_targets="{USDC = 1.0}",
             sub_targets="{BTC = 0.2, USDC = 0.8}",
         )
-        p = run("fleet", "run", "--once", "--config", str(cfg), timeout=180)
+        p = invoke("fleet", "run", "--once", "--config", str(cfg), timeout=180)
     assert p.returncode == 0, p.stderr
     ticked = sorted(line.split(":")[0] for line in p.stdout.splitlines() if ": hb-" in line)
     assert ticked == ["carry", "core", "trend"]

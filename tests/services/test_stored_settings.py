@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from clirun import made_db, run_json
+from clirun import invoke_json, made_db
 
 from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
@@ -50,7 +50,7 @@ def test_an_invalid_value_is_named_at_its_field_and_nothing_is_stored(tmp_path, 
         assert svc.store.records.get("stored_settings") is None
 
 
-def test_stored_values_take_effect_in_every_later_runtime_and_in_the_console_script(tmp_path):
+def test_stored_values_take_effect_in_every_later_runtime_and_in_the_command_line(tmp_path):
     cfg = config(tmp_path, extra="[rebalance]\nportfolio_threshold = 0.06")
     with open_runtime(load_settings(cfg, env={})) as svc:
         assert sources(svc)["rebalance.portfolio_threshold"] == (0.06, "config file")
@@ -61,7 +61,7 @@ def test_stored_values_take_effect_in_every_later_runtime_and_in_the_console_scr
         assert sources(svc)["rebalance.position_threshold"] == (pytest.approx(0.07), "stored")
         assert svc.limits().max_weight == pytest.approx(0.32)
         assert svc.planner().position_threshold == pytest.approx(0.07)
-    code, status = run_json("status", "--config", str(cfg))
+    code, status = invoke_json("status", "--config", str(cfg))
     assert code == 0
     btc = next(r for r in status["rows"] if r["coin"] == "UBTC/USDC")
     assert btc["band_low"] == pytest.approx(0.25 - 0.07)  # the stored threshold, not the default 5 %

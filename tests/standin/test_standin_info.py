@@ -98,7 +98,10 @@ def test_meta_and_spot_meta_round_trip_the_snapshot(info, snapshot):
     meta = info.meta()
     assert meta["universe"] == snapshot["meta"]["universe"]
     assert meta["marginTables"] == [] and meta["collateralToken"] == 0
-    assert info.spot_meta() == snapshot["spotMeta"]
+    spot_meta = info.spot_meta()
+    assert spot_meta["universe"] == snapshot["spotMeta"]["universe"]
+    for token in snapshot["spotMeta"]["tokens"]:  # at their index in a dense list (placeholders between)
+        assert spot_meta["tokens"][token["index"]] == token
 
 
 def test_meta_and_asset_ctxs_are_synthesized_when_the_snapshot_has_none(info):
@@ -107,8 +110,8 @@ def test_meta_and_asset_ctxs_are_synthesized_when_the_snapshot_has_none(info):
     assert ctxs[0]["midPx"] == "100000.0"
     assert ctxs[0]["impactPxs"] == ["99999.0", "100001.0"]
     spot_meta, spot_ctxs = info.spot_meta_and_asset_ctxs()
-    assert spot_ctxs[0]["coin"] == "@142"
-    assert len(spot_ctxs) == len(spot_meta["universe"])
+    assert spot_ctxs[142]["coin"] == "@142"  # a pair's context sits at its index
+    assert len(spot_ctxs) == max(p["index"] for p in spot_meta["universe"]) + 1
 
 
 def test_all_mids_includes_spot_pairs(info):

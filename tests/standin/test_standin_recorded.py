@@ -11,7 +11,7 @@ import pytest
 import yaml
 from hyperliquid.info import Info
 
-from agent.standin import StandIn, serve
+from agent.standin import StandIn, serve, views
 from agent.standin.snapshot import (
     parse_all_mids,
     parse_candles,
@@ -118,13 +118,40 @@ def test_old_clearinghouse_state_parses_with_ledger_identity():
     assert str(state.raw_usd) == "13009.454678"
 
 
+#: the mark at which OLD_CLEARINGHOUSE_STATE was recorded: positionValue / szi = 100.02765 / 0.0335
+RECORDED_ETH_MARK = "2985.9"
+
+
+def test_an_isolated_position_is_margined_on_its_own_as_recorded():
+    """The recorded isolated ETH long (20x, rawUsd −95.06): its own margin, its liquidation price and the
+    cross summary without it, as Hyperliquid answered them."""
+    snapshot = {
+        "user": RECORDED["userFills"][0]["user"],
+        "meta": RECORDED["meta"][1],
+        "allMids": {**RECORDED["allMids"][1], "ETH": RECORDED_ETH_MARK},
+        "clearinghouseState": OLD_CLEARINGHOUSE_STATE,
+    }
+    state = views.clearinghouse_state(StandIn.from_snapshot(snapshot), {}, True)
+    [entry] = state["assetPositions"]
+    recorded = OLD_CLEARINGHOUSE_STATE["assetPositions"][0]["position"]
+    assert entry["position"]["leverage"] == recorded["leverage"]
+    for key in ("marginUsed", "liquidationPx", "positionValue"):
+        assert float(entry["position"][key]) == pytest.approx(float(recorded[key]), rel=1e-4), key
+    for key in ("accountValue", "totalRawUsd", "totalMarginUsed"):
+        want = OLD_CLEARINGHOUSE_STATE["crossMarginSummary"][key]
+        assert float(state["crossMarginSummary"][key]) == pytest.approx(float(want), abs=0.01), key
+    assert float(state["withdrawable"]) == pytest.approx(float(OLD_CLEARINGHOUSE_STATE["withdrawable"]), abs=0.01)
+
+
 def test_a_stand_in_built_from_old_shapes_answers_in_current_shapes():
     fills_request, fills = RECORDED["userFills"]
     user = fills_request["user"]
     snapshot = {
         "user": user,
         "meta": RECORDED["meta"][1],
-        "allMids": RECORDED["allMids"][1],
+        # the mids were recorded on another day (ETH 1903.95): at that price the isolated ETH long is past
+        # its liquidation price; here ETH is at the mark the position was recorded at
+        "allMids": {**RECORDED["allMids"][1], "ETH": RECORDED_ETH_MARK},
         "clearinghouseState": OLD_CLEARINGHOUSE_STATE,
         "openOrders": RECORDED["openOrders"][1],
         "userFills": fills,

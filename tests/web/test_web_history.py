@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from doubles import FakeClock
 from web_support import shot, write_config
 
@@ -13,6 +14,7 @@ from agent.services.runtime import open_runtime
 from agent.services.trading.heartbeat import Heartbeat
 
 
+@pytest.mark.slow  # twenty heartbeat ticks, then the page in a browser (over 5 s)
 def test_history_lists_60_days_of_cycles_each_opening_to_its_decision_plan_and_orders(tmp_path, page):
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0) - timedelta(days=57))
     # the offline strategist decides (each cycle has a decision); the heartbeat may plan the whole rebalance

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from clirun import SCRIPT, clean_env, run
+from clirun import SCRIPT, clean_env, invoke
 
 from agent.standin.demo import DEMO_SECRET_KEY
 
@@ -76,9 +76,9 @@ def test_pause_from_the_page_refuses_the_next_preview_and_resume_lifts_it(adviso
 
 
 def test_web_refuses_a_non_loopback_host_without_allow_remote_and_a_bad_port(tmp_path):
-    p = run("web", "--host", "0.0.0.0", timeout=60)
+    p = invoke("web", "--host", "0.0.0.0")
     assert p.returncode == 2 and "allow_remote" in p.stderr and p.stdout == ""
-    p = run("web", "--port", "70000", timeout=60)
+    p = invoke("web", "--port", "70000")
     assert p.returncode == 2 and "--port" in p.stderr
 
 
@@ -98,7 +98,7 @@ def test_the_console_script_prints_the_advisor_address_and_serves_it_until_sigte
             assert c.get(url.split("?")[0]).status_code == 403
             page = c.get(url)
             assert page.status_code == 200 and "Rebalance Advisor" in page.text and "UBTC/USDC" in page.text
-        busy = run("web", "--port", url.split(":")[2].split("/")[0], "--config", str(cfg), timeout=60)
+        busy = invoke("web", "--port", url.split(":")[2].split("/")[0], "--config", str(cfg))
         assert busy.returncode == 2 and "cannot listen" in busy.stderr
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0

@@ -36,7 +36,7 @@ from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
-from agent.adapters.hyperliquid import dex_reads, transport, twaps
+from agent.adapters.hyperliquid import dex_reads, margin, transport, twaps
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
     classify_order_answer,
@@ -68,6 +68,7 @@ class HyperliquidExchange(HistoryReads):
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
 
     supports_schedule_cancel = True
+    update_leverage = margin.update_leverage  # ``updateLeverage`` (agent.adapters.hyperliquid.margin)
 
     def __init__(
         self,
@@ -275,8 +276,11 @@ class HyperliquidExchange(HistoryReads):
             result = classify_order_lookup(answer, cloid.lower(), fills)
         return result
 
-    def fills_since(self, ms: int) -> list[Fill]:
-        answer = self._info({"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}, FILLS_WEIGHT)
+    def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
+        req: dict[str, Any] = {"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}
+        if end_ms is not None:
+            req["endTime"] = int(end_ms)
+        answer = self._info(req, FILLS_WEIGHT)
         if not isinstance(answer, list):
             raise SnapshotError("userFillsByTime: expected a list")
         return [parse_fill(f) for f in answer]

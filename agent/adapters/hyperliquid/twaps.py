@@ -87,7 +87,8 @@ def cancel_twap(ex: HyperliquidExchange, asset: int, twap_id: int) -> bool:
         return sdk._post_action(action, signature, nonce)
 
     answer = ex._post_exchange(send, "twapCancel", 1)
-    status = ((answer.get("response") or {}).get("data") or {}).get("status") if isinstance(answer, Mapping) else None
+    response = answer.get("response") if isinstance(answer, Mapping) else None
+    status = (response.get("data") or {}).get("status") if isinstance(response, Mapping) else None
     return status == "success"
 
 

@@ -1,7 +1,7 @@
 """Cycles: one per heartbeat tick and one per execution, with value before and after and what it cost.
 
 A cycle's id is its heartbeat slot (``hb-<autonomy>-<slot>``) or ``run-<plan_id>`` for an execution that
-no tick started. Seed 000's realised 7-day return is filled in once a later cycle has a value.
+no tick started. Its realised 7-day return is filled in once a later cycle has a value.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class Cycles:
         )
 
     def fill_returns(self, days: int = 7) -> int:
-        """Seed 000: each cycle's realised return over ``days``, once a cycle that much later has a value."""
+        """Each cycle's realised return over ``days``, once a cycle that much later has a value."""
         from datetime import datetime, timedelta
 
         filled = 0

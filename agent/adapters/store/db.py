@@ -1,9 +1,11 @@
-"""The history database: one SQLite file (WAL, ``synchronous=FULL``) with versioned migrations.
+"""The history database: one SQLite file (WAL, ``synchronous=FULL``) with versioned migrations, or a schema on a
+PostgreSQL server (``db = "postgresql://…"``, :mod:`.postgres`) that processes on several machines share.
 
 Tables: ``cycles`` (one per heartbeat tick or execution), ``decisions`` (with raw model replies),
 ``plans`` (with their confirm token's hash and status), ``orders`` (the write-ahead journal: one row per
 (plan, action, attempt), keyed by its deterministic cloid), ``order_events`` (every state change),
-``fills``, ``alerts``, ``settings`` (kill switch, stored target, calendar). Nothing is deleted: rows only
+``fills``, ``alerts``, ``settings`` (kill switch, stored target, calendar), ``tax_events`` and
+``tax_lot_choices`` (lots). Nothing is deleted: rows only
 move forward in state.
 
 SQL is written only in this package: :class:`Store` opens the file and hands out its repositories
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.adapters.store import postgres
 from agent.core.errors import ConfigError
 
 MIGRATIONS: list[str] = [
@@ -112,6 +115,20 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL, PRIMARY KEY (account, day)
     );
     """,
+    # 6: tax lots: the account's acquisitions and disposals (from fills or imported), the lots each sale named
+    # before it was sent, and perp PnL and funding per account
+    """
+    CREATE TABLE tax_events (
+        account TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, asset TEXT NOT NULL, time TEXT NOT NULL,
+        quantity REAL NOT NULL, usd REAL NOT NULL, source TEXT NOT NULL, cloid TEXT, raw TEXT,
+        PRIMARY KEY (account, id)
+    );
+    CREATE TABLE tax_lot_choices (
+        account TEXT NOT NULL, cloid TEXT NOT NULL, asset TEXT NOT NULL, picks TEXT NOT NULL,
+        created_at TEXT NOT NULL, PRIMARY KEY (account, cloid)
+    );
+    CREATE INDEX tax_events_time ON tax_events (account, time);
+    """,
 ]
 
 
@@ -157,22 +174,31 @@ class Store:
     """A thread-safe handle on the history database (``Store(path)``; ``":memory:"`` for tests)."""
 
     def __init__(self, path: str | Path, *, init: bool = False, _atomic: bool = True) -> None:
-        from agent.adapters.store.cycles import Cycles
-        from agent.adapters.store.journal import Journal
-        from agent.adapters.store.leases import Leases
-        from agent.adapters.store.plans import Plans
-        from agent.adapters.store.records import Records
-        from agent.adapters.store.transfers import Equities, FleetPlans, Transfers
-
         self.path = str(path)
+        self._lock = threading.RLock()
+        if postgres.is_url(self.path):  # a server every process reaches (Temporal workers on other machines)
+            self.conn: Any = postgres.Connection(self.path)
+            self.path = postgres.redacted(self.path)
+            self._open()
+            return
         if self.path != ":memory:":
             _check_existing(Path(self.path), init=init)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             if _atomic and not Path(self.path).exists():
                 _create_atomically(Path(self.path))
-        self._lock = threading.RLock()
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.row_factory = sqlite3.Row
+        self._open()
+
+    def _open(self) -> None:
+        from agent.adapters.store.cycles import Cycles
+        from agent.adapters.store.journal import Journal
+        from agent.adapters.store.leases import Leases
+        from agent.adapters.store.plans import Plans
+        from agent.adapters.store.records import Records
+        from agent.adapters.store.tax import TaxRecords
+        from agent.adapters.store.transfers import Equities, FleetPlans, Transfers
+
         try:
             self._check_schema()
         except BaseException:
@@ -190,6 +216,7 @@ class Store:
         self.fleet_plans = FleetPlans(self)
         self.transfers = Transfers(self)
         self.equities = Equities(self)
+        self.tax = TaxRecords(self)
 
     def _check_schema(self) -> None:
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

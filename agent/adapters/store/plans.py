@@ -107,6 +107,12 @@ class Plans:
         with self.store.tx() as c:
             return c.execute(sql, tuple(params)).rowcount == 1
 
+    def rekey(self, plan_id: str, token_hash: str) -> bool:
+        """Replace a ``previewed`` plan's token hash (True when it was still previewed)."""
+        with self.store.tx() as c:
+            sql = "UPDATE plans SET token_hash = ? WHERE plan_id = ? AND status = 'previewed'"
+            return c.execute(sql, (token_hash, plan_id)).rowcount == 1
+
     def set_expiry(self, plan_id: str, expires_at: datetime) -> None:
         with self.store.tx() as c:
             c.execute("UPDATE plans SET expires_at = ? WHERE plan_id = ?", (expires_at.isoformat(), plan_id))

@@ -14,24 +14,24 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import wraps
-from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from agent.core import errors
-from agent.core.domain import TargetAllocation
-from agent.core.targets import parse_target
 from agent.interfaces.render import console, safe
-from agent.services.app import Services
-from agent.services.config import Settings, load_settings
-from agent.services.runtime import open_runtime
+
+if TYPE_CHECKING:  # loaded by the commands that use them, so `--help` stays fast (a test checks which)
+    from agent.core.domain import TargetAllocation
+    from agent.services.app import Services
+    from agent.services.config import Settings
 
 app = typer.Typer(
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rendering it with rich would triple the start-up of `--help`
     help="Keep a Hyperliquid portfolio at its target.",
 )
 
@@ -59,7 +59,9 @@ VERBOSE = {"on": False}
 
 def _version(value: bool) -> None:
     if value:
-        print(f"rebalancer {version('rebalancer')}")
+        from agent import __version__
+
+        print(f"rebalancer {__version__}")
         raise typer.Exit(0)
 
 
@@ -120,6 +122,8 @@ def read_json(path: Path) -> Any:
 
 def read_target(path: Path) -> TargetAllocation:
     """A target file: a bare weight map or the strategist's answer."""
+    from agent.core.targets import parse_target
+
     data = read_json(path)
     try:
         return parse_target(data)
@@ -155,6 +159,8 @@ def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
 
 
 def settings_from(config: Path | None) -> Settings:
+    from agent.services.config import load_settings
+
     return load_settings(config)
 
 
@@ -164,6 +170,11 @@ def model_tools(services: Services) -> list[Any]:
     return llm_tools(services)
 
 
+AccountOpt = Annotated[
+    str | None, typer.Option("--account", help="an [[accounts]] name (its own database); default: the configured one")
+]
+
+
 @contextmanager
 def runtime(
     config: Path | None,
@@ -171,14 +182,22 @@ def runtime(
     settings: Settings | None = None,
     *,
     offline: bool = False,
+    account: str | None = None,
     create_store: bool | None = None,
 ) -> Iterator[Services]:
-    """The services for one command; ``offline`` opens only the store (no exchange)."""
-    with open_runtime(
-        settings or settings_from(config),
-        snapshot=snapshot,
-        model_tools=model_tools,
-        offline=offline,
-        create_store=create_store,
-    ) as svc:
+    """The services for one command; ``offline`` opens only the store (no exchange); ``account``: those of
+    that ``[[accounts]]`` entry (the fleet's kill switch applies to it as well); ``create_store``: whether a
+    missing database may be created (``runtime.open_store``'s rule when None)."""
+    settings = settings or settings_from(config)
+    if account is None:
+        from agent.services.runtime import open_runtime
+
+        with open_runtime(
+            settings, snapshot=snapshot, model_tools=model_tools, offline=offline, create_store=create_store
+        ) as svc:
+            yield svc
+        return
+    from agent.services.fleet.accounts import open_account
+
+    with open_account(settings, account, snapshot=snapshot, model_tools=model_tools, offline=offline) as svc:
         yield svc

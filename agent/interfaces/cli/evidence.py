@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agent.core import errors
-from agent.core.simulation import TradingCosts
-from agent.core.targets import parse_target
 from agent.interfaces import render
 from agent.interfaces.cli.base import ConfigOpt, JsonOpt, app, boundary, emit, read_target, runtime, settings_from
 from agent.interfaces.render import console
-from agent.services.evidence.backtest import BacktestResult, load_prices, run_backtest
 
-err_console = Console(file=sys.stderr, highlight=False, markup=False)
-
+if TYPE_CHECKING:  # the commands import what they run, so `--help` stays fast
+    from agent.services.evidence.backtest import BacktestResult
 
 @contextmanager
 def progress_bars(as_json: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
     """rich progress on stderr (a terminal only): one bar per policy, advanced once per simulated day."""
+    from rich.console import Console
+
+    err_console = Console(stderr=True, highlight=False, markup=False)
     if as_json or not err_console.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -79,6 +78,9 @@ def backtest(
 
     Nothing touches the exchange or the account's records.
     """
+    from agent.core.simulation import TradingCosts
+    from agent.services.evidence.backtest import load_prices, run_backtest
+
     chosen = read_target(target) if target else _configured_target(config)
     wide = any(s.startswith("strategist:") for s in policy or [])  # a strategist may pick any coin
     table = load_prices(prices, None if wide else list(chosen.weights))
@@ -101,6 +103,8 @@ def backtest(
 
 
 def _configured_target(config: Path | None) -> Any:
+    from agent.core.targets import parse_target
+
     settings = settings_from(config)
     if not settings.targets:
         raise errors.ValidationError("no target: pass --target FILE or set [targets] in the config")

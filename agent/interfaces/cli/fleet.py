@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -30,10 +31,9 @@ from agent.interfaces.cli.base import (
     settings_from,
 )
 from agent.interfaces.render import console, print_copyable
-from agent.services.fleet import allocation
-from agent.services.fleet.accounts import open_fleet
-from agent.services.fleet.scheduler import FleetRunner
-from agent.services.trading.heartbeat import TickResult
+
+if TYPE_CHECKING:  # the commands import what they run, so `--help` stays fast
+    from agent.services.trading.heartbeat import TickResult
 
 fleet_app = typer.Typer(no_args_is_help=True, help="Several accounts (master, subaccounts, vaults) as one portfolio.")
 app.add_typer(fleet_app, name="fleet")
@@ -59,6 +59,11 @@ def temporal_command(func: F) -> F:
         os._exit(code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _cfg(config: Path | None) -> str:
+    """`` --config FILE`` when the command was given one: a printed command runs against the same fleet."""
+    return f" --config {shlex.quote(str(config))}" if config else ""
 
 
 def _pct(x: float) -> str:
@@ -87,6 +92,9 @@ def _print_accounts(rows: list[dict[str, Any]], *, schedule: bool) -> None:
 @boundary
 def fleet_preview(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Plan the transfers that bring each account to its target share; a plan id and a confirm token."""
+    from agent.services.fleet import allocation
+    from agent.services.fleet.accounts import open_fleet
+
     with open_fleet(settings_from(config)) as fleet:
         p = allocation.preview(fleet, source="cli")
 
@@ -102,7 +110,7 @@ def fleet_preview(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
             console.print(f"  alert: {alert}", markup=False)
         if p["confirm_token"]:
             console.print(f"Plan {p['plan_id']}; the token expires {p['expires_at']}. To execute:", markup=False)
-            print_copyable(f"rebalancer fleet execute {p['plan_id']} --confirm {p['confirm_token']}")
+            print_copyable(f"rebalancer fleet execute {p['plan_id']} --confirm {p['confirm_token']}{_cfg(config)}")
         else:
             console.print("Nothing to transfer.")
 
@@ -119,6 +127,9 @@ def fleet_execute(
     as_json: JsonOpt = False,
 ) -> None:
     """Execute a previewed allocation plan: its transfers, each once (asks first unless --yes)."""
+    from agent.services.fleet import allocation
+    from agent.services.fleet.accounts import open_fleet
+
     with open_fleet(settings_from(config)) as fleet:
         if not yes:
 
@@ -146,12 +157,22 @@ def fleet_execute(
 @boundary
 def fleet_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """One row per account: equity, share against target, drift, last and next tick, pending approvals, paused."""
+    from agent.services.fleet import allocation
+    from agent.services.fleet.accounts import open_fleet
+
     with open_fleet(settings_from(config)) as fleet:
         s = allocation.status(fleet)
 
     def human() -> None:
         console.print(f"Total ${s['total_equity_usd']:,.2f} ({s['method']}): {s['reason']}", markup=False)
         _print_accounts(s["accounts"], schedule=True)
+        for row in s["accounts"]:
+            for a in row["approvals"]:
+                wf = f" (Temporal workflow {a['workflow_id']})" if a["workflow_id"] else ""
+                console.print(
+                    f"pending: {row['name']} plan {a['plan_id']} until {a['expires_at'][:19]}: {a['summary']}{wf}",
+                    markup=False,
+                )
         for alert in s["alerts"]:
             console.print(f"alert: {alert}", markup=False)
 
@@ -166,16 +187,29 @@ def fleet_run(
     as_json: JsonOpt = False,
 ) -> None:
     """Tick every account on its own schedule in this process, within one shared rate budget."""
+    from agent.services.fleet.accounts import open_fleet
+    from agent.services.fleet.scheduler import FleetRunner
+
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
 
     def on_tick(name: str, result: TickResult, next_at: datetime | None) -> None:
+        command = None
+        if result.plan_id and result.confirm_token:  # confirm mode: the plan waits for this command
+            command = (
+                f"rebalancer execute {result.plan_id} --confirm {result.confirm_token} "
+                f"--account {shlex.quote(name)}{_cfg(config)}"
+            )
         if as_json:
-            print(json.dumps({"account": name, **result.to_json(), "next_tick": next_at}, default=str))
+            line = {"account": name, **result.to_json(), "next_tick": next_at}
+            print(json.dumps(line | ({"execute_command": command} if command else {}), default=str))
         else:
             nxt = f"; next {next_at.isoformat(timespec='seconds')}" if next_at else ""
             console.print(f"{name}: {result.cycle_id} {result.status}: {result.reason}{nxt}", markup=False)
+            if command:
+                console.print("  to execute:", markup=False)
+                print_copyable(command)
         sys.stdout.flush()
 
     with open_fleet(settings_from(config)) as fleet:
@@ -190,18 +224,22 @@ def fleet_run(
 @temporal_command
 def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Run a Temporal worker for the fleet's workflows and activities (as many as needed, anywhere)."""
-    from agent.services.fleet.temporal.worker import run_worker
+    from agent.services.fleet.temporal.worker import run_worker, store_description
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     settings = settings_from(config)
-    run_worker(
-        settings,
-        temporal,
-        stop,
-        on_ready=lambda: print(f"worker on {temporal}, task queue {settings.fleet.task_queue}", file=sys.stderr),
-    )
+    where = f"--temporal {temporal}{_cfg(config)}"
+
+    def ready() -> None:
+        print(
+            f"worker on {temporal}, task queue {settings.fleet.task_queue}, store {store_description(settings.db)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    run_worker(settings, temporal, stop, on_ready=ready, approve_args=where)
 
 
 @fleet_app.command("deploy")
@@ -225,15 +263,18 @@ def fleet_approve(
     workflow_id: Annotated[str, typer.Argument(help="the waiting tick's workflow id")],
     plan_id: Annotated[str, typer.Argument(help="the plan id it is waiting for")],
     temporal: TemporalOpt,
+    confirm: Annotated[
+        str | None, typer.Option("--confirm", help="the plan's confirm token (the worker printed it)")
+    ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve a plan a Temporal tick is waiting for (a Temporal Update): it executes once."""
+    """Approve a plan a Temporal tick is waiting for (a Temporal Update carrying the token's hash): it executes once."""
     from agent.services.fleet.temporal.deploy import approve
 
-    report = approve(settings_from(config), temporal, workflow_id, plan_id)
+    report = approve(settings_from(config), temporal, workflow_id, plan_id, confirm)
     emit(as_json, report, lambda: console.print(f"{report.get('plan_id')}: {report.get('status')}", markup=False))
-    if report.get("status") != "executed":
+    if report.get("status") not in ("executed", "executed:ok"):
         raise typer.Exit(4)
 
 

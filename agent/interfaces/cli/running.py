@@ -11,15 +11,15 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agent.core import errors
-from agent.core.domain import RebalancingPlan, TargetAllocation
 from agent.core.durations import parse_duration
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
+    AccountOpt,
     ConfigOpt,
     JsonOpt,
     TargetOpt,
@@ -33,12 +33,11 @@ from agent.interfaces.cli.base import (
     settings_from,
 )
 from agent.interfaces.render import console
-from agent.services import preferences
-from agent.services.config import Settings
-from agent.services.runtime import init_store, read_snapshot, snapshot_of
-from agent.services.trading.heartbeat import AUTONOMY, Heartbeat, TickResult, may_create_store
-from agent.services.trading.records import CYCLE_FIELDS
-from agent.services.trading.reports import ExecutionReport
+
+if TYPE_CHECKING:  # the commands import what they run, so `--help` stays fast
+    from agent.core.domain import RebalancingPlan
+    from agent.services.trading.heartbeat import TickResult
+    from agent.services.trading.reports import ExecutionReport
 
 exchange_app = typer.Typer(no_args_is_help=True, help="The local Hyperliquid stand-in.")
 app.add_typer(exchange_app, name="exchange")
@@ -47,8 +46,17 @@ app.add_typer(config_app, name="config")
 db_app = typer.Typer(no_args_is_help=True, help="The history database.")
 app.add_typer(db_app, name="db")
 
-#: seed 002's account, rebalanced to seed 002's targets (the demo's default).
+#: the demo account's target (the demo's default): a fifth in cash, the rest in BTC, ETH and SOL, no AVAX.
 DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
+#: the same targets on Binance.US, where the account holds the coins themselves (cash: USD and USDT)
+DEMO_TARGET_BINANCE = {"BTC/USD": 0.25, "ETH/USD": 0.30, "SOL/USD": 0.25, "AVAX/USD": 0.0, "USDC": 0.20}
+VenueOpt = Annotated[str, typer.Option("--venue", help="hyperliquid | binance | binanceus (Binance.US)")]
+
+
+def _venue(venue: str) -> str:
+    if venue not in ("hyperliquid", "binance", "binanceus"):
+        raise errors.ValidationError(f"--venue must be hyperliquid, binance or binanceus, not {venue!r}")
+    return venue
 
 
 @app.command()
@@ -56,22 +64,35 @@ DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 
 def demo(
     target: TargetOpt = None,
     keep_db: Annotated[Path | None, typer.Option(help="keep the demo's history database here")] = None,
+    venue: VenueOpt = "hyperliquid",
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the whole loop on the local stand-in: seed 002's account, drift, plan, execution, cost vs estimate."""
-    tgt = read_target(target) if target else TargetAllocation.from_json(DEMO_TARGET)
+    """Run the whole loop on the local stand-in: the demo account, drift, plan, execution, cost vs estimate."""
+    from agent.core.domain import TargetAllocation
+    from agent.services.config import Settings
+
+    binance = _venue(venue) != "hyperliquid"
+    venue = "binanceus" if binance else venue  # the demo account holds USD: it is on Binance.US
+    default = DEMO_TARGET_BINANCE if binance else DEMO_TARGET
+    tgt = read_target(target) if target else TargetAllocation.from_json(default)
     with tempfile.TemporaryDirectory() as tmp:
         db = str(keep_db) if keep_db else str(Path(tmp) / "demo.db")
-        settings = Settings(network="local", db=db, targets=tgt.allocations)
+        settings = Settings.model_validate(
+            {"network": "local", "db": db, "targets": tgt.allocations, "exchange": {"venue": venue}}
+        )
         with runtime(None, settings=settings, create_store=True) as svc:
             started = time.perf_counter()
             plan = svc.preview(None, source="demo")
             if not as_json:
-                console.print("Demo account (seed 002) on the local Hyperliquid stand-in, real SDK over loopback")
+                console.print(
+                    "Demo account on the local Binance.US stand-in, ccxt over loopback"
+                    if binance
+                    else "Demo account on the local Hyperliquid stand-in, real SDK over loopback"
+                )
                 render.print_plan(plan)
             if not plan.confirm_token:
                 raise errors.ValidationError("the demo account is already at this target: nothing to execute")
-            with progress("executing through the SDK", as_json):
+            with progress("executing through ccxt" if binance else "executing through the SDK", as_json):
                 report = svc.execute(plan.plan_id, plan.confirm_token, source="demo")
             after = svc.plan(None)
             result = demo_result(plan, report, after, time.perf_counter() - started)
@@ -118,11 +139,14 @@ def demo_result(
 def history(
     days: Annotated[int, typer.Option(help="how far back")] = 60,
     csv_out: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] = False,
+    account: AccountOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Past cycles: when, why, what it did, value before and after, cost, realised 7-day return."""
-    with runtime(config, offline=True) as svc:
+    from agent.services.trading.records import CYCLE_FIELDS
+
+    with runtime(config, offline=True, account=account) as svc:
         rows = svc.history(days)
     if csv_out:
         writer = csv.DictWriter(sys.stdout, fieldnames=CYCLE_FIELDS, extrasaction="ignore")
@@ -137,6 +161,8 @@ def history(
 def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Print the effective configuration: stored settings applied (each with its source and the file's value),
     secrets redacted."""
+    from agent.services import preferences
+
     data = preferences.shown(settings_from(config))
     emit(as_json, data, lambda: console.print_json(json.dumps(data, default=str)))
 
@@ -145,6 +171,8 @@ def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @boundary
 def db_init(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Create the history database at the configured path on purpose (an existing one is brought up to date)."""
+    from agent.services.runtime import init_store
+
     path, version = init_store(settings_from(config))
     emit(as_json, {"db": path, "schema_version": version}, lambda: console.print(f"{path}: schema version {version}"))
 
@@ -159,6 +187,8 @@ def heartbeat(
     as_json: JsonOpt = False,
 ) -> None:
     """The autonomous loop: observe, trigger, decide, plan, gate, act by autonomy level (one line per tick)."""
+    from agent.services.trading.heartbeat import AUTONOMY, Heartbeat, may_create_store
+
     settings = settings_from(config)
     try:
         every = parse_duration(interval) if interval else None
@@ -243,6 +273,8 @@ def snapshot(
     as_json: JsonOpt = False,
 ) -> None:
     """Dump the configured account and market as a snapshot (Hyperliquid /info responses, unchanged)."""
+    from agent.services.runtime import snapshot_of
+
     with runtime(config) as svc:
         data = snapshot_of(svc)
     out.write_text(json.dumps(data, indent=1))
@@ -258,12 +290,21 @@ def exchange_serve(
         float, typer.Option("--time-scale", help="TWAP suborders, funding and replay run N times the wall clock")
     ] = 1.0,
     replay: Annotated[bool, typer.Option("--replay", help="prices follow the snapshot's real candles")] = False,
+    mainnet_signatures: Annotated[
+        bool,
+        typer.Option("--mainnet-signatures", help="accept mainnet-signed actions only (default: testnet-signed)"),
+    ] = False,
+    venue: VenueOpt = "hyperliquid",
 ) -> None:
-    """Run the local Hyperliquid stand-in on loopback until Ctrl-C."""
+    """Run the local Hyperliquid stand-in (or, with --venue binance, the local Binance) on loopback until Ctrl-C."""
+    from agent.services.runtime import read_snapshot
     from agent.standin import load_demo_snapshot, serve_forever
 
     if not 0 < port < 65536:
         raise errors.ValidationError(f"--port must be between 1 and 65535, not {port}")
+    if _venue(venue) != "hyperliquid":
+        _serve_binance(snapshot_file, port, venue)
+        return
     if not 0 < time_scale <= 100_000:
         raise errors.ValidationError(f"--time-scale must be in (0, 100000], not {time_scale:g}")
     if snapshot_file is None:
@@ -272,6 +313,33 @@ def exchange_serve(
         seed = read_json(snapshot_file)
         read_snapshot(seed)  # a clear error now rather than a broken server later
     try:
-        serve_forever(seed, host="127.0.0.1", port=port, time_scale=time_scale, replay=replay)
+        serve_forever(
+            seed, host="127.0.0.1", port=port, time_scale=time_scale, replay=replay, mainnet=mainnet_signatures
+        )
     except OSError as e:
         raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
+
+
+def _serve_binance(snapshot_file: Path | None, port: int, venue: str) -> None:
+    import signal
+    import threading
+
+    from agent.standin.binance.seed import DEMO_KEY, demo_snapshot, from_snapshot
+    from agent.standin.binance.server import BinanceServer
+
+    seed = read_json(snapshot_file) if snapshot_file else demo_snapshot(venue)
+    try:
+        state = from_snapshot(seed)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as e:
+        raise errors.ValidationError(f"{snapshot_file}: not a Binance snapshot ({e!r})") from None
+    try:
+        server = BinanceServer(state, port=port)
+    except OSError as e:
+        raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with server:
+        sys.stderr.write(f"local Binance ({venue}) on {server.url}; demo API key {DEMO_KEY}; Ctrl-C stops it\n")
+        sys.stderr.flush()
+        stop.wait()

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError as PydanticError
 
 from agent.core import errors
-from agent.core.planner import MODES
-from agent.core.targets import pydantic_problems
+from agent.core.modes import MODES
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
+    AccountOpt,
     ConfigOpt,
     JsonOpt,
     SnapshotOpt,
@@ -30,8 +29,6 @@ from agent.interfaces.cli.base import (
     settings_from,
 )
 from agent.interfaces.render import console
-from agent.services.config import RebalanceConfig, StrategistConfig
-from agent.services.runtime import plan_snapshot
 
 plans_app = typer.Typer(no_args_is_help=False, invoke_without_command=True, help="Stored plans.")
 app.add_typer(plans_app, name="plans")
@@ -54,6 +51,11 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan a rebalance offline from a snapshot: no exchange, no orders (the config's rules, flags override)."""
+    from pydantic import ValidationError as PydanticError
+
+    from agent.services.config import RebalanceConfig
+    from agent.services.runtime import plan_snapshot
+
     settings = settings_from(config)
     flags = {
         "mode": mode,
@@ -82,9 +84,16 @@ def plan(
 @app.command()
 @boundary
 def status(
-    config: ConfigOpt = None, snapshot: SnapshotOpt = None, target: TargetOpt = None, as_json: JsonOpt = False
+    config: ConfigOpt = None,
+    snapshot: SnapshotOpt = None,
+    target: TargetOpt = None,
+    all_accounts: AllOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show current vs target weights, drift, bands, and whether and why to rebalance."""
+    if all_accounts:
+        _status_all(config, as_json)
+        return
     with runtime(config, snapshot) as svc:
         p = svc.plan(read_target(target) if target else None)
         failing = [] if snapshot else [c.check for c in svc.doctor() if not c.ok]
@@ -102,9 +111,16 @@ def status(
 @app.command()
 @boundary
 def preview(
-    config: ConfigOpt = None, snapshot: SnapshotOpt = None, target: TargetOpt = None, as_json: JsonOpt = False
+    config: ConfigOpt = None,
+    snapshot: SnapshotOpt = None,
+    target: TargetOpt = None,
+    all_accounts: AllOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Plan a rebalance and store it with a single-use confirm token (nothing is traded)."""
+    if all_accounts:
+        _preview_all(config, target, as_json)
+        return
     with runtime(config, snapshot) as svc:
         p = svc.preview(read_target(target) if target else None, source="cli")
 
@@ -125,11 +141,12 @@ def execute(
     plan_id: Annotated[str, typer.Argument(help="the plan id from preview")],
     confirm: Annotated[str, typer.Option("--confirm", help="the confirm token from preview")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask (needed with --json or without a terminal)")] = False,
+    account: AccountOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Execute a previewed plan (asks first unless --yes)."""
-    with runtime(config) as svc:
+    with runtime(config, account=account) as svc:
         if not yes:
 
             def question() -> str:
@@ -188,6 +205,11 @@ def decide(
     as_json: JsonOpt = False,
 ) -> None:
     """Ask the strategist for a target allocation (validated; fails closed with exit 5)."""
+    from pydantic import ValidationError as PydanticError
+
+    from agent.core.targets import pydantic_problems
+    from agent.services.config import StrategistConfig
+
     settings = settings_from(config)
     overrides = {k: v for k, v in (("provider", provider), ("base_url", base_url), ("model", model)) if v is not None}
     if overrides:
@@ -226,13 +248,14 @@ def plans(
     ctx: typer.Context,
     days: Annotated[int, typer.Option(help="how far back")] = 60,
     limit: Annotated[int, typer.Option(help="at most this many")] = 50,
+    account: AccountOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stored plans, newest first (``plans show ID`` for one)."""
     if ctx.invoked_subcommand is not None:
         return
-    with runtime(config, offline=True) as svc:
+    with runtime(config, offline=True, account=account) as svc:
         rows = svc.plans(days=days, limit=limit)
     emit(as_json, rows, lambda: render.print_plans(rows))
 
@@ -240,10 +263,13 @@ def plans(
 @plans_app.command("show")
 @boundary
 def plans_show(
-    plan_id: Annotated[str, typer.Argument(help="a plan id")], config: ConfigOpt = None, as_json: JsonOpt = False
+    plan_id: Annotated[str, typer.Argument(help="a plan id")],
+    account: AccountOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """One plan: its actions, status, cycle, decision, orders and fills."""
-    with runtime(config, offline=True) as svc:
+    with runtime(config, offline=True, account=account) as svc:
         detail = svc.plan_detail(plan_id)
     emit(as_json, detail, lambda: render.print_plan_detail(detail))
 
@@ -287,23 +313,79 @@ def cancel(
 @app.command()
 @boundary
 def pause(
-    reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False
+    reason: Annotated[str, typer.Option(help="why")] = "",
+    account: AccountOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Turn the kill switch on: no order is sent until resume (a running execution stops before its next order)."""
-    _switch(config, True, reason, as_json)
+    """Turn the kill switch on: no order is sent until resume (a running execution stops before its next order).
+
+    The configured account's switch also pauses every [[accounts]] entry; --account pauses that one alone."""
+    _switch(config, True, reason, as_json, account)
 
 
 @app.command()
 @boundary
 def resume(
-    reason: Annotated[str, typer.Option(help="why")] = "", config: ConfigOpt = None, as_json: JsonOpt = False
+    reason: Annotated[str, typer.Option(help="why")] = "",
+    account: AccountOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Turn the kill switch off."""
-    _switch(config, False, reason, as_json)
+    _switch(config, False, reason, as_json, account)
 
 
-def _switch(config: Path | None, paused: bool, reason: str, as_json: bool) -> None:
-    with runtime(config, offline=True) as svc:
+def _switch(config: Path | None, paused: bool, reason: str, as_json: bool, account: str | None = None) -> None:
+    with runtime(config, offline=True, account=account) as svc:
         (svc.pause if paused else svc.resume)(reason)
     word = "paused" if paused else "resumed"
     emit(as_json, {"paused": paused, "reason": reason}, lambda: console.print(f"trading {word}"))
+
+
+AllOpt = Annotated[bool, typer.Option("--all", help="every [[accounts]] entry as one portfolio, by underlying")]
+
+
+def _status_all(config: Path | None, as_json: bool) -> None:
+    from agent.services.fleet.portfolio import across
+
+    with runtime(config) as svc:
+        s = across(svc)
+
+    def human() -> None:
+        accounts = [a["name"] for a in s["accounts"]]
+        rows = [[a["asset"], f"{a['weight']:.1%}", render.money(a["value_usd"]),
+                 *[render.money(a["accounts"].get(n, 0.0)) for n in accounts]] for a in s["assets"]]
+        rows.append(["cash", f"{s['cash_weight']:.1%}", render.money(s["cash_usd"]),
+                     *[render.money(a["cash_usd"]) for a in s["accounts"]]])
+        render.table(f"All accounts: {render.money(s['total_equity_usd'])}",
+                     ["asset", "weight", "value", *[f"{a['name']} ({a['venue']})" for a in s["accounts"]]], rows,
+                     right=["weight", "value", *[f"{a['name']} ({a['venue']})" for a in s["accounts"]]])
+
+    emit(as_json, s, human)
+
+
+def _preview_all(config: Path | None, target: Path | None, as_json: bool) -> None:
+    from agent.services.fleet.portfolio import preview_across
+
+    if target is None:
+        raise errors.ValidationError("preview --all needs --target FILE (weights by underlying: BTC, ETH, …)")
+    with runtime(config) as svc:
+        out = preview_across(svc, read_target(target), source="cli")
+    public = {"targets": out["targets"], "unreachable": out["unreachable"],
+              "plans": {n: p.to_public() for n, p in out["plans"].items()}}
+
+    def human() -> None:
+        for name, p in out["plans"].items():
+            console.print(f"Account {name}", markup=False)
+            render.print_plan(p)
+            if p.confirm_token:
+                render.print_copyable(
+                    f"rebalancer execute {p.plan_id} --confirm {p.confirm_token} --account {name}"
+                    + (f" --config {config}" if config else "")
+                )
+        for line in out["unreachable"]:
+            console.print(f"unreachable: {line}", markup=False)
+
+    emit(as_json, public, human)
+

@@ -1,4 +1,4 @@
-"""``rebalancer web``: seed 000's Rebalance Advisor in a browser, over the same services as every command."""
+"""``rebalancer web``: the Rebalance Advisor in a browser, over the same services as every command."""
 
 from __future__ import annotations
 

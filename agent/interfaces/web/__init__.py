@@ -1,4 +1,4 @@
-"""The web interface: seed 000's Rebalance Advisor (``rebalancer web``), served by uvicorn over the services.
+"""The web interface: the Rebalance Advisor (``rebalancer web``), served by uvicorn over the services.
 
 ``app`` (routes), ``pages`` (what each page shows), ``security`` (session token, CSRF, headers), ``charts``
 (server-side SVG), ``sensitivity`` (the panel's hook into the services), ``server`` (binding and running).

@@ -81,7 +81,7 @@ def advisor_page(
     notice: str | None = None,
     state: PortfolioState | None = None,
 ) -> str:
-    """The advisor (seed 000): header, comparison, the three columns, actions, and after a Confirm the fills."""
+    """The advisor: header, comparison, the three columns, actions, and after a Confirm the fills."""
     ctx: dict[str, Any] = {
         "csrf": csrf,
         "read_only": read_only,
@@ -158,7 +158,10 @@ def settings_page(
 
 
 def history_page(svc: Services, *, csrf: str, read_only: bool, days: int = 60) -> str:
+    from agent.services.fleet.approvals import everywhere
+
     cycles = svc.history(days)
+    waiting = everywhere(svc)
     details = {c["id"]: svc.cycle_detail(c["id"]) for c in cycles}
     value: list[tuple[datetime, float]] = []
     for c in cycles:  # before each cycle, and after it where it traded
@@ -176,5 +179,6 @@ def history_page(svc: Services, *, csrf: str, read_only: bool, days: int = 60) -
         details=details,
         chart=chart,
         days=days,
+        approvals=waiting,
         paused=svc.is_paused(),
     )

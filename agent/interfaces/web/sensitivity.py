@@ -1,4 +1,4 @@
-"""The sensitivity panel (seed 000): the account as held against the account rebalanced, over the last 90 days.
+"""The sensitivity panel: the account as held against the account rebalanced, over the last 90 days.
 
 The computation belongs to the services (``Services.sensitivity``: the last ``DAYS`` days of real closes,
 the holdings as they are against the target); this module only draws what it returns. Where the services

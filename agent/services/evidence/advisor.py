@@ -1,4 +1,4 @@
-"""What seed 000's Rebalance Advisor shows beside a plan: the header, the limit flags, the comparison, and
+"""What the Rebalance Advisor page shows beside a plan: the header, the limit flags, the comparison, and
 whether Confirm may be offered. Rules only; any interface (the web page today) renders them.
 
 The plan itself is the same one ``status`` and ``get_drift`` return (:func:`agent.services.trading.planning.plan`),
@@ -115,7 +115,7 @@ def observe(svc: Services) -> tuple[PortfolioState, Market]:
 
 
 def average_scores(svc: Services, plan: RebalancingPlan, market: Market) -> tuple[float, float, float] | None:
-    """Seed 000's average score of the current, target and planned portfolio (weights × the strategist's score).
+    """The average score of the current, target and planned portfolio (weights × the strategist's score).
 
     The score is the offline strategist's (``[strategist.score_weights]``) from the shipped daily history;
     None where a held or targeted asset has no score (then an average would mislead).
@@ -144,7 +144,7 @@ def average_scores(svc: Services, plan: RebalancingPlan, market: Market) -> tupl
 
 
 def comparison(plan: RebalancingPlan, scores: tuple[float, float, float] | None = None) -> list[Comparison]:
-    """Seed 000's summary: current against target against planned (and the average score where one applies)."""
+    """The summary: current against target against planned (and the average score where one applies)."""
     c, s = plan.comparison, plan.summary
     extra = [Comparison("Average score", *scores, "score")] if scores is not None else []
     return [

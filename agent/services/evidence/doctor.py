@@ -1,6 +1,6 @@
 """``doctor``: is this account wired the way trading on it needs? One check per line, each with a fix.
 
-Checks (issue 10; the commonest failure across peers is configuration):
+Checks (a wrongly wired account, not the code, is the commonest reason trading fails):
 
 - ``account``: the account address is a master account, not an API (agent) wallet (``userRole``); a
   vault or subaccount must be traded with ``vault_address`` set and the master's key;
@@ -55,6 +55,10 @@ def _exchange_reads(svc: Services) -> Any:
 
 def run(svc: Services) -> list[Check]:
     """Every check, in order; a check that raises becomes a failing line naming the error."""
+    if svc.settings.exchange.is_binance and hasattr(svc.exchange, "api_restrictions"):
+        from agent.services.evidence import doctor_binance
+
+        return doctor_binance.run(svc, svc.exchange)
     ex = _exchange_reads(svc)
     if ex is None:
         return [Check("exchange", False, "no live exchange to check (a snapshot?)", "run without --snapshot")]

@@ -2,7 +2,7 @@
 
 ``performance(svc, days=30)`` is the one call (CLI ``performance``, MCP ``get_performance``). It reads
 Hyperliquid's ``portfolio`` (account value and PnL history), ``userFills`` and ``userFunding`` through the
-read port, and fills in each recorded cycle's realised 7-day return (seed 000) from that value history:
+read port, and fills in each recorded cycle's realised 7-day return (shown in the history) from that value history:
 PnL over the 7 days after the cycle started, over the value then (deposits are not returns).
 """
 
@@ -47,7 +47,7 @@ def performance(svc: Services, days: int = 30) -> dict[str, Any]:
 
 
 def fill_cycle_returns(svc: Services, series: core.Series | None = None) -> int:
-    """Seed 000's realised 7-day return of every cycle at least 7 days old, from the value history."""
+    """The realised 7-day return of every cycle at least 7 days old, from the value history."""
     before = (svc.clock() - timedelta(days=RETURN_DAYS)).isoformat()
     pending = svc.store.cycles.missing_returns(before)
     if not pending:

@@ -1,4 +1,4 @@
-"""Correlation and risk monitors (seeds 001 and 004): what the holdings do together, and drawdown protection.
+"""Correlation and risk monitors: what the holdings do together, and drawdown protection.
 
 - ``risk_report(svc)``: the rolling correlation matrix of the held assets' daily returns over
   ``[risk] correlation_window`` days (the exchange's candles; the shipped history offline), the average

@@ -1,4 +1,4 @@
-"""Sensitivity (seed 000): stay put or rebalance, over the last N days of real daily closes.
+"""Sensitivity: stay put or rebalance, over the last N days of real daily closes.
 
 ``sensitivity(svc, target=None, days=90)`` is the one call every way in uses (CLI ``sensitivity``, MCP
 ``get_sensitivity``, the web page): it plans toward the target by the one target rule (nothing stored, no

@@ -1,7 +1,8 @@
 """The fleet: several accounts (a master, its subaccounts, vaults it leads) signed for by one key.
 
 :func:`open_fleet` builds one :class:`~agent.services.app.Services` per ``[[accounts]]`` entry, each with its
-own history database (``<db stem>-<name>.db``: its kill switch, stored target, journal and lease), all
+own history database (``<db stem>-<name>.db``, or a schema of a PostgreSQL ``db``: its kill switch, stored
+target, journal and lease), all
 sharing one rate budget (Hyperliquid's weight is per IP), plus the fleet's own store (``db``: allocation
 plans, the transfer journal, equity per day) and the master's :class:`MasterAccount` for transfers.
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from typing import Any
 from agent.adapters.hyperliquid.accounts import MasterAccount
 from agent.adapters.hyperliquid.budget import AddressActions, WindowBudget
 from agent.adapters.hyperliquid.client import HyperliquidExchange
+from agent.adapters.store import postgres
 from agent.adapters.store.db import Store
 from agent.core.allocation import AccountBook
 from agent.core.errors import ConfigError, ExchangeError
@@ -78,9 +80,9 @@ class Fleet:
             out.append(
                 AccountBook(
                     name=a.name,
-                    address=a.config.address,
+                    address=a.config.address or "",
                     equity=equity,
-                    freeable=state.spot_usdc_free if state.unified else state.perp_free,
+                    freeable=state.unified_free if state.unified else state.perp_free,
                     is_master=a.config.role == "master",
                 )
             )
@@ -98,6 +100,8 @@ class Fleet:
     def check_roles(self) -> None:
         """The doctor's check for each account: ``userRole`` must say it holds funds (not an agent wallet)."""
         for a in self.accounts.values():
+            if a.config.address is None:  # only Hyperliquid accounts are in the capital fleet
+                continue
             role = self.master.user_role(a.config.address)
             if role not in TRADABLE_ROLES:
                 raise ConfigError(
@@ -106,15 +110,25 @@ class Fleet:
                 )
 
 
+def account_db(db: str, name: str) -> str:
+    """Where one account's store lives: ``<db stem>-<name>.db`` beside a SQLite ``db``, or the schema
+    ``<schema>-<name>`` of a PostgreSQL ``db`` (shared by every machine that reaches the server)."""
+    if postgres.is_url(db):
+        return postgres.for_account(db, name)
+    path = Path(db)
+    return str(path.with_name(f"{path.stem}-{name}{path.suffix or '.db'}"))
+
+
 def account_settings(settings: Settings, account: AccountConfig, url: str | None) -> Settings:
     """One account's settings: its address (as vaultAddress unless it is the master), targets, limits, db."""
-    db = Path(settings.db)
     update: dict[str, Any] = {
-        "db": str(db.with_name(f"{db.stem}-{account.name}{db.suffix or '.db'}")),
-        "vault_address": None if account.role == "master" else account.address,
+        "db": account_db(settings.db, account.name),
+        "vault_address": None if account.role == "master" or not account.on_hyperliquid else account.address,
         "accounts": [],
     }
-    if url:
+    if not account.on_hyperliquid:  # another venue: its own (local) exchange, the same network setting
+        update["exchange"] = settings.exchange.model_copy(update={"venue": account.venue})
+    elif url:
         update["network"] = url
     if account.targets is not None:
         update["targets"] = account.targets
@@ -128,6 +142,36 @@ def account_settings(settings: Settings, account: AccountConfig, url: str | None
     if hb:
         update["heartbeat"] = settings.heartbeat.model_copy(update=hb)
     return settings.model_copy(update=update)
+
+
+def settings_for(settings: Settings, name: str) -> Settings:
+    """The settings of the ``[[accounts]]`` entry ``name`` (its address, store, targets and limits), for a
+    command run for one account (``--account NAME``); an unknown name is a one-line ``ValidationError``."""
+    from agent.core.errors import ValidationError
+
+    cfg = next((a for a in settings.accounts if a.name == name), None)
+    if cfg is None:
+        known = ", ".join(a.name for a in settings.accounts) or "none"
+        raise ValidationError(f"--account: {name!r} is not configured (accounts: {known})")
+    return account_settings(settings, cfg, None)
+
+
+@contextmanager
+def open_account(settings: Settings, name: str, *, offline: bool = False, **kw: Any) -> Iterator[Services]:
+    """The services of the ``[[accounts]]`` entry ``name`` for one command (``--account NAME``): its own store,
+    with the fleet's kill switch (the configured store's) read before every order as well."""
+    from agent.services.runtime import open_runtime, open_store
+
+    own = settings_for(settings, name)
+    fleet = None if offline else open_store(settings)
+    try:
+        paused = fleet.records.is_paused if fleet is not None else None
+        # the account's database sits beside the fleet's and is created with it
+        with open_runtime(own, offline=offline, fleet_paused=paused, create_store=True, **kw) as svc:
+            yield svc
+    finally:
+        if fleet is not None:
+            fleet.close()
 
 
 def _standin_seed(settings: Settings) -> Any:
@@ -190,7 +234,9 @@ def open_fleet(
             **{k: v for k, v in settings.hyperliquid.client_kwargs().items() if k != "rate_limit_per_minute"},
         )
         master = MasterAccount(master_client)
-        configs = list(settings.accounts) or _discovered(master)
+        # the capital fleet is the Hyperliquid accounts (transfers need the master's key); another venue's
+        # accounts are in the portfolio view (agent.services.fleet.portfolio), never in a transfer
+        configs = [a for a in settings.accounts if a.on_hyperliquid] or _discovered(master)
         master_client._ensure_meta()  # one meta/spotMeta read (40 weight) for the whole fleet, not per account
         store = open_store(settings)
         stack.callback(store.close)
@@ -198,7 +244,10 @@ def open_fleet(
         for cfg in configs:
             acc_settings = account_settings(base, cfg, url if settings.is_local else None)
             # an account's database sits beside the fleet's (checked above) and is created with it
-            svc = stack.enter_context(open_runtime(acc_settings, clock=clock, budget=budget, create_store=True))
+            opened = open_runtime(
+                acc_settings, clock=clock, budget=budget, fleet_paused=store.records.is_paused, create_store=True
+            )
+            svc = stack.enter_context(opened)
             if isinstance(svc.exchange, HyperliquidExchange):
                 svc.exchange.actions = actions
                 svc.exchange._meta, svc.exchange._spot_meta = master_client._meta, master_client._spot_meta
@@ -225,8 +274,17 @@ class AccountServices:
     """``services.accounts``: each ``[[accounts]]`` entry's services, opened on first use and closed with
     the ``stack`` of the runtime that made them (one MCP session, one chat)."""
 
-    def __init__(self, settings: Settings, url: str | None, stack: ExitStack, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        url: str | None,
+        stack: ExitStack,
+        clock: Clock = utcnow,
+        *,
+        fleet_paused: Callable[[], bool] | None = None,
+    ) -> None:
         self.settings, self.url, self.stack, self.clock = settings, url, stack, clock
+        self.fleet_paused = fleet_paused
         self.by_name = {a.name: a for a in settings.accounts}
         self.opened: dict[str, Services] = {}
         self._lock = threading.Lock()
@@ -242,7 +300,6 @@ class AccountServices:
         with self._lock:
             if name not in self.opened:
                 settings = account_settings(self.settings, cfg, self.url)
-                self.opened[name] = self.stack.enter_context(
-                    open_runtime(settings, clock=self.clock, create_store=True)
-                )
+                opened = open_runtime(settings, clock=self.clock, fleet_paused=self.fleet_paused, create_store=True)
+                self.opened[name] = self.stack.enter_context(opened)
             return self.opened[name]

@@ -26,6 +26,7 @@ from agent.core import allocation as alloc
 from agent.core.errors import ConfirmationError, ExchangeError, OrderOutcomeUnknown, TradingPaused, ValidationError
 from agent.core.text import safe
 from agent.services.app import Services
+from agent.services.fleet import approvals
 from agent.services.fleet.accounts import Fleet, day_of
 from agent.services.trading.execution import exchange_clock
 from agent.services.trading.lease import writer
@@ -339,7 +340,8 @@ def recover(fleet: Fleet) -> list[str]:
 
 
 def status(fleet: Fleet, schedule: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """One row per account: equity, share against target, drift, last and next tick, paused."""
+    """One row per account: equity, share against target, drift, last and next tick, paused, and the plans
+    waiting for approval (plan id, expiry, summary, the Temporal workflow waiting for it)."""
     p = plan(fleet)
     rows = []
     for row in p["accounts"]:
@@ -347,6 +349,7 @@ def status(fleet: Fleet, schedule: dict[str, dict[str, Any]] | None = None) -> d
         svc = account.services
         last = (svc.history(days=3650) or [{}])[0].get("started_at")
         sched = (schedule or {}).get(row["name"], {})
+        waiting = approvals.pending(svc)
         nxt = sched.get("next_tick")
         if nxt is None and last:
             nxt = (datetime.fromisoformat(last) + account.interval).isoformat()
@@ -360,7 +363,8 @@ def status(fleet: Fleet, schedule: dict[str, dict[str, Any]] | None = None) -> d
                 "drift": row["drift"],
                 "last_tick": sched.get("last_tick", last),
                 "next_tick": nxt,
-                "pending_approvals": len(svc.store.plans.with_status(("previewed",), account=svc.account)),
+                "pending_approvals": len(waiting),
+                "approvals": waiting,
                 "paused": svc.is_paused() or fleet.store.records.is_paused(),
                 "autonomy": account.autonomy,
                 "interval": str(account.interval),

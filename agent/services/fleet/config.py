@@ -34,7 +34,7 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.core.durations import parse_duration
 from agent.core.errors import ConfigError
@@ -56,8 +56,11 @@ class AccountConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
-    address: str
+    address: str | None = Field(None, description="Hyperliquid: the account's address (required there)")
     role: Literal["master", "subaccount", "vault"] = "subaccount"
+    venue: Literal["hyperliquid", "binance", "binanceus"] = Field(
+        "hyperliquid", description="another venue's account joins the portfolio view, not the capital transfers"
+    )
     targets: dict[str, float] | None = None
     autonomy: Literal["advise", "confirm", "auto"] | None = None
     interval: timedelta | None = None
@@ -70,10 +73,22 @@ class AccountConfig(BaseModel):
 
     @field_validator("address")
     @classmethod
-    def _address(cls, v: str) -> str:
-        if not _ADDRESS.fullmatch(v):
+    def _address(cls, v: str | None) -> str | None:
+        if v is not None and not _ADDRESS.fullmatch(v):
             raise ValueError("must be a 0x-prefixed 20-byte hex address")
-        return v.lower()
+        return v.lower() if v else None
+
+    @model_validator(mode="after")
+    def _venue_needs(self) -> AccountConfig:
+        if self.venue == "hyperliquid" and self.address is None:
+            raise ValueError("address: a Hyperliquid account needs its address")
+        if self.venue != "hyperliquid" and self.role != "subaccount":
+            raise ValueError(f"role: a {self.venue} account has no Hyperliquid role; leave role out")
+        return self
+
+    @property
+    def on_hyperliquid(self) -> bool:
+        return self.venue == "hyperliquid"
 
     @field_validator("targets")
     @classmethod
@@ -133,7 +148,7 @@ def check_fleet(settings: Settings) -> None:
     for n in names:
         if names.count(n) > 1:
             raise ConfigError(f"accounts: duplicate account name {n!r}")
-    addresses = [a.address for a in accounts]
+    addresses = [a.address for a in accounts if a.address]
     for a in addresses:
         if addresses.count(a) > 1:
             raise ConfigError(f"accounts: address {a} is listed twice")

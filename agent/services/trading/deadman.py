@@ -7,12 +7,15 @@ order of the account is cancelled, the user's own included; the time must be at 
 - armed when a TWAP of ours starts (our IOC orders never rest), extended while it runs, disarmed when it
   ends and, whatever happens, when the execution ends normally;
 - never armed while the account has open orders that are not ours (it would cancel them if we died);
-  the plan and the report say so instead;
+  the plan and the report say so instead. The check is made again at every extension: an order of the
+  user's that appears while our TWAP runs disarms the switch for the rest of the run (a failed check
+  counts as such an order);
 - a record of the arming is kept in the store before the exchange is asked, so that after a crash the
   next run knows the switch was armed; if its time has passed, it fired: that counts one trigger of the
   day, and no arming is attempted once 10 triggers are counted.
 
-Whether a fired switch also stops a running TWAP is not documented; the stand-in assumes it does.
+Whether a fired switch also stops a running TWAP is not documented, and nothing here relies on it: after a
+crash, the TWAP the dead run left is found and cancelled by its id (``agent.services.trading.twaps``).
 """
 
 from __future__ import annotations
@@ -29,10 +32,23 @@ MAX_TRIGGERS_PER_DAY = 10
 
 
 class DeadManSwitch:
-    """``DeadManSwitch(exchange, records, clock, window_s=120)``."""
+    """``DeadManSwitch(exchange, records, clock, window_s=120, has_foreign_orders=...)``.
 
-    def __init__(self, exchange: Any, records: Any, clock: Callable[[], float], *, window_s: float = 120.0) -> None:
+    ``has_foreign_orders()`` says whether the account has open orders that are not ours; it may raise
+    ``ExchangeError`` (counted as yes). Without it, extensions do not check again.
+    """
+
+    def __init__(
+        self,
+        exchange: Any,
+        records: Any,
+        clock: Callable[[], float],
+        *,
+        window_s: float = 120.0,
+        has_foreign_orders: Callable[[], bool] | None = None,
+    ) -> None:
         self.exchange = exchange
+        self.has_foreign_orders = has_foreign_orders
         self.records = records
         self.clock = clock
         self.window_s = window_s
@@ -82,9 +98,20 @@ class DeadManSwitch:
         return ok
 
     def extend(self) -> None:
-        """Re-arm when less than half the window is left."""
-        if self.armed_until_ms is not None and self.armed_until_ms - self._now_ms() < self.window_s * 500:
-            self.arm()
+        """Re-arm when less than half the window is left, after checking again for open orders not ours:
+        when one has appeared (or the check fails), disarm and stay disarmed for the rest of the run."""
+        if self.armed_until_ms is None or self.armed_until_ms - self._now_ms() >= self.window_s * 500:
+            return
+        if self.has_foreign_orders is not None:
+            try:
+                foreign = self.has_foreign_orders()
+            except ExchangeError:
+                foreign = True
+            if foreign:
+                self.refuse("open orders that are not ours appeared while the switch was armed")
+                self.disarm()
+                return
+        self.arm()
 
     def disarm(self) -> None:
         if self.armed_until_ms is None and self.records.get(ARMED) is None:

@@ -13,6 +13,8 @@ Order of work (``Executor.execute``):
 4. The account is read again; capital-using actions (open/increase) are resized down (onto the size
    grid) to the cash really there: spot buys to free spot USDC, perp orders to perp withdrawable (1x
    margin, conservative), both net of taker fees and a small buffer. Under $10 → skipped and reported.
+   Before the first open of an isolated-only perp, its leverage is set to isolated 1x (or the configured
+   ``isolated_leverage``), journaled; a refusal skips that leg (``agent.services.trading.leverage``).
 5. Outcomes: ``filled``; ``partial`` → the remainder is sent again as attempt + 1 (new cloid, same
    limit) up to ``max_attempts``; ``rejected`` → reported, not retried; an *unknown* outcome (timeout,
    lost answer, 429/5xx on /exchange) → ``orderStatus(cloid)``; if the exchange has never seen it, and
@@ -56,12 +58,12 @@ from agent.adapters.store.journal import (
 )
 from agent.adapters.store.leases import Lease, LeaseLost
 from agent.core.costs import CostModel
-from agent.core.domain import Market, RebalancingPlan, TradeAction
+from agent.core.domain import Market, PortfolioState, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent, OrderResult, make_cloid
 from agent.core.rules import MIN_ORDER_VALUE, protected_price, round_size_down
 from agent.services.ports import TradePort
-from agent.services.trading import lookup
+from agent.services.trading import fills, foreign, leverage, lookup
 from agent.services.trading.reports import (
     ActionReport,
     ExecutionReport,
@@ -124,6 +126,7 @@ class Executor:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         journal: Journal | None = None,
+        isolated_leverage: int = 1,
     ) -> None:
         if mode not in ("live", "dry-run", "paper"):
             raise ValueError(f"mode must be live, dry-run or paper, not {mode!r}")
@@ -140,6 +143,8 @@ class Executor:
         self.costs = costs or CostModel()
         self.clock = clock
         self.sleep = sleep
+        #: the leverage an isolated-only asset is set to before its first open (agent.services.trading.leverage)
+        self.isolated_leverage = isolated_leverage
         #: the account's writer lease while an execution holds it (set by ``agent.services.trading.lease``)
         self.lease: Lease | None = None
         self.keep_lease: Callable[[], Lease] | None = None
@@ -191,7 +196,7 @@ class Executor:
                     min_order_value=self.min_order_value,
                 )
                 for i in using:
-                    if targets[i] > 0:
+                    if targets[i] > 0 and not self._isolated_refused(plan, i, market, state, reports[i]):
                         self._run_action(plan, i, plan.actions[i], targets[i], market, reports[i])
         except _Paused:
             status = "paused"
@@ -248,6 +253,21 @@ class Executor:
             sz_decimals=a.sz_decimals,
         )
 
+    def _name_lots(self, a: TradeAction, cloid: str, done: float, size: float) -> None:
+        """A spot sell that names its lots records them under its cloid before the intent (and the signature):
+        the part of the plan's lots not consumed by earlier attempts, up to this order's size."""
+        if not a.lots:
+            return
+        picks, skip, need = [], done, size
+        for lot, q in a.lots:
+            take = max(0.0, q - skip)
+            skip = max(0.0, skip - q)
+            if take > 0 and need > 1e-12:
+                picks.append((lot, min(take, need)))
+                need -= min(take, need)
+        if picks:
+            self.store.tax.choose("", cloid, a.lots_asset or a.coin, picks)
+
     def _limit(self, a: TradeAction, market: Market) -> float:
         """The plan's protected price, tightened toward the current mid (never loosened)."""
         info = market.get(a.coin)
@@ -280,6 +300,7 @@ class Executor:
             self._keep_lease()
             intent = self._intent(plan, index, a, attempt, remaining, limit, self._expiry())
             mode = "paper" if self.mode == "paper" else "live"
+            self._name_lots(a, intent.cloid, done, remaining)
             self.journal.intend(plan.plan_id, index, attempt, intent, mode=mode, lease=self.lease)
             self.journal.mark(intent.cloid, SENT)
             rep.cloids.append(intent.cloid)
@@ -315,6 +336,22 @@ class Executor:
                 break
             attempt += 1
             tries += 1
+
+    def _isolated_refused(
+        self, plan: RebalancingPlan, i: int, market: Market, state: PortfolioState, rep: ActionReport
+    ) -> bool:
+        """Before the first open of an isolated-only perp, set its leverage (agent.services.trading.leverage);
+        True when that was refused: the leg is skipped with the reason."""
+        a, info = plan.actions[i], market.get(plan.actions[i].coin)
+        if self.mode != "live" or info is None or not leverage.needs_isolated_leverage(a, info, state):
+            return False
+        if self.is_paused():
+            raise _Paused
+        records, lev = self.store.records, self.isolated_leverage
+        why = leverage.set_isolated_leverage(self.exchange, records, plan.plan_id, i, a, info, lev)
+        if why is not None:
+            rep.state, rep.note = "skipped", why
+        return why is not None
 
     def _keep_lease(self) -> None:
         """Renew the account's lease before an order; stop when another writer has taken it."""
@@ -397,40 +434,14 @@ class Executor:
 
     # ================================================================== bookkeeping
     def _foreign_orders(self) -> str | None:
-        """A note when the account has open orders that are not ours: they are left alone.
-
-        No dead-man switch (``scheduleCancel``) is armed: it would cancel *every* open order of the account,
-        the user's own included, and our IOC orders never rest (one that does is cancelled at once).
-        """
+        """A note naming the open orders that are not ours: left alone, no dead-man switch (trading.foreign)."""
         try:
-            open_orders = self.exchange.open_orders()
-            others = [o for o in open_orders if not o.cloid or self.journal.get(o.cloid.lower()) is None]
+            return foreign.note(foreign.not_ours(self.exchange, self.journal))
         except ExchangeError:
             return None
-        if not others:
-            return None
-        coins = ", ".join(sorted({o.coin for o in others}))
-        return f"note: {len(others)} open orders not placed by rebalancer ({coins}) were left alone"
 
     def _sync_fills(self, since_ms: int, errors: list[str]) -> None:
-        """Record fills since ``since_ms`` and attach each order's fee (USD) to its journal row."""
-        try:
-            fills = self.exchange.fills_since(since_ms)
-        except ExchangeError as exc:
-            errors.append(f"could not read fills: {exc}")
-            return
-        self.journal.record_fills(fills)
-        by_cloid: dict[str, float] = {}
-        by_oid: dict[int, float] = {}
-        for f in fills:
-            if f.cloid:
-                by_cloid[f.cloid] = by_cloid.get(f.cloid, 0.0) + f.fee_usd
-            if f.oid is not None:
-                by_oid[f.oid] = by_oid.get(f.oid, 0.0) + f.fee_usd
-        for row in self.journal.rows(states=[FILLED, PARTIAL, CANCELED]):
-            fee = by_cloid.get(row.cloid, by_oid.get(row.oid, 0.0) if row.oid is not None else 0.0)
-            if fee and (row.fee is None or abs(row.fee - fee) > 1e-12):
-                self.journal.set_fee(row.cloid, fee)
+        fills.sync(self.exchange, self.journal, since_ms, errors)
 
     def _report(
         self,

@@ -1,7 +1,7 @@
 """The autonomous loop: observe → triggers → target → plan → gates → act by autonomy level.
 
 Autonomy levels:
-- ``advise``: record the plan (with no token) and alert; never trade (seed 000's manual mode).
+- ``advise``: record the plan (with no token) and alert; never trade (the manual mode).
 - ``confirm``: store a pending plan with a confirm token (valid for one interval); a person confirms it
   from the CLI (``rebalancer execute PLAN_ID --confirm TOKEN``) or MCP (``execute_rebalance``), and the
   tick's cycle moves to ``executed:…`` when it runs.
@@ -66,9 +66,17 @@ class TickResult:
 class Heartbeat:
     """``Heartbeat(services, autonomy="advise", interval=timedelta(hours=4))``; ``tick()`` or ``run(stop)``."""
 
-    def __init__(self, services: Services, *, autonomy: str | None = None, interval: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        autonomy: str | None = None,
+        interval: timedelta | None = None,
+        source: str = "heartbeat",
+    ) -> None:
         cfg = services.settings.heartbeat
         self.services = services
+        self.source = source  # the cycle's source in the history ("temporal" for a Temporal tick)
         self.autonomy = autonomy or cfg.autonomy
         if self.autonomy not in AUTONOMY:
             raise RebalancerError(f"autonomy must be advise, confirm or auto, not {self.autonomy!r}")
@@ -118,7 +126,7 @@ class Heartbeat:
             return TickResult(cycle_id, "recovered", "reconciled after a restart; no new orders")
         if not existing:
             svc.store.cycles.start(
-                cycle_id, started_at=now.isoformat(), trigger="heartbeat", source="heartbeat", autonomy=self.autonomy
+                cycle_id, started_at=now.isoformat(), trigger="heartbeat", source=self.source, autonomy=self.autonomy
             )
         try:
             result = self._run(cycle_id)
@@ -162,10 +170,13 @@ class Heartbeat:
             advice = planning.advise(svc, plan, cycle_id=cycle_id)
             self.alerts.send("advice", f"rebalance advised ({advice.plan_id}): {summary}")
             return self._finish(cycle_id, "advised", summary, plan_id=advice.plan_id)
+        if self.autonomy == "auto" and (refusal := key_refusal(svc)):
+            self.alerts.send("risk", f"{cycle_id}: {refusal}")
+            return self._finish(cycle_id, "risk-refused", refusal)
         try:
             pending = svc.preview(
                 None,
-                source=f"heartbeat-{self.autonomy}",
+                source=f"{self.source}-{self.autonomy}",
                 cycle_id=cycle_id,
                 heartbeat=True,
                 ttl=min(self.interval, svc.settings.heartbeat.confirm_ttl) if self.autonomy == "confirm" else None,
@@ -189,7 +200,7 @@ class Heartbeat:
             self._finish(cycle_id, "pending-confirm", summary, plan_id=pending.plan_id)
             return TickResult(cycle_id, "pending-confirm", summary, plan_id=pending.plan_id, confirm_token=token)
         svc.store.cycles.update(cycle_id, plan_id=pending.plan_id)
-        report = svc.execute(pending.plan_id, pending.confirm_token or "", source="heartbeat", heartbeat=True)
+        report = svc.execute(pending.plan_id, pending.confirm_token or "", source=self.source, heartbeat=True)
         status = f"executed:{report.status}"
         self.alerts.send("executed", f"auto rebalance {pending.plan_id}: {report.status}; {summary}")
         return TickResult(cycle_id, status, summary, plan_id=pending.plan_id, execution=report.model_dump(mode="json"))
@@ -264,3 +275,18 @@ class Heartbeat:
                 break
             stop.wait(max(0.0, (next_at - self.services.clock()).total_seconds()))
         return results
+
+
+def key_refusal(svc: Services) -> str | None:
+    """Why autonomy ``auto`` must not trade with this key: on Binance, a key that may withdraw (unless the config
+    allows it with ``[exchange] allow_withdrawal_keys``)."""
+    from agent.adapters.binance.client import BinanceExchange
+
+    ex = svc.exchange
+    if not isinstance(ex, BinanceExchange) or svc.settings.exchange.allow_withdrawal_keys:
+        return None
+    if ex.api_restrictions().get("enableWithdrawals"):
+        return ("the Binance API key can withdraw: autonomy auto refuses it (disable withdrawals for the key, or "
+                "set [exchange] allow_withdrawal_keys = true)")
+    return None
+

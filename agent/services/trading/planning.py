@@ -25,7 +25,7 @@ from agent.core.orders import OpenOrder
 from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
 from agent.services.config import Settings
-from agent.services.trading import guards
+from agent.services.trading import foreign, guards
 from agent.services.trading.targets import choose, configured_or_stored, validate
 
 if TYPE_CHECKING:
@@ -103,6 +103,14 @@ def plan(
     chosen = choose(svc, target, state=state, market=market, cycle_id=cycle_id, fresh=fresh)
     validate(svc.settings, chosen.target, market)
     protected, protection = guards.protect(svc, chosen.target, state.equity(market))
+    tax_book, held_back = None, list[str]()
+    if svc.settings.tax.on:  # lots from the account's fills; no buy of an asset in its wash-sale window
+        from agent.services.trading import lots
+
+        lots.sync(svc, market)
+        tax_book = lots.book(svc, synced=True)
+        blocks = lots.wash_sale_blocks(svc, svc.clock(), tax_book)
+        protected, held_back = lots.hold_back(protected, state, market, blocks, svc.settings.tax.wash_sale_substitute)
     coins = sorted(c for c in set(state.positions) | set(chosen.target.weights) if c in market.assets)
     if coins and not all(market.assets[c].book is not None for c in coins):
         market = svc.exchange.market(books=coins)  # the cost estimate walks the books of what it trades
@@ -114,8 +122,9 @@ def plan(
         market,
         now=svc.clock(),
         last_rebalance=datetime.fromisoformat(last) if last else None,
+        sell_tax=lots.sell_tax_rates(svc, state, market, tax_book, svc.clock()) if tax_book is not None else None,
     )
-    clamps = [protection, *result.clamps] if protection else result.clamps
+    clamps = [*([protection] if protection else []), *chosen.notes, *held_back, *result.clamps]
     actions = assign_order_types(result.actions, market, twap_over_usd=svc.settings.rebalance.twap_over_usd)
     reason = result.reason
     if any(a.order_type == "twap" for a in actions) and (foreign := foreign_open_orders(svc)):
@@ -124,6 +133,11 @@ def plan(
             f"; note: {len(foreign)} open orders not placed by rebalancer ({names}): no dead-man switch is armed"
             " during the TWAPs, as it would cancel them too"
         )
+    if tax_book is not None:
+        held = {c: p.size - p.hold for c, p in state.positions.items() if p.market == "spot"}
+        result = lots.annotate(svc, result.model_copy(update={"actions": actions}), market, tax_book, svc.clock(),
+                               held)
+        actions = result.actions
     return result.model_copy(
         update={
             "actions": actions,
@@ -159,10 +173,9 @@ def cost_aware_model(
 def foreign_open_orders(svc: Services) -> list[OpenOrder]:
     """The account's open orders that rebalancer did not place (no journal row for their cloid)."""
     try:
-        orders = svc.exchange.open_orders()
+        return foreign.not_ours(svc.exchange, svc.store.journal)
     except ExchangeError:
         return []
-    return [o for o in orders if not o.cloid or svc.store.journal.get(o.cloid.lower()) is None]
 
 
 def refusal(svc: Services, p: RebalancingPlan, *, heartbeat: bool = False) -> tuple[type[Exception], str] | None:

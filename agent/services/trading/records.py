@@ -1,4 +1,4 @@
-"""The records people read: cycles (seed 000's history), stored plans, and one plan with everything about it."""
+"""The records people read: cycles (ticks and executions), stored plans, and one plan with everything about it."""
 
 from __future__ import annotations
 

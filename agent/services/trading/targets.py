@@ -25,7 +25,7 @@ from agent.strategist.base import Decision, DecisionContext, Strategist
 if TYPE_CHECKING:
     from agent.services.app import Services
 
-TargetSource = Literal["argument", "config", "stored", "strategist"]
+TargetSource = Literal["argument", "config", "stored", "signals", "strategist"]
 
 #: Tools the strategist's model is never offered: they change state or issue tokens.
 NOT_FOR_THE_MODEL = frozenset(
@@ -45,6 +45,8 @@ class ChosenTarget:
     target: TargetAllocation
     source: TargetSource
     decision: Decision | None = None
+    #: rules that held a trade back while making the target (the signal rules' guards)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,13 @@ def choose(
     found = configured_or_stored(svc)
     if found is not None:
         return found
+    if svc.settings.signals.enabled:  # the signal rules stand in for the strategist
+        from agent.services.trading.signals import signal_target
+
+        if state is None or market is None:
+            state, market = svc.observe()
+        target, held_back = signal_target(svc, state, market)
+        return ChosenTarget(target, "signals", notes=tuple(held_back))
     if not fresh:
         reused = _recent_strategist_target(svc)
         if reused is not None:

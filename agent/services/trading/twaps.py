@@ -7,8 +7,10 @@ FILLED (all executed), PARTIAL or CANCELED (terminated early: the executed part 
 
 Followed by polling ``twapHistory`` every ``poll_s`` (the lease renewed and the kill switch read each
 time: a pause cancels the TWAP with ``twapCancel``). After a crash, ``reconcile`` finds the TWAP by its id,
-or, when the id was never read, by coin, side, size and start time; a TWAP still running is followed to
-its end; one the exchange never saw becomes ABANDONED once the signed action's ``expiresAfter`` passed.
+or, when the id was never read, by coin, side, size and start time; a TWAP still running is cancelled by
+its id (``twapCancel``) and its executed part kept, since nothing says the dead-man switch stopped it and
+the plan it belonged to is stale (the resumed plan sends what is left as a new attempt); one the exchange
+never saw becomes ABANDONED once the signed action's ``expiresAfter`` passed.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from agent.core.domain import Market, RebalancingPlan, TradeAction
 from agent.core.errors import ExchangeError, OrderOutcomeUnknown
 from agent.core.orders import OrderIntent
 from agent.core.rules import round_size_down
-from agent.services.trading import lookup
+from agent.services.trading import foreign, lookup
 from agent.services.trading.deadman import DeadManSwitch
 from agent.services.trading.executor import Executor, _Paused, _Stop
 from agent.services.trading.reports import ActionReport, ExecutionReport, ReconcileReport
@@ -142,10 +144,25 @@ class TwapSender:
         return state
 
     # ------------------------------------------------------------------ reconcile
+    def stop(self, cloid: str, asset: int, twap_id: int) -> str | None:
+        """Cancel a TWAP a dead run left (by its id) and record what it executed; None while it still runs."""
+        status = self.exchange.twap_status(twap_id)
+        if status is not None and status.state == "running":
+            try:
+                self.exchange.cancel_twap(asset, twap_id)
+            except ExchangeError:
+                return None  # still running as far as we know: stays unresolved, nothing new is sent
+            self.journal.mark(cloid, RESTING, detail=f"{MARK} cancelled by id (reconcile)")
+            status = self.exchange.twap_status(twap_id)
+        if status is None or status.state == "running":
+            return None
+        return self._end(cloid, status)
+
     def reconcile(self, row: OrderRow) -> str | None:
-        """Resolve one TWAP row after a crash: its final state, or None while its outcome is unknown."""
+        """Resolve one TWAP row after a crash: its final state, or None while its outcome is unknown.
+        A TWAP still running is cancelled by its id (see the module doc)."""
         if row.oid is not None:
-            return self.follow(row.cloid, row.asset, row.oid)
+            return self.stop(row.cloid, row.asset, row.oid)
         since = _created_ms(row) - 60_000
         # the exchange's clock, read before the lookup, decides "never arrived" (agent.services.trading.lookup)
         expires = lookup.row_expiry(self.exchange, row, self.clock)
@@ -158,7 +175,7 @@ class TwapSender:
             return None
         if row.state not in (RESTING,):
             self.journal.mark(row.cloid, RESTING, oid=found.twap_id, detail=f"{MARK} found (reconcile)")
-        return self.follow(row.cloid, row.asset, found.twap_id)
+        return self.stop(row.cloid, row.asset, found.twap_id)
 
 
 class TwapExecutor(Executor):
@@ -179,7 +196,15 @@ class TwapExecutor(Executor):
         super().__init__(exchange, store, **kw)
         self.ioc_retries = ioc_retries
         self.retry_wait_s = retry_wait_s
-        self.deadman = DeadManSwitch(exchange, store.records, self.clock) if self.mode == "live" else None
+
+        def has_foreign() -> bool:  # checked again at every extension of the dead-man switch
+            return bool(foreign.not_ours(exchange, self.journal))
+
+        self.deadman = (
+            DeadManSwitch(exchange, store.records, self.clock, has_foreign_orders=has_foreign)
+            if self.mode == "live"
+            else None
+        )
         self.twaps = (
             TwapSender(
                 exchange,
@@ -219,6 +244,7 @@ class TwapExecutor(Executor):
             raise _Paused
         self._keep_lease()
         intent = self._intent(plan, index, a, attempt, remaining, a.limit_px, self._expiry())
+        self._name_lots(a, intent.cloid, sum(r.filled_sz for r in rows), remaining)
         self.journal.intend(plan.plan_id, index, attempt, intent, mode="live", lease=self.lease)
         rep.cloids.append(intent.cloid)
         rep.attempts += 1
@@ -245,6 +271,8 @@ class TwapExecutor(Executor):
         finally:
             if self.deadman is not None:
                 self.deadman.disarm()
+        if self.deadman is not None and not notes and self.deadman.why_not and "appeared" in self.deadman.why_not:
+            notes.append(f"dead-man switch disarmed during the TWAPs: {self.deadman.why_not}")
         return report.model_copy(update={"notes": [*report.notes, *notes]}) if notes else report
 
     def reconcile(self) -> ReconcileReport:

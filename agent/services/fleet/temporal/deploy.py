@@ -72,16 +72,22 @@ async def _deploy(settings: Settings, target: str) -> dict[str, Any]:
     return {"temporal": target, "task_queue": settings.fleet.task_queue, "schedules": out}
 
 
-def approve(settings: Settings, target: str, workflow_id: str, plan_id: str) -> dict[str, Any]:
+def approve(
+    settings: Settings, target: str, workflow_id: str, plan_id: str, confirm_token: str | None = None
+) -> dict[str, Any]:
     """Send the ``approve`` Update to a waiting tick (or allocation) workflow; its execution report.
 
-    The workflow's validator refuses an unknown plan id, a second approval and a late one, so however many
-    approvals arrive (CLI, MCP, a retry), the plan executes once.
+    A tick's plan needs its confirm token: the Update carries only its hash (the token never enters the
+    history), which the workflow's validator checks. The validator also refuses an unknown plan id, a second
+    approval and a late one, so however many approvals arrive (CLI, MCP, a retry), the plan executes once.
     """
-    return asyncio.run(_approve(settings, target, workflow_id, plan_id))
+    from agent.services.fleet.approvals import proof
+
+    arg = {"plan_id": plan_id, "proof": proof(confirm_token) if confirm_token else None}
+    return asyncio.run(_approve(settings, target, workflow_id, arg))
 
 
-async def _approve(settings: Settings, target: str, workflow_id: str, plan_id: str) -> dict[str, Any]:
+async def _approve(settings: Settings, target: str, workflow_id: str, arg: dict[str, Any]) -> dict[str, Any]:
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
@@ -90,7 +96,7 @@ async def _approve(settings: Settings, target: str, workflow_id: str, plan_id: s
     client: Any = await connect(target, settings.fleet.temporal_namespace)
     handle = client.get_workflow_handle(workflow_id)
     try:
-        return dict(await handle.execute_update("approve", plan_id))
+        return dict(await handle.execute_update("approve", arg))
     except WorkflowUpdateFailedError as e:
         cause = getattr(e, "cause", None)
         raise ConfirmationError(f"approval refused: {getattr(cause, 'message', None) or e}") from None

@@ -1,0 +1,1 @@
+"""Binance spot through ccxt (``binance``, ``binanceus``): the second venue's adapter."""

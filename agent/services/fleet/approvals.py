@@ -1,0 +1,72 @@
+"""Plans waiting for a person's approval, whoever made them (``fleet run`` in confirm mode, a Temporal tick).
+
+A Temporal tick's plan is approved with ``rebalancer fleet approve WORKFLOW PLAN --confirm TOKEN``. The token
+never enters the workflow's history: the worker prints it once, the CLI sends the Update with its hash
+(:func:`proof`), and the account's store keeps only the hash of that hash (:func:`arm`), so execution checks
+the token exactly as ``rebalancer execute`` does, and nothing written in the history can execute the plan.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agent.core.errors import ExchangeError
+from agent.services.app import utcnow
+from agent.services.trading.planning import hash_token
+
+if TYPE_CHECKING:
+    from agent.services.app import Services
+
+_KEY = "approval:"
+
+
+def proof(token: str) -> str:
+    """What an approval sends instead of the token (and what the execution then presents as its token)."""
+    return hash_token(token)
+
+
+def arm(svc: Services, plan_id: str, token: str, *, workflow_id: str) -> str | None:
+    """Make a previewed plan executable only with ``proof(token)``; remember which workflow waits for it.
+
+    Returns the check the workflow holds (``hash_token(proof(token))``, the stored hash), or None when the
+    plan is no longer previewed."""
+    check = hash_token(proof(token))
+    if not svc.store.plans.rekey(plan_id, check):
+        return None
+    svc.store.records.set(_KEY + plan_id, {"workflow_id": workflow_id})
+    return check
+
+
+def pending(svc: Services) -> list[dict[str, Any]]:
+    """This account's previewed plans whose token has not expired (on the exchange's clock when known)."""
+    try:
+        now = svc.exchange_now()
+    except ExchangeError:  # the list is informative: a local clock is good enough to hide expired ones
+        now = utcnow()
+    out = []
+    for stored in svc.store.plans.with_status(("previewed",), account=svc.account):
+        if stored.expires_at is None or stored.expires_at <= now:
+            continue
+        p = stored.plan
+        waiting = svc.store.records.get(_KEY + p.plan_id) or {}
+        out.append(
+            {
+                "plan_id": p.plan_id,
+                "expires_at": stored.expires_at.isoformat(),
+                "summary": (
+                    f"{len(p.actions)} trades, turnover ${p.summary.turnover_usd:,.2f}, "
+                    f"est. cost ${p.estimated_cost.total_usd:,.2f}"
+                ),
+                "source": stored.source,
+                "workflow_id": waiting.get("workflow_id"),
+            }
+        )
+    return out
+
+
+def everywhere(svc: Services) -> list[dict[str, Any]]:
+    """The pending plans of the configured account and of every ``[[accounts]]`` entry, each with its ``account``."""
+    out = [{"account": None, **row} for row in pending(svc)]
+    for cfg in svc.settings.accounts:
+        out += [{"account": cfg.name, **row} for row in pending(svc.for_account(cfg.name))]
+    return out
