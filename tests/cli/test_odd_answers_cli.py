@@ -17,7 +17,7 @@ from tests.clirun import run, run_json
 
 def _mid_zero(snapshot):
     snapshot["allMids"]["BTC"] = "0"
-    return "/info allMids: allMids.BTC: '0' is not a positive price"
+    return "/info allMids, l2Book: allMids.BTC: '0' is not a positive price"
 
 
 def _negative_balance(snapshot):

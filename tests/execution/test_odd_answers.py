@@ -41,7 +41,9 @@ def _book_px(value: str) -> Callable[[Any], Any]:
 
 
 CASES = [
-    pytest.param("allMids", _mid("0"), "market", "/info allMids: allMids.BTC: '0' is not a positive price", id="mid-0"),
+    pytest.param(
+        "allMids", _mid("0"), "market", "/info allMids, l2Book: allMids.BTC: '0' is not a positive price", id="mid-0"
+    ),
     pytest.param("allMids", _mid("-3"), "market", "allMids.BTC: '-3' is not a positive price", id="mid-negative"),
     pytest.param("allMids", _mid("NaN"), "market", "allMids.BTC: 'NaN' is not finite", id="mid-nan"),
     pytest.param("allMids", _mid("inf"), "market", "allMids.BTC: 'inf' is not finite", id="mid-inf"),

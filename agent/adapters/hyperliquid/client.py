@@ -54,7 +54,7 @@ from agent.adapters.hyperliquid.constants import (
 )
 from agent.adapters.hyperliquid.dexes import DEX_ASSET_STRIDE, HIP3_ASSET_OFFSET, check_dexes, dex_of
 from agent.adapters.hyperliquid.history import HistoryReads
-from agent.adapters.hyperliquid.parsing import exchange_answer, parse_market, parse_state, spot_pair_names
+from agent.adapters.hyperliquid.parsing import answers_checked, parse_market, parse_state, spot_pair_names
 from agent.adapters.hyperliquid.secret import SecretKey
 from agent.core.accounts import parse_abstraction
 from agent.core.domain import Market, MarketType, PortfolioState
@@ -64,6 +64,8 @@ from agent.core.rules import is_valid_price, is_valid_size, round_price, round_s
 
 log = logging.getLogger(__name__)
 
+
+@answers_checked  # an answer we cannot trust (a mid of 0, a negative balance) is an exchange error
 class HyperliquidExchange(HistoryReads):
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
 
@@ -195,8 +197,7 @@ class HyperliquidExchange(HistoryReads):
             ctxs = mac[1] if isinstance(mac, list) and len(mac) == 2 else None
         raw_books: dict[str, Any] = {}
         if books:
-            with exchange_answer("/info allMids"):
-                plain = parse_market(self._meta, self._spot_meta, mids)
+            plain = parse_market(self._meta, self._spot_meta, mids)
             for coin in books:
                 info = plain.get(coin)
                 if dex_of(coin):
@@ -207,13 +208,11 @@ class HyperliquidExchange(HistoryReads):
                 book = self._info({"type": "l2Book", "coin": wire})
                 if book:
                     raw_books[wire] = book
-        with exchange_answer("/info allMids, l2Book" if raw_books else "/info allMids"):
-            main = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
-            market = dex_reads.dex_market(self, main, books, with_ctxs)
+        main = parse_market(self._meta, self._spot_meta, mids, raw_books, ctxs)
+        market = dex_reads.dex_market(self, main, books, with_ctxs)
         self._market = market
         return market
 
-    # ------------------------------------------------------------------ the exchange's clock
     def server_time_ms(self, *, fresh: bool = False) -> int:
         """The exchange's clock, in ms.
 
@@ -263,8 +262,7 @@ class HyperliquidExchange(HistoryReads):
         dex_states = {
             dex: self._info({"type": "clearinghouseState", "user": self.user, "dex": dex}) for dex in self.dexes
         }
-        with exchange_answer("/info clearinghouseState, spotClearinghouseState"):
-            return parse_state(ch, spot, market, user=self.user, abstraction=mode, dex_states=dex_states)
+        return parse_state(ch, spot, market, user=self.user, abstraction=mode, dex_states=dex_states)
 
     def order_status(self, cloid: str) -> OrderResult | None:
         answer = self._info({"type": "orderStatus", "user": self.user, "oid": cloid.lower()})
@@ -278,8 +276,7 @@ class HyperliquidExchange(HistoryReads):
 
     def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
         req: dict[str, Any] = {"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}
-        if end_ms is not None:
-            req["endTime"] = int(end_ms)
+        req |= {"endTime": int(end_ms)} if end_ms is not None else {}
         answer = self._info(req, FILLS_WEIGHT)
         if not isinstance(answer, list):
             raise SnapshotError("userFillsByTime: expected a list")

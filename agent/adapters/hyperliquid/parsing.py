@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.adapters.hyperliquid.dexes import check_dexes, parse_dex_markets, token_names
 from agent.core.accounts import parse_abstraction
@@ -27,6 +27,7 @@ from agent.core.domain import CASH, BookLevel, L2Book, Market, MarketInfo, Portf
 from agent.core.errors import ExchangeAnswerError, SnapshotError
 
 SPOT_ASSET_OFFSET = 10_000
+T = TypeVar("T")
 
 
 def number(value: Any, where: str) -> float:
@@ -69,6 +70,15 @@ def exchange_answer(request: str) -> Iterator[None]:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or e.title
         raise ExchangeAnswerError(f"{request}: {e.title}.{where}: {first['msg']}") from None
+
+
+def answers_checked(cls: type[T]) -> type[T]:
+    """An exchange client whose ``market`` and ``account_state`` read their answers inside
+    :func:`exchange_answer`."""
+    setattr(cls, "market", exchange_answer("/info allMids, l2Book")(cls.market))  # type: ignore[attr-defined]  # noqa: B010
+    read = cls.account_state  # type: ignore[attr-defined]
+    setattr(cls, "account_state", exchange_answer("/info clearinghouseState, spotClearinghouseState")(read))  # noqa: B010
+    return cls
 
 
 def _get(obj: Any, key: str, where: str) -> Any:
