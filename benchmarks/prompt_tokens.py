@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -36,15 +36,13 @@ from agent.strategist.library import load_strategies
 from agent.strategist.loop import LLMStrategist, estimate_tokens
 from agent.strategist.openai_provider import openai_tools
 from agent.strategist.providers import ChatRequest, UserText
-from tools.registry import IN_THE_PROMPT, TOOLS
+from tools.registry import llm_tools
 
 SIZES = (5, 20, 100)
 
 
-# The real read-only tools, exactly as the MCP registry publishes them (the handlers are not called here).
-READ_ONLY_TOOLS = [
-    ToolSpec(t.name, t.description, t.input_schema, dict) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT
-]
+# The read-only tools exactly as the registry offers them to the strategist (the handlers are not called here).
+READ_ONLY_TOOLS: list[ToolSpec] = llm_tools(cast(Any, None))
 
 
 def build_context(n: int) -> DecisionContext:

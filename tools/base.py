@@ -177,7 +177,8 @@ class ToolDefinition:
         args = self.parse(arguments)
         reset = CALLER.set(caller)
         try:
-            payload = self.fn(services.for_account(args.account), args)
+            with services.question(join=True):  # one tool call, one read of each thing (or the tick's, inside one)
+                payload = self.fn(services.for_account(args.account), args)
         finally:
             CALLER.reset(reset)
         return {**jsonable(payload), "note": UNTRUSTED_NOTE}

@@ -20,7 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.core.domain import CASH
-from agent.core.errors import ValidationError
+from agent.core.errors import NoTargetYet, ValidationError
+from agent.core.plan_report import drift_view
 from agent.strategist.base import ToolSpec
 from tools.base import (
     CALLER,
@@ -112,33 +113,36 @@ def get_drift(services: Services, args: NoArgs) -> dict[str, Any]:
     Read-only: plans nothing and stores nothing. Drift = current − target weight; portfolio drift is
     ½ Σ |drift|. The target is the configured one, else the stored one (set_target_allocation), else the
     strategist's; target_source says which. Also says whether trading is paused and the data's time.
+    Called by a model, it never asks the strategist: with no target yet, it says so and lists the weights.
     """
-    plan = services.plan()
+    try:
+        plan = services.plan()
+    except NoTargetYet as e:
+        return _no_target_yet(services, str(e))
+    return drift_view(plan)
+
+
+def state_market(market: Any, coin: str) -> str:
+    info = market.get(coin)
+    return info.market if info is not None else "perp"
+
+
+def _no_target_yet(services: Services, why: str) -> dict[str, Any]:
+    state, market = services.observe()
+    weights = state.weights(market)
     return {
-        "rebalance_needed": plan.rebalance_needed,
-        "reason": plan.reason,
-        "portfolio_drift": plan.summary.drift_before,
-        "max_weight": plan.summary.max_weight_before,
-        "equity_usd": plan.summary.equity_usd,
-        "target": plan.target,
-        "target_source": plan.target_source,
-        "strategy_id": plan.strategy_id,
-        "paused": plan.paused,
-        "as_of": plan.as_of,
-        "cash_pools": plan.cash_pools,
+        "rebalance_needed": False,
+        "reason": why,
+        "portfolio_drift": None,
+        "equity_usd": state.equity(market),
+        "target": None,
+        "target_source": None,
+        "paused": services.is_paused(),
+        "as_of": market.timestamp,
         "rows": [
-            {
-                "coin": r.coin,
-                "market": r.market,
-                "current_weight": r.current_weight,
-                "target_weight": r.target_weight,
-                "drift": r.drift,
-                "band_low": r.band_low,
-                "band_high": r.band_high,
-                "value_usd": r.value_usd,
-                "action": r.action,
-            }
-            for r in plan.rows
+            {"coin": c, "market": "cash" if c == CASH else state_market(market, c), "current_weight": w,
+             "target_weight": None, "drift": None}
+            for c, w in sorted(weights.items())
         ],
     }
 
@@ -351,14 +355,9 @@ def execute_rebalance(services: Services, args: ExecuteArgs) -> dict[str, Any]:
     report = services.start_execution(
         args.plan_id, args.confirm_token, source=CALLER.get(), wait_s=EXECUTE_WAIT_S, on_progress=PROGRESS.get()
     )
-    if report is None:
-        return {
-            "plan_id": args.plan_id,
-            "status": "running",
-            "progress": services.execution_progress(args.plan_id),
-            "report": None,
-            "next": "call get_plan with this plan_id for its progress and, once it ends, its report",
-        }
+    if report is None:  # legs still working: the execution goes on, and get_plan follows it to its report
+        progress = services.execution_progress(args.plan_id)
+        return {"plan_id": args.plan_id, "status": "running", "progress": progress, "report": None}
     data = jsonable(report)
     return {
         "plan_id": args.plan_id,
@@ -367,8 +366,7 @@ def execute_rebalance(services: Services, args: ExecuteArgs) -> dict[str, Any]:
     }
 
 
-#: How long execute_rebalance waits for an execution before answering "running" (MCP clients give up at 60 s).
-EXECUTE_WAIT_S = 8.0
+EXECUTE_WAIT_S = 8.0  # execute_rebalance's wait before it answers "running" (MCP clients give up at 60 s)
 
 
 @tool(PlanArgs, "read", "Get plan")
@@ -426,9 +424,10 @@ def llm_tools(services: Services) -> list[ToolSpec]:
     return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in excluded]
 
 
-#: Read-only tools whose answer the strategist's prompt already holds (the state summary, the catalogue):
-#: offering them would only spend the model's tool budget and ~200 prompt tokens each.
-IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies"})
+#: Read-only tools the strategist is not offered: their answer is already in its prompt (the state summary
+#: holds the weights, targets and drift; the catalogue the strategies), or it is about the account's past
+#: (cycles, realised performance) rather than the market. Each would cost ~200 prompt tokens per decision.
+IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies", "get_drift", "get_history", "get_performance"})
 #: Read-only tools a person's client wants and an allocation decision does not (records for tax returns).
 FOR_PEOPLE = frozenset({"get_tax_lots", "get_tax_report"})
 #: Read-only tools about executions, which a decision never needs.
@@ -441,4 +440,21 @@ def _spec(t: ToolDefinition, services: Services) -> ToolSpec:
         out.pop("note", None)
         return out
 
-    return ToolSpec(name=t.name, description=t.description, input_schema=t.input_schema, handler=handler)
+    schema = _untitled(t.input_schema)  # pydantic's titles repeat the names: prompt tokens for nothing
+    schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k != "account"}
+    return ToolSpec(name=t.name, description=t.description, input_schema=schema, handler=handler)
+
+
+def _untitled(schema: Any) -> Any:
+    """A JSON schema without its ``title`` annotations (property names are kept, whatever they are)."""
+    if isinstance(schema, list):
+        return [_untitled(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for k, v in schema.items():
+        if k == "properties" and isinstance(v, dict):
+            out[k] = {name: _untitled(sub) for name, sub in v.items()}
+        elif not (k == "title" and isinstance(v, str)):
+            out[k] = _untitled(v)
+    return out

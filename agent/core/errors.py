@@ -11,7 +11,8 @@
     ├── AccountBusy                 another process holds the account's writer lease
     ├── ClockSkewError              the local clock is too far off the exchange's to execute safely
     ├── StrategistError             the LLM phase failed
-    │   └── StrategistFailedClosed  no valid answer after the allowed retries (no order is placed)
+    │   ├── StrategistFailedClosed  no valid answer after the allowed retries (no order is placed)
+    │   └── NoTargetYet             a model's tool needs a target and only the strategist could give one
     └── ExchangeError               the exchange refused or failed
         ├── TemporaryExchangeError  429, 5xx, timeouts: safe to retry a *read*
         ├── OrderRejected           the exchange answered with a per-order or whole-request error
@@ -79,6 +80,11 @@ class StrategistFailedClosed(StrategistError):
         self.status = status
         self.raw_replies = list(raw_replies or [])
         super().__init__(message)
+
+
+class NoTargetYet(StrategistError):
+    """No target is configured or stored and the strategist has not answered yet; a tool that a model
+    called may not ask the strategist (it would be a model calling a model)."""
 
 
 class ExchangeError(RebalancerError):

@@ -253,3 +253,34 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 def _stamp(now: datetime) -> str:
     t = now.astimezone(UTC)
     return f"{t.year:04d}{t.month:02d}{t.day:02d}{t.hour:02d}{t.minute:02d}{t.second:02d}"
+
+
+def drift_view(plan: RebalancingPlan) -> dict[str, object]:
+    """The drift table as data (what ``get_drift`` returns and the drift table prints): one row per asset."""
+    return {
+        "rebalance_needed": plan.rebalance_needed,
+        "reason": plan.reason,
+        "portfolio_drift": plan.summary.drift_before,
+        "max_weight": plan.summary.max_weight_before,
+        "equity_usd": plan.summary.equity_usd,
+        "target": plan.target,
+        "target_source": plan.target_source,
+        "strategy_id": plan.strategy_id,
+        "paused": plan.paused,
+        "as_of": plan.as_of,
+        "cash_pools": plan.cash_pools,
+        "rows": [
+            {
+                "coin": r.coin,
+                "market": r.market,
+                "current_weight": r.current_weight,
+                "target_weight": r.target_weight,
+                "drift": r.drift,
+                "band_low": r.band_low,
+                "band_high": r.band_high,
+                "value_usd": r.value_usd,
+                "action": r.action,
+            }
+            for r in plan.rows
+        ],
+    }

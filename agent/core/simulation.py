@@ -127,7 +127,10 @@ class Run:
             "max_drift": float(self.drift.max()),
             "turnover_pa": float((0.5 * self.traded_usd / self.equity).sum() / years),
             "cost_usd": float(self.cost_usd.sum()),
-            "cost_bp_pa": float(self.cost_usd.sum() / mean_e / years * 1e4) if mean_e > 0 else 0.0,
+            # Σ each day's cost over that day's equity, annualised (bp of equity per year)
+            "cost_bp_pa": float((self.cost_usd / self.equity).sum() / years * 1e4),
+            # the older figure: total cost over the window's mean equity (off when equity moved a lot)
+            "cost_bp_pa_mean_equity": float(self.cost_usd.sum() / mean_e / years * 1e4) if mean_e > 0 else 0.0,
             "rebalances_pa": float((self.trades > 0).sum() / years),
             "trades": int(self.trades.sum()),
             "final_equity": float(self.equity[-1]),

@@ -12,7 +12,7 @@ bidirectional-override characters are escaped by :func:`safe`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -80,41 +80,54 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], *, 
         console.print("  " + " · ".join(f"{h} {v.strip()}" for h, v in zip(columns, row, strict=True) if v.strip()))
 
 
-def print_drift(plan: RebalancingPlan) -> None:
+def print_drift(plan: RebalancingPlan | Mapping[str, Any]) -> None:
+    """The drift table, from a plan or from the drift data ``get_drift`` returns (``drift_view``)."""
+    from agent.core.domain import RebalancingPlan
+    from agent.core.plan_report import drift_view
+
+    view: Mapping[str, Any] = drift_view(plan) if isinstance(plan, RebalancingPlan) else plan
+    all_rows = list(view.get("rows") or [])
+    if view.get("target") is None:
+        rows = [[str(r["coin"]), f"{r['current_weight'] * 100:.1f}%"] for r in all_rows]
+        table("Current weights (no target yet)", ("Asset", "Weight"), rows, right=("Weight",))
+        console.print(safe(str(view.get("reason") or "")))
+        console.print(safe(f"Exchange data {when(view.get('as_of'))}"))
+        return
     rows = []
-    for r in plan.rows:
-        if r.market == "cash":
+    for r in all_rows:
+        if r["market"] == "cash":
             continue
-        inside = r.band_low - 1e-9 <= r.current_weight <= r.band_high + 1e-9
+        inside = r["band_low"] - 1e-9 <= r["current_weight"] <= r["band_high"] + 1e-9
         rows.append(
             [
-                r.coin,
-                f"{r.current_weight * 100:.1f}%",
-                f"{r.target_weight * 100:.1f}%",
-                pct(r.drift) + ("" if inside else " ←"),
-                f"{r.band_low * 100:.1f}–{r.band_high * 100:.1f}%",
-                money(r.value_usd),
-                r.action,
+                r["coin"],
+                f"{r['current_weight'] * 100:.1f}%",
+                f"{r['target_weight'] * 100:.1f}%",
+                pct(r["drift"]) + ("" if inside else " ←"),
+                f"{r['band_low'] * 100:.1f}–{r['band_high'] * 100:.1f}%",
+                money(r["value_usd"]),
+                r["action"],
             ]
         )
-    cash = next((r for r in plan.rows if r.market == "cash"), None)
+    cash = next((r for r in all_rows if r["market"] == "cash"), None)
     if cash is not None:
         rows.append(
             [
                 "USDC",
-                f"{cash.current_weight * 100:.1f}%",
-                f"{cash.target_weight * 100:.1f}%",
-                pct(cash.drift),
-                f"≥{cash.band_low * 100:.0f}%",
-                money(cash.value_usd),
+                f"{cash['current_weight'] * 100:.1f}%",
+                f"{cash['target_weight'] * 100:.1f}%",
+                pct(cash["drift"]),
+                f"≥{cash['band_low'] * 100:.0f}%",
+                money(cash["value_usd"]),
                 "",
             ]
         )
-        equity = plan.summary.equity_usd or 1.0
+        equity = view.get("equity_usd") or 1.0
         pools = (("  spot USDC", "spot_usdc"), ("  perp margin", "perp_margin"), ("  unified USDC", "unified_usdc"))
+        cash_pools = view.get("cash_pools") or {}
         for name, key in pools:
-            if key in plan.cash_pools:
-                v = plan.cash_pools[key]
+            if key in cash_pools:
+                v = cash_pools[key]
                 rows.append([name, f"{v / equity * 100:.1f}%", "", "", "", money(v), ""])
     table(
         "Current vs target",
@@ -122,22 +135,45 @@ def print_drift(plan: RebalancingPlan) -> None:
         rows,
         right=("Current", "Target", "Drift", "Band", "Value"),
     )
-    reason = plan.reason[0].upper() + plan.reason[1:] if plan.reason else ""
-    console.print(safe(f"Rebalance needed: {reason}" if plan.rebalance_needed else reason))
-    console.print(safe(context_line(plan)))
+    reason = str(view.get("reason") or "")
+    reason = reason[0].upper() + reason[1:] if reason else ""
+    console.print(safe(f"Rebalance needed: {reason}" if view.get("rebalance_needed") else reason))
+    console.print(safe(context_line(view)))
 
 
-def context_line(plan: RebalancingPlan) -> str:
+def history_line(as_of: object, source: object, usage: Any = None) -> str:
+    """``Market data as of DAY (SOURCE)``, and the model's requests, tokens and seconds when it made any."""
+    line = f"Market data as of {as_of or '?'} ({source or 'no history'})"
+    calls = getattr(usage, "model_calls", 0)
+    if calls:
+        line += (
+            f" · {calls} model request{'s' if calls != 1 else ''}, {usage.prompt_tokens} tokens in, "
+            f"{usage.completion_tokens} out, {usage.latency_s:.1f}s"
+        )
+    return line
+
+
+def context_line(plan: RebalancingPlan | Mapping[str, Any]) -> str:
     """Where the target came from, the time of the exchange data, and whether trading is paused."""
+    from agent.core.domain import RebalancingPlan
+    from agent.core.plan_report import drift_view
+
+    if isinstance(plan, RebalancingPlan):
+        plan = drift_view(plan)
+    target_source, strategy_id = str(plan.get("target_source") or ""), plan.get("strategy_id")
     source = {
         "argument": "given",
         "config": "the config's [targets]",
         "stored": "the stored target",
         "strategist": "the strategist's",
-    }.get(plan.target_source or "", plan.target_source or "?")
-    strategy = f" ({plan.strategy_id})" if plan.strategy_id else ""
-    paused = " · TRADING PAUSED" if plan.paused else ""
-    return f"Target: {source}{strategy} · exchange data {when(plan.as_of)}{paused}"
+    }.get(target_source, target_source or "?")
+    strategy = f" ({strategy_id})" if strategy_id else ""
+    paused = " · TRADING PAUSED" if plan.get("paused") else ""
+    return f"Target: {source}{strategy} · exchange data {when(_as_of(plan.get('as_of')))}{paused}"
+
+
+def _as_of(value: object) -> datetime | str | None:
+    return value if value is None or isinstance(value, datetime | str) else str(value)
 
 
 def print_plan(plan: RebalancingPlan) -> None:

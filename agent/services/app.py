@@ -13,10 +13,12 @@ journaled executor, a recorded cycle).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.adapters import readscope
 from agent.adapters.store.db import Store
 from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAllocation
 from agent.core.limits import Limits
@@ -84,6 +86,11 @@ class Services:
         return self.accounts(name)
 
     # -- observe ----------------------------------------------------------------------------------
+
+    def question(self, *, join: bool = False) -> AbstractContextManager[None]:
+        """One question (a command, a request, a tick, a tool call): inside it an identical exchange read is
+        made once (:mod:`agent.adapters.readscope`); ``join``: part of the question already open, if any."""
+        return readscope.question(join=join)
 
     def observe(self) -> tuple[PortfolioState, Market]:
         return self.exchange.account_state(), self.exchange.market()
@@ -192,9 +199,10 @@ class Services:
     def plans(self, *, days: int = 60, limit: int = 50) -> list[dict[str, Any]]:
         return history.plans(self, days=days, limit=limit)
 
-    def doctor(self) -> list[doctor.Check]:
-        """Every wiring check of the account (role, signer, mode, dexes, orders, dead-man switch, budget)."""
-        return doctor.run(self)
+    def doctor(self, *, cached: bool = False) -> list[doctor.Check]:
+        """Every wiring check of the account (role, signer, mode, dexes, orders, dead-man switch, budget);
+        ``cached``: the last answers while younger than a heartbeat interval."""
+        return doctor.cached(self) if cached else doctor.run(self)
 
     def plan_detail(self, plan_id: str) -> dict[str, Any]:
         return history.plan_detail(self, plan_id)
@@ -204,11 +212,19 @@ class Services:
 
     # -- evidence (sensitivity, risk, performance): one call each, for every interface ---------------------------------
 
-    def sensitivity(self, target: TargetAllocation | None = None, days: int = 90) -> dict[str, Any]:
-        """Stay put vs rebalance over the last ``days`` days of real closes (``services.sensitivity``)."""
+    def sensitivity(
+        self,
+        target: TargetAllocation | None = None,
+        days: int = 90,
+        *,
+        plan: RebalancingPlan | None = None,
+        market: Market | None = None,
+    ) -> dict[str, Any]:
+        """Stay put vs rebalance over the last ``days`` days of real closes (``services.sensitivity``); ``plan``
+        and ``market``: the ones this question already has (not made or read again)."""
         from agent.services.evidence.sensitivity import sensitivity
 
-        return sensitivity(self, target, days)
+        return sensitivity(self, target, days, plan=plan, market=market)
 
     def risk(self) -> dict[str, Any]:
         from agent.services.evidence.risk import risk_report

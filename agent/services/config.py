@@ -200,10 +200,19 @@ class StrategistConfig(_Section):
     base_url: str | None = None
     max_attempts: int = Field(3, ge=1, le=10)
     max_tool_calls: int = Field(6, ge=0, le=50)
+    max_model_calls: int = Field(6, ge=1, le=50, description="model requests one decision may make")
+    max_data_age: timedelta = Field(
+        timedelta(days=2), description="a live decision on market history older than this fails closed"
+    )
     timeout_s: float = Field(60.0, gt=0)
     strategy: str = Field("auto", description="auto (chosen by its preconditions) or a library strategy id")
     top_percentile: float = Field(0.5, ge=0.1, le=1, description="keep this fraction of coins, best score first")
     score_weights: ScoreWeights = ScoreWeights()
+
+    @field_validator("max_data_age", mode="before")
+    @classmethod
+    def _age(cls, v: Any) -> Any:
+        return parse_duration(v) if isinstance(v, str | int | float) else v
 
     @field_validator("strategy")
     @classmethod
@@ -216,6 +225,12 @@ class StrategistConfig(_Section):
         if v not in known:
             raise ValueError(f"must be auto or one of {', '.join(known)}")
         return v
+
+
+class ChatConfig(_Section):
+    """``rebalancer chat``: how many model requests one question may cost."""
+
+    max_model_calls: int = Field(8, ge=1, le=50, description="model requests one chat turn may make")
 
 
 class WebConfig(_Section):
@@ -287,6 +302,7 @@ class Settings(_Section):
     risk: RiskConfig = RiskConfig()
     tax: TaxConfig = TaxConfig()
     strategist: StrategistConfig = StrategistConfig()
+    chat: ChatConfig = ChatConfig()
     mcp: McpConfig = McpConfig()
     hyperliquid: HyperliquidSettings = HyperliquidSettings()
     exchange: ExchangeConfig = ExchangeConfig()

@@ -4,12 +4,17 @@ A perp is looked up by its name; a spot pair by the perp it tracks (``UBTC/USDC`
 exchange is asked first (``candleSnapshot``, 1d) when it keeps history (Hyperliquid and the stand-in);
 if any asset lacks enough candles there, every asset comes from the shipped daily history
 (``agent/data/market_history``), so all columns share one calendar. ``source`` says which.
+
+Only closed days are used (today's candle is not final). They are kept in the store per venue, coin and day
+(:class:`~agent.adapters.store.candles.Candles`) and shared by every account, tick and page load: a coin's
+window is asked of the exchange only for the closed days the store has not been asked for yet (after the
+first read of a day, none).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +27,7 @@ from agent.strategist.features import DAILY_CLOSES_FILE, HISTORY_DIR, load_daily
 from agent.strategist.holdings import underlying
 
 if TYPE_CHECKING:
+    from agent.adapters.store.candles import Candles
     from agent.services.app import Services
 
 SHIPPED = "shipped daily closes (agent/data/market_history, Binance spot via CryptoDataDownload)"
@@ -32,6 +38,15 @@ class History:
     table: PriceTable  # columns named as the planner names the assets
     source: str
     missing: tuple[str, ...]  # assets with no history anywhere
+
+    @property
+    def as_of(self) -> date | None:
+        """The last day of data (None without any)."""
+        return self.table.dates[-1] if self.table.dates else None
+
+    def age_days(self, now: datetime) -> int | None:
+        """Whole days between the last day of data and ``now``'s UTC day (None without any data)."""
+        return (now.astimezone(UTC).date() - self.as_of).days if self.as_of is not None else None
 
 
 def history_name(coin: str, market: Market) -> str:
@@ -48,9 +63,9 @@ def daily_history(svc: Services | None, coins: list[str], days: int, market: Mar
     names = {c: history_name(c, market) for c in coins}
     exchange = svc.exchange if svc is not None else None
     if svc is not None and isinstance(exchange, HistoryPort):
-        table = _from_exchange(exchange, names, days, svc.clock())
+        table = _from_exchange(exchange, svc.store.candles, names, days, svc.clock())
         if table is not None:
-            return History(table, "the exchange's daily candles", ())
+            return History(table, exchange_source(svc), ())
     closes = load_daily_closes(coins=set(names.values()))
     have = [c for c in coins if names[c] in closes]
     missing = tuple(c for c in coins if names[c] not in closes)
@@ -62,20 +77,44 @@ def daily_history(svc: Services | None, coins: list[str], days: int, market: Mar
     return History(PriceTable(dates, tuple(have), close, np.full(close.shape, np.nan)), SHIPPED, missing)
 
 
+def exchange_source(svc: Services) -> str:
+    """Where the exchange's candles come from: the venue, or the local stand-in's replayed history."""
+    if svc.settings.network == "local":
+        return "the local stand-in's daily candles (real history replayed, rescaled to its mids)"
+    return f"the exchange's daily candles (candleSnapshot 1d, {svc.settings.network})"
+
+
 def _shipped_dates() -> tuple[date, ...]:
     with (HISTORY_DIR / DAILY_CLOSES_FILE).open(encoding="utf-8") as fh:
         next(fh)
         return tuple(date.fromisoformat(line.split(",", 1)[0]) for line in fh if line.strip())
 
 
-def _from_exchange(ex: HistoryPort, names: dict[str, str], days: int, now: datetime) -> PriceTable | None:
-    end = int(now.timestamp() * 1000)
-    start = int((now - timedelta(days=days + 2)).timestamp() * 1000)
+def _closed_days(ex: HistoryPort, kept: Candles, name: str, first: date, last: date) -> dict[date, tuple[float, float]]:
+    """The candles of the closed days ``first``…``last``: from the store, asking the exchange only for the
+    days it was never asked for (then kept)."""
+    span = kept.span(ex.base_url, name)
+    ask_from = first
+    if span is not None and span[0] <= first and span[1] >= first - timedelta(days=1):
+        ask_from = span[1] + timedelta(days=1)  # the store knows up to span[1]: ask only for what follows
+    if ask_from <= last:
+        start = int(datetime.combine(ask_from, time(), UTC).timestamp() * 1000)
+        end = int(datetime.combine(last, time(23, 59, 59), UTC).timestamp() * 1000)
+        rows = ex.daily_candles(name, start, end)
+        candles = [(datetime.fromtimestamp(t / 1000, UTC).date(), c, v) for t, c, v in rows]
+        kept.keep(ex.base_url, name, ask_from, last, [c for c in candles if ask_from <= c[0] <= last])
+    return {d: (c, v) for d, c, v in kept.between(ex.base_url, name, first, last)}
+
+
+def _from_exchange(
+    ex: HistoryPort, kept: Candles, names: dict[str, str], days: int, now: datetime
+) -> PriceTable | None:
+    last = now.astimezone(UTC).date() - timedelta(days=1)  # the last closed day
+    first = last - timedelta(days=days + 1)
     series: dict[str, dict[date, tuple[float, float]]] = {}
     try:
         for coin, name in names.items():
-            rows = ex.daily_candles(name, start, end)
-            series[coin] = {datetime.fromtimestamp(t / 1000, UTC).date(): (c, v) for t, c, v in rows}
+            series[coin] = _closed_days(ex, kept, name, first, last)
     except (ExchangeError, SnapshotError):
         return None
     if not series or any(len(s) < max(3, days // 2) for s in series.values()):

@@ -86,6 +86,9 @@ class LeveragePort(Protocol):
 class HistoryPort(Protocol):
     """The account's and the market's history (Hyperliquid and the stand-in; not a snapshot or paper)."""
 
+    #: the venue's address: what its candles are kept under in the store
+    base_url: str
+
     def value_history(self) -> dict[str, list[ValuePoint]]:
         """Account value and PnL over time per period, day … allTime (``portfolio``)."""
         ...

@@ -23,6 +23,7 @@ from agent.standin.engine import StandIn
 from agent.standin.faults import Faults, request_kind
 from agent.standin.subaccounts import INFO_KINDS
 from agent.standin.views import REQUIRED as _VIEWS_REQUIRED
+from agent.standin.weights import RequestLog
 
 REQUIRED = {**_VIEWS_REQUIRED, **INFO_KINDS}
 
@@ -34,6 +35,7 @@ class _Server(ThreadingHTTPServer):
     exchange: StandIn
     faults: Faults
     stopping: threading.Event
+    requests: RequestLog
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -42,6 +44,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: the stand-in logs nothing per request
+
+    def do_GET(self) -> None:
+        """``/standin/requests?since=N``: the request log (weights, kinds, bodies) from entry N on."""
+        path, _, query = self.path.partition("?")
+        if path.rstrip("/") != "/standin/requests":
+            self._send(404, "text/plain", b"Not Found")
+            return
+        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        try:
+            since = int(params.get("since", "0"))
+        except ValueError:
+            self._send(400, "text/plain", b"since: not an integer")
+            return
+        self._send(200, "application/json", json.dumps(self.server.requests.to_public(since)).encode())
 
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
@@ -58,6 +74,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             parsed = None
         fault = faults.take(path, request_kind(path, parsed))
+        if fault in ("timeout_next", "http_429_next", "http_5xx_next", "http_4xx_json_next"):
+            self.server.requests.record(path, parsed)  # it arrived: the exchange counts it
         if fault == "timeout_next":
             self.server.stopping.wait(faults.hang_s)
             self.close_connection = True
@@ -109,8 +127,11 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 result = self.server.exchange.info(request)
             except (KeyError, TypeError, ValueError) as exc:
+                self.server.requests.record(path, request)
                 return 422, (_DESERIALIZE + str(exc)).encode()
+            self.server.requests.record(path, request, result)
         else:
+            self.server.requests.record(path, request)
             try:
                 result = handle_exchange(self.server.exchange, request)
             except BadRequest as exc:
@@ -133,6 +154,9 @@ class StandInServer:
         self._httpd.exchange = exchange
         self._httpd.faults = faults
         self._httpd.stopping = threading.Event()
+        self._httpd.requests = RequestLog()
+        #: every request received, with its Hyperliquid weight (also ``GET /standin/requests``)
+        self.requests = self._httpd.requests
         self.exchange = exchange
         self.faults = faults
         self.host = host

@@ -12,7 +12,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from agent.standin import accounting, history, matching, unified, wallets
+from agent.standin import accounting, candles, history, matching, unified, wallets
 from agent.standin.rules import ZERO, fmt
 from agent.standin.snapshot import EMPTY_SPOT_META
 from agent.standin.state import OrderRecord, dex_of
@@ -373,14 +373,6 @@ def spot_meta_and_asset_ctxs(ex: StandIn, _req: Mapping[str, Any], _own: bool) -
     return [sm, ctxs]
 
 
-def candle_snapshot(ex: StandIn, req: Mapping[str, Any], _own: bool) -> list[dict[str, Any]]:
-    inner = req["req"]
-    coin, interval = str(inner["coin"]), str(inner["interval"])
-    start, end = int(inner["startTime"]), int(inner.get("endTime") or 2**63)
-    candles = (ex.snapshot.get("candles") or {}).get(coin, {}).get(interval, [])
-    return [dict(c) for c in candles if start <= int(c["t"]) <= end]
-
-
 def funding_history(ex: StandIn, req: Mapping[str, Any], _own: bool) -> list[dict[str, Any]]:
     start, end = int(req["startTime"]), req.get("endTime")
     history = (ex.snapshot.get("fundingHistory") or {}).get(str(req["coin"]), [])
@@ -429,7 +421,7 @@ _HANDLERS: dict[str, Any] = {
     "historicalOrders": historical_orders,
     "userFills": user_fills,
     "userFillsByTime": user_fills_by_time,
-    "candleSnapshot": candle_snapshot,
+    "candleSnapshot": candles.candle_snapshot,
     "fundingHistory": funding_history,
     "userRateLimit": user_rate_limit,
     "portfolio": history.portfolio,

@@ -17,6 +17,8 @@ DecisionStatus = Literal[
     "failed_refused",  # the model refused
     "failed_transport",  # provider unreachable after retries (429/5xx/timeouts)
     "failed_budget",  # token or time budget spent
+    "failed_call_limit",  # the decision made its max_model_calls requests without a valid answer
+    "failed_stale_data",  # the market history is older than the allowed age: no live decision on it
 ]
 
 
@@ -45,13 +47,21 @@ class DecisionContext:
     strategy: str = "auto"
     top_percentile: float = 0.5
     score_weights: Mapping[str, float] = field(default_factory=lambda: {"momentum": 1.0, "trend": 0.0})
+    # the daily closes the features came from (coin -> closes, oldest first), their last day and source
+    closes: Mapping[str, Any] | None = None
+    history_as_of: str | None = None
+    history_source: str | None = None
 
 
 class Usage(BaseModel):
+    """What one decision (or chat turn) spent: tokens as the provider reported them, requests, seconds waiting."""
+
     model_config = ConfigDict(extra="forbid")
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
+    model_calls: int = 0
+    latency_s: float = 0.0
 
 
 class Decision(BaseModel):
@@ -70,6 +80,8 @@ class Decision(BaseModel):
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
     raw_replies: list[str] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
+    history_as_of: str | None = None  # the last day of the market history the decision looked at
+    history_source: str | None = None  # where that history came from
 
     @property
     def ok(self) -> bool:

@@ -179,7 +179,7 @@ def load_strategies(directory: str | Path | None = None) -> dict[str, Strategy]:
     return out
 
 
-def _first_sentence(text: str, limit: int = 110) -> str:
+def _first_sentence(text: str, limit: int = 90) -> str:
     flat = " ".join(text.split())
     cut = flat.split(". ")[0].rstrip(".")
     return cut if len(cut) <= limit else cut[: limit - 1].rstrip() + "…"

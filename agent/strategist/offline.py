@@ -356,7 +356,7 @@ class OfflineStrategist:
     def _risk_parity(self, env: _Env, caps: StrategyCaps) -> tuple[dict[str, float], list[str]]:
         feats = env.ctx.features
         coins = sorted(env.universe, key=lambda c: (feats[c]["vol_90d"], c))[:RISK_PARITY_MAX_COINS]
-        closes = self._load_closes()
+        closes = dict(env.ctx.closes) if env.ctx.closes is not None else self._load_closes()
         if closes is not None and all(c in closes and len(closes[c]) >= 31 for c in coins):
             names, cov = covariance_matrix(closes, 90, coins)
             w = allocators.equal_risk_contribution(cov, 0.50, names, caps.max_position)

@@ -54,9 +54,9 @@ HIDDEN_FEATURES = frozenset(
 )
 
 
-def load_system_prompt() -> str:
-    """``prompts/system.md``, shipped as package data."""
-    return resources.files("prompts").joinpath("system.md").read_text(encoding="utf-8").strip()
+def load_system_prompt(name: str = "system.md") -> str:
+    """A prompt of ``prompts/`` (default: the strategist's ``system.md``), shipped as package data."""
+    return resources.files("prompts").joinpath(name).read_text(encoding="utf-8").strip()
 
 
 def safe_name(name: str) -> str:
@@ -196,6 +196,8 @@ def render_state_summary(ctx: DecisionContext) -> str:
         lines.append(f"portfolio_drift={drift:.4f}")
     else:
         lines.append("no fixed targets configured")
+    if ctx.history_as_of:
+        lines.append(f"features_as_of={ctx.history_as_of}")
     if ctx.strategy != "auto":  # the owner's choice in the settings: the model follows it
         lines.append(f"owner_choice: strategy={safe_name(ctx.strategy)} top_percentile={ctx.top_percentile:g}")
     lines.append("</portfolio_state>")

@@ -32,7 +32,7 @@ def monthly_by_hand(weights: dict[str, float], equity: float = 100_000.0) -> dic
     cash_star = 1 - w_star.sum()
     units = w_star * equity / px[0]
     cash = equity - (units * px[0]).sum()
-    cost_total, drifts, values = 0.0, [], []
+    cost_total, cost_share, drifts, values = 0.0, 0.0, [], []
     for i in range(len(rows)):
         p = px[i]
         if i > 0 and months[i] != months[i - 1]:
@@ -45,13 +45,14 @@ def monthly_by_hand(weights: dict[str, float], equity: float = 100_000.0) -> dic
             units = units + trade
             cash -= (trade * p).sum() + cost.sum()
             cost_total += cost.sum()
+            cost_share += cost.sum() / (cash + (units * p).sum())
         e = cash + (units * p).sum()
         w = units * p / e
         drifts.append(0.5 * (np.abs(w - w_star).sum() + abs((1 - w.sum()) - cash_star)))
         values.append(e)
     years = (np.datetime64(rows[-1]["date"]) - np.datetime64(rows[0]["date"])).astype(int) / 365
-    return {"mean_drift": float(np.mean(drifts)), "cost_bp_pa": cost_total / np.mean(values) / years * 1e4,
-            "final_equity": values[-1]}
+    return {"mean_drift": float(np.mean(drifts)), "cost_bp_pa": cost_share / years * 1e4,
+            "cost_bp_pa_mean_equity": cost_total / np.mean(values) / years * 1e4, "final_equity": values[-1]}
 
 
 @pytest.mark.parametrize("weights", [A, B], ids=["A: BTC 40 / ETH 30 / USDC 30", "B: ten coins at 10 %"])
@@ -61,6 +62,7 @@ def test_calendar_monthly_agrees_with_an_independent_numpy_computation(weights):
     ref = monthly_by_hand(weights)
     # The planner rounds sizes down onto the lot grid and skips orders under $10; nothing else differs.
     assert got["cost_bp_pa"] == pytest.approx(ref["cost_bp_pa"], rel=0.01)
+    assert got["cost_bp_pa_mean_equity"] == pytest.approx(ref["cost_bp_pa_mean_equity"], rel=0.01)
     assert got["mean_drift"] == pytest.approx(ref["mean_drift"], abs=1e-4)
     assert got["final_equity"] == pytest.approx(ref["final_equity"], rel=1e-3)
     assert got["cost_bp_pa"] > 0

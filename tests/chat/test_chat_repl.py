@@ -184,12 +184,14 @@ def test_the_conversation_is_remembered_between_questions(services: Services):
     assert len(client.requests[1].messages) == 3  # question, answer, question
 
 
-def test_a_model_that_only_calls_tools_is_stopped(services: Services):
-    from agent.interfaces.chat import MAX_STEPS
-
+def test_a_model_that_only_calls_tools_is_stopped_at_the_chat_call_limit(services: Services):
+    limit = services.settings.chat.max_model_calls
+    assert limit == 8
     client = ScriptedClient(
-        [submit_turn("list_strategies", {}, call_id=f"s{i}") for i in range(MAX_STEPS)] + [says("ok")]
+        [submit_turn("list_strategies", {}, call_id=f"s{i}") for i in range(limit)] + [says("ok")]
     )
     out = Person("loop forever", "hi", "quit").run(services, client)
-    assert "too many tool calls" in out and out.endswith("ok")
+    assert len(client.requests) == limit + 1  # the limit for the first question, one for the second
+    assert f"stopped after {limit} model requests" in out and "[chat] max_model_calls" in out
+    assert out.endswith("ok")
     assert [type(m) for m in client.requests[-1].messages] == [UserText]  # the stopped question was dropped

@@ -83,6 +83,11 @@ def test_decide_offline_from_a_fresh_clone(tmp_path):
         )
         < 0.011
     )
+    from datetime import UTC, datetime
+
+    assert out["history_as_of"] == datetime.now(UTC).date().isoformat() and "stand-in" in out["history_source"]
+    p = invoke("decide", cwd=tmp_path)
+    assert p.returncode == 0 and f"Market data as of {out['history_as_of']}" in p.stdout
 
 
 @pytest.mark.slow  # real retry backoff through the console script

@@ -16,7 +16,8 @@ from agent.services.trading.heartbeat import Heartbeat
 
 @pytest.mark.slow  # twenty heartbeat ticks, then the page in a browser (over 5 s)
 def test_history_lists_60_days_of_cycles_each_opening_to_its_decision_plan_and_orders(tmp_path, page):
-    clock = FakeClock(datetime.now(UTC).replace(microsecond=0) - timedelta(days=57))
+    # 20 ticks of 3 days end today: the stand-in's daily candles end at its own (real) clock
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0) - timedelta(days=60))
     # the offline strategist decides (each cycle has a decision); the heartbeat may plan the whole rebalance
     cfg = write_config(tmp_path, targets=None, extra="[heartbeat]\nmax_notional_per_tick_usd = 10000")
     with open_runtime(load_settings(cfg, env={}), clock=clock) as svc:

@@ -106,3 +106,13 @@ def test_the_console_script_prints_the_advisor_address_and_serves_it_until_sigte
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_advisor_page_shows_todays_market_data_date_and_its_source(advisor):
+    from datetime import UTC, datetime
+
+    with client(advisor) as c:
+        page = c.get("/")
+    assert page.status_code == 200
+    today = datetime.now(UTC).date().isoformat()
+    assert f"Market data as of {today}" in page.text and "stand-in" in page.text

@@ -39,9 +39,16 @@ class RateBudget:
         self.rate = per_minute / 60.0
         self.tokens = self.capacity
         self.spent = 0
+        self.waited_s = 0.0  # time ``acquire`` spent waiting for weight
         self._clock, self._sleep = clock, sleep
         self._last = clock()
         self._lock = threading.Lock()
+
+    def wait_for(self, weight: int) -> float:
+        """Seconds until ``weight`` would pass without waiting (0 now); nothing is taken."""
+        with self._lock:
+            self._refill()
+            return max(0.0, (weight - self.tokens) / self.rate)
 
     def _refill(self) -> None:
         now = self._clock()
@@ -54,6 +61,7 @@ class RateBudget:
             if self.tokens < weight:
                 wait = (weight - self.tokens) / self.rate
                 log.info("rate budget: waiting %.2fs for %d weight", wait, weight)
+                self.waited_s += wait
                 self._sleep(wait)
                 self._refill()
             self.tokens -= weight

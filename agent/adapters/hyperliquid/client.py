@@ -9,7 +9,9 @@
   ``repr`` names only the network and the account.
 - **Rate budget.** A client-side token bucket below Hyperliquid's 1200 weight/minute per IP: ``l2Book``,
   ``allMids``, ``clearinghouseState``, ``spotClearinghouseState``, ``orderStatus`` weigh 2, other info
-  20 (fills requests more), ``/exchange`` 1 + floor(batch/40).
+  20 (fills requests more), ``/exchange`` 1 + floor(batch/40). Inside a question
+  (:mod:`agent.adapters.readscope`) an /info body is asked once, except what polls for change (``POLLED``);
+  every /exchange action forgets what the question read.
 - **Classification.** ``/info``: 429, 5xx, timeouts, connection errors and unparseable bodies are retried
   with backoff, then raise :class:`TemporaryExchangeError`. ``/exchange``: the same faults raise
   :class:`OrderOutcomeUnknown` (the order may exist); a parsed answer becomes one :class:`OrderResult`
@@ -36,6 +38,7 @@ from hyperliquid.api import API
 from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.types import Cloid
 
+from agent.adapters import readscope
 from agent.adapters.hyperliquid import dex_reads, margin, transport, twaps
 from agent.adapters.hyperliquid.answers import (
     _unparseable,
@@ -49,6 +52,7 @@ from agent.adapters.hyperliquid.constants import (
     DEFAULT_INFO_WEIGHT,
     FILLS_WEIGHT,
     INFO_WEIGHTS,
+    POLLED,
     exchange_weight,
     resolve_base_url,
 )
@@ -137,35 +141,17 @@ class HyperliquidExchange(HistoryReads):
 
     # ------------------------------------------------------------------ /info
     def _info(self, body: dict[str, Any], weight: int | None = None) -> Any:
+        return self._info_at(body, weight)[1]
+
+    def _info_at(self, body: dict[str, Any], weight: int | None = None, *, fresh: bool = False) -> Any:
+        """(answer, local time before, after); within a question (``readscope``) a body is asked once."""
+        key = None if body.get("type") in POLLED else readscope.key(self.base_url, body)
+        return readscope.answer(key, lambda: (self._clock(), self._ask(body, weight), self._clock()), fresh=fresh)
+
+    def _ask(self, body: dict[str, Any], weight: int | None = None) -> Any:
         kind = str(body.get("type"))
         weight = weight if weight is not None else INFO_WEIGHTS.get(kind, DEFAULT_INFO_WEIGHT)
-        last: Exception | None = None
-        for attempt in range(self.info_retries + 1):
-            if attempt:
-                self._sleep(self.backoff_s * 2 ** (attempt - 1))
-            self.budget.acquire(weight)
-            try:
-                answer = self._api.post("/info", body)
-            except ClientError as exc:
-                if exc.status_code == 429:
-                    last = exc
-                    continue
-                raise ExchangeError(f"/info {kind}: HTTP {exc.status_code}: {str(exc.error_message)[:200]}") from None
-            except ServerError as exc:
-                last = exc
-                continue
-            except requests.exceptions.RequestException as exc:
-                last = exc
-                continue
-            if _unparseable(answer):
-                last = ValueError("unparseable JSON")
-                continue
-            return answer
-        what = type(last).__name__ if last else "error"
-        status = getattr(last, "status_code", None)
-        raise TemporaryExchangeError(
-            f"/info {kind}: {what}{f' HTTP {status}' if status else ''} after {self.info_retries + 1} tries"
-        )
+        return transport.post_info(self._api, body, weight, self.budget, self.info_retries, self.backoff_s, self._sleep)
 
     def _ensure_meta(self) -> None:
         with self._lock:
@@ -221,9 +207,8 @@ class HyperliquidExchange(HistoryReads):
         Otherwise the local clock plus the offset last measured (measured first if it never was).
         """
         if fresh or self._offset_ms is None:
-            t0 = self._clock()
-            answer = self._info({"type": "clearinghouseState", "user": self.user})
-            server = self._note_time(answer, t0, self._clock())
+            t0, answer, t1 = self._info_at({"type": "clearinghouseState", "user": self.user}, fresh=fresh)
+            server = self._note_time(answer, t0, t1)
             if server is None:
                 raise SnapshotError("clearinghouseState: no 'time' (the exchange's clock)")
             return server
@@ -255,9 +240,8 @@ class HyperliquidExchange(HistoryReads):
     def account_state(self) -> PortfolioState:
         mode = self.abstraction()
         market = self.market()
-        t0 = self._clock()
-        ch = self._info({"type": "clearinghouseState", "user": self.user})
-        self._note_time(ch, t0, self._clock())
+        t0, ch, t1 = self._info_at({"type": "clearinghouseState", "user": self.user})
+        self._note_time(ch, t0, t1)
         spot = self._info({"type": "spotClearinghouseState", "user": self.user})
         dex_states = {
             dex: self._info({"type": "clearinghouseState", "user": self.user, "dex": dex}) for dex in self.dexes
@@ -339,6 +323,7 @@ class HyperliquidExchange(HistoryReads):
             self.actions.acquire(self.user, n_actions)
         self.budget.acquire(weight)
         sdk.set_expires_after(expires_after_ms)
+        readscope.forget()  # the action may change what this question has read
         try:
             return call(sdk)
         except ClientError as exc:

@@ -24,6 +24,10 @@ INFO_WEIGHTS = {
     "userAbstraction": 20,
 }
 DEFAULT_INFO_WEIGHT = 20
+#: reads that exist to see change (an order's progress, fills, a TWAP's slices): never answered from a question
+POLLED = frozenset(
+    {"orderStatus", "userFills", "userFillsByTime", "twapHistory", "userTwapSliceFills", "userTwapSliceFillsByTime"}
+)
 FILLS_WEIGHT = 40  # 20 + 1 per 20 items returned, paid up front for a typical answer
 
 

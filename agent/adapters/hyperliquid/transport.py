@@ -6,15 +6,22 @@ escapes as ``KeyError``/``AttributeError``/``TypeError`` instead of ``ClientErro
 execution stopped on it. :func:`raise_for_status` replaces it on every SDK object the adapter builds:
 4xx → ``ClientError`` (``error_code`` and ``error_message`` taken from the body where present, else the
 raw text), 5xx → ``ServerError``; below 400 nothing happens.
+
+:func:`post_info` is one budgeted /info request: 429, 5xx, timeouts, connection errors and unparseable bodies
+are retried with backoff, then raise ``TemporaryExchangeError``; another 4xx raises ``ExchangeError``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import requests
 from hyperliquid.utils.error import ClientError, ServerError
+
+from agent.adapters.hyperliquid.answers import _unparseable
+from agent.core.errors import ExchangeError, TemporaryExchangeError
 
 
 def raise_for_status(response: Any) -> None:
@@ -41,3 +48,38 @@ def install(*sdk_objects: Any) -> None:
     for obj in sdk_objects:
         if obj is not None:
             obj._handle_exception = raise_for_status
+
+
+def post_info(
+    api: Any,
+    body: dict[str, Any],
+    weight: int,
+    budget: Any,
+    retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None],
+) -> Any:
+    """One /info answer, ``weight`` taken from ``budget`` per try, at most ``retries`` retries."""
+    kind = str(body.get("type"))
+    last: Exception | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            sleep(backoff_s * 2 ** (attempt - 1))
+        budget.acquire(weight)
+        try:
+            answer = api.post("/info", body)
+        except ClientError as exc:
+            if exc.status_code == 429:
+                last = exc
+                continue
+            raise ExchangeError(f"/info {kind}: HTTP {exc.status_code}: {str(exc.error_message)[:200]}") from None
+        except (ServerError, requests.exceptions.RequestException) as exc:
+            last = exc
+            continue
+        if _unparseable(answer):
+            last = ValueError("unparseable JSON")
+            continue
+        return answer
+    what = type(last).__name__ if last else "error"
+    status = getattr(last, "status_code", None)
+    raise TemporaryExchangeError(f"/info {kind}: {what}{f' HTTP {status}' if status else ''} after {retries + 1} tries")

@@ -5,7 +5,7 @@ Tables: ``cycles`` (one per heartbeat tick or execution), ``decisions`` (with ra
 ``plans`` (with their confirm token's hash and status), ``orders`` (the write-ahead journal: one row per
 (plan, action, attempt), keyed by its deterministic cloid), ``order_events`` (every state change),
 ``fills``, ``alerts``, ``settings`` (kill switch, stored target, calendar), ``tax_events`` and
-``tax_lot_choices`` (lots). Nothing is deleted: rows only
+``tax_lot_choices`` (lots), ``daily_candles`` (closed days, shared by every account). Nothing is deleted: rows only
 move forward in state.
 
 SQL is written only in this package: :class:`Store` opens the file and hands out its repositories
@@ -129,6 +129,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX tax_events_time ON tax_events (account, time);
     """,
+    # 7: daily candles of closed days, per venue and coin, shared by every account (and the days asked for)
+    """
+    CREATE TABLE daily_candles (
+        venue TEXT NOT NULL, coin TEXT NOT NULL, day TEXT NOT NULL, close REAL NOT NULL, value REAL NOT NULL,
+        at TEXT NOT NULL, PRIMARY KEY (venue, coin, day)
+    );
+    CREATE TABLE daily_candle_spans (
+        venue TEXT NOT NULL, coin TEXT NOT NULL, first_day TEXT NOT NULL, last_day TEXT NOT NULL, at TEXT NOT NULL,
+        PRIMARY KEY (venue, coin)
+    );
+    """,
 ]
 
 
@@ -191,6 +202,7 @@ class Store:
         self._open()
 
     def _open(self) -> None:
+        from agent.adapters.store.candles import Candles
         from agent.adapters.store.cycles import Cycles
         from agent.adapters.store.journal import Journal
         from agent.adapters.store.leases import Leases
@@ -217,6 +229,7 @@ class Store:
         self.transfers = Transfers(self)
         self.equities = Equities(self)
         self.tax = TaxRecords(self)
+        self.candles = Candles(self)
 
     def _check_schema(self) -> None:
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -20,8 +20,8 @@ def doctor(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
     One line per check; exits 0 only when every check passes (2 otherwise). Reads only.
     """
-    with runtime(config) as svc:
-        checks = svc.doctor()
+    with runtime(config) as svc, svc.question():
+        checks = svc.doctor()  # always afresh (and kept for `status`)
     for c in checks:
         if as_json:
             print(json.dumps(c.to_public()))

@@ -199,7 +199,7 @@ def sensitivity(
     as_json: JsonOpt = False,
 ) -> None:
     """Stay put or rebalance: both over the last N days of real closes (past data, not a forecast)."""
-    with runtime(config, snapshot) as svc:
+    with runtime(config, snapshot) as svc, svc.question():
         report = svc.sensitivity(read_target(target) if target else None, days)
     files = []
     if plot is not None:
@@ -246,7 +246,7 @@ def risk(
     as_json: JsonOpt = False,
 ) -> None:
     """Correlation of the holdings (rolling, daily returns) and drawdown, against their limits."""
-    with runtime(config, snapshot) as svc:
+    with runtime(config, snapshot) as svc, svc.question():
         report = svc.risk()
     corr = report["correlation"]
     files = []
@@ -297,7 +297,7 @@ def performance(
     as_json: JsonOpt = False,
 ) -> None:
     """The account's real performance from the exchange's history: returns, risk, fees, funding, PnL."""
-    with runtime(config) as svc:
+    with runtime(config) as svc, svc.question():
         report = svc.performance(days)
 
     def pct(x: float | None) -> str:

@@ -94,9 +94,9 @@ def status(
     if all_accounts:
         _status_all(config, as_json)
         return
-    with runtime(config, snapshot) as svc:
+    with runtime(config, snapshot) as svc, svc.question():
         p = svc.plan(read_target(target) if target else None)
-        failing = [] if snapshot else [c.check for c in svc.doctor() if not c.ok]
+        failing = [] if snapshot else [c.check for c in svc.doctor(cached=True) if not c.ok]
 
         def human() -> None:
             render.print_drift(p)
@@ -121,7 +121,7 @@ def preview(
     if all_accounts:
         _preview_all(config, target, as_json)
         return
-    with runtime(config, snapshot) as svc:
+    with runtime(config, snapshot) as svc, svc.question():
         p = svc.preview(read_target(target) if target else None, source="cli")
 
         def human() -> None:
@@ -155,7 +155,7 @@ def execute(
                 return f"Execute {detail['num_trades']} orders now?"
 
             confirm_or_refuse(as_json, question)
-        with progress("executing", as_json):
+        with progress("executing", as_json), svc.question():
             report = svc.start_execution(
                 plan_id, confirm, source="cli", wait_s=math.inf, on_progress=_leg_lines(), every_s=2.0
             )
@@ -235,6 +235,7 @@ def decide(
             console.print(render.safe(d.reasoning))
         else:
             console.print(render.safe(f"failed closed: {d.status}: {d.error}"))
+        console.print(render.safe(render.history_line(d.history_as_of, d.history_source, d.usage)))
 
     emit(as_json, payload, human)
     if not d.ok:

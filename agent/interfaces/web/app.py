@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.core import errors
 from agent.core.domain import Market, PortfolioState, RebalancingPlan
@@ -55,6 +56,20 @@ def _message(e: Exception) -> str:
         return safe(" ".join(str(e).split()))
     log.exception("unexpected error in the web page")
     return f"unexpected {type(e).__name__} (logged on the server)"
+
+
+class OneQuestion:
+    """Each request is one question: within it an identical exchange read is made once (``Services.question``)."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app, self.services = app, services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self.services.question():  # the request's thread-pool calls share it (a copied context)
+            await self.app(scope, receive, send)
 
 
 def create_app(services: Services, session: Session, *, read_only: bool = False) -> Starlette:
@@ -178,5 +193,5 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
             Route("/history", history),
             Mount("/static", static, name="static"),
         ],
-        middleware=[Middleware(Guard, session=session)],
+        middleware=[Middleware(OneQuestion, services=svc), Middleware(Guard, session=session)],
     )

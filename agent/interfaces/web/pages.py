@@ -90,8 +90,9 @@ def advisor_page(
         "plan": plan,
         "previewed": previewed,
         "report": report,
-        "sensitivity": sensitivity.panel(svc),
+        "sensitivity": sensitivity.panel(svc, plan, market),  # of the plan shown: not planned again
         "paused": svc.is_paused(),
+        "tax": tax_panel(plan),
     }
     if plan is not None:
         flags = advisor.flags(svc, plan)
@@ -182,3 +183,22 @@ def history_page(svc: Services, *, csrf: str, read_only: bool, days: int = 60) -
         approvals=waiting,
         paused=svc.is_paused(),
     )
+
+
+def tax_panel(plan: RebalancingPlan | None) -> dict[str, Any] | None:
+    """With ``[tax]`` on: the plan's estimated realised gain (total, by term, per sell with its lots) and the
+    harvesting proposals, from the plan itself (no other read)."""
+    t = plan.tax if plan is not None else None
+    if not t:
+        return None
+    return {
+        "heading": f"{t['jurisdiction'].upper()}, {t['method']}",
+        "gain": money(t["gain_usd"]),
+        "by_term": [(k, money(v)) for k, v in sorted(t["by_term"].items())],
+        "sells": [(s["asset"], f"{s['quantity']:g}", money(s["gain_usd"]),
+                   ", ".join(f"{k} {money(v)}" for k, v in sorted(s["by_term"].items())), len(s["lots"]))
+                  for s in t["sells"]],
+        "harvest": [(h["coin"], f"{h['quantity']:g}", money(h["unrealised_loss_usd"]), h["term"], money(h["saves_usd"]))
+                    for h in t.get("harvest") or []],
+    }
+

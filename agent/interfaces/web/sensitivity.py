@@ -19,6 +19,7 @@ from agent.core.text import safe
 from agent.interfaces.web.charts import line_chart
 
 if TYPE_CHECKING:
+    from agent.core.domain import Market, RebalancingPlan
     from agent.services.app import Services
 
 DAYS = 90
@@ -33,10 +34,11 @@ class Series:
     note: str = ""
 
 
-def series(svc: Services) -> Series | str:
-    """The services' sensitivity for the last ``DAYS`` days, or why there is none."""
+def series(svc: Services, plan: RebalancingPlan | None = None, market: Market | None = None) -> Series | str:
+    """The services' sensitivity for the last ``DAYS`` days of ``plan`` (the one the page shows), or why there
+    is none."""
     try:
-        found = svc.sensitivity(days=DAYS)
+        found = svc.sensitivity(days=DAYS, plan=plan, market=market)
     except RebalancerError as e:
         return safe(str(e))
     paths = found["paths"]
@@ -44,12 +46,12 @@ def series(svc: Services) -> Series | str:
     return Series(  # drawn as the growth of $100
         current=[(d, 100 * v) for d, v in zip(dates, paths["current"], strict=True)],
         rebalanced=[(d, 100 * v) for d, v in zip(dates, paths["rebalanced"], strict=True)],
-        note=str(found["summary"]),
+        note=f"{found['summary']} Market data as of {found.get('as_of') or '?'} ({found.get('source') or '?'}).",
     )
 
 
-def panel(svc: Services) -> dict[str, object]:
-    found = series(svc)
+def panel(svc: Services, plan: RebalancingPlan | None = None, market: Market | None = None) -> dict[str, object]:
+    found = series(svc, plan, market)
     if isinstance(found, str):
         message = f"Sensitivity ({DAYS} days, current against rebalanced): not available ({found})."
         return {"available": False, "message": message}

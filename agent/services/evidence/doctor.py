@@ -11,14 +11,19 @@ Checks (a wrongly wired account, not the code, is the commonest reason trading f
 - ``dead_man_switch``: not left armed by us, and triggers today within Hyperliquid's 10 a day;
 - ``rate_budget``: the address's action budget left (``userRateLimit``).
 
-Every check reads; nothing is changed. A check that cannot run (a snapshot, the exchange down) fails
-with what went wrong.
+Every check reads; nothing is changed at the exchange. A check that cannot run (a snapshot, the exchange
+down) fails with what went wrong.
+
+The answers are kept in the store (:func:`cached`): ``status`` shows the last ones while they are younger
+than a heartbeat interval instead of asking the exchange the same questions on every call; ``doctor``
+itself always asks afresh (and keeps what it found).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agent.adapters.hyperliquid import account_info
@@ -53,15 +58,37 @@ def _exchange_reads(svc: Services) -> Any:
     return None
 
 
+def _key(svc: Services) -> str:
+    return f"doctor:{svc.account}"
+
+
+def cached(svc: Services) -> list[Check]:
+    """The last checks of this account while younger than ``[heartbeat] interval``, else :func:`run` afresh."""
+    kept = svc.store.records.get(_key(svc))
+    if isinstance(kept, dict) and isinstance(kept.get("at"), str):
+        age = svc.clock() - datetime.fromisoformat(kept["at"])
+        if timedelta(0) <= age < svc.settings.heartbeat.interval:
+            return [Check(**c) for c in kept.get("checks", [])]
+    return run(svc)
+
+
 def run(svc: Services) -> list[Check]:
-    """Every check, in order; a check that raises becomes a failing line naming the error."""
+    """Every check, in order (kept in the store for :func:`cached`); a check that raises becomes a failing line."""
+    checks = _run(svc)
+    if checks is None:
+        return [Check("exchange", False, "no live exchange to check (a snapshot?)", "run without --snapshot")]
+    svc.store.records.set(_key(svc), {"at": svc.clock().isoformat(), "checks": [c.to_public() for c in checks]})
+    return checks
+
+
+def _run(svc: Services) -> list[Check] | None:
     if svc.settings.exchange.is_binance and hasattr(svc.exchange, "api_restrictions"):
         from agent.services.evidence import doctor_binance
 
         return doctor_binance.run(svc, svc.exchange)
     ex = _exchange_reads(svc)
     if ex is None:
-        return [Check("exchange", False, "no live exchange to check (a snapshot?)", "run without --snapshot")]
+        return None
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("account", lambda: _account(svc, ex)),
         ("signer", lambda: _signer(ex)),

@@ -43,6 +43,7 @@ def performance(svc: Services, days: int = 30) -> dict[str, Any]:
     out = core.report(series, fills, funding, now_ms=now_ms, days=days, unrealized=unrealized, names=names)
     out["cycles_filled"] = fill_cycle_returns(svc, series)
     out["as_of"] = now.isoformat()
+    out["source"] = "the exchange's account history (portfolio, userFills, userFunding)"
     return out
 
 

@@ -27,12 +27,25 @@ log = logging.getLogger("rebalancer.sensitivity")
 DEFAULT_DAYS = 90
 
 
-def sensitivity(svc: Services, target: TargetAllocation | None = None, days: int = DEFAULT_DAYS) -> dict[str, Any]:
-    """Stay put against rebalance to ``target`` (default: the target rule's) over the last ``days`` days."""
+def sensitivity(
+    svc: Services,
+    target: TargetAllocation | None = None,
+    days: int = DEFAULT_DAYS,
+    *,
+    plan: RebalancingPlan | None = None,
+    market: Market | None = None,
+) -> dict[str, Any]:
+    """Stay put against rebalance to ``target`` (default: the target rule's) over the last ``days`` days.
+
+    ``plan`` and ``market``: what the caller's question already made and read (a page that shows a plan
+    passes it); otherwise the plan is made here, once.
+    """
     if not isinstance(days, int) or not 7 <= days <= 3650:
         raise ValidationError("days must be between 7 and 3650")
-    plan = svc.plan(target)
-    market = svc.exchange.market()
+    if plan is None:
+        plan = svc.plan(target)
+    if market is None:
+        market = svc.exchange.market()
     return of_plan(svc, plan, market, days)
 
 
@@ -54,6 +67,8 @@ def of_plan(svc: Services, plan: RebalancingPlan, market: Market, days: int) -> 
         "days": len(hist.table.dates) - 1,
         "window": {"start": hist.table.dates[0].isoformat(), "end": hist.table.dates[-1].isoformat()},
         "history_source": hist.source,
+        "as_of": hist.as_of.isoformat() if hist.as_of else None,
+        "source": hist.source,
         "assets": [{"coin": r.coin, "current_weight": r.current_weight, "target_weight": r.target_weight}
                    for r in used],
         "left_out": left_out,

@@ -13,6 +13,10 @@ Every execution is a cycle in the history: the heartbeat's own cycle when a tick
 the value before and after, orders, fills, and the estimated and realised cost. A refusal after the
 token is spent ends the plan ``refused``; any other error ends it ``failed`` (nothing sent) or
 ``incomplete`` (orders had gone out), with a report and exit 4, never stuck.
+
+Reads: whatever the question read before is forgotten, so the clock and the fresh-state check read the
+exchange anew (once: the state read reuses the clock's ``clearinghouseState``). Every order sent makes the
+question forget again, and what the executor polls (order status, fills, TWAPs) is never remembered.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agent.adapters import readscope
 from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan
 from agent.core.errors import ClockSkewError, ConfirmationError, ExchangeError, RiskLimitError, TradingPaused
 from agent.core.text import safe
@@ -54,6 +59,7 @@ def execute(
         raise ConfirmationError("wrong confirm token for this plan")
     if stored.status != "previewed":
         raise ConfirmationError(f"this plan's token was already used (plan is {stored.status})")
+    readscope.forget()  # the gates below read the account afresh, whatever this question read before
     now = exchange_clock(svc)
     if stored.expires_at is None or now > stored.expires_at:
         svc.store.plans.move(plan_id, "expired", expect="previewed")

@@ -50,6 +50,8 @@ def correlation_of(svc: Services, state: PortfolioState, market: Market) -> dict
         "window": {"start": table.dates[0].isoformat(), "end": table.dates[-1].isoformat()},
         "history_source": hist.source if hist else None,
         "left_out": list(hist.missing) if hist else [],
+        "as_of": hist.as_of.isoformat() if hist and hist.as_of else None,
+        "source": hist.source if hist else None,
     }
 
 

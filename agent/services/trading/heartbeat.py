@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agent.adapters.alerts import Alerter
-from agent.core.domain import Market, PortfolioState, TargetAllocation
+from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAllocation
 from agent.core.errors import AccountBusy, RebalancerError, RiskLimitError, StrategistFailedClosed, TradingPaused
 from agent.core.planner import portfolio_drift
 from agent.services.trading import guards, planning
@@ -103,7 +103,7 @@ class Heartbeat:
         """One tick, holding the account's lease (a second heartbeat in the same slot waits, then skips)."""
         svc = self.services
         try:
-            with writer(svc, f"heartbeat {self.autonomy}"):
+            with svc.question(), writer(svc, f"heartbeat {self.autonomy}"):  # one read of each thing per tick
                 return self._tick()
         except AccountBusy as e:
             cycle_id = self.slot_id(svc.clock())
@@ -147,7 +147,8 @@ class Heartbeat:
         equity = state.equity(market)
         svc.store.cycles.update(cycle_id, value_before=equity)
         found = configured_or_stored(svc)
-        triggers = self.triggers(state, market, equity, found.target if found else None)
+        planned: list[RebalancingPlan] = []  # the plan the triggers made, used again below: one plan per tick
+        triggers = self.triggers(state, market, equity, found.target if found else None, planned=planned)
         if not triggers:
             return self._finish(
                 cycle_id, "no-trigger", "no trigger: drift within thresholds, calendar not due, no risk event"
@@ -159,7 +160,9 @@ class Heartbeat:
             self.alerts.send("decide-failed", str(e))
             return self._finish(cycle_id, "decide-failed", str(e))
         svc.store.cycles.update(cycle_id, target_source=chosen.source)
-        plan = planning.plan(svc, None, heartbeat=True, state=state, market=market, cycle_id=cycle_id)
+        plan = planned[0].model_copy(update={"target_source": found.source}) if planned and found else None
+        if plan is None:
+            plan = planning.plan(svc, None, heartbeat=True, state=state, market=market, cycle_id=cycle_id)
         if not plan.actions:
             return self._finish(cycle_id, "in-band", f"{why}; {plan.reason}")
         summary = (
@@ -182,6 +185,7 @@ class Heartbeat:
                 ttl=min(self.interval, svc.settings.heartbeat.confirm_ttl) if self.autonomy == "confirm" else None,
                 state=state,
                 market=market,
+                planned=plan,
             )
         except TradingPaused:
             return self._finish(cycle_id, "paused", f"trading paused; would have: {summary}")
@@ -206,14 +210,23 @@ class Heartbeat:
         return TickResult(cycle_id, status, summary, plan_id=pending.plan_id, execution=report.model_dump(mode="json"))
 
     def triggers(
-        self, state: PortfolioState, market: Market, equity: float, target: TargetAllocation | None
+        self,
+        state: PortfolioState,
+        market: Market,
+        equity: float,
+        target: TargetAllocation | None,
+        *,
+        planned: list[RebalancingPlan] | None = None,
     ) -> list[str]:
-        """Why this tick should consider a rebalance (empty: it should not)."""
+        """Why this tick should consider a rebalance (empty: it should not). The plan the drift is read from
+        is appended to ``planned`` (the tick acts on that same plan)."""
         svc = self.services
         out: list[str] = []
         cfg = svc.settings
         if target is not None:
             plan = planning.plan(svc, target, heartbeat=True, state=state, market=market)
+            if planned is not None:
+                planned.append(plan)
             w = {r.coin: r.current_weight for r in plan.rows}
             t = {r.coin: r.target_weight for r in plan.rows}
             coins = [c for c in w if c != "USDC"]

@@ -199,13 +199,15 @@ def preview(
     state: PortfolioState | None = None,
     market: Market | None = None,
     annotate: Callable[[RebalancingPlan, Market], str | None] | None = None,
+    planned: RebalancingPlan | None = None,
 ) -> RebalancingPlan:
     """Plan, check the gates, and store the plan with a single-use confirm token (returned once, kept as a hash).
 
     ``annotate`` gives the plan's one-line ``sensitivity`` (the façade passes the evidence's; trading does not
-    import evidence).
+    import evidence). ``planned``: the plan this question already made toward the same target from the same
+    ``state`` and ``market`` (the heartbeat's); it is used instead of planning again.
     """
-    p = plan(svc, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id)
+    p = planned or plan(svc, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id)
     if p.actions and annotate is not None:
         p = p.model_copy(update={"sensitivity": annotate(p, market or svc.exchange.market())})
     # The planner's id is a pure function of its inputs; a stored preview needs a unique one.

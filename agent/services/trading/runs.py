@@ -61,7 +61,8 @@ class Runs:
 
         def work() -> None:
             try:
-                outcome["report"] = svc.execute(plan_id, confirm_token, source=source)
+                with svc.question():  # the execution is its own question, in its own thread
+                    outcome["report"] = svc.execute(plan_id, confirm_token, source=source)
             except BaseException as e:  # handed to the caller if it still waits; recorded by execute anyway
                 outcome["error"] = e
                 log.info("background execution of %s ended: %s: %s", plan_id, type(e).__name__, e)

@@ -13,19 +13,25 @@ raises :class:`~agent.core.errors.StrategistFailedClosed`: never a silent defaul
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from agent.core.domain import Market, PortfolioState, TargetAllocation
-from agent.core.errors import ConfigError, StrategistFailedClosed
+from agent.core.errors import ConfigError, NoTargetYet, StrategistError, StrategistFailedClosed
 from agent.core.targets import parse_target, validate_target
 from agent.services.config import Settings
+from agent.services.market_history import History, daily_history, history_name
+from agent.services.ports import HistoryPort
 from agent.strategist.base import Decision, DecisionContext, Strategist
+from agent.strategist.conversation import inside_model_tool
 
 if TYPE_CHECKING:
     from agent.services.app import Services
 
 TargetSource = Literal["argument", "config", "stored", "signals", "strategist"]
+
+#: Days of daily closes behind a decision's features (90-day figures, the 50-day mean, a half-year high).
+FEATURE_DAYS = 200
 
 #: Tools the strategist's model is never offered: they change state or issue tokens.
 NOT_FOR_THE_MODEL = frozenset(
@@ -74,7 +80,11 @@ def choose(
     cycle_id: str | None = None,
     fresh: bool = False,
 ) -> ChosenTarget:
-    """The target by the one rule above (the strategist is asked only when nothing else says)."""
+    """The target by the one rule above (the strategist is asked only when nothing else says).
+
+    Inside a tool that a model called, the strategist is never asked: its latest answer (of any age) is
+    the current target, and with none :class:`~agent.core.errors.NoTargetYet` is raised.
+    """
     if explicit is not None:
         return ChosenTarget(explicit, "argument")
     found = configured_or_stored(svc)
@@ -87,6 +97,14 @@ def choose(
             state, market = svc.observe()
         target, held_back = signal_target(svc, state, market)
         return ChosenTarget(target, "signals", notes=tuple(held_back))
+    if inside_model_tool():
+        latest = _recent_strategist_target(svc, any_age=True)
+        if latest is None:
+            raise NoTargetYet(
+                "no target yet: none configured or stored, and the strategist has not answered "
+                "(`rebalancer decide`, or set one with set_target_allocation)"
+            )
+        return latest
     if not fresh:
         reused = _recent_strategist_target(svc)
         if reused is not None:
@@ -101,11 +119,11 @@ def choose(
     return ChosenTarget(decision.target, "strategist", decision)
 
 
-def _recent_strategist_target(svc: Services) -> ChosenTarget | None:
+def _recent_strategist_target(svc: Services, *, any_age: bool = False) -> ChosenTarget | None:
     value, at = svc.store.records.get_with_time("strategist_target")
     if not value or at is None:
         return None
-    if svc.clock() - datetime.fromisoformat(at) >= svc.settings.heartbeat.interval:
+    if not any_age and svc.clock() - datetime.fromisoformat(at) >= svc.settings.heartbeat.interval:
         return None
     return ChosenTarget(TargetAllocation.model_validate(value), "strategist")
 
@@ -139,11 +157,22 @@ def decide(
     market: Market | None = None,
     strategist: Strategist | None = None,
 ) -> Decision:
-    """Run the strategist once and record the decision (raw replies included), whatever its status."""
+    """Run the strategist once and record the decision (raw replies included), whatever its status.
+
+    Refused inside a tool that a model called: a model never gets a tool that calls a model.
+    """
+    if inside_model_tool():
+        raise StrategistError("a tool called by a model cannot ask the strategist")
     if state is None or market is None:
         state, market = svc.observe()
     strat = strategist or make_strategist(svc)
-    decision = strat.decide(context(svc, state, market))
+    ctx = context(svc, state, market)
+    stale = stale_history(svc, ctx)
+    if stale is not None:
+        decision = Decision(status="failed_stale_data", provider=getattr(strat, "name", "strategist"), error=stale)
+    else:
+        decision = strat.decide(ctx)
+    decision = decision.model_copy(update={"history_as_of": ctx.history_as_of, "history_source": ctx.history_source})
     svc.store.records.add_decision(decision, cycle_id=cycle_id)
     if decision.ok and decision.target is not None:
         svc.store.records.set("strategist_target", decision.target.model_dump(mode="json"))
@@ -151,20 +180,63 @@ def decide(
 
 
 def context(svc: Services, state: PortfolioState, market: Market) -> DecisionContext:
-    """What the decide step (and ``compute_target``) looks at: state, features, limits, read-only tools."""
-    from agent.strategist.holdings import build_features
+    """What the decide step (and ``compute_target``) looks at: state, features, limits, read-only tools.
+
+    Features come from the daily history of the assets held, targeted or allowed and of the majors the
+    project ships history for: the exchange's candles when it keeps them, else the shipped closes.
+    """
+    from agent.strategist.features import market_features
 
     found = configured_or_stored(svc)
+    hist = decision_history(svc, state, market, found.target if found else None)
+    closes = {c: hist.table.close[:, k] for k, c in enumerate(hist.table.coins)}
+    latest = {c: i.funding for c, i in market.assets.items() if i.market == "perp" and i.funding is not None}
     return DecisionContext(
         state=state,
         market=market,
-        features=build_features(market),
+        features=market_features(closes, None, latest),
         limits=svc.settings.limits,
         tools=[t for t in svc.tools if t.name not in NOT_FOR_THE_MODEL],
         current_targets=found.target.allocations if found else None,
         strategy=svc.settings.strategist.strategy,
         top_percentile=svc.settings.strategist.top_percentile,
         score_weights=svc.settings.strategist.score_weights.model_dump(),
+        closes=closes,
+        history_as_of=hist.as_of.isoformat() if hist.as_of else None,
+        history_source=hist.source,
+    )
+
+
+def decision_history(
+    svc: Services, state: PortfolioState, market: Market, target: TargetAllocation | None
+) -> History:
+    """The daily closes a decision's features come from (``FEATURE_DAYS`` days)."""
+    from agent.strategist.features import load_daily_closes
+
+    shipped = set(load_daily_closes())
+    coins = {c for c, p in state.positions.items() if p.size != 0 and c in market.assets}
+    coins |= {c for c in (target.weights if target else {}) if c in market.assets}
+    coins |= {c for c in (svc.settings.limits.allowed_assets or ()) if c in market.assets}
+    coins |= {c for c in market.assets if history_name(c, market) in shipped}
+    return daily_history(svc, sorted(coins), FEATURE_DAYS, market)
+
+
+def stale_history(svc: Services, ctx: DecisionContext) -> str | None:
+    """Why a live decision may not be made on this history (older than ``[strategist] max_data_age``), or None.
+
+    Offline planning on a snapshot has no live market to be late against: never stale.
+    """
+    if not isinstance(svc.exchange, HistoryPort):
+        return None
+    limit = svc.settings.strategist.max_data_age
+    if ctx.history_as_of is None:
+        return f"no market history for the decision ({ctx.history_source}); a live decision needs it"
+    age = svc.clock().astimezone(UTC).date() - date.fromisoformat(ctx.history_as_of)
+    if age <= limit:
+        return None
+    return (
+        f"market history ends {ctx.history_as_of} ({age.days} days old, {ctx.history_source}); "
+        f"[strategist] max_data_age is {limit.days if limit.days else limit} days: no live decision on stale data"
     )
 
 
@@ -193,7 +265,7 @@ def build_strategist(settings: Settings) -> Strategist:
 
     return LLMStrategist(
         build_model_client(settings), model=model_name(settings), max_attempts=cfg.max_attempts,
-        max_tool_calls=cfg.max_tool_calls,
+        max_tool_calls=cfg.max_tool_calls, max_model_calls=cfg.max_model_calls,
     )
 
 
