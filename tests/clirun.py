@@ -117,3 +117,12 @@ def invoke(*args: str, env: dict[str, str] | None = None, timeout: float = 120, 
 def invoke_json(*args: str, **kw: Any) -> tuple[int, Any]:
     p = invoke(*args, "--json", **kw)
     return p.returncode, json.loads(p.stdout) if p.stdout.strip() else None
+
+
+def made_db(path: str | Path) -> Path:
+    """A history database created on purpose at ``path``, as ``rebalancer db init`` does: a configured
+    path that does not exist is refused (a mistyped path must not start a fresh database)."""
+    from agent.adapters.store.db import Store
+
+    Store(path, init=True).close()
+    return Path(path)

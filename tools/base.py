@@ -33,6 +33,8 @@ Kind = tool_names.Kind
 
 #: Which interface is calling ("mcp", "chat", "strategist"): recorded with the plans a tool stores.
 CALLER: ContextVar[str] = ContextVar("rebalancer_tool_caller", default="mcp")
+#: Where a long tool call reports its progress (set by the MCP server when the client asked for it).
+PROGRESS: ContextVar[Callable[[dict[str, Any]], None] | None] = ContextVar("rebalancer_tool_progress", default=None)
 
 # Names as Hyperliquid spells them: "BTC", "kPEPE", "UBTC/USDC", "@142", "xyz:TSLA".
 COIN_PATTERN = r"^[A-Za-z0-9@][A-Za-z0-9@/_.:-]{0,39}$"
@@ -112,6 +114,10 @@ class PreviewArgs(Args):
 class ExecuteArgs(Args):
     plan_id: str = Field(pattern=PLAN_ID_PATTERN, description="the plan_id preview_rebalance returned")
     confirm_token: str = Field(min_length=1, max_length=200, description="the confirm_token of that preview")
+
+
+class PlanArgs(Args):
+    plan_id: str = Field(pattern=PLAN_ID_PATTERN, description="a plan_id from preview_rebalance")
 
 
 class ReasonArgs(Args):

@@ -26,6 +26,7 @@ from agent.strategist import tool_names
 from agent.strategist.base import ToolSpec
 from tools.base import (
     CALLER,
+    PROGRESS,
     TOOLS,
     UNTRUSTED_NOTE,
     Args,
@@ -34,6 +35,7 @@ from tools.base import (
     MarketArgs,
     NoArgs,
     PerformanceArgs,
+    PlanArgs,
     PreviewArgs,
     ReasonArgs,
     SensitivityArgs,
@@ -347,15 +349,34 @@ def execute_rebalance(services: Services, args: ExecuteArgs) -> dict[str, Any]:
 
     DESTRUCTIVE: trades real positions. Needs the plan_id and confirm_token from preview_rebalance; the
     token is single-use and expires. Refused when trading is paused, the token is wrong, used or expired,
-    the account moved beyond tolerance since the preview, or a risk limit would be broken.
+    the account moved beyond tolerance since the preview, or a risk limit would be broken. Answers within
+    seconds: when legs are still working (a TWAP runs for minutes) the status is "running" with each leg's
+    progress, and the execution goes on; get_plan(plan_id) reports its progress and, at the end, the report.
     """
-    report = services.execute(args.plan_id, args.confirm_token, source=CALLER.get())
+    report = services.start_execution(
+        args.plan_id, args.confirm_token, source=CALLER.get(), wait_s=EXECUTE_WAIT_S, on_progress=PROGRESS.get()
+    )
+    if report is None:  # legs still working: the execution goes on, and get_plan follows it to its report
+        progress = services.execution_progress(args.plan_id)
+        return {"plan_id": args.plan_id, "status": "running", "progress": progress, "report": None}
     data = jsonable(report)
     return {
         "plan_id": args.plan_id,
         "status": getattr(report, "status", None),
         "report": data if isinstance(data, dict) else {"detail": data},
     }
+
+
+EXECUTE_WAIT_S = 8.0  # execute_rebalance's wait before it answers "running" (MCP clients give up at 60 s)
+
+
+@tool(PlanArgs, "read", "Get plan")
+def get_plan(services: Services, args: PlanArgs) -> dict[str, Any]:
+    """Where a plan stands: running (each leg's executed size and progress), or its final status and report.
+
+    Read-only: it reads the store only, so polling it while an execution runs is cheap.
+    """
+    return services.execution_progress(args.plan_id)
 
 
 @tool(NoArgs, "destructive", "Cancel open orders")
@@ -400,11 +421,13 @@ def llm_tools(services: Services) -> list[ToolSpec]:
     The handler returns the payload without the note: the strategist loop wraps every result in its
     ``{"data": ..., "note": UNTRUSTED_NOTE}`` envelope itself.
     """
-    return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in IN_THE_PROMPT | FOR_PEOPLE]
+    excluded = IN_THE_PROMPT | FOR_PEOPLE | NOT_FOR_DECIDING
+    return [_spec(t, services) for t in TOOLS if t.read_only and t.name not in excluded]
 
 
 IN_THE_PROMPT = tool_names.IN_THE_PROMPT
 FOR_PEOPLE = tool_names.FOR_PEOPLE
+NOT_FOR_DECIDING = tool_names.NOT_FOR_DECIDING
 
 
 def _spec(t: ToolDefinition, services: Services) -> ToolSpec:

@@ -21,6 +21,7 @@
     │   └── NoTargetYet             a model's tool needs a target and only the strategist could give one
     └── ExchangeError               the exchange refused or failed
         ├── TemporaryExchangeError  429, 5xx, timeouts: safe to retry a *read*
+        ├── ExchangeAnswerError     an answer we cannot trust (a mid of 0, a negative balance, a missing field)
         ├── OrderOutcomeUnknown     an order may or may not exist: resolve by cloid before resending
         └── TemporalUnreachable     the Temporal frontend could not be reached (nothing was started)
 
@@ -145,6 +146,11 @@ class ExchangeError(RebalancerError):
 
 class TemporaryExchangeError(ExchangeError):
     """Rate limit, server error or timeout: a read may be retried."""
+
+
+class ExchangeAnswerError(ExchangeError):
+    """The exchange answered something we cannot trust: the message names the request and the field.
+    Nothing is planned or sent on such an answer."""
 
 
 class OrderOutcomeUnknown(ExchangeError):

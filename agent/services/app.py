@@ -31,6 +31,7 @@ from agent.services.evidence import doctor
 from agent.services.ports import AccountPort, ReadPort, TradePort
 from agent.services.trading import execution, orders, planning, targets
 from agent.services.trading import records as history
+from agent.services.trading import runs as background
 from agent.services.trading.executor import Executor
 from agent.services.trading.reports import ExecutionReport
 from agent.strategist.base import Decision, Strategist, ToolSpec
@@ -60,6 +61,8 @@ class Services:
     accounts: Callable[[str], Services] | None = None
     #: a fleet account: the fleet's own kill switch (the configured store's), which pauses every account too
     fleet_paused: Callable[[], bool] | None = None
+    #: executions running in the background of this process (a TWAP leg outlives the call that started it)
+    runs: background.Runs = field(default_factory=background.Runs, repr=False)
     _tools: list[ToolSpec] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -204,6 +207,13 @@ class Services:
         self, plan_id: str, confirm_token: str, *, source: str = "cli", heartbeat: bool = False
     ) -> ExecutionReport:
         return execution.execute(self, plan_id, confirm_token, source=source, heartbeat=heartbeat)
+
+    def start_execution(self, plan_id: str, confirm_token: str, **kw: Any) -> ExecutionReport | None:
+        """Execute in the background; the report if it ended within ``wait_s``, else None (see ``runs``)."""
+        return self.runs.start(self, plan_id, confirm_token, **kw)
+
+    def execution_progress(self, plan_id: str) -> background.Progress:
+        return background.progress(self, plan_id)
 
     def traded_today_usd(self) -> float:
         return planning.traded_today_usd(self)

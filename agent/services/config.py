@@ -243,6 +243,7 @@ class WebConfig(_Section):
     port: int = Field(8780, ge=1, le=65535)
     read_only: bool = False
     allow_remote: bool = False
+    allow_loosen: bool = False  # settings stored from the page may loosen this file's (else: only tighten)
 
     def check_host(self, host: str) -> None:
         """A host other than loopback needs ``allow_remote = true``: the page can trade."""
@@ -254,6 +255,9 @@ class WebConfig(_Section):
 
 class McpConfig(_Section):
     read_only: bool = False
+    allow_remote: bool = False  # serve HTTP on a non-loopback address (a token is needed either way)
+    allowed_hosts: list[str] = Field(default_factory=list, description="extra Host values (host:port) for HTTP")
+    allowed_origins: list[str] = Field(default_factory=list, description="browser origins allowed over HTTP")
     confirm_ttl: timedelta = timedelta(minutes=5)
     state_tolerance: float = Field(0.01, gt=0, le=0.5, description="equity move allowed between preview and execute")
 
@@ -261,6 +265,13 @@ class McpConfig(_Section):
     @classmethod
     def _duration(cls, v: Any) -> Any:
         return parse_duration(v) if isinstance(v, str | int | float) else v
+
+    def check_host(self, host: str) -> None:
+        """A host other than loopback needs ``allow_remote = true``: the tools can trade."""
+        if host not in LOOPBACK_HOSTS and not self.allow_remote:
+            raise ConfigError(
+                f"--host {host}: not a loopback address; set [mcp] allow_remote = true to serve MCP there"
+            )
 
 
 class LeaseConfig(_Section):
@@ -398,6 +409,15 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     if path and not Path(path).exists():
         raise ConfigError(f"{path}: no such config file")
     file = Path(path) if path else (Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).exists() else None)
+    if file is not None:  # one line for a file that is not TOML text (binary, or broken), before anything else
+        import tomllib
+
+        try:
+            tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{file}: not valid TOML ({e})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{file}: not a text file (TOML is UTF-8 text)") from None
     source = str(file) if file is not None else "defaults"
     public = [v for v in config_sources.env_vars_set(env) if config_sources.ENV_VARS[v] not in config_sources.SECRETS]
     source += "".join(f" + ${var}" for var in public)

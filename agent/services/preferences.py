@@ -5,6 +5,11 @@ and, once stored, takes effect wherever the config's value would: every runtime 
 on top of the file (:func:`apply`), so the planner, the risk gate, the heartbeat and the strategist read
 them through ``Services.settings``. Precedence: stored ← config file (or environment) ← default; a field
 says which one it comes from. Bad input changes nothing: every field is checked before any is stored.
+
+A stored value may only tighten what the file (or the default) says: autonomy lower (advise < confirm <
+auto), the max position lower, the thresholds higher. A looser one is refused at the form and, if one is
+stored anyway (an older version, a file changed since), ignored with a warning, unless the file says
+``[web] allow_loosen = true``. The other fields (schedule, strategy, selection, score weights) are free.
 """
 
 from __future__ import annotations
@@ -44,6 +49,17 @@ class Field:
     help: str
     choices: tuple[str, ...] = ()
     optional: bool = False  # an empty entry means "no limit" (None)
+    tighter: Literal["lower", "higher"] | None = None  # the direction a stored value may move from the file's
+
+    def loosens(self, value: Any, configured: Any) -> bool:
+        """Whether ``value`` is looser than the file's ``configured`` (None, "no limit", is the loosest)."""
+        if self.tighter is None or value == configured:
+            return False
+        if self.kind == "choice":
+            return self.choices.index(str(value)) > self.choices.index(str(configured))
+        a = math.inf if value is None else value
+        b = math.inf if configured is None else configured
+        return a > b if self.tighter == "lower" else a < b
 
     def parse(self, text: str) -> Any:
         """The value a form's text means (percent fields are entered in %); ``ValidationError`` otherwise."""
@@ -83,22 +99,22 @@ def fields() -> tuple[Field, ...]:
         Field("rebalance.calendar_days", "Schedule (days)", "choice", "rebalance every 3, 7 or 14 days",
               ("3", "7", "14")),
         Field("rebalance.position_threshold", "Position threshold (%)", "percent",
-              "don't trade an asset whose drift is under this"),
+              "don't trade an asset whose drift is under this", tighter="higher"),
         Field("rebalance.portfolio_threshold", "Portfolio threshold (%)", "percent",
-              "don't rebalance while total drift ½Σ|d| is under this"),
+              "don't rebalance while total drift ½Σ|d| is under this", tighter="higher"),
         Field("strategist.strategy", "Strategy", "choice",
               "auto: the strategist's preconditions choose; else always this one", _strategies()),
         Field("strategist.top_percentile", "Top percentile (%)", "percent",
               "equal-weight and score-weighted keep this share of coins by score"),
         Field("limits.max_weight", "Max position (%)", "percent",
-              "no asset above this weight (empty: no limit)", optional=True),
+              "no asset above this weight (empty: no limit)", optional=True, tighter="lower"),
         Field("strategist.score_weights.momentum", "Score weight: momentum", "number",
               "weight of the 90-day return / volatility in a coin's score"),
         Field("strategist.score_weights.trend", "Score weight: trend", "number",
               "weight of the 30-day return / volatility in a coin's score"),
         Field("heartbeat.autonomy", "Autonomy", "choice",
               "advise: record only · confirm: a plan waits for you · auto: trade within the heartbeat's caps",
-              ("advise", "confirm", "auto")),
+              ("advise", "confirm", "auto"), tighter="lower"),
     )
 
 
@@ -138,9 +154,36 @@ def stored(store: Store) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
+def _loosening(configured: Settings, key: str, value: Any) -> str | None:
+    """Why ``value`` may not be stored for ``key`` (looser than the file's), or None."""
+    if configured.web.allow_loosen:
+        return None
+    field, file_value = _field(key), _get(configured, key)
+    if not field.loosens(value, file_value):
+        return None
+    shown = field.show(file_value) or "no limit"
+    unit = " %" if field.kind == "percent" and file_value is not None else ""
+    return f"looser than the config file's {shown}{unit}; stored settings may only tighten it ([web] allow_loosen)"
+
+
+def _applicable(configured: Settings, values: dict[str, Any]) -> dict[str, Any]:
+    """The stored values that may take effect: known fields that do not loosen the file's."""
+    out = {}
+    for key, value in values.items():
+        if not any(f.key == key for f in fields()):
+            continue
+        why = _loosening(configured, key, value)
+        if why is not None:
+            log.warning("stored setting %s = %r ignored: %s", key, value, why)
+            continue
+        out[key] = value
+    return out
+
+
 def apply(settings: Settings, store: Store) -> Settings:
-    """The effective settings: the stored values over the file's (what every runtime runs with)."""
-    values = {k: v for k, v in stored(store).items() if any(f.key == k for f in fields())}
+    """The effective settings: the stored values over the file's (what every runtime runs with); a stored
+    value looser than the file's is ignored unless ``[web] allow_loosen``."""
+    values = _applicable(settings, stored(store))
     for key, value in list(values.items()):  # a value an older version stored that no longer validates
         try:
             _with(settings, {key: value})
@@ -155,7 +198,7 @@ def apply(settings: Settings, store: Store) -> Settings:
 
 
 def _source(configured: Settings, key: str, stored_values: dict[str, Any]) -> Source:
-    if key in stored_values:
+    if key in stored_values and _loosening(configured, key, stored_values[key]) is None:
         return "stored"
     obj: Any = configured
     for part in key.split("."):
@@ -176,12 +219,37 @@ class FieldView:
 
 def effective(svc: Services) -> list[FieldView]:
     """Every field with its effective value, where it comes from, and what the file or default says."""
-    configured = svc.configured or svc.settings
-    values = stored(svc.store)
+    return _views(svc.configured or svc.settings, svc.settings, stored(svc.store))
+
+
+def _views(configured: Settings, current: Settings, values: dict[str, Any]) -> list[FieldView]:
     return [
-        FieldView(f, _get(svc.settings, f.key), _source(configured, f.key, values), _get(configured, f.key))
+        FieldView(f, _get(current, f.key), _source(configured, f.key, values), _get(configured, f.key))
         for f in fields()
     ]
+
+
+def shown(configured: Settings) -> dict[str, Any]:
+    """What ``config show`` prints: the effective configuration (the stored settings applied, when the
+    database exists; it is never created here), secrets redacted, and under ``"stored_settings"`` each
+    editable setting's effective value, its source and the config file's (or the default) value."""
+    from pathlib import Path
+
+    from agent.adapters.store.db import Store
+
+    current, values = configured, {}
+    if configured.db != ":memory:" and Path(configured.db).is_file():
+        store = Store(configured.db)
+        try:
+            current, values = apply(configured, store), stored(store)
+        finally:
+            store.close()
+    data = current.redacted()
+    data["stored_settings"] = {
+        v.field.key: {"value": v.value, "source": v.source, "config_file": v.configured}
+        for v in _views(configured, current, values)
+    }
+    return data
 
 
 @dataclass(frozen=True)
@@ -220,11 +288,16 @@ def save(svc: Services, form: dict[str, str]) -> SaveResult:
             parsed[key] = _field(key).parse(text)
         except ValidationError as e:
             errors[key] = str(e)
+    configured = svc.configured or svc.settings
     for key, value in parsed.items():  # each field alone, so each error is named at its field
         try:
             _with(svc.settings, {key: value})
         except PydanticError as e:
             errors[key] = _problem(e, _field(key))
+            continue
+        why = _loosening(configured, key, value)
+        if why is not None:
+            errors[key] = why
     if not errors:
         try:
             candidate = _with(svc.settings, parsed)

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
 from agent.adapters.store.db import Store
+from agent.adapters.store.postgres import is_url
 from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAllocation
 from agent.core.errors import ConfigError, ExchangeError, ValidationError
 from agent.core.orders import Fill, OpenOrder, OrderResult
 from agent.services import preferences
 from agent.services.app import Clock, Services, utcnow
-from agent.services.config import Settings
+from agent.services.config import DEFAULT_CONFIG, Settings
 from agent.services.fleet.config import account_settings
 from agent.services.ports import EndpointPort, TradePort
 from agent.services.trading.twaps import TwapExecutor
@@ -34,7 +35,10 @@ from agent.strategist.base import ToolSpec
 if TYPE_CHECKING:
     pass
 
-__all__ = ["init_store", "open_runtime", "plan_snapshot", "read_snapshot", "snapshot_of"]
+#: The database a first run creates by itself (any other path needs ``rebalancer db init``).
+DEFAULT_DB = "rebalancer.db"
+
+__all__ = ["init_store", "open_runtime", "open_store", "plan_snapshot", "read_snapshot", "snapshot_of"]
 
 
 def _secret(settings: Settings) -> str | None:
@@ -137,6 +141,7 @@ def open_runtime(
     offline: bool = False,
     budget: Any = None,
     fleet_paused: Callable[[], bool] | None = None,
+    create_store: bool | None = None,
 ) -> Iterator[Services]:
     """Everything an interface needs, closed cleanly on exit.
 
@@ -147,9 +152,10 @@ def open_runtime(
     started or read. ``budget``: a rate budget shared with other accounts' clients (the fleet's per-IP
     weight). With ``[[accounts]]``, ``services.accounts`` opens each one's services by name on first use.
     ``fleet_paused``: for a fleet account, the fleet's kill switch, read with the account's own before every order.
+    ``create_store``: whether a missing database may be created (see :func:`open_store`).
     """
     with ExitStack() as stack:
-        store = store or Store(settings.db)
+        store = store or open_store(settings, create=create_store)
         stack.callback(store.close)
         configured, settings = settings, preferences.apply(settings, store)  # stored settings take effect
         if offline:
@@ -221,6 +227,30 @@ class NoExchange:
         self._refuse("open_orders")
 
 
+def open_store(settings: Settings, *, create: bool | None = None) -> Store:
+    """The history database at ``settings.db``, never created by accident.
+
+    A missing file is created only when ``create`` says so, or (``create=None``) when the path was not
+    configured: the default ``rebalancer.db`` (the first run), or a ``Settings`` built in code with its ``db``
+    (the caller's own choice). A path configured in a file or ``REBALANCER_DB`` that does not exist is a
+    ``ConfigError`` naming ``rebalancer db init``: a mistyped path would otherwise start a fresh database
+    without the kill switch, the day's traded total or the journal. ``create=False`` (an autonomous
+    heartbeat) never creates. A PostgreSQL URL names a server: it is checked when it is reached.
+    """
+    path = settings.db
+    if path != ":memory:" and not is_url(path) and not Path(path).exists():
+        configured = "db" in settings.model_fields_set and settings.source != "defaults"
+        default = Path(path) == Path(DEFAULT_DB) or not configured
+        if not (default if create is None else create):
+            source = settings.source.split(" + ")[0]
+            config = "" if source in ("defaults", DEFAULT_CONFIG) else f" --config {source}"
+            raise ConfigError(
+                f"db: {path} does not exist; `rebalancer db init{config}` creates it on purpose "
+                "(or fix the path)"
+            )
+    return Store(path)
+
+
 def init_store(settings: Settings) -> tuple[str, int]:
     """Create (or bring up to date) the history database at ``settings.db`` on purpose: its path and schema."""
     store = Store(settings.db, init=True)
@@ -275,6 +305,6 @@ class AccountServices:
         with self._lock:
             if name not in self.opened:
                 settings = account_settings(self.settings, cfg, self.url)
-                opened = open_runtime(settings, clock=self.clock, fleet_paused=self.fleet_paused)
+                opened = open_runtime(settings, clock=self.clock, fleet_paused=self.fleet_paused, create_store=True)
                 self.opened[name] = self.stack.enter_context(opened)
             return self.opened[name]

@@ -20,12 +20,14 @@ Counters are consumed in the order: timeout, late, 429, 5xx, JSON 4xx, malformed
   ``{"error": "Could not parse JSON: ..."}``).
 - ``lose_response_next``: apply the request, then drop the answer: close the connection
   (``lose_mode="close"``) or answer 502 (``lose_mode="502"``).
+- ``rewrite``: /info type → a function of the stand-in's answer returning the answer to send instead
+  (a mid of 0, a negative balance, a missing field), for every such request until removed.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +61,7 @@ class Faults:
     status_4xx: int = 400
     body_4xx: Any = field(default_factory=lambda: {"error": "Stand-in: bad request"})
     lose_mode: str = "close"
+    rewrite: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     _ORDER = (

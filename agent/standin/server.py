@@ -96,6 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status, body = self._answer(path, raw)
+        rewrite = faults.rewrite.get(request_kind(path, parsed) or "") if path == "/info" else None
+        if rewrite is not None and status == 200:
+            body = json.dumps(rewrite(json.loads(body))).encode()
         if fault == "malformed_next":
             self._send(200, "application/json", body[: max(1, len(body) // 2)])
             return

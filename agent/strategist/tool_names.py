@@ -27,6 +27,7 @@ KINDS: dict[str, Kind] = {
     "get_sensitivity": "read",
     "get_tax_lots": "read",
     "get_tax_report": "read",
+    "get_plan": "read",
     "preview_rebalance": "preview",
     "set_target_allocation": "write",
     "execute_rebalance": "destructive",
@@ -46,6 +47,8 @@ NOT_FOR_THE_MODEL = frozenset(KINDS) - READ_ONLY
 IN_THE_PROMPT = frozenset({"get_portfolio", "list_strategies", "get_drift", "get_history", "get_performance"})
 #: read-only tools a person's client wants and an allocation decision does not (records for tax returns).
 FOR_PEOPLE = frozenset({"get_tax_lots", "get_tax_report"})
+#: read-only tools about executions, which a decision never needs.
+NOT_FOR_DECIDING = frozenset({"get_plan"})
 #: the chat's tools: the everyday reads, a preview (a trade needs the person's ``confirm <token>``) and
 #: setting the stored target the person asked for.
 CHAT = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+from clirun import made_db
 from typer.testing import CliRunner
 
 from agent.standin.binance.seed import WITHDRAW_KEY, WITHDRAW_SECRET
@@ -23,7 +24,7 @@ def run(*args: str, env: dict[str, str] | None = None):
 
 def config(tmp_path, extra: str = ""):
     cfg = tmp_path / "b.toml"
-    cfg.write_text(f'network = "local"\ndb = "{tmp_path / "b.db"}"\n[exchange]\nvenue = "binanceus"\n{extra}\n'
+    cfg.write_text(f'network = "local"\ndb = "{made_db(tmp_path / "b.db")}"\n[exchange]\nvenue = "binanceus"\n{extra}\n'
                    + TARGETS)
     return str(cfg)
 

@@ -3,6 +3,8 @@ which rule held a trade back."""
 
 from __future__ import annotations
 
+from clirun import made_db
+
 from agent.core.orders import OrderIntent, make_cloid
 from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
@@ -10,7 +12,7 @@ from agent.services.runtime import open_runtime
 
 def settings(tmp_path):
     cfg = tmp_path / "s.toml"
-    cfg.write_text(f'network = "local"\ndb = "{tmp_path / "s.db"}"\n[exchange]\nvenue = "binanceus"\n'
+    cfg.write_text(f'network = "local"\ndb = "{made_db(tmp_path / "s.db")}"\n[exchange]\nvenue = "binanceus"\n'
                    "[signals]\nenabled = true\n")
     return load_settings(cfg, env={})
 

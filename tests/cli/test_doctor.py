@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from clirun import invoke, invoke_json
+from clirun import invoke, invoke_json, made_db
 
 from agent.standin.demo import DEMO_ACCOUNT_ADDRESS, DEMO_AGENT_ADDRESS
 
@@ -17,7 +17,7 @@ def lines(stdout: str) -> list[dict]:
 
 
 def test_doctor_passes_on_the_demo_account(tmp_path):
-    p = invoke("doctor", "--json", env={"REBALANCER_DB": str(tmp_path / "h.db")})
+    p = invoke("doctor", "--json", env={"REBALANCER_DB": str(made_db(tmp_path / "h.db"))})
     checks = lines(p.stdout)
     assert [c["check"] for c in checks] == CHECKS
     assert all(set(c) == {"check", "ok", "detail", "fix"} for c in checks)
@@ -28,7 +28,7 @@ def test_doctor_passes_on_the_demo_account(tmp_path):
 
 
 def test_doctor_catches_an_agent_address_used_as_the_account(tmp_path):
-    env = {"REBALANCER_DB": str(tmp_path / "h.db"), "REBALANCER_ACCOUNT_ADDRESS": DEMO_AGENT_ADDRESS}
+    env = {"REBALANCER_DB": str(made_db(tmp_path / "h.db")), "REBALANCER_ACCOUNT_ADDRESS": DEMO_AGENT_ADDRESS}
     p = invoke("doctor", "--json", env=env)
     assert p.returncode == 2
     account = next(c for c in lines(p.stdout) if c["check"] == "account")
@@ -46,7 +46,7 @@ def test_a_plan_with_a_twap_says_when_open_orders_not_ours_keep_the_dead_man_swi
     """[rebalance] twap_over_usd = 100: the demo's big legs become TWAPs; its resting UETH sell is not ours."""
     cfg = tmp_path / "rebalancer.toml"
     cfg.write_text(
-        f'network = "local"\ndb = "{tmp_path / "h.db"}"\n[rebalance]\ntwap_over_usd = 100.0\n'
+        f'network = "local"\ndb = "{made_db(tmp_path / "h.db")}"\n[rebalance]\ntwap_over_usd = 100.0\n'
         '[targets]\n"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
     )
     code, plan = invoke_json("status", "--config", str(cfg))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import eth_account
-from clirun import run
+from clirun import made_db, run
 from eth_utils import keccak
 from hyperliquid.exchange import Exchange
 
@@ -29,11 +29,11 @@ def signer_check(url: str, key: str, db: str) -> tuple[int, dict]:
 def test_an_api_wallet_approved_with_the_sdk_passes_doctor(tmp_path):
     with serve(load_demo_snapshot()) as srv:
         stranger = "0x" + keccak(b"doctor test: a key nobody approved").hex()
-        code, signer = signer_check(srv.url, stranger, str(tmp_path / "a.db"))
+        code, signer = signer_check(srv.url, stranger, str(made_db(tmp_path / "a.db")))
         assert code == 2 and signer["ok"] is False
         master = Exchange(eth_account.Account.from_key(DEMO_SECRET_KEY), srv.url)
         answer, key = master.approve_agent("rebalancer")
         assert answer == {"status": "ok", "response": {"type": "default"}}
-        code, signer = signer_check(srv.url, key, str(tmp_path / "b.db"))
+        code, signer = signer_check(srv.url, key, str(made_db(tmp_path / "b.db")))
         assert signer["ok"] is True, signer
         assert signer["detail"] == f"the key is an API wallet approved for {DEMO_ACCOUNT_ADDRESS.lower()}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from clirun import invoke, invoke_json
+from clirun import invoke, invoke_json, made_db
 
 from agent.adapters.hyperliquid.parsing import load_snapshot
 from agent.standin.demo import load_demo_snapshot
@@ -18,7 +18,7 @@ def config(tmp_path, mode: str, targets: str = "") -> str:
     snap.write_text(json.dumps(with_xyz(load_demo_snapshot(), mode=mode)))
     cfg = tmp_path / "rebalancer.toml"
     cfg.write_text(
-        f'network = "local"\ndb = "{tmp_path / "h.db"}"\nlocal_snapshot = "{snap}"\n'
+        f'network = "local"\ndb = "{made_db(tmp_path / "h.db")}"\nlocal_snapshot = "{snap}"\n'
         f'[hyperliquid]\ndexes = ["xyz"]\n{targets}'
     )
     return str(cfg)

@@ -20,7 +20,7 @@ import time
 from decimal import Decimal
 
 import pytest
-from clirun import SCRIPT, clean_env, invoke, invoke_json
+from clirun import SCRIPT, clean_env, invoke, invoke_json, made_db
 
 from agent.standin.demo import load_demo_snapshot
 from agent.standin.modes import with_mode
@@ -30,7 +30,7 @@ TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0
 
 def write_config(tmp_path, extra: str = "", *, targets: bool = True):
     cfg = tmp_path / "rebalancer.toml"
-    body = f'network = "local"\ndb = "{tmp_path / "h.db"}"\n{extra}\n'
+    body = f'network = "local"\ndb = "{made_db(tmp_path / "h.db")}"\n{extra}\n'
     cfg.write_text(body + (f"\n[targets]\n{TARGET}" if targets else ""))
     return cfg
 
@@ -132,7 +132,7 @@ def test_status_shows_spot_usdc_and_perp_margin_as_two_rows_on_a_standard_accoun
 @pytest.mark.parametrize("command", [["status"], ["config", "show"]], ids=["status", "config-show"])
 def test_bad_targets_in_the_config_exit_2_with_one_line(tmp_path, targets, command):
     cfg = tmp_path / "rebalancer.toml"
-    cfg.write_text(f'db = "{tmp_path / "h.db"}"\n[targets]\n{targets}')
+    cfg.write_text(f'db = "{made_db(tmp_path / "h.db")}"\n[targets]\n{targets}')
     p = invoke(*command, "--config", str(cfg))
     assert p.returncode == 2 and p.stdout == ""
     (line,) = p.stderr.strip().splitlines()
@@ -230,7 +230,7 @@ def test_executing_leaves_the_users_own_orders_alone_and_says_so(tmp_path):
 
     with serve(load_demo_snapshot()) as server:
         cfg = tmp_path / "rebalancer.toml"
-        cfg.write_text(f'network = "{server.url}"\ndb = "{tmp_path / "h.db"}"\n[targets]\n{TARGET}')
+        cfg.write_text(f'network = "{server.url}"\ndb = "{made_db(tmp_path / "h.db")}"\n[targets]\n{TARGET}')
         _, before = invoke_json("orders", "--config", str(cfg))
         assert before  # seed 002's own resting order
         _, plan = invoke_json("preview", "--config", str(cfg))

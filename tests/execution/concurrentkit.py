@@ -25,6 +25,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from clirun import made_db
+
 try:
     from . import crashkit
 except ImportError:  # run as a script's module (benchmarks/crash_trials.py puts this folder on sys.path)
@@ -86,7 +88,7 @@ def _config(workdir: Path, seed: int, url: str) -> Path:
     cfg = workdir / f"hb-{seed}.toml"
     targets = "".join(f'"{k}" = {v}\n' for k, v in TARGET.items())
     cfg.write_text(
-        f'network = "{url}"\ndb = "{workdir / f"hb-{seed}.db"}"\n\n[heartbeat]\ninterval = "6h"\n'
+        f'network = "{url}"\ndb = "{made_db(workdir / f"hb-{seed}.db")}"\n\n[heartbeat]\ninterval = "6h"\n'
         f'max_notional_per_tick_usd = 100000\nmax_trades_per_tick = 8\n\n[lease]\nwait = "60s"\nttl = "10s"\n\n'
         f'[hyperliquid]\norder_ttl = "2s"\n\n[targets]\n{targets}'
     )

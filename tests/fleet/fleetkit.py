@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from clirun import made_db
+
 from agent.standin import DEMO_ACCOUNT_ADDRESS, load_demo_snapshot
 from agent.standin.subaccounts import with_subaccounts
 
@@ -38,10 +40,13 @@ def accounts_toml(
     return "\n".join(out)
 
 
-def write_config(folder: Path, url: str, allocation: str, *, extra: str = "", db: str | None = None, **kw: Any) -> Path:
-    """A fleet config; ``db``: the store (default ``fleet.db`` in ``folder``; a PostgreSQL URL to share it)."""
+def write_config(
+    folder: Path, url: str, allocation: str, *, extra: str = "", db: str | None = None, make_db: bool = True, **kw: Any
+) -> Path:
+    """A fleet config; ``db``: the store (default ``fleet.db`` in ``folder``, created on purpose unless
+    ``make_db`` is False; a PostgreSQL URL to share it)."""
     cfg = folder / "rebalancer.toml"
-    db = db or str(folder / "fleet.db")
+    db = db or str(made_db(folder / "fleet.db") if make_db else folder / "fleet.db")
     cfg.write_text(f'network = "{url}"\ndb = "{db}"\n{extra}\n{accounts_toml(**kw)}\n[allocation]\n{allocation}\n')
     return cfg
 

@@ -147,7 +147,7 @@ def test_a_wrong_token_sends_nothing(tmp_path, server):
     ids=["weights-not-1", "weight-missing", "unknown-account", "bounds-infeasible", "duplicate-name"],
 )
 def test_bad_fleet_config_is_one_line_and_exit_2(tmp_path, allocation, accounts_extra, message):
-    cfg = write_config(tmp_path, "http://127.0.0.1:9", allocation)
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", allocation, make_db=False)
     if accounts_extra:
         cfg.write_text(cfg.read_text().replace("[allocation]", accounts_extra + "\n[allocation]"))
     p = invoke("fleet", "preview", "--config", str(cfg))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from clirun import made_db
 
 from agent.core.domain import TargetAllocation
 from agent.services.config import load_settings
@@ -32,7 +33,7 @@ weights = {{hl = 0.5, bus = 0.5}}
 @pytest.fixture
 def svc(tmp_path):
     cfg = tmp_path / "a.toml"
-    cfg.write_text(CONFIG.format(db=tmp_path / "a.db"))
+    cfg.write_text(CONFIG.format(db=made_db(tmp_path / "a.db")))
     with open_runtime(load_settings(cfg, env={})) as s:
         yield s
 
@@ -69,7 +70,7 @@ def test_status_all_and_preview_all_through_the_cli(tmp_path):
     from tests.clirun import run_json
 
     cfg = tmp_path / "a.toml"
-    cfg.write_text(CONFIG.format(db=tmp_path / "a.db"))
+    cfg.write_text(CONFIG.format(db=made_db(tmp_path / "a.db")))
     tgt = tmp_path / "t.json"
     tgt.write_text(json.dumps({"BTC": 0.3, "ETH": 0.3, "SOL": 0.2, "USDC": 0.2}))
     code, out = run_json("status", "--all", "--config", str(cfg))

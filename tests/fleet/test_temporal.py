@@ -260,7 +260,7 @@ def _printed_line(path: Path, word: str):
 
 @pytest.mark.parametrize("command", [["worker"], ["deploy"]])
 def test_an_unreachable_temporal_server_is_one_line_exit_4_and_nothing_half_done(tmp_path, command):
-    cfg = write_config(tmp_path, "http://127.0.0.1:9", FIXED)
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", FIXED, make_db=False)
     p = run("fleet", *command, "--temporal", "127.0.0.1:1", "--config", str(cfg), timeout=60)
     assert p.returncode == 4, p.stderr
     assert "cannot reach Temporal at 127.0.0.1:1" in p.stderr and len(p.stderr.strip().splitlines()) <= 2

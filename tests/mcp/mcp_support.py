@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 import pytest
+from clirun import made_db
 from doubles import FakeClock
 from fastmcp import Client, FastMCP
 from fastmcp.exceptions import ToolError
@@ -58,7 +59,7 @@ class Mcp:
 
 
 def make_settings(tmp_path: Any, **update: Any) -> Settings:
-    settings = load_settings(env={"REBALANCER_DB": str(tmp_path / "h.db")})
+    settings = load_settings(env={"REBALANCER_DB": str(made_db(tmp_path / "h.db"))})
     return settings.model_copy(update={"targets": dict(TARGETS), **update})
 
 

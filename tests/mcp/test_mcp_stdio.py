@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 import pytest
-from clirun import clean_env
+from clirun import clean_env, made_db
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not REBALANCER.exists(), reason="the rebalancer 
 
 def server_params(tmp_path: Path, *args: str) -> StdioServerParameters:
     env = clean_env()
-    env |= {"REBALANCER_DB": str(tmp_path / "h.db"), "REBALANCER_NETWORK": "local"}
+    env |= {"REBALANCER_DB": str(made_db(tmp_path / "h.db")), "REBALANCER_NETWORK": "local"}
     return StdioServerParameters(command=str(REBALANCER), args=["mcp", *args], env=env, cwd=str(tmp_path))
 
 
@@ -102,6 +102,7 @@ def test_read_only_over_stdio_lists_no_destructive_tool(tmp_path: Path):
         "get_sensitivity",
         "get_tax_lots",
         "get_tax_report",
+        "get_plan",
         "preview_rebalance",
     }
 

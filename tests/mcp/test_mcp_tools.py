@@ -10,12 +10,13 @@ from pydantic import SecretStr
 
 from agent.core.errors import ExchangeError
 from agent.strategist.library import load_strategies
-from tools.registry import FOR_PEOPLE, IN_THE_PROMPT, TOOLS, UNTRUSTED_NOTE, by_name, llm_tools
+from tools.registry import FOR_PEOPLE, IN_THE_PROMPT, NOT_FOR_DECIDING, TOOLS, UNTRUSTED_NOTE, by_name, llm_tools
 from tools.server import build_server
 
 READ_ONLY = {
     "get_portfolio", "get_drift", "get_market", "list_strategies", "compute_target", "get_history",
     "get_performance", "get_risk", "get_sensitivity", "get_tax_lots", "get_tax_report",
+    "get_plan",
 }
 DESTRUCTIVE = {"execute_rebalance", "cancel_open_orders", "pause_trading", "resume_trading"}
 ALL = READ_ONLY | DESTRUCTIVE | {"preview_rebalance", "set_target_allocation"}
@@ -78,7 +79,8 @@ def test_read_only_in_the_config_cannot_be_widened_by_the_caller(tmp_path, clock
 def test_llm_tool_specs_are_the_mcp_definitions_of_the_read_only_tools(services, mcp: Mcp):
     published = mcp.tools()
     specs = llm_tools(services)
-    assert [s.name for s in specs] == [t.name for t in TOOLS if t.name in READ_ONLY - IN_THE_PROMPT - FOR_PEOPLE]
+    offered = READ_ONLY - IN_THE_PROMPT - FOR_PEOPLE - NOT_FOR_DECIDING
+    assert [s.name for s in specs] == [t.name for t in TOOLS if t.name in offered]
     for s in specs:  # the published schema, less pydantic's titles and the `account` argument
         schema = published[s.name].input_schema
         props = {k: v for k, v in schema["properties"].items() if k != "account"}
@@ -90,7 +92,7 @@ def test_llm_tool_specs_are_the_mcp_definitions_of_the_read_only_tools(services,
 
 
 def test_the_runtime_gives_the_strategist_the_registry_tools(services):
-    assert {t.name for t in services.tools} == READ_ONLY - IN_THE_PROMPT - FOR_PEOPLE
+    assert {t.name for t in services.tools} == READ_ONLY - IN_THE_PROMPT - FOR_PEOPLE - NOT_FOR_DECIDING
 
 
 def test_llm_handler_returns_the_payload_the_loop_then_marks(services):
@@ -105,9 +107,16 @@ def test_llm_handler_returns_the_payload_the_loop_then_marks(services):
 ARGS = {"compute_target": {"strategy_id": "risk-parity"}, "get_tax_report": {"year": 2026}}
 
 
+def args_for(mcp: Mcp, name: str) -> dict | None:
+    """A tool's arguments for the generic tests (``get_plan`` asks about a fresh preview)."""
+    if name == "get_plan":
+        return {"plan_id": mcp.call("preview_rebalance", {})["plan_id"]}
+    return ARGS.get(name)
+
+
 @pytest.mark.parametrize("name", sorted(READ_ONLY | {"preview_rebalance"}))
 def test_every_result_is_marked_as_untrusted_data(mcp: Mcp, name: str):
-    assert mcp.call(name, ARGS.get(name))["note"] == UNTRUSTED_NOTE
+    assert mcp.call(name, args_for(mcp, name))["note"] == UNTRUSTED_NOTE
 
 
 @pytest.mark.parametrize(
@@ -309,7 +318,7 @@ def test_the_signing_key_never_appears_in_an_error(tmp_path, clock):
 
 def test_results_are_plain_json(mcp: Mcp):
     for name in READ_ONLY:
-        json.dumps(mcp.call(name, ARGS.get(name)), allow_nan=False)
+        json.dumps(mcp.call(name, args_for(mcp, name)), allow_nan=False)
 
 
 def test_registry_names_are_unique_and_snake_case():

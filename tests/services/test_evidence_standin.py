@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 import pytest
-from clirun import invoke_json, run_json
+from clirun import invoke_json, made_db, run_json
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
@@ -181,7 +181,7 @@ def test_the_mcp_tools_answer_from_the_same_services(world):
 
 
 def test_the_command_line_reads_the_same_stand_in(world):
-    env = {"REBALANCER_NETWORK": world["url"], "REBALANCER_DB": str(world["tmp"] / "cli.db")}
+    env = {"REBALANCER_NETWORK": world["url"], "REBALANCER_DB": str(made_db(world["tmp"] / "cli.db"))}
     code, perf = run_json("performance", "--days", "30", env=env, cwd=world["tmp"])  # the console script once
     assert code == 0, perf
     assert perf["funding"] == pytest.approx(sum(float(e["delta"]["usdc"]) for e in world["events"]))

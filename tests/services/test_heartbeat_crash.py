@@ -12,7 +12,7 @@ import time
 from collections import Counter
 
 import pytest
-from clirun import SCRIPT, clean_env, run
+from clirun import SCRIPT, clean_env, made_db, run
 
 from agent.adapters.store.db import Store
 from agent.standin import Faults, load_demo_snapshot, serve
@@ -34,7 +34,7 @@ def test_kill_minus_9_mid_tick_then_restart_does_not_trade_twice(tmp_path, order
     with serve(load_demo_snapshot(), faults=Faults(latency_s=0.4, path="/exchange")) as server:
         account = server.exchange.account
         initial = len(account.orders)
-        db = tmp_path / "h.db"
+        db = made_db(tmp_path / "h.db")
         cfg = tmp_path / "rebalancer.toml"
         cfg.write_text(
             f'network = "{server.url}"\ndb = "{db}"\n\n[heartbeat]\ninterval = "6h"\n'

@@ -15,7 +15,7 @@ import subprocess
 import time
 
 import pytest
-from clirun import SCRIPT, clean_env, invoke_json, run, run_json
+from clirun import SCRIPT, clean_env, invoke_json, made_db, run, run_json
 
 from agent.adapters.store.db import Store
 from agent.adapters.store.journal import Journal
@@ -33,7 +33,7 @@ def settings(tmp_path) -> Settings:
 def write_config(tmp_path, url: str):
     cfg = tmp_path / "rebalancer.toml"
     cfg.write_text(
-        f'network = "{url}"\ndb = "{tmp_path / "h.db"}"\n\n[targets]\n'
+        f'network = "{url}"\ndb = "{made_db(tmp_path / "h.db")}"\n\n[targets]\n'
         + "".join(f'"{k}" = {v}\n' for k, v in TARGET.items())
     )
     return cfg

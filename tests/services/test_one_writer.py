@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from clirun import SCRIPT, clean_env, run, run_json
+from clirun import SCRIPT, clean_env, made_db, run, run_json
 
 from agent.adapters.store.db import Store
 from agent.adapters.store.leases import LeaseLost
@@ -24,7 +24,7 @@ TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0
 def config(tmp_path, url: str) -> str:
     cfg = tmp_path / "rebalancer.toml"
     cfg.write_text(
-        f'network = "{url}"\ndb = "{tmp_path / "h.db"}"\n\n[heartbeat]\ninterval = "6h"\n'
+        f'network = "{url}"\ndb = "{made_db(tmp_path / "h.db")}"\n\n[heartbeat]\ninterval = "6h"\n'
         f'max_notional_per_tick_usd = 100000\n\n[lease]\nwait = "30s"\n\n[targets]\n{TARGET}'
     )
     return str(cfg)

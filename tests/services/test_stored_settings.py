@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from clirun import invoke_json
+from clirun import invoke_json, made_db
 
 from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
@@ -18,7 +18,7 @@ TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0
 
 def config(tmp_path, extra: str = "", targets: bool = True):
     cfg = tmp_path / "rebalancer.toml"
-    body = f'network = "local"\ndb = "{tmp_path / "h.db"}"\n{extra}\n'
+    body = f'network = "local"\ndb = "{made_db(tmp_path / "h.db")}"\n{extra}\n'
     cfg.write_text(body + (f"[targets]\n{TARGET}" if targets else ""))
     return cfg
 
@@ -55,16 +55,16 @@ def test_stored_values_take_effect_in_every_later_runtime_and_in_the_command_lin
     with open_runtime(load_settings(cfg, env={})) as svc:
         assert sources(svc)["rebalance.portfolio_threshold"] == (0.06, "config file")
         assert sources(svc)["rebalance.position_threshold"] == (0.05, "default")
-        result = svc.save_settings({"rebalance.position_threshold": "3", "limits.max_weight": "32"})
+        result = svc.save_settings({"rebalance.position_threshold": "7", "limits.max_weight": "32"})
         assert result.ok and set(result.saved) == {"rebalance.position_threshold", "limits.max_weight"}
     with open_runtime(load_settings(cfg, env={})) as svc:  # a new process, the same database
-        assert sources(svc)["rebalance.position_threshold"] == (pytest.approx(0.03), "stored")
+        assert sources(svc)["rebalance.position_threshold"] == (pytest.approx(0.07), "stored")
         assert svc.limits().max_weight == pytest.approx(0.32)
-        assert svc.planner().position_threshold == pytest.approx(0.03)
+        assert svc.planner().position_threshold == pytest.approx(0.07)
     code, status = invoke_json("status", "--config", str(cfg))
     assert code == 0
     btc = next(r for r in status["rows"] if r["coin"] == "UBTC/USDC")
-    assert btc["band_low"] == pytest.approx(0.25 - 0.03)  # the stored threshold, not the default 5 %
+    assert btc["band_low"] == pytest.approx(0.25 - 0.07)  # the stored threshold, not the default 5 %
     with open_runtime(load_settings(cfg, env={})) as svc:
         svc.forget_settings()
         assert sources(svc)["rebalance.position_threshold"] == (0.05, "default")
@@ -98,8 +98,8 @@ def test_the_score_weights_default_to_momentum_and_trend_changes_the_score():
 def test_a_stored_value_that_no_longer_validates_is_ignored_with_a_warning(tmp_path, caplog):
     cfg = config(tmp_path)
     with open_runtime(load_settings(cfg, env={})) as svc:
-        svc.store.records.set("stored_settings", {"rebalance.calendar_days": 5, "rebalance.position_threshold": 0.03})
+        svc.store.records.set("stored_settings", {"rebalance.calendar_days": 5, "rebalance.position_threshold": 0.07})
     with open_runtime(load_settings(cfg, env={})) as svc:
         assert svc.settings.rebalance.calendar_days == 3  # the file's (default) rule
-        assert svc.settings.rebalance.position_threshold == pytest.approx(0.03)  # the valid one still applies
+        assert svc.settings.rebalance.position_threshold == pytest.approx(0.07)  # the valid one still applies
     assert "rebalance.calendar_days = 5 ignored" in caplog.text

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from clirun import made_db
 from typer.testing import CliRunner
 
 DEMO = Path(__file__).resolve().parents[2] / "agent" / "data" / "demo_snapshot.json"
@@ -48,7 +49,7 @@ def fills_snapshot(tmp_path) -> Path:
 def tax_config(tmp_path, fills_snapshot):
     def make(extra: str = "", targets: str | None = None) -> Path:
         cfg = tmp_path / "rebalancer.toml"
-        body = f'network = "local"\ndb = "{tmp_path / "h.db"}"\nlocal_snapshot = "{fills_snapshot}"\n'
+        body = f'network = "local"\ndb = "{made_db(tmp_path / "h.db")}"\nlocal_snapshot = "{fills_snapshot}"\n'
         if targets:
             body += f"\n[targets]\n{targets}\n"
         body += f'\n[tax]\njurisdiction = "us"\n{extra}\n'

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from clirun import made_db
 
 from agent.services.config import load_settings
 from agent.services.runtime import open_runtime
@@ -61,7 +62,7 @@ def _recent_loss_snapshot(tmp_path):
 def test_wash_sale_blocking_holds_the_buy_back_and_says_why(cli, tmp_path):
     snap = _recent_loss_snapshot(tmp_path)
     cfg = tmp_path / "ws.toml"
-    base = f'network = "local"\ndb = "{tmp_path / "ws.db"}"\nlocal_snapshot = "{snap}"\n[targets]\n'
+    base = f'network = "local"\ndb = "{made_db(tmp_path / "ws.db")}"\nlocal_snapshot = "{snap}"\n[targets]\n'
     base += '"UBTC/USDC" = 0.30\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.35\nAVAX = 0.0\nUSDC = 0.05\n'
     cfg.write_text(base + '[tax]\njurisdiction = "us"\n')
     code, free = cli("preview", "--config", str(cfg), "--json")
@@ -91,7 +92,7 @@ def test_harvesting_proposes_the_losing_lots_and_what_they_save(cli, tax_config)
 
 def test_with_tax_off_the_plan_is_unchanged(cli, tmp_path, fills_snapshot):
     cfg = tmp_path / "off.toml"
-    cfg.write_text(f'network = "local"\ndb = "{tmp_path / "o.db"}"\nlocal_snapshot = "{fills_snapshot}"\n'
+    cfg.write_text(f'network = "local"\ndb = "{made_db(tmp_path / "o.db")}"\nlocal_snapshot = "{fills_snapshot}"\n'
                    f"[targets]\n{TARGETS}\n")
     code, plan = cli("preview", "--config", str(cfg), "--json")
     assert code == 0, plan

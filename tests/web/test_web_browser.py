@@ -102,17 +102,17 @@ def test_a_settings_change_persists_across_a_reload_and_an_invalid_one_is_shown_
     field = "[id='rebalance.position_threshold']"
     source = "tr[data-key='rebalance.position_threshold'] .source"
     assert page.locator(field).input_value() == "5" and page.locator(source).inner_text() == "default"
-    page.fill(field, "3")
+    page.fill(field, "7")  # tighter than the default 5 %: stored settings only tighten
     page.select_option("[id='rebalance.calendar_days']", "7")
     page.click("#save")
     assert "saved" in page.locator("#notice").inner_text()
     page.reload()
-    assert page.locator(field).input_value() == "3" and page.locator(source).inner_text() == "stored"
+    assert page.locator(field).input_value() == "7" and page.locator(source).inner_text() == "stored"
     assert page.locator("[id='rebalance.calendar_days']").input_value() == "7"
-    assert advisor.svc.settings.rebalance.position_threshold == pytest.approx(0.03)  # it takes effect
+    assert advisor.svc.settings.rebalance.position_threshold == pytest.approx(0.07)  # it takes effect
     page.goto(advisor.base + "/")
     header = page.locator("#header").inner_text()
-    assert "3 % / 5 %" in header and "every 7 days" in header
+    assert "7 % / 5 %" in header and "every 7 days" in header
     page.goto(advisor.base + "/settings")
     page.fill(field, "150")
     page.fill("[id='strategist.top_percentile']", "40")
@@ -122,7 +122,7 @@ def test_a_settings_change_persists_across_a_reload_and_an_invalid_one_is_shown_
     assert page.locator("#not-saved").is_visible()
     shot(page, "settings.png")
     page.goto(advisor.base + "/settings")
-    assert page.locator(field).input_value() == "3"  # nothing was saved, not even the valid field
+    assert page.locator(field).input_value() == "7"  # nothing was saved, not even the valid field
     assert page.locator("[id='strategist.top_percentile']").input_value() == "50"
     assert advisor.svc.settings.strategist.top_percentile == pytest.approx(0.5)
 

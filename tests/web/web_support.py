@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import made_db
 
 from agent.interfaces.web import WebServer
 from agent.services.app import Services
@@ -50,7 +51,7 @@ class Advisor:
 def write_config(tmp_path: Path, targets: str | None = TARGET, extra: str = "") -> Path:
     """A local-stand-in config; ``targets=None`` leaves the target to the (offline) strategist."""
     cfg = tmp_path / "rebalancer.toml"
-    body = f'network = "local"\ndb = "{tmp_path / "h.db"}"\n{extra}\n'
+    body = f'network = "local"\ndb = "{made_db(tmp_path / "h.db")}"\n{extra}\n'
     cfg.write_text(body + (f"\n[targets]\n{targets}" if targets else ""))
     return cfg
 

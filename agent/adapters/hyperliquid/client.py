@@ -56,7 +56,7 @@ from agent.adapters.hyperliquid.dexes import dex_of
 from agent.adapters.hyperliquid.history import HistoryReads
 from agent.adapters.hyperliquid.info import InfoClient
 from agent.adapters.hyperliquid.margin import Margin
-from agent.adapters.hyperliquid.parsing import parse_market, parse_state, spot_pair_names
+from agent.adapters.hyperliquid.parsing import answers_checked, parse_market, parse_state, spot_pair_names
 from agent.adapters.hyperliquid.secret import SecretKey
 from agent.adapters.hyperliquid.twaps import TwapOrders, TwapStatus
 from agent.core.accounts import parse_abstraction
@@ -69,6 +69,7 @@ from agent.core.rules import is_valid_price, is_valid_size, round_price, round_s
 log = logging.getLogger(__name__)
 
 
+@answers_checked  # an answer we cannot trust (a mid of 0, a negative balance) is an exchange error
 class HyperliquidExchange:
     """The :class:`~agent.core.orders.Exchange` on Hyperliquid (or anything that speaks its API)."""
 
@@ -213,7 +214,6 @@ class HyperliquidExchange:
         self._market = market
         return market
 
-    # ------------------------------------------------------------------ the exchange's clock
     def server_time_ms(self, *, fresh: bool = False) -> int:
         """The exchange's clock, in ms.
 
@@ -271,8 +271,7 @@ class HyperliquidExchange:
 
     def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
         req: dict[str, Any] = {"type": "userFillsByTime", "user": self.user, "startTime": int(ms)}
-        if end_ms is not None:
-            req["endTime"] = int(end_ms)
+        req |= {"endTime": int(end_ms)} if end_ms is not None else {}
         answer = self.info.post(req, FILLS_WEIGHT)
         if not isinstance(answer, list):
             raise SnapshotError("userFillsByTime: expected a list")

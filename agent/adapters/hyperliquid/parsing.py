@@ -2,7 +2,10 @@
 
 Tolerant of older and newer shapes (2023 positions carry ``maxTradeSzs`` and lack ``cumFunding``,
 ``maxLeverage``, ``time``; current ones have them). Anything we cannot read raises ``SnapshotError``
-naming the field, never a bare ``KeyError``.
+naming the field, never a bare ``KeyError``; what the exchange itself answered is read inside
+:func:`exchange_answer`, which turns any such problem into an ``ExchangeAnswerError`` naming the request.
+A price must be positive and finite, a balance and a hold not negative: an answer that says otherwise is
+refused rather than planned on.
 
 Snapshot file (design.md): ``{"user", "meta", "spotMeta", "clearinghouseState",
 "spotClearinghouseState", "allMids", "l2Books": {coin: l2Book}, "metaAndAssetCtxs"?}``.
@@ -12,17 +15,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.adapters.hyperliquid.dexes import check_dexes, parse_dex_markets, token_names
 from agent.core.accounts import parse_abstraction
 from agent.core.domain import CASH, BookLevel, L2Book, Market, MarketInfo, PortfolioState, Position
-from agent.core.errors import SnapshotError
+from agent.core.errors import ExchangeAnswerError, SnapshotError
 
 SPOT_ASSET_OFFSET = 10_000
+T = TypeVar("T")
 
 
 def number(value: Any, where: str) -> float:
@@ -33,6 +38,47 @@ def number(value: Any, where: str) -> float:
     if not math.isfinite(x):
         raise SnapshotError(f"{where}: {value!r} is not finite")
     return x
+
+
+def price(value: Any, where: str) -> float:
+    """A price: a finite number above 0."""
+    x = number(value, where)
+    if x <= 0:
+        raise SnapshotError(f"{where}: {value!r} is not a positive price")
+    return x
+
+
+def amount(value: Any, where: str) -> float:
+    """A balance or a hold: a finite number, not negative."""
+    x = number(value, where)
+    if x < 0:
+        raise SnapshotError(f"{where}: {value!r} is negative")
+    return x
+
+
+@contextmanager
+def exchange_answer(request: str) -> Iterator[None]:
+    """Read an exchange answer: a shape we cannot read, or a value no exchange should give, becomes an
+    ``ExchangeAnswerError`` naming ``request`` (``/info allMids``) and the field."""
+    from pydantic import ValidationError as PydanticError
+
+    try:
+        yield
+    except SnapshotError as e:
+        raise ExchangeAnswerError(f"{request}: {e}") from None
+    except PydanticError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or e.title
+        raise ExchangeAnswerError(f"{request}: {e.title}.{where}: {first['msg']}") from None
+
+
+def answers_checked(cls: type[T]) -> type[T]:
+    """An exchange client whose ``market`` and ``account_state`` read their answers inside
+    :func:`exchange_answer`."""
+    setattr(cls, "market", exchange_answer("/info allMids, l2Book")(cls.market))  # type: ignore[attr-defined]  # noqa: B010
+    read = cls.account_state  # type: ignore[attr-defined]
+    setattr(cls, "account_state", exchange_answer("/info clearinghouseState, spotClearinghouseState")(read))  # noqa: B010
+    return cls
 
 
 def _get(obj: Any, key: str, where: str) -> Any:
@@ -51,8 +97,8 @@ def parse_book(raw: Any, where: str = "l2Book") -> L2Book:
             raise SnapshotError(f"{where}.{name}: expected a list")
         return tuple(
             BookLevel(
-                px=number(_get(r, "px", where), f"{where}.{name}.px"),
-                sz=number(_get(r, "sz", where), f"{where}.sz"),
+                px=price(_get(r, "px", where), f"{where}.{name}.px"),
+                sz=amount(_get(r, "sz", where), f"{where}.{name}.sz"),
             )
             for r in rows
         )
@@ -103,7 +149,7 @@ def parse_market(
             wire_name=name,
             sz_decimals=int(_get(u, "szDecimals", f"meta.universe[{name}]")),
             max_leverage=int(u["maxLeverage"]) if u.get("maxLeverage") is not None else None,
-            mid=number(mid_raw, f"allMids.{name}"),
+            mid=price(mid_raw, f"allMids.{name}"),
             book=parse_book(books[name], f"l2Books.{name}") if name in books else None,
             funding=funding,
         )
@@ -122,7 +168,7 @@ def parse_market(
                 wire_name=wire,
                 sz_decimals=szd,
                 max_leverage=None,
-                mid=number(mid_raw, f"allMids.{wire}"),
+                mid=price(mid_raw, f"allMids.{wire}"),
                 book=parse_book(book, f"l2Books.{wire}") if book is not None else None,
                 base_token=base,
             )
@@ -147,7 +193,7 @@ def _perp_positions(clearinghouse: Any, where_state: str) -> dict[str, Position]
             size=size,
             entry_px=number(p["entryPx"], where + ".entryPx") if p.get("entryPx") is not None else None,
             leverage=lev_value,
-            margin_used=number(p.get("marginUsed", 0), where + ".marginUsed"),
+            margin_used=amount(p.get("marginUsed", 0), where + ".marginUsed"),
             unrealized_pnl=number(p.get("unrealizedPnl", 0), where + ".unrealizedPnl"),
             liquidation_px=number(liq, where + ".liquidationPx") if liq is not None else None,
         )
@@ -156,7 +202,11 @@ def _perp_positions(clearinghouse: Any, where_state: str) -> dict[str, Position]
 
 def _margin(clearinghouse: Any, where: str) -> tuple[float, float]:
     """(account value, withdrawable) of one perp dex's clearinghouseState."""
+    if not isinstance(clearinghouse, Mapping):
+        raise SnapshotError(f"{where}: expected an object")
     summary = clearinghouse.get("marginSummary") or clearinghouse.get("crossMarginSummary")
+    if summary is None:
+        raise SnapshotError(f"{where}: missing 'marginSummary'")
     account_value = number(_get(summary, "accountValue", f"{where}.marginSummary"), f"{where}.accountValue")
     return account_value, number(clearinghouse.get("withdrawable", account_value), f"{where}.withdrawable")
 
@@ -193,8 +243,9 @@ def parse_state(
         by_token = {info.base_token: info for info in market.assets.values() if info.market == "spot"}
         for b in _get(spot_state, "balances", "spotClearinghouseState"):
             token = str(_get(b, "coin", "spotClearinghouseState.balances"))
-            total = number(_get(b, "total", f"balance[{token}]"), f"balance[{token}].total")
-            hold = number(b.get("hold", 0), f"balance[{token}].hold")
+            where = f"spotClearinghouseState.balances[{token}]"
+            total = amount(_get(b, "total", where), f"{where}.total")
+            hold = amount(b.get("hold", 0), f"{where}.hold")
             if token == CASH:
                 usdc_total, usdc_hold = total, hold
                 continue

@@ -183,14 +183,18 @@ def runtime(
     *,
     offline: bool = False,
     account: str | None = None,
+    create_store: bool | None = None,
 ) -> Iterator[Services]:
     """The services for one command; ``offline`` opens only the store (no exchange); ``account``: those of
-    that ``[[accounts]]`` entry (the fleet's kill switch applies to it as well)."""
+    that ``[[accounts]]`` entry (the fleet's kill switch applies to it as well); ``create_store``: whether a
+    missing database may be created (``runtime.open_store``'s rule when None)."""
     settings = settings or settings_from(config)
     if account is None:
         from agent.services.runtime import open_runtime
 
-        with open_runtime(settings, snapshot=snapshot, model_tools=model_tools, offline=offline) as svc:
+        with open_runtime(
+            settings, snapshot=snapshot, model_tools=model_tools, offline=offline, create_store=create_store
+        ) as svc:
             yield svc
         return
     from agent.services.fleet.accounts import open_account

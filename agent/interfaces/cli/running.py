@@ -80,7 +80,7 @@ def demo(
         settings = Settings.model_validate(
             {"network": "local", "db": db, "targets": tgt.allocations, "exchange": {"venue": venue}}
         )
-        with runtime(None, settings=settings) as svc:
+        with runtime(None, settings=settings, create_store=True) as svc:
             started = time.perf_counter()
             plan = svc.preview(None, source="demo")
             if not as_json:
@@ -159,8 +159,11 @@ def history(
 @config_app.command("show")
 @boundary
 def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Print the effective configuration, secrets redacted (an invalid file exits 2 naming the key)."""
-    data = settings_from(config).redacted()
+    """Print the effective configuration: stored settings applied (each with its source and the file's value),
+    secrets redacted."""
+    from agent.services import preferences
+
+    data = preferences.shown(settings_from(config))
     emit(as_json, data, lambda: console.print_json(json.dumps(data, default=str)))
 
 
@@ -184,7 +187,7 @@ def heartbeat(
     as_json: JsonOpt = False,
 ) -> None:
     """The autonomous loop: observe, trigger, decide, plan, gate, act by autonomy level (one line per tick)."""
-    from agent.services.trading.heartbeat import AUTONOMY, Heartbeat
+    from agent.services.trading.heartbeat import AUTONOMY, Heartbeat, may_create_store
 
     settings = settings_from(config)
     try:
@@ -209,7 +212,7 @@ def heartbeat(
             console.print(f"next tick at {render.when(next_at)} (Ctrl-C to stop)")
         sys.stdout.flush()
 
-    with runtime(config, settings=settings) as svc:
+    with runtime(config, settings=settings, create_store=may_create_store(settings, autonomy)) as svc:
         hb = Heartbeat(svc, autonomy=autonomy, interval=every)
         if not as_json:
             console.print(f"heartbeat: {hb.autonomy}, every {hb.interval}; database {settings.db}")
@@ -231,8 +234,25 @@ def mcp(
     from tools.server import run
 
     settings = settings_from(config)
+    if http:
+        settings.mcp.check_host(host)  # before anything starts
     with runtime(config, settings=settings) as svc:
         run(svc, http=http, host=host, port=port, read_only=read_only or settings.mcp.read_only)
+
+
+@app.command("mcp-token")
+@boundary
+def mcp_token(
+    read_only: Annotated[bool, typer.Option("--read-only", help="a token for the read-only tools only")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Issue a bearer token for `rebalancer mcp --http` (printed once; only its hash is stored)."""
+    from agent.services import mcp_tokens
+
+    with runtime(config, offline=True) as svc:
+        token = mcp_tokens.issue(svc.store, "read" if read_only else "full")
+    print(token)
+    print("shown once: only its hash is stored", file=sys.stderr)
 
 
 @app.command()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -154,7 +156,10 @@ def execute(
 
             confirm_or_refuse(as_json, question)
         with progress("executing", as_json), svc.question():
-            report = svc.execute(plan_id, confirm, source="cli")
+            report = svc.start_execution(
+                plan_id, confirm, source="cli", wait_s=math.inf, on_progress=_leg_lines(), every_s=2.0
+            )
+        assert report is not None  # waited to the end
 
         def human() -> None:
             render.print_execution(report)
@@ -168,6 +173,25 @@ def execute(
         emit(as_json, report.model_dump(mode="json"), human)
         if report.status not in ("ok", "dry-run"):
             raise typer.Exit(4)
+
+
+def _leg_lines() -> Callable[[dict[str, Any]], None]:
+    """Progress of a running execution's TWAP legs on stderr, one line whenever a leg moves."""
+    shown: dict[int, str] = {}
+
+    def show(progress: dict[str, Any]) -> None:
+        for leg in progress["legs"]:
+            if leg["order_type"] != "twap" or leg["state"] == "waiting":
+                continue
+            line = (
+                f"{leg['coin']} {leg['side']} TWAP over {leg['twap_minutes']} min: {leg['progress']:.0%} "
+                f"({leg['executed']:g} of {leg['size']:g}), {leg['state']}"
+            )
+            if shown.get(leg["index"]) != line:
+                shown[leg["index"]] = line
+                print(render.safe(line), file=sys.stderr, flush=True)
+
+    return show
 
 
 @app.command()

@@ -154,6 +154,7 @@ def settings_page(
         errors=errors or {},
         notice=notice,
         paused=svc.is_paused(),
+        allow_loosen=(svc.configured or svc.settings).web.allow_loosen,
     )
 
 

@@ -125,13 +125,14 @@ def settings_for(settings: Settings, name: str) -> Settings:
 def open_account(settings: Settings, name: str, *, offline: bool = False, **kw: Any) -> Iterator[Services]:
     """The services of the ``[[accounts]]`` entry ``name`` for one command (``--account NAME``): its own store,
     with the fleet's kill switch (the configured store's) read before every order as well."""
-    from agent.services.runtime import open_runtime
+    from agent.services.runtime import open_runtime, open_store
 
     own = settings_for(settings, name)
-    fleet = None if offline else Store(settings.db)
+    fleet = None if offline else open_store(settings)
     try:
         paused = fleet.records.is_paused if fleet is not None else None
-        with open_runtime(own, offline=offline, fleet_paused=paused, **kw) as svc:
+        # the account's database sits beside the fleet's and is created with it
+        with open_runtime(own, offline=offline, fleet_paused=paused, create_store=True, **kw) as svc:
             yield svc
     finally:
         if fleet is not None:
@@ -166,7 +167,7 @@ def open_fleet(
 ) -> Iterator[Fleet]:
     """The fleet the config describes, closed cleanly on exit (``standin``: a snapshot dict or StandIn;
     ``budget``/``actions``: the shared per-IP weight and per-address actions, default from ``[fleet]``)."""
-    from agent.services.runtime import open_runtime
+    from agent.services.runtime import open_runtime, open_store
 
     with ExitStack() as stack:
         budget = budget or WindowBudget(settings.fleet.rate_limit_per_minute)
@@ -202,12 +203,15 @@ def open_fleet(
         # accounts are in the portfolio view (agent.services.fleet.portfolio), never in a transfer
         configs = [a for a in settings.accounts if a.on_hyperliquid] or _discovered(master)
         master_client.ensure_meta()  # one meta/spotMeta read (40 weight) for the whole fleet, not per account
-        store = Store(settings.db)
+        store = open_store(settings)
         stack.callback(store.close)
         accounts: dict[str, Account] = {}
         for cfg in configs:
             acc_settings = account_settings(base, cfg, url if settings.is_local else None)
-            opened = open_runtime(acc_settings, clock=clock, budget=budget, fleet_paused=store.records.is_paused)
+            # an account's database sits beside the fleet's (checked above) and is created with it
+            opened = open_runtime(
+                acc_settings, clock=clock, budget=budget, fleet_paused=store.records.is_paused, create_store=True
+            )
             svc = stack.enter_context(opened)
             if isinstance(svc.exchange, HyperliquidExchange):
                 svc.exchange.actions = actions

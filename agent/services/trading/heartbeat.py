@@ -37,10 +37,17 @@ from agent.services.trading.targets import choose, configured_or_stored
 
 if TYPE_CHECKING:
     from agent.services.app import Services
+    from agent.services.config import Settings
 
 log = logging.getLogger("rebalancer.heartbeat")
 
 AUTONOMY = ("advise", "confirm", "auto")
+
+
+def may_create_store(settings: Settings, autonomy: str | None) -> bool | None:
+    """An autonomous heartbeat never creates its database: on a mistyped path it would trade without the
+    kill switch and the day's traded total. Otherwise the usual rule (``runtime.open_store``) holds."""
+    return False if (autonomy or settings.heartbeat.autonomy) == "auto" else None
 
 
 @dataclass

@@ -77,7 +77,8 @@ class Activities:
         url = self.settings.network if self.settings.is_local else None
         fleet = Store(self.settings.db)  # the configured store: its kill switch pauses every account
         try:
-            with open_runtime(account_settings(self.settings, cfg, url), fleet_paused=fleet.records.is_paused) as svc:
+            own = account_settings(self.settings, cfg, url)  # its database is created beside the fleet's
+            with open_runtime(own, fleet_paused=fleet.records.is_paused, create_store=True) as svc:
                 yield svc
         finally:
             fleet.close()
