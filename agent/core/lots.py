@@ -443,7 +443,7 @@ def totals(matches: Iterable[Match]) -> dict[str, float]:
         out["cost_usd"] += m.cost_usd
         out["gain_usd"] += m.gain_usd
         out[f"{m.term}_gain_usd"] += m.gain_usd
-    return {k: round(v, 10) for k, v in out.items()}
+    return dict(out)  # unrounded: the report rounds what it shows
 
 
 def de_taxable(taxable_gain_usd: float, exemption_limit: float) -> float:

@@ -173,4 +173,4 @@ def test_quantities_conserve_and_gains_add_up(raw, method, jurisdiction, pref):
     tot = totals(book.matches)
     if book.matches:
         assert tot["gain_usd"] == pytest.approx(tot["proceeds_usd"] - tot["cost_usd"], abs=1e-6)
-        assert tot["proceeds_usd"] == pytest.approx(sum(d.proceeds_usd for d in sold.values()), rel=1e-9)
+        assert tot["proceeds_usd"] == pytest.approx(sum(d.proceeds_usd for d in sold.values()), rel=1e-9, abs=1e-9)
