@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from clirun import made_db
 from strategist_llm.shapes import OPENAI_URL, openai_completion, openai_tool_call
 
 from agent.interfaces.chat import chat
@@ -47,7 +48,7 @@ def router() -> Iterator[respx.MockRouter]:
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
     """The demo account on the local stand-in, with no target configured or stored."""
-    with open_runtime(load_settings(env={"REBALANCER_DB": str(tmp_path / "c.db")})) as svc:
+    with open_runtime(load_settings(env={"REBALANCER_DB": str(made_db(tmp_path / "c.db"))})) as svc:
         yield svc
 
 

@@ -10,9 +10,9 @@ import copy
 import json
 
 import pytest
+from clirun import run, run_json
 
 from agent.standin import load_demo_snapshot
-from tests.clirun import run, run_json
 
 
 def _mid_zero(snapshot):

@@ -67,7 +67,7 @@ def test_a_whole_portfolio_target_splits_per_account_and_reports_what_no_venue_c
 
 
 def test_status_all_and_preview_all_through_the_cli(tmp_path):
-    from tests.clirun import run_json
+    from clirun import run_json
 
     cfg = tmp_path / "a.toml"
     cfg.write_text(CONFIG.format(db=made_db(tmp_path / "a.db")))

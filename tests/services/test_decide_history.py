@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clirun import made_db
 
 from agent.core.errors import StrategistFailedClosed
 from agent.services.app import Services
@@ -16,7 +17,7 @@ from agent.services.runtime import open_runtime
 
 @pytest.fixture
 def svc(tmp_path: Path) -> Iterator[Services]:
-    with open_runtime(load_settings(env={"REBALANCER_DB": str(tmp_path / "h.db")})) as services:
+    with open_runtime(load_settings(env={"REBALANCER_DB": str(made_db(tmp_path / "h.db"))})) as services:
         yield services
 
 
@@ -56,7 +57,7 @@ def test_a_live_decision_on_data_older_than_max_data_age_fails_closed(svc: Servi
 
 
 def test_max_data_age_is_configurable(tmp_path: Path):
-    settings = load_settings(env={"REBALANCER_DB": str(tmp_path / "h.db")})
+    settings = load_settings(env={"REBALANCER_DB": str(made_db(tmp_path / "h.db"))})
     cfg = settings.strategist.model_validate({**settings.strategist.model_dump(), "max_data_age": "7d"})
     with open_runtime(settings.model_copy(update={"strategist": cfg})) as svc:
         svc.clock = lambda: datetime.now(UTC) + timedelta(days=5)

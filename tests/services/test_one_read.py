@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clirun import made_db
 from typer.testing import CliRunner
 
 from agent.adapters import readscope
@@ -76,6 +77,7 @@ def measure(standin: StandInServer, monkeypatch: pytest.MonkeyPatch) -> Callable
 
 def config(tmp_path: Path, url: str) -> Path:
     cfg = tmp_path / "rebalancer.toml"
+    made_db(tmp_path / "h.db")
     cfg.write_text(f'network = "{url}"\ndb = "{tmp_path / "h.db"}"\n\n[targets]\n{TARGETS}')
     return cfg
 

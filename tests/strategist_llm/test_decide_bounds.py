@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clirun import made_db
 
 from agent.core.errors import StrategistFailedClosed
 from agent.services.app import Services
@@ -43,7 +44,7 @@ def calls(name: str, arguments: dict[str, Any], call_id: str = "call_1") -> http
 
 def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **strategist: Any) -> Any:
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_OPENAI_KEY)
-    settings = load_settings(env={"REBALANCER_DB": str(tmp_path / "d.db")})
+    settings = load_settings(env={"REBALANCER_DB": str(made_db(tmp_path / "d.db"))})
     cfg = settings.strategist.model_copy(update={"provider": "openai", **strategist})
     return open_runtime(settings.model_copy(update={"strategist": cfg}), model_tools=llm_tools)
 

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from clirun import made_db
 from web_support import WebServer, shot
 
 from agent.services.config import load_settings
@@ -22,6 +23,7 @@ def serve(tmp_path, tax: str):
     snap = json.loads(DEMO.read_text())
     snap["userFills"] = sorted(FILLS, key=lambda f: -f["time"])
     cfg = tmp_path / "t.toml"
+    made_db(tmp_path / "h.db")
     cfg.write_text(f'network = "local"\ndb = "{tmp_path / "h.db"}"\n[targets]\n{TARGETS}\n{tax}\n')
     return open_runtime(load_settings(cfg, env={}), standin_snapshot=snap)
 

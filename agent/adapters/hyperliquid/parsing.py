@@ -67,9 +67,10 @@ def exchange_answer(request: str) -> Iterator[None]:
     except SnapshotError as e:
         raise ExchangeAnswerError(f"{request}: {e}") from None
     except PydanticError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or e.title
-        raise ExchangeAnswerError(f"{request}: {e.title}.{where}: {first['msg']}") from None
+        from agent.core.problems import problems
+
+        first = problems(e, root=e.title)[0]
+        raise ExchangeAnswerError(f"{request}: {e.title}.{first}") from None
 
 
 def answers_checked(cls: type[T]) -> type[T]:
