@@ -38,8 +38,14 @@ def main() -> None:
     for name, weights in PORTFOLIOS.items():
         target = parse_target(weights)
         specs = [*CALENDAR, *(f"band:{b:g}:edge" for b in BANDS), "threshold:0.05"]
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as bars:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bars:
 
             def new(what: str, total: int, bars: Progress = bars, name: str = name) -> object:
                 task = bars.add_task(f"{name} {what}", total=total)
@@ -53,18 +59,22 @@ def main() -> None:
             t.add_column(col, justify="left" if col == "policy" else "right")
         for r in rows:
             m = r["metrics"]
-            t.add_row(r["spec"], f"{m['mean_drift'] * 100:.2f}", f"{m['cost_bp_pa']:.2f}",
-                      f"{m['cost_ratio_to_monthly']:.2f}")
+            t.add_row(
+                r["spec"], f"{m['mean_drift'] * 100:.2f}", f"{m['cost_bp_pa']:.2f}", f"{m['cost_ratio_to_monthly']:.2f}"
+            )
         console.print(t)
-        fixed = [r for r in rows if r["spec"].startswith("band:")
-                 and r["metrics"]["mean_drift"] <= monthly["mean_drift"]]
+        fixed = [
+            r for r in rows if r["spec"].startswith("band:") and r["metrics"]["mean_drift"] <= monthly["mean_drift"]
+        ]
         cheapest = min(fixed, key=lambda r: r["metrics"]["cost_bp_pa"]) if fixed else None
         ca = rows[-1]
         if cheapest:
-            console.print(f"{name}: cheapest fixed band with no more drift than monthly: {cheapest['spec']} "
-                          f"{cheapest['metrics']['cost_ratio_to_monthly']:.2f}× monthly; {ca['spec']} "
-                          f"{ca['metrics']['cost_ratio_to_monthly']:.2f}× monthly "
-                          f"({ca['metrics']['cost_bp_pa'] / cheapest['metrics']['cost_bp_pa']:.2f}× that band)")
+            console.print(
+                f"{name}: cheapest fixed band with no more drift than monthly: {cheapest['spec']} "
+                f"{cheapest['metrics']['cost_ratio_to_monthly']:.2f}× monthly; {ca['spec']} "
+                f"{ca['metrics']['cost_ratio_to_monthly']:.2f}× monthly "
+                f"({ca['metrics']['cost_bp_pa'] / cheapest['metrics']['cost_bp_pa']:.2f}× that band)"
+            )
         if args.plot_dir:
             from agent.interfaces import plots
 

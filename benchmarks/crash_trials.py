@@ -46,9 +46,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--detail", action="store_true", help="temporal mode: print every trial too")
-    ap.add_argument(
-        "--mode", choices=["single", "executors", "heartbeats", "temporal", "binance"], default="single"
-    )
+    ap.add_argument("--mode", choices=["single", "executors", "heartbeats", "temporal", "binance"], default="single")
     args = ap.parse_args()
     t0 = time.monotonic()
     if args.mode == "temporal":
@@ -59,9 +57,7 @@ def main() -> int:
             summary.pop("trials_detail")
     elif args.mode in ("single", "binance"):
         venue = "binance" if args.mode == "binance" else "hyperliquid"
-        summary = crashkit.summary(
-            crashkit.run_trials(args.trials, seed0=args.seed, workers=args.workers, venue=venue)
-        )
+        summary = crashkit.summary(crashkit.run_trials(args.trials, seed0=args.seed, workers=args.workers, venue=venue))
     else:
         results = concurrentkit.run_trials(args.mode, args.trials, seed0=args.seed, workers=args.workers)
         summary = crashkit.summary(results)

@@ -41,7 +41,6 @@ class SecondsClock:
         self.now += seconds
 
 
-
 class ScriptedClient:
     """A model double replaying a list of turns (or exceptions to raise); records every request.
 

@@ -141,8 +141,13 @@ def _no_target_yet(services: Services, why: str) -> dict[str, Any]:
         "paused": services.is_paused(),
         "as_of": market.timestamp,
         "rows": [
-            {"coin": c, "market": "cash" if c == CASH else state_market(market, c), "current_weight": w,
-             "target_weight": None, "drift": None}
+            {
+                "coin": c,
+                "market": "cash" if c == CASH else state_market(market, c),
+                "current_weight": w,
+                "target_weight": None,
+                "drift": None,
+            }
             for c, w in sorted(weights.items())
         ],
     }
@@ -177,7 +182,6 @@ def get_market(services: Services, args: MarketArgs) -> dict[str, Any]:
             "sz_decimals": info.sz_decimals,
         }
     return {"as_of": market.timestamp, "count": len(assets), "assets": assets}
-
 
 
 @tool(NoArgs, "read", "Strategies")

@@ -72,10 +72,12 @@ def read_prices_csv(path: str | Path) -> PriceTable:
             raise ValidationError(f"{p}: line {n} has {len(row)} cells, the header {len(header)}")
         dates.append(_date(row[0], f"{p}: line {n}"))
         close.append([_number(row[price_col[c]], f"{p}: line {n}, {c}") for c in coins])
-        volume.append([
-            _number(row[vol_col[c]], f"{p}: line {n}, {c}{VOLUME_SUFFIX}") if c in vol_col else math.nan
-            for c in coins
-        ])
+        volume.append(
+            [
+                _number(row[vol_col[c]], f"{p}: line {n}, {c}{VOLUME_SUFFIX}") if c in vol_col else math.nan
+                for c in coins
+            ]
+        )
     if not dates:
         raise ValidationError(f"{p}: no rows")
     try:

@@ -161,9 +161,7 @@ def term_of(acquired: datetime, sold: datetime, jurisdiction: Jurisdiction) -> T
 # -- lot choice -------------------------------------------------------------------------------------
 
 
-def order_lots(
-    lots: Iterable[Lot], method: Method, *, sold: datetime, long_term_preference: bool = False
-) -> list[Lot]:
+def order_lots(lots: Iterable[Lot], method: Method, *, sold: datetime, long_term_preference: bool = False) -> list[Lot]:
     """The open lots in the order ``method`` consumes them (``spec`` keeps FIFO order as a fallback view)."""
     open_ = [lot for lot in lots if lot.remaining > 0]
     if method == "lifo":
@@ -220,9 +218,7 @@ def pick(
     return out
 
 
-def _consume(
-    book: Book, d: Disposal, chosen: list[tuple[Lot, float]], jurisdiction: Jurisdiction
-) -> list[Match]:
+def _consume(book: Book, d: Disposal, chosen: list[tuple[Lot, float]], jurisdiction: Jurisdiction) -> list[Match]:
     out = []
     for lot, q in chosen:
         share = q / d.quantity
@@ -338,8 +334,14 @@ def run_uk(events: Iterable[Event]) -> Book:
         for day in sorted(sells):  # 1. same day
             same = buys.get(day)
             if same is not None and same.left > 0:
-                match(day, sells[day], same, min(sells[day].left, same.left), "same-day",
-                      f"same-day:{asset}:{day.isoformat()}")
+                match(
+                    day,
+                    sells[day],
+                    same,
+                    min(sells[day].left, same.left),
+                    "same-day",
+                    f"same-day:{asset}:{day.isoformat()}",
+                )
         for day in sorted(sells):  # 2. the next 30 days, earliest first
             s = sells[day]
             for later in sorted(d for d in buys if day < d <= day + timedelta(days=30)):
@@ -366,8 +368,17 @@ def run_uk(events: Iterable[Event]) -> Book:
                 assert s.first is not None
                 cost = pool_cost * q / pool_q
                 book.matches.append(
-                    Match(f"{asset}:{day.isoformat()}", f"s104:{asset}", asset, first or s.first, s.first, q,
-                          s.usd * q / s.quantity, cost, "pool")
+                    Match(
+                        f"{asset}:{day.isoformat()}",
+                        f"s104:{asset}",
+                        asset,
+                        first or s.first,
+                        s.first,
+                        q,
+                        s.usd * q / s.quantity,
+                        cost,
+                        "pool",
+                    )
                 )
                 pool_q -= q
                 pool_cost -= cost
@@ -424,12 +435,22 @@ def estimate_sale(
         if quantity > held * (1 + TOL) + 1e-12:
             raise LotError(f"selling {quantity:g} {asset} but the pool holds {held:g}")
         cost = pool.unit_cost * quantity if pool else 0.0
-        m = Match("estimate", f"s104:{asset}", asset, pool.acquired if pool else now, now, quantity, proceeds_usd,
-                  cost, "pool")
+        m = Match(
+            "estimate",
+            f"s104:{asset}",
+            asset,
+            pool.acquired if pool else now,
+            now,
+            quantity,
+            proceeds_usd,
+            cost,
+            "pool",
+        )
         return SaleEstimate(asset, quantity, proceeds_usd, (m,))
     copies = [replace(lot) for lot in book.lots.get(asset, [])]
-    chosen = pick(copies, quantity, method if method != "spec" else "fifo", sold=now,
-                  long_term_preference=long_term_preference)
+    chosen = pick(
+        copies, quantity, method if method != "spec" else "fifo", sold=now, long_term_preference=long_term_preference
+    )
     scratch = Book()
     d = Disposal("estimate", asset, now, quantity, proceeds_usd)
     return SaleEstimate(asset, quantity, proceeds_usd, tuple(_consume(scratch, d, chosen, jurisdiction)))

@@ -128,8 +128,10 @@ def report(
     per: dict[str, dict[str, float]] = {}
 
     def row(coin: str) -> dict[str, float]:
-        return per.setdefault(names.get(coin, coin), {"realised_pnl": 0.0, "fees": 0.0, "funding": 0.0,
-                                                      "traded_usd": 0.0, "unrealised_pnl": 0.0})
+        return per.setdefault(
+            names.get(coin, coin),
+            {"realised_pnl": 0.0, "fees": 0.0, "funding": 0.0, "traded_usd": 0.0, "unrealised_pnl": 0.0},
+        )
 
     for f in f_in:
         r = row(f.coin)

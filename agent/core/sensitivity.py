@@ -43,8 +43,11 @@ def compare(
         "rebalanced": tgt,
         "difference": {k: tgt[k] - cur[k] for k in keys},
         "cost_fraction": cost_fraction,
-        "paths": {"dates": [d.isoformat() for d in dates], "current": now_path.tolist(),
-                  "rebalanced": tgt_path.tolist()},
+        "paths": {
+            "dates": [d.isoformat() for d in dates],
+            "current": now_path.tolist(),
+            "rebalanced": tgt_path.tolist(),
+        },
         "note": NOTE,
     }
 

@@ -92,8 +92,9 @@ def apply(
     def sell(c: str, amount: float, why: str) -> float:
         nonlocal cash
         if recently_bought(c):
-            out.held_back.append(f"min_hold_minutes: {c} was bought less than {rules.min_hold_minutes:g} min ago; "
-                                 f"not sold ({why})")
+            out.held_back.append(
+                f"min_hold_minutes: {c} was bought less than {rules.min_hold_minutes:g} min ago; not sold ({why})"
+            )
             return 0.0
         amount = min(amount, w[c])
         w[c] -= amount
@@ -109,8 +110,10 @@ def apply(
                 continue
             down = loss_from_entry.get(c, 0.0)
             if rules.stop_loss_protection is not None and down > rules.stop_loss_protection:
-                out.held_back.append(f"stop_loss_protection: {c} is {down:.1%} under its entry; no signal sell "
-                                     f"({s.why or 'sell signal'})")
+                out.held_back.append(
+                    f"stop_loss_protection: {c} is {down:.1%} under its entry; no signal sell "
+                    f"({s.why or 'sell signal'})"
+                )
                 continue
             sell(c, w[c], f"sell signal{f' ({s.why})' if s.why else ''}")
     # 2. position limits
@@ -121,17 +124,19 @@ def apply(
             sell(c, w[c], f"under the {rules.min_position:.0%} minimum")
     # 3. the cash reserve: sell the weakest first
     if cash < rules.min_cash - EPS:
-        order = sorted((c for c in w if w[c] > EPS),
-                       key=lambda c: (signals.get(c, Signal()).kind in ("buy", "strong_buy"),
-                                      signals.get(c, Signal()).score, c))
+        order = sorted(
+            (c for c in w if w[c] > EPS),
+            key=lambda c: (signals.get(c, Signal()).kind in ("buy", "strong_buy"), signals.get(c, Signal()).score, c),
+        )
         for c in order:
             need = rules.min_cash - cash
             if need <= EPS:
                 break
             sell(c, min(need, w[c]), f"cash {cash:.1%} under the {rules.min_cash:.0%} reserve (weakest signal)")
         if cash < rules.cash_floor - EPS:
-            out.held_back.append(f"cash {cash:.1%} stays under the {rules.cash_floor:.0%} floor: nothing more can "
-                                 "be sold")
+            out.held_back.append(
+                f"cash {cash:.1%} stays under the {rules.cash_floor:.0%} floor: nothing more can be sold"
+            )
     # 4. buy on signal with the cash above the reserve
     elif cash > rules.target_cash + EPS:
         kinds = ("strong_buy", "buy") if cash > rules.max_cash + EPS else ("strong_buy",)
@@ -149,8 +154,10 @@ def apply(
                 cash -= add
         for c in buys:
             if w.get(c, 0.0) > current.get(c, 0.0) + EPS:
-                out.reasons.append(f"{signals[c].kind.replace('_', ' ')} signal: buy {w[c] - current.get(c, 0.0):.2%}"
-                                   f" of {c} with the cash above the {rules.min_cash:.0%} reserve")
+                out.reasons.append(
+                    f"{signals[c].kind.replace('_', ' ')} signal: buy {w[c] - current.get(c, 0.0):.2%}"
+                    f" of {c} with the cash above the {rules.min_cash:.0%} reserve"
+                )
     out.weights = {**{c: round(x, 12) for c, x in w.items()}, CASH: round(max(0.0, cash), 12)}
     return out
 

@@ -98,7 +98,9 @@ class Policy:
     def planner(self, sim: Simulation, **kw: object) -> PortfolioRebalancer:
         """The project's planner with the run's rules: minimum trade, no leverage, the run's costs."""
         return PortfolioRebalancer(
-            min_trade_value=sim.costs.min_trade_usd, costs=sim.costs.planner_costs(), **kw  # type: ignore[arg-type]
+            min_trade_value=sim.costs.min_trade_usd,
+            costs=sim.costs.planner_costs(),
+            **kw,  # type: ignore[arg-type]
         )
 
 
@@ -279,4 +281,3 @@ class Simulation:
             if len(col):
                 out[c] = col
         return out
-

@@ -39,6 +39,7 @@ def _variant(png: Path | None, suffix: str) -> Path | None:
 
 def featured(result: BacktestResult, most: int = 6) -> list[Any]:
     """The runs worth a line of their own: never, calendar-monthly, the cost-aware ones, then the rest in order."""
+
     def rank(r: Any) -> int:
         return 0 if r.spec.startswith("cost-aware") else 1 if r.spec in ("never", "calendar:monthly") else 2
 
@@ -81,11 +82,23 @@ def frontier(result: BacktestResult) -> Figure:
         cost_aware = r.spec.startswith("cost-aware")
         if r.spec.startswith("band:") and r.spec.endswith(":edge"):
             bands.append((x, y))
-        ax.scatter(x, y, s=90 if cost_aware else 30, marker="*" if cost_aware else "o",
-                   color="tab:red" if cost_aware else "tab:blue", zorder=3)
+        ax.scatter(
+            x,
+            y,
+            s=90 if cost_aware else 30,
+            marker="*" if cost_aware else "o",
+            color="tab:red" if cost_aware else "tab:blue",
+            zorder=3,
+        )
         label = r.spec.split(" (")[0] if cost_aware else r.spec
-        ax.annotate(label, (x, y), fontsize=7, xytext=(4, -9 if cost_aware else 3), textcoords="offset points",
-                    color="tab:red" if cost_aware else "black")
+        ax.annotate(
+            label,
+            (x, y),
+            fontsize=7,
+            xytext=(4, -9 if cost_aware else 3),
+            textcoords="offset points",
+            color="tab:red" if cost_aware else "black",
+        )
     if len(bands) > 1:
         bx, by = zip(*sorted(bands), strict=True)
         ax.plot(bx, by, color="tab:blue", alpha=0.35, lw=1, label="fixed bands (to the edge)")
@@ -99,7 +112,8 @@ def frontier(result: BacktestResult) -> Figure:
 
 def allocation(result: BacktestResult, spec: str | None = None) -> Figure:
     run = next((r for r in result.runs if spec and r.spec == spec), None) or next(
-        (r for r in result.runs if r.spec.startswith("cost-aware")), result.runs[-1])
+        (r for r in result.runs if r.spec.startswith("cost-aware")), result.runs[-1]
+    )
     w = np.clip(run.weights, 0, None)
     cash = np.clip(1 - np.abs(run.weights).sum(axis=1), 0, None)
     fig, ax = plt.subplots(figsize=(11, 5))
@@ -119,8 +133,15 @@ def correlation_heatmap(coins: Sequence[str], corr: np.ndarray, title: str) -> F
     ax.set_yticks(range(n), coins, fontsize=8)
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, f"{corr[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if abs(corr[i, j]) > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{corr[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if abs(corr[i, j]) > 0.6 else "black",
+            )
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax.set_title(title, fontsize=10)
     return fig
@@ -133,8 +154,12 @@ def sensitivity_chart(report: dict[str, Any]) -> Figure:
     dates = np.array([date.fromisoformat(d) for d in report["paths"]["dates"]], dtype="datetime64[D]")
     for key, label in (("current", "stay put (current holdings)"), ("rebalanced", "rebalance to target")):
         m = report[key]
-        ax.plot(dates, report["paths"][key], lw=1.3,
-                label=f"{label}: {m['total_return']:+.1%}, vol {m['vol_pa']:.0%}, max DD {m['max_drawdown']:.0%}")
+        ax.plot(
+            dates,
+            report["paths"][key],
+            lw=1.3,
+            label=f"{label}: {m['total_return']:+.1%}, vol {m['vol_pa']:.0%}, max DD {m['max_drawdown']:.0%}",
+        )
     ax.set_ylabel("value of $1")
     ax.set_title(f"Sensitivity over the last {report['days']} days of real closes (past data, not a forecast)")
     ax.legend()
@@ -145,15 +170,19 @@ def sensitivity_chart(report: dict[str, Any]) -> Figure:
 
 def write_html(path: Path, title: str, images: Sequence[tuple[str, bytes]], tables: Sequence[str] = ()) -> None:
     """One file, the PNGs inlined as data URIs: it opens anywhere with nothing beside it."""
-    parts = [f"<!doctype html><meta charset='utf-8'><title>{html_lib.escape(title)}</title>",
-             "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}"
-             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;"
-             "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}</style>",
-             f"<h1>{html_lib.escape(title)}</h1>", *tables]
+    parts = [
+        f"<!doctype html><meta charset='utf-8'><title>{html_lib.escape(title)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}</style>",
+        f"<h1>{html_lib.escape(title)}</h1>",
+        *tables,
+    ]
     for caption, data in images:
         parts.append(f"<h2>{html_lib.escape(caption)}</h2>")
-        parts.append(f"<img alt='{html_lib.escape(caption)}' src='data:image/png;base64,"
-                     f"{base64.b64encode(data).decode()}'>")
+        parts.append(
+            f"<img alt='{html_lib.escape(caption)}' src='data:image/png;base64,{base64.b64encode(data).decode()}'>"
+        )
     parts.append("<p>Past prices, not a forecast.</p>")
     path.write_text("\n".join(parts), encoding="utf-8")
 
@@ -162,17 +191,20 @@ def metrics_table(rows: Sequence[dict[str, Any]], cols: Sequence[tuple[str, str,
     head = "".join(f"<th>{html_lib.escape(h)}</th>" for _, h, _ in cols)
     body = []
     for r in rows:
-        cells = "".join(f"<td>{html_lib.escape(fmt.format(r.get(k)) if r.get(k) is not None else '')}</td>"
-                        for k, _, fmt in cols)
+        cells = "".join(
+            f"<td>{html_lib.escape(fmt.format(r.get(k)) if r.get(k) is not None else '')}</td>" for k, _, fmt in cols
+        )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
 def backtest_pictures(result: BacktestResult, png: Path | None, html: Path | None) -> list[str]:
     """Equity + drift, the frontier and the allocation as PNGs (``png`` and two siblings) and/or HTML."""
-    figs = [("Equity and drift over time", equity_and_drift(result), png),
-            ("Cost–drift frontier", frontier(result), _variant(png, "frontier")),
-            ("Allocation over time", allocation(result), _variant(png, "allocation"))]
+    figs = [
+        ("Equity and drift over time", equity_and_drift(result), png),
+        ("Cost–drift frontier", frontier(result), _variant(png, "frontier")),
+        ("Allocation over time", allocation(result), _variant(png, "allocation")),
+    ]
     images, written = [], []
     for caption, fig, path in figs:
         images.append((caption, save(fig, path)))
@@ -184,10 +216,19 @@ def backtest_pictures(result: BacktestResult, png: Path | None, html: Path | Non
         for r in rows:
             r["ratio"] = float(r["cost_bp_pa"]) / base if base else None
             r["mean_drift"] = float(r["mean_drift"]) * 100
-        table = metrics_table(rows, [("spec", "policy", "{}"), ("mean_drift", "mean drift pp", "{:.2f}"),
-                                     ("cost_bp_pa", "cost bp/yr", "{:.2f}"), ("ratio", "× monthly", "{:.2f}"),
-                                     ("trades", "trades", "{}"), ("cagr", "CAGR", "{:+.1%}"),
-                                     ("sharpe", "Sharpe", "{:.2f}"), ("max_drawdown", "max DD", "{:.1%}")])
+        table = metrics_table(
+            rows,
+            [
+                ("spec", "policy", "{}"),
+                ("mean_drift", "mean drift pp", "{:.2f}"),
+                ("cost_bp_pa", "cost bp/yr", "{:.2f}"),
+                ("ratio", "× monthly", "{:.2f}"),
+                ("trades", "trades", "{}"),
+                ("cagr", "CAGR", "{:+.1%}"),
+                ("sharpe", "Sharpe", "{:.2f}"),
+                ("max_drawdown", "max DD", "{:.1%}"),
+            ],
+        )
         d = result.runs[0].dates
         write_html(html, f"Backtest {d[0]} .. {d[-1]}: {', '.join(result.coins)}", images, [table])
         written.append(str(html))

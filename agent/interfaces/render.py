@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from agent.core.domain import RebalancingPlan
 
+
 # markup off: reasons, coin names and model text are data, never rich markup
 # soft_wrap: sentences are not cut into lines by us (the terminal wraps them); tables fit or fold (``table``)
 # no ``file``: rich writes to whatever ``sys.stdout`` is at the time (Typer's test runner replaces it)
@@ -42,7 +43,6 @@ class _FirstUse:
 
 
 console: Console = _FirstUse()  # type: ignore[assignment]
-
 
 
 def pct(x: float) -> str:
@@ -185,8 +185,16 @@ def print_plan(plan: RebalancingPlan) -> None:
             "Plan (in order: capital-freeing first)",
             ("#", "Side", "Kind", "Asset", "Size", "Notional", "IOC limit", "Reduce-only"),
             [
-                [str(n), a.side, a.kind, a.coin, f"{a.size:g}", money(a.notional_usd), f"{a.limit_px:g}",
-                 "yes" if a.reduce_only else ""]
+                [
+                    str(n),
+                    a.side,
+                    a.kind,
+                    a.coin,
+                    f"{a.size:g}",
+                    money(a.notional_usd),
+                    f"{a.limit_px:g}",
+                    "yes" if a.reduce_only else "",
+                ]
                 for n, a in enumerate(plan.actions, 1)
             ],
         )
@@ -216,14 +224,20 @@ def tax_lines(plan: RebalancingPlan) -> list[str]:
     def terms(by: dict[str, float]) -> str:
         return ", ".join(f"{k} ${v:+,.2f}" for k, v in sorted(by.items()))
 
-    lines = [f"Tax ({t['jurisdiction']}, {t['method']}): estimated realised gain ${t['gain_usd']:+,.2f}"
-             + (f" ({terms(t['by_term'])})" if t["by_term"] else "")]
+    lines = [
+        f"Tax ({t['jurisdiction']}, {t['method']}): estimated realised gain ${t['gain_usd']:+,.2f}"
+        + (f" ({terms(t['by_term'])})" if t["by_term"] else "")
+    ]
     for sell in t["sells"]:
-        lines.append(f"  sell {sell['quantity']:g} {sell['asset']}: ${sell['gain_usd']:+,.2f}"
-                     f" ({terms(sell['by_term'])}) from {len(sell['lots'])} lot(s)")
+        lines.append(
+            f"  sell {sell['quantity']:g} {sell['asset']}: ${sell['gain_usd']:+,.2f}"
+            f" ({terms(sell['by_term'])}) from {len(sell['lots'])} lot(s)"
+        )
     for h in t.get("harvest") or []:
-        lines.append(f"  harvest: {h['quantity']:g} {h['coin']} (lot {h['lot']}) is ${h['unrealised_loss_usd']:,.2f}"
-                     f" under its basis; selling it would save about ${h['saves_usd']:,.2f}")
+        lines.append(
+            f"  harvest: {h['quantity']:g} {h['coin']} (lot {h['lot']}) is ${h['unrealised_loss_usd']:,.2f}"
+            f" under its basis; selling it would save about ${h['saves_usd']:,.2f}"
+        )
     return lines
 
 
@@ -239,8 +253,16 @@ def print_execution(report: Any) -> None:
         f"Execution: {report.status}",
         ("#", "Asset", "Side", "Wanted", "Filled", "Avg px", "State", "Note"),
         [
-            [str(n), o.coin, o.side, f"{o.intended_sz:g}", f"{o.filled_sz:g}", f"{o.avg_px:g}" if o.avg_px else "",
-             o.state, o.error or o.note or ""]
+            [
+                str(n),
+                o.coin,
+                o.side,
+                f"{o.intended_sz:g}",
+                f"{o.filled_sz:g}",
+                f"{o.avg_px:g}" if o.avg_px else "",
+                o.state,
+                o.error or o.note or "",
+            ]
             for n, o in enumerate(report.actions, 1)
         ],
     )
@@ -275,8 +297,15 @@ def print_plans(rows: list[dict[str, Any]]) -> None:
         "Plans",
         ("Plan", "Created (UTC)", "Status", "Source", "Trades", "Turnover", "Est. cost"),
         [
-            [r["plan_id"], str(r["created_at"])[:16].replace("T", " "), r["status"], r["source"] or "",
-             str(r["num_trades"]), money(r["turnover_usd"]), money(r["estimated_cost_usd"])]
+            [
+                r["plan_id"],
+                str(r["created_at"])[:16].replace("T", " "),
+                r["status"],
+                r["source"] or "",
+                str(r["num_trades"]),
+                money(r["turnover_usd"]),
+                money(r["estimated_cost_usd"]),
+            ]
             for r in rows
         ],
     )
@@ -294,8 +323,15 @@ def print_plan_detail(d: dict[str, Any]) -> None:
             "Orders (the journal)",
             ("cloid", "Asset", "Side", "Size", "Filled", "Avg px", "State"),
             [
-                [o["cloid"], o["coin"], o["side"], f"{o['size']:g}", f"{o['filled_sz']:g}",
-                 f"{o['avg_px']:g}" if o["avg_px"] else "", o["state"]]
+                [
+                    o["cloid"],
+                    o["coin"],
+                    o["side"],
+                    f"{o['size']:g}",
+                    f"{o['filled_sz']:g}",
+                    f"{o['avg_px']:g}" if o["avg_px"] else "",
+                    o["state"],
+                ]
                 for o in d["orders"]
             ],
         )
@@ -313,6 +349,8 @@ def print_orders(orders: list[Any]) -> None:
     table(
         "Open orders",
         ("Asset", "oid", "Side", "Size", "Limit", "cloid"),
-        [[o.coin, str(o.oid), "buy" if o.side == "B" else "sell", f"{o.sz:g}", f"{o.limit_px:g}", o.cloid or ""]
-         for o in orders],
+        [
+            [o.coin, str(o.oid), "buy" if o.side == "B" else "sell", f"{o.sz:g}", f"{o.limit_px:g}", o.cloid or ""]
+            for o in orders
+        ],
     )

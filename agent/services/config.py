@@ -81,8 +81,6 @@ class RebalanceConfig(_Section):
     )
 
 
-
-
 class RiskConfig(_Section):
     """Correlation monitor and drawdown protection."""
 
@@ -397,9 +395,7 @@ class Settings(BaseSettings):
 
 #: The variables naming a top-level key (every variable read is in ``config_sources.ENV_VARS``).
 ENV_KEYS = {
-    var: key
-    for var, key in config_sources.ENV_VARS.items()
-    if "." not in key and key not in config_sources.SECRETS
+    var: key for var, key in config_sources.ENV_VARS.items() if "." not in key and key not in config_sources.SECRETS
 }
 
 

@@ -96,25 +96,64 @@ def _strategies() -> tuple[str, ...]:
 def fields() -> tuple[Field, ...]:
     """The settings form's fields, in its order (schedule, thresholds, strategy, selection, viability, autonomy)."""
     return (
-        Field("rebalance.calendar_days", "Schedule (days)", "choice", "rebalance every 3, 7 or 14 days",
-              ("3", "7", "14")),
-        Field("rebalance.position_threshold", "Position threshold (%)", "percent",
-              "don't trade an asset whose drift is under this", tighter="higher"),
-        Field("rebalance.portfolio_threshold", "Portfolio threshold (%)", "percent",
-              "don't rebalance while total drift ½Σ|d| is under this", tighter="higher"),
-        Field("strategist.strategy", "Strategy", "choice",
-              "auto: the strategist's preconditions choose; else always this one", _strategies()),
-        Field("strategist.top_percentile", "Top percentile (%)", "percent",
-              "equal-weight and score-weighted keep this share of coins by score"),
-        Field("limits.max_weight", "Max position (%)", "percent",
-              "no asset above this weight (empty: no limit)", optional=True, tighter="lower"),
-        Field("strategist.score_weights.momentum", "Score weight: momentum", "number",
-              "weight of the 90-day return / volatility in a coin's score"),
-        Field("strategist.score_weights.trend", "Score weight: trend", "number",
-              "weight of the 30-day return / volatility in a coin's score"),
-        Field("heartbeat.autonomy", "Autonomy", "choice",
-              "advise: record only · confirm: a plan waits for you · auto: trade within the heartbeat's caps",
-              ("advise", "confirm", "auto"), tighter="lower"),
+        Field(
+            "rebalance.calendar_days", "Schedule (days)", "choice", "rebalance every 3, 7 or 14 days", ("3", "7", "14")
+        ),
+        Field(
+            "rebalance.position_threshold",
+            "Position threshold (%)",
+            "percent",
+            "don't trade an asset whose drift is under this",
+            tighter="higher",
+        ),
+        Field(
+            "rebalance.portfolio_threshold",
+            "Portfolio threshold (%)",
+            "percent",
+            "don't rebalance while total drift ½Σ|d| is under this",
+            tighter="higher",
+        ),
+        Field(
+            "strategist.strategy",
+            "Strategy",
+            "choice",
+            "auto: the strategist's preconditions choose; else always this one",
+            _strategies(),
+        ),
+        Field(
+            "strategist.top_percentile",
+            "Top percentile (%)",
+            "percent",
+            "equal-weight and score-weighted keep this share of coins by score",
+        ),
+        Field(
+            "limits.max_weight",
+            "Max position (%)",
+            "percent",
+            "no asset above this weight (empty: no limit)",
+            optional=True,
+            tighter="lower",
+        ),
+        Field(
+            "strategist.score_weights.momentum",
+            "Score weight: momentum",
+            "number",
+            "weight of the 90-day return / volatility in a coin's score",
+        ),
+        Field(
+            "strategist.score_weights.trend",
+            "Score weight: trend",
+            "number",
+            "weight of the 30-day return / volatility in a coin's score",
+        ),
+        Field(
+            "heartbeat.autonomy",
+            "Autonomy",
+            "choice",
+            "advise: record only · confirm: a plan waits for you · auto: trade within the heartbeat's caps",
+            ("advise", "confirm", "auto"),
+            tighter="lower",
+        ),
     )
 
 
@@ -262,8 +301,12 @@ class SaveResult:
         return not self.errors
 
 
-_BOUNDS = {"less_than_equal": ("le", "at most"), "less_than": ("lt", "under"),
-           "greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "above")}
+_BOUNDS = {
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "under"),
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "above"),
+}
 
 
 def _problem(e: PydanticError, field: Field | None = None) -> str:

@@ -75,17 +75,36 @@ def _binance(settings: Settings, stack: ExitStack, standin_snapshot: Any) -> Any
             local = settings.local_snapshot
             seed = json.loads(Path(local).read_text()) if local else demo_snapshot(venue)
         server = stack.enter_context(BinanceServer(from_snapshot(seed)))
-        return BinanceExchange(server.url, api_key=key or DEMO_KEY, secret=secret or DEMO_SECRET, venue=venue,
-                               quote=quote, timeout_s=timeout)
+        return BinanceExchange(
+            server.url,
+            api_key=key or DEMO_KEY,
+            secret=secret or DEMO_SECRET,
+            venue=venue,
+            quote=quote,
+            timeout_s=timeout,
+        )
     if settings.is_local:
         from agent.standin.binance.seed import DEMO_KEY, DEMO_SECRET
 
-        return BinanceExchange(settings.network, api_key=key or DEMO_KEY, secret=secret or DEMO_SECRET, venue=venue,
-                               quote=quote, timeout_s=timeout)
+        return BinanceExchange(
+            settings.network,
+            api_key=key or DEMO_KEY,
+            secret=secret or DEMO_SECRET,
+            venue=venue,
+            quote=quote,
+            timeout_s=timeout,
+        )
     testnet = settings.network == "testnet"
     url = None if settings.network in ("testnet", "mainnet") else settings.network
-    return BinanceExchange(url, api_key=key, secret=secret if settings.live else None, venue=venue, quote=quote,
-                           timeout_s=timeout, testnet=testnet)
+    return BinanceExchange(
+        url,
+        api_key=key,
+        secret=secret if settings.live else None,
+        venue=venue,
+        quote=quote,
+        timeout_s=timeout,
+        testnet=testnet,
+    )
 
 
 def _exchange(settings: Settings, stack: ExitStack, standin_snapshot: Any, budget: Any = None) -> Any:
@@ -245,8 +264,7 @@ def open_store(settings: Settings, *, create: bool | None = None) -> Store:
             source = settings.source.split(" + ")[0]
             config = "" if source in ("defaults", DEFAULT_CONFIG) else f" --config {source}"
             raise ConfigError(
-                f"db: {path} does not exist; `rebalancer db init{config}` creates it on purpose "
-                "(or fix the path)"
+                f"db: {path} does not exist; `rebalancer db init{config}` creates it on purpose (or fix the path)"
             )
     return Store(path)
 

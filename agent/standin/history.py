@@ -87,11 +87,16 @@ def portfolio(ex: StandIn, _req: Mapping[str, Any], own: bool) -> list[Any]:
             rows = [(h[0], h[col]) for h in hist if start is None or h[0] >= start]
             first = Decimal(rows[0][1]) if rows else ZERO
             key = name if not prefix else prefix + name[0].upper() + name[1:]
-            out.append([key, {
-                "accountValueHistory": [[t, fmt(Decimal(v), 6)] for t, v in rows],
-                "pnlHistory": [[t, fmt(Decimal(v) - first, 6)] for t, v in rows],
-                "vlm": fmt(_volume_since(ex, start) if own else ZERO, 6),
-            }])
+            out.append(
+                [
+                    key,
+                    {
+                        "accountValueHistory": [[t, fmt(Decimal(v), 6)] for t, v in rows],
+                        "pnlHistory": [[t, fmt(Decimal(v) - first, 6)] for t, v in rows],
+                        "vlm": fmt(_volume_since(ex, start) if own else ZERO, 6),
+                    },
+                ]
+            )
     return out
 
 
@@ -101,7 +106,8 @@ def user_funding(ex: StandIn, req: Mapping[str, Any], own: bool) -> list[dict[st
     start = int(req["startTime"])
     end = req.get("endTime")
     picked = [
-        dict(e) for e in ex.account.funding_events
+        dict(e)
+        for e in ex.account.funding_events
         if int(e["time"]) >= start and (end is None or int(e["time"]) <= int(end))  # type: ignore[call-overload]
     ]
     return picked[:MAX_FUNDING]

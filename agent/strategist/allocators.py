@@ -47,8 +47,9 @@ def _top(scores: Mapping[str, float], top_percentile: float) -> list[str]:
     return ranked[:keep]
 
 
-def cap_weights(weights: Mapping[str, float], max_position: float, *, redistribute: bool = False,
-                budget: float | None = None) -> dict[str, float]:
+def cap_weights(
+    weights: Mapping[str, float], max_position: float, *, redistribute: bool = False, budget: float | None = None
+) -> dict[str, float]:
     """Cap each weight at ``max_position``; the excess goes to uncapped coins (``redistribute``) or cash.
 
     Redistribution is water-filling in proportion to the uncapped weights, so relative preferences
@@ -79,8 +80,9 @@ def cap_weights(weights: Mapping[str, float], max_position: float, *, redistribu
     return {c: min(x, max_position) for c, x in out.items()}
 
 
-def equal_weight(scores: Mapping[str, float], top_percentile: float, max_position: float,
-                 cash: float = 0.0) -> dict[str, float]:
+def equal_weight(
+    scores: Mapping[str, float], top_percentile: float, max_position: float, cash: float = 0.0
+) -> dict[str, float]:
     """Keep the top percentile by score, equal weights, capped at ``max_position``; rest USDC.
 
     ``top_percentile`` is a fraction (0.5 = the seed's "top 50 %"). ``cash`` is reserved first; what
@@ -95,8 +97,9 @@ def equal_weight(scores: Mapping[str, float], top_percentile: float, max_positio
     return _finish(dict.fromkeys(kept, each))
 
 
-def score_weighted(scores: Mapping[str, float], top_percentile: float, max_position: float,
-                   budget: float = 1.0) -> dict[str, float]:
+def score_weighted(
+    scores: Mapping[str, float], top_percentile: float, max_position: float, budget: float = 1.0
+) -> dict[str, float]:
     """The score-weighted variant: weight ∝ score among the top percentile of positive scores.
 
     Only positive scores get weight (a negative score is not conviction). ``budget`` is the invested
@@ -112,8 +115,7 @@ def score_weighted(scores: Mapping[str, float], top_percentile: float, max_posit
     return _finish(cap_weights(raw, max_position, redistribute=True, budget=budget))
 
 
-def inverse_volatility(vols: Mapping[str, float], budget: float,
-                       max_position: float = 1.0) -> dict[str, float]:
+def inverse_volatility(vols: Mapping[str, float], budget: float, max_position: float = 1.0) -> dict[str, float]:
     """Weight ∝ 1 / volatility, scaled to ``budget``; capped at ``max_position`` (excess redistributed).
 
     Coins with a non-finite or non-positive volatility are left out (no estimate, no weight).
@@ -167,8 +169,9 @@ def risk_contributions(weights: Sequence[float] | FloatArray, cov: FloatArray) -
     return w * (sigma @ w) / var
 
 
-def equal_risk_contribution(cov: FloatArray, budget: float, names: Sequence[str],
-                            max_position: float = 1.0) -> dict[str, float]:
+def equal_risk_contribution(
+    cov: FloatArray, budget: float, names: Sequence[str], max_position: float = 1.0
+) -> dict[str, float]:
     """ERC weights over ``names`` (the order of ``cov``'s rows), scaled to ``budget``, rest USDC.
 
     Scaling keeps the contributions equal. A position above ``max_position`` is cut and the excess
@@ -312,6 +315,12 @@ def cash_reserve(
     reading. The result's USDC is free plus locked cash.
     """
     return cash_reserve_plan(
-        current_weights, scores, bands, min_position=min_position, max_position=max_position,
-        sell_signals=sell_signals, locked_cash=locked_cash, raise_cash_to=raise_cash_to,
+        current_weights,
+        scores,
+        bands,
+        min_position=min_position,
+        max_position=max_position,
+        sell_signals=sell_signals,
+        locked_cash=locked_cash,
+        raise_cash_to=raise_cash_to,
     ).weights

@@ -294,7 +294,7 @@ def validate_answer(
         try:
             answer = TargetAnswer.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise AnswerRejected([str(p) for p in schema_problems(exc, root='answer')]) from None
+            raise AnswerRejected([str(p) for p in schema_problems(exc, root="answer")]) from None
         allocations = allocation_map(answer.target_allocation)
         target = check_target(allocations, answer.selected_strategy, answer.reasoning, ctx, strategies)
         return ValidAnswer("target", answer.selected_strategy, target, answer.reasoning)
@@ -302,7 +302,7 @@ def validate_answer(
         try:
             actions = ActionsAnswer.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise AnswerRejected([str(p) for p in schema_problems(exc, root='answer')]) from None
+            raise AnswerRejected([str(p) for p in schema_problems(exc, root="answer")]) from None
         weights = implied_weights(actions.actions, ctx)
         target = check_target(weights, actions.selected_strategy, actions.reasoning, ctx, strategies)
         return ValidAnswer("actions", actions.selected_strategy, target, actions.reasoning)

@@ -46,8 +46,9 @@ def log_returns(closes: Sequence[float] | FloatArray) -> FloatArray:
     return np.diff(np.log(arr)) if arr.size > 1 else np.empty(0)
 
 
-def realised_volatility(closes: Sequence[float] | FloatArray, window: int = 30,
-                        periods_per_year: int = DAYS_PER_YEAR) -> float:
+def realised_volatility(
+    closes: Sequence[float] | FloatArray, window: int = 30, periods_per_year: int = DAYS_PER_YEAR
+) -> float:
     """Annualised standard deviation (ddof=1) of the last ``window`` daily log returns; NaN if too short."""
     r = log_returns(closes)[-window:]
     if r.size < 2:
@@ -119,8 +120,9 @@ def funding_features(history: Sequence[Mapping[str, Any]], latest: float | None 
     return out
 
 
-def correlation_matrix(closes: Mapping[str, Sequence[float] | FloatArray], window: int = 90,
-                       coins: Iterable[str] | None = None) -> tuple[list[str], FloatArray]:
+def correlation_matrix(
+    closes: Mapping[str, Sequence[float] | FloatArray], window: int = 90, coins: Iterable[str] | None = None
+) -> tuple[list[str], FloatArray]:
     """Pearson correlation of the last ``window`` daily log returns; coins sorted, common length used."""
     names, rets = _aligned_returns(closes, window, coins)
     if len(names) == 1:
@@ -128,16 +130,18 @@ def correlation_matrix(closes: Mapping[str, Sequence[float] | FloatArray], windo
     return names, np.asarray(np.corrcoef(rets), dtype=np.float64)
 
 
-def covariance_matrix(closes: Mapping[str, Sequence[float] | FloatArray], window: int = 90,
-                      coins: Iterable[str] | None = None) -> tuple[list[str], FloatArray]:
+def covariance_matrix(
+    closes: Mapping[str, Sequence[float] | FloatArray], window: int = 90, coins: Iterable[str] | None = None
+) -> tuple[list[str], FloatArray]:
     """Annualised covariance of the last ``window`` daily log returns (coins sorted)."""
     names, rets = _aligned_returns(closes, window, coins)
     cov = np.atleast_2d(np.cov(rets, ddof=1)) * DAYS_PER_YEAR
     return names, cov
 
 
-def _aligned_returns(closes: Mapping[str, Sequence[float] | FloatArray], window: int,
-                     coins: Iterable[str] | None) -> tuple[list[str], FloatArray]:
+def _aligned_returns(
+    closes: Mapping[str, Sequence[float] | FloatArray], window: int, coins: Iterable[str] | None
+) -> tuple[list[str], FloatArray]:
     names = sorted(coins if coins is not None else closes)
     if not names:
         raise ValueError("no coins")
@@ -167,10 +171,12 @@ def asset_features(closes: Sequence[float] | FloatArray) -> dict[str, float]:
     return {k: v for k, v in feats.items() if math.isfinite(v)}
 
 
-def market_features(closes: Mapping[str, Sequence[float] | FloatArray],
-                    funding: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                    latest_funding: Mapping[str, float] | None = None,
-                    corr_window: int = 90) -> dict[str, dict[str, float]]:
+def market_features(
+    closes: Mapping[str, Sequence[float] | FloatArray],
+    funding: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    latest_funding: Mapping[str, float] | None = None,
+    corr_window: int = 90,
+) -> dict[str, dict[str, float]]:
     """coin -> feature -> value for every coin with closes and/or funding.
 
     Adds ``avg_correlation`` (mean correlation to the other coins over ``corr_window`` days) when two
@@ -191,8 +197,9 @@ def market_features(closes: Mapping[str, Sequence[float] | FloatArray],
     return out
 
 
-def load_daily_closes(path: str | Path | None = None, coins: Iterable[str] | None = None,
-                      last: int | None = None) -> dict[str, FloatArray]:
+def load_daily_closes(
+    path: str | Path | None = None, coins: Iterable[str] | None = None, last: int | None = None
+) -> dict[str, FloatArray]:
     """Read the ``date,<COIN>,…`` close table (default: the shipped fixture), ascending by date.
 
     Empty cells are allowed only before a coin's first close (a later listing); the coin's array then

@@ -115,7 +115,7 @@ def tool_defs(tools: Mapping[str, ToolSpec]) -> tuple[ToolDef, ...]:
 class LLMStrategist:
     """A Strategist backed by a chat model. Example::
 
-        LLMStrategist(OpenAIClient(), model="gpt-4.1-mini", strategies=load_strategies())
+    LLMStrategist(OpenAIClient(), model="gpt-4.1-mini", strategies=load_strategies())
     """
 
     def __init__(

@@ -151,8 +151,10 @@ def render_state_summary(ctx: DecisionContext) -> str:
     if targets is not None and CASH not in targets:
         targets[CASH] = 1.0 - sum(abs(t) for c, t in targets.items() if c != CASH)
     coins = summary_universe(ctx)
-    feature_names = sorted({k for c in coins for k in ctx.features.get(c, {}) if k not in HIDDEN_FEATURES},
-                           key=lambda k: FEATURE_ALIASES.get(k, k))
+    feature_names = sorted(
+        {k for c in coins for k in ctx.features.get(c, {}) if k not in HIDDEN_FEATURES},
+        key=lambda k: FEATURE_ALIASES.get(k, k),
+    )
     limits = ctx.limits
     allowed = "any listed" if limits.allowed_assets is None else ",".join(map(safe_name, sorted(limits.allowed_assets)))
     lines = [

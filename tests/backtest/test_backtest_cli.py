@@ -32,16 +32,53 @@ def target(tmp_path):
 
 def test_backtest_json_has_every_metric_for_every_policy(tmp_path, target):
     prices = small_prices(tmp_path, 200)
-    code, out = invoke_json("backtest", "--prices", str(prices), "--target", str(target), "--policy", "never",
-                         "--policy", "calendar:monthly", "--policy", "calendar:7d", "--policy", "threshold:0.05",
-                         "--policy", "band:0.03:edge", "--policy", "band:0.03:target", "--policy", "cost-aware",
-                         "--policy", "calendar:weekly", "--policy", "calendar:quarterly", "--policy", "calendar:daily")
+    code, out = invoke_json(
+        "backtest",
+        "--prices",
+        str(prices),
+        "--target",
+        str(target),
+        "--policy",
+        "never",
+        "--policy",
+        "calendar:monthly",
+        "--policy",
+        "calendar:7d",
+        "--policy",
+        "threshold:0.05",
+        "--policy",
+        "band:0.03:edge",
+        "--policy",
+        "band:0.03:target",
+        "--policy",
+        "cost-aware",
+        "--policy",
+        "calendar:weekly",
+        "--policy",
+        "calendar:quarterly",
+        "--policy",
+        "calendar:daily",
+    )
     assert code == 0, out
     assert set(out) >= {"policies", "window", "costs"}
     specs = [p["spec"] for p in out["policies"]]
     assert specs[:3] == ["never", "calendar:monthly", "calendar:7d"]
-    keys = {"mean_drift", "p95_drift", "max_drift", "turnover_pa", "cost_usd", "cost_bp_pa", "rebalances_pa", "trades",
-            "final_equity", "cagr", "vol_pa", "sharpe", "sortino", "max_drawdown"}
+    keys = {
+        "mean_drift",
+        "p95_drift",
+        "max_drift",
+        "turnover_pa",
+        "cost_usd",
+        "cost_bp_pa",
+        "rebalances_pa",
+        "trades",
+        "final_equity",
+        "cagr",
+        "vol_pa",
+        "sharpe",
+        "sortino",
+        "max_drawdown",
+    }
     for p in out["policies"]:
         assert keys <= set(p["metrics"]), p["spec"]
     by = {p["spec"]: p["metrics"] for p in out["policies"]}
@@ -55,8 +92,19 @@ def test_backtest_match_drift_and_pictures(tmp_path, target):
     prices = small_prices(tmp_path, 240)
     png, html = tmp_path / "bt.png", tmp_path / "bt.html"
     code, out = invoke_json(
-        "backtest", "--prices", str(prices), "--target", str(target), "--policy", "calendar:monthly",
-        "--match-drift", "calendar:monthly", "--plot", str(png), "--html", str(html),
+        "backtest",
+        "--prices",
+        str(prices),
+        "--target",
+        str(target),
+        "--policy",
+        "calendar:monthly",
+        "--match-drift",
+        "calendar:monthly",
+        "--plot",
+        str(png),
+        "--html",
+        str(html),
     )
     assert code == 0, out
     matched = out["policies"][-1]["metrics"]
@@ -97,8 +145,16 @@ def _duplicate(rows):
         (None, 120, ("--policy", "band:7:edge"), "fraction"),
         (None, 120, ("--start", "2021-13-01"), "YYYY-MM-DD"),
     ],
-    ids=["missing column", "non-positive price", "unsorted dates", "duplicate dates", "window under 60 days",
-         "unknown policy", "band out of range", "bad date"],
+    ids=[
+        "missing column",
+        "non-positive price",
+        "unsorted dates",
+        "duplicate dates",
+        "window under 60 days",
+        "unknown policy",
+        "band out of range",
+        "bad date",
+    ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, target, mutate, days, args, needle):
     prices = small_prices(tmp_path, days, mutate=mutate)

@@ -51,8 +51,12 @@ def monthly_by_hand(weights: dict[str, float], equity: float = 100_000.0) -> dic
         drifts.append(0.5 * (np.abs(w - w_star).sum() + abs((1 - w.sum()) - cash_star)))
         values.append(e)
     years = (np.datetime64(rows[-1]["date"]) - np.datetime64(rows[0]["date"])).astype(int) / 365
-    return {"mean_drift": float(np.mean(drifts)), "cost_bp_pa": cost_share / years * 1e4,
-            "cost_bp_pa_mean_equity": cost_total / np.mean(values) / years * 1e4, "final_equity": values[-1]}
+    return {
+        "mean_drift": float(np.mean(drifts)),
+        "cost_bp_pa": cost_share / years * 1e4,
+        "cost_bp_pa_mean_equity": cost_total / np.mean(values) / years * 1e4,
+        "final_equity": values[-1],
+    }
 
 
 @pytest.mark.parametrize("weights", [A, B], ids=["A: BTC 40 / ETH 30 / USDC 30", "B: ten coins at 10 %"])

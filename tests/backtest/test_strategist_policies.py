@@ -38,14 +38,27 @@ def test_the_offline_strategist_decides_from_the_past_only():
 
 def test_a_cassette_is_replayed_on_its_dates(tmp_path):
     cassette = tmp_path / "decisions.json"
-    cassette.write_text(json.dumps([
-        {"date": "2024-01-01", "target_allocation": {"BTC": 0.5, "ETH": 0.2, "USDC": 0.3}, "reasoning": "first"},
-        {"date": "2024-03-15", "selected_strategy": "risk-off",
-         "target_allocation": {"BTC": 0.2, "ETH": 0.1, "USDC": 0.7}, "reasoning": "recorded"},
-    ]))
+    cassette.write_text(
+        json.dumps(
+            [
+                {
+                    "date": "2024-01-01",
+                    "target_allocation": {"BTC": 0.5, "ETH": 0.2, "USDC": 0.3},
+                    "reasoning": "first",
+                },
+                {
+                    "date": "2024-03-15",
+                    "selected_strategy": "risk-off",
+                    "target_allocation": {"BTC": 0.2, "ETH": 0.1, "USDC": 0.7},
+                    "reasoning": "recorded",
+                },
+            ]
+        )
+    )
     table = read_prices_csv(FIXTURE).select(["BTC", "ETH"])
-    result = run_backtest(table, START, [f"strategist:cassette={cassette}"], start=date(2024, 1, 1),
-                          end=date(2024, 6, 30))
+    result = run_backtest(
+        table, START, [f"strategist:cassette={cassette}"], start=date(2024, 1, 1), end=date(2024, 6, 30)
+    )
     run = result.runs[0]
     assert [d for d, _ in run.targets] == [date(2024, 1, 1), date(2024, 3, 15)]
     k = run.dates.index(date(2024, 3, 15))
@@ -53,9 +66,16 @@ def test_a_cassette_is_replayed_on_its_dates(tmp_path):
     assert np.isclose(run.drift[k], 0, atol=0.002)
 
 
-@pytest.mark.parametrize("content", ["[]", "{}", '[{"date": "2024-13-01", "target_allocation": {"BTC": 1}}]',
-                                     '[{"date": "2024-01-01", "target_allocation": {"BTC": 0.7, "USDC": 0.5}}]'],
-                         ids=["empty", "not a list", "bad date", "weights not summing to 1"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[]",
+        "{}",
+        '[{"date": "2024-13-01", "target_allocation": {"BTC": 1}}]',
+        '[{"date": "2024-01-01", "target_allocation": {"BTC": 0.7, "USDC": 0.5}}]',
+    ],
+    ids=["empty", "not a list", "bad date", "weights not summing to 1"],
+)
 def test_a_bad_cassette_is_one_validation_error(tmp_path, content):
     cassette = tmp_path / "c.json"
     cassette.write_text(content)

@@ -24,8 +24,9 @@ def run(*args: str, env: dict[str, str] | None = None):
 
 def config(tmp_path, extra: str = ""):
     cfg = tmp_path / "b.toml"
-    cfg.write_text(f'network = "local"\ndb = "{made_db(tmp_path / "b.db")}"\n[exchange]\nvenue = "binanceus"\n{extra}\n'
-                   + TARGETS)
+    cfg.write_text(
+        f'network = "local"\ndb = "{made_db(tmp_path / "b.db")}"\n[exchange]\nvenue = "binanceus"\n{extra}\n' + TARGETS
+    )
     return str(cfg)
 
 

@@ -22,8 +22,9 @@ def python_binance(url: str, key: str = DEMO_KEY, secret: str = DEMO_SECRET) -> 
 
 
 def ccxt_binanceus(url: str) -> ccxt.binanceus:
-    ex = ccxt.binanceus({"apiKey": DEMO_KEY, "secret": DEMO_SECRET,
-                         "options": {"fetchMarkets": ["spot"], "fetchCurrencies": False}})
+    ex = ccxt.binanceus(
+        {"apiKey": DEMO_KEY, "secret": DEMO_SECRET, "options": {"fetchMarkets": ["spot"], "fetchCurrencies": False}}
+    )
 
     def point(v):
         if isinstance(v, dict):
@@ -57,8 +58,15 @@ def test_python_binance_reads_the_account_and_the_filters(binance):
 def test_python_binance_order_that_fills_and_its_fee(binance):
     c = python_binance(binance.url)
     ask = Decimal(c.get_order_book(symbol="SOLUSDT", limit=5)["asks"][0][0])
-    r = c.create_order(symbol="SOLUSDT", side="BUY", type="LIMIT", timeInForce="IOC", quantity="0.300",
-                       price=str(ask), newClientOrderId="rb-test-1")
+    r = c.create_order(
+        symbol="SOLUSDT",
+        side="BUY",
+        type="LIMIT",
+        timeInForce="IOC",
+        quantity="0.300",
+        price=str(ask),
+        newClientOrderId="rb-test-1",
+    )
     assert (r["status"], r["executedQty"], r["clientOrderId"]) == ("FILLED", "0.30000000", "rb-test-1")
     fee = sum(Decimal(f["commission"]) for f in r["fills"])
     assert fee == Decimal("0.0003")  # 0.1 % taker, in the base asset on a buy
@@ -128,8 +136,15 @@ def test_a_lost_answer_is_found_by_client_order_id(binance):
     c = python_binance(binance.url)
     binance.faults.lose_response_next = 1
     with pytest.raises(requests.exceptions.ConnectionError):
-        c.create_order(symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="IOC", quantity="0.001",
-                       price="90000.00", newClientOrderId="rb-lost-1")
+        c.create_order(
+            symbol="BTCUSDT",
+            side="SELL",
+            type="LIMIT",
+            timeInForce="IOC",
+            quantity="0.001",
+            price="90000.00",
+            newClientOrderId="rb-lost-1",
+        )
     found = c.get_order(symbol="BTCUSDT", origClientOrderId="rb-lost-1")
     assert (found["status"], found["executedQty"]) == ("FILLED", "0.00100000")
 
@@ -144,8 +159,14 @@ def test_ccxt_binanceus_loads_markets_balances_and_trades(binance):
     assert bal["USD"]["free"] == pytest.approx(28.21)
     book = ex.fetch_order_book("ETH/USD", 5)
     assert book["bids"][0][0] < book["asks"][0][0]
-    order = ex.create_order("ETH/USDT", "limit", "sell", 0.01, book["bids"][0][0] * 0.99,
-                            {"timeInForce": "IOC", "newClientOrderId": "rb-ccxt-1"})
+    order = ex.create_order(
+        "ETH/USDT",
+        "limit",
+        "sell",
+        0.01,
+        book["bids"][0][0] * 0.99,
+        {"timeInForce": "IOC", "newClientOrderId": "rb-ccxt-1"},
+    )
     assert order["status"] == "closed" and order["filled"] == pytest.approx(0.01)
     again = ex.fetch_order(None, "ETH/USDT", {"origClientOrderId": "rb-ccxt-1"})
     assert again["clientOrderId"] == "rb-ccxt-1" and again["filled"] == pytest.approx(0.01)

@@ -43,8 +43,16 @@ def test_the_demo_never_sells_locked_eth_nor_cancels_the_users_orders(binance):
     ex = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET)
     state = ex.account_state()
     assert (state.positions["ETH/USD"].size, state.positions["ETH/USD"].hold) == (1.54158, 0.143)
-    too_much = OrderIntent(cloid=make_cloid("p", 0, 1), asset=10001, wire_name="ETHUSD", coin="ETH/USD",
-                           is_buy=False, size=1.5, limit_px=2900.0, sz_decimals=4)
+    too_much = OrderIntent(
+        cloid=make_cloid("p", 0, 1),
+        asset=10001,
+        wire_name="ETHUSD",
+        coin="ETH/USD",
+        is_buy=False,
+        size=1.5,
+        limit_px=2900.0,
+        sz_decimals=4,
+    )
     [r] = ex.place_orders([too_much])  # more than the free 1.39858: Binance refuses, nothing sells
     assert r.status == "rejected" and "-2010" in (r.error or "")
     assert ex.account_state().positions["ETH/USD"].size == 1.54158
@@ -54,8 +62,17 @@ def test_the_demo_never_sells_locked_eth_nor_cancels_the_users_orders(binance):
 def test_an_order_lost_in_flight_is_found_by_its_client_id_and_never_resent(binance):
     ex = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET)
     cloid = make_cloid("p-lost", 0, 1)
-    intent = OrderIntent(cloid=cloid, asset=10002, wire_name="SOLUSD", coin="SOL/USD", is_buy=False, size=2.0,
-                         limit_px=137.0, sz_decimals=3, expires_after_ms=ex.server_time_ms(fresh=True) + 5000)
+    intent = OrderIntent(
+        cloid=cloid,
+        asset=10002,
+        wire_name="SOLUSD",
+        coin="SOL/USD",
+        is_buy=False,
+        size=2.0,
+        limit_px=137.0,
+        sz_decimals=3,
+        expires_after_ms=ex.server_time_ms(fresh=True) + 5000,
+    )
     binance.faults.lose_response_next = 1
     from agent.core.errors import OrderOutcomeUnknown
 
@@ -71,8 +88,17 @@ def test_an_order_lost_in_flight_is_found_by_its_client_id_and_never_resent(bina
 def test_a_late_request_past_its_expiry_is_refused_by_binances_clock(binance):
     ex = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET)
     expired = ex.server_time_ms(fresh=True) - 1  # its recvWindow ended on the exchange's clock
-    intent = OrderIntent(cloid=make_cloid("p-late", 0, 1), asset=10002, wire_name="SOLUSD", coin="SOL/USD",
-                         is_buy=False, size=1.0, limit_px=137.0, sz_decimals=3, expires_after_ms=expired)
+    intent = OrderIntent(
+        cloid=make_cloid("p-late", 0, 1),
+        asset=10002,
+        wire_name="SOLUSD",
+        coin="SOL/USD",
+        is_buy=False,
+        size=1.0,
+        limit_px=137.0,
+        sz_decimals=3,
+        expires_after_ms=expired,
+    )
     [r] = ex.place_orders([intent])
     assert r.status == "rejected" and "-1021" in (r.error or "")
     assert ex.order_status(intent.cloid) is None
@@ -83,9 +109,11 @@ def test_config_show_never_prints_the_binance_secret(tmp_path):
     cfg.write_text('[exchange]\nvenue = "binanceus"\n')
     from agent.interfaces.cli import app
 
-    r = CliRunner().invoke(app, ["config", "show", "--config", str(cfg), "--json"],
-                           env={"REBALANCER_BINANCE_API_KEY": "k-visible-nowhere",
-                                "REBALANCER_BINANCE_SECRET": "s3cr3t-x"})
+    r = CliRunner().invoke(
+        app,
+        ["config", "show", "--config", str(cfg), "--json"],
+        env={"REBALANCER_BINANCE_API_KEY": "k-visible-nowhere", "REBALANCER_BINANCE_SECRET": "s3cr3t-x"},
+    )
     assert r.exit_code == 0, r.stderr
     assert "s3cr3t-x" not in r.stdout and "k-visible-nowhere" not in r.stdout
     shown = json.loads(r.stdout)

@@ -21,8 +21,12 @@ RULES = SignalRules()  # 20 % min, 25 % target, 40 % max, 15 % floor; positions 
 def test_scenario_1_initial_rebalance_sells_2449_of_the_weakest_to_reach_20_percent_cash():
     # cash $77 of $12,632; the crypto within the position limits (so only the reserve rule acts)
     now = weights(BTC=3_175, ETH=3_700, SOL=3_462, AVAX=2_218, **{CASH: 77})
-    sig = {"BTC": Signal("hold", 0.8), "ETH": Signal("hold", 0.5), "SOL": Signal("hold", 0.6),
-           "AVAX": Signal("hold", 0.1)}
+    sig = {
+        "BTC": Signal("hold", 0.8),
+        "ETH": Signal("hold", 0.5),
+        "SOL": Signal("hold", 0.6),
+        "AVAX": Signal("hold", 0.1),
+    }
     out = apply(now, sig, RULES)
     assert out.cash * TOTAL == pytest.approx(2_526.4, abs=0.1)  # seed: cash $2,526 (20 %)
     sold = sum(now[c] - out.weights[c] for c in sig) * TOTAL
@@ -50,8 +54,12 @@ def test_scenario_3_a_strong_buy_spends_the_cash_above_the_20_percent_reserve():
 
 def test_scenario_4_rebalance_to_targets_trims_eth_to_30_then_raises_cash_to_20():
     now = {"BTC": 0.25, "ETH": 0.36, "SOL": 0.27, "AVAX": 0.06, CASH: 0.06}
-    sig = {"BTC": Signal("hold", 0.7), "ETH": Signal("hold", 0.4), "SOL": Signal("hold", 0.5),
-           "AVAX": Signal("hold", 0.1)}
+    sig = {
+        "BTC": Signal("hold", 0.7),
+        "ETH": Signal("hold", 0.4),
+        "SOL": Signal("hold", 0.5),
+        "AVAX": Signal("hold", 0.1),
+    }
     out = apply(now, sig, RULES)
     assert (now["ETH"] - 0.30) * TOTAL == pytest.approx(758, abs=1)  # seed: sell 6 % of ETH → $758
     assert out.weights["AVAX"] == 0  # the weakest holding goes (seed: sell all AVAX → $760)

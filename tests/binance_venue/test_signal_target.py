@@ -12,8 +12,10 @@ from agent.services.runtime import open_runtime
 
 def settings(tmp_path):
     cfg = tmp_path / "s.toml"
-    cfg.write_text(f'network = "local"\ndb = "{made_db(tmp_path / "s.db")}"\n[exchange]\nvenue = "binanceus"\n'
-                   "[signals]\nenabled = true\n")
+    cfg.write_text(
+        f'network = "local"\ndb = "{made_db(tmp_path / "s.db")}"\n[exchange]\nvenue = "binanceus"\n'
+        "[signals]\nenabled = true\n"
+    )
     return load_settings(cfg, env={})
 
 
@@ -31,9 +33,16 @@ def test_a_holding_bought_minutes_ago_is_held_back_by_name(tmp_path):
         first = svc.plan(None)
         weakest = next(a.coin for a in first.actions if a.coin != "ETH/USD")
         info = svc.exchange.market(books=[weakest]).assets[weakest]
-        buy = OrderIntent(cloid=make_cloid("user", 0, 1), asset=info.asset, wire_name=info.wire_name, coin=weakest,
-                          is_buy=True, size=round(20 / info.mid, info.sz_decimals) + 10 ** -info.sz_decimals,
-                          limit_px=info.mid * 1.01, sz_decimals=info.sz_decimals)
+        buy = OrderIntent(
+            cloid=make_cloid("user", 0, 1),
+            asset=info.asset,
+            wire_name=info.wire_name,
+            coin=weakest,
+            is_buy=True,
+            size=round(20 / info.mid, info.sz_decimals) + 10**-info.sz_decimals,
+            limit_px=info.mid * 1.01,
+            sz_decimals=info.sz_decimals,
+        )
         [r] = svc.exchange.place_orders([buy])
         assert r.status == "filled"
         second = svc.plan(None)

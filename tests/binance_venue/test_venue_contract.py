@@ -28,8 +28,11 @@ def venue(request) -> Iterator[Venue]:
         from agent.standin import DEMO_ACCOUNT_ADDRESS, DEMO_SECRET_KEY, load_demo_snapshot, serve
 
         with serve(load_demo_snapshot()) as server:
-            yield Venue("hyperliquid", HyperliquidExchange(server.url, account_address=DEMO_ACCOUNT_ADDRESS,
-                                                           secret_key=DEMO_SECRET_KEY), "USOL/USDC")
+            yield Venue(
+                "hyperliquid",
+                HyperliquidExchange(server.url, account_address=DEMO_ACCOUNT_ADDRESS, secret_key=DEMO_SECRET_KEY),
+                "USOL/USDC",
+            )
     else:
         from agent.adapters.binance.client import BinanceExchange
         from agent.standin.binance.seed import DEMO_KEY, DEMO_SECRET, demo_snapshot, from_snapshot
@@ -43,9 +46,17 @@ def intent(ex: Any, coin: str, *, is_buy: bool, usd: float, tag: str, slip: floa
     info = ex.market(books=[coin]).assets[coin]
     size = round(usd / info.mid, info.sz_decimals)
     px = float(f"{info.mid * (1 + slip if is_buy else 1 - slip):.5g}")
-    return OrderIntent(cloid=make_cloid(tag, 0, 1), asset=info.asset, wire_name=info.wire_name, coin=coin,
-                       is_buy=is_buy, size=size, limit_px=px, sz_decimals=info.sz_decimals,
-                       expires_after_ms=ex.server_time_ms(fresh=True) + 5000)
+    return OrderIntent(
+        cloid=make_cloid(tag, 0, 1),
+        asset=info.asset,
+        wire_name=info.wire_name,
+        coin=coin,
+        is_buy=is_buy,
+        size=size,
+        limit_px=px,
+        sz_decimals=info.sz_decimals,
+        expires_after_ms=ex.server_time_ms(fresh=True) + 5000,
+    )
 
 
 def test_it_is_a_trade_port(venue):

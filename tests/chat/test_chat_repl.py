@@ -187,9 +187,7 @@ def test_the_conversation_is_remembered_between_questions(services: Services):
 def test_a_model_that_only_calls_tools_is_stopped_at_the_chat_call_limit(services: Services):
     limit = services.settings.chat.max_model_calls
     assert limit == 8
-    client = ScriptedClient(
-        [submit_turn("list_strategies", {}, call_id=f"s{i}") for i in range(limit)] + [says("ok")]
-    )
+    client = ScriptedClient([submit_turn("list_strategies", {}, call_id=f"s{i}") for i in range(limit)] + [says("ok")])
     out = Person("loop forever", "hi", "quit").run(services, client)
     assert len(client.requests) == limit + 1  # the limit for the first question, one for the second
     assert f"stopped after {limit} model requests" in out and "[chat] max_model_calls" in out

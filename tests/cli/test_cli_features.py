@@ -9,8 +9,6 @@ from clirun import invoke, invoke_json
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
 
 
-
-
 def test_version():
     p = invoke("--version")
     assert p.returncode == 0 and p.stdout.startswith("rebalancer 0.")

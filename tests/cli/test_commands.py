@@ -11,8 +11,6 @@ from clirun import invoke, invoke_json, run_json
 TARGET = '"UBTC/USDC" = 0.25\n"UETH/USDC" = 0.30\n"USOL/USDC" = 0.25\nAVAX = 0.0\nUSDC = 0.20\n'
 
 
-
-
 def test_demo_runs_the_whole_loop():
     code, out = run_json("demo")  # the console script, as the README's quick start runs it
     assert code == 0

@@ -234,8 +234,9 @@ def test_executing_leaves_the_users_own_orders_alone_and_says_so(tmp_path):
         _, before = invoke_json("orders", "--config", str(cfg))
         assert before  # seed 002's own resting order
         _, plan = invoke_json("preview", "--config", str(cfg))
-        code, report = invoke_json("execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes",
-                                "--config", str(cfg))
+        code, report = invoke_json(
+            "execute", plan["plan_id"], "--confirm", plan["confirm_token"], "--yes", "--config", str(cfg)
+        )
         assert code == 0 and report["status"] == "ok"
         assert any("not placed by rebalancer" in n for n in report["notes"])
         assert server.exchange.account.scheduled_cancel_ms is None  # no dead-man switch was armed

@@ -254,8 +254,10 @@ def _at_exchange(server: Any, preexisting: set[int], venue: str) -> tuple[list[s
     with ex.lock:
         if venue == "binance":
             orders = {oid: o for oid, o in ex.orders.items() if oid not in preexisting}
-            return ([o.client_id for o in orders.values()],
-                    [(orders[t["orderId"]].client_id, float(t["qty"])) for t in ex.trades if t["orderId"] in orders])
+            return (
+                [o.client_id for o in orders.values()],
+                [(orders[t["orderId"]].client_id, float(t["qty"])) for t in ex.trades if t["orderId"] in orders],
+            )
         hl = [o for oid, o in ex.account.orders.items() if oid not in preexisting]
         return [o.cloid for o in hl], [(f["cloid"], float(f["sz"])) for f in ex.account.fills]
 

@@ -27,8 +27,6 @@ from tools.server import build_server
 TARGETS = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
 
 
-
-
 class Mcp:
     """Synchronous access to a server through fastmcp's in-process client (one session per call)."""
 

@@ -14,8 +14,17 @@ from tools.registry import FOR_PEOPLE, IN_THE_PROMPT, NOT_FOR_DECIDING, TOOLS, U
 from tools.server import build_server
 
 READ_ONLY = {
-    "get_portfolio", "get_drift", "get_market", "list_strategies", "compute_target", "get_history",
-    "get_performance", "get_risk", "get_sensitivity", "get_tax_lots", "get_tax_report",
+    "get_portfolio",
+    "get_drift",
+    "get_market",
+    "list_strategies",
+    "compute_target",
+    "get_history",
+    "get_performance",
+    "get_risk",
+    "get_sensitivity",
+    "get_tax_lots",
+    "get_tax_report",
     "get_plan",
 }
 DESTRUCTIVE = {"execute_rebalance", "cancel_open_orders", "pause_trading", "resume_trading"}
@@ -325,7 +334,6 @@ def test_registry_names_are_unique_and_snake_case():
     names = [t.name for t in TOOLS]
     assert len(names) == len(set(names)) == len(by_name())
     assert all(n.islower() and " " not in n for n in names)
-
 
 
 def test_refusals_escape_control_characters_from_the_input():

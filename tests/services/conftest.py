@@ -9,8 +9,6 @@ from agent.services.runtime import open_runtime
 TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
 
 
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

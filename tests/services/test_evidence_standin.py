@@ -32,10 +32,12 @@ from agent.standin.history import move_price, values
 from tools.server import build_server
 
 TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
-MOVES = {"BTC": [1.01, 0.98, 1.03, 0.97, 1.02, 1.0, 0.99, 1.04, 0.96, 1.01],
-         "ETH": [1.02, 0.97, 1.04, 0.95, 1.03, 1.01, 0.98, 1.05, 0.95, 1.02],
-         "SOL": [1.03, 0.96, 1.05, 0.94, 1.02, 1.02, 0.97, 1.06, 0.93, 1.03],
-         "AVAX": [1.02, 0.97, 1.03, 0.96, 1.02, 1.01, 0.98, 1.04, 0.95, 1.02]}
+MOVES = {
+    "BTC": [1.01, 0.98, 1.03, 0.97, 1.02, 1.0, 0.99, 1.04, 0.96, 1.01],
+    "ETH": [1.02, 0.97, 1.04, 0.95, 1.03, 1.01, 0.98, 1.05, 0.95, 1.02],
+    "SOL": [1.03, 0.96, 1.05, 0.94, 1.02, 1.02, 0.97, 1.06, 0.93, 1.03],
+    "AVAX": [1.02, 0.97, 1.03, 0.96, 1.02, 1.01, 0.98, 1.04, 0.95, 1.02],
+}
 
 
 class SharedClock:
@@ -56,9 +58,18 @@ def funding(ex: StandIn, coin: str, rate: str) -> dict[str, Any]:
     pos = ex.account.positions[coin]
     usdc = -(pos.szi * ex.marks[coin] * Decimal(rate)).quantize(Decimal("0.000001"))
     ex.account.raw_usd += usdc
-    event = {"time": ex.now_ms(), "hash": "0x" + f"{ex.now_ms():064x}",
-             "delta": {"type": "funding", "coin": coin, "usdc": str(usdc), "szi": str(pos.szi),
-                       "fundingRate": rate, "nSamples": 1}}
+    event = {
+        "time": ex.now_ms(),
+        "hash": "0x" + f"{ex.now_ms():064x}",
+        "delta": {
+            "type": "funding",
+            "coin": coin,
+            "usdc": str(usdc),
+            "szi": str(pos.szi),
+            "fundingRate": rate,
+            "nSamples": 1,
+        },
+    }
     ex.account.funding_events.append(event)
     return event
 
@@ -71,9 +82,11 @@ def world(tmp_path_factory):
     clock = SharedClock()
     ex = StandIn.from_snapshot(load_demo_snapshot(), clock=clock.seconds)
     with serve(ex) as server:
-        settings = Settings(network=server.url, db=str(tmp_path / "h.db"), targets={"UBTC/USDC": 0.3, "UETH/USDC": 0.3,
-                                                                                    "USOL/USDC": 0.2, "AVAX": 0.05,
-                                                                                    "USDC": 0.15})
+        settings = Settings(
+            network=server.url,
+            db=str(tmp_path / "h.db"),
+            targets={"UBTC/USDC": 0.3, "UETH/USDC": 0.3, "USOL/USDC": 0.2, "AVAX": 0.05, "USDC": 0.15},
+        )
         with open_runtime(settings, clock=clock) as svc:
             svc.observe()
             day0 = values(ex)[0]
@@ -88,8 +101,16 @@ def world(tmp_path_factory):
                 events.append(funding(ex, "AVAX", "0.0000125" if day % 3 else "-0.00002"))
                 svc.observe()
                 samples.append((clock.seconds(), values(ex)[0]))
-            yield {"svc": svc, "ex": ex, "clock": clock, "samples": samples, "events": events, "url": server.url,
-                   "day0": day0, "tmp": tmp_path}
+            yield {
+                "svc": svc,
+                "ex": ex,
+                "clock": clock,
+                "samples": samples,
+                "events": events,
+                "url": server.url,
+                "day0": day0,
+                "tmp": tmp_path,
+            }
 
 
 def test_performance_reads_value_history_fills_and_funding(world):

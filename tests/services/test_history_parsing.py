@@ -48,8 +48,11 @@ def test_the_recorded_user_funding_answer_keeps_sign_and_coin():
     assert events[0].coin == raw[0]["delta"]["coin"] and events[0].usdc == float(raw[0]["delta"]["usdc"])
 
 
-@pytest.mark.parametrize("bad", [{"a": 1}, [["day", 3]], [["day", {"accountValueHistory": [[1, "x"]]}]]],
-                         ids=["not a list", "period not an object", "value not a number"])
+@pytest.mark.parametrize(
+    "bad",
+    [{"a": 1}, [["day", 3]], [["day", {"accountValueHistory": [[1, "x"]]}]]],
+    ids=["not a list", "period not an object", "value not a number"],
+)
 def test_a_malformed_portfolio_answer_is_an_error_not_an_empty_history(bad):
     with pytest.raises(SnapshotError):
         parse_portfolio(bad)

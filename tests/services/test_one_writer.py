@@ -61,7 +61,11 @@ def test_a_held_lease_makes_execute_refuse_and_reads_never_wait(tmp_path):
         _, plan = run_json("preview", "--config", cfg)
         store = Store(tmp_path / "h.db")
         held = store.leases.acquire(
-            server.exchange.account.user.lower(), "elsewhere:1:x", ttl_s=120, now=time.time(), pid=os.getpid(),
+            server.exchange.account.user.lower(),
+            "elsewhere:1:x",
+            ttl_s=120,
+            now=time.time(),
+            pid=os.getpid(),
             purpose="execute another plan",
         )
         assert held is not None

@@ -104,8 +104,6 @@ SNAPSHOT: dict[str, Any] = {
 }
 
 
-
-
 @pytest.fixture
 def snapshot() -> dict[str, Any]:
     return copy.deepcopy(SNAPSHOT)

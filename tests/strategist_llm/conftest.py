@@ -53,18 +53,37 @@ def catalogue() -> dict[str, Strat]:
 
 def make_market(extra_coin: str | None = None) -> Market:
     assets = {
-        "BTC": MarketInfo(coin="BTC", market="perp", asset=0, wire_name="BTC", sz_decimals=5, max_leverage=40,
-                          mid=100_000.0, funding=0.0000125),
-        "ETH": MarketInfo(coin="ETH", market="perp", asset=1, wire_name="ETH", sz_decimals=4, max_leverage=25,
-                          mid=4_000.0, funding=-0.00001),
-        "DOGE": MarketInfo(coin="DOGE", market="perp", asset=7, wire_name="DOGE", sz_decimals=0, max_leverage=1,
-                           mid=0.2, funding=0.0),
-        "PURR/USDC": MarketInfo(coin="PURR/USDC", market="spot", asset=10000, wire_name="PURR/USDC",
-                                sz_decimals=0, mid=0.25),
+        "BTC": MarketInfo(
+            coin="BTC",
+            market="perp",
+            asset=0,
+            wire_name="BTC",
+            sz_decimals=5,
+            max_leverage=40,
+            mid=100_000.0,
+            funding=0.0000125,
+        ),
+        "ETH": MarketInfo(
+            coin="ETH",
+            market="perp",
+            asset=1,
+            wire_name="ETH",
+            sz_decimals=4,
+            max_leverage=25,
+            mid=4_000.0,
+            funding=-0.00001,
+        ),
+        "DOGE": MarketInfo(
+            coin="DOGE", market="perp", asset=7, wire_name="DOGE", sz_decimals=0, max_leverage=1, mid=0.2, funding=0.0
+        ),
+        "PURR/USDC": MarketInfo(
+            coin="PURR/USDC", market="spot", asset=10000, wire_name="PURR/USDC", sz_decimals=0, mid=0.25
+        ),
     }
     if extra_coin:
-        assets[extra_coin] = MarketInfo(coin=extra_coin, market="perp", asset=99, wire_name="X", sz_decimals=0,
-                                        max_leverage=3, mid=1.0)
+        assets[extra_coin] = MarketInfo(
+            coin=extra_coin, market="perp", asset=99, wire_name="X", sz_decimals=0, max_leverage=3, mid=1.0
+        )
     return Market(assets=assets)
 
 

@@ -96,8 +96,9 @@ def test_529_overloaded_is_retried(no_network, retry, no_sleep, catalogue, ctx):
 
 
 def test_429_rate_limit_honours_retry_after(no_network, retry, no_sleep, catalogue, ctx):
-    limited = anthropic_error(429, "rate_limit_error", "Number of request tokens has exceeded your rate limit",
-                              headers={"retry-after": "7"})
+    limited = anthropic_error(
+        429, "rate_limit_error", "Number of request tokens has exceeded your rate limit", headers={"retry-after": "7"}
+    )
     no_network.post(ANTHROPIC_URL).mock(side_effect=[limited, anthropic_submit()])
     assert strategist(retry, catalogue).decide(ctx).status == "ok"
     assert no_sleep == [7.0]

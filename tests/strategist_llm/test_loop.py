@@ -164,10 +164,22 @@ def test_valid_actions_answer(catalogue, ctx):
     actions = {
         "selected_strategy": "balanced-growth",
         "actions": [
-            {"action_type": "sell", "coin": "PURR/USDC", "market_type": "spot", "size": 40_000, "price": None,
-             "reasoning": "exit"},
-            {"action_type": "buy", "coin": "ETH", "market_type": "perp", "size": 2.5, "price": 3990.0,
-             "reasoning": "enter"},
+            {
+                "action_type": "sell",
+                "coin": "PURR/USDC",
+                "market_type": "spot",
+                "size": 40_000,
+                "price": None,
+                "reasoning": "exit",
+            },
+            {
+                "action_type": "buy",
+                "coin": "ETH",
+                "market_type": "perp",
+                "size": 2.5,
+                "price": 3990.0,
+                "reasoning": "enter",
+            },
         ],
         "reasoning": "rotate",
     }

@@ -85,8 +85,12 @@ def test_read_only_tool_call_then_submit(no_network, retry, catalogue, ctx):
         ToolSpec(
             "get_market",
             "Read one market's mid and book.",
-            {"type": "object", "properties": {"coin": {"type": "string"}}, "required": ["coin"],
-             "additionalProperties": False},
+            {
+                "type": "object",
+                "properties": {"coin": {"type": "string"}},
+                "required": ["coin"],
+                "additionalProperties": False,
+            },
             get_market,
         )
     ]
@@ -108,8 +112,9 @@ def test_read_only_tool_call_then_submit(no_network, retry, catalogue, ctx):
 
 
 def test_429_then_success_honours_retry_after(no_network, retry, no_sleep, catalogue, ctx):
-    limited = openai_error(429, "Rate limit reached for gpt-4.1-mini", "requests", "rate_limit_exceeded",
-                           headers={"retry-after": "2"})
+    limited = openai_error(
+        429, "Rate limit reached for gpt-4.1-mini", "requests", "rate_limit_exceeded", headers={"retry-after": "2"}
+    )
     route = no_network.post(OPENAI_URL).mock(side_effect=[limited, openai_submit()])
     decision = strategist(retry, catalogue).decide(ctx)
     assert decision.status == "ok"
@@ -200,8 +205,14 @@ def test_submit_actions_strict_and_validated_as_implied_target(no_network, retry
     actions = {
         "selected_strategy": "balanced-growth",
         "actions": [
-            {"action_type": "buy", "coin": "ETH", "market_type": "perp", "size": 3.75, "price": None,
-             "reasoning": "add ETH"},
+            {
+                "action_type": "buy",
+                "coin": "ETH",
+                "market_type": "perp",
+                "size": 3.75,
+                "price": None,
+                "reasoning": "add ETH",
+            },
         ],
         "reasoning": "tactical",
     }

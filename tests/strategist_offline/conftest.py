@@ -9,20 +9,32 @@ from agent.core.domain import Market, MarketInfo, PortfolioState, Position
 from agent.strategist.features import load_daily_closes
 
 
-def make_market(closes: dict[str, np.ndarray], funding: dict[str, float] | None = None,
-                spot: dict[str, str] | None = None) -> Market:
+def make_market(
+    closes: dict[str, np.ndarray], funding: dict[str, float] | None = None, spot: dict[str, str] | None = None
+) -> Market:
     """Perps for every coin in ``closes`` (mid = last close); ``spot`` adds pairs name -> base token."""
     assets: dict[str, MarketInfo] = {}
     for i, (coin, series) in enumerate(sorted(closes.items())):
         assets[coin] = MarketInfo(
-            coin=coin, market="perp", asset=i, wire_name=coin, sz_decimals=2, max_leverage=10,
-            mid=float(series[-1]), funding=(funding or {}).get(coin, 0.0000125),
+            coin=coin,
+            market="perp",
+            asset=i,
+            wire_name=coin,
+            sz_decimals=2,
+            max_leverage=10,
+            mid=float(series[-1]),
+            funding=(funding or {}).get(coin, 0.0000125),
         )
     for j, (pair, base) in enumerate(sorted((spot or {}).items())):
         coin = base[1:] if base.startswith("U") else base
         assets[pair] = MarketInfo(
-            coin=pair, market="spot", asset=10_000 + j, wire_name=f"@{j}", sz_decimals=2,
-            mid=float(closes[coin][-1]), base_token=base,
+            coin=pair,
+            market="spot",
+            asset=10_000 + j,
+            wire_name=f"@{j}",
+            sz_decimals=2,
+            mid=float(closes[coin][-1]),
+            base_token=base,
         )
     return Market(assets=assets)
 

@@ -46,8 +46,11 @@ def test_equal_weight_properties(scores, top, cap, cash) -> None:
     assert len({round(x, 12) for x in risk.values()}) <= 1  # equal
     if scores:
         assert len(risk) == max(1, math.ceil(len(scores) * top - 1e-9))
-        assert min(scores[c] for c in risk) >= max(s for c, s in scores.items() if c not in risk) if len(
-            risk) < len(scores) else True
+        assert (
+            min(scores[c] for c in risk) >= max(s for c, s in scores.items() if c not in risk)
+            if len(risk) < len(scores)
+            else True
+        )
         assert w[CASH] >= cash - 1e-9
 
 

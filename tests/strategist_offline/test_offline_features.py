@@ -86,8 +86,15 @@ def test_market_features(closes) -> None:
     funding = {"SOL": load_funding_history(HISTORY_DIR / "sol_funding_history.json")}
     f = market_features(closes, funding, latest_funding={"HYPE": 0.00002})
     assert set(f) == set(closes) | {"HYPE"}
-    assert {"vol_30d", "vol_90d", "return_30d", "price_vs_ma50", "drawdown", "max_drawdown_90d",
-            "avg_correlation"} <= set(f["BTC"])
+    assert {
+        "vol_30d",
+        "vol_90d",
+        "return_30d",
+        "price_vs_ma50",
+        "drawdown",
+        "max_drawdown_90d",
+        "avg_correlation",
+    } <= set(f["BTC"])
     assert "funding_7d_apr" in f["SOL"] and "funding_7d_apr" not in f["BTC"]
     assert set(f["HYPE"]) == {"funding_hourly", "funding_apr"}  # no history: funding only
     assert all(v["drawdown"] <= 0 for v in f.values() if "drawdown" in v)

@@ -10,8 +10,14 @@ from agent.core.errors import ConfigError
 from agent.strategist.library import REQUIRED_SECTIONS, catalogue_summary, load_strategies, parse_front_matter
 
 SHIPPED = {
-    "balanced-growth", "risk-off", "equal-weight", "score-weighted", "risk-parity", "cash-reserve",
-    "funding-harvest", "fixed-targets",
+    "balanced-growth",
+    "risk-off",
+    "equal-weight",
+    "score-weighted",
+    "risk-parity",
+    "cash-reserve",
+    "funding-harvest",
+    "fixed-targets",
 }
 
 GOOD = """---

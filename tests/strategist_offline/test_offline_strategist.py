@@ -26,15 +26,18 @@ def extend(closes: dict[str, np.ndarray], daily: float, days: int) -> dict[str, 
 
 def rich_funding(coin: str, hourly: float = 0.00005, hours: int = 24 * 10) -> list[dict]:
     t0 = 1_770_000_000_000
-    return [{"coin": coin, "fundingRate": f"{hourly:.7f}", "premium": "0.0004", "time": t0 + h * 3_600_000}
-            for h in range(hours)]
+    return [
+        {"coin": coin, "fundingRate": f"{hourly:.7f}", "premium": "0.0004", "time": t0 + h * 3_600_000}
+        for h in range(hours)
+    ]
 
 
 def decide(closes, *, market=None, state=None, funding=None, limits=None, targets=None):
     market = market or make_market(closes)
     feats = market_features(closes, funding)
-    ctx = DecisionContext(state=state or cash_state(), market=market, features=feats,
-                          limits=limits or Limits(), current_targets=targets)
+    ctx = DecisionContext(
+        state=state or cash_state(), market=market, features=feats, limits=limits or Limits(), current_targets=targets
+    )
     return OfflineStrategist(closes=closes).decide(ctx), ctx
 
 
@@ -178,8 +181,7 @@ def test_build_features_without_history_gives_funding_only(closes) -> None:
     market = make_market({"BTC": closes["BTC"]}, funding={"BTC": 0.00002})
     from agent.core.domain import Market, MarketInfo
 
-    extra = MarketInfo(coin="HYPE", market="perp", asset=99, wire_name="HYPE", sz_decimals=2, mid=30.0,
-                       funding=0.00003)
+    extra = MarketInfo(coin="HYPE", market="perp", asset=99, wire_name="HYPE", sz_decimals=2, mid=30.0, funding=0.00003)
     market = Market(assets={**market.assets, "HYPE": extra})
     f = build_features(market)
     assert set(f["HYPE"]) == {"funding_hourly", "funding_apr"}
@@ -213,8 +215,15 @@ def test_broad_rally_picks_equal_weight(closes) -> None:
 def test_regime_table(dd, ret, vol, breadth, regime) -> None:
     from agent.strategist.regime import MarketSummary
 
-    s = MarketSummary(n_assets=5, reference="BTC", ref_drawdown_90d=dd, ref_return_30d=ret,
-                      median_vol_30d=vol, median_return_30d=ret, breadth=breadth)
+    s = MarketSummary(
+        n_assets=5,
+        reference="BTC",
+        ref_drawdown_90d=dd,
+        ref_return_30d=ret,
+        median_vol_30d=vol,
+        median_return_30d=ret,
+        breadth=breadth,
+    )
     assert classify_regime(s)[0] == regime
     # Every regime has a strategy that lists it as compatible.
     assert any(regime in st.compatible_regimes for st in load_strategies().values())

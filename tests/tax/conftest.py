@@ -20,9 +20,22 @@ def ms(day: str) -> int:
 
 
 def fill(coin, side, px, sz, day, fee="0.0", fee_token="USDC", tid=0):
-    return {"coin": coin, "px": str(px), "sz": str(sz), "side": side, "time": ms(day), "startPosition": "0.0",
-            "dir": "Buy" if side == "B" else "Sell", "closedPnl": "0.0", "hash": f"0x{tid:064x}", "oid": 1000 + tid,
-            "crossed": True, "fee": fee, "tid": tid, "feeToken": fee_token}
+    return {
+        "coin": coin,
+        "px": str(px),
+        "sz": str(sz),
+        "side": side,
+        "time": ms(day),
+        "startPosition": "0.0",
+        "dir": "Buy" if side == "B" else "Sell",
+        "closedPnl": "0.0",
+        "hash": f"0x{tid:064x}",
+        "oid": 1000 + tid,
+        "crossed": True,
+        "fee": fee,
+        "tid": tid,
+        "feeToken": fee_token,
+    }
 
 
 #: UBTC: an old cheap lot (long-term by the demo's day, 2026-02-14) and a recent dear one; UETH: one old lot;

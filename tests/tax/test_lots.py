@@ -66,8 +66,11 @@ def test_a_wrong_specific_identification_is_refused(picks, why):
 
 @pytest.mark.parametrize(
     ("sold", "us", "de"),
-    [("2025-03-10T23:59", "short", "taxable"), ("2025-03-11T00:00", "long", "exempt"),
-     ("2025-03-09T12:00", "short", "taxable")],
+    [
+        ("2025-03-10T23:59", "short", "taxable"),
+        ("2025-03-11T00:00", "long", "exempt"),
+        ("2025-03-09T12:00", "short", "taxable"),
+    ],
     ids=["on-the-anniversary", "the-day-after", "the-day-before"],
 )
 def test_the_one_year_boundary_falls_the_day_after_the_anniversary(sold, us, de):
@@ -135,8 +138,7 @@ events_strategy = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(events_strategy, st.sampled_from(["fifo", "lifo", "hifo"]), st.sampled_from(["us", "de", "uk"]),
-       st.booleans())
+@given(events_strategy, st.sampled_from(["fifo", "lifo", "hifo"]), st.sampled_from(["us", "de", "uk"]), st.booleans())
 def test_quantities_conserve_and_gains_add_up(raw, method, jurisdiction, pref):
     base = t("2022-01-01")
     from datetime import timedelta

@@ -21,8 +21,9 @@ def test_lots_from_the_snapshots_fills(cli, tax_config, fills_snapshot):
 
 
 def test_report_lists_the_loss_sale_and_its_term(cli, tax_config, fills_snapshot):
-    code, out = cli("tax", "report", "--year", "2026", "--snapshot", str(fills_snapshot),
-                    "--config", str(tax_config()), "--json")
+    code, out = cli(
+        "tax", "report", "--year", "2026", "--snapshot", str(fills_snapshot), "--config", str(tax_config()), "--json"
+    )
     assert code == 0, out
     [d] = out["disposals"]
     assert (d["asset"], d["acquired"], d["sold"], d["term"]) == ("USOL", "2025-06-01", "2026-01-20", "short")
@@ -32,8 +33,9 @@ def test_report_lists_the_loss_sale_and_its_term(cli, tax_config, fills_snapshot
 
 
 def test_report_csv_has_form_8949_columns(cli, tax_config, fills_snapshot):
-    code, out = cli("tax", "report", "--year", "2026", "--csv", "--snapshot", str(fills_snapshot),
-                    "--config", str(tax_config()))
+    code, out = cli(
+        "tax", "report", "--year", "2026", "--csv", "--snapshot", str(fills_snapshot), "--config", str(tax_config())
+    )
     assert code == 0, out
     lines = out.strip().splitlines()
     assert lines[0].startswith("(a) Description of property,(b) Date acquired,(c) Date sold")
@@ -41,8 +43,19 @@ def test_report_csv_has_form_8949_columns(cli, tax_config, fills_snapshot):
 
 
 def test_de_report_is_taxable_under_a_year(cli, tax_config, fills_snapshot):
-    code, out = cli("tax", "report", "--year", "2026", "--jurisdiction", "de", "--snapshot", str(fills_snapshot),
-                    "--config", str(tax_config()), "--json")
+    code, out = cli(
+        "tax",
+        "report",
+        "--year",
+        "2026",
+        "--jurisdiction",
+        "de",
+        "--snapshot",
+        str(fills_snapshot),
+        "--config",
+        str(tax_config()),
+        "--json",
+    )
     assert code == 0, out
     assert out["disposals"][0]["term"] == "taxable"
     assert out["de_taxable_usd"] == 0.0  # a loss is under the yearly limit
@@ -60,8 +73,9 @@ def test_bad_report_arguments_exit_2(cli, tax_config, fills_snapshot, args, why)
 
 
 def test_an_unknown_lot_selection_in_the_config_exits_2(cli, tax_config, fills_snapshot):
-    code, out = cli("tax", "lots", "--snapshot", str(fills_snapshot), "--config",
-                    str(tax_config('lot_selection = "fofi"')))
+    code, out = cli(
+        "tax", "lots", "--snapshot", str(fills_snapshot), "--config", str(tax_config('lot_selection = "fofi"'))
+    )
     assert code == 2
     assert "lot_selection" in out
 
@@ -77,8 +91,10 @@ def test_import_adds_a_basis_and_refuses_a_bad_file_whole(cli, tax_config, tmp_p
     code, lots = cli("tax", "lots", "--config", str(cfg), "--json")
     assert code == 0, lots
     imported = [r for r in lots["lots"] if r["source"] == "import"]
-    assert {(r["asset"], r["quantity"], r["cost_usd"]) for r in imported} == {("UBTC", 0.5, 11000.0),
-                                                                              ("UETH", 2.0, 3600.0)}
+    assert {(r["asset"], r["quantity"], r["cost_usd"]) for r in imported} == {
+        ("UBTC", 0.5, 11000.0),
+        ("UETH", 2.0, 3600.0),
+    }
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,23 @@ from agent.core.domain import Market, MarketInfo, PortfolioState, Position
 
 
 def world() -> tuple[PortfolioState, Market]:
-    market = Market(assets={
-        "AAA/USDC": MarketInfo(coin="AAA/USDC", market="spot", asset=10001, wire_name="@1", sz_decimals=2, mid=100.0,
-                               base_token="AAA"),
-        "BBB/USDC": MarketInfo(coin="BBB/USDC", market="spot", asset=10002, wire_name="@2", sz_decimals=2, mid=100.0,
-                               base_token="BBB"),
-    })
-    state = PortfolioState(usdc_spot_total=4_000.0, positions={
-        "AAA/USDC": Position(coin="AAA/USDC", market="spot", size=30.0),
-        "BBB/USDC": Position(coin="BBB/USDC", market="spot", size=30.0),
-    })
+    market = Market(
+        assets={
+            "AAA/USDC": MarketInfo(
+                coin="AAA/USDC", market="spot", asset=10001, wire_name="@1", sz_decimals=2, mid=100.0, base_token="AAA"
+            ),
+            "BBB/USDC": MarketInfo(
+                coin="BBB/USDC", market="spot", asset=10002, wire_name="@2", sz_decimals=2, mid=100.0, base_token="BBB"
+            ),
+        }
+    )
+    state = PortfolioState(
+        usdc_spot_total=4_000.0,
+        positions={
+            "AAA/USDC": Position(coin="AAA/USDC", market="spot", size=30.0),
+            "BBB/USDC": Position(coin="BBB/USDC", market="spot", size=30.0),
+        },
+    )
     return state, market
 
 

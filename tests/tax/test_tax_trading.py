@@ -78,8 +78,9 @@ def test_wash_sale_blocking_holds_the_buy_back_and_says_why(cli, tmp_path):
 
 
 def test_harvesting_proposes_the_losing_lots_and_what_they_save(cli, tax_config):
-    cfg = tax_config("harvest = true\nharvest_min_loss_usd = 500\nlong_term_rate = 0.15\nshort_term_rate = 0.35",
-                     targets=TARGETS)
+    cfg = tax_config(
+        "harvest = true\nharvest_min_loss_usd = 500\nlong_term_rate = 0.15\nshort_term_rate = 0.35", targets=TARGETS
+    )
     code, plan = cli("preview", "--config", str(cfg), "--json")
     assert code == 0, plan
     [cand] = plan["tax"]["harvest"]
@@ -92,8 +93,10 @@ def test_harvesting_proposes_the_losing_lots_and_what_they_save(cli, tax_config)
 
 def test_with_tax_off_the_plan_is_unchanged(cli, tmp_path, fills_snapshot):
     cfg = tmp_path / "off.toml"
-    cfg.write_text(f'network = "local"\ndb = "{made_db(tmp_path / "o.db")}"\nlocal_snapshot = "{fills_snapshot}"\n'
-                   f"[targets]\n{TARGETS}\n")
+    cfg.write_text(
+        f'network = "local"\ndb = "{made_db(tmp_path / "o.db")}"\nlocal_snapshot = "{fills_snapshot}"\n'
+        f"[targets]\n{TARGETS}\n"
+    )
     code, plan = cli("preview", "--config", str(cfg), "--json")
     assert code == 0, plan
     assert plan["tax"] is None

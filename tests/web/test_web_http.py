@@ -88,7 +88,10 @@ def test_the_console_script_prints_the_advisor_address_and_serves_it_until_sigte
     cfg = write_config(tmp_path)
     proc = subprocess.Popen(
         [str(SCRIPT), "web", "--port", "0", "--config", str(cfg)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
     )
     try:
         line = proc.stdout.readline()

@@ -61,11 +61,21 @@ class BinanceExchange:
         if venue not in ("binance", "binanceus"):
             raise ExchangeError(f"unknown Binance venue {venue!r}")
         cls = getattr(ccxt, venue)
-        self.ex: Any = cls({
-            "apiKey": api_key, "secret": secret, "enableRateLimit": True, "timeout": int(timeout_s * 1000),
-            "options": {"fetchMarkets": ["spot"], "fetchCurrencies": False, "fetchMargins": False,
-                        "defaultType": "spot", "recvWindow": RECV_WINDOW_MS},
-        })
+        self.ex: Any = cls(
+            {
+                "apiKey": api_key,
+                "secret": secret,
+                "enableRateLimit": True,
+                "timeout": int(timeout_s * 1000),
+                "options": {
+                    "fetchMarkets": ["spot"],
+                    "fetchCurrencies": False,
+                    "fetchMargins": False,
+                    "defaultType": "spot",
+                    "recvWindow": RECV_WINDOW_MS,
+                },
+            }
+        )
         if testnet:
             self.ex.set_sandbox_mode(True)
         if url:
@@ -112,8 +122,11 @@ class BinanceExchange:
         return self._markets
 
     def _trading_markets(self) -> dict[str, Any]:
-        return {s: m for s, m in self.markets().items() if m.get("spot") and m["quote"] == self.quote
-                and m.get("active", True) is not False}
+        return {
+            s: m
+            for s, m in self.markets().items()
+            if m.get("spot") and m["quote"] == self.quote and m.get("active", True) is not False
+        }
 
     def account_raw(self) -> dict[str, Any]:
         raw = dict(self._call(self.ex.private_get_account))
@@ -143,10 +156,17 @@ class BinanceExchange:
                 cash_total += free + locked
                 cash_hold += locked
             elif asset in by_base:
-                positions[by_base[asset]] = Position(coin=by_base[asset], market="spot", size=free + locked,
-                                                     hold=locked)
-        return PortfolioState(user=self.user, abstraction="disabled", usdc_spot_total=cash_total,
-                              usdc_spot_hold=cash_hold, positions=positions, timestamp=datetime.now(UTC))
+                positions[by_base[asset]] = Position(
+                    coin=by_base[asset], market="spot", size=free + locked, hold=locked
+                )
+        return PortfolioState(
+            user=self.user,
+            abstraction="disabled",
+            usdc_spot_total=cash_total,
+            usdc_spot_hold=cash_hold,
+            positions=positions,
+            timestamp=datetime.now(UTC),
+        )
 
     def market(self, books: Collection[str] | None = None, *, with_ctxs: bool = False) -> Market:
         markets = self._trading_markets()
@@ -161,12 +181,22 @@ class BinanceExchange:
             book = None
             if books and sym in books:
                 ob = self._call(self.ex.fetch_order_book, sym, 100)
-                book = L2Book(bids=tuple(BookLevel(px=p, sz=q) for p, q, *_ in ob["bids"]),
-                              asks=tuple(BookLevel(px=p, sz=q) for p, q, *_ in ob["asks"]))
+                book = L2Book(
+                    bids=tuple(BookLevel(px=p, sz=q) for p, q, *_ in ob["bids"]),
+                    asks=tuple(BookLevel(px=p, sz=q) for p, q, *_ in ob["asks"]),
+                )
             step = float(m["precision"]["amount"] or 1e-8)
-            assets[sym] = MarketInfo(coin=sym, market="spot", asset=SPOT_ASSET_OFFSET + i, wire_name=m["id"],
-                                     sz_decimals=_decimals(step), mid=mid, book=book, base_token=m["base"],
-                                     fee_scale=self.taker_rate / SPOT_TAKER_REFERENCE)
+            assets[sym] = MarketInfo(
+                coin=sym,
+                market="spot",
+                asset=SPOT_ASSET_OFFSET + i,
+                wire_name=m["id"],
+                sz_decimals=_decimals(step),
+                mid=mid,
+                book=book,
+                base_token=m["base"],
+                fee_scale=self.taker_rate / SPOT_TAKER_REFERENCE,
+            )
         return Market(assets=assets, timestamp=datetime.now(UTC))
 
     def _symbol_of(self, cloid: str, coin: str | None = None) -> list[str]:
@@ -204,8 +234,15 @@ class BinanceExchange:
         else:
             status = "rejected"
         avg = o.get("average")
-        return OrderResult(cloid=cloid, status=status, oid=int(o["id"]) if o.get("id") else None, filled_sz=filled,
-                           avg_px=float(avg) if avg else None, requested_sz=amount or None, raw_status=str(raw))
+        return OrderResult(
+            cloid=cloid,
+            status=status,
+            oid=int(o["id"]) if o.get("id") else None,
+            filled_sz=filled,
+            avg_px=float(avg) if avg else None,
+            requested_sz=amount or None,
+            raw_status=str(raw),
+        )
 
     def fills_since(self, ms: int, end_ms: int | None = None) -> list[Fill]:
         out: list[Fill] = []
@@ -214,19 +251,37 @@ class BinanceExchange:
                 if end_ms is not None and t["timestamp"] > end_ms:
                     continue
                 fee = t.get("fee") or {}
-                out.append(Fill(coin=m["id"], px=float(t["price"]), sz=float(t["amount"]),
-                                side="B" if t["side"] == "buy" else "A", time=int(t["timestamp"]),
-                                fee=float(fee.get("cost") or 0.0), fee_token=str(fee.get("currency") or self.quote),
-                                oid=int(t["order"]) if t.get("order") else None, tid=str(t["id"]),
-                                raw=t.get("info")))
+                out.append(
+                    Fill(
+                        coin=m["id"],
+                        px=float(t["price"]),
+                        sz=float(t["amount"]),
+                        side="B" if t["side"] == "buy" else "A",
+                        time=int(t["timestamp"]),
+                        fee=float(fee.get("cost") or 0.0),
+                        fee_token=str(fee.get("currency") or self.quote),
+                        oid=int(t["order"]) if t.get("order") else None,
+                        tid=str(t["id"]),
+                        raw=t.get("info"),
+                    )
+                )
         return sorted(out, key=lambda f: f.time)
 
     def open_orders(self) -> list[OpenOrder]:
         raw = self._call(self.ex.private_get_openorders)
-        return [OpenOrder(coin=self._ccxt_symbol(o["symbol"]), oid=int(o["orderId"]),
-                          cloid=o.get("clientOrderId"), side="B" if o["side"] == "BUY" else "A",
-                          limit_px=float(o["price"]), sz=float(o["origQty"]) - float(o["executedQty"]),
-                          orig_sz=float(o["origQty"]), timestamp=int(o.get("time") or 0)) for o in raw]
+        return [
+            OpenOrder(
+                coin=self._ccxt_symbol(o["symbol"]),
+                oid=int(o["orderId"]),
+                cloid=o.get("clientOrderId"),
+                side="B" if o["side"] == "BUY" else "A",
+                limit_px=float(o["price"]),
+                sz=float(o["origQty"]) - float(o["executedQty"]),
+                orig_sz=float(o["origQty"]),
+                timestamp=int(o.get("time") or 0),
+            )
+            for o in raw
+        ]
 
     def _ccxt_symbol(self, market_id: str) -> str:
         for sym, m in self.markets().items():
@@ -254,8 +309,11 @@ class BinanceExchange:
                 results.append(OrderResult(cloid=intent.cloid, status="rejected", error=f"unknown market {sym}"))
                 continue
             qty, px = self._grid(sym, intent.size, intent.limit_px, intent.is_buy)
-            params: dict[str, Any] = {"timeInForce": "IOC" if intent.tif == "Ioc" else "GTC",
-                                      "newClientOrderId": intent.cloid, "newOrderRespType": "FULL"}
+            params: dict[str, Any] = {
+                "timeInForce": "IOC" if intent.tif == "Ioc" else "GTC",
+                "newClientOrderId": intent.cloid,
+                "newOrderRespType": "FULL",
+            }
             if intent.expires_after_ms is not None:
                 params["timestamp"] = intent.expires_after_ms - RECV_WINDOW_MS
                 params["recvWindow"] = RECV_WINDOW_MS
@@ -272,8 +330,9 @@ class BinanceExchange:
                 results.append(OrderResult(cloid=intent.cloid, status="rejected", error=str(e)[:200]))
                 continue
             except (ccxt.NetworkError, ccxt.RateLimitExceeded, ccxt.DDoSProtection, ccxt.ExchangeNotAvailable) as e:
-                raise OrderOutcomeUnknown(f"{self.venue} order {intent.cloid}: no answer ({type(e).__name__})") \
-                    from None
+                raise OrderOutcomeUnknown(
+                    f"{self.venue} order {intent.cloid}: no answer ({type(e).__name__})"
+                ) from None
             except ccxt.BaseError as e:
                 raise OrderOutcomeUnknown(f"{self.venue} order {intent.cloid}: {str(e)[:160]}") from None
             results.append(self._result(intent.cloid, o))

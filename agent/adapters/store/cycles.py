@@ -96,7 +96,6 @@ class Cycles:
                 filled += 1
         return filled
 
-
     def missing_returns(self, started_before: str) -> list[dict[str, Any]]:
         """Cycles started before ``started_before`` whose realised return is still empty (oldest first)."""
         return self.store.query(

@@ -104,4 +104,3 @@ def _lease(row: dict[str, Any]) -> Lease:
         expires_at=float(row["expires_at"]),
         fence=int(row["fence"]),
     )
-

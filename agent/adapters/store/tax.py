@@ -42,8 +42,18 @@ class TaxRecords:
                 cur = c.execute(
                     "INSERT OR IGNORE INTO tax_events (account, id, kind, asset, time, quantity, usd, source, cloid,"
                     " raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (e.account, e.id, e.kind, e.asset, e.time, e.quantity, e.usd, e.source, e.cloid,
-                     dumps(e.raw) if e.raw is not None else None),
+                    (
+                        e.account,
+                        e.id,
+                        e.kind,
+                        e.asset,
+                        e.time,
+                        e.quantity,
+                        e.usd,
+                        e.source,
+                        e.cloid,
+                        dumps(e.raw) if e.raw is not None else None,
+                    ),
                 )
                 new += cur.rowcount
         return new
@@ -55,8 +65,18 @@ class TaxRecords:
             (account, *kinds),
         )
         return [
-            TaxEvent(r["account"], r["id"], r["kind"], r["asset"], r["time"], r["quantity"], r["usd"], r["source"],
-                     r["cloid"], json.loads(r["raw"]) if r["raw"] else None)
+            TaxEvent(
+                r["account"],
+                r["id"],
+                r["kind"],
+                r["asset"],
+                r["time"],
+                r["quantity"],
+                r["usd"],
+                r["source"],
+                r["cloid"],
+                json.loads(r["raw"]) if r["raw"] else None,
+            )
             for r in rows
         ]
 

@@ -18,6 +18,7 @@ from agent.interfaces.render import console
 if TYPE_CHECKING:  # the commands import what they run, so `--help` stays fast
     from agent.services.evidence.backtest import BacktestResult
 
+
 @contextmanager
 def progress_bars(as_json: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
     """rich progress on stderr (a terminal only): one bar per policy, advanced once per simulated day."""

@@ -38,10 +38,17 @@ def tax_lots(
 
     def human() -> None:
         rows = [
-            [r["asset"], r["lot"], r["acquired"][:10], f"{r['quantity']:.8g}", f"${r['cost_usd']:,.2f}",
-             "n/a" if r["value_usd"] is None else f"${r['value_usd']:,.2f}",
-             "n/a" if r["unrealised_usd"] is None else f"${r['unrealised_usd']:+,.2f}", r["term_now"],
-             "" if r["days_to_long_term"] is None else str(r["days_to_long_term"])]
+            [
+                r["asset"],
+                r["lot"],
+                r["acquired"][:10],
+                f"{r['quantity']:.8g}",
+                f"${r['cost_usd']:,.2f}",
+                "n/a" if r["value_usd"] is None else f"${r['value_usd']:,.2f}",
+                "n/a" if r["unrealised_usd"] is None else f"${r['unrealised_usd']:+,.2f}",
+                r["term_now"],
+                "" if r["days_to_long_term"] is None else str(r["days_to_long_term"]),
+            ]
             for r in report["lots"]
         ]
         render.table(
@@ -50,9 +57,7 @@ def tax_lots(
             rows,
             right=["quantity", "basis", "value", "unrealised", "days to long"],
         )
-        console.print(
-            f"Basis ${report['cost_usd']:,.2f}; unrealised ${report['unrealised_usd']:+,.2f}", markup=False
-        )
+        console.print(f"Basis ${report['cost_usd']:,.2f}; unrealised ${report['unrealised_usd']:+,.2f}", markup=False)
 
     emit(as_json, report, human)
 
@@ -80,8 +85,16 @@ def tax_report(
 
     def human() -> None:
         rows = [
-            [d["asset"], d["acquired"], d["sold"], f"{d['quantity']:.8g}", f"${d['proceeds_usd']:,.2f}",
-             f"${d['cost_usd']:,.2f}", f"${d['gain_usd']:+,.2f}", d["term"]]
+            [
+                d["asset"],
+                d["acquired"],
+                d["sold"],
+                f"{d['quantity']:.8g}",
+                f"${d['proceeds_usd']:,.2f}",
+                f"${d['cost_usd']:,.2f}",
+                f"${d['gain_usd']:+,.2f}",
+                d["term"],
+            ]
             for d in report["disposals"]
         ]
         render.table(
@@ -91,22 +104,28 @@ def tax_report(
             right=["quantity", "proceeds", "cost", "gain"],
         )
         t = report["totals"]
-        terms = ", ".join(f"{k.removesuffix('_gain_usd')} ${v:+,.2f}" for k, v in t.items()
-                          if k.endswith("_gain_usd") and k != "gain_usd")
+        terms = ", ".join(
+            f"{k.removesuffix('_gain_usd')} ${v:+,.2f}"
+            for k, v in t.items()
+            if k.endswith("_gain_usd") and k != "gain_usd"
+        )
         console.print(
             f"Proceeds ${t.get('proceeds_usd', 0):,.2f} · cost ${t.get('cost_usd', 0):,.2f} · "
             f"gain ${t.get('gain_usd', 0):+,.2f}" + (f" ({terms})" if terms else ""),
             markup=False,
         )
         if "de_taxable_usd" in report:
-            console.print(f"Taxable after the ${report['de_exemption_limit']:,.0f} limit: "
-                          f"${report['de_taxable_usd']:,.2f}", markup=False)
+            console.print(
+                f"Taxable after the ${report['de_exemption_limit']:,.0f} limit: ${report['de_taxable_usd']:,.2f}",
+                markup=False,
+            )
         perp = report["perp_realised_pnl_usd"]
         if perp:
             console.print("Perp realised PnL: " + ", ".join(f"{c} ${v:+,.2f}" for c, v in perp.items()), markup=False)
         if report["funding_usd"]:
-            console.print("Funding: " + ", ".join(f"{c} ${v:+,.2f}" for c, v in report["funding_usd"].items()),
-                          markup=False)
+            console.print(
+                "Funding: " + ", ".join(f"{c} ${v:+,.2f}" for c, v in report["funding_usd"].items()), markup=False
+            )
 
     emit(as_json, report, human)
 
@@ -124,7 +143,11 @@ def tax_import(
 
     with runtime(config) as svc:
         result = import_basis(svc.for_account(account), file)
-    emit(as_json, result, lambda: console.print(
-        f"Imported {result['imported']} of {result['rows']} rows ({result['already_there']} already there).",
-        markup=False,
-    ))
+    emit(
+        as_json,
+        result,
+        lambda: console.print(
+            f"Imported {result['imported']} of {result['rows']} rows ({result['already_there']} already there).",
+            markup=False,
+        ),
+    )

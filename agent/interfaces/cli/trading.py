@@ -354,13 +354,29 @@ def _status_all(config: Path | None, as_json: bool) -> None:
 
     def human() -> None:
         accounts = [a["name"] for a in s["accounts"]]
-        rows = [[a["asset"], f"{a['weight']:.1%}", render.money(a["value_usd"]),
-                 *[render.money(a["accounts"].get(n, 0.0)) for n in accounts]] for a in s["assets"]]
-        rows.append(["cash", f"{s['cash_weight']:.1%}", render.money(s["cash_usd"]),
-                     *[render.money(a["cash_usd"]) for a in s["accounts"]]])
-        render.table(f"All accounts: {render.money(s['total_equity_usd'])}",
-                     ["asset", "weight", "value", *[f"{a['name']} ({a['venue']})" for a in s["accounts"]]], rows,
-                     right=["weight", "value", *[f"{a['name']} ({a['venue']})" for a in s["accounts"]]])
+        rows = [
+            [
+                a["asset"],
+                f"{a['weight']:.1%}",
+                render.money(a["value_usd"]),
+                *[render.money(a["accounts"].get(n, 0.0)) for n in accounts],
+            ]
+            for a in s["assets"]
+        ]
+        rows.append(
+            [
+                "cash",
+                f"{s['cash_weight']:.1%}",
+                render.money(s["cash_usd"]),
+                *[render.money(a["cash_usd"]) for a in s["accounts"]],
+            ]
+        )
+        render.table(
+            f"All accounts: {render.money(s['total_equity_usd'])}",
+            ["asset", "weight", "value", *[f"{a['name']} ({a['venue']})" for a in s["accounts"]]],
+            rows,
+            right=["weight", "value", *[f"{a['name']} ({a['venue']})" for a in s["accounts"]]],
+        )
 
     emit(as_json, s, human)
 
@@ -372,8 +388,11 @@ def _preview_all(config: Path | None, target: Path | None, as_json: bool) -> Non
         raise errors.ValidationError("preview --all needs --target FILE (weights by underlying: BTC, ETH, …)")
     with runtime(config) as svc:
         out = preview_across(svc, read_target(target), source="cli")
-    public = {"targets": out["targets"], "unreachable": out["unreachable"],
-              "plans": {n: p.to_public() for n, p in out["plans"].items()}}
+    public = {
+        "targets": out["targets"],
+        "unreachable": out["unreachable"],
+        "plans": {n: p.to_public() for n, p in out["plans"].items()},
+    }
 
     def human() -> None:
         for name, p in out["plans"].items():
@@ -388,4 +407,3 @@ def _preview_all(config: Path | None, target: Path | None, as_json: bool) -> Non
             console.print(f"unreachable: {line}", markup=False)
 
     emit(as_json, public, human)
-

@@ -195,10 +195,18 @@ def tax_panel(plan: RebalancingPlan | None) -> dict[str, Any] | None:
         "heading": f"{t['jurisdiction'].upper()}, {t['method']}",
         "gain": money(t["gain_usd"]),
         "by_term": [(k, money(v)) for k, v in sorted(t["by_term"].items())],
-        "sells": [(s["asset"], f"{s['quantity']:g}", money(s["gain_usd"]),
-                   ", ".join(f"{k} {money(v)}" for k, v in sorted(s["by_term"].items())), len(s["lots"]))
-                  for s in t["sells"]],
-        "harvest": [(h["coin"], f"{h['quantity']:g}", money(h["unrealised_loss_usd"]), h["term"], money(h["saves_usd"]))
-                    for h in t.get("harvest") or []],
+        "sells": [
+            (
+                s["asset"],
+                f"{s['quantity']:g}",
+                money(s["gain_usd"]),
+                ", ".join(f"{k} {money(v)}" for k, v in sorted(s["by_term"].items())),
+                len(s["lots"]),
+            )
+            for s in t["sells"]
+        ],
+        "harvest": [
+            (h["coin"], f"{h['quantity']:g}", money(h["unrealised_loss_usd"]), h["term"], money(h["saves_usd"]))
+            for h in t.get("harvest") or []
+        ],
     }
-

@@ -60,10 +60,20 @@ class BacktestResult:
             out.append({"spec": r.spec, "metrics": _finite(m)})
         return {
             "policies": out,
-            "window": {"start": d0.isoformat(), "end": d1.isoformat(), "days": len(self.runs[0].dates),
-                       "coins": self.coins, "target": self.targets, "equity": self.equity},
-            "costs": {"fee_bps": self.costs.fee_bps, "half_spread_bps": self.costs.half_spread_bps,
-                      "impact_k": self.costs.impact_k, "min_trade_usd": self.costs.min_trade_usd},
+            "window": {
+                "start": d0.isoformat(),
+                "end": d1.isoformat(),
+                "days": len(self.runs[0].dates),
+                "coins": self.coins,
+                "target": self.targets,
+                "equity": self.equity,
+            },
+            "costs": {
+                "fee_bps": self.costs.fee_bps,
+                "half_spread_bps": self.costs.half_spread_bps,
+                "impact_k": self.costs.impact_k,
+                "min_trade_usd": self.costs.min_trade_usd,
+            },
             **({"match_drift": self.match} if self.match else {}),
         }
 
@@ -125,8 +135,12 @@ def run_backtest(
             runs.append(ref)
         run, aversion = _match(sim, target, ref.metrics()["mean_drift"], match_drift, progress)
         runs.append(run)
-        match = {"policy": match_drift, "mean_drift": ref.metrics()["mean_drift"], "drift_aversion": aversion,
-                 "spec": run.spec}
+        match = {
+            "policy": match_drift,
+            "mean_drift": ref.metrics()["mean_drift"],
+            "drift_aversion": aversion,
+            "spec": run.spec,
+        }
     return BacktestResult(runs, list(prices.coins), sim.costs, sim.equity0, match, dict(target.allocations))
 
 

@@ -43,19 +43,28 @@ def _key(svc: Services, ex: Any) -> list[Check]:
         out.append(Check("key", False, "the API key cannot trade spot", "enable Spot & Margin Trading for the key"))
     elif r.get("enableWithdrawals"):
         allowed = svc.settings.exchange.allow_withdrawal_keys
-        out.append(Check(
-            "key", False,
-            "the API key can withdraw" + ("; allowed by [exchange] allow_withdrawal_keys" if allowed else
-                                          "; autonomy auto is refused on it"),
-            "disable withdrawals for this key on Binance (a rebalancer never withdraws)",
-        ))
+        out.append(
+            Check(
+                "key",
+                False,
+                "the API key can withdraw"
+                + ("; allowed by [exchange] allow_withdrawal_keys" if allowed else "; autonomy auto is refused on it"),
+                "disable withdrawals for this key on Binance (a rebalancer never withdraws)",
+            )
+        )
     else:
         out.append(Check("key", True, "trades spot; cannot withdraw"))
     if r.get("ipRestrict"):
         out.append(Check("ip_restriction", True, "the key is bound to IP addresses"))
     else:
-        out.append(Check("ip_restriction", False, "the key works from any IP address",
-                         "restrict the key to this machine's IP on Binance"))
+        out.append(
+            Check(
+                "ip_restriction",
+                False,
+                "the key works from any IP address",
+                "restrict the key to this machine's IP on Binance",
+            )
+        )
     return out
 
 

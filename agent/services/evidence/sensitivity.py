@@ -69,8 +69,9 @@ def of_plan(svc: Services, plan: RebalancingPlan, market: Market, days: int) -> 
         "history_source": hist.source,
         "as_of": hist.as_of.isoformat() if hist.as_of else None,
         "source": hist.source,
-        "assets": [{"coin": r.coin, "current_weight": r.current_weight, "target_weight": r.target_weight}
-                   for r in used],
+        "assets": [
+            {"coin": r.coin, "current_weight": r.current_weight, "target_weight": r.target_weight} for r in used
+        ],
         "left_out": left_out,
         "plan_id": plan.plan_id,
         "target_source": plan.target_source,

@@ -49,8 +49,9 @@ def _book(svc: Services, jurisdiction: core.Jurisdiction) -> core.Book:
     cfg = svc.settings.tax
     lots.sync(svc)
     method = "fifo" if (jurisdiction == "de" and cfg.lot_selection is None) or cfg.method == "spec" else cfg.method
-    return core.run(lots.lot_events(svc), method=method, jurisdiction=jurisdiction,
-                    long_term_preference=cfg.long_term_preference)
+    return core.run(
+        lots.lot_events(svc), method=method, jurisdiction=jurisdiction, long_term_preference=cfg.long_term_preference
+    )
 
 
 def tax_lots(svc: Services, *, jurisdiction: str | None = None) -> dict[str, Any]:
@@ -64,19 +65,21 @@ def tax_lots(svc: Services, *, jurisdiction: str | None = None) -> dict[str, Any
     for lot in the_book.open_lots():
         mid = mids.get(lot.asset)
         value = mid * lot.remaining if mid is not None else None
-        rows.append({
-            "asset": lot.asset,
-            "lot": lot.id,
-            "acquired": lot.acquired.isoformat(),
-            "source": lot.source,
-            "quantity": lot.remaining,
-            "cost_usd": round(lot.remaining_cost, 2),
-            "unit_cost_usd": lot.unit_cost,
-            "value_usd": round(value, 2) if value is not None else None,
-            "unrealised_usd": round(value - lot.remaining_cost, 2) if value is not None else None,
-            "term_now": "pool" if j == "uk" else core.term_of(lot.acquired, now, j),
-            "days_to_long_term": None if j == "uk" else core.days_to_long_term(lot.acquired, now),
-        })
+        rows.append(
+            {
+                "asset": lot.asset,
+                "lot": lot.id,
+                "acquired": lot.acquired.isoformat(),
+                "source": lot.source,
+                "quantity": lot.remaining,
+                "cost_usd": round(lot.remaining_cost, 2),
+                "unit_cost_usd": lot.unit_cost,
+                "value_usd": round(value, 2) if value is not None else None,
+                "unrealised_usd": round(value - lot.remaining_cost, 2) if value is not None else None,
+                "term_now": "pool" if j == "uk" else core.term_of(lot.acquired, now, j),
+                "days_to_long_term": None if j == "uk" else core.days_to_long_term(lot.acquired, now),
+            }
+        )
     return {
         "account": svc.account,
         "jurisdiction": j,
@@ -97,9 +100,15 @@ def tax_report(svc: Services, year: int, *, jurisdiction: str | None = None) -> 
     rows = [m for m in the_book.matches if m.sold.year == year]
     disposals = [
         {
-            "asset": m.asset, "lot": m.lot_id, "acquired": m.acquired.date().isoformat(),
-            "sold": m.sold.date().isoformat(), "quantity": m.quantity, "proceeds_usd": round(m.proceeds_usd, 2),
-            "cost_usd": round(m.cost_usd, 2), "gain_usd": round(m.gain_usd, 2), "term": m.term,
+            "asset": m.asset,
+            "lot": m.lot_id,
+            "acquired": m.acquired.date().isoformat(),
+            "sold": m.sold.date().isoformat(),
+            "quantity": m.quantity,
+            "proceeds_usd": round(m.proceeds_usd, 2),
+            "cost_usd": round(m.cost_usd, 2),
+            "gain_usd": round(m.gain_usd, 2),
+            "term": m.term,
         }
         for m in sorted(rows, key=lambda m: (m.sold, m.asset, m.acquired))
     ]
@@ -143,8 +152,19 @@ def form_8949_csv(report: dict[str, Any]) -> str:
     w.writerow(FORM_8949)
     for d in report["disposals"]:
         part = "II" if d["term"] in ("long", "exempt") else "I"
-        w.writerow([f"{d['quantity']:.8g} {d['asset']}", d["acquired"], d["sold"], f"{d['proceeds_usd']:.2f}",
-                    f"{d['cost_usd']:.2f}", "", "", f"{d['gain_usd']:.2f}", part])
+        w.writerow(
+            [
+                f"{d['quantity']:.8g} {d['asset']}",
+                d["acquired"],
+                d["sold"],
+                f"{d['proceeds_usd']:.2f}",
+                f"{d['cost_usd']:.2f}",
+                "",
+                "",
+                f"{d['gain_usd']:.2f}",
+                part,
+            ]
+        )
     return buf.getvalue()
 
 
@@ -186,8 +206,7 @@ def import_basis(svc: Services, path: Path) -> dict[str, Any]:
             raise ValidationError(f"{path}:{line}: cost must not be negative, got {raw_cost}")
         key = hashlib.sha256(f"{line}|{raw_date}|{asset}|{raw_q}|{raw_cost}".encode()).hexdigest()[:16]
         at = datetime(when.year, when.month, when.day, tzinfo=UTC).isoformat(timespec="milliseconds")
-        events.append(TaxEvent(svc.account, f"import:{key}", "acquisition", asset.split("/")[0], at, q, cost,
-                               "import"))
+        events.append(TaxEvent(svc.account, f"import:{key}", "acquisition", asset.split("/")[0], at, q, cost, "import"))
     if not events:
         raise ValidationError(f"{path}: no rows to import")
     added = svc.store.tax.add_events(events)

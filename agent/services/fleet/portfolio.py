@@ -88,9 +88,12 @@ def across(svc: Services) -> dict[str, Any]:
             per[asset][v.name] = usd
     cash = sum(v.cash for v in views)
     assets = [
-        {"asset": a, "value_usd": round(sum(parts.values()), 2),
-         "weight": sum(parts.values()) / total if total else 0.0,
-         "accounts": {k: round(x, 2) for k, x in parts.items()}}
+        {
+            "asset": a,
+            "value_usd": round(sum(parts.values()), 2),
+            "weight": sum(parts.values()) / total if total else 0.0,
+            "accounts": {k: round(x, 2) for k, x in parts.items()},
+        }
         for a, parts in sorted(per.items(), key=lambda kv: -abs(sum(kv[1].values())))
     ]
     return {
@@ -98,8 +101,10 @@ def across(svc: Services) -> dict[str, Any]:
         "cash_usd": round(cash, 2),
         "cash_weight": cash / total if total else 0.0,
         "assets": assets,
-        "accounts": [{"name": v.name, "venue": v.venue, "equity_usd": round(v.equity, 2), "cash_usd": round(v.cash, 2)}
-                     for v in views],
+        "accounts": [
+            {"name": v.name, "venue": v.venue, "equity_usd": round(v.equity, 2), "cash_usd": round(v.cash, 2)}
+            for v in views
+        ],
     }
 
 
@@ -130,8 +135,10 @@ def split(views: list[AccountView], target: TargetAllocation) -> tuple[dict[str,
             usd[v.name][asset] += add
             need -= add
         if abs(need) > 0.01:
-            unreachable.append(f"{asset}: ${abs(need):,.2f} of the target cannot be reached without moving money "
-                               "between venues (no account with room can trade it)")
+            unreachable.append(
+                f"{asset}: ${abs(need):,.2f} of the target cannot be reached without moving money "
+                "between venues (no account with room can trade it)"
+            )
     out = {}
     for v in views:
         weights = {names[(v.name, a)]: x / v.equity for a, x in usd[v.name].items() if v.equity > 0}
@@ -146,7 +153,10 @@ def preview_across(svc: Services, target: TargetAllocation, *, source: str = "cl
     targets, unreachable = split(views, target)
     plans: dict[str, RebalancingPlan] = {}
     for v in views:
-        t = TargetAllocation(allocations=targets[v.name], strategy_id=target.strategy_id,
-                             reasoning=f"share of a portfolio-wide target ({v.venue})")
+        t = TargetAllocation(
+            allocations=targets[v.name],
+            strategy_id=target.strategy_id,
+            reasoning=f"share of a portfolio-wide target ({v.venue})",
+        )
         plans[v.name] = svc.for_account(v.name).preview(t, source=source, state=v.state, market=v.market)
     return {"targets": targets, "unreachable": unreachable, "plans": plans}

@@ -35,9 +35,15 @@ def correlation_of(svc: Services, state: PortfolioState, market: Market) -> dict
     hist = daily_history(svc, coins, window, market) if coins else None
     table = hist.table if hist else None
     if table is None or len(table.dates) < 4 or len(table.coins) < 2:
-        return {"coins": list(table.coins) if table else coins, "matrix": [], "average": None, "weighted_average": None,
-                "window_days": window, "history_source": hist.source if hist else None,
-                "left_out": list(hist.missing) if hist else []}
+        return {
+            "coins": list(table.coins) if table else coins,
+            "matrix": [],
+            "average": None,
+            "weighted_average": None,
+            "window_days": window,
+            "history_source": hist.source if hist else None,
+            "left_out": list(hist.missing) if hist else [],
+        }
     r = np.diff(np.log(table.close), axis=0)
     corr = correlation(r)
     w = np.array([weights[c] for c in table.coins])

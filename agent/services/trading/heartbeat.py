@@ -299,7 +299,8 @@ def key_refusal(svc: Services) -> str | None:
     if not isinstance(ex, BinanceExchange) or svc.settings.exchange.allow_withdrawal_keys:
         return None
     if ex.api_restrictions().get("enableWithdrawals"):
-        return ("the Binance API key can withdraw: autonomy auto refuses it (disable withdrawals for the key, or "
-                "set [exchange] allow_withdrawal_keys = true)")
+        return (
+            "the Binance API key can withdraw: autonomy auto refuses it (disable withdrawals for the key, or "
+            "set [exchange] allow_withdrawal_keys = true)"
+        )
     return None
-

@@ -61,8 +61,11 @@ def fill_events(account: str, fills: list[Any], market: Market) -> list[TaxEvent
         base = names.get(f.coin)
         if base is None:  # a perp
             if f.closed_pnl:
-                out.append(TaxEvent(account, fid, "perp_pnl", f.coin, when, f.sz, f.closed_pnl - f.fee_usd, "fill",
-                                    f.cloid, raw))
+                out.append(
+                    TaxEvent(
+                        account, fid, "perp_pnl", f.coin, when, f.sz, f.closed_pnl - f.fee_usd, "fill", f.cloid, raw
+                    )
+                )
             continue
         fee_in_base = f.fee_token == base
         if f.side == "B":
@@ -133,8 +136,12 @@ def book(svc: Services, *, synced: bool = False) -> core.Book:
     if not synced:
         sync(svc)
     jurisdiction = cfg.jurisdiction if cfg.on else "us"
-    return core.run(lot_events(svc), method="fifo" if cfg.method == "spec" else cfg.method,
-                    jurisdiction=jurisdiction, long_term_preference=cfg.long_term_preference)
+    return core.run(
+        lot_events(svc),
+        method="fifo" if cfg.method == "spec" else cfg.method,
+        jurisdiction=jurisdiction,
+        long_term_preference=cfg.long_term_preference,
+    )
 
 
 # -- plans ------------------------------------------------------------------------------------------
@@ -161,8 +168,16 @@ def estimate_sells(
         base = market.assets[a.coin].base_token or a.coin
         proceeds = a.size * market.mid(a.coin)
         try:
-            est = core.estimate_sale(the_book, base, a.size, proceeds, now=now, method=cfg.method,
-                                     jurisdiction=cfg.jurisdiction, long_term_preference=cfg.long_term_preference)
+            est = core.estimate_sale(
+                the_book,
+                base,
+                a.size,
+                proceeds,
+                now=now,
+                method=cfg.method,
+                jurisdiction=cfg.jurisdiction,
+                long_term_preference=cfg.long_term_preference,
+            )
         except core.LotError as e:
             raise core.LotError(
                 f"{a.coin}: {e}; import the basis of coins that arrived by transfer (rebalancer tax import)"
@@ -197,10 +212,16 @@ def harvest_candidates(
         if loss < cfg.harvest_min_loss_usd:
             continue
         term = core.term_of(lot.acquired, now, cfg.jurisdiction) if cfg.jurisdiction != "uk" else "pool"
-        out.append({
-            "coin": info.coin, "lot": lot.id, "quantity": sellable, "unrealised_loss_usd": round(loss, 2),
-            "term": term, "saves_usd": round(loss * rate_for(cfg, term), 2),
-        })
+        out.append(
+            {
+                "coin": info.coin,
+                "lot": lot.id,
+                "quantity": sellable,
+                "unrealised_loss_usd": round(loss, 2),
+                "term": term,
+                "saves_usd": round(loss * rate_for(cfg, term), 2),
+            }
+        )
     return sorted(out, key=lambda c: -c["unrealised_loss_usd"])
 
 
@@ -221,8 +242,10 @@ def wash_sale_blocks(svc: Services, now: datetime, the_book: core.Book) -> dict[
             if prev is None or sold > prev[1]:
                 loss[ms[0].asset] = (gain, sold)
     return {
-        asset: (f"wash sale: {asset} sold at a ${-g:,.2f} loss on {sold.date()}; no buy until "
-                f"{(sold + timedelta(days=days)).date()} ([tax] wash_sale_days = {days})")
+        asset: (
+            f"wash sale: {asset} sold at a ${-g:,.2f} loss on {sold.date()}; no buy until "
+            f"{(sold + timedelta(days=days)).date()} ([tax] wash_sale_days = {days})"
+        )
         for asset, (g, sold) in loss.items()
     }
 
@@ -259,15 +282,22 @@ def hold_back(
     return TargetAllocation(allocations=weights, strategy_id=target.strategy_id, reasoning=target.reasoning), notes
 
 
-def annotate(svc: Services, plan: RebalancingPlan, market: Market, the_book: core.Book, now: datetime,
-             held: dict[str, float]) -> RebalancingPlan:
+def annotate(
+    svc: Services, plan: RebalancingPlan, market: Market, the_book: core.Book, now: datetime, held: dict[str, float]
+) -> RebalancingPlan:
     """Each spot sell names its lots and estimated gain; the plan carries the totals and harvest proposals."""
     cfg = svc.settings.tax
     sells = {s.coin: s for s in estimate_sells(svc, plan, market, the_book, now)}
     actions = [
-        a.model_copy(update={"lots": sells[a.coin].picks, "lots_asset": sells[a.coin].asset,
-                             "est_gain_usd": round(sells[a.coin].gain_usd, 2)})
-        if a.coin in sells and a.market == "spot" and a.side == "sell" else a
+        a.model_copy(
+            update={
+                "lots": sells[a.coin].picks,
+                "lots_asset": sells[a.coin].asset,
+                "est_gain_usd": round(sells[a.coin].gain_usd, 2),
+            }
+        )
+        if a.coin in sells and a.market == "spot" and a.side == "sell"
+        else a
         for a in plan.actions
     ]
     by_term: dict[str, float] = defaultdict(float)
@@ -280,9 +310,17 @@ def annotate(svc: Services, plan: RebalancingPlan, market: Market, the_book: cor
         "long_term_preference": cfg.long_term_preference,
         "gain_usd": round(sum(s.gain_usd for s in sells.values()), 2),
         "by_term": {k: round(v, 2) for k, v in by_term.items()},
-        "sells": [{"coin": s.coin, "asset": s.asset, "quantity": s.quantity, "gain_usd": round(s.gain_usd, 2),
-                   "by_term": {k: round(v, 2) for k, v in s.by_term.items()}, "lots": [list(p) for p in s.picks]}
-                  for s in sells.values()],
+        "sells": [
+            {
+                "coin": s.coin,
+                "asset": s.asset,
+                "quantity": s.quantity,
+                "gain_usd": round(s.gain_usd, 2),
+                "by_term": {k: round(v, 2) for k, v in s.by_term.items()},
+                "lots": [list(p) for p in s.picks],
+            }
+            for s in sells.values()
+        ],
     }
     if cfg.harvest:
         sold = {a.coin for a in plan.actions if a.side == "sell"}
@@ -302,11 +340,18 @@ def sell_tax_rates(svc: Services, state: Any, market: Market, the_book: core.Boo
         if info is None or info.market != "spot" or qty <= 0 or not info.base_token:
             continue
         try:
-            est = core.estimate_sale(the_book, info.base_token, qty, qty * info.mid, now=now, method=cfg.method,
-                                     jurisdiction=cfg.jurisdiction, long_term_preference=cfg.long_term_preference)
+            est = core.estimate_sale(
+                the_book,
+                info.base_token,
+                qty,
+                qty * info.mid,
+                now=now,
+                method=cfg.method,
+                jurisdiction=cfg.jurisdiction,
+                long_term_preference=cfg.long_term_preference,
+            )
         except core.LotError:
             continue  # lots do not cover it (no basis imported): no tie-break for it
         tax = sum(g * rate_for(cfg, term) for term, g in est.by_term().items())
         out[coin] = tax / (qty * info.mid) if qty * info.mid > 0 else 0.0
     return out
-

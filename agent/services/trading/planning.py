@@ -136,8 +136,7 @@ def plan(
         )
     if tax_book is not None:
         held = {c: p.size - p.hold for c, p in state.positions.items() if p.market == "spot"}
-        result = lots.annotate(svc, result.model_copy(update={"actions": actions}), market, tax_book, svc.clock(),
-                               held)
+        result = lots.annotate(svc, result.model_copy(update={"actions": actions}), market, tax_book, svc.clock(), held)
         actions = result.actions
     return result.model_copy(
         update={

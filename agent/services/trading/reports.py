@@ -77,8 +77,7 @@ def fill_in(plan: RebalancingPlan, reports: list[ActionReport], journal: Journal
             plan_mid = a.notional_usd / a.size if a.size else rep.avg_px
             rep.slippage_usd = abs(rep.avg_px - plan_mid) * filled
         rep.fee_usd = sum(
-            r.fee if r.fee is not None else r.filled_sz * (r.avg_px or 0.0) * costs.fee_rate(a.market)
-            for r in rows
+            r.fee if r.fee is not None else r.filled_sz * (r.avg_px or 0.0) * costs.fee_rate(a.market) for r in rows
         )
         if rep.state in ("skipped", "paused", "unknown"):
             if rep.state == "paused" and filled > 0:

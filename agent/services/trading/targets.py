@@ -133,9 +133,7 @@ def store_target(svc: Services, weights: dict[str, Any], *, reasoning: str = "")
 
 def validate(settings: Settings, target: TargetAllocation, market: Market) -> TargetAllocation:
     lim = settings.limits
-    return validate_target(
-        target, market, max_gross_leverage=lim.max_gross_leverage, allowed_assets=lim.allowed_assets
-    )
+    return validate_target(target, market, max_gross_leverage=lim.max_gross_leverage, allowed_assets=lim.allowed_assets)
 
 
 # -- the decide step ------------------------------------------------------------------------------
@@ -199,9 +197,7 @@ def context(svc: Services, state: PortfolioState, market: Market) -> DecisionCon
     )
 
 
-def decision_history(
-    svc: Services, state: PortfolioState, market: Market, target: TargetAllocation | None
-) -> History:
+def decision_history(svc: Services, state: PortfolioState, market: Market, target: TargetAllocation | None) -> History:
     """The daily closes a decision's features come from (``FEATURE_DAYS`` days)."""
     from agent.strategist.features import load_daily_closes
 
@@ -256,8 +252,11 @@ def build_strategist(settings: Settings) -> Strategist:
     from agent.strategist.loop import LLMStrategist
 
     return LLMStrategist(
-        build_model_client(settings), model=model_name(settings), max_attempts=cfg.max_attempts,
-        max_tool_calls=cfg.max_tool_calls, max_model_calls=cfg.max_model_calls,
+        build_model_client(settings),
+        model=model_name(settings),
+        max_attempts=cfg.max_attempts,
+        max_tool_calls=cfg.max_tool_calls,
+        max_model_calls=cfg.max_model_calls,
     )
 
 

@@ -85,14 +85,32 @@ class Symbol:
             "isSpotTradingAllowed": True,
             "isMarginTradingAllowed": False,
             "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": fmt(self.min_price), "maxPrice": fmt(self.max_price),
-                 "tickSize": fmt(self.tick)},
-                {"filterType": "LOT_SIZE", "minQty": fmt(self.min_qty), "maxQty": fmt(self.max_qty),
-                 "stepSize": fmt(self.step)},
-                {"filterType": "NOTIONAL", "minNotional": fmt(self.min_notional), "applyMinToMarket": True,
-                 "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
-                {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": fmt(self.max_qty),
-                 "stepSize": "0.00000000"},
+                {
+                    "filterType": "PRICE_FILTER",
+                    "minPrice": fmt(self.min_price),
+                    "maxPrice": fmt(self.max_price),
+                    "tickSize": fmt(self.tick),
+                },
+                {
+                    "filterType": "LOT_SIZE",
+                    "minQty": fmt(self.min_qty),
+                    "maxQty": fmt(self.max_qty),
+                    "stepSize": fmt(self.step),
+                },
+                {
+                    "filterType": "NOTIONAL",
+                    "minNotional": fmt(self.min_notional),
+                    "applyMinToMarket": True,
+                    "maxNotional": "9000000.00000000",
+                    "applyMaxToMarket": False,
+                    "avgPriceMins": 5,
+                },
+                {
+                    "filterType": "MARKET_LOT_SIZE",
+                    "minQty": "0.00000000",
+                    "maxQty": fmt(self.max_qty),
+                    "stepSize": "0.00000000",
+                },
             ],
             "permissions": [],
             "permissionSets": [["SPOT"]],
@@ -177,8 +195,9 @@ class BinanceStandIn:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
-        self.book_seed = {s: {side: [list(lv) for lv in lvls] for side, lvls in b.items()}
-                          for s, b in self.books.items()}
+        self.book_seed = {
+            s: {side: [list(lv) for lv in lvls] for side, lvls in b.items()} for s, b in self.books.items()
+        }
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -214,8 +233,7 @@ class BinanceStandIn:
             "takerCommission": int(self.taker * 10000),
             "buyerCommission": 0,
             "sellerCommission": 0,
-            "commissionRates": {"maker": fmt(self.maker), "taker": rate, "buyer": "0.00000000",
-                                "seller": "0.00000000"},
+            "commissionRates": {"maker": fmt(self.maker), "taker": rate, "buyer": "0.00000000", "seller": "0.00000000"},
             "canTrade": key.can_trade,
             "canWithdraw": key.can_withdraw,
             "canDeposit": True,
@@ -224,8 +242,9 @@ class BinanceStandIn:
             "preventSor": False,
             "updateTime": self.clock(),
             "accountType": "SPOT",
-            "balances": [{"asset": a, "free": fmt(b.free), "locked": fmt(b.locked)}
-                         for a, b in sorted(self.balances.items())],
+            "balances": [
+                {"asset": a, "free": fmt(b.free), "locked": fmt(b.locked)} for a, b in sorted(self.balances.items())
+            ],
             "permissions": ["SPOT"],
             "uid": 354937868,
         }
@@ -245,13 +264,21 @@ class BinanceStandIn:
 
     def open_orders(self, symbol: str | None) -> list[dict[str, Any]]:
         s = self.symbol(symbol).name if symbol else None
-        return [o.view() for o in self.orders.values()
-                if o.status in ("NEW", "PARTIALLY_FILLED") and (s is None or o.symbol == s)]
+        return [
+            o.view()
+            for o in self.orders.values()
+            if o.status in ("NEW", "PARTIALLY_FILLED") and (s is None or o.symbol == s)
+        ]
 
     def my_trades(self, symbol: str, start: int | None, order_id: Any, limit: int) -> list[dict[str, Any]]:
         s = self.symbol(symbol)
-        out = [t for t in self.trades if t["symbol"] == s.name and (start is None or t["time"] >= start)
-               and (order_id is None or str(t["orderId"]) == str(order_id))]
+        out = [
+            t
+            for t in self.trades
+            if t["symbol"] == s.name
+            and (start is None or t["time"] >= start)
+            and (order_id is None or str(t["orderId"]) == str(order_id))
+        ]
         return out[:limit]
 
     # -- orders ------------------------------------------------------------------------------------
@@ -265,8 +292,11 @@ class BinanceStandIn:
         try:
             d = Decimal(raw)
         except InvalidOperation:
-            raise BinanceError(-1100, f"Illegal characters found in parameter '{name}'; legal range is "
-                                      "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.") from None
+            raise BinanceError(
+                -1100,
+                f"Illegal characters found in parameter '{name}'; legal range is "
+                "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+            ) from None
         if not d.is_finite() or d < 0:
             raise BinanceError(-1100, f"Illegal characters found in parameter '{name}'.")
         return d
@@ -292,8 +322,9 @@ class BinanceStandIn:
         if typ == "LIMIT":
             tif = (params.get("timeInForce") or "").upper()
             if tif not in ("GTC", "IOC", "FOK"):
-                raise BinanceError(-1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or "
-                                          "malformed.")
+                raise BinanceError(
+                    -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."
+                )
             price = self._dec(params, "price")
             qty = self._dec(params, "quantity")
             assert price is not None and qty is not None
@@ -306,8 +337,7 @@ class BinanceStandIn:
             qty = self._dec(params, "quantity", required=False)
             quote = self._dec(params, "quoteOrderQty", required=False)
             if qty is None and quote is None:
-                raise BinanceError(-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were "
-                                          "empty/null!")
+                raise BinanceError(-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
             if qty is None:
                 assert quote is not None
                 ref = self.mid(s.name)
@@ -383,8 +413,9 @@ class BinanceStandIn:
         base, quote = self.balances.setdefault(s.base, Balance()), self.balances.setdefault(s.quote, Balance())
         while levels and order.executed < order.orig_qty:
             px, sz = levels[0]
-            if order.type == "LIMIT" and ((order.side == "BUY" and px > order.price)
-                                         or (order.side == "SELL" and px < order.price)):
+            if order.type == "LIMIT" and (
+                (order.side == "BUY" and px > order.price) or (order.side == "SELL" and px < order.price)
+            ):
                 break
             take = min(sz, order.orig_qty - order.executed)
             value = take * px
@@ -405,25 +436,66 @@ class BinanceStandIn:
                 levels.pop(0)
             trade_id = self.next_trade_id
             self.next_trade_id += 1
-            fills.append({"price": fmt(px), "qty": fmt(take), "commission": fmt(fee), "commissionAsset": fee_asset,
-                          "tradeId": trade_id})
-            self.trades.append({
-                "symbol": s.name, "id": trade_id, "orderId": order.order_id, "orderListId": -1, "price": fmt(px),
-                "qty": fmt(take), "quoteQty": fmt(value), "commission": fmt(fee), "commissionAsset": fee_asset,
-                "time": order.time_ms, "isBuyer": order.side == "BUY", "isMaker": False, "isBestMatch": True,
-            })
+            fills.append(
+                {
+                    "price": fmt(px),
+                    "qty": fmt(take),
+                    "commission": fmt(fee),
+                    "commissionAsset": fee_asset,
+                    "tradeId": trade_id,
+                }
+            )
+            self.trades.append(
+                {
+                    "symbol": s.name,
+                    "id": trade_id,
+                    "orderId": order.order_id,
+                    "orderListId": -1,
+                    "price": fmt(px),
+                    "qty": fmt(take),
+                    "quoteQty": fmt(value),
+                    "commission": fmt(fee),
+                    "commissionAsset": fee_asset,
+                    "time": order.time_ms,
+                    "isBuyer": order.side == "BUY",
+                    "isMaker": False,
+                    "isBestMatch": True,
+                }
+            )
         return fills
 
     def _answer(self, order: Order, fills: list[dict[str, Any]], params: Mapping[str, str]) -> dict[str, Any]:
         kind = (params.get("newOrderRespType") or ("FULL" if order.type in ("MARKET", "LIMIT") else "ACK")).upper()
-        ack = {"symbol": order.symbol, "orderId": order.order_id, "orderListId": -1,
-               "clientOrderId": order.client_id, "transactTime": order.time_ms}
+        ack = {
+            "symbol": order.symbol,
+            "orderId": order.order_id,
+            "orderListId": -1,
+            "clientOrderId": order.client_id,
+            "transactTime": order.time_ms,
+        }
         if kind == "ACK":
             return ack
-        result = {**ack, **{k: v for k, v in order.view().items()
-                            if k in ("price", "origQty", "executedQty", "cummulativeQuoteQty", "status",
-                                     "timeInForce", "type", "side", "workingTime", "origQuoteOrderQty",
-                                     "selfTradePreventionMode")}}
+        result = {
+            **ack,
+            **{
+                k: v
+                for k, v in order.view().items()
+                if k
+                in (
+                    "price",
+                    "origQty",
+                    "executedQty",
+                    "cummulativeQuoteQty",
+                    "status",
+                    "timeInForce",
+                    "type",
+                    "side",
+                    "workingTime",
+                    "origQuoteOrderQty",
+                    "selfTradePreventionMode",
+                )
+            },
+        }
         return result if kind == "RESULT" else {**result, "fills": fills}
 
     def cancel(self, symbol: str, order_id: Any, client_id: Any) -> dict[str, Any]:
@@ -448,5 +520,6 @@ class BinanceStandIn:
 
     def refill(self) -> None:
         with self.lock:
-            self.books = {s: {side: [list(lv) for lv in lvls] for side, lvls in b.items()}
-                          for s, b in self.book_seed.items()}
+            self.books = {
+                s: {side: [list(lv) for lv in lvls] for side, lvls in b.items()} for s, b in self.book_seed.items()
+            }

@@ -53,32 +53,69 @@ def demo_snapshot(venue: str = "binanceus") -> dict[str, Any]:
             s = Symbol(f"{base}{quote}", base, quote, tick=tick, step=step, min_qty=step, min_notional=min_notional)
             symbols.append(s)
             depth[s.name] = _book(px, step, tick)
-    info = {"timezone": "UTC", "serverTime": 0, "rateLimits": [], "exchangeFilters": [],
-            "symbols": [s.info() for s in symbols]}
-    balances = {"BTC": ("0.03482", "0"), "ETH": ("1.39858", "0.143"), "SOL": ("25.111", "0"),
-                "AVAX": ("55.662", "0"), "USD": ("28.21", "599.29"), "USDT": ("49.5", "0")}
-    account = {"accountType": "SPOT", "canTrade": True, "canWithdraw": False, "canDeposit": True,
-               "balances": [{"asset": a, "free": f, "locked": lk} for a, (f, lk) in balances.items()]}
+    info = {
+        "timezone": "UTC",
+        "serverTime": 0,
+        "rateLimits": [],
+        "exchangeFilters": [],
+        "symbols": [s.info() for s in symbols],
+    }
+    balances = {
+        "BTC": ("0.03482", "0"),
+        "ETH": ("1.39858", "0.143"),
+        "SOL": ("25.111", "0"),
+        "AVAX": ("55.662", "0"),
+        "USD": ("28.21", "599.29"),
+        "USDT": ("49.5", "0"),
+    }
+    account = {
+        "accountType": "SPOT",
+        "canTrade": True,
+        "canWithdraw": False,
+        "canDeposit": True,
+        "balances": [{"asset": a, "free": f, "locked": lk} for a, (f, lk) in balances.items()],
+    }
     open_orders = [
         _resting("ETHUSD", 9001, "user-eth-sell", "SELL", "3500.00", "0.143"),
         _resting("BTCUSD", 9002, "user-btc-bid", "BUY", "59929.00", "0.01"),
     ]
-    return {"venue": venue, "exchangeInfo": info, "account": account, "depth": depth, "openOrders": open_orders,
-            "note": "seed 002's holdings at the seed's prices; synthetic books (20 levels, 1 bp apart)"}
+    return {
+        "venue": venue,
+        "exchangeInfo": info,
+        "account": account,
+        "depth": depth,
+        "openOrders": open_orders,
+        "note": "seed 002's holdings at the seed's prices; synthetic books (20 levels, 1 bp apart)",
+    }
 
 
 def _resting(symbol: str, oid: int, client: str, side: str, price: str, qty: str) -> dict[str, Any]:
-    return {"symbol": symbol, "orderId": oid, "orderListId": -1, "clientOrderId": client, "price": price,
-            "origQty": qty, "executedQty": "0", "cummulativeQuoteQty": "0", "status": "NEW", "timeInForce": "GTC",
-            "type": "LIMIT", "side": side, "time": 0, "updateTime": 0, "isWorking": True}
+    return {
+        "symbol": symbol,
+        "orderId": oid,
+        "orderListId": -1,
+        "clientOrderId": client,
+        "price": price,
+        "origQty": qty,
+        "executedQty": "0",
+        "cummulativeQuoteQty": "0",
+        "status": "NEW",
+        "timeInForce": "GTC",
+        "type": "LIMIT",
+        "side": side,
+        "time": 0,
+        "updateTime": 0,
+        "isWorking": True,
+    }
 
 
 def _filters(info: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["filterType"]: f for f in info.get("filters", [])}
 
 
-def from_snapshot(snapshot: Mapping[str, Any], *, clock: Callable[[], int] | None = None,
-                  keys: dict[str, Key] | None = None) -> BinanceStandIn:
+def from_snapshot(
+    snapshot: Mapping[str, Any], *, clock: Callable[[], int] | None = None, keys: dict[str, Key] | None = None
+) -> BinanceStandIn:
     """The stand-in's state from a Binance snapshot (answers as Binance gives them)."""
     symbols = {}
     for s in snapshot["exchangeInfo"]["symbols"]:
@@ -86,15 +123,20 @@ def from_snapshot(snapshot: Mapping[str, Any], *, clock: Callable[[], int] | Non
         pf, lot = f.get("PRICE_FILTER", {}), f.get("LOT_SIZE", {})
         notional = f.get("NOTIONAL") or f.get("MIN_NOTIONAL") or {}
         symbols[s["symbol"]] = Symbol(
-            s["symbol"], s["baseAsset"], s["quoteAsset"], tick=Decimal(pf.get("tickSize", "0.01")),
-            step=Decimal(lot.get("stepSize", "0.00001")), min_qty=Decimal(lot.get("minQty", "0.00001")),
-            max_qty=Decimal(lot.get("maxQty", "9000")), min_price=Decimal(pf.get("minPrice", "0.01")),
+            s["symbol"],
+            s["baseAsset"],
+            s["quoteAsset"],
+            tick=Decimal(pf.get("tickSize", "0.01")),
+            step=Decimal(lot.get("stepSize", "0.00001")),
+            min_qty=Decimal(lot.get("minQty", "0.00001")),
+            max_qty=Decimal(lot.get("maxQty", "9000")),
+            min_price=Decimal(pf.get("minPrice", "0.01")),
             max_price=Decimal(pf.get("maxPrice", "1000000")),
             min_notional=Decimal(notional.get("minNotional", "10")),
-            base_precision=int(s.get("baseAssetPrecision", 8)), quote_precision=int(s.get("quoteAssetPrecision", 8)),
+            base_precision=int(s.get("baseAssetPrecision", 8)),
+            quote_precision=int(s.get("quoteAssetPrecision", 8)),
         )
-    balances = {b["asset"]: Balance(Decimal(b["free"]), Decimal(b["locked"]))
-                for b in snapshot["account"]["balances"]}
+    balances = {b["asset"]: Balance(Decimal(b["free"]), Decimal(b["locked"])) for b in snapshot["account"]["balances"]}
     books = {
         name: {side: [[Decimal(p), Decimal(q)] for p, q in d.get(side, [])] for side in ("bids", "asks")}
         for name, d in snapshot.get("depth", {}).items()
@@ -103,17 +145,32 @@ def from_snapshot(snapshot: Mapping[str, Any], *, clock: Callable[[], int] | Non
         books.setdefault(name, {"bids": [], "asks": []})
     now = int(time.time() * 1000)
     ex = BinanceStandIn(
-        symbols=symbols, balances=balances, books=books,
-        keys=keys or {DEMO_KEY: Key(DEMO_SECRET, ip_restrict=True, created_ms=now),
-                      WITHDRAW_KEY: Key(WITHDRAW_SECRET, can_withdraw=True, created_ms=now)},
+        symbols=symbols,
+        balances=balances,
+        books=books,
+        keys=keys
+        or {
+            DEMO_KEY: Key(DEMO_SECRET, ip_restrict=True, created_ms=now),
+            WITHDRAW_KEY: Key(WITHDRAW_SECRET, can_withdraw=True, created_ms=now),
+        },
     )
     if clock is not None:
         ex.clock = clock
     for o in snapshot.get("openOrders") or []:
         s = symbols[o["symbol"]]
         px, left = Decimal(o["price"]), Decimal(o["origQty"]) - Decimal(o.get("executedQty") or 0)
-        order = Order(s.name, int(o["orderId"]), o["clientOrderId"], o["side"], o["type"], o["timeInForce"], px,
-                      Decimal(o["origQty"]), int(o.get("time") or now), executed=Decimal(o.get("executedQty") or 0))
+        order = Order(
+            s.name,
+            int(o["orderId"]),
+            o["clientOrderId"],
+            o["side"],
+            o["type"],
+            o["timeInForce"],
+            px,
+            Decimal(o["origQty"]),
+            int(o.get("time") or now),
+            executed=Decimal(o.get("executedQty") or 0),
+        )
         order.locked = left * px if o["side"] == "BUY" else left
         ex.orders[order.order_id] = order
         ex.next_order_id = max(ex.next_order_id, order.order_id + 1)

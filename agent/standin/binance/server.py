@@ -63,8 +63,14 @@ def _weight(path: str, method: str, params: dict[str, str]) -> int:
         return 2 if params.get("symbol") else 80
     if path == "/api/v3/openOrders" and method == "GET":
         return 6 if params.get("symbol") else 80
-    return {"/api/v3/exchangeInfo": 20, "/api/v3/account": 20, "/api/v3/myTrades": 20, "/api/v3/allOrders": 20,
-            "/api/v3/order": 4 if method == "GET" else 1, "/api/v3/avgPrice": 2}.get(path, 1)
+    return {
+        "/api/v3/exchangeInfo": 20,
+        "/api/v3/account": 20,
+        "/api/v3/myTrades": 20,
+        "/api/v3/allOrders": 20,
+        "/api/v3/order": 4 if method == "GET" else 1,
+        "/api/v3/avgPrice": 2,
+    }.get(path, 1)
 
 
 class _Server(ThreadingHTTPServer):
@@ -122,8 +128,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             if fault == "http_5xx":
-                self._send(503, {"code": -1001, "msg": "Internal error; unable to process your request. Please try "
-                                                      "again."}, headers)
+                self._send(
+                    503,
+                    {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."},
+                    headers,
+                )
                 return
             answer = self._route(path, method, params, query, body)
             if fault == "lose_response":
@@ -136,8 +145,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _rate(self, now: float, weight: int, headers: dict[str, str], path: str, method: str) -> None:
         srv = self.server
         if now < srv.banned_until:
-            raise BinanceError(-1003, f"Way too many requests; IP(127.0.0.1) banned until "
-                                      f"{int((time.time() + srv.banned_until - now) * 1000)}.", 418)
+            raise BinanceError(
+                -1003,
+                f"Way too many requests; IP(127.0.0.1) banned until "
+                f"{int((time.time() + srv.banned_until - now) * 1000)}.",
+                418,
+            )
         while srv.weights and now - srv.weights[0][0] >= 60:
             srv.weights.popleft()
         used = sum(w for _, w in srv.weights) + weight
@@ -147,8 +160,11 @@ class _Handler(BaseHTTPRequestHandler):
                 raise BinanceError(-1003, "Way too many requests; IP(127.0.0.1) banned for 120 s.", 418)
             srv.limited_at = now
             headers["Retry-After"] = "60"
-            raise BinanceError(-1003, f"Too many requests; current limit of IP(127.0.0.1) request weight is "
-                                      f"{srv.weight_limit} per 1 MINUTE.", 429)
+            raise BinanceError(
+                -1003,
+                f"Too many requests; current limit of IP(127.0.0.1) request weight is {srv.weight_limit} per 1 MINUTE.",
+                429,
+            )
         srv.weights.append((now, weight))
         headers["X-MBX-USED-WEIGHT-1M"] = str(used)
         if path == "/api/v3/order" and method == "POST":
@@ -204,24 +220,44 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/api/v3/exchangeInfo":
             names = [p["symbol"]] if p.get("symbol") else (json.loads(p["symbols"]) if p.get("symbols") else None)
             syms = [ex.symbol(n) for n in names] if names else list(ex.symbols.values())
-            return {"timezone": "UTC", "serverTime": self._server_ms(), "rateLimits": [
-                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-                 "limit": self.server.weight_limit},
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-                {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-                {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
-            ], "exchangeFilters": [], "symbols": [s.info() for s in syms]}
+            return {
+                "timezone": "UTC",
+                "serverTime": self._server_ms(),
+                "rateLimits": [
+                    {
+                        "rateLimitType": "REQUEST_WEIGHT",
+                        "interval": "MINUTE",
+                        "intervalNum": 1,
+                        "limit": self.server.weight_limit,
+                    },
+                    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+                    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+                    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+                ],
+                "exchangeFilters": [],
+                "symbols": [s.info() for s in syms],
+            }
         if path == "/api/v3/depth":
             return ex.depth(p.get("symbol", ""), min(int(p.get("limit") or 100), 5000))
         if path in ("/api/v3/ticker/price", "/api/v3/ticker/bookTicker", "/api/v3/ticker/24hr", "/api/v3/avgPrice"):
             return self._ticker(path, p)
         key = self._signed(p, query, body)
         if path == "/sapi/v1/account/apiRestrictions":
-            return {"ipRestrict": key.ip_restrict, "createTime": key.created_ms, "enableReading": True,
-                    "enableWithdrawals": key.can_withdraw, "enableInternalTransfer": False,
-                    "enableMargin": False, "enableFutures": False, "permitsUniversalTransfer": False,
-                    "enableVanillaOptions": False, "enableFixApiTrade": False, "enableFixReadOnly": False,
-                    "enablePortfolioMarginTrading": False, "enableSpotAndMarginTrading": key.can_trade}
+            return {
+                "ipRestrict": key.ip_restrict,
+                "createTime": key.created_ms,
+                "enableReading": True,
+                "enableWithdrawals": key.can_withdraw,
+                "enableInternalTransfer": False,
+                "enableMargin": False,
+                "enableFutures": False,
+                "permitsUniversalTransfer": False,
+                "enableVanillaOptions": False,
+                "enableFixApiTrade": False,
+                "enableFixReadOnly": False,
+                "enablePortfolioMarginTrading": False,
+                "enableSpotAndMarginTrading": key.can_trade,
+            }
         if path == "/api/v3/account":
             return ex.account(key)
         if path in ("/api/v3/order", "/api/v3/order/test") and method == "POST":
@@ -259,17 +295,35 @@ class _Handler(BaseHTTPRequestHandler):
                 return {"symbol": s.name, "price": fmt(mid)}
             if path.endswith("avgPrice"):
                 return {"mins": 5, "price": fmt(mid), "closeTime": self._server_ms()}
-            book = {"symbol": s.name, "bidPrice": fmt(bid[0]) if bid else "0.00000000",
-                    "bidQty": fmt(bid[1]) if bid else "0.00000000", "askPrice": fmt(ask[0]) if ask else "0.00000000",
-                    "askQty": fmt(ask[1]) if ask else "0.00000000"}
+            book = {
+                "symbol": s.name,
+                "bidPrice": fmt(bid[0]) if bid else "0.00000000",
+                "bidQty": fmt(bid[1]) if bid else "0.00000000",
+                "askPrice": fmt(ask[0]) if ask else "0.00000000",
+                "askQty": fmt(ask[1]) if ask else "0.00000000",
+            }
             if path.endswith("bookTicker"):
                 return book
             now = self._server_ms()
-            return {**book, "priceChange": "0.00000000", "priceChangePercent": "0.000", "weightedAvgPrice": fmt(mid),
-                    "prevClosePrice": fmt(mid), "lastPrice": fmt(mid), "lastQty": "0.00000000",
-                    "openPrice": fmt(mid), "highPrice": fmt(mid), "lowPrice": fmt(mid), "volume": "0.00000000",
-                    "quoteVolume": "0.00000000", "openTime": now - 86_400_000, "closeTime": now, "firstId": -1,
-                    "lastId": -1, "count": 0}
+            return {
+                **book,
+                "priceChange": "0.00000000",
+                "priceChangePercent": "0.000",
+                "weightedAvgPrice": fmt(mid),
+                "prevClosePrice": fmt(mid),
+                "lastPrice": fmt(mid),
+                "lastQty": "0.00000000",
+                "openPrice": fmt(mid),
+                "highPrice": fmt(mid),
+                "lowPrice": fmt(mid),
+                "volume": "0.00000000",
+                "quoteVolume": "0.00000000",
+                "openTime": now - 86_400_000,
+                "closeTime": now,
+                "firstId": -1,
+                "lastId": -1,
+                "count": 0,
+            }
 
         return one(names[0]) if p.get("symbol") else [one(n) for n in names]
 
@@ -287,8 +341,9 @@ class _Handler(BaseHTTPRequestHandler):
 class BinanceServer:
     """A running local Binance (a context manager): ``url``, ``exchange`` (the state) and ``faults``."""
 
-    def __init__(self, exchange: BinanceStandIn, *, host: str = "127.0.0.1", port: int = 0,
-                 weight_limit: int = WEIGHT_LIMIT) -> None:
+    def __init__(
+        self, exchange: BinanceStandIn, *, host: str = "127.0.0.1", port: int = 0, weight_limit: int = WEIGHT_LIMIT
+    ) -> None:
         self._server = _Server((host, port), _Handler)
         self._server.exchange = exchange
         self._server.faults = Faults()
