@@ -48,8 +48,6 @@ app.add_typer(db_app, name="db")
 
 #: the demo account's target (the demo's default): a fifth in cash, the rest in BTC, ETH and SOL, no AVAX.
 DEMO_TARGET = {"UBTC/USDC": 0.25, "UETH/USDC": 0.30, "USOL/USDC": 0.25, "AVAX": 0.0, "USDC": 0.20}
-#: the same targets on Binance.US, where the account holds the coins themselves (cash: USD and USDT)
-DEMO_TARGET_BINANCE = {"BTC/USD": 0.25, "ETH/USD": 0.30, "SOL/USD": 0.25, "AVAX/USD": 0.0, "USDC": 0.20}
 VenueOpt = Annotated[str, typer.Option("--venue", help="hyperliquid | binance | binanceus (Binance.US)")]
 
 
@@ -73,12 +71,14 @@ def demo(
 
     binance = _venue(venue) != "hyperliquid"
     venue = "binanceus" if binance else venue  # the demo account holds USD: it is on Binance.US
-    default = DEMO_TARGET_BINANCE if binance else DEMO_TARGET
-    tgt = read_target(target) if target else TargetAllocation.from_json(default)
+    tgt = read_target(target) if target else (None if binance else TargetAllocation.from_json(DEMO_TARGET))
     with tempfile.TemporaryDirectory() as tmp:
         db = str(keep_db) if keep_db else str(Path(tmp) / "demo.db")
+        # on Binance, without --target, the account's own rules decide (the signal rules: a 20 % cash reserve,
+        # 5–30 % per asset, the weakest signal sold first, at most 3 trades a cycle)
         settings = Settings.model_validate(
-            {"network": "local", "db": db, "targets": tgt.allocations, "exchange": {"venue": venue}}
+            {"network": "local", "db": db, "targets": tgt.allocations if tgt else None, "exchange": {"venue": venue}}
+            | ({} if tgt else {"signals": {"enabled": True}, "rebalance": {"max_trades": 3}})
         )
         with runtime(None, settings=settings, create_store=True) as svc:
             started = time.perf_counter()
