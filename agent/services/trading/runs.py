@@ -130,9 +130,12 @@ def progress(svc: Services, plan_id: str) -> Progress:
     status = stored.status
     cycle = svc.store.cycles.for_plan(plan_id)
     report = cycle.get("detail") if cycle and status not in WORKING else None
+    # an execution's status moves before its cycle's report is written: until the report is there, it is
+    # still finishing (a poller that stops at the first non-running state would otherwise see no report)
+    finishing = status.startswith("executed") and report is None
     return {
         "plan_id": plan_id,
-        "state": "running" if status in WORKING else status,
+        "state": "running" if status in WORKING or finishing else status,
         "status": status,
         "legs": legs,
         "progress": sum(fractions) / len(fractions) if fractions else 1.0,
