@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from agent.adapters.store.tax import TaxEvent
 from agent.core import lots as core
 from agent.core.domain import Market, RebalancingPlan
-from agent.core.errors import ExchangeError
 
 if TYPE_CHECKING:
     from agent.services.app import Services
@@ -95,10 +94,7 @@ def sync(svc: Services, market: Market | None = None) -> int:
     now_ms = svc.exchange.server_time_ms()
     last = svc.store.tax.latest_fill_ms(svc.account)
     start = last if last is not None else now_ms - int(FIRST_SYNC.total_seconds() * 1000)
-    try:
-        fills = read_fills(svc, max(0, start), now_ms)
-    except ExchangeError:
-        raise
+    fills = read_fills(svc, max(0, start), now_ms)  # from the last one kept: each fill is stored once (by id)
     if not fills:
         return 0
     return svc.store.tax.add_events(fill_events(svc.account, fills, market or svc.exchange.market()))
