@@ -255,8 +255,13 @@ class Services:
 
     def doctor(self, *, cached: bool = False) -> list[doctor.Check]:
         """Every wiring check of the account (role, signer, mode, dexes, orders, dead-man switch, budget);
-        ``cached``: the last answers while younger than a heartbeat interval."""
+        ``cached``: what ``status`` shows (see :meth:`doctor_kept`)."""
         return doctor.cached(self) if cached else doctor.run(self)
+
+    def doctor_kept(self) -> doctor.Kept:
+        """The doctor's verdict as ``status`` shows it: the wiring as ``doctor`` last found it (a day), the other
+        checks at most a heartbeat interval old; and the wiring checks not vouched for."""
+        return doctor.kept(self)
 
     def plan_detail(self, plan_id: str) -> dict[str, Any]:
         return history.plan_detail(self.context, plan_id)

@@ -39,7 +39,16 @@ def test_doctor_catches_an_agent_address_used_as_the_account(tmp_path):
     status = invoke("status", env=env)
     assert "run `rebalancer doctor`" in status.stdout and "account" in status.stdout
     code, body = invoke_json("status", env=env)
-    assert code == 0 and "account" in body["doctor_failing"]
+    assert code == 0 and "account" in body["doctor_failing"] and body["doctor_unchecked"] == []
+
+
+def test_status_before_any_doctor_names_the_wiring_unchecked_and_reads_no_role(tmp_path):
+    env = {"REBALANCER_DB": str(made_db(tmp_path / "h.db")), "REBALANCER_ACCOUNT_ADDRESS": DEMO_AGENT_ADDRESS}
+    code, body = invoke_json("status", env=env)
+    assert code == 0 and body["doctor_failing"] == []  # the agent address is not found without `doctor`
+    assert body["doctor_unchecked"] == ["account", "signer", "dexes"]
+    human = invoke("status", env=env)
+    assert "not checked in the last day (account, signer, dexes): run `rebalancer doctor`" in human.stdout
 
 
 def test_a_plan_with_a_twap_says_when_open_orders_not_ours_keep_the_dead_man_switch_off(tmp_path):

@@ -1,6 +1,7 @@
 """Daily candles of closed days are kept in the store per venue, coin and day, and shared: the exchange is asked
 for a coin's day once, whichever account, tick or page asks; today's candle (not final) is never used or kept.
-The doctor's answers are kept for a heartbeat interval."""
+``status`` shows the doctor's wiring checks as ``doctor`` found them for a day, and its other checks for a
+heartbeat interval."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 import pytest
 
 from agent.services.config import Settings
+from agent.services.evidence import doctor
 from agent.services.market_history import daily_history
 from agent.services.runtime import open_runtime
 from agent.standin import load_demo_snapshot, serve
+from agent.standin.demo import DEMO_ACCOUNT_ADDRESS, DEMO_AGENT_ADDRESS
 from agent.standin.server import StandInServer
 
 FIRST = date(2026, 1, 1)
@@ -98,18 +101,46 @@ def test_closed_days_are_asked_once_and_shared_by_every_account(tmp_path, standi
         assert later.table.close[-1, 0] == 999_999.0  # yesterday's close, final now
 
 
-def test_the_doctor_is_kept_for_a_heartbeat_interval(tmp_path, standin):
+def test_status_keeps_the_doctor_for_an_interval_and_the_wiring_for_a_day(tmp_path, standin):
+    """``status`` never reads the wiring (``userRole`` weighs 60): it shows what ``doctor`` found for a day; the
+    other checks it asks again once per heartbeat interval."""
     clock = Clock()
+
+    def kinds(start: int) -> list[str | None]:
+        return [r.kind for r in standin.requests.since(start)]
+
     with open_runtime(Settings(network=standin.url, db=str(tmp_path / "h.db")), clock=clock) as svc:
         start = len(standin.requests)
-        first = svc.doctor(cached=True)
-        assert "userRole" in [r.kind for r in standin.requests.since(start)]
+        never = svc.doctor_kept()  # the doctor never ran on this store
+        assert "userRole" not in kinds(start) and "userRateLimit" in kinds(start)
+        assert never.unchecked == ["account", "signer", "dexes"]
+        assert [c.check for c in never.checks] == ["mode", "open_orders", "dead_man_switch", "rate_budget"]
         start = len(standin.requests)
-        assert svc.doctor(cached=True) == first
-        assert standin.requests.since(start) == []  # answered from the store
-        clock.now += svc.settings.heartbeat.interval  # older than an interval: asked again
-        svc.doctor(cached=True)
-        assert "userRole" in [r.kind for r in standin.requests.since(start)]
+        full = svc.doctor()  # `rebalancer doctor` always asks, the wiring included
+        assert "userRole" in kinds(start)
         start = len(standin.requests)
-        svc.doctor()  # `rebalancer doctor` always asks
-        assert "userRole" in [r.kind for r in standin.requests.since(start)]
+        kept = svc.doctor_kept()
+        assert kept.checks == full and kept.unchecked == [] and kinds(start) == []  # answered from the store
+        clock.now += svc.settings.heartbeat.interval  # older than an interval: asked again, but not the wiring
+        start = len(standin.requests)
+        again = svc.doctor_kept()
+        assert "userRateLimit" in kinds(start) and "userRole" not in kinds(start)
+        assert [c.check for c in again.checks] == [c.check for c in full] and again.unchecked == []
+        clock.now += doctor.WIRING_FRESH  # a day on: the wiring is no longer vouched for
+        assert svc.doctor_kept().unchecked == ["account", "signer", "dexes"]
+
+
+def test_a_failing_wiring_stays_shown_until_the_doctor_clears_it_and_another_wiring_is_unchecked(tmp_path, standin):
+    clock = Clock()
+    agent = Settings(network=standin.url, db=str(tmp_path / "h.db"), account_address=DEMO_AGENT_ADDRESS)
+    with open_runtime(agent, clock=clock) as svc:
+        assert "account" in [c.check for c in svc.doctor() if not c.ok]
+        clock.now += 2 * doctor.WIRING_FRESH  # old, yet a known problem: still shown
+        kept = svc.doctor_kept()
+        assert "account" in kept.failing and kept.unchecked == ["account", "signer", "dexes"]
+    fixed = Settings(network=standin.url, db=str(tmp_path / "h.db"), account_address=DEMO_ACCOUNT_ADDRESS)
+    with open_runtime(fixed, clock=clock) as svc:  # another address: the old verdict was about another wiring
+        kept = svc.doctor_kept()
+        assert "account" not in kept.failing and kept.unchecked == ["account", "signer", "dexes"]
+        svc.doctor()
+        assert svc.doctor_kept().failing == [] and svc.doctor_kept().unchecked == []

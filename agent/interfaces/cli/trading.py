@@ -96,16 +96,20 @@ def status(
         return
     with runtime(config, snapshot) as svc, svc.question():
         p = svc.plan(read_target(target) if target else None)
-        failing = [] if snapshot else [c.check for c in svc.doctor(cached=True) if not c.ok]
+        kept = None if snapshot else svc.doctor_kept()
+        failing, unchecked = (kept.failing, kept.unchecked) if kept else ([], [])
 
         def human() -> None:
             render.print_drift(p)
             if failing:
                 names = ", ".join(failing)
                 console.print(f"doctor: {len(failing)} check(s) failing ({names}): run `rebalancer doctor`")
+            if unchecked:
+                names = ", ".join(unchecked)
+                console.print(f"doctor: not checked in the last day ({names}): run `rebalancer doctor`")
 
         public = {k: v for k, v in p.to_public().items() if k not in ("confirm_token", "expires_at")}
-        emit(as_json, {**public, "doctor_failing": failing}, human)
+        emit(as_json, {**public, "doctor_failing": failing, "doctor_unchecked": unchecked}, human)
 
 
 @app.command()

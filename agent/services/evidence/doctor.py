@@ -14,16 +14,24 @@ Checks (a wrongly wired account, not the code, is the commonest reason trading f
 Every check reads; nothing is changed at the exchange. A check that cannot run (a snapshot, the exchange
 down) fails with what went wrong.
 
-The answers are kept in the store (:func:`cached`): ``status`` shows the last ones while they are younger
-than a heartbeat interval instead of asking the exchange the same questions on every call; ``doctor``
-itself always asks afresh (and keeps what it found).
+``doctor`` always asks afresh and keeps what it found in the store. ``status`` (:func:`kept`) shows the
+doctor's verdict without spending more than one more account read on it:
+
+- the account's wiring (``account``, ``signer``, ``dexes``: the address's role, the key's approval, the dexes
+  listed) changes only when someone changes it, and ``userRole`` alone weighs 60. ``status`` never reads it: it
+  shows what ``doctor`` last found for the same wiring (network, addresses, dexes) and, once that is older than a
+  day or was never found, names those checks as unchecked, pointing at ``rebalancer doctor``. A failing verdict
+  stays shown whatever its age (a problem the doctor knows is never hidden by time; ``doctor`` clears it);
+- the rest (``mode``, ``open_orders``, ``dead_man_switch``, ``rate_budget``: what trading changes) is asked again
+  once per heartbeat interval.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.adapters.hyperliquid import account_info
 from agent.core.accounts import mode_name, parse_abstraction
@@ -48,50 +56,124 @@ def _exchange_reads(svc: Services) -> InfoPort | None:
     return None
 
 
+#: the checks of how the account is wired, read by ``doctor`` only (``status`` shows them for a day).
+WIRING = ("account", "signer", "dexes")
+#: how long ``status`` takes the doctor's wiring verdict as current.
+WIRING_FRESH = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What ``status`` shows of the doctor: the checks known (in the doctor's order) and the wiring checks
+    with no verdict younger than a day for this wiring (run ``rebalancer doctor``)."""
+
+    checks: list[Check]
+    unchecked: list[str] = field(default_factory=list)
+
+    @property
+    def failing(self) -> list[str]:
+        return [c.check for c in self.checks if not c.ok]
+
+
 def _key(svc: Services) -> str:
     return f"doctor:{svc.account}"
 
 
-def cached(svc: Services) -> list[Check]:
-    """The last checks of this account while younger than ``[heartbeat] interval``, else :func:`run` afresh."""
-    kept = svc.store.records.get(_key(svc))
+def _wiring_key(svc: Services) -> str:
+    return f"doctor-wiring:{svc.account}"
+
+
+def _wiring_of(svc: Services, ex: InfoPort) -> dict[str, Any]:
+    """What the wiring verdict is about: another address, key, vault, network or dex list is another wiring."""
+    return {
+        "network": svc.settings.network,
+        "user": ex.user.lower(),
+        "account": (ex.account_address or "").lower(),
+        "signer": (ex.signer_address or "").lower(),
+        "vault": (ex.vault_address or "").lower(),
+        "dexes": list(ex.dexes),
+    }
+
+
+def _age(svc: Services, kept: Any) -> timedelta | None:
     if isinstance(kept, dict) and isinstance(kept.get("at"), str):
         age = svc.clock() - datetime.fromisoformat(kept["at"])
-        if timedelta(0) <= age < svc.settings.heartbeat.interval:
-            return [Check(**c) for c in kept.get("checks", [])]
-    return run(svc)
+        return age if age >= timedelta(0) else None
+    return None
+
+
+def kept(svc: Services) -> Kept:
+    """The doctor's verdict for ``status``: the wiring as ``doctor`` last found it (never read here), the other
+    checks from the store while younger than ``[heartbeat] interval``, else asked again (and kept)."""
+    ex = None if svc.settings.exchange.is_binance else _exchange_reads(svc)
+    live = svc.store.records.get(_key(svc))
+    age = _age(svc, live)
+    if age is not None and age < svc.settings.heartbeat.interval:
+        checks = [Check(**c) for c in live.get("checks", [])]
+    elif ex is None:  # Binance (every check is cheap and live) or no exchange to read
+        return Kept(run(svc))
+    else:
+        checks = _steps(svc, ex, [n for n in _ORDER if n not in WIRING])
+        svc.store.records.set(_key(svc), {"at": svc.clock().isoformat(), "checks": [c.to_public() for c in checks]})
+    if ex is None:
+        return Kept(checks)
+    checks = [c for c in checks if c.check not in WIRING]  # the wiring: only as found for this wiring
+    wiring = svc.store.records.get(_wiring_key(svc))
+    found: list[Check] = []
+    unchecked = list(WIRING)
+    if isinstance(wiring, dict) and wiring.get("of") == _wiring_of(svc, ex):
+        found = [Check(**c) for c in wiring.get("checks", [])]
+        wiring_age = _age(svc, wiring)
+        if wiring_age is not None and wiring_age < WIRING_FRESH:
+            unchecked = []
+        else:  # an old verdict: its failures still shown, its passes no longer vouched for
+            found = [c for c in found if not c.ok]
+    by_name = {c.check: c for c in [*checks, *found]}
+    return Kept([by_name[n] for n in _ORDER if n in by_name], unchecked)
+
+
+def cached(svc: Services) -> list[Check]:
+    """The checks :func:`kept` shows (the wiring as last found; the rest at most a heartbeat interval old)."""
+    return kept(svc).checks
 
 
 def run(svc: Services) -> list[Check]:
-    """Every check, in order (kept in the store for :func:`cached`); a check that raises becomes a failing line."""
-    checks = _run(svc)
-    if checks is None:
-        return [Check("exchange", False, "no live exchange to check (a snapshot?)", "run without --snapshot")]
+    """Every check afresh, in order (kept in the store for :func:`kept`); a check that raises becomes a failing
+    line."""
+    if svc.settings.exchange.is_binance and isinstance(svc.exchange, KeyRestrictionsPort):
+        from agent.services.evidence import doctor_binance
+
+        checks = doctor_binance.run(svc, svc.exchange)
+    else:
+        ex = _exchange_reads(svc)
+        if ex is None:
+            return [Check("exchange", False, "no live exchange to check (a snapshot?)", "run without --snapshot")]
+        checks = _steps(svc, ex, _ORDER)
+        wiring = [c.to_public() for c in checks if c.check in WIRING]
+        svc.store.records.set(
+            _wiring_key(svc), {"at": svc.clock().isoformat(), "of": _wiring_of(svc, ex), "checks": wiring}
+        )
     svc.store.records.set(_key(svc), {"at": svc.clock().isoformat(), "checks": [c.to_public() for c in checks]})
     return checks
 
 
-def _run(svc: Services) -> list[Check] | None:
-    if svc.settings.exchange.is_binance and isinstance(svc.exchange, KeyRestrictionsPort):
-        from agent.services.evidence import doctor_binance
+_ORDER = ("account", "signer", "mode", "dexes", "open_orders", "dead_man_switch", "rate_budget")
 
-        return doctor_binance.run(svc, svc.exchange)
-    ex = _exchange_reads(svc)
-    if ex is None:
-        return None
-    steps: list[tuple[str, Callable[[], Check]]] = [
-        ("account", lambda: _account(svc, ex)),
-        ("signer", lambda: _signer(ex)),
-        ("mode", lambda: _mode(ex)),
-        ("dexes", lambda: _dexes(ex)),
-        ("open_orders", lambda: _open_orders(svc, ex)),
-        ("dead_man_switch", lambda: _dead_man(svc)),
-        ("rate_budget", lambda: _rate_budget(ex)),
-    ]
+
+def _steps(svc: Services, ex: InfoPort, names: tuple[str, ...] | list[str]) -> list[Check]:
+    steps: dict[str, Callable[[], Check]] = {
+        "account": lambda: _account(svc, ex),
+        "signer": lambda: _signer(ex),
+        "mode": lambda: _mode(ex),
+        "dexes": lambda: _dexes(ex),
+        "open_orders": lambda: _open_orders(svc, ex),
+        "dead_man_switch": lambda: _dead_man(svc),
+        "rate_budget": lambda: _rate_budget(ex),
+    }
     out = []
-    for name, step in steps:
+    for name in names:
         try:
-            out.append(step())
+            out.append(steps[name]())
         except RebalancerError as exc:
             out.append(Check(name, False, f"could not check: {exc}", "check the network and try again"))
     return out
