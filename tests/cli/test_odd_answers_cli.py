@@ -1,4 +1,4 @@
-"""Odd exchange answers and unreadable config files, through the console script.
+"""Odd exchange answers and unreadable config files, through the command line (in process).
 
 A stand-in seeded with a mid of 0 or a negative balance answers exactly that; ``status`` and ``preview``
 exit 4 with one line naming the request and the field, and no plan is stored. A binary config file exits 2.
@@ -10,7 +10,7 @@ import copy
 import json
 
 import pytest
-from clirun import run, run_json
+from clirun import invoke, invoke_json
 
 from agent.standin import load_demo_snapshot
 
@@ -34,25 +34,25 @@ def odd(tmp_path, request):
     cfg = tmp_path / "odd.toml"
     db = tmp_path / "h.db"
     cfg.write_text(f'network = "local"\nlocal_snapshot = "{tmp_path / "odd.json"}"\ndb = "{db}"\n')
-    assert run("db", "init", "--config", str(cfg)).returncode == 0
+    assert invoke("db", "init", "--config", str(cfg)).returncode == 0
     return cfg, message
 
 
 @pytest.mark.parametrize("command", ["status", "preview"])
 def test_an_odd_exchange_answer_exits_4_with_one_line_and_plans_nothing(odd, command):
     cfg, message = odd
-    p = run(command, "--config", str(cfg))
+    p = invoke(command, "--config", str(cfg))
     assert p.returncode == 4, p.stderr
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
     assert "pydantic" not in p.stderr and "Traceback" not in p.stderr
-    code, plans = run_json("plans", "--config", str(cfg))
+    code, plans = invoke_json("plans", "--config", str(cfg))
     assert code == 0 and plans == []
 
 
 def test_a_binary_config_file_exits_2_naming_the_file(tmp_path):
     cfg = tmp_path / "rebalancer.toml"
     cfg.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary")
-    p = run("status", "--config", str(cfg))
+    p = invoke("status", "--config", str(cfg))
     assert p.returncode == 2, p.stderr
     assert p.stderr.strip().splitlines() == [f"error: {cfg}: not a text file (TOML is UTF-8 text)"]

@@ -15,6 +15,7 @@ from doubles import SecondsClock
 from eth_account import Account
 from hyperliquid.exchange import Exchange
 
+from agent.adapters.hyperliquid.budget import RateBudget
 from agent.adapters.hyperliquid.client import HyperliquidExchange
 from agent.adapters.store.db import Store
 from agent.adapters.store.journal import CANCELED, FILLED
@@ -54,11 +55,18 @@ def stand_in() -> tuple[StandInServer, SecondsClock]:
     return serve(StandIn.from_snapshot(snap, clock=clock)), clock
 
 
-def connect(url: str) -> HyperliquidExchange:
+def connect(url: str, clock: SecondsClock) -> HyperliquidExchange:
     """No ``expiresAfter``: the adapter extrapolates the exchange's clock from the wall clock, which the
-    test's settable clock leaves behind."""
+    test's settable clock leaves behind. The rate budget runs on the test's clock too: a TWAP followed for
+    minutes polls its status more often than one wall-clock minute's budget allows, and waiting for weight
+    is time passing at the exchange."""
     return HyperliquidExchange(
-        url, account_address=DEMO_ACCOUNT_ADDRESS, secret_key=DEMO_SECRET_KEY, timeout=2.0, order_ttl_s=None
+        url,
+        account_address=DEMO_ACCOUNT_ADDRESS,
+        secret_key=DEMO_SECRET_KEY,
+        timeout=2.0,
+        order_ttl_s=None,
+        budget=RateBudget(1000, clock=clock, sleep=clock.advance),
     )
 
 
@@ -69,7 +77,7 @@ def executor(exchange: Any, store: Store, clock: SecondsClock, sleep: Any) -> Tw
 def test_an_order_of_the_users_appearing_mid_twap_disarms_the_switch_before_a_crash(tmp_path):
     srv, clock = stand_in()
     with srv:
-        adapter = connect(srv.url)
+        adapter = connect(srv.url, clock)
         plan, _ = deep_leg_plan(adapter)
         user = Exchange(Account.from_key(DEMO_SECRET_KEY), srv.url, account_address=DEMO_ACCOUNT_ADDRESS)
         mortal = Mortal(adapter)
@@ -100,7 +108,7 @@ def test_an_order_of_the_users_appearing_mid_twap_disarms_the_switch_before_a_cr
 def test_a_dead_runs_twap_is_cancelled_by_id_on_recovery_and_only_the_rest_is_sent(tmp_path):
     srv, clock = stand_in()
     with srv:
-        adapter = connect(srv.url)
+        adapter = connect(srv.url, clock)
         plan, _ = deep_leg_plan(adapter)
         index = next(i for i, a in enumerate(plan.actions) if a.order_type == "twap")
         leg = plan.actions[index]
