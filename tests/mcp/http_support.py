@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from clirun import clean_env
+from clirun import clean_env, made_db
 from mcp import Client
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
@@ -61,7 +61,7 @@ def serve_http(tmp_path: Path, *args: str, env: dict[str, str] | None = None) ->
     port = free_port()
     full_env = clean_env() | {"REBALANCER_DB": str(tmp_path / "h.db"), "REBALANCER_NETWORK": "local"}
     full_env |= env or {}
-    subprocess.run([str(REBALANCER), "db", "init"], env=full_env, cwd=tmp_path, check=True, capture_output=True)
+    made_db(full_env["REBALANCER_DB"])  # as `rebalancer db init` does (that command has its own tests)
     err_path = tmp_path / "err.log"
     with (tmp_path / "out.log").open("w") as out, err_path.open("w") as err:
         proc = subprocess.Popen(

@@ -1,7 +1,8 @@
 """MCP over HTTP is a guarded endpoint: a bearer token on every request, Host and Origin checked (DNS
 rebinding), a read-only token held to the read-only tools, loopback unless ``[mcp] allow_remote``.
 
-The console script's server, driven by raw httpx (the attacks) and the official ``mcp`` client (users).
+The console script's server, driven by raw httpx (the attacks) and the official ``mcp`` client (users). The tests
+that change nothing another reads share one server (module scope).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from clirun import run
+from clirun import invoke
 from http_support import REBALANCER, HttpServer, serve_http
 
 pytestmark = pytest.mark.skipif(not REBALANCER.exists(), reason="the rebalancer console script is not installed")
@@ -32,10 +33,23 @@ SET_TARGET = {
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HttpServer, Path]]:
+    """One server for the tests that change nothing a later test reads (a read-only token added is not read)."""
+    folder = tmp_path_factory.mktemp("mcp-http")
+    with serve_http(folder) as s:
+        yield s, folder
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[HttpServer]:
-    with serve_http(tmp_path) as s:
-        yield s
+def server(shared: tuple[HttpServer, Path]) -> HttpServer:
+    return shared[0]
+
+
+@pytest.fixture
+def folder(shared: tuple[HttpServer, Path]) -> Path:
+    """The shared server's folder (its database ``h.db``)."""
+    return shared[1]
 
 
 def _post(server: HttpServer, body: dict, **headers: str) -> httpx.Response:
@@ -46,9 +60,9 @@ def _bearer(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_the_first_start_shows_a_token_once_and_stores_only_its_hash(server, tmp_path):
+def test_the_first_start_shows_a_token_once_and_stores_only_its_hash(server, folder):
     assert server.token and len(server.token) >= 40
-    assert server.token.encode() not in (tmp_path / "h.db").read_bytes()
+    assert server.token.encode() not in (folder / "h.db").read_bytes()
     assert _post(server, INITIALIZE, **_bearer(server.token)).status_code == 200
 
 
@@ -81,22 +95,27 @@ def test_the_servers_own_origin_is_allowed(server):
     assert r.status_code == 200
 
 
-def test_the_reported_attack_a_foreign_host_and_origin_setting_a_target_changes_nothing(server, tmp_path):
-    r = _post(server, SET_TARGET, Host="attacker.example", Origin="http://attacker.example")
-    assert r.status_code == 403
-    code = run("status", "--json", env={"REBALANCER_DB": str(tmp_path / "h.db")}, cwd=tmp_path)
-    assert code.returncode == 0
+def _targets(db: Path) -> tuple[object, object]:
     from agent.adapters.store.db import Store
 
-    store = Store(tmp_path / "h.db")
+    store = Store(db)
     try:
-        assert store.records.get("target") is None and store.records.get("stored_target") is None
+        return store.records.get("target"), store.records.get("stored_target")
     finally:
         store.close()
 
 
-def test_a_read_only_token_reads_but_cannot_change_anything(server, tmp_path):
-    made = run("mcp-token", "--read-only", env={"REBALANCER_DB": str(tmp_path / "h.db")}, cwd=tmp_path)
+def test_the_reported_attack_a_foreign_host_and_origin_setting_a_target_changes_nothing(server, folder):
+    before = _targets(folder / "h.db")
+    r = _post(server, SET_TARGET, Host="attacker.example", Origin="http://attacker.example")
+    assert r.status_code == 403
+    code = invoke("status", "--json", env={"REBALANCER_DB": str(folder / "h.db")}, cwd=folder)
+    assert code.returncode == 0
+    assert _targets(folder / "h.db") == before  # the shared server's state, whatever an earlier test stored
+
+
+def test_a_read_only_token_reads_but_cannot_change_anything(server, folder):
+    made = invoke("mcp-token", "--read-only", env={"REBALANCER_DB": str(folder / "h.db")}, cwd=folder)
     assert made.returncode == 0
     read_token = made.stdout.strip()
 
@@ -122,7 +141,7 @@ def test_a_read_only_token_reads_but_cannot_change_anything(server, tmp_path):
     assert _post(server, execute, **_bearer(read_token)).status_code == 403
 
 
-def test_the_full_token_may_change_state_through_the_official_client(server):
+def test_the_full_token_may_change_state_through_the_official_client(server, folder):
     async def go():
         with anyio.fail_after(60):
             async with server.client() as client:
@@ -130,6 +149,7 @@ def test_the_full_token_may_change_state_through_the_official_client(server):
 
     result = anyio.run(go)
     assert not result.is_error, result
+    assert _targets(folder / "h.db")[0] is not None  # it was stored
 
 
 def test_a_token_from_the_environment_is_accepted_and_none_is_generated(tmp_path):
@@ -141,7 +161,7 @@ def test_a_token_from_the_environment_is_accepted_and_none_is_generated(tmp_path
 
 
 def test_a_non_loopback_host_is_refused_without_allow_remote(tmp_path):
-    p = run("mcp", "--http", "--host", "0.0.0.0", "--port", "1", cwd=tmp_path)
+    p = invoke("mcp", "--http", "--host", "0.0.0.0", "--port", "1", cwd=tmp_path)
     assert p.returncode == 2
     assert p.stderr.strip() == (
         "error: --host 0.0.0.0: not a loopback address; set [mcp] allow_remote = true to serve MCP there"

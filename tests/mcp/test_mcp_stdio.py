@@ -84,6 +84,7 @@ def test_a_real_stdio_client_lists_and_calls_the_tools(tmp_path: Path):
     assert out["again"].is_error and "already used" in out["again"].content[0].text
 
 
+@pytest.mark.slow  # a second server process; in process: test_mcp_tools.py::test_read_only_mode_does_not_register…
 def test_read_only_over_stdio_lists_no_destructive_tool(tmp_path: Path):
     async def steps(session: ClientSession) -> set[str]:
         return {t.name for t in (await session.list_tools()).tools}
@@ -107,6 +108,7 @@ def test_read_only_over_stdio_lists_no_destructive_tool(tmp_path: Path):
     }
 
 
+@pytest.mark.slow  # a third server process; in process: test_mcp_tools.py::test_get_drift_and_preview_without_a_…
 def test_without_a_target_drift_and_preview_use_the_strategist_and_mcp_executions_are_in_history(tmp_path: Path):
     """The one policy through the official client: no target configured or stored → the strategist's; an
     MCP execution is a cycle the CLI's history shows, and a refused preview gives no token."""
