@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import eth_account
-from clirun import made_db, run
+from clirun import invoke, made_db
 from eth_utils import keccak
 from hyperliquid.exchange import Exchange
 
@@ -21,7 +21,7 @@ def signer_check(url: str, key: str, db: str) -> tuple[int, dict]:
         "REBALANCER_ACCOUNT_ADDRESS": DEMO_ACCOUNT_ADDRESS,
         "REBALANCER_SECRET_KEY": key,
     }
-    p = run("doctor", "--json", env=env)
+    p = invoke("doctor", "--json", env=env)
     checks = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
     return p.returncode, next(c for c in checks if c["check"] == "signer")
 

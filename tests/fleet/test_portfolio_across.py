@@ -67,16 +67,16 @@ def test_a_whole_portfolio_target_splits_per_account_and_reports_what_no_venue_c
 
 
 def test_status_all_and_preview_all_through_the_cli(tmp_path):
-    from clirun import run_json
+    from clirun import invoke_json
 
     cfg = tmp_path / "a.toml"
     cfg.write_text(CONFIG.format(db=made_db(tmp_path / "a.db")))
     tgt = tmp_path / "t.json"
     tgt.write_text(json.dumps({"BTC": 0.3, "ETH": 0.3, "SOL": 0.2, "USDC": 0.2}))
-    code, out = run_json("status", "--all", "--config", str(cfg))
+    code, out = invoke_json("status", "--all", "--config", str(cfg))
     assert code == 0, out
     assert {a["venue"] for a in out["accounts"]} == {"hyperliquid", "binanceus"}
-    code, out = run_json("preview", "--all", "--target", str(tgt), "--config", str(cfg))
+    code, out = invoke_json("preview", "--all", "--target", str(tgt), "--config", str(cfg))
     assert code == 0, out
     assert set(out["plans"]) == {"hl", "bus"}
     assert all(p["confirm_token"] for p in out["plans"].values())
