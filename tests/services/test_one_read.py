@@ -129,9 +129,10 @@ def test_status_reads_the_account_and_market_once_and_keeps_the_doctor(tmp_path,
         runs.append(spent)
     first, second = runs
     assert first.plans == second.plans == 1
-    assert "userRole" in first.kinds()  # the doctor ran once and its answers were kept
+    assert "userRateLimit" in first.kinds()  # the doctor's checks of the interval, asked once and kept
+    assert "userRole" not in first.kinds()  # the wiring (60 weight alone) is read by `doctor` only
     assert "userRole" not in second.kinds() and "userRateLimit" not in second.kinds()
-    assert second.weight <= 2 * reference.weight
+    assert first.weight <= 2 * reference.weight and second.weight <= 2 * reference.weight
     assert duplicates(first.requests) == [] and duplicates(second.requests) == []
 
 
