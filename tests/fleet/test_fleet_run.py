@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from clirun import invoke
 
 from agent.adapters.hyperliquid.budget import AddressActions, WindowBudget
@@ -29,6 +30,7 @@ def _max_in_window(log: list[tuple[float, int]], window: float) -> float:
     return best
 
 
+@pytest.mark.slow  # seconds of real waiting by design: the budget must bind (more than 3 windows' weight)
 def test_fifty_accounts_tick_within_the_shared_weight_budget(tmp_path):
     subs = [(f"a{i:02d}", sub_address(f"a{i}"), 1_000.0 + 10 * i, 0.0) for i in range(N - 1)]
     accounts = [{"name": "core", "address": DEMO_ACCOUNT_ADDRESS, "role": "master", "targets": {"USDC": 1.0}}]
