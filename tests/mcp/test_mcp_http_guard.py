@@ -152,14 +152,6 @@ def test_the_full_token_may_change_state_through_the_official_client(server, fol
     assert _targets(folder / "h.db")[0] is not None  # it was stored
 
 
-def test_a_token_from_the_environment_is_accepted_and_none_is_generated(tmp_path):
-    given = "a-token-from-the-environment-0123456789"
-    with serve_http(tmp_path, env={"REBALANCER_MCP_TOKEN": given}) as server:
-        assert server.token is None
-        assert _post(server, INITIALIZE, **_bearer(given)).status_code == 200
-        assert _post(server, INITIALIZE, **_bearer("other")).status_code == 401
-
-
 def test_a_non_loopback_host_is_refused_without_allow_remote(tmp_path):
     p = invoke("mcp", "--http", "--host", "0.0.0.0", "--port", "1", cwd=tmp_path)
     assert p.returncode == 2
