@@ -41,6 +41,21 @@ class SecondsClock:
         self.now += seconds
 
 
+class ExchangeClock:
+    """The stand-in's clock (``time.time`` style): the wall clock plus what the test moved it on."""
+
+    def __init__(self) -> None:
+        self.moved_s = 0.0
+
+    def __call__(self) -> float:
+        import time
+
+        return time.time() + self.moved_s
+
+    def advance(self, seconds: float) -> None:
+        self.moved_s += seconds
+
+
 class ScriptedClient:
     """A model double replaying a list of turns (or exceptions to raise); records every request.
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import anyio
 import pytest
-from doubles import FakeClock
+from doubles import ExchangeClock, FakeClock
 from mcp_support import Mcp, make_settings
 
 from agent.core.orders import OrderIntent, make_cloid
@@ -15,6 +14,7 @@ from agent.core.rules import round_price, round_size_down
 from agent.services.app import Services
 from agent.services.config import McpConfig
 from agent.services.runtime import open_runtime
+from agent.standin import StandIn, load_demo_snapshot
 from tools.registry import llm_tools
 from tools.server import build_server
 
@@ -106,22 +106,32 @@ def test_a_wrong_token_is_refused_and_does_not_burn_the_plan(mcp: Mcp, services:
     assert execute(mcp, plan)["status"] == "ok"
 
 
+def _on_a_moving_exchange(tmp_path: Any, ttl: str) -> tuple[Any, ExchangeClock]:
+    """A runtime on the local stand-in whose clock the test moves on (tokens live on the exchange's clock)."""
+    exchange = ExchangeClock()
+    standin = StandIn.from_snapshot(load_demo_snapshot(), clock=exchange)
+    settings = make_settings(tmp_path, mcp=McpConfig(confirm_ttl=ttl))
+    return open_runtime(settings, model_tools=llm_tools, standin_snapshot=standin), exchange  # type: ignore[arg-type]
+
+
 def test_an_expired_token_is_refused(tmp_path):
-    # Tokens live on the exchange's clock (issue 9): a short life, and real time passing.
-    with open_runtime(make_settings(tmp_path, mcp=McpConfig(confirm_ttl="1s")), model_tools=llm_tools) as services:
+    # Tokens live on the exchange's clock: a short life, and the exchange's time passing.
+    runtime, exchange = _on_a_moving_exchange(tmp_path, "1s")
+    with runtime as services:
         mcp = Mcp(build_server(services))
         plan = mcp.call("preview_rebalance")
-        time.sleep(1.2)
+        exchange.advance(1.2)
         assert "expired" in refusal(mcp, plan)
         assert plan_status(services, plan["plan_id"]) == "expired"
         assert orders_sent(services) == 0
 
 
 def test_a_token_inside_its_lifetime_still_works(tmp_path):
-    with open_runtime(make_settings(tmp_path, mcp=McpConfig(confirm_ttl="3s")), model_tools=llm_tools) as services:
+    runtime, exchange = _on_a_moving_exchange(tmp_path, "3s")
+    with runtime as services:
         mcp = Mcp(build_server(services))
         plan = mcp.call("preview_rebalance")
-        time.sleep(1.0)
+        exchange.advance(1.0)
         assert execute(mcp, plan)["status"] == "ok"
 
 

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from doubles import FakeClock
+from doubles import ExchangeClock, FakeClock
 
 from agent.core.errors import ClockSkewError, ConfirmationError
 from agent.services.config import Settings
@@ -25,9 +25,11 @@ def settings(tmp_path, **kw) -> Settings:
 
 
 def test_a_token_expires_on_the_exchanges_clock(tmp_path):
-    with open_runtime(settings(tmp_path, mcp={"confirm_ttl": "1s"})) as svc:
+    exchange = ExchangeClock()
+    standin = StandIn.from_snapshot(load_demo_snapshot(), clock=exchange)
+    with open_runtime(settings(tmp_path, mcp={"confirm_ttl": "1s"}), standin_snapshot=standin) as svc:  # type: ignore[arg-type]
         plan = svc.preview()
-        time.sleep(1.3)
+        exchange.advance(1.3)  # only the exchange's clock moves on (1.3 s of skew is within the bound)
         with pytest.raises(ConfirmationError, match="expired"):
             svc.execute(plan.plan_id, plan.confirm_token)
         assert svc.store.journal.count() == 0
@@ -35,11 +37,14 @@ def test_a_token_expires_on_the_exchanges_clock(tmp_path):
 
 def test_a_clock_that_jumped_forward_at_preview_mints_no_long_lived_token(tmp_path):
     clock = FakeClock(datetime.now(UTC) + timedelta(days=365))  # the local clock jumped a year ahead
-    with open_runtime(settings(tmp_path, mcp={"confirm_ttl": "1s"}), clock=clock) as svc:
+    exchange = ExchangeClock()
+    standin = StandIn.from_snapshot(load_demo_snapshot(), clock=exchange)
+    cfg = settings(tmp_path, mcp={"confirm_ttl": "1s"})
+    with open_runtime(cfg, clock=clock, standin_snapshot=standin) as svc:  # type: ignore[arg-type]
         plan = svc.preview()
         assert plan.expires_at is not None and plan.expires_at < datetime.now(UTC) + timedelta(seconds=5)
-        clock.now = datetime.now(UTC)  # ...and came back
-        time.sleep(1.3)
+        exchange.advance(1.3)  # 1.3 s pass...
+        clock.now = datetime.now(UTC) + timedelta(seconds=1.3)  # ...and the local clock came back
         with pytest.raises(ConfirmationError, match="expired"):
             svc.execute(plan.plan_id, plan.confirm_token)
         assert svc.store.journal.count() == 0
