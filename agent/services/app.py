@@ -28,6 +28,7 @@ from agent.services import preferences
 from agent.services.config import Settings
 from agent.services.context import AccountContext, Clock, utcnow
 from agent.services.evidence import doctor
+from agent.services.evidence.doctor import Kept as DoctorKept
 from agent.services.ports import AccountPort, ReadPort, TradePort
 from agent.services.trading import execution, orders, planning, targets
 from agent.services.trading import records as history
@@ -258,7 +259,7 @@ class Services:
         ``cached``: what ``status`` shows (see :meth:`doctor_kept`)."""
         return doctor.cached(self) if cached else doctor.run(self)
 
-    def doctor_kept(self) -> doctor.Kept:
+    def doctor_kept(self) -> DoctorKept:
         """The doctor's verdict as ``status`` shows it: the wiring as ``doctor`` last found it (a day), the other
         checks at most a heartbeat interval old; and the wiring checks not vouched for."""
         return doctor.kept(self)
