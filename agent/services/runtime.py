@@ -82,6 +82,7 @@ def _binance(settings: Settings, stack: ExitStack, standin_snapshot: Any) -> Any
             venue=venue,
             quote=quote,
             timeout_s=timeout,
+            paced=False,  # our own in-process server: ccxt's client-side spacing would only wait
         )
     if settings.is_local:
         from agent.standin.binance.seed import DEMO_KEY, DEMO_SECRET
