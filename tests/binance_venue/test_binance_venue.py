@@ -43,7 +43,7 @@ def test_demo_on_binance_runs_seed_002s_account_through_ccxt():
 
 
 def test_the_demo_never_sells_locked_eth_nor_cancels_the_users_orders(binance):
-    ex = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET)
+    ex = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET, paced=False)
     state = ex.account_state()
     assert (state.positions["ETH/USD"].size, state.positions["ETH/USD"].hold) == (1.54158, 0.143)
     too_much = OrderIntent(
@@ -63,7 +63,7 @@ def test_the_demo_never_sells_locked_eth_nor_cancels_the_users_orders(binance):
 
 
 def test_an_order_lost_in_flight_is_found_by_its_client_id_and_never_resent(binance):
-    ex = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET)
+    ex = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET, paced=False)
     cloid = make_cloid("p-lost", 0, 1)
     intent = OrderIntent(
         cloid=cloid,
@@ -81,7 +81,7 @@ def test_an_order_lost_in_flight_is_found_by_its_client_id_and_never_resent(bina
 
     with pytest.raises(OrderOutcomeUnknown):
         ex.place_orders([intent])
-    fresh = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET)  # a restarted process
+    fresh = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET, paced=False)  # a restarted process
     found = fresh.order_status(cloid)
     assert found is not None and (found.status, found.filled_sz) == ("filled", 2.0)
     assert fresh.order_status(make_cloid("p-lost", 0, 2)) is None
@@ -89,7 +89,7 @@ def test_an_order_lost_in_flight_is_found_by_its_client_id_and_never_resent(bina
 
 
 def test_a_late_request_past_its_expiry_is_refused_by_binances_clock(binance):
-    ex = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET)
+    ex = BinanceExchange(binance.url, api_key=DEMO_KEY, secret=DEMO_SECRET, paced=False)
     expired = ex.server_time_ms(fresh=True) - 1  # its recvWindow ended on the exchange's clock
     intent = OrderIntent(
         cloid=make_cloid("p-late", 0, 1),

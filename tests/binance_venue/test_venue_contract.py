@@ -39,7 +39,8 @@ def venue(request) -> Iterator[Venue]:
         from agent.standin.binance.server import BinanceServer
 
         with BinanceServer(from_snapshot(demo_snapshot())) as server:
-            yield Venue("binance", BinanceExchange(server.url, api_key=DEMO_KEY, secret=DEMO_SECRET), "SOL/USD")
+            ex = BinanceExchange(server.url, api_key=DEMO_KEY, secret=DEMO_SECRET, paced=False)
+            yield Venue("binance", ex, "SOL/USD")
 
 
 def intent(ex: Any, coin: str, *, is_buy: bool, usd: float, tag: str, slip: float = 0.01) -> OrderIntent:

@@ -20,7 +20,10 @@ def server() -> Iterator[StandInServer]:
 
 @pytest.fixture
 def client(server: StandInServer):
-    ex = ccxt.hyperliquid({"walletAddress": DEMO_ACCOUNT_ADDRESS, "privateKey": DEMO_SECRET_KEY})
+    # no client-side pacing: ccxt's own courtesy to the real exchange, only waiting against a loopback stand-in
+    ex = ccxt.hyperliquid(
+        {"walletAddress": DEMO_ACCOUNT_ADDRESS, "privateKey": DEMO_SECRET_KEY, "enableRateLimit": False}
+    )
     ex.urls["test"] = {"public": server.url, "private": server.url}
     ex.set_sandbox_mode(True)  # ccxt signs as testnet in sandbox mode, the stand-in's chain
     ex.options["fetchMarkets"]["types"] = ["spot", "swap"]
