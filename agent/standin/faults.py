@@ -12,6 +12,7 @@ Counters are consumed in the order: timeout, late, 429, 5xx, JSON 4xx, malformed
 - ``late_next``: the request is delivered late: held ``late_s`` seconds (longer than the client's
   timeout, so the client has given up), *then* applied, and the connection closed without an answer.
   An /exchange action then meets its ``expiresAfter`` on the stand-in's clock, as on Hyperliquid.
+  ``late_landed`` counts the late requests applied so far (a test waits on it, not on a guess).
 - ``http_429_next`` / ``http_5xx_next``: answer 429 / ``status_5xx`` with a plain-text body
   (the SDK raises ``ClientError`` / ``ServerError``). Not applied.
 - ``http_4xx_json_next``: answer ``status_4xx`` with the JSON body ``body_4xx`` (by default one with no
@@ -62,6 +63,7 @@ class Faults:
     body_4xx: Any = field(default_factory=lambda: {"error": "Stand-in: bad request"})
     lose_mode: str = "close"
     rewrite: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    late_landed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     _ORDER = (
@@ -91,6 +93,11 @@ class Faults:
                     setattr(self, name, count - 1)
                     return name
             return None
+
+    def landed(self) -> None:
+        """A late request was applied."""
+        with self._lock:
+            self.late_landed += 1
 
     def clear(self) -> None:
         with self._lock:

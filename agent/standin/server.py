@@ -93,6 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.stopping.wait(faults.late_s):
                 return
             self._answer(path, raw)
+            faults.landed()
             self.close_connection = True
             return
         status, body = self._answer(path, raw)
