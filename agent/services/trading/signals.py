@@ -56,17 +56,7 @@ def signal_target(svc: Services, state: PortfolioState, market: Market) -> tuple
         if qty > 0 and coin in market.assets:
             entry = usd / qty  # the average buy price of the window (the seed's entry when known)
             loss[coin] = max(0.0, 1 - market.assets[coin].mid / entry)
-    r = rules.SignalRules(
-        min_cash=cfg.min_cash,
-        target_cash=cfg.target_cash,
-        max_cash=cfg.max_cash,
-        cash_floor=cfg.cash_floor,
-        min_position=cfg.min_position,
-        max_position=cfg.max_position,
-        sell_on_signal=cfg.sell_on_signal,
-        min_hold_minutes=cfg.min_hold_minutes,
-        stop_loss_protection=cfg.stop_loss_protection,
-    )
+    r = cfg.rules()
     out = rules.apply(current, sigs, r, now=now, last_buy=last_buy, loss_from_entry=loss)
     weights = {c: w for c, w in out.weights.items() if w > 1e-9 or c in held}
     why = [*out.reasons, *out.held_back] or ["signal rules: holdings and cash within their bounds"]
