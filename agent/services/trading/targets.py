@@ -87,7 +87,7 @@ def choose(
 
         if state is None or market is None:
             state, market = svc.observe()
-        target, held_back = signal_target(svc, state, market)
+        target, held_back = signal_target(svc.context, state, market)
         return ChosenTarget(target, "signals", notes=tuple(held_back))
     if inside_model_tool():
         latest = _recent_strategist_target(svc, any_age=True)
@@ -206,7 +206,7 @@ def decision_history(svc: Services, state: PortfolioState, market: Market, targe
     coins |= {c for c in (target.weights if target else {}) if c in market.assets}
     coins |= {c for c in (svc.settings.limits.allowed_assets or ()) if c in market.assets}
     coins |= {c for c in market.assets if history_name(c, market) in shipped}
-    return daily_history(svc, sorted(coins), FEATURE_DAYS, market)
+    return daily_history(svc.context, sorted(coins), FEATURE_DAYS, market)
 
 
 def stale_history(svc: Services, ctx: DecisionContext) -> str | None:
