@@ -265,6 +265,10 @@ class Services:
         """Reject a previewed plan with a reason (its token is spent; the next decision sees the reason)."""
         return rejections.reject(self.context, plan_id, reason, source=source)
 
+    def rejected_plans(self, days: int = 60, *, limit: int = 50) -> list[rejections.Rejection]:
+        """The previews rejected (or left to expire) in the last ``days``, newest first."""
+        return rejections.recent(self.context, limit=limit, days=days, every_account=True)
+
     def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
         return history.cycle_detail(self.context, cycle_id)
 

@@ -122,14 +122,20 @@ class Plans:
             now = now_iso()
             return c.execute(sql, (status, now, reason, at or now, by, plan_id)).rowcount == 1
 
-    def rejected(self, *, since: str, account: str, limit: int) -> list[StoredPlan]:
-        """``account``'s plans with a rejection at or after ``since``, newest rejection first."""
+    def rejected(self, *, since: str, account: str | None, limit: int) -> list[StoredPlan]:
+        """``account``'s plans (None: every account's) with a rejection at or after ``since``, newest rejection
+        first."""
+        which = "" if account is None else "AND (account = ? OR account IS NULL) "
         rows = self.store.query(
-            "SELECT * FROM plans WHERE rejected_at IS NOT NULL AND rejected_at >= ? "
-            "AND (account = ? OR account IS NULL) ORDER BY rejected_at DESC, plan_id LIMIT ?",
-            (since, account, limit),
+            f"SELECT * FROM plans WHERE rejected_at IS NOT NULL AND rejected_at >= ? {which}"  # noqa: S608
+            "ORDER BY rejected_at DESC, plan_id LIMIT ?",
+            (since, *(() if account is None else (account,)), limit),
         )
         return [_stored(r) for r in rows]
+
+    def previewed(self) -> list[StoredPlan]:
+        """Every account's plans still ``previewed`` (their tokens unspent), oldest first."""
+        return [_stored(r) for r in self.store.query("SELECT * FROM plans WHERE status = 'previewed' ORDER BY created_at")]
 
     def rekey(self, plan_id: str, token_hash: str) -> bool:
         """Replace a ``previewed`` plan's token hash (True when it was still previewed)."""

@@ -88,30 +88,48 @@ def reject(ctx: AccountContext, plan_id: str, reason: str, *, source: str) -> di
         now = ctx.store.plans.get(plan_id)
         status = now.status if now else stored.status
         raise ConfirmationError(f"only a previewed plan can be rejected; plan {plan_id} is {status}")
+    _close_cycle(ctx, plan_id, "rejected", f"rejected ({_source(source)}): {text}")
     after = ctx.store.plans.get(plan_id)
     assert after is not None
     return after.summary()
 
 
 def record_expired(ctx: AccountContext) -> list[str]:
-    """Record this account's previews whose token has expired as rejected by expiry; their ids."""
+    """Record the previews whose token has expired as rejected by expiry; their ids.
+
+    Every account's in this store: expiry is a matter of time only, and a command that reads only the store
+    (``plans``) does not know which account the exchange would say it is.
+    """
     skew = ctx.settings.hyperliquid.max_clock_skew
     now = ctx.clock()
     done = []
-    for stored in ctx.store.plans.with_status(("previewed",), account=ctx.account):
+    for stored in ctx.store.plans.previewed():
         if stored.expires_at is None or now - skew <= stored.expires_at:
             continue
         at = stored.expires_at.isoformat(timespec="milliseconds")
         if ctx.store.plans.reject(stored.plan.plan_id, "expired", reason=EXPIRED_REASON, by="expiry", at=at):
+            _close_cycle(ctx, stored.plan.plan_id, "expired", f"expired: {EXPIRED_REASON}")
             done.append(stored.plan.plan_id)
     return done
 
 
-def recent(ctx: AccountContext, *, limit: int = RECENT_LIMIT, days: int = RECENT_DAYS) -> list[Rejection]:
-    """The last rejections (expired previews included), newest first, within ``days``."""
+def _close_cycle(ctx: AccountContext, plan_id: str, status: str, reason: str) -> None:
+    """A heartbeat cycle waiting for this plan's confirmation ends with it (``history`` shows the reason)."""
+    cycle = ctx.store.cycles.for_plan(plan_id)
+    if cycle is not None and cycle["status"] == "pending-confirm":
+        ctx.store.cycles.finish(cycle["id"], status, reason)
+
+
+def recent(
+    ctx: AccountContext, *, limit: int = RECENT_LIMIT, days: int = RECENT_DAYS, every_account: bool = False
+) -> list[Rejection]:
+    """This account's last rejections (expired previews included; ``every_account``: the store's, as the
+    records people read show them), newest first, within ``days``."""
+    record_expired(ctx)
     since = (ctx.clock() - timedelta(days=days)).isoformat()
     out = []
-    for stored in ctx.store.plans.rejected(since=since, account=ctx.account, limit=limit):
+    account = None if every_account else ctx.account
+    for stored in ctx.store.plans.rejected(since=since, account=account, limit=limit):
         r = stored.rejection or {}
         out.append(
             Rejection(
