@@ -34,6 +34,10 @@ def test_reject_with_a_reason_spends_the_token_and_records_why(advisor, page):
     twice = page.request.post(advisor.base + "/reject", form={"csrf": csrf, "plan_id": plan_id, "reason": "again"})
     assert twice.status == 409 and "only a previewed plan can be rejected" in twice.text()
     assert advisor.svc.plan_detail(plan_id)["rejection"]["reason"] == REASON
+    page.goto(advisor.base + "/history")
+    row = page.locator(f"#rejected tr[data-plan='{plan_id}']")
+    assert row.locator(".reason").inner_text() == REASON and "web" in row.inner_text()
+    shot(page, "history-rejected.png")
 
 
 def test_bad_rejections_are_refused_and_change_nothing(advisor, page):
