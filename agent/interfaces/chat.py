@@ -11,8 +11,9 @@ This program prints what the tools return, whatever the model says about it: the
 anything: a previewed plan executes only when the person types ``confirm <plan_id>``, and a proposed target
 is stored (through the same service as MCP's ``set_target_allocation``) only when they type ``confirm
 target``. After a preview, "no", "no, <reason>" or "reject <reason>" rejects it (the same service as
-``plans reject``): its token is spent and the reason goes to the strategist's next decision. With no model configured (provider ``offline``) the chat says so and still answers "drift" /
-"status" with the drift table, ``target BTC=0.4 ETH=0.3 USDC=0.3`` and ``preview``.
+``plans reject``): its token is spent and the reason goes to the strategist's next decision. With no model
+configured (provider ``offline``) the chat says so and still answers "drift" / "status" with the drift table,
+``target BTC=0.4 ETH=0.3 USDC=0.3`` and ``preview``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
 CHAT_TOOLS = tool_names.CHAT
 CONFIRM = re.compile(r"^confirm\s+(\S+)$", re.IGNORECASE)
 #: the person says no to the latest preview: "no", "no, <reason>", "reject <reason>" (or "reject <plan_id> <reason>")
-REJECT = re.compile(r"^(?:reject\b\s*(?P<why>.*)|no(?:pe)?[.!]?|no\s*[,:;-]\s*(?P<because>.+))$", re.IGNORECASE | re.DOTALL)
+REJECT = re.compile(
+    r"^(?:reject\b\s*(?P<why>.*)|no(?:pe)?[.!]?|no\s*[,:;-]\s*(?P<because>.+))$", re.IGNORECASE | re.DOTALL
+)
 SAID_NO = "said no in the chat"
 TARGET_LINE = re.compile(r"^(?:set\s+)?target\s+(.+)$", re.IGNORECASE)
 QUIT = {"quit", "exit", "q", ":q"}

@@ -21,7 +21,11 @@ REASON = "not selling SOL before the staking unlock next week"
 
 SUBMIT = {
     "selected_strategy": "balanced-growth",
-    "target_allocation": [{"coin": "BTC", "weight": 0.3}, {"coin": "ETH", "weight": 0.2}, {"coin": "USDC", "weight": 0.5}],
+    "target_allocation": [
+        {"coin": "BTC", "weight": 0.3},
+        {"coin": "ETH", "weight": 0.2},
+        {"coin": "USDC", "weight": 0.5},
+    ],
     "reasoning": "Core only; the owner keeps SOL for now.",
 }
 

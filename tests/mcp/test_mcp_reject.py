@@ -7,9 +7,9 @@ import pytest
 from mcp_support import Mcp
 
 from agent.services.app import Services
+from agent.services.trading.targets import context
 from agent.strategist import tool_names
 from agent.strategist.summary import render_state_summary
-from agent.services.trading.targets import context
 from tools.registry import llm_tools
 
 REASON = "keep the ETH: I am moving it to cold storage this week"

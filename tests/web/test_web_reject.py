@@ -28,7 +28,9 @@ def test_reject_with_a_reason_spends_the_token_and_records_why(advisor, page):
     detail = advisor.svc.plan_detail(plan_id)
     assert detail["status"] == "rejected"
     assert detail["rejection"]["reason"] == REASON and detail["rejection"]["by"] == "web"
-    again = page.request.post(advisor.base + "/execute", form={"csrf": csrf, "plan_id": plan_id, "confirm_token": token})
+    again = page.request.post(
+        advisor.base + "/execute", form={"csrf": csrf, "plan_id": plan_id, "confirm_token": token}
+    )
     assert again.status == 409 and "rejected" in again.text()
     assert advisor.svc.plan_detail(plan_id)["orders"] == []
     twice = page.request.post(advisor.base + "/reject", form={"csrf": csrf, "plan_id": plan_id, "reason": "again"})

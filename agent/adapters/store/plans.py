@@ -135,7 +135,9 @@ class Plans:
 
     def previewed(self) -> list[StoredPlan]:
         """Every account's plans still ``previewed`` (their tokens unspent), oldest first."""
-        return [_stored(r) for r in self.store.query("SELECT * FROM plans WHERE status = 'previewed' ORDER BY created_at")]
+        return [
+            _stored(r) for r in self.store.query("SELECT * FROM plans WHERE status = 'previewed' ORDER BY created_at")
+        ]
 
     def rekey(self, plan_id: str, token_hash: str) -> bool:
         """Replace a ``previewed`` plan's token hash (True when it was still previewed)."""

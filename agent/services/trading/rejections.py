@@ -84,7 +84,8 @@ def reject(ctx: AccountContext, plan_id: str, reason: str, *, source: str) -> di
     if stored is None:
         raise ValidationError(f"unknown plan id {plan_id[:80]!r}")
     record_expired(ctx)
-    if not ctx.store.plans.reject(plan_id, "rejected", reason=text, by=_source(source)):
+    at = ctx.clock().isoformat(timespec="milliseconds")
+    if not ctx.store.plans.reject(plan_id, "rejected", reason=text, by=_source(source), at=at):
         now = ctx.store.plans.get(plan_id)
         status = now.status if now else stored.status
         raise ConfirmationError(f"only a previewed plan can be rejected; plan {plan_id} is {status}")

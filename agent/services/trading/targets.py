@@ -196,9 +196,7 @@ def context(svc: Services, state: PortfolioState, market: Market) -> DecisionCon
         closes=closes,
         history_as_of=hist.as_of.isoformat() if hist.as_of else None,
         history_source=hist.source,
-        rejections=[
-            {"date": r.day, "plan": r.plan, "reason": r.reason} for r in rejections.recent(svc.context)
-        ],
+        rejections=[{"date": r.day, "plan": r.plan, "reason": r.reason} for r in rejections.recent(svc.context)],
     )
 
 
