@@ -267,7 +267,7 @@ class Services:
 
     def rejected_plans(self, days: int = 60, *, limit: int = 50) -> list[rejections.Rejection]:
         """The previews rejected (or left to expire) in the last ``days``, newest first."""
-        return rejections.recent(self.context, limit=limit, days=days, every_account=True)
+        return rejections.listed(self.context, days=days, limit=limit)
 
     def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
         return history.cycle_detail(self.context, cycle_id)

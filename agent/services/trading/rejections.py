@@ -125,8 +125,8 @@ def recent(
     ctx: AccountContext, *, limit: int = RECENT_LIMIT, days: int = RECENT_DAYS, every_account: bool = False
 ) -> list[Rejection]:
     """This account's last rejections (expired previews included; ``every_account``: the store's, as the
-    records people read show them), newest first, within ``days``."""
-    record_expired(ctx)
+    records people read show them), newest first, within ``days``. Reads only: the decide step records
+    expired previews first (:func:`record_expired`), and so does :func:`listed`."""
     since = (ctx.clock() - timedelta(days=days)).isoformat()
     out = []
     account = None if every_account else ctx.account
@@ -142,6 +142,13 @@ def recent(
             )
         )
     return out
+
+
+def listed(ctx: AccountContext, *, days: int = 60, limit: int = 50) -> list[Rejection]:
+    """The rejected previews people read (``history``, the page's history): every account's in this store,
+    expired previews recorded first."""
+    record_expired(ctx)
+    return recent(ctx, limit=limit, days=days, every_account=True)
 
 
 def plan_line(plan: RebalancingPlan) -> str:
