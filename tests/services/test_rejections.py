@@ -172,3 +172,14 @@ def test_a_plan_line_names_at_most_four_trades():
         .model_dump()
     )
     assert rejections.plan_line(plan).startswith("BTC 80→0%, ")
+
+
+def test_a_person_rejecting_an_expired_preview_keeps_their_reason(ctx: AccountContext, clock: FakeClock):
+    previewed(ctx, 1)
+    previewed(ctx, 2)
+    clock.advance(hours=1)
+    rejections.reject(ctx, "p_1", "too late anyway, and too much BTC", source="cli")
+    one, two = ctx.store.plans.get("p_1"), ctx.store.plans.get("p_2")
+    assert one is not None and one.status == "rejected" and one.rejection is not None
+    assert one.rejection["reason"] == "too late anyway, and too much BTC"
+    assert two is not None and two.status == "expired"  # the others are noticed on the way

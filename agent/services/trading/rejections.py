@@ -83,13 +83,14 @@ def reject(ctx: AccountContext, plan_id: str, reason: str, *, source: str) -> di
     stored = ctx.store.plans.get(plan_id)
     if stored is None:
         raise ValidationError(f"unknown plan id {plan_id[:80]!r}")
-    record_expired(ctx)
     at = ctx.clock().isoformat(timespec="milliseconds")
+    # a still-previewed plan takes the person's reason even when its token has just expired: it says more
     if not ctx.store.plans.reject(plan_id, "rejected", reason=text, by=_source(source), at=at):
         now = ctx.store.plans.get(plan_id)
         status = now.status if now else stored.status
         raise ConfirmationError(f"only a previewed plan can be rejected; plan {plan_id} is {status}")
     _close_cycle(ctx, plan_id, "rejected", f"rejected ({_source(source)}): {text}")
+    record_expired(ctx)
     after = ctx.store.plans.get(plan_id)
     assert after is not None
     return after.summary()
