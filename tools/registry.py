@@ -11,7 +11,7 @@ strategist loop's ``{"data": ..., "note": UNTRUSTED_NOTE}`` envelope, so both re
 
     read-only            get_portfolio, get_drift, get_market, list_strategies, compute_target, get_history
     stores a plan        preview_rebalance (not destructive; issues a single-use confirm token)
-    changes state        set_target_allocation (validated, stored; no order)
+    changes state        set_target_allocation (validated, stored; no order), reject_plan (spends a token)
     destructive          execute_rebalance, cancel_open_orders, pause_trading, resume_trading
 """
 
@@ -38,6 +38,7 @@ from tools.base import (
     PlanArgs,
     PreviewArgs,
     ReasonArgs,
+    RejectArgs,
     SensitivityArgs,
     StrategyArgs,
     TargetArgs,
@@ -342,6 +343,17 @@ def set_target_allocation(services: Services, args: TargetArgs) -> dict[str, Any
         "usdc_weight": stored.target.cash_weight,
         "reasoning": stored.target.reasoning,
     }
+
+
+@tool(RejectArgs, "write", "Reject plan")
+def reject_plan(services: Services, args: RejectArgs) -> dict[str, Any]:
+    """Reject a previewed plan, with the owner's reason: it can no longer be executed.
+
+    Side effect: the plan's confirm token is spent and the reason is stored; the strategist's next decision
+    sees the last rejections and their reasons. Places no order. Only a plan still `previewed` can be
+    rejected; an unknown, executed, expired or already rejected plan is refused and nothing changes.
+    """
+    return services.reject_plan(args.plan_id, args.reason, source=CALLER.get())
 
 
 # --------------------------------------------------------------------------- destructive

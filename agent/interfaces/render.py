@@ -292,6 +292,17 @@ def print_history(rows: list[dict[str, Any]]) -> None:
         console.print(safe(f"  {r['id']}{plan}: {r['reason'] or ''}"))
 
 
+def print_rejections(rows: list[Any]) -> None:
+    """Previews the person rejected or let expire (``Rejection``s), with their reasons."""
+    if not rows:
+        return
+    table(
+        "Rejected previews",
+        ("Rejected (UTC)", "Plan", "By", "Trades", "Reason"),
+        [[str(r.at)[:16].replace("T", " "), r.plan_id, r.by, r.plan, r.reason] for r in rows],
+    )
+
+
 def print_plans(rows: list[dict[str, Any]]) -> None:
     table(
         "Plans",
@@ -300,7 +311,7 @@ def print_plans(rows: list[dict[str, Any]]) -> None:
             [
                 r["plan_id"],
                 str(r["created_at"])[:16].replace("T", " "),
-                r["status"],
+                r["status"] + (f": {r['rejection']['reason']}" if r.get("rejection") else ""),
                 r["source"] or "",
                 str(r["num_trades"]),
                 money(r["turnover_usd"]),
@@ -315,6 +326,9 @@ def print_plan_detail(d: dict[str, Any]) -> None:
     console.print(safe(f"Plan {d['plan_id']}: {d['status']} (from {d['source']}, created {when(d['created_at'])})"))
     if d.get("reason"):
         console.print(safe(f"  {d['reason']}"))
+    if d.get("rejection"):
+        r = d["rejection"]
+        console.print(safe(f"  Rejected ({r['by']}, {when(r['at'])}): {r['reason']}"))
     from agent.core.domain import RebalancingPlan
 
     print_plan(RebalancingPlan.model_validate(d["plan"]))

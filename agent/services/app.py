@@ -29,7 +29,7 @@ from agent.services.config import Settings
 from agent.services.context import AccountContext, Clock, utcnow
 from agent.services.evidence import doctor
 from agent.services.ports import AccountPort, ReadPort, TradePort
-from agent.services.trading import execution, orders, planning, targets
+from agent.services.trading import execution, orders, planning, rejections, targets
 from agent.services.trading import records as history
 from agent.services.trading import runs as background
 from agent.services.trading.executor import Executor
@@ -260,6 +260,14 @@ class Services:
 
     def plan_detail(self, plan_id: str) -> dict[str, Any]:
         return history.plan_detail(self.context, plan_id)
+
+    def reject_plan(self, plan_id: str, reason: str, *, source: str = "cli") -> dict[str, Any]:
+        """Reject a previewed plan with a reason (its token is spent; the next decision sees the reason)."""
+        return rejections.reject(self.context, plan_id, reason, source=source)
+
+    def rejected_plans(self, days: int = 60, *, limit: int = 50) -> list[rejections.Rejection]:
+        """The previews rejected (or left to expire) in the last ``days``, newest first."""
+        return rejections.listed(self.context, days=days, limit=limit)
 
     def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
         return history.cycle_detail(self.context, cycle_id)

@@ -148,12 +148,18 @@ def history(
 
     with runtime(config, offline=True, account=account) as svc:
         rows = svc.history(days)
+        rejected = [] if as_json or csv_out else svc.rejected_plans(days)
     if csv_out:
         writer = csv.DictWriter(sys.stdout, fieldnames=CYCLE_FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         return
-    emit(as_json, rows, lambda: render.print_history(rows))
+
+    def human() -> None:
+        render.print_history(rows)
+        render.print_rejections(rejected)
+
+    emit(as_json, rows, human)
 
 
 @config_app.command("show")

@@ -275,6 +275,21 @@ def plans_show(
     emit(as_json, detail, lambda: render.print_plan_detail(detail))
 
 
+@plans_app.command("reject")
+@boundary
+def plans_reject(
+    plan_id: Annotated[str, typer.Argument(help="a previewed plan's id")],
+    reason: Annotated[str, typer.Option("--reason", help="why (shown to the next decision)")],
+    account: AccountOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject a previewed plan: its token is spent, and the reason goes to the next decision."""
+    with runtime(config, offline=True, account=account) as svc:
+        out = svc.reject_plan(plan_id, reason, source="cli")
+    emit(as_json, out, lambda: console.print(render.safe(f"Plan {plan_id} rejected: {out['rejection']['reason']}")))
+
+
 @app.command()
 @boundary
 def orders(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:

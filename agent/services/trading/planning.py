@@ -26,7 +26,7 @@ from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
 from agent.services.config import Settings
 from agent.services.ports import DexPort
-from agent.services.trading import foreign, guards
+from agent.services.trading import foreign, guards, rejections
 from agent.services.trading.targets import choose, configured_or_stored, validate
 
 if TYPE_CHECKING:
@@ -211,6 +211,7 @@ def preview(
     import evidence). ``planned``: the plan this question already made toward the same target from the same
     ``state`` and ``market`` (the heartbeat's); it is used instead of planning again.
     """
+    rejections.record_expired(svc.context)  # earlier previews left to expire are recorded as rejected
     p = planned or plan(svc, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id)
     if p.actions and annotate is not None:
         p = p.model_copy(update={"sensitivity": annotate(p, market or svc.exchange.market())})

@@ -22,6 +22,7 @@ from agent.core.targets import parse_target, validate_target
 from agent.services.config import Settings
 from agent.services.market_history import History, daily_history, history_name
 from agent.services.ports import HistoryPort
+from agent.services.trading import rejections
 from agent.strategist import tool_names
 from agent.strategist.base import Decision, DecisionContext, Strategist
 from agent.strategist.conversation import inside_model_tool
@@ -156,6 +157,7 @@ def decide(
     if state is None or market is None:
         state, market = svc.observe()
     strat = strategist or make_strategist(svc)
+    rejections.record_expired(svc.context)  # a preview left to expire is a rejection the decision should see
     ctx = context(svc, state, market)
     stale = stale_history(svc, ctx)
     if stale is not None:
@@ -194,6 +196,7 @@ def context(svc: Services, state: PortfolioState, market: Market) -> DecisionCon
         closes=closes,
         history_as_of=hist.as_of.isoformat() if hist.as_of else None,
         history_source=hist.source,
+        rejections=[{"date": r.day, "plan": r.plan, "reason": r.reason} for r in rejections.recent(svc.context)],
     )
 
 
