@@ -81,7 +81,9 @@ def test_closed_days_are_asked_once_and_shared_by_every_account(tmp_path, standi
         start = len(standin.requests)
         again = daily_history(svc.context, coins, 30, market)
         assert candle_requests(standin, start) == [] and (again.table.close == hist.table.close).all()
-        assert daily_history(svc.context, coins, 10, market).table.dates[-1] == TODAY - timedelta(days=1)  # inside the span
+        assert daily_history(svc.context, coins, 10, market).table.dates[-1] == TODAY - timedelta(
+            days=1
+        )  # inside the span
         assert candle_requests(standin, start) == []
     other = "0x" + "12" * 20  # another account, the same store: the same candles
     with open_runtime(Settings(network=standin.url, db=db, account_address=other), clock=clock) as svc:
