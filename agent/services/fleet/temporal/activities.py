@@ -34,6 +34,7 @@ from agent.services.fleet.accounts import account_settings, open_fleet
 from agent.services.trading import execution
 from agent.services.trading.heartbeat import Heartbeat
 from agent.services.trading.lease import writer
+from agent.services.trading.planning import hash_token
 
 SOURCE = "temporal"
 _FINAL_PREFIXES = ("executed:", "failed", "incomplete", "refused", "expired")
@@ -168,14 +169,27 @@ class Activities:
 
     @activity.defn(name="allocation_plan")
     def allocation_plan(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """The transfer plan. When it waits for approval (``confirm``), a fresh confirm token is printed once
+        with the approval command and only ``check`` (the hash of its proof) is returned into the history."""
+        import secrets
         import time
 
         from agent.services.fleet import allocation
 
+        wid = activity.info().workflow_id or ""
         with open_fleet(self.settings) as fleet:
             p = allocation.plan(fleet)
             server = fleet.master.exchange.server_time_ms(fresh=True)
             p["offset_ms"], p["planned_ms"] = server - int(time.time() * 1000), server
+            p["plan_id"] = f"alloc-{wid[-12:]}"
+            if not p["transfers"] or not inp.get("confirm"):
+                self.say(f"allocation: plan {p['plan_id']}: {p['reason']}")
+                return p
+            token = secrets.token_urlsafe(18)
+            p["check"] = hash_token(approvals.proof(token))
+            command = f"rebalancer fleet approve {wid} {p['plan_id']} --confirm {token} {self.approve_args}".strip()
+            moves = ", ".join(f"{t['direction']} ${float(t['usd']):,.2f} {t['account']}" for t in p["transfers"])
+            self.say(f"allocation: plan {p['plan_id']} pending-confirm ({moves}); to execute: {command}")
             return p
 
     @activity.defn(name="allocation_execute")
