@@ -120,7 +120,11 @@ class RegistryTool(Tool):
 
 def _progress_reporter() -> Callable[[dict[str, Any]], None] | None:
     """A callback sending MCP progress notifications from a tool's worker thread, when the client asked for
-    them (a ``progressToken``); None otherwise."""
+    them (a ``progressToken``); None otherwise.
+
+    Only while the request is open (the specification allows no notification after the answer), and only
+    when the fraction done grew (each notification's progress must increase): ``execute_rebalance`` reports
+    until it answers (at most ~8 s), then ``get_plan`` with a progress token follows the execution further."""
     from fastmcp.server.dependencies import get_context
 
     try:
@@ -131,12 +135,17 @@ def _progress_reporter() -> Callable[[dict[str, Any]], None] | None:
         return None
     if not meta or meta.get("progress_token") is None:
         return None
+    last: list[float] = []
 
     def report(progress: dict[str, Any]) -> None:
+        value = min(1.0, max(0.0, float(progress.get("progress") or 0.0)))
+        if last and value <= last[-1]:
+            return  # the specification: each notification's progress increases; nothing new, nothing sent
+        last.append(value)
         legs = progress.get("legs") or []
         working = [f"{leg['coin']} {leg['progress']:.0%}" for leg in legs if leg.get("order_type") == "twap"]
         message = f"{progress.get('state')}: " + (", ".join(working) or f"{len(legs)} legs")
-        anyio.from_thread.run(ctx.report_progress, float(progress.get("progress") or 0.0), 1.0, message)
+        anyio.from_thread.run(ctx.report_progress, value, 1.0, message)
 
     return report
 
