@@ -34,7 +34,7 @@ from fastmcp.tools.base import Tool, ToolResult
 from pydantic import PrivateAttr
 
 from agent.core.errors import RebalancerError
-from agent.core.text import safe
+from agent.core.text import safe, without_passwords
 from agent.services import mcp_tokens
 from agent.strategist.providers import redact
 from tools.base import PROGRESS
@@ -64,7 +64,7 @@ READ_TOOLS = frozenset(d.name for d in TOOLS if d.kind in READ_ONLY_KINDS)
 
 def one_line(message: str, secrets: list[str | None] | None = None) -> str:
     """A safe, single-line error message (control characters escaped, keys redacted, capped at 500 characters)."""
-    text = safe(" ".join(str(message).split())) or "error"
+    text = without_passwords(safe(" ".join(str(message).split()))) or "error"
     return redact(text, secrets or [])[:500]
 
 
