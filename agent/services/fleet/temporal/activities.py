@@ -4,6 +4,8 @@ order, every intent is journaled before it is signed, the account's lease admits
 re-reads the account and refuses when it moved since the preview, buys are resized to the cash there, and
 every round is a cycle with ``source = "temporal"`` that ``rebalancer history`` shows.
 
+The worker never creates the fleet's store: a configured path or URL that holds none stops it at start
+with a ``ConfigError`` naming ``rebalancer db init`` (each account's store is then created beside it).
 The store is shared for real when ``db`` is a PostgreSQL URL (every worker, the CLI, MCP and the web page
 read one kill switch, journal, lease and history); with the SQLite default every worker must run on the
 machine that holds the files.
@@ -58,6 +60,7 @@ class Activities:
             )
         if settings.db == ":memory:":
             raise ConfigError("db: the Temporal path records every round; give a database (a PostgreSQL URL to share)")
+        _existing_store(settings).close()  # a mistyped path or URL stops the worker: never a fresh store
         self.settings = settings
         self.by_name = {a.name: a for a in settings.accounts}
         self.say = say
@@ -76,7 +79,7 @@ class Activities:
                 f"accounts: no account named {account!r} in this worker's config", non_retryable=True
             )
         url = self.settings.network if self.settings.is_local else None
-        fleet = Store(self.settings.db)  # the configured store: its kill switch pauses every account
+        fleet = _existing_store(self.settings)  # the configured store: its kill switch pauses every account
         try:
             own = account_settings(self.settings, cfg, url)  # its database is created beside the fleet's
             with open_runtime(own, fleet_paused=fleet.records.is_paused, create_store=True) as svc:
@@ -198,6 +201,14 @@ class Activities:
 
         with open_fleet(self.settings) as fleet:
             return run_transfers(fleet, job["plan"], int(job["expires_after_ms"]), retried=activity.info().attempt > 1)
+
+
+def _existing_store(settings: Settings) -> Store:
+    """The fleet's store, never created here (``rebalancer db init`` makes it on purpose): workers run
+    unattended, and a fresh store would have no kill switch, no journal and no day's traded total."""
+    from agent.services.runtime import open_store
+
+    return open_store(settings, create=False)
 
 
 @contextmanager
