@@ -260,11 +260,12 @@ def _printed_line(path: Path, word: str):
 
 @pytest.mark.parametrize("command", [["worker"], ["deploy"]])
 def test_an_unreachable_temporal_server_is_one_line_exit_4_and_nothing_half_done(tmp_path, command):
-    cfg = write_config(tmp_path, "http://127.0.0.1:9", FIXED, make_db=False)
+    worker = command == ["worker"]  # a worker needs its store made on purpose before it connects
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", FIXED, make_db=worker)
     p = run("fleet", *command, "--temporal", "127.0.0.1:1", "--config", str(cfg), timeout=60)
     assert p.returncode == 4, p.stderr
     assert "cannot reach Temporal at 127.0.0.1:1" in p.stderr and len(p.stderr.strip().splitlines()) <= 2
-    assert not (tmp_path / "fleet.db").exists()
+    assert sorted(f.name for f in tmp_path.glob("*.db")) == (["fleet.db"] if worker else [])
 
 
 def test_the_allocation_workflow_moves_capital_once_only_with_its_printed_token(tmp_path):
