@@ -260,7 +260,7 @@ def fleet_deploy(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonO
 @fleet_app.command("approve")
 @temporal_command
 def fleet_approve(
-    workflow_id: Annotated[str, typer.Argument(help="the waiting tick's workflow id")],
+    workflow_id: Annotated[str, typer.Argument(help="the waiting workflow's id (a tick or the allocation)")],
     plan_id: Annotated[str, typer.Argument(help="the plan id it is waiting for")],
     temporal: TemporalOpt,
     confirm: Annotated[
@@ -269,7 +269,7 @@ def fleet_approve(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve a plan a Temporal tick is waiting for (a Temporal Update carrying the token's hash): it executes once."""
+    """Approve a plan a Temporal tick or allocation waits for (an Update with the token's hash): it executes once."""
     from agent.services.fleet.temporal.deploy import approve
 
     report = approve(settings_from(config), temporal, workflow_id, plan_id, confirm)
