@@ -173,6 +173,12 @@ def fleet_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
                     f"pending: {row['name']} plan {a['plan_id']} until {a['expires_at'][:19]}: {a['summary']}{wf}",
                     markup=False,
                 )
+        for a in s.get("allocation_approvals", []):
+            console.print(
+                f"pending: allocation plan {a['plan_id']} until {a['expires_at'][:19]}: {a['summary']} "
+                f"(Temporal workflow {a['workflow_id']})",
+                markup=False,
+            )
         for alert in s["alerts"]:
             console.print(f"alert: {alert}", markup=False)
 

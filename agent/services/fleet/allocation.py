@@ -371,7 +371,9 @@ def status(fleet: Fleet, schedule: dict[str, dict[str, Any]] | None = None) -> d
                 "interval": str(account.interval),
             }
         )
+    waiting_fleet = approvals.allocations(fleet.store, fleet.clock())
     return {
+        "allocation_approvals": waiting_fleet,
         "total_equity_usd": p["total_equity_usd"],
         "method": p["method"],
         "rebalance_needed": p["rebalance_needed"],

@@ -22,6 +22,7 @@ import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
@@ -184,8 +185,16 @@ class Activities:
             p = allocation.plan(fleet)
             server = fleet.master.exchange.server_time_ms(fresh=True)
             p["offset_ms"], p["planned_ms"] = server - int(time.time() * 1000), server
-            p["plan_id"] = f"alloc-{wid[-12:]}"
-            if not p["transfers"] or not inp.get("confirm"):
+            p["plan_id"], p["workflow_id"] = f"alloc-{wid[-12:]}", wid
+            if not p["transfers"]:
+                self.say(f"allocation: plan {p['plan_id']}: {p['reason']}")
+                return p
+            if fleet.store.fleet_plans.get(p["plan_id"]) is None:  # a retried attempt keeps the first record
+                wait_s = float(inp.get("approval_s", 900))
+                waits = datetime.fromtimestamp(server / 1000, UTC) + timedelta(seconds=wait_s)
+                status = approvals.AWAITING if inp.get("confirm") else "approved"
+                fleet.store.fleet_plans.add(p, status=status, source=SOURCE, expires_at=waits)
+            if not inp.get("confirm"):
                 self.say(f"allocation: plan {p['plan_id']}: {p['reason']}")
                 return p
             token = secrets.token_urlsafe(18)
@@ -199,8 +208,12 @@ class Activities:
     def allocation_execute(self, job: dict[str, Any]) -> dict[str, Any]:
         from agent.services.fleet.temporal.transfers import run_transfers
 
+        plan = job["plan"]
         with open_fleet(self.settings) as fleet:
-            return run_transfers(fleet, job["plan"], int(job["expires_after_ms"]), retried=activity.info().attempt > 1)
+            report = run_transfers(fleet, plan, int(job["expires_after_ms"]), retried=activity.info().attempt > 1)
+            fleet.store.fleet_plans.move(plan["plan_id"], report["status"], expect=(approvals.AWAITING, "approved"))
+            self.say(f"allocation: plan {plan['plan_id']} {report['status']}")
+            return report
 
 
 def _existing_store(settings: Settings) -> Store:
