@@ -390,9 +390,14 @@ EXECUTE_WAIT_S = 8.0  # execute_rebalance's wait before it answers "running" (MC
 def get_plan(services: Services, args: PlanArgs) -> dict[str, Any]:
     """Where a plan stands: running (each leg's executed size and progress), or its final status and report.
 
-    Read-only: it reads the store only, so polling it while an execution runs is cheap.
+    Read-only: it reads the store only, so polling it while an execution runs is cheap. When the client asks
+    for progress notifications, a running plan is followed for up to 8 s (notifications as it advances)
+    and the call answers as soon as it ends; poll again for more.
     """
-    return services.execution_progress(args.plan_id)
+    report = PROGRESS.get()
+    if report is None:
+        return services.execution_progress(args.plan_id)
+    return services.follow_execution(args.plan_id, wait_s=EXECUTE_WAIT_S, on_progress=report)
 
 
 @tool(NoArgs, "destructive", "Cancel open orders")

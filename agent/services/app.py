@@ -215,6 +215,10 @@ class Services:
     def execution_progress(self, plan_id: str) -> background.Progress:
         return background.progress(self, plan_id)
 
+    def follow_execution(self, plan_id: str, **kw: Any) -> background.Progress:
+        """Follow a running execution for a while, reporting its progress (see ``runs.follow``)."""
+        return background.follow(self, plan_id, **kw)
+
     def traded_today_usd(self) -> float:
         return planning.traded_today_usd(self)
 

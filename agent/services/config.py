@@ -47,6 +47,7 @@ from agent.core.errors import ConfigError, TargetValidationError
 from agent.core.limits import CashReserve, Limits
 from agent.core.signals import SignalRules
 from agent.core.targets import parse_target
+from agent.core.text import without_passwords
 from agent.services import config_sources
 from agent.services.fleet.config import AccountConfig, AllocationConfig, FleetConfig, check_fleet
 
@@ -384,12 +385,13 @@ class Settings(BaseSettings):
         return self.live_trading and not self.is_local and (self.secret_key is not None or self.keystore is not None)
 
     def redacted(self) -> dict[str, Any]:
-        """What ``config show`` prints: secrets replaced by whether they are set."""
+        """What ``config show`` prints: secrets replaced by whether they are set, a db URL without its password."""
         data = self.model_dump(mode="json")
         data["secret_key"] = "set (hidden)" if self.secret_key else "not set"
         data["keystore_password"] = "set (hidden)" if self.keystore_password else "not set"
         data["binance_api_key"] = "set (hidden)" if self.binance_api_key else "not set"
         data["binance_secret"] = "set (hidden)" if self.binance_secret else "not set"
+        data["db"] = without_passwords(self.db)  # a PostgreSQL URL's password
         data["source"] = self.source
         data["execution_effective"] = self.execution_mode
         return data

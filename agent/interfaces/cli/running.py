@@ -17,6 +17,7 @@ import typer
 
 from agent.core import errors
 from agent.core.durations import parse_duration
+from agent.core.text import without_passwords
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
     AccountOpt,
@@ -221,7 +222,7 @@ def heartbeat(
     with runtime(config, settings=settings, create_store=may_create_store(settings, autonomy)) as svc:
         hb = Heartbeat(svc, autonomy=autonomy, interval=every)
         if not as_json:
-            console.print(f"heartbeat: {hb.autonomy}, every {hb.interval}; database {settings.db}")
+            console.print(f"heartbeat: {hb.autonomy}, every {hb.interval}; database {without_passwords(settings.db)}")
         results = hb.run(stop, once=once, on_tick=on_tick)
     if not as_json and not once:
         console.print(f"heartbeat stopped after {len(results)} tick(s)")
