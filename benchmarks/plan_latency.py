@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Position, TargetAllocation
-from agent.core.domain import TradeAction
+from agent.core.domain import CASH, AssetRow, TradeAction
 from agent.core.plan_report import trusted as _trusted
 from agent.core.rules import protected_prices, round_sizes_down, rounded
 
@@ -73,14 +73,17 @@ def drifted(n: int, rng: np.random.Generator) -> tuple[PortfolioState, TargetAll
 
 def bare_plan(
     state: PortfolioState, target: TargetAllocation, market: Market, threshold: float, slippage: float = 0.005
-) -> list[TradeAction]:
-    """A bare threshold-mode planner in numpy, the honest reference: weights → drift → target notional →
-    size rounded down to szDecimals → limit price → ``TradeAction``s, sells before buys, largest first.
+) -> tuple[list[TradeAction], list[AssetRow]]:
+    """A bare threshold-mode planner in numpy, the honest reference: weights → drift → target size → legs
+    rounded down to szDecimals → limit price → ``TradeAction``s (legs that free capital first, then legs
+    that use it, largest first) and the drift table's ``AssetRow``s, one per asset plus USDC.
 
-    It has none of the planner's extras: no target limits or validation, one order per asset (a flip is a
-    single order through zero, not a close and an open), no dust rule, no cash pools or pro-rata shrink,
-    no costs, no locked spot, no plan report. Where none of those extras applies it returns the planner's
-    actions exactly (the ``same`` column counts how often).
+    It returns the planner's objects: a flip is two legs (close, then open), and every asset gets its
+    drift row. It has none of the planner's extras: no target validation or limits, no dust rule, no cash
+    pools or pro-rata shrink, no costs (the planned weights are at the equity before costs), no locked
+    spot, no coarse-tick fix of limit prices, no summary, hash or plan object. Each object is built once,
+    with the same field-setting shortcut as the planner's. Where none of the extras applies, its actions
+    are the planner's exactly (the ``same`` column counts how often).
     """
     pos, alloc = state.positions, target.allocations
     coins = sorted(set(pos) | set(target.weights))
@@ -104,20 +107,34 @@ def bare_plan(
     k = int(np.argmax(stop)) if stop.any() else len(g)
     w_new[order[:k]] = t[order[:k]]
     s_new = w_new * e / mid
-    buy = s_new > s
-    size = round_sizes_down(np.abs(s_new - s), szd)
-    value = size * mid
-    frees = np.abs(s_new) < np.abs(s)
-    px = protected_prices(mid, buy, slippage, perp, szd)
-    idx = np.flatnonzero((value >= MIN_TRADE - 1e-12) & (size > 0))
-    idx = idx[np.lexsort((idx, -value[idx], ~frees[idx]))]
-    kind = np.where(s == 0, "open", np.where(s_new == 0, "close", np.where(frees, "reduce", "increase")))
+    # legs: one that frees capital (close or reduce), one that uses it (open or increase); a flip has both
+    flip = s * s_new < 0
+    to_zero = (s != 0) & ((s_new == 0) | flip)
+    shrink = ~to_zero & (np.abs(s_new) < np.abs(s))
+    grow = flip | (~to_zero & (np.abs(s_new) > np.abs(s)))
+    free_sz = np.where(to_zero, np.abs(s), round_sizes_down(np.where(shrink, np.abs(s) - np.abs(s_new), 0.0), szd))
+    use_sz = round_sizes_down(np.where(flip, np.abs(s_new), np.where(grow, np.abs(s_new) - np.abs(s), 0.0)), szd)
+    n = len(coins)
+    leg_i = np.concatenate((np.arange(n), np.arange(n)))
+    leg_sz = np.concatenate((free_sz, use_sz))
+    leg_frees = np.arange(2 * n) < n
+    leg_buy = np.concatenate((s < 0, s_new > 0))
+    leg_kind = np.concatenate(
+        (np.where(to_zero, "close", "reduce"), np.where((s == 0) | flip, "open", "increase"))
+    )
+    value = leg_sz * mid[leg_i]
+    idx = np.flatnonzero((value >= MIN_TRADE - 1e-12) & (leg_sz > 0))
+    idx = idx[np.lexsort((leg_i[idx], -value[idx], ~leg_frees[idx]))]
+    i_ = leg_i[idx]
+    px = protected_prices(mid[i_], leg_buy[idx], slippage, perp[i_], szd[i_])
     cols = zip(
-        idx.tolist(), kind[idx].tolist(), buy[idx].tolist(), size[idx].tolist(), rounded(value[idx], 2),
-        px[idx].tolist(), frees[idx].tolist(), w[idx].tolist(), w_new[idx].tolist(), t[idx].tolist(),
-        rounded(w[idx], 6), rounded(w_new[idx], 6), strict=True,
+        i_.tolist(), leg_kind[idx].tolist(), leg_buy[idx].tolist(), leg_sz[idx].tolist(), rounded(value[idx], 2),
+        px.tolist(), leg_frees[idx].tolist(), w[i_].tolist(), w_new[i_].tolist(), t[i_].tolist(),
+        rounded(w[i_], 6), rounded(w_new[i_], 6), strict=True,
     )  # fmt: skip
     out = []
+    done: dict[str, str] = {}
+    s_after = s.copy()
     for i, k_, b, sz, v, p, rd, w0, w1, tt, w0r, w1r in cols:
         c, info = coins[i], infos[i]
         why = (
@@ -133,7 +150,39 @@ def bare_plan(
             "lots_asset": None, "est_gain_usd": None,
         }  # fmt: skip
         out.append(_trusted(TradeAction, fields))
-    return out
+        text = f"{'buy' if b else 'sell'} {sz:g}"
+        done[c] = f"{done[c]}, {text}" if c in done else text
+        s_after[i] += sz if b else -sz
+    w_after = s_after * mid / e
+    rows = [
+        _trusted(
+            AssetRow,
+            {
+                "coin": c, "market": "perp" if pp else "spot", "current_weight": cw, "target_weight": tw,
+                "drift": d, "value_usd": v, "band_low": lo, "band_high": hi, "planned_weight": pw,
+                "action": done.get(c, "hold"),
+            },
+        )  # fmt: skip
+        for c, pp, cw, tw, d, v, lo, hi, pw in zip(
+            coins, perp.tolist(), np.round(w, 6).tolist(), np.round(t, 6).tolist(), np.round(w - t, 6).tolist(),
+            np.round(s * mid, 2).tolist(), np.round(t - threshold, 6).tolist(), np.round(t + threshold, 6).tolist(),
+            np.round(w_after, 6).tolist(), strict=True,
+        )  # fmt: skip
+    ]
+    cw, ct, ca = 1 - float(np.abs(w).sum()), 1 - float(np.abs(t).sum()), 1 - float(np.abs(w_after).sum())
+    rows.append(
+        AssetRow(
+            coin=CASH, market="cash", current_weight=round(cw, 6), target_weight=round(ct, 6),
+            drift=round(cw - ct, 6), value_usd=round(cw * e, 2), band_low=0.0, band_high=1.0,
+            planned_weight=round(ca, 6), action="",
+        )
+    )  # fmt: skip
+    return out, rows
+
+
+def _row(r: AssetRow) -> tuple:
+    """A drift row without its planned weight (the reference plans without costs)."""
+    return (r.coin, r.market, r.current_weight, r.target_weight, r.drift, r.value_usd, r.band_low, r.band_high, r.action)
 
 
 def lower_bound(plan, state, market) -> float:
@@ -212,7 +261,7 @@ def run(args, rng, make, r, threshold: float, old) -> None:
         for k in range(args.runs):
             state, target, market = cases[k % len(cases)]
             t0 = clock()
-            ref = bare_plan(state, target, market, threshold)
+            ref, ref_rows = bare_plan(state, target, market, threshold)
             t1 = clock()
             plan = r.create_rebalancing_plan(state, target, market)
             t2 = clock()
@@ -222,7 +271,7 @@ def run(args, rng, make, r, threshold: float, old) -> None:
                 t3 = clock()
                 old.create_rebalancing_plan(state, target, market)
                 paired_old.append((clock() - t3) / (t1 - t0))
-            same += [a.model_dump() for a in ref] == [a.model_dump() for a in plan.actions]
+            same += ref == plan.actions and [_row(r) for r in ref_rows] == [_row(r) for r in plan.rows]
         times.sort()
         p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
         b = statistics.median(bare)
