@@ -119,9 +119,7 @@ def bare_plan(
     leg_sz = np.concatenate((free_sz, use_sz))
     leg_frees = np.arange(2 * n) < n
     leg_buy = np.concatenate((s < 0, s_new > 0))
-    leg_kind = np.concatenate(
-        (np.where(to_zero, "close", "reduce"), np.where((s == 0) | flip, "open", "increase"))
-    )
+    leg_kind = np.concatenate((np.where(to_zero, "close", "reduce"), np.where((s == 0) | flip, "open", "increase")))
     value = leg_sz * mid[leg_i]
     idx = np.flatnonzero((value >= MIN_TRADE - 1e-12) & (leg_sz > 0))
     idx = idx[np.lexsort((leg_i[idx], -value[idx], ~leg_frees[idx]))]
@@ -154,21 +152,18 @@ def bare_plan(
         done[c] = f"{done[c]}, {text}" if c in done else text
         s_after[i] += sz if b else -sz
     w_after = s_after * mid / e
-    rows = [
-        _trusted(
-            AssetRow,
-            {
-                "coin": c, "market": "perp" if pp else "spot", "current_weight": cw, "target_weight": tw,
-                "drift": d, "value_usd": v, "band_low": lo, "band_high": hi, "planned_weight": pw,
-                "action": done.get(c, "hold"),
-            },
-        )  # fmt: skip
-        for c, pp, cw, tw, d, v, lo, hi, pw in zip(
-            coins, perp.tolist(), np.round(w, 6).tolist(), np.round(t, 6).tolist(), np.round(w - t, 6).tolist(),
-            np.round(s * mid, 2).tolist(), np.round(t - threshold, 6).tolist(), np.round(t + threshold, 6).tolist(),
-            np.round(w_after, 6).tolist(), strict=True,
-        )  # fmt: skip
-    ]
+    row_cols = zip(
+        coins, perp.tolist(), np.round(w, 6).tolist(), np.round(t, 6).tolist(), np.round(w - t, 6).tolist(),
+        np.round(s * mid, 2).tolist(), np.round(t - threshold, 6).tolist(), np.round(t + threshold, 6).tolist(),
+        np.round(w_after, 6).tolist(), strict=True,
+    )  # fmt: skip
+    rows = []
+    for c, pp, cw, tw, d, v, lo, hi, pw in row_cols:
+        row = {
+            "coin": c, "market": "perp" if pp else "spot", "current_weight": cw, "target_weight": tw, "drift": d,
+            "value_usd": v, "band_low": lo, "band_high": hi, "planned_weight": pw, "action": done.get(c, "hold"),
+        }  # fmt: skip
+        rows.append(_trusted(AssetRow, row))
     cw, ct, ca = 1 - float(np.abs(w).sum()), 1 - float(np.abs(t).sum()), 1 - float(np.abs(w_after).sum())
     rows.append(
         AssetRow(
@@ -182,7 +177,8 @@ def bare_plan(
 
 def _row(r: AssetRow) -> tuple:
     """A drift row without its planned weight (the reference plans without costs)."""
-    return (r.coin, r.market, r.current_weight, r.target_weight, r.drift, r.value_usd, r.band_low, r.band_high, r.action)
+    return (r.coin, r.market, r.current_weight, r.target_weight, r.drift, r.value_usd, r.band_low, r.band_high,
+            r.action)  # fmt: skip
 
 
 def lower_bound(plan, state, market) -> float:
