@@ -82,53 +82,56 @@ def assemble(d: Decision) -> RebalancingPlan:
         reason += "; but no trade is possible (see skipped)"
     elif skipped and actions:
         reason += f"; {len(skipped)} trade{'s' if len(skipped) != 1 else ''} skipped"
-    summary = PlanSummary(
-        total_sells_usd=round(sells, 2),
-        total_buys_usd=round(buys, 2),
-        turnover_usd=round(sells + buys, 2),
-        num_trades=len(actions),
-        positions_exited=exits,
-        positions_entered=entries,
-        drift_before=round(drift_before, 6),
-        drift_after=round(drift_after, 6),
-        max_weight_before=round(float(abs_w.max(initial=0.0)), 6),
-        max_weight_after=round(float(abs_after.max(initial=0.0)), 6),
-        equity_usd=round(equity, 2),
-        cash_before_usd=round(cash_before, 2),
-        cash_after_usd=round(cash_after, 2),
-    )
+    fields = {
+        "total_sells_usd": round(float(sells), 2),
+        "total_buys_usd": round(float(buys), 2),
+        "turnover_usd": round(float(sells + buys), 2),
+        "num_trades": len(actions),
+        "positions_exited": exits,
+        "positions_entered": entries,
+        "drift_before": round(drift_before, 6),
+        "drift_after": round(drift_after, 6),
+        "max_weight_before": round(float(abs_w.max(initial=0.0)), 6),
+        "max_weight_after": round(float(abs_after.max(initial=0.0)), 6),
+        "equity_usd": round(float(equity), 2),
+        "cash_before_usd": round(cash_before, 2),
+        "cash_after_usd": round(cash_after, 2),
+    }
+    summary = trusted(PlanSummary, fields)
     cash_t = round(1 - float(abs_t.sum()), 6)
-    return RebalancingPlan(
-        plan_id="p_" + digest[:8] + _stamp(d.now),
-        created_at=d.now,
-        mode=d.mode,
-        rebalance_needed=d.needed,
-        reason=reason,
-        actions=actions,
-        skipped=skipped,
-        summary=summary,
-        estimated_cost=CostEstimate(
-            fees_usd=round(fees, 4), slippage_usd=round(slip, 4), total_usd=round(fees + slip, 4)
-        ),
-        comparison={
-            "current_max_weight": summary.max_weight_before,
-            "target_max_weight": round(float(abs_t.max(initial=0.0)), 6),
-            "planned_max_weight": summary.max_weight_after,
-            "current_positions": int(np.count_nonzero(b.size)),
-            "target_positions": int(np.count_nonzero(t)),
-            "planned_positions": int(np.count_nonzero(s_after)),
-            "current_cash_weight": round(cash_before / equity, 6),
-            "target_cash_weight": cash_t,
-            "planned_cash_weight": round(cash_after / e_after, 6) if e_after > 0 else 0.0,
-            "estimated_cost_bps": round((fees + slip) / (sells + buys) * 1e4, 3) if sells + buys else 0.0,
-        },
-        rows=rows(b, equity, w, t, w_after, actions, half=d.half, cash_floor=d.cash_floor),
-        clamps=b.clamps,
-        strategy_id=d.strategy_id,
-        target={**dict(zip(b.coins, rounded(t, 6), strict=True)), CASH: cash_t},
-        inputs_hash=digest,
-        cash_pools=cash_pools(b, cash_before),
-    )
+    costs = {"fees_usd": round(float(fees), 4), "slippage_usd": round(float(slip), 4)}
+    costs["total_usd"] = round(float(fees + slip), 4)
+    comparison = {
+        "current_max_weight": fields["max_weight_before"],
+        "target_max_weight": round(float(abs_t.max(initial=0.0)), 6),
+        "planned_max_weight": fields["max_weight_after"],
+        "current_positions": float(np.count_nonzero(b.size)),
+        "target_positions": float(np.count_nonzero(t)),
+        "planned_positions": float(np.count_nonzero(s_after)),
+        "current_cash_weight": round(cash_before / equity, 6),
+        "target_cash_weight": cash_t,
+        "planned_cash_weight": round(cash_after / e_after, 6) if e_after > 0 else 0.0,
+        "estimated_cost_bps": round(float((fees + slip) / (sells + buys) * 1e4), 3) if sells + buys else 0.0,
+    }
+    plan = {
+        "plan_id": "p_" + digest[:8] + _stamp(d.now),
+        "created_at": d.now,
+        "mode": d.mode,
+        "rebalance_needed": d.needed,
+        "reason": reason,
+        "actions": actions,
+        "skipped": skipped,
+        "summary": summary,
+        "estimated_cost": trusted(CostEstimate, costs),
+        "comparison": comparison,
+        "rows": rows(b, equity, w, t, w_after, actions, half=d.half, cash_floor=d.cash_floor),
+        "clamps": b.clamps,
+        "strategy_id": d.strategy_id,
+        "target": {**dict(zip(b.coins, rounded(t, 6), strict=True)), CASH: cash_t},
+        "inputs_hash": digest,
+        "cash_pools": cash_pools(b, cash_before),
+    }
+    return trusted(RebalancingPlan, plan)  # every field computed and typed here: no re-validation
 
 
 def rows(
@@ -217,7 +220,8 @@ def trusted(cls: type[_M], fields: dict[str, object]) -> _M:
 
     A plan holds one ``TradeAction`` per leg and one ``AssetRow`` per asset; pydantic's validation costs
     more than the rest of the per-asset work. Fields left out of ``fields`` keep their declared defaults
-    (and are not in the model's fields set). Instances given every field share one fields set: a frozen
+    (and are not in the model's fields set); the fields are stored in their declared order, as validation
+    stores them. Instances given every field share one fields set: a frozen
     model never changes it, and ``model_copy`` copies it before an update.
     """
     every = _ALL_FIELDS.get(cls)
@@ -228,10 +232,11 @@ def trusted(cls: type[_M], fields: dict[str, object]) -> _M:
         }
     given = every
     if len(fields) != len(every):
-        given = set(fields)
-        fields = {**_DEFAULTS[cls], **fields}
-        if len(fields) != len(every):
-            raise TypeError(f"{cls.__name__} needs its required fields: {sorted(every - fields.keys())} missing")
+        given, defaults = set(fields), _DEFAULTS[cls]
+        if given - every or every - given - defaults.keys():
+            wrong = sorted(given - every) or sorted(every - given - defaults.keys())
+            raise TypeError(f"{cls.__name__} needs its required fields and no others: {wrong}")
+        fields = {name: fields[name] if name in given else defaults[name] for name in cls.model_fields}
     obj = _new(cls)  # not cls.__new__: the lookup through pydantic's metaclass costs ~1 µs
     _set_dict(obj, fields)
     _set_fields_set(obj, given)

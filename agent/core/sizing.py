@@ -53,15 +53,16 @@ def size_for_capital(
 ) -> tuple[Priced, list[SkippedTrade]]:
     """Order and price the legs, and shrink the capital users to fit; the users that no longer reach the
     minimum order are skipped."""
-    mid = a.mid
+    mid, perp = a.mid, a.perp
     buy_px, sell_px = limit_prices(a, slippage)
-    fee_rate = np.where(a.perp, costs.perp_taker_fee, costs.spot_taker_fee) * a.fee_scale
+    fee_rate = np.where(perp, costs.perp_taker_fee, costs.spot_taker_fee) * a.fee_scale
     fo = _largest_first(legs.free_sz * mid)
     uo = _largest_first(legs.use_sz * mid)
     f_sell = a.size[fo] > 0
+    u_sell = legs.use_sell[uo]
     f_sz, u_sz = legs.free_sz[fo], legs.use_sz[uo]
     f_px = np.where(f_sell, sell_px[fo], buy_px[fo])
-    u_px = np.where(legs.use_sell[uo], sell_px[uo], buy_px[uo])
+    u_px = np.where(u_sell, sell_px[uo], buy_px[uo])
     f_val = f_sz * mid[fo]
     f_fee, f_slip = _costs(a, costs, fee_rate, fo, f_sz, f_px, ~f_sell)
 
@@ -70,7 +71,7 @@ def size_for_capital(
     gross, e, fees, slip = float(np.abs(a.size * mid).sum()), equity, 0.0, 0.0
     pool = dict(a.pools)
     names = a.pool_names
-    freed = np.where(a.perp[fo], f_val / a.lev[fo], f_val)
+    freed = np.where(perp[fo], f_val / a.lev[fo], f_val)
     for p, v, x, f, sl in zip(
         a.pool[fo].tolist(), f_val.tolist(), freed.tolist(), f_fee.tolist(), f_slip.tolist(), strict=True
     ):
@@ -83,7 +84,7 @@ def size_for_capital(
     # Shrink rule: every capital user keeps the same fraction of its wanted size (pro rata, per cash
     # pool and overall), rounded down onto the size grid.
     u_val = u_sz * mid[uo]
-    u_fee, u_slip = _costs(a, costs, fee_rate, uo, u_sz, u_px, ~legs.use_sell[uo])
+    u_fee, u_slip = _costs(a, costs, fee_rate, uo, u_sz, u_px, ~u_sell)
     need: dict[str, float] = {}
     need_all = 0.0
     for p, c in zip(a.pool[uo].tolist(), (u_val + u_fee + u_slip).tolist(), strict=True):
@@ -91,40 +92,45 @@ def size_for_capital(
         need[names[p]] = need.get(names[p], 0.0) + c
     overall = pro_rata(power, need_all)
     scales = pool_scales(pool, need, overall=overall)
-    scale = np.array([scales.get(n, 1.0) for n in names])[a.pool[uo]]
-    shrunk = scale < 1.0
-    grid = np.power(10.0, a.szd[uo])
-    sz = np.where(shrunk, np.floor(u_sz * scale * grid + _EPS) / grid, u_sz)  # round_size_down, exactly
-    short = shrunk & (sz * mid[uo] < min_trade - TINY)
-    skipped = []
-    notes = [""] * len(uo)
-    for k in shrunk.nonzero()[0].tolist():
-        i = int(uo[k])
-        why = "buying power" if scale[k] == overall else pool_label(names[a.pool[i]], a.abstraction)
-        if short[k]:
-            skipped.append(
-                SkippedTrade(
-                    coin=a.coins[i],
-                    wanted_notional_usd=round(u_val[k], 2),
-                    reason=f"not enough {why}: shrunk to ${sz[k] * mid[i]:,.2f}, under the minimum order",
+    skipped: list[SkippedTrade] = []
+    notes = [legs.notes.get(i, "") for i in fo.tolist()]
+    if all(scales.get(n, 1.0) >= 1.0 for n in need):  # every capital user fits: nothing shrinks
+        keep, sz = slice(None), u_sz
+        notes += [""] * len(uo)
+    else:
+        scale = np.array([scales.get(n, 1.0) for n in names])[a.pool[uo]]
+        shrunk = scale < 1.0
+        grid = np.power(10.0, a.szd[uo])
+        sz = np.where(shrunk, np.floor(u_sz * scale * grid + _EPS) / grid, u_sz)  # round_size_down, exactly
+        short = shrunk & (sz * mid[uo] < min_trade - TINY)
+        u_notes = [""] * len(uo)
+        for k in shrunk.nonzero()[0].tolist():
+            i = int(uo[k])
+            why = "buying power" if scale[k] == overall else pool_label(names[a.pool[i]], a.abstraction)
+            if short[k]:
+                skipped.append(
+                    SkippedTrade(
+                        coin=a.coins[i],
+                        wanted_notional_usd=round(u_val[k], 2),
+                        reason=f"not enough {why}: shrunk to ${sz[k] * mid[i]:,.2f}, under the minimum order",
+                    )
                 )
-            )
-        else:
-            notes[k] = f" (shrunk to {scale[k]:.1%} of the wanted size: {why})"
-    if shrunk.any():
-        s_fee, s_slip = _costs(a, costs, fee_rate, uo, sz, u_px, ~legs.use_sell[uo])
+            else:
+                u_notes[k] = f" (shrunk to {scale[k]:.1%} of the wanted size: {why})"
+        s_fee, s_slip = _costs(a, costs, fee_rate, uo, sz, u_px, ~u_sell)
         u_fee, u_slip = np.where(shrunk, s_fee, u_fee), np.where(shrunk, s_slip, u_slip)
-    keep = ~short
+        keep = ~short
+        notes += [n for n, k in zip(u_notes, keep.tolist(), strict=True) if k]
     for f, sl in zip(u_fee[keep].tolist(), u_slip[keep].tolist(), strict=True):
         fees, slip = fees + f, slip + sl
+    u_kept = uo[keep]
     priced = Priced(
-        order=np.concatenate((fo, uo[keep])),
-        frees=np.concatenate((np.ones(len(fo), dtype=bool), np.zeros(int(keep.sum()), dtype=bool))),
-        sell=np.concatenate((f_sell, legs.use_sell[uo][keep])),
+        order=np.concatenate((fo, u_kept)),
+        frees=np.arange(len(fo) + len(u_kept)) < len(fo),
+        sell=np.concatenate((f_sell, u_sell[keep])),
         size=np.concatenate((f_sz, sz[keep])),
         px=np.concatenate((f_px, u_px[keep])),
-        notes=[legs.notes.get(i, "") for i in fo.tolist()]
-        + [n for n, k in zip(notes, keep.tolist(), strict=True) if k],
+        notes=notes,
         fees=fees,
         slippage=slip,
     )
