@@ -38,17 +38,21 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
     """The legs from the current sizes to ``s_new``, and the trades skipped on the way."""
     s, mid, szd = a.size, a.mid, a.szd
     abs_s, abs_new = np.abs(s), np.abs(s_new)
-    moving = np.abs(s_new - s) * mid > TINY * max(equity, 1.0)
+    wanted = np.abs(s_new - s) * mid  # what the asset wants to trade (also for the skipped list)
+    moving = wanted > TINY * max(equity, 1.0)
     flip = s * s_new < 0
-    to_zero = moving & (s != 0) & ((abs_new * mid < min_trade) | flip)
-    shrink = moving & (s != 0) & ~to_zero & (abs_new < abs_s)
+    held = moving & (s != 0)
+    to_zero = held & ((abs_new * mid < min_trade) | flip)
+    shrink = held & ~to_zero & (abs_new < abs_s)
     grow = (moving & ~to_zero & ~shrink & (abs_new > abs_s)) | (moving & flip)  # a flip: the open after the close
-    sellable = round_sizes_down(np.abs(np.where(a.perp, s, a.free)), szd)
-    reduce_sz = round_sizes_down(abs_s - abs_new, szd)
+    # one rounding of the three size columns: sellable now, the reduce, the open/increase
+    sellable, reduce_sz, grow_sz = round_sizes_down(
+        np.stack((np.abs(np.where(a.perp, s, a.free)), abs_s - abs_new, np.where(flip, abs_new, abs_new - abs_s))),
+        szd,
+    )
     dust = shrink & ((abs_s - reduce_sz) * mid < min_trade)  # the remainder would be dust: close instead
     to_zero |= dust
     shrink &= ~dust
-    grow_sz = round_sizes_down(np.where(flip, abs_new, abs_new - abs_s), szd)
     frees = to_zero | shrink
     free_sz = np.where(to_zero, sellable, np.minimum(reduce_sz, sellable))
 
@@ -69,7 +73,6 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
     if len(short_spot):
         raise ValidationError(f"{a.coins[short_spot[0]]}: spot cannot be short")
 
-    wanted = np.abs(s_new - s) * mid  # what the asset wanted to trade, for the skipped list
     free_small = frees & ((free_sz * mid < min_trade - TINY) | (free_sz <= 0))
     use_small = grow & ((grow_sz * mid < min_trade - TINY) | (grow_sz <= 0))
     small = [(i, "close" if to_zero[i] else "reduce", free_sz[i]) for i in free_small.nonzero()[0].tolist()]

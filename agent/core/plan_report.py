@@ -74,9 +74,10 @@ def assemble(d: Decision) -> RebalancingPlan:
         exits += a.kind == "close"
         entries += a.kind == "open"
     abs_w, abs_t, abs_after = np.abs(w), np.abs(t), np.abs(w_after)
-    cash_before = equity * (1 - float(abs_w.sum()))
-    cash_after = e_after * (1 - float(abs_after.sum()))
-    drift_before, drift_after = portfolio_drift(w, t), portfolio_drift(w_after, t)
+    cash_w, cash_t, cash_a = 1 - float(abs_w.sum()), 1 - float(abs_t.sum()), 1 - float(abs_after.sum())
+    cash_before, cash_after = equity * cash_w, e_after * cash_a
+    drift_before = 0.5 * (float(np.abs(w - t).sum()) + abs(cash_w - cash_t))  # portfolio_drift, with the sums above
+    drift_after = 0.5 * (float(np.abs(w_after - t).sum()) + abs(cash_a - cash_t))
     digest = inputs_hash(b, equity)
     if d.needed and not actions:
         reason += "; but no trade is possible (see skipped)"
@@ -98,7 +99,6 @@ def assemble(d: Decision) -> RebalancingPlan:
         "cash_after_usd": round(cash_after, 2),
     }
     summary = trusted(PlanSummary, fields)
-    cash_t = round(1 - float(abs_t.sum()), 6)
     costs = {"fees_usd": round(float(fees), 4), "slippage_usd": round(float(slip), 4)}
     costs["total_usd"] = round(float(fees + slip), 4)
     comparison = {
@@ -109,7 +109,7 @@ def assemble(d: Decision) -> RebalancingPlan:
         "target_positions": float(np.count_nonzero(t)),
         "planned_positions": float(np.count_nonzero(s_after)),
         "current_cash_weight": round(cash_before / equity, 6),
-        "target_cash_weight": cash_t,
+        "target_cash_weight": round(cash_t, 6),
         "planned_cash_weight": round(cash_after / e_after, 6) if e_after > 0 else 0.0,
         "estimated_cost_bps": round(float((fees + slip) / (sells + buys) * 1e4), 3) if sells + buys else 0.0,
     }
@@ -124,10 +124,10 @@ def assemble(d: Decision) -> RebalancingPlan:
         "summary": summary,
         "estimated_cost": trusted(CostEstimate, costs),
         "comparison": comparison,
-        "rows": rows(b, equity, w, t, w_after, actions, half=d.half, cash_floor=d.cash_floor),
+        "rows": rows(b, equity, w, t, w_after, actions, half=d.half, cash=(cash_w, cash_t, cash_a), floor=d.cash_floor),
         "clamps": b.clamps,
         "strategy_id": d.strategy_id,
-        "target": {**dict(zip(b.coins, rounded(t, 6), strict=True)), CASH: cash_t},
+        "target": {**dict(zip(b.coins, rounded(t, 6), strict=True)), CASH: round(cash_t, 6)},
         "inputs_hash": digest,
         "cash_pools": cash_pools(b, cash_before),
     }
@@ -143,9 +143,10 @@ def rows(
     actions: list[TradeAction],
     *,
     half: np.ndarray,
-    cash_floor: float,
+    cash: tuple[float, float, float],
+    floor: float,
 ) -> list[AssetRow]:
-    """One drift-table row per asset, and the USDC row."""
+    """One drift-table row per asset, and the USDC row (``cash``: its current, target and planned weights)."""
     by_coin: dict[str, str] = {}
     for a in actions:
         text = f"{a.side} {a.size:g}"
@@ -153,13 +154,13 @@ def rows(
     cols = zip(
         b.coins,
         b.perp.tolist(),
-        np.round(w, 6).tolist(),
-        np.round(t, 6).tolist(),
-        np.round(w - t, 6).tolist(),
-        np.round(b.size * b.mid, 2).tolist(),
-        np.round(t - half, 6).tolist(),
-        np.round(t + half, 6).tolist(),
-        np.round(w_after, 6).tolist(),
+        w.round(6).tolist(),
+        t.round(6).tolist(),
+        (w - t).round(6).tolist(),
+        (b.size * b.mid).round(2).tolist(),
+        (t - half).round(6).tolist(),
+        (t + half).round(6).tolist(),
+        w_after.round(6).tolist(),
         strict=True,
     )
     rows = [
@@ -180,7 +181,7 @@ def rows(
         )
         for c, perp, cw, tw, d, v, lo, hi, pw in cols
     ]
-    cw, ct, ca = 1 - float(np.abs(w).sum()), 1 - float(np.abs(t).sum()), 1 - float(np.abs(w_after).sum())
+    cw, ct, ca = cash
     rows.append(
         AssetRow(
             coin=CASH,
@@ -189,7 +190,7 @@ def rows(
             target_weight=round(ct, 6),
             drift=round(cw - ct, 6),
             value_usd=round(cw * equity, 2),
-            band_low=round(cash_floor, 6),
+            band_low=round(floor, 6),
             band_high=1.0,
             planned_weight=round(ca, 6),
             action="",
