@@ -8,7 +8,8 @@ model object of the state and the market is read once per plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import repeat
+from operator import is_not, itemgetter
 
 import numpy as np
 
@@ -47,13 +48,14 @@ def assets_of(current: PortfolioState, target: TargetAllocation, market: Market)
     infos = list(map(market.assets.__getitem__, coins))
     mid, szd, kind, dex, collateral, fee_scale, books = _columns(_INFO, infos, 7)
     size, hold, lev, held_kind = _columns(_HELD, [pos.get(c, _FLAT) for c in coins], 4)
+    n = len(coins)
     # the pool that pays for a buy depends on the market, the dex and its collateral only
-    keys = list(zip(kind, dex, collateral, strict=True))
+    keys = kind if len(set(dex)) < 2 and len(set(collateral)) < 2 else list(zip(kind, dex, collateral, strict=True))
     first = dict(zip(keys, infos, strict=True))
     pool_by_key = {k: pool_of(info, current.abstraction) for k, info in first.items()}
     names = list(dict.fromkeys(pool_by_key.values()))
     if len(names) == 1:
-        pool = np.zeros(len(coins), dtype=int)
+        pool = np.zeros(n, dtype=int)
     else:
         index = {k: names.index(name) for k, name in pool_by_key.items()}
         pool = np.array([index[k] for k in keys], dtype=int)
@@ -70,7 +72,7 @@ def assets_of(current: PortfolioState, target: TargetAllocation, market: Market)
         lev=np.maximum(1.0, np.array([x or 1.0 for x in lev], dtype=float)),
         fee_scale=np.array(fee_scale, dtype=float),
         books=list(books),
-        has_book=np.array([b is not None for b in books], dtype=bool),
+        has_book=np.fromiter(map(is_not, books, repeat(None)), bool, n),
         pool=pool,
         pool_names=names,
         pools=free_cash(current),
@@ -86,11 +88,11 @@ def _free(size: np.ndarray, hold: tuple, held_kind: tuple) -> np.ndarray:
     return np.where(np.array([k == "spot" for k in held_kind], dtype=bool), size - np.array(hold, dtype=float), size)
 
 
-def _columns(fields: attrgetter, objs: list, k: int) -> list[tuple]:
-    """``k`` attributes of every object, as ``k`` columns (each read in one pass over the objects)."""
-    return list(zip(*map(fields, objs), strict=True)) if objs else [()] * k
+def _columns(fields: itemgetter, models: list, k: int) -> list[tuple]:
+    """``k`` fields of every model, as ``k`` columns, read in one pass from the models' field dicts."""
+    return list(zip(*map(fields, map(vars, models)), strict=True)) if models else [()] * k
 
 
-_INFO = attrgetter("mid", "sz_decimals", "market", "dex", "collateral", "fee_scale", "book")
-_HELD = attrgetter("size", "hold", "leverage", "market")
+_INFO = itemgetter("mid", "sz_decimals", "market", "dex", "collateral", "fee_scale", "book")
+_HELD = itemgetter("size", "hold", "leverage", "market")
 _FLAT = Position(coin="-", market="perp", size=0.0)  # what an asset not held holds

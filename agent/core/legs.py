@@ -16,7 +16,7 @@ import numpy as np
 from agent.core.columns import Assets
 from agent.core.domain import SkippedTrade, TradeAction
 from agent.core.errors import ValidationError
-from agent.core.plan_report import trusted
+from agent.core.plan_report import Tally, trusted
 from agent.core.rules import round_sizes_down, rounded
 
 TINY = 1e-12
@@ -115,8 +115,10 @@ def limit_trades(a: Assets, legs: Legs, max_trades: int) -> list[SkippedTrade]:
     ]
 
 
-def trade_actions(a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, legs: Legs) -> list[TradeAction]:
-    """The ``TradeAction`` of every priced leg, in plan order, built once from the columns."""
+def trade_actions(
+    a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, legs: Legs
+) -> tuple[list[TradeAction], Tally]:
+    """The ``TradeAction`` of every priced leg, in plan order, built once from the columns, and their tally."""
     order = priced.order
     wl, wn, tl = w.tolist(), w_new.tolist(), a.target.tolist()
     cols = zip(
@@ -135,9 +137,20 @@ def trade_actions(a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, l
     )
     coins, infos = a.coins, a.infos
     out = []
+    tally = Tally()
+    texts = tally.texts
     for i, frees, sell, size, notional, w0, w1, px, closing, opening, note in cols:
         coin, info = coins[i], infos[i]
         kind = ("close" if closing else "reduce") if frees else ("open" if opening else "increase")
+        side = "sell" if sell else "buy"
+        if sell:
+            tally.sells += notional
+        else:
+            tally.buys += notional
+        tally.exits += kind == "close"
+        tally.entries += kind == "open"
+        text = f"{side} {size:g}"
+        texts[coin] = f"{texts[coin]}, {text}" if coin in texts else text
         if kind == "close":
             why = f"exit {coin}: {wl[i]:+.2%} → 0"
         elif kind == "open":
@@ -151,7 +164,7 @@ def trade_actions(a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, l
                 {
                     "coin": coin,
                     "market": market,
-                    "side": "sell" if sell else "buy",
+                    "side": side,
                     "kind": kind,
                     "size": size,
                     "notional_usd": notional,
@@ -171,7 +184,7 @@ def trade_actions(a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, l
                 },
             )
         )
-    return out
+    return out, tally
 
 
 @dataclass
@@ -191,5 +204,8 @@ class Priced:
     def s_after(self, a: Assets) -> np.ndarray:
         """Every asset's size once the legs have filled."""
         after = a.size.copy()
-        np.add.at(after, self.order, np.where(self.sell, -self.size, self.size))
+        delta = np.where(self.sell, -self.size, self.size)
+        k = int(np.count_nonzero(self.frees))  # the freeing legs come first; each part names an asset once
+        after[self.order[:k]] += delta[:k]
+        after[self.order[k:]] += delta[k:]
         return after

@@ -6,7 +6,7 @@ inputs and its id. The planner (:mod:`agent.core.planner`) decides the trades; t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -35,6 +35,18 @@ def portfolio_drift(w: np.ndarray, t: np.ndarray) -> float:
     return float(0.5 * (np.abs(w - t).sum() + abs(cash_w - cash_t)))
 
 
+@dataclass
+class Tally:
+    """What a plan's actions add up to, counted as they are built: USD sold and bought, exits and entries,
+    and each coin's action text for the drift table ("buy 0.5", or "buy 20, buy 10" for a flip)."""
+
+    sells: float = 0
+    buys: float = 0
+    exits: int = 0
+    entries: int = 0
+    texts: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the planner decided, with the columns it decided from: the report's one input."""
@@ -51,6 +63,7 @@ class Decision:
     needed: bool
     reason: str
     actions: list[TradeAction]
+    tally: Tally  # of the actions
     skipped: list[SkippedTrade]
     fees: float
     slippage: float
@@ -63,16 +76,7 @@ def assemble(d: Decision) -> RebalancingPlan:
     fees, slip, s_after, reason = d.fees, d.slippage, d.s_after, d.reason
     e_after = equity - fees - slip
     w_after = s_after * b.mid / e_after if e_after > 0 else np.zeros_like(s_after)
-    sells: float = 0
-    buys: float = 0
-    exits = entries = 0
-    for a in actions:
-        if a.side == "sell":
-            sells += a.notional_usd
-        else:
-            buys += a.notional_usd
-        exits += a.kind == "close"
-        entries += a.kind == "open"
+    sells, buys, exits, entries = d.tally.sells, d.tally.buys, d.tally.exits, d.tally.entries
     abs_w, abs_t, abs_after = np.abs(w), np.abs(t), np.abs(w_after)
     cash_w, cash_t, cash_a = 1 - float(abs_w.sum()), 1 - float(abs_t.sum()), 1 - float(abs_after.sum())
     cash_before, cash_after = equity * cash_w, e_after * cash_a
@@ -124,7 +128,9 @@ def assemble(d: Decision) -> RebalancingPlan:
         "summary": summary,
         "estimated_cost": trusted(CostEstimate, costs),
         "comparison": comparison,
-        "rows": rows(b, equity, w, t, w_after, actions, half=d.half, cash=(cash_w, cash_t, cash_a), floor=d.cash_floor),
+        "rows": rows(
+            b, equity, w, t, w_after, d.tally.texts, half=d.half, cash=(cash_w, cash_t, cash_a), floor=d.cash_floor
+        ),
         "clamps": b.clamps,
         "strategy_id": d.strategy_id,
         "target": {**dict(zip(b.coins, rounded(t, 6), strict=True)), CASH: round(cash_t, 6)},
@@ -140,17 +146,14 @@ def rows(
     w: np.ndarray,
     t: np.ndarray,
     w_after: np.ndarray,
-    actions: list[TradeAction],
+    texts: dict[str, str],
     *,
     half: np.ndarray,
     cash: tuple[float, float, float],
     floor: float,
 ) -> list[AssetRow]:
-    """One drift-table row per asset, and the USDC row (``cash``: its current, target and planned weights)."""
-    by_coin: dict[str, str] = {}
-    for a in actions:
-        text = f"{a.side} {a.size:g}"
-        by_coin[a.coin] = f"{by_coin[a.coin]}, {text}" if a.coin in by_coin else text
+    """One drift-table row per asset (``texts``: the actions of each coin), and the USDC row (``cash``: its
+    current, target and planned weights)."""
     cols = zip(
         b.coins,
         b.perp.tolist(),
@@ -176,7 +179,7 @@ def rows(
                 "band_low": lo,
                 "band_high": hi,
                 "planned_weight": pw,
-                "action": by_coin.get(c, "hold"),
+                "action": texts.get(c, "hold"),
             },
         )
         for c, perp, cw, tw, d, v, lo, hi, pw in cols

@@ -40,7 +40,7 @@ from agent.core.errors import ValidationError
 from agent.core.legs import limit_trades, split_into_legs, trade_actions
 from agent.core.limits import CashReserve
 from agent.core.modes import MODES, Mode
-from agent.core.plan_report import Decision, assemble, portfolio_drift
+from agent.core.plan_report import Decision, Tally, assemble, portfolio_drift
 from agent.core.sizing import size_for_capital
 from agent.core.targets import validate_target
 
@@ -173,10 +173,10 @@ class PortfolioRebalancer:
             cash_floor=self.cash_floor,
             min_trade=self.min_trade_value,
         )
-        actions = trade_actions(a, w, w_new, priced, legs)
+        actions, tally = trade_actions(a, w, w_new, priced, legs)
         return self._report(
             a, target, now, equity, w, t, needed, reason, actions, skipped + short, priced.fees, priced.slippage,
-            half=half, s_after=priced.s_after(a),
+            half=half, s_after=priced.s_after(a), tally=tally,
         )  # fmt: skip
 
     # -- steps ---------------------------------------------------------------------------------
@@ -323,6 +323,7 @@ class PortfolioRebalancer:
         *,
         half: np.ndarray | None = None,
         s_after: np.ndarray | None = None,
+        tally: Tally | None = None,
     ) -> RebalancingPlan:
         return assemble(
             Decision(
@@ -338,6 +339,7 @@ class PortfolioRebalancer:
                 needed=needed,
                 reason=reason,
                 actions=actions,
+                tally=tally or Tally(),
                 skipped=skipped,
                 fees=fees,
                 slippage=slippage,

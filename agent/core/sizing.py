@@ -24,19 +24,20 @@ from agent.core.rules import protected_prices, round_price
 _EPS = 1e-9  # as agent.core.rules.round_size_down
 
 
-def limit_prices(a: Assets, slippage: float) -> tuple[np.ndarray, np.ndarray]:
-    """IOC limits for a buy and a sell of every asset: toward the mid, inside the slippage bound.
+def limit_prices(a: Assets, slippage: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """IOC limits for a buy and a sell of the assets ``idx``: toward the mid, inside the slippage bound.
 
     Where the price grid is too coarse for that (the rounded limit lands on the wrong side of the
     mid), the nearest valid price beyond the mid: an order that cannot fill is worse than one tick.
     """
-    n = len(a.coins)
-    buy = protected_prices(a.mid, np.ones(n, dtype=bool), slippage, a.perp, a.szd)
-    sell = protected_prices(a.mid, np.zeros(n, dtype=bool), slippage, a.perp, a.szd)
-    for i in ((buy < a.mid) | (sell > a.mid) | (sell <= 0)).nonzero()[0].tolist():
-        market: MarketType = "perp" if a.perp[i] else "spot"
-        buy[i] = max(buy[i], round_price(float(a.mid[i]), market, int(a.szd[i]), up=True))
-        sell[i] = min(sell[i], round_price(float(a.mid[i]), market, int(a.szd[i]), up=False)) or buy[i]
+    mid, perp, szd = a.mid[idx], a.perp[idx], a.szd[idx]
+    m = len(idx)
+    buy = protected_prices(mid, np.ones(m, dtype=bool), slippage, perp, szd)
+    sell = protected_prices(mid, np.zeros(m, dtype=bool), slippage, perp, szd)
+    for j in ((buy < mid) | (sell > mid) | (sell <= 0)).nonzero()[0].tolist():
+        market: MarketType = "perp" if perp[j] else "spot"
+        buy[j] = max(buy[j], round_price(float(mid[j]), market, int(szd[j]), up=True))
+        sell[j] = min(sell[j], round_price(float(mid[j]), market, int(szd[j]), up=False)) or buy[j]
     return buy, sell
 
 
@@ -54,15 +55,15 @@ def size_for_capital(
     """Order and price the legs, and shrink the capital users to fit; the users that no longer reach the
     minimum order are skipped."""
     mid, perp = a.mid, a.perp
-    buy_px, sell_px = limit_prices(a, slippage)
     fee_rate = np.where(perp, costs.perp_taker_fee, costs.spot_taker_fee) * a.fee_scale
     fo = _largest_first(legs.free_sz * mid)
     uo = _largest_first(legs.use_sz * mid)
     f_sell = a.size[fo] > 0
     u_sell = legs.use_sell[uo]
     f_sz, u_sz = legs.free_sz[fo], legs.use_sz[uo]
-    f_px = np.where(f_sell, sell_px[fo], buy_px[fo])
-    u_px = np.where(u_sell, sell_px[uo], buy_px[uo])
+    buy_px, sell_px = limit_prices(a, slippage, np.concatenate((fo, uo)))
+    px = np.where(np.concatenate((f_sell, u_sell)), sell_px, buy_px)
+    f_px, u_px = px[: len(fo)], px[len(fo) :]
     f_val = f_sz * mid[fo]
     f_fee, f_slip = _costs(a, costs, fee_rate, fo, f_sz, f_px, ~f_sell)
 
