@@ -16,7 +16,7 @@ import numpy as np
 from agent.core.columns import Assets
 from agent.core.domain import SkippedTrade, TradeAction
 from agent.core.errors import ValidationError
-from agent.core.plan_report import Tally, trusted
+from agent.core.plan_report import Tally, maker
 from agent.core.rules import round_sizes_down, rounded
 
 TINY = 1e-12
@@ -137,6 +137,7 @@ def trade_actions(
     )
     coins, infos = a.coins, a.infos
     out = []
+    make = _make_action
     tally = Tally()
     texts = tally.texts
     for i, frees, sell, size, notional, w0, w1, px, closing, opening, note in cols:
@@ -159,8 +160,7 @@ def trade_actions(
             why = f"{kind} {coin}: {wl[i]:+.2%} → {wn[i]:+.2%} (target {tl[i]:+.2%})"
         market = info.market
         out.append(
-            trusted(
-                TradeAction,
+            make(
                 {
                     "coin": coin,
                     "market": market,
@@ -185,6 +185,9 @@ def trade_actions(
             )
         )
     return out, tally
+
+
+_make_action = maker(TradeAction)
 
 
 @dataclass

@@ -6,6 +6,7 @@ inputs and its id. The planner (:mod:`agent.core.planner`) decides the trades; t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -166,9 +167,9 @@ def rows(
         w_after.round(6).tolist(),
         strict=True,
     )
+    make = _make_row
     rows = [
-        trusted(
-            AssetRow,
+        make(
             {
                 "coin": c,
                 "market": "perp" if perp else "spot",
@@ -259,6 +260,31 @@ _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
+def maker(cls: type[_M]) -> Callable[[dict[str, object]], _M]:
+    """``trusted`` for dicts that hold every field of ``cls``, in declared order, as one small function: what
+    builds a plan's per-leg and per-asset objects (half the cost of ``trusted``, which checks the fields)."""
+    every = set(cls.model_fields)
+
+    def make(
+        fields: dict[str, object],
+        cls: type[_M] = cls,
+        every: set[str] = every,
+        new: Callable[[type[_M]], _M] = _new,
+        set_dict: Callable[[object, object], None] = _set_dict,
+        set_fields_set: Callable[[object, object], None] = _set_fields_set,
+        set_extra: Callable[[object, object], None] = _set_extra,
+        set_private: Callable[[object, object], None] = _set_private,
+    ) -> _M:
+        obj = new(cls)
+        set_dict(obj, fields)
+        set_fields_set(obj, every)
+        set_extra(obj, None)
+        set_private(obj, None)
+        return obj
+
+    return make
+
+
 def _stamp(now: datetime) -> str:
     t = now.astimezone(UTC)
     return f"{t.year:04d}{t.month:02d}{t.day:02d}{t.hour:02d}{t.minute:02d}{t.second:02d}"
@@ -293,3 +319,6 @@ def drift_view(plan: RebalancingPlan) -> dict[str, object]:
             for r in plan.rows
         ],
     }
+
+
+_make_row = maker(AssetRow)
