@@ -58,20 +58,8 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
 
     skipped: list[SkippedTrade] = []
     notes: dict[int, str] = {}
-    locked = abs_s - a.free
-    for i in (frees & ~a.perp & (locked > TINY) & (to_zero | (reduce_sz > sellable))).nonzero()[0].tolist():
-        notes[i] = f" ({locked[i]:g} locked, left in place)"
-        coin = a.coins[i]
-        skipped.append(
-            SkippedTrade(
-                coin=coin,
-                wanted_notional_usd=round(locked[i] * mid[i], 2),
-                reason=f"{locked[i]:g} {coin} is locked (hold) by open orders and cannot be sold",
-            )
-        )
-    short_spot = (grow & ~a.perp & (s_new < 0)).nonzero()[0]
-    if len(short_spot):
-        raise ValidationError(f"{a.coins[short_spot[0]]}: spot cannot be short")
+    if not a.perp.all():  # spot: what is locked stays, and nothing goes short
+        _spot_rules(a, s_new, frees, to_zero, grow, sellable, reduce_sz, notes, skipped)
 
     free_small = frees & ((free_sz * mid < min_trade - TINY) | (free_sz <= 0))
     use_small = grow & ((grow_sz * mid < min_trade - TINY) | (grow_sz <= 0))
@@ -95,6 +83,35 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
         notes=notes,
     )
     return legs, skipped
+
+
+def _spot_rules(
+    a: Assets,
+    s_new: np.ndarray,
+    frees: np.ndarray,
+    to_zero: np.ndarray,
+    grow: np.ndarray,
+    sellable: np.ndarray,
+    reduce_sz: np.ndarray,
+    notes: dict[int, str],
+    skipped: list[SkippedTrade],
+) -> None:
+    """Spot on hold by open orders cannot be sold (noted on the leg, reported as skipped); spot cannot be short."""
+    abs_s, mid = np.abs(a.size), a.mid
+    locked = abs_s - a.free
+    for i in (frees & ~a.perp & (locked > TINY) & (to_zero | (reduce_sz > sellable))).nonzero()[0].tolist():
+        notes[i] = f" ({locked[i]:g} locked, left in place)"
+        coin = a.coins[i]
+        skipped.append(
+            SkippedTrade(
+                coin=coin,
+                wanted_notional_usd=round(locked[i] * mid[i], 2),
+                reason=f"{locked[i]:g} {coin} is locked (hold) by open orders and cannot be sold",
+            )
+        )
+    short_spot = (grow & ~a.perp & (s_new < 0)).nonzero()[0]
+    if len(short_spot):
+        raise ValidationError(f"{a.coins[short_spot[0]]}: spot cannot be short")
 
 
 def limit_trades(a: Assets, legs: Legs, max_trades: int) -> list[SkippedTrade]:

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -118,6 +118,8 @@ def assemble(d: Decision) -> RebalancingPlan:
         "planned_cash_weight": round(cash_after / e_after, 6) if e_after > 0 else 0.0,
         "estimated_cost_bps": round(float((fees + slip) / (sells + buys) * 1e4), 3) if sells + buys else 0.0,
     }
+    target_map = dict(zip(b.coins, rounded(t, 6), strict=True))
+    target_map[CASH] = round(cash_t, 6)
     plan = {
         "plan_id": "p_" + digest[:8] + _stamp(d.now),
         "created_at": d.now,
@@ -134,7 +136,7 @@ def assemble(d: Decision) -> RebalancingPlan:
         ),
         "clamps": b.clamps,
         "strategy_id": d.strategy_id,
-        "target": {**dict(zip(b.coins, rounded(t, 6), strict=True)), CASH: round(cash_t, 6)},
+        "target": target_map,
         "inputs_hash": digest,
         "cash_pools": cash_pools(b, cash_before),
     }
@@ -220,7 +222,7 @@ def cash_pools(b: Assets, cash_before: float) -> dict[str, float]:
     return {"spot_usdc": round(b.spot_usdc, 2), "perp_margin": round(cash_before - b.spot_usdc, 2)}
 
 
-def trusted(cls: type[_M], fields: dict[str, object]) -> _M:
+def trusted(cls: type[_M], fields: dict[str, Any]) -> _M:
     """Build a frozen model from values the planner computed and typed itself, skipping re-validation.
 
     A plan holds one ``TradeAction`` per leg and one ``AssetRow`` per asset; pydantic's validation costs

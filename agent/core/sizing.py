@@ -32,8 +32,8 @@ def limit_prices(a: Assets, slippage: float, idx: np.ndarray) -> tuple[np.ndarra
     """
     mid, perp, szd = a.mid[idx], a.perp[idx], a.szd[idx]
     m = len(idx)
-    buy = protected_prices(mid, np.ones(m, dtype=bool), slippage, perp, szd)
-    sell = protected_prices(mid, np.zeros(m, dtype=bool), slippage, perp, szd)
+    both = np.tile(idx, 2)  # the buys, then the sells
+    buy, sell = protected_prices(a.mid[both], np.arange(2 * m) < m, slippage, a.perp[both], a.szd[both]).reshape(2, m)
     for j in ((buy < mid) | (sell > mid) | (sell <= 0)).nonzero()[0].tolist():
         market: MarketType = "perp" if perp[j] else "spot"
         buy[j] = max(buy[j], round_price(float(mid[j]), market, int(szd[j]), up=True))
@@ -55,17 +55,19 @@ def size_for_capital(
     """Order and price the legs, and shrink the capital users to fit; the users that no longer reach the
     minimum order are skipped."""
     mid, perp = a.mid, a.perp
-    fee_rate = np.where(perp, costs.perp_taker_fee, costs.spot_taker_fee) * a.fee_scale
     fo = _largest_first(legs.free_sz * mid)
     uo = _largest_first(legs.use_sz * mid)
-    f_sell = a.size[fo] > 0
-    u_sell = legs.use_sell[uo]
-    f_sz, u_sz = legs.free_sz[fo], legs.use_sz[uo]
-    buy_px, sell_px = limit_prices(a, slippage, np.concatenate((fo, uo)))
-    px = np.where(np.concatenate((f_sell, u_sell)), sell_px, buy_px)
-    f_px, u_px = px[: len(fo)], px[len(fo) :]
-    f_val = f_sz * mid[fo]
-    f_fee, f_slip = _costs(a, costs, fee_rate, fo, f_sz, f_px, ~f_sell)
+    # every leg at once (freeing legs, then using legs): side, size, limit price, value, fees and slippage
+    k = len(fo)
+    idx = np.concatenate((fo, uo))
+    sell = np.concatenate((a.size[fo] > 0, legs.use_sell[uo]))
+    size = np.concatenate((legs.free_sz[fo], legs.use_sz[uo]))
+    buy_px, sell_px = limit_prices(a, slippage, idx)
+    px = np.where(sell, sell_px, buy_px)
+    fee, slippage_usd = _costs(a, costs, idx, size, px, ~sell)
+    value = size * mid[idx]
+    f_sell, f_sz, f_px, f_val, f_fee, f_slip = sell[:k], size[:k], px[:k], value[:k], fee[:k], slippage_usd[:k]
+    u_sell, u_sz, u_px, u_val, u_fee, u_slip = sell[k:], size[k:], px[k:], value[k:], fee[k:], slippage_usd[k:]
 
     # Freeing legs first: what they free (net of their costs) joins their pool and the buying power.
     # (Sums run left to right in plan order, leg by leg, as the legs will fill.)
@@ -84,8 +86,6 @@ def size_for_capital(
 
     # Shrink rule: every capital user keeps the same fraction of its wanted size (pro rata, per cash
     # pool and overall), rounded down onto the size grid.
-    u_val = u_sz * mid[uo]
-    u_fee, u_slip = _costs(a, costs, fee_rate, uo, u_sz, u_px, ~u_sell)
     need: dict[str, float] = {}
     need_all = 0.0
     for p, c in zip(a.pool[uo].tolist(), (u_val + u_fee + u_slip).tolist(), strict=True):
@@ -118,7 +118,7 @@ def size_for_capital(
                 )
             else:
                 u_notes[k] = f" (shrunk to {scale[k]:.1%} of the wanted size: {why})"
-        s_fee, s_slip = _costs(a, costs, fee_rate, uo, sz, u_px, ~u_sell)
+        s_fee, s_slip = _costs(a, costs, uo, sz, u_px, ~u_sell)
         u_fee, u_slip = np.where(shrunk, s_fee, u_fee), np.where(shrunk, s_slip, u_slip)
         keep = ~short
         notes += [n for n, k in zip(u_notes, keep.tolist(), strict=True) if k]
@@ -145,18 +145,14 @@ def _largest_first(value: np.ndarray) -> np.ndarray:
 
 
 def _costs(
-    a: Assets,
-    costs: CostModel,
-    fee_rate: np.ndarray,
-    idx: np.ndarray,
-    size: np.ndarray,
-    px: np.ndarray,
-    is_buy: np.ndarray,
+    a: Assets, costs: CostModel, idx: np.ndarray, size: np.ndarray, px: np.ndarray, is_buy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fees and slippage of legs of ``size`` on assets ``idx``: the book walked where there is one."""
+    """Fees and slippage of legs of ``size`` on assets ``idx``: taker fees by market type (scaled by the dex's
+    fee multiplier), and the book walked where there is one."""
     value = size * a.mid[idx]
     slip = value * costs.fallback_slippage_bps / 10_000
     for k in a.has_book[idx].nonzero()[0].tolist():
         i = int(idx[k])
         slip[k] = costs.slippage_usd(a.books[i], float(a.mid[i]), float(size[k]), bool(is_buy[k]), float(px[k]))
-    return value * fee_rate[idx], slip
+    fee_rate = np.where(a.perp[idx], costs.perp_taker_fee, costs.spot_taker_fee) * a.fee_scale[idx]
+    return value * fee_rate, slip
