@@ -13,8 +13,8 @@ timed ``--repeats`` times back to back, in alternating order, in this thread's C
 fastest repeat counts (as timeit advises); ``plan ms`` and ``bare ms`` are the medians over the cases and
 ``× bare`` the median of the per-case ratios. ``same`` counts
 the plans whose actions and drift rows (all but the planned weight, which the reference plans without costs)
-equal the reference's. ``--before COMMIT`` loads that commit's ``planner.py`` and ``plan_report.py`` (``git
-show``; the other modules are this tree's) and times them against the same reference in the same run.
+equal the reference's. ``--before COMMIT`` loads that commit's planner and its helper modules (``git show``)
+and times them against the same reference in the same run.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import argparse
 import gc
 import importlib
 import math
+import re
 import statistics
 import subprocess
 import sys
@@ -197,16 +198,25 @@ def lower_bound(plan, state, market) -> float:
 
 
 def old_planner(commit: str) -> type:
-    """``PortfolioRebalancer`` as it was at ``commit`` (planner and plan report from ``git show``), for a
-    before/after ratio measured in the same run."""
+    """``PortfolioRebalancer`` as it was at ``commit`` (the planner and its helper modules, as far as they
+    existed then, from ``git show``), for a before/after ratio measured in the same run."""
     tmp = Path(tempfile.mkdtemp(prefix="old_planner_"))
-    for name in ("planner", "plan_report"):
-        src = subprocess.run(
-            ["git", "show", f"{commit}:agent/core/{name}.py"], capture_output=True, text=True, check=True, cwd=ROOT
-        ).stdout
-        (tmp / f"_old_{name}.py").write_text(src.replace("agent.core.plan_report", "_old_plan_report"))
+    sources = {}
+    for name in _PLANNER_MODULES:
+        shown = subprocess.run(
+            ["git", "show", f"{commit}:agent/core/{name}.py"], capture_output=True, text=True, check=False, cwd=ROOT
+        )
+        if shown.returncode == 0:
+            sources[name] = shown.stdout
+    for name, src in sources.items():
+        for other in sources:
+            src = re.sub(rf"\bagent\.core\.{other}\b", f"_old_{other}", src)
+        (tmp / f"_old_{name}.py").write_text(src)
     sys.path.insert(0, str(tmp))
     return importlib.import_module("_old_planner").PortfolioRebalancer
+
+
+_PLANNER_MODULES = ("planner", "plan_report", "columns", "legs", "sizing", "targets")
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ model object of the state and the market is read once per plan.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import is_not, itemgetter
@@ -31,6 +32,7 @@ class Assets:
     target: np.ndarray  # target weights (after the planner's limits)
     lev: np.ndarray  # perp position leverage (≥ 1): closing frees notional / lev of margin
     fee_scale: np.ndarray  # taker fee multiplier of the asset's dex (HIP-3)
+    max_lev: np.ndarray  # the asset's max leverage (inf: none)
     books: list[L2Book | None]
     has_book: np.ndarray  # bool: the market carries the asset's book
     pool: np.ndarray  # int: index into ``pool_names`` of the pool that pays for the asset's buys
@@ -46,7 +48,7 @@ def assets_of(current: PortfolioState, target: TargetAllocation, market: Market)
     pos, alloc = current.positions, target.allocations
     coins = sorted(pos.keys() | (alloc.keys() - {CASH}))
     infos = list(map(market.assets.__getitem__, coins))
-    mid, szd, kind, dex, collateral, fee_scale, books = _columns(_INFO, infos, 7)
+    mid, szd, kind, dex, collateral, fee_scale, books, max_lev = _columns(_INFO, infos, 8)
     size, hold, lev, held_kind = _columns(_HELD, [pos.get(c, _FLAT) for c in coins], 4)
     n = len(coins)
     # the pool that pays for a buy depends on the market, the dex and its collateral only
@@ -71,6 +73,7 @@ def assets_of(current: PortfolioState, target: TargetAllocation, market: Market)
         target=np.array([alloc.get(c, 0.0) for c in coins], dtype=float),
         lev=np.maximum(1.0, np.array([x or 1.0 for x in lev], dtype=float)),
         fee_scale=np.array(fee_scale, dtype=float),
+        max_lev=np.array([math.inf if x is None else x for x in max_lev], dtype=float),
         books=list(books),
         has_book=np.fromiter(map(is_not, books, repeat(None)), bool, n),
         pool=pool,
@@ -93,6 +96,6 @@ def _columns(fields: itemgetter, models: list, k: int) -> list[tuple]:
     return list(zip(*map(fields, map(vars, models)), strict=True)) if models else [()] * k
 
 
-_INFO = itemgetter("mid", "sz_decimals", "market", "dex", "collateral", "fee_scale", "book")
+_INFO = itemgetter("mid", "sz_decimals", "market", "dex", "collateral", "fee_scale", "book", "max_leverage")
 _HELD = itemgetter("size", "hold", "leverage", "market")
 _FLAT = Position(coin="-", market="perp", size=0.0)  # what an asset not held holds
