@@ -147,9 +147,8 @@ def _targets_against_a_market(draw):
     return state, target, Market(assets=assets), draw(st.sampled_from([1.0, 2.0, 5.0]))
 
 
-@given(_targets_against_a_market())
-def test_the_planner_refuses_exactly_the_targets_validate_target_refuses(case):
-    state, target, market, leverage = case
+def _refusals(state, target, market, leverage):
+    """The problems validate_target finds, and those the planner refuses the target with (None: no refusal)."""
     try:
         validate_target(target, market, max_gross_leverage=leverage)
         want = None
@@ -162,4 +161,31 @@ def test_the_planner_refuses_exactly_the_targets_validate_target_refuses(case):
         got = None
     except TargetValidationError as e:
         got = e.problems
+    return want, got
+
+
+@given(_targets_against_a_market())
+def test_the_planner_refuses_exactly_the_targets_validate_target_refuses(case):
+    want, got = _refusals(*case)
     assert got == want
+
+
+@pytest.mark.parametrize(
+    ("weights", "leverage", "refused"),
+    [
+        ({"BTC": 1.5, "USDC": 0.0}, 5.0, True),  # over BTC's own max leverage (1)
+        ({"UBTC/USDC": -0.2}, 1.0, True),  # spot short
+        ({"BTC": 0.6, "xyz:TSLA": -0.6, "USDC": 0.0}, 1.0, True),  # gross exposure over the limit
+        ({"BTC": 0.5, "ETH": 0.1}, 1.0, True),  # not listed
+        ({"BTC": 0.5, "UBTC/USDC": 0.2}, 1.0, False),
+        ({"BTC": 1.0, "xyz:TSLA": -0.6, "USDC": 0.0}, 2.0, False),
+    ],
+)
+def test_each_rule_on_the_columns_refuses_as_validate_target_does(weights, leverage, refused):
+    market = Market(assets={**_market().assets, "BTC": _market().assets["BTC"].model_copy(update={"max_leverage": 1})})
+    state = PortfolioState(
+        perp_account_value=10_000.0, positions={"BTC": Position(coin="BTC", market="perp", size=1.0)}
+    )
+    want, got = _refusals(state, TargetAllocation(allocations=weights), market, leverage)
+    assert got == want
+    assert (want is not None) == refused
