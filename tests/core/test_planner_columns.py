@@ -175,7 +175,8 @@ def test_the_planner_refuses_exactly_the_targets_validate_target_refuses(case):
     [
         ({"BTC": 1.5, "USDC": 0.0}, 5.0, True),  # over BTC's own max leverage (1)
         ({"UBTC/USDC": -0.2}, 1.0, True),  # spot short
-        ({"BTC": 0.6, "xyz:TSLA": -0.6, "USDC": 0.0}, 1.0, True),  # gross exposure over the limit
+        ({"BTC": 0.6, "xyz:TSLA": -0.6, "USDC": 0.0}, 1.0, True),  # gross exposure over the limit (and the sum)
+        ({"BTC": 1.0, "xyz:TSLA": -1.5, "USDC": 0.0}, 2.0, True),  # gross exposure over the limit
         ({"BTC": 0.5, "ETH": 0.1}, 1.0, True),  # not listed
         ({"BTC": 0.5, "UBTC/USDC": 0.2}, 1.0, False),
         ({"BTC": 1.0, "xyz:TSLA": -0.6, "USDC": 0.0}, 2.0, False),
