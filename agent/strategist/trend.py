@@ -39,8 +39,6 @@ FIT_DAYS = 730
 FIT_STEP = 7
 SHRINK = 0.5
 MIN_FIT_POINTS = 8
-#: closes a decision wants: the fit window plus the longest lookback (fewer is fine: the fit uses what there is)
-HISTORY_DAYS = FIT_DAYS + max(LOOKBACKS)
 
 #: What a walk-forward report can show: the grid fitted at each decision and the fixed settings.
 PARAMETER_GRID: dict[str, Any] = {

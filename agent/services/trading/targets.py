@@ -25,16 +25,14 @@ from agent.services.ports import HistoryPort
 from agent.strategist import tool_names
 from agent.strategist.base import Decision, DecisionContext, Strategist
 from agent.strategist.conversation import inside_model_tool
-from agent.strategist.trend import HISTORY_DAYS
 
 if TYPE_CHECKING:
     from agent.services.app import Services
 
 TargetSource = Literal["argument", "config", "stored", "signals", "strategist"]
 
-#: Days of daily closes behind a decision: the trend rule's longest lookback plus its walk-forward fit window
-#: (the features need 200: 90-day figures, the 50-day mean, a half-year high).
-FEATURE_DAYS = max(200, HISTORY_DAYS)
+#: Days of daily closes behind a decision's features (90-day figures, the 50-day mean, a half-year high).
+FEATURE_DAYS = 200
 
 #: Tools the strategist's model is never offered: they change state or issue tokens.
 NOT_FOR_THE_MODEL = tool_names.NOT_FOR_THE_MODEL
