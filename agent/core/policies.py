@@ -11,6 +11,8 @@ spec                       what it does each day
 ``band:X:edge``            the planner's band mode: an asset outside ±X goes back to the band's edge
 ``band:X:target``          … back to target
 ``cost-aware[:A]``         per-asset cost-aware bands (``agent.core.bands``), drift aversion A, to the edge
+``equal-weight:P[:X]``     fraction X (default 1) at equal weight over the run's universe (which may change),
+                           the rest USDC, set and traded to on the first trading day of each period P
 =========================  ==================================================================================
 
 Strategist policies (``strategist:offline``, ``strategist:cassette=FILE``) need the decide layer; the
@@ -27,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from agent.core.bands import BandModel
-from agent.core.domain import RebalancingPlan, TargetAllocation
+from agent.core.domain import CASH, RebalancingPlan, TargetAllocation
 from agent.core.errors import ValidationError
 from agent.core.simulation import Day, Policy, Simulation
 
@@ -148,6 +150,39 @@ class CostAware(Policy):
         return p.create_rebalancing_plan(day.state, day.target, day.market, now=day.now)
 
 
+class EqualWeight(Policy):
+    """1/n of ``invested`` in each coin of the day's universe (``Simulation.members``), rebalanced each period.
+
+    The given target is ignored: the universe decides the coins, so coins entering and leaving are bought
+    and sold on the period's first trading day.
+    """
+
+    def __init__(self, period: str, invested: float = 1.0) -> None:
+        self.period, self.invested = period, invested
+        self.spec = f"equal-weight:{period}" + (f":{invested:g}" if invested != 1.0 else "")
+
+    def target_for(self, sim: Simulation, i: int) -> TargetAllocation:
+        coins = sim.members(i)
+        if not coins:
+            return TargetAllocation(allocations={CASH: 1.0}, strategy_id=self.spec)
+        w = {c: self.invested / len(coins) for c in coins}
+        if self.invested < 1.0:
+            w[CASH] = 1.0 - self.invested
+        return TargetAllocation(allocations=w, strategy_id=self.spec)
+
+    def start(self, sim: Simulation, target: TargetAllocation) -> TargetAllocation:
+        return self.target_for(sim, sim.lo)
+
+    def retarget(self, day: Day) -> TargetAllocation | None:
+        return self.target_for(day.sim, day.i) if new_period(day, self.period) else None
+
+    def plan(self, day: Day) -> RebalancingPlan | None:
+        if not new_period(day, self.period):
+            return None
+        p = self.planner(day.sim, mode="calendar")
+        return p.create_rebalancing_plan(day.state, day.target, day.market, now=day.now, last_rebalance=None)
+
+
 class Retarget(Policy):
     """A target that changes over time (a strategist): trade everything to each new target when it comes.
 
@@ -196,13 +231,18 @@ def parse_policy(spec: str) -> Policy:
         return Threshold(_fraction(m.group(1), spec))
     if m := re.fullmatch(r"band:" + _NUM + r":(target|edge)", s):
         return Band(_fraction(m.group(1), spec), m.group(2))
+    if m := re.fullmatch(r"equal-weight:(daily|weekly|monthly|quarterly)(?::" + _NUM + ")?", s):
+        x = 1.0 if m.group(2) is None else float(m.group(2))
+        if not 0 < x <= 1:
+            raise ValidationError(f"policy {spec!r}: the invested fraction must be in (0, 1]")
+        return EqualWeight(m.group(1), x)
     if s == "cost-aware":
         return CostAware()
     if m := re.fullmatch(r"cost-aware:" + _NUM, s):
         return CostAware(float(m.group(1)))
     raise ValidationError(
         f"unknown policy {spec!r} (never, calendar:daily|weekly|monthly|quarterly, calendar:Nd, threshold:X, "
-        "band:X:target|edge, cost-aware, strategist:offline, strategist:cassette=FILE)"
+        "band:X:target|edge, cost-aware, equal-weight:monthly[:X], strategist:offline, strategist:cassette=FILE)"
     )
 
 

@@ -13,6 +13,10 @@ a weight is signed notional / equity; USDC is the remainder and earns nothing). 
 4. drift ½Σ|w − w*| (USDC included) is measured after the trades.
 
 The portfolio starts exactly at target on the first day, with no build cost.
+
+A coin may have no price yet (listed later) or no longer (delisted): its lot grid comes from its first close,
+and a universe (``agent.core.universe``) may say which coins a policy holds on each day; without one, every
+coin with a close that day.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 import numpy as np
 
@@ -31,6 +36,15 @@ from agent.core.planner import PortfolioRebalancer
 from agent.core.prices import PriceTable, rolling_std
 
 MIN_DAYS = 60
+
+
+class Universe(Protocol):
+    """Which coins may be held on day ``i`` (chosen from rows up to ``i`` only)."""
+
+    @property
+    def spec(self) -> str: ...
+
+    def members(self, i: int) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,12 +165,14 @@ class Simulation:
         end: date | None = None,
         equity: float = 100_000.0,
         costs: TradingCosts | None = None,
+        universe: Universe | None = None,
     ) -> None:
         if not equity > 0:
             raise ValidationError("equity must be > 0")
         self.prices = prices
         self.costs = costs or TradingCosts()
         self.equity0 = float(equity)
+        self.universe = universe
         self.lo, self.hi = prices.index_range(start, end)
         if self.hi - self.lo + 1 < MIN_DAYS:
             raise ValidationError(
@@ -166,7 +182,8 @@ class Simulation:
         self.log_ret = np.log(self.close[1:] / self.close[:-1]) if len(self.close) > 1 else np.zeros((0, 0))
         self.log_ret = np.vstack([np.full((1, len(prices.coins)), np.nan), self.log_ret])
         self.sigma30 = rolling_std(self.log_ret, 30)
-        first = self.close[self.lo]
+        listed = np.isfinite(self.prices.close)  # each coin's first close (a later listing has none on day lo)
+        first = self.prices.close[listed.argmax(axis=0), np.arange(len(prices.coins))]
         ok = np.isfinite(first)
         self.szd = np.where(ok, np.clip(np.floor(np.log10(np.where(ok, first, 1.0))) + 1, 0, 5), 0).astype(int)
         self._markets: dict[int, Market] = {}
@@ -174,6 +191,12 @@ class Simulation:
     @property
     def dates(self) -> list[date]:
         return list(self.prices.dates[self.lo : self.hi + 1])
+
+    def members(self, i: int) -> tuple[str, ...]:
+        """The coins a policy may hold on day ``i``: the universe's, else every coin with a close that day."""
+        if self.universe is not None:
+            return self.universe.members(i)
+        return tuple(c for c, px in zip(self.prices.coins, self.prices.close[i], strict=True) if np.isfinite(px))
 
     def check_target(self, target: TargetAllocation) -> None:
         """Every target coin has a column and a price on the first day."""

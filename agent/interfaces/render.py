@@ -18,6 +18,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from agent.core.text import safe
+from agent.strategist import track_record
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -169,7 +170,10 @@ def context_line(plan: RebalancingPlan | Mapping[str, Any]) -> str:
     }.get(target_source, target_source or "?")
     strategy = f" ({strategy_id})" if strategy_id else ""
     paused = " · TRADING PAUSED" if plan.get("paused") else ""
-    return f"Target: {source}{strategy} · exchange data {when(_as_of(plan.get('as_of')))}{paused}"
+    line = f"Target: {source}{strategy} · exchange data {when(_as_of(plan.get('as_of')))}{paused}"
+    if target_source == "strategist" and strategy_id == track_record.RULE and (record := track_record.backtest_line()):
+        line += f" · {record}"
+    return line
 
 
 def _as_of(value: object) -> datetime | str | None:

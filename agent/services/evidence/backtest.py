@@ -22,9 +22,9 @@ from agent.adapters.prices import read_cdd_folder, read_prices_csv
 from agent.core.domain import PortfolioState, TargetAllocation
 from agent.core.errors import TargetValidationError, ValidationError
 from agent.core.limits import Limits
-from agent.core.policies import CostAware, Retarget, new_period, parse_policy
+from agent.core.policies import CostAware, EqualWeight, Retarget, new_period, parse_policy
 from agent.core.prices import PriceTable
-from agent.core.simulation import Day, Policy, Run, Simulation, TradingCosts
+from agent.core.simulation import Day, Policy, Run, Simulation, TradingCosts, Universe
 from agent.core.targets import parse_target
 from agent.strategist.base import DecisionContext
 from agent.strategist.features import market_features
@@ -111,15 +111,19 @@ def run_backtest(
     costs: TradingCosts | None = None,
     match_drift: str | None = None,
     progress: Progress | None = None,
+    universe: Universe | None = None,
 ) -> BacktestResult:
-    """Run every policy over the window; ``match_drift`` adds the cost-aware policy tuned to that one's drift."""
+    """Run every policy over the window; ``match_drift`` adds the cost-aware policy tuned to that one's drift.
+
+    With a ``universe`` (coins entering and leaving over time) every coin of ``prices`` stays in the run.
+    """
     if not specs and not match_drift:
         raise ValidationError("give at least one --policy")
     policies = [policy_for(s) for s in specs]  # every spec checked before any work
-    strategist_coins = any(isinstance(p, Retarget) for p in policies)
-    if not strategist_coins:
+    strategist_coins = any(isinstance(p, Retarget | EqualWeight) for p in policies)
+    if not strategist_coins and universe is None:
         prices = prices.select([c for c in prices.coins if c in target.weights] or list(prices.coins))
-    sim = Simulation(prices, start=start, end=end, equity=equity, costs=costs)
+    sim = Simulation(prices, start=start, end=end, equity=equity, costs=costs, universe=universe)
     sim.check_target(target)
     days = len(sim.dates)
     runs = []
@@ -183,7 +187,8 @@ def _offline_provider() -> Callable[[Day | None, Simulation], TargetAllocation |
         i = day.i if day is not None else sim.lo
         closes = sim.closes_until(i)
         market = sim.market(i)
-        closes = {c: v for c, v in closes.items() if c in market.assets}
+        members = set(sim.members(i))
+        closes = {c: v for c, v in closes.items() if c in market.assets and c in members}
         state = PortfolioState(perp_account_value=sim.equity0, timestamp=market.timestamp) if day is None else day.state
         ctx = DecisionContext(state=state, market=market, features=market_features(closes), limits=Limits())
         decision = OfflineStrategist(strategist.strategies, closes=closes).decide(ctx)
