@@ -112,7 +112,7 @@ def static_prefix(system_prompt: str, strategies: Mapping[str, Any]) -> tuple[st
 #: The owner's rejected previews in the prompt: at most this many rows sharing ``REJECTIONS_CHARS`` characters
 #: (each row's plan cut to ``REJECTED_PLAN_CHARS``, its reason to what is left of the row's share).
 REJECTIONS_SHOWN = 3
-REJECTIONS_CHARS = 400
+REJECTIONS_CHARS = 320
 REJECTED_PLAN_CHARS = 60
 
 
