@@ -6,7 +6,8 @@ for every coin and for the cash). Nothing trades while every coin and the cash l
 Otherwise:
 
 1. each coin outside its band goes back to the band's nearest edge (``clip(w, t − X, t + X)``);
-2. the cash is banded too: it ends where it was if that is inside ``c* ± X``, else at that band's edge;
+2. the cash is banded too: it ends where it was if that is inside ``c* ± X``, else at that band's edge
+   (and never below 0: no borrowing);
 3. what steps 1 and 2 leave over (the net proceeds of the sales, or the net cost of the purchases) is
    spread over the most underweight coins (proceeds) or taken from the most overweight ones (cost):
    largest gap to target first, each moved at most to its target, until nothing is left. A remainder
@@ -44,7 +45,7 @@ def band_weights(w: np.ndarray, t: np.ndarray, half: float) -> tuple[np.ndarray,
     if not coins_out.any() and not cash_out:
         return w.copy(), False
     z = np.clip(x, lo, hi)
-    cash_end = min(max(cash, cash_t - half), cash_t + half)
+    cash_end = max(min(max(cash, cash_t - half), cash_t + half), 0.0)  # never borrowed
     spare = (1.0 - float(np.abs(z).sum())) - cash_end  # > 0: money to invest; < 0: money to raise
     gap = y - z  # > 0: underweight
     if spare > _TINY:

@@ -141,7 +141,7 @@ class UsualBand(Policy):
         if not trade:
             return None
         goal = {c: float(x) for c, x in zip(coins, z, strict=True)}
-        goal[CASH] = 1.0 - sum(abs(x) for x in goal.values())
+        goal[CASH] = max(0.0, 1.0 - sum(abs(x) for x in goal.values()))  # rounding never makes it negative
         p = self.planner(day.sim, mode="calendar")
         want = TargetAllocation(allocations=goal, strategy_id=day.target.strategy_id)
         return p.create_rebalancing_plan(day.state, want, day.market, now=day.now, last_rebalance=None)
