@@ -162,4 +162,3 @@ def _wide(p: Path, head: list[str], rows: list[list[str]]) -> PriceTable:
                 continue  # a blank close: no price that day
             _put(series, c, when, close, vol, where)
     return _table(p, series)
-

@@ -134,7 +134,8 @@ class UsualBand(Policy):
         e = day.state.perp_account_value
         if e <= 0:
             return None
-        held = {c: p.size * day.market.assets[c].mid / e for c, p in day.state.positions.items() if c in day.market.assets}
+        mids = day.market.assets
+        held = {c: p.size * mids[c].mid / e for c, p in day.state.positions.items() if c in mids}
         w = np.array([held.get(c, 0.0) for c in coins])
         t = np.array([day.target.allocations.get(c, 0.0) for c in coins])
         z, trade = band_weights(w, t, self.x)

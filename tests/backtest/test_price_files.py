@@ -31,7 +31,7 @@ def test_every_shape_reads_the_same_closes(name):
     got = load_price_history(SHAPES / name, ["BTC", "ETH"]).select(["BTC", "ETH"])
     assert got.dates == ref.dates and len(got.dates) == 90
     assert np.array_equal(got.close, ref.close)
-    # the traded value: the provider's quote volume, or coin units × close (within 15 %: the close is not the day’s average price)
+    # the traded value: the provider's quote volume, or coin units × close (within 15 %: a close is no average price)
     assert np.allclose(got.volume, ref.volume, rtol=0.15)
 
 
@@ -65,8 +65,10 @@ BAD = {
     "long short row": ("date,symbol,close\n2025-01-01,BTC\n", "has 2 cells"),
     "empty file": ("", "empty file"),
     "header only": ("date,symbol,close\n", "no rows"),
-    "cdd without close": ("https://www.CryptoDataDownload.com\nUnix,Date,Symbol,Open\n1,2025-01-01,BTCUSDT,1\n",
-                          "Date and Close"),  # fmt: skip
+    "cdd without close": (
+        "https://www.CryptoDataDownload.com\nUnix,Date,Symbol,Open\n1,2025-01-01,BTCUSDT,1\n",
+        "Date and Close",
+    ),
 }
 
 

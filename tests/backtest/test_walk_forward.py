@@ -3,6 +3,7 @@ command prints in-sample against out-of-sample figures (real BTC/ETH closes, 202
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -51,7 +52,7 @@ def test_folds_train_only_on_the_past_and_tile_the_test_days(n, train, test, exp
         else:
             assert f.train[0] == dates[0]
     assert fs[0].test[0] == dates[0] + timedelta(days=train) and fs[-1].test[1] == dates[-1]
-    for a, b in zip(fs, fs[1:], strict=False):
+    for a, b in itertools.pairwise(fs):
         assert b.test[0] == a.test[1] + timedelta(days=1)  # contiguous, no gap, no overlap
 
 

@@ -78,7 +78,7 @@ def backtest(
     train_days: Annotated[int, typer.Option(help="walk-forward: days each fit looks back")] = 365,
     test_days: Annotated[int, typer.Option(help="walk-forward: days traded with each fit (refit interval)")] = 365,
     expanding: Annotated[bool, typer.Option(help="walk-forward: fit on all the past, not the trailing days")] = False,
-    objective: Annotated[str, typer.Option(help="walk-forward: drift-budget (cheapest at monthly's drift) | sharpe")] = (
+    objective: Annotated[str, typer.Option(help="walk-forward: drift-budget (cheapest at monthly's drift), sharpe")] = (
         "drift-budget"
     ),
     config: ConfigOpt = None,
@@ -235,6 +235,30 @@ def _print_backtest(p: dict[str, Any]) -> None:
     for f in p.get("files", []):
         console.print(f"wrote {f}")
     console.print("turnover/yr counts every leg of every trade, USDC's included. Past prices, not a forecast.")
+
+
+@app.command()
+@boundary
+def decisions(
+    cassette: Annotated[Path, typer.Option("--cassette", help="write the recorded decisions here (JSON)")],
+    account: Annotated[str | None, typer.Option(help="an [[accounts]] entry")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the strategist's recorded decisions as a cassette: backtest --policy strategist:cassette=FILE."""
+    import json
+
+    with runtime(config, offline=True, account=account) as svc:
+        entries = svc.decision_cassette()
+    try:
+        cassette.write_text(json.dumps(entries, indent=1) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise errors.ValidationError(f"--cassette {cassette}: cannot write ({e.strerror})") from None
+    first, last = entries[0]["date"], entries[-1]["date"]
+    out = {"cassette": str(cassette), "decisions": len(entries), "first": first, "last": last}
+    emit(as_json, out, lambda: console.print(
+        f"wrote {out['decisions']} decisions ({out['first']} .. {out['last']}) to {cassette}; replay them with "
+        f"backtest --policy strategist:cassette={cassette}"))  # fmt: skip
 
 
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="write the chart as PNG")]

@@ -45,9 +45,12 @@ Progress = Callable[[str, int], Callable[[int], None]]
 class Tunable(Protocol):
     """A policy family with one parameter: ``family`` names it on the command line (``band:fit``)."""
 
-    family: str
-    param: str
-    grid: Sequence[float]
+    @property
+    def family(self) -> str: ...
+    @property
+    def param(self) -> str: ...
+    @property
+    def grid(self) -> Sequence[float]: ...
 
     def make(self, value: float) -> Policy: ...
 
@@ -148,7 +151,8 @@ class WalkForwardResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "walk_forward": self.settings | {"folds": [{"train": _span(f.train), "test": _span(f.test)} for f in self.folds]},
+            "walk_forward": self.settings
+            | {"folds": [{"train": _span(f.train), "test": _span(f.test)} for f in self.folds]},
             "policies": [r | {"path": run.path()} for r, run in zip(self.rows, self.runs, strict=True)],
         }
 
@@ -211,7 +215,7 @@ def walk_forward(
             tick = progress(spec, len(oos.dates)) if progress else None
             ins = [sim.run(build(spec), target).metrics() for sim in trains]
             run = oos.run(plain[spec], target, tick)
-            fold_rows = [
+            fold_rows: list[dict[str, Any]] = [
                 {"train": _span(f.train), "test": _span(f.test), "in_sample": _figures(m),
                  "out_of_sample": _figures(run.window(*f.test).metrics())}
                 for f, m in zip(fs, ins, strict=True)
@@ -236,7 +240,13 @@ def walk_forward(
             for f, (v, m), b in zip(fs, chosen, budgets, strict=True)
         ]  # fmt: skip
         rows.append(
-            {"spec": spec, "tuned": True, "param": fam.param, "folds": fold_rows, **_summary([m for _, m in chosen], run)}
+            {
+                "spec": spec,
+                "tuned": True,
+                "param": fam.param,
+                "folds": fold_rows,
+                **_summary([m for _, m in chosen], run),
+            }
         )
         runs.append(run)
     settings = {
