@@ -80,7 +80,7 @@ def frontier(result: BacktestResult) -> Figure:
             continue
         x, y = m["mean_drift"] * 100, m["cost_bp_pa"]
         cost_aware = r.spec.startswith("cost-aware")
-        if r.spec.startswith("band:") and r.spec.endswith(":edge"):
+        if (r.spec.startswith("band:") and r.spec.count(":") == 1) or r.spec.endswith(":edge"):  # the usual band
             bands.append((x, y))
         ax.scatter(
             x,
