@@ -133,3 +133,16 @@ def test_spec_names():
     assert parse_policy("band:0.03:target").spec == "band:0.03:target"
     with pytest.raises(ValidationError, match="unknown policy"):
         parse_policy("band:0.03:middle")
+
+
+@settings(max_examples=200, deadline=None)
+@given(book(), st.data())
+def test_a_short_target_is_the_mirror_of_a_long_one(b, data):
+    """Exposure is what is banded: flipping the side of some coins (weight and target) flips their answer only."""
+    w, t, x = b
+    flip = np.array(data.draw(st.lists(st.booleans(), min_size=len(w), max_size=len(w))))
+    side = np.where(flip & (t > 0), -1.0, 1.0)
+    z_long, traded_long = band_weights(w, t, x)
+    z_short, traded_short = band_weights(w * side, t * side, x)
+    assert traded_long == traded_short
+    assert np.allclose(z_short, z_long * side, atol=1e-12)
