@@ -262,6 +262,12 @@ class Services:
         ``cached``: the last answers while younger than a heartbeat interval."""
         return doctor.cached(self) if cached else doctor.run(self)
 
+    def decision_cassette(self) -> list[dict[str, Any]]:
+        """The recorded decisions with a target, oldest first, as a backtest cassette (``evidence.cassette``)."""
+        from agent.services.evidence.cassette import recorded_cassette
+
+        return recorded_cassette(self.store.records)
+
     def plan_detail(self, plan_id: str) -> dict[str, Any]:
         return history.plan_detail(self.context, plan_id)
 

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agent.adapters.prices import read_cdd_folder, read_prices_csv
+from agent.adapters.price_files import load_price_history
 from agent.core.domain import PortfolioState, TargetAllocation
 from agent.core.errors import TargetValidationError, ValidationError
 from agent.core.limits import Limits
@@ -49,6 +49,11 @@ class BacktestResult:
     targets: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """Each policy's figures and its daily path (date, equity, every weight and USDC's), the window, the costs.
+
+        ``turnover_pa`` counts every leg of every trade, the USDC leg included (Σ|Δw| over coins and cash, a
+        year); ``turnover_pa_coin_legs_halved`` is the older figure (half the coin legs, no USDC).
+        """
         d0, d1 = self.runs[0].dates[0], self.runs[0].dates[-1]
         base = next((r for r in self.runs if r.spec == "calendar:monthly"), None)
         base_cost = base.metrics()["cost_bp_pa"] if base else None
@@ -57,7 +62,7 @@ class BacktestResult:
             m = r.metrics()
             if base_cost:
                 m["cost_ratio_to_monthly"] = m["cost_bp_pa"] / base_cost
-            out.append({"spec": r.spec, "metrics": _finite(m)})
+            out.append({"spec": r.spec, "metrics": _finite(m), "path": r.path()})
         return {
             "policies": out,
             "window": {
@@ -83,11 +88,9 @@ def _finite(m: dict[str, float]) -> dict[str, float]:
 
 
 def load_prices(path: str | Path, coins: Sequence[str] | None = None) -> PriceTable:
-    """A prices CSV, or a folder of CryptoDataDownload daily files (only ``coins`` read from a folder)."""
-    p = Path(path)
-    if p.is_dir():
-        return read_cdd_folder(p, coins)
-    return read_prices_csv(p)
+    """A price file in any shape ``agent.adapters.price_files`` reads, or a folder of CryptoDataDownload daily
+    files (only ``coins`` read from a folder)."""
+    return load_price_history(path, coins)
 
 
 def policy_for(spec: str) -> Policy:
