@@ -198,8 +198,10 @@ class OfflineStrategist:
         *,
         closes: Mapping[str, np.ndarray] | None = None,
         history_dir: str | Path | None = None,
+        vol_target: float = trend.VOL_TARGET,
     ) -> None:
         self.strategies = dict(strategies) if strategies is not None else load_strategies()
+        self.vol_target = vol_target  # the trend rule's volatility target (fitted only by walk-forward runs)
         self._closes = dict(closes) if closes is not None else None
         self._history_dir = history_dir
 
@@ -350,7 +352,7 @@ class OfflineStrategist:
             return self._risk_parity(env, caps)
         if sid == "trend-following":
             closes = dict(env.ctx.closes) if env.ctx.closes is not None else self._load_closes() or {}
-            t = trend.target(closes, [c for c in env.universe if c in closes])
+            t = trend.target(closes, [c for c in env.universe if c in closes], vol_target=self.vol_target)
             return dict(t.weights), t.notes()
         if sid == "cash-reserve":
             res = allocators.cash_reserve_plan(

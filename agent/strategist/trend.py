@@ -87,12 +87,13 @@ class TrendTarget:
     weights: dict[str, float]
     fit: TrendFit
     coins: list[CoinTrend] = field(default_factory=list)
+    vol_target: float = VOL_TARGET
 
     def notes(self) -> list[str]:
         lines = [
             f"Trend rule over {len(self.coins)} coins (each a 1/{max(1, len(self.coins))} slot): uptrend votes "
             f"over {', '.join(f'{L}d' for L in self.fit.lookbacks)}; size = slot × trend share × "
-            f"min(1, {VOL_TARGET:.0%} / {VOL_DAYS}d vol); the rest USDC.",
+            f"min(1, {self.vol_target:.0%} / {VOL_DAYS}d vol); the rest USDC.",
             self.fit.describe().capitalize() + ".",
         ]
         for c in self.coins:
@@ -129,9 +130,9 @@ def _vol(m: np.ndarray, end: int) -> np.ndarray:
     return out
 
 
-def _scale(vol: np.ndarray) -> np.ndarray:
+def _scale(vol: np.ndarray, vol_target: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(np.isfinite(vol) & (vol > 0), np.minimum(1.0, VOL_TARGET / vol), 0.0)
+        return np.where(np.isfinite(vol) & (vol > 0), np.minimum(1.0, vol_target / vol), 0.0)
 
 
 def _up(m: np.ndarray, end: int, lookback: int) -> np.ndarray:
@@ -143,13 +144,13 @@ def _up(m: np.ndarray, end: int, lookback: int) -> np.ndarray:
     return ok & (np.where(ok, now, 0.0) > np.where(ok, then, 0.0))
 
 
-def fit(closes: Mapping[str, np.ndarray], coins: Sequence[str]) -> TrendFit:
+def fit(closes: Mapping[str, np.ndarray], coins: Sequence[str], *, vol_target: float = VOL_TARGET) -> TrendFit:
     """Lookback weights from the closes before today only (walk-forward): see the module docstring."""
     m = _aligned(closes, coins)
     t = m.shape[0]
     points = list(range(max(0, t - 1 - FIT_DAYS), t - 1, FIT_STEP))
     pairs = [(a, b) for a, b in zip(points, [*points[1:], t - 1], strict=True) if b > a]
-    scale = {a: _scale(_vol(m, a)) for a, _ in pairs}
+    scale = {a: _scale(_vol(m, a), vol_target) for a, _ in pairs}
     scores = []
     used = 0
     for L in LOOKBACKS:
@@ -177,18 +178,21 @@ def fit(closes: Mapping[str, np.ndarray], coins: Sequence[str]) -> TrendFit:
     return TrendFit(LOOKBACKS, tuple(scores), tuple(float(w) for w in weights), used)
 
 
-def target(closes: Mapping[str, np.ndarray], coins: Sequence[str]) -> TrendTarget:
-    """The rule's weights for ``coins`` from their closes up to today (the last element of each array)."""
+def target(closes: Mapping[str, np.ndarray], coins: Sequence[str], *, vol_target: float = VOL_TARGET) -> TrendTarget:
+    """The rule's weights for ``coins`` from their closes up to today (the last element of each array).
+
+    ``vol_target`` is fixed live (``VOL_TARGET``); ``backtest --walk-forward`` fits it as ``strategist:fit``.
+    """
     coins = sorted(c for c in coins if c in closes and len(closes[c]) > 0)
-    f = fit(closes, coins)
+    f = fit(closes, coins, vol_target=vol_target)
     m = _aligned(closes, coins)
     if not coins:
-        return TrendTarget({}, f)
+        return TrendTarget({}, f, vol_target=vol_target)
     end = m.shape[0] - 1
     votes = np.array([_up(m, end, L) for L in LOOKBACKS])  # lookbacks × coins
     share = (np.array(f.weights)[:, None] * votes).sum(axis=0)
     vol = _vol(m, end)
-    size = share * _scale(vol) / len(coins)
+    size = share * _scale(vol, vol_target) / len(coins)
     out = []
     weights = {}
     for j, c in enumerate(coins):
@@ -196,4 +200,4 @@ def target(closes: Mapping[str, np.ndarray], coins: Sequence[str]) -> TrendTarge
         out.append(CoinTrend(c, tuple(bool(v) for v in votes[:, j]), float(share[j]), float(vol[j]), w))
         if w > 1e-6:
             weights[c] = w
-    return TrendTarget(weights, f, out)
+    return TrendTarget(weights, f, out, vol_target)

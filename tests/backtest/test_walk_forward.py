@@ -105,6 +105,23 @@ def test_another_family_is_one_more_grid(prices):
     assert wf.rows[0]["folds"][0]["spec"].startswith("calendar:")
 
 
+def test_the_strategists_vol_target_is_fitted_by_sharpe_on_the_training_window_only(prices):
+    """``strategist:fit``: each fold's volatility target is the grid value with the best in-sample Sharpe of the
+    offline strategist (its own objective, whatever ``--objective`` says), checked by hand on the training days."""
+    from agent.core.simulation import Simulation
+    from agent.services.evidence.backtest import strategist_policy
+
+    fam = TUNABLE["strategist:fit"]
+    wf = walk_forward(prices, TARGET, ["strategist:fit"], policy_for, **SMALL)
+    row = wf.rows[0]
+    assert row["tuned"] and row["param"] == "vol target"
+    for f in row["folds"]:
+        sim = Simulation(prices, start=date.fromisoformat(f["train"][0]), end=date.fromisoformat(f["train"][1]))
+        sharpe = {v: sim.run(strategist_policy(v), TARGET).metrics()["sharpe"] for v in fam.grid}
+        assert f["value"] == max(sharpe, key=lambda v: sharpe[v])
+        assert f["spec"].startswith("strategist:offline (vol target")
+
+
 @pytest.mark.slow
 def test_walk_forward_cli_json_and_table(tmp_path, prices):
     f = tmp_path / "prices.csv"

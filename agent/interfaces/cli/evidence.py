@@ -73,7 +73,7 @@ def backtest(
     plot: Annotated[Path | None, typer.Option(help="write the pictures as PNG (OUT.png, OUT-frontier.png, …)")] = None,
     html: Annotated[Path | None, typer.Option(help="write one self-contained HTML report")] = None,
     walk_forward: Annotated[
-        bool, typer.Option("--walk-forward", help="fit band:fit, threshold:fit, cost-aware:fit on the past only")
+        bool, typer.Option("--walk-forward", help="fit each *:fit policy on the past only")
     ] = False,
     train_days: Annotated[int, typer.Option(help="walk-forward: days each fit looks back")] = 365,
     test_days: Annotated[int, typer.Option(help="walk-forward: days traded with each fit (refit interval)")] = 365,
@@ -87,7 +87,8 @@ def backtest(
     """Replay rebalancing policies over daily closes through the planner: drift, cost, returns per policy.
 
     With --walk-forward, each tunable policy (band:fit, band:fit:coin-edge, band:fit:target, threshold:fit,
-    cost-aware:fit) is fitted on the past only and traded on the next window; in-sample against out-of-sample.
+    cost-aware:fit, strategist:fit) is fitted on the past only and traded on the next window; in-sample
+    against out-of-sample.
     Nothing touches the exchange or the account's records.
     """
     from agent.core.simulation import TradingCosts

@@ -26,6 +26,7 @@ from agent.core.policies import CostAware, EqualWeight, Retarget, new_period, pa
 from agent.core.prices import PriceTable
 from agent.core.simulation import Day, Policy, Run, Simulation, TradingCosts, Universe
 from agent.core.targets import parse_target
+from agent.strategist import trend
 from agent.strategist.base import DecisionContext
 from agent.strategist.features import market_features
 from agent.strategist.offline import OfflineStrategist
@@ -181,7 +182,14 @@ def _match(
 # -- strategist policies ------------------------------------------------------------------------------
 
 
-def _offline_provider() -> Callable[[Day | None, Simulation], TargetAllocation | None]:
+def strategist_policy(vol_target: float) -> Retarget:
+    """The offline strategist with the trend rule's volatility target set (``strategist:fit`` fits it)."""
+    return Retarget(f"strategist:offline (vol target {vol_target:.0%})", _offline_provider(vol_target))
+
+
+def _offline_provider(
+    vol_target: float = trend.VOL_TARGET,
+) -> Callable[[Day | None, Simulation], TargetAllocation | None]:
     strategist = OfflineStrategist()
 
     def decide(day: Day | None, sim: Simulation) -> TargetAllocation | None:
@@ -194,7 +202,7 @@ def _offline_provider() -> Callable[[Day | None, Simulation], TargetAllocation |
         closes = {c: v for c, v in closes.items() if c in market.assets and c in members}
         state = PortfolioState(perp_account_value=sim.equity0, timestamp=market.timestamp) if day is None else day.state
         ctx = DecisionContext(state=state, market=market, features=market_features(closes), limits=Limits())
-        decision = OfflineStrategist(strategist.strategies, closes=closes).decide(ctx)
+        decision = OfflineStrategist(strategist.strategies, closes=closes, vol_target=vol_target).decide(ctx)
         return decision.target if decision.status == "ok" else None
 
     return decide

@@ -34,6 +34,7 @@ from agent.core.errors import ValidationError
 from agent.core.policies import Band, CostAware, Retarget, Threshold, UsualBand
 from agent.core.prices import PriceTable
 from agent.core.simulation import MIN_DAYS, Day, Policy, Run, Simulation, TradingCosts
+from agent.services.evidence.backtest import strategist_policy
 
 OBJECTIVES = ("drift-budget", "sharpe")
 FIGURES = ("cagr", "sharpe", "max_drawdown", "cost_bp_pa", "turnover_pa", "mean_drift")
@@ -52,17 +53,25 @@ class Tunable(Protocol):
     @property
     def grid(self) -> Sequence[float]: ...
 
+    @property
+    def objective(self) -> str | None: ...
+
     def make(self, value: float) -> Policy: ...
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A ``Tunable`` from a builder, e.g. ``Grid("band:fit", "half-width", (0.01, 0.02), UsualBand)``."""
+    """A ``Tunable`` from a builder, e.g. ``Grid("band:fit", "half-width", (0.01, 0.02), UsualBand)``.
+
+    ``objective``: this family's own (the strategist's picks the best Sharpe: its drift from a fixed target
+    means nothing); None follows the run's ``--objective``.
+    """
 
     family: str
     param: str
     grid: Sequence[float]
     build: Callable[[float], Policy]
+    objective: str | None = None
 
     def make(self, value: float) -> Policy:
         return self.build(value)
@@ -70,6 +79,8 @@ class Grid:
 
 BAND_GRID = (0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.08)
 AVERSION_GRID = tuple(float(a) for a in np.geomspace(1e-6, 1e-3, 10))
+#: the offline strategist's trend rule: annualised volatility a coin is sized to (live: 50 %)
+VOL_TARGET_GRID = (0.3, 0.4, 0.5, 0.65, 0.8)
 
 TUNABLE: dict[str, Tunable] = {
     g.family: g
@@ -79,6 +90,7 @@ TUNABLE: dict[str, Tunable] = {
         Grid("band:fit:target", "half-width", BAND_GRID, lambda x: Band(x, "target")),
         Grid("threshold:fit", "threshold", BAND_GRID, Threshold),
         Grid("cost-aware:fit", "drift aversion", AVERSION_GRID, CostAware),
+        Grid("strategist:fit", "vol target", VOL_TARGET_GRID, strategist_policy, objective="sharpe"),
     )
 }
 DEFAULT_POLICIES = ("calendar:monthly", "band:fit", "cost-aware:fit", "threshold:fit")
@@ -198,7 +210,7 @@ def walk_forward(
     families = TUNABLE if tunable is None else tunable
     specs = list(specs) or list(DEFAULT_POLICIES)
     plain = {s: build(s) for s in specs if s not in families}  # every spec checked before any work
-    if not any(isinstance(p, Retarget) for p in plain.values()):  # a strategist may pick any coin
+    if not any(isinstance(p, Retarget) for p in plain.values()) and not any(s.startswith("strategist:") for s in specs):
         prices = prices.select([c for c in prices.coins if c in target.weights] or list(prices.coins))
     whole = Simulation(prices, start=start, end=end, equity=equity, costs=costs)
     whole.check_target(target)
@@ -231,7 +243,7 @@ def walk_forward(
                 cands.append((v, sim.run(fam.make(v), target).metrics()))
                 if tick is not None:
                     tick(k * len(fam.grid) + j)
-            chosen.append(_pick(cands, objective, budget))
+            chosen.append(_pick(cands, fam.objective or objective, budget))
         schedule = [(f.test[0], fam.make(v)) for f, (v, _) in zip(fs, chosen, strict=True)]
         run = oos.run(Scheduled(spec, schedule), target)
         fold_rows = [
