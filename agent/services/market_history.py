@@ -79,6 +79,38 @@ def daily_history(acct: AccountContext | None, coins: list[str], days: int, mark
     return History(PriceTable(dates, tuple(have), close, np.full(close.shape, np.nan)), SHIPPED, missing)
 
 
+def trailing_closes(acct: AccountContext, coins: list[str], days: int, market: Market) -> dict[str, np.ndarray]:
+    """Each coin's own run of daily closes up to ``days`` + 1 long, ending with the last closed day and, when
+    the mids were read today, today's mid (so every array ends on the same day). Coins listed later have
+    shorter arrays. Closed days come from the store's cache, asking the exchange only for days it never asked
+    for. Empty when the exchange keeps no candles or cannot be read (the caller keeps what it has)."""
+    ex = acct.exchange
+    if not isinstance(ex, HistoryPort):
+        return {}
+    today = acct.clock().astimezone(UTC).date()
+    last = today - timedelta(days=1)
+    first = last - timedelta(days=days)
+    with_today = market.timestamp.astimezone(UTC).date() == today
+    out: dict[str, np.ndarray] = {}
+    for coin in coins:
+        try:
+            got = _closed_days(ex, acct.store.candles, history_name(coin, market), first, last)
+        except (ExchangeError, SnapshotError):
+            return {}
+        run: list[float] = []
+        d = last
+        while d in got and d >= first:  # the coin's unbroken run back from the last closed day
+            run.append(got[d][0])
+            d -= timedelta(days=1)
+        run.reverse()
+        info = market.assets.get(coin)
+        if with_today and info is not None:
+            run.append(info.mid)
+        if len(run) >= 3:
+            out[coin] = np.array(run)
+    return out
+
+
 def exchange_source(acct: AccountContext) -> str:
     """Where the exchange's candles come from: the venue, or the local stand-in's replayed history."""
     if acct.settings.network == "local":

@@ -39,6 +39,8 @@ FIT_DAYS = 730
 FIT_STEP = 7
 SHRINK = 0.5
 MIN_FIT_POINTS = 8
+#: the closes one decision reads: the fit window and the longest lookback before it
+HISTORY_DAYS = FIT_DAYS + max(LOOKBACKS)
 
 #: What a walk-forward report can show: the grid fitted at each decision and the fixed settings.
 PARAMETER_GRID: dict[str, Any] = {

@@ -20,10 +20,10 @@ from agent.core.domain import Market, PortfolioState, TargetAllocation
 from agent.core.errors import ConfigError, NoTargetYet, StrategistError, StrategistFailedClosed
 from agent.core.targets import parse_target, validate_target
 from agent.services.config import Settings
-from agent.services.market_history import History, daily_history, history_name
+from agent.services.market_history import SHIPPED, History, daily_history, history_name, trailing_closes
 from agent.services.ports import HistoryPort
 from agent.services.trading import rejections
-from agent.strategist import tool_names
+from agent.strategist import tool_names, trend
 from agent.strategist.base import Decision, DecisionContext, Strategist
 from agent.strategist.conversation import inside_model_tool
 
@@ -182,6 +182,9 @@ def context(svc: Services, state: PortfolioState, market: Market) -> DecisionCon
     found = configured_or_stored(svc)
     hist = decision_history(svc, state, market, found.target if found else None)
     closes = {c: hist.table.close[:, k] for k, c in enumerate(hist.table.coins)}
+    if hist.source != SHIPPED and closes:  # live: the trend rule fits on as many days as it does in a backtest
+        longer = trailing_closes(svc.context, list(closes), trend.HISTORY_DAYS, market)
+        closes |= {c: v for c, v in longer.items() if len(v) > len(closes[c]) and v[-1] == closes[c][-1]}
     latest = {c: i.funding for c, i in market.assets.items() if i.market == "perp" and i.funding is not None}
     return DecisionContext(
         state=state,
