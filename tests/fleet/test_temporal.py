@@ -326,3 +326,41 @@ def test_the_allocation_workflow_moves_capital_once_only_with_its_printed_token(
         assert store.fleet_plans.get(pending["plan_id"]).status == "executed"
     finally:
         store.close()
+
+
+def test_an_allocation_nobody_approves_expires_and_its_record_says_so(tmp_path):
+    """The workflow stops waiting at its deadline: the fleet's store records the plan as expired (it no longer
+    waits for anyone, so no list shows it), the printed command is refused, and nothing moved."""
+
+    async def main() -> dict:
+        env = await _env()
+        target = env.client.service_client.config.target_host
+        with serve(fleet_snapshot()) as server:
+            cfg = write_config(tmp_path, server.url, FIXED, extra='[fleet]\ntask_queue = "alloc"\n')
+            workers = _workers(cfg, target, 1, logs=tmp_path)
+            loop = asyncio.get_running_loop()
+            try:
+                handle = await env.client.start_workflow(
+                    "Allocation", {"autonomy": "confirm", "approval_s": 4}, id="alloc-late", task_queue="alloc"
+                )
+                result = await asyncio.wait_for(handle.result(), 90)
+                line = await _until(_printed_line(tmp_path / "worker0.out", "pending-confirm"), "no pending line")
+                argv = [str(SCRIPT), *shlex.split(line.split("to execute: ", 1)[1].strip())[1:]]
+                late = await loop.run_in_executor(None, lambda: _cli(argv))
+                _, status = await loop.run_in_executor(None, lambda: run_json("fleet", "status", "--config", str(cfg)))
+                ledger = list(server.exchange.ledger)
+            finally:
+                await env.shutdown()
+                _stop(workers)
+        return locals()
+
+    out = asyncio.run(main())
+    assert out["result"]["status"] == "expired"
+    assert out["late"].returncode == 3, out["late"].stderr
+    assert out["status"]["allocation_approvals"] == [] and out["ledger"] == []
+    store = Store(tmp_path / "fleet.db")
+    try:
+        stored = store.fleet_plans.get(out["result"]["plan_id"])
+        assert stored is not None and stored.status == "expired" and stored.reason == "expired unconfirmed"
+    finally:
+        store.close()

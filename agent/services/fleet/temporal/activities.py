@@ -68,7 +68,7 @@ class Activities:
         self.approve_args = approve_args
 
     def all(self) -> list[Any]:
-        return [self.tick, self.execute, self.allocation_plan, self.allocation_execute]
+        return [self.tick, self.execute, self.allocation_plan, self.allocation_execute, self.allocation_expired]
 
     @contextmanager
     def _services(self, account: str) -> Iterator[Services]:
@@ -214,6 +214,16 @@ class Activities:
             fleet.store.fleet_plans.move(plan["plan_id"], report["status"], expect=(approvals.AWAITING, "approved"))
             self.say(f"allocation: plan {plan['plan_id']} {report['status']}")
             return report
+
+    @activity.defn(name="allocation_expired")
+    def allocation_expired(self, job: dict[str, Any]) -> bool:
+        """The workflow stopped waiting: the plan's record says so (it no longer waits for anyone)."""
+        with open_fleet(self.settings) as fleet:
+            moved = fleet.store.fleet_plans.move(
+                job["plan_id"], "expired", expect=approvals.AWAITING, reason="expired unconfirmed"
+            )
+        self.say(f"allocation: plan {job['plan_id']} expired unconfirmed")
+        return moved
 
 
 def _existing_store(settings: Settings) -> Store:

@@ -135,8 +135,9 @@ class Allocation:
                     lambda: self.proof is not None, timeout=timedelta(seconds=float(inp.get("approval_s", 900)))
                 )
             except TimeoutError:
-                self.expired = True
+                self.expired = True  # from here every approval is refused
                 self.report = {"status": "expired", "plan_id": plan["plan_id"]}
+                await workflow.execute_activity("allocation_expired", {"plan_id": plan["plan_id"]}, **_opts(inp))
                 return self.report
         ttl_ms = int(float(inp.get("order_ttl_s", 30)) * 1000)
         now_ms = int(workflow.now().timestamp() * 1000) + int(plan.get("offset_ms", 0))
