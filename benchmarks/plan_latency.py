@@ -1,16 +1,20 @@
 """Planner benchmark: latency at 10/50/200/1000 assets, traded notional vs its lower bound, and the
 planner's time over a bare numpy planner's.
 
-Run: ``python benchmarks/plan_latency.py [--runs 300] [--sizes 10,50,200] [--before COMMIT]``. Random perp
-portfolios (longs and shorts, random szDecimals and mids), random targets; every plan is checked for
+Run: ``python benchmarks/plan_latency.py [--runs 300] [--repeats 3] [--sizes 10,50,200] [--before COMMIT]``.
+Random perp portfolios (longs and shorts, random szDecimals and mids), random targets; every plan is checked for
 correctness (no asset both bought and sold, all assets in band afterwards or reported) and the ratio of
 traded notional to the lower bound Σ|target − current| notional over the assets that trade is printed.
 
-``bare_plan`` is the reference: a threshold-mode planner in numpy that returns the same ``TradeAction``
-objects from the same inputs, with none of the planner's extras (see its docstring). Each case is timed
-back to back (reference, then planner) in this thread's CPU time, and ``× bare`` is the median of the
-per-case ratios; ``same`` counts the plans whose actions equal the reference's. ``--before COMMIT`` loads
-that commit's planner (``git show``) and times it against the same reference in the same run.
+``bare_plan`` is the reference: a threshold-mode planner in numpy that returns the planner's per-asset objects
+(the ``TradeAction`` of every leg, a flip's close and open included, and the drift table's ``AssetRow``s) from
+the same inputs, built the plainest way, with none of the planner's extras (see its docstring). Each case is
+timed ``--repeats`` times back to back, in alternating order, in this thread's CPU time; per case and side the
+fastest repeat counts (as timeit advises); ``plan ms`` and ``bare ms`` are the medians over the cases and
+``× bare`` the median of the per-case ratios. ``same`` counts
+the plans whose actions and drift rows (all but the planned weight, which the reference plans without costs)
+equal the reference's. ``--before COMMIT`` loads that commit's planner and its helper modules (``git show``)
+and times them against the same reference in the same run.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import math
+import re
 import statistics
 import subprocess
 import sys
@@ -28,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from agent import Market, MarketInfo, PortfolioRebalancer, PortfolioState, Position, TargetAllocation
-from agent.core.domain import TradeAction
+from agent.core.domain import CASH, AssetRow, TradeAction
 from agent.core.plan_report import trusted as _trusted
 from agent.core.rules import protected_prices, round_sizes_down, rounded
 
@@ -73,14 +79,17 @@ def drifted(n: int, rng: np.random.Generator) -> tuple[PortfolioState, TargetAll
 
 def bare_plan(
     state: PortfolioState, target: TargetAllocation, market: Market, threshold: float, slippage: float = 0.005
-) -> list[TradeAction]:
-    """A bare threshold-mode planner in numpy, the honest reference: weights → drift → target notional →
-    size rounded down to szDecimals → limit price → ``TradeAction``s, sells before buys, largest first.
+) -> tuple[list[TradeAction], list[AssetRow]]:
+    """A bare threshold-mode planner in numpy, the honest reference: weights → drift → target size → legs
+    rounded down to szDecimals → limit price → ``TradeAction``s (legs that free capital first, then legs
+    that use it, largest first) and the drift table's ``AssetRow``s, one per asset plus USDC.
 
-    It has none of the planner's extras: no target limits or validation, one order per asset (a flip is a
-    single order through zero, not a close and an open), no dust rule, no cash pools or pro-rata shrink,
-    no costs, no locked spot, no plan report. Where none of those extras applies it returns the planner's
-    actions exactly (the ``same`` column counts how often).
+    It returns the planner's objects: a flip is two legs (close, then open), and every asset gets its
+    drift row. It has none of the planner's extras: no target validation or limits, no dust rule, no cash
+    pools or pro-rata shrink, no costs (the planned weights are at the equity before costs), no locked
+    spot, no coarse-tick fix of limit prices, no summary, hash or plan object. Each object is built once,
+    with the same field-setting shortcut as the planner's. Where none of the extras applies, its actions
+    are the planner's exactly (the ``same`` column counts how often).
     """
     pos, alloc = state.positions, target.allocations
     coins = sorted(set(pos) | set(target.weights))
@@ -104,20 +113,32 @@ def bare_plan(
     k = int(np.argmax(stop)) if stop.any() else len(g)
     w_new[order[:k]] = t[order[:k]]
     s_new = w_new * e / mid
-    buy = s_new > s
-    size = round_sizes_down(np.abs(s_new - s), szd)
-    value = size * mid
-    frees = np.abs(s_new) < np.abs(s)
-    px = protected_prices(mid, buy, slippage, perp, szd)
-    idx = np.flatnonzero((value >= MIN_TRADE - 1e-12) & (size > 0))
-    idx = idx[np.lexsort((idx, -value[idx], ~frees[idx]))]
-    kind = np.where(s == 0, "open", np.where(s_new == 0, "close", np.where(frees, "reduce", "increase")))
+    # legs: one that frees capital (close or reduce), one that uses it (open or increase); a flip has both
+    flip = s * s_new < 0
+    to_zero = (s != 0) & ((s_new == 0) | flip)
+    shrink = ~to_zero & (np.abs(s_new) < np.abs(s))
+    grow = flip | (~to_zero & (np.abs(s_new) > np.abs(s)))
+    free_sz = np.where(to_zero, np.abs(s), round_sizes_down(np.where(shrink, np.abs(s) - np.abs(s_new), 0.0), szd))
+    use_sz = round_sizes_down(np.where(flip, np.abs(s_new), np.where(grow, np.abs(s_new) - np.abs(s), 0.0)), szd)
+    n = len(coins)
+    leg_i = np.concatenate((np.arange(n), np.arange(n)))
+    leg_sz = np.concatenate((free_sz, use_sz))
+    leg_frees = np.arange(2 * n) < n
+    leg_buy = np.concatenate((s < 0, s_new > 0))
+    leg_kind = np.concatenate((np.where(to_zero, "close", "reduce"), np.where((s == 0) | flip, "open", "increase")))
+    value = leg_sz * mid[leg_i]
+    idx = np.flatnonzero((value >= MIN_TRADE - 1e-12) & (leg_sz > 0))
+    idx = idx[np.lexsort((leg_i[idx], -value[idx], ~leg_frees[idx]))]
+    i_ = leg_i[idx]
+    px = protected_prices(mid[i_], leg_buy[idx], slippage, perp[i_], szd[i_])
     cols = zip(
-        idx.tolist(), kind[idx].tolist(), buy[idx].tolist(), size[idx].tolist(), rounded(value[idx], 2),
-        px[idx].tolist(), frees[idx].tolist(), w[idx].tolist(), w_new[idx].tolist(), t[idx].tolist(),
-        rounded(w[idx], 6), rounded(w_new[idx], 6), strict=True,
+        i_.tolist(), leg_kind[idx].tolist(), leg_buy[idx].tolist(), leg_sz[idx].tolist(), rounded(value[idx], 2),
+        px.tolist(), leg_frees[idx].tolist(), w[i_].tolist(), w_new[i_].tolist(), t[i_].tolist(),
+        rounded(w[i_], 6), rounded(w_new[i_], 6), strict=True,
     )  # fmt: skip
     out = []
+    done: dict[str, str] = {}
+    s_after = s.copy()
     for i, k_, b, sz, v, p, rd, w0, w1, tt, w0r, w1r in cols:
         c, info = coins[i], infos[i]
         why = (
@@ -133,7 +154,37 @@ def bare_plan(
             "lots_asset": None, "est_gain_usd": None,
         }  # fmt: skip
         out.append(_trusted(TradeAction, fields))
-    return out
+        text = f"{'buy' if b else 'sell'} {sz:g}"
+        done[c] = f"{done[c]}, {text}" if c in done else text
+        s_after[i] += sz if b else -sz
+    w_after = s_after * mid / e
+    row_cols = zip(
+        coins, perp.tolist(), np.round(w, 6).tolist(), np.round(t, 6).tolist(), np.round(w - t, 6).tolist(),
+        np.round(s * mid, 2).tolist(), np.round(t - threshold, 6).tolist(), np.round(t + threshold, 6).tolist(),
+        np.round(w_after, 6).tolist(), strict=True,
+    )  # fmt: skip
+    rows = []
+    for c, pp, cw, tw, d, v, lo, hi, pw in row_cols:
+        row = {
+            "coin": c, "market": "perp" if pp else "spot", "current_weight": cw, "target_weight": tw, "drift": d,
+            "value_usd": v, "band_low": lo, "band_high": hi, "planned_weight": pw, "action": done.get(c, "hold"),
+        }  # fmt: skip
+        rows.append(_trusted(AssetRow, row))
+    cw, ct, ca = 1 - float(np.abs(w).sum()), 1 - float(np.abs(t).sum()), 1 - float(np.abs(w_after).sum())
+    rows.append(
+        AssetRow(
+            coin=CASH, market="cash", current_weight=round(cw, 6), target_weight=round(ct, 6),
+            drift=round(cw - ct, 6), value_usd=round(cw * e, 2), band_low=0.0, band_high=1.0,
+            planned_weight=round(ca, 6), action="",
+        )
+    )  # fmt: skip
+    return out, rows
+
+
+def _row(r: AssetRow) -> tuple:
+    """A drift row without its planned weight (the reference plans without costs)."""
+    return (r.coin, r.market, r.current_weight, r.target_weight, r.drift, r.value_usd, r.band_low, r.band_high,
+            r.action)  # fmt: skip
 
 
 def lower_bound(plan, state, market) -> float:
@@ -147,21 +198,31 @@ def lower_bound(plan, state, market) -> float:
 
 
 def old_planner(commit: str) -> type:
-    """``PortfolioRebalancer`` as it was at ``commit`` (planner and plan report from ``git show``), for a
-    before/after ratio measured in the same run."""
+    """``PortfolioRebalancer`` as it was at ``commit`` (the planner and its helper modules, as far as they
+    existed then, from ``git show``), for a before/after ratio measured in the same run."""
     tmp = Path(tempfile.mkdtemp(prefix="old_planner_"))
-    for name in ("planner", "plan_report"):
-        src = subprocess.run(
-            ["git", "show", f"{commit}:agent/core/{name}.py"], capture_output=True, text=True, check=True, cwd=ROOT
-        ).stdout
-        (tmp / f"_old_{name}.py").write_text(src.replace("agent.core.plan_report", "_old_plan_report"))
+    sources = {}
+    for name in _PLANNER_MODULES:
+        shown = subprocess.run(
+            ["git", "show", f"{commit}:agent/core/{name}.py"], capture_output=True, text=True, check=False, cwd=ROOT
+        )
+        if shown.returncode == 0:
+            sources[name] = shown.stdout
+    for name, src in sources.items():
+        for other in sources:
+            src = re.sub(rf"\bagent\.core\.{other}\b", f"_old_{other}", src)
+        (tmp / f"_old_{name}.py").write_text(src)
     sys.path.insert(0, str(tmp))
     return importlib.import_module("_old_planner").PortfolioRebalancer
+
+
+_PLANNER_MODULES = ("planner", "plan_report", "columns", "legs", "sizing", "targets")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=300)
+    ap.add_argument("--repeats", type=int, default=3, help="paired timings of each case (alternating order)")
     ap.add_argument("--sizes", default="10,50,200,1000")
     ap.add_argument("--before", metavar="COMMIT", help="also time the planner of this commit against the reference")
     args = ap.parse_args()
@@ -181,7 +242,7 @@ def run(args, rng, make, r, threshold: float, old) -> None:
     extra = f" {'old ms':>8} {'old×bare':>8}" if old else ""
     print(
         f"{'assets':>6} {'median ms':>10} {'p99 ms':>8} {'trades':>7} {'ratio':>7} {'right':>7}"
-        f" {'bare ms':>8} {'× bare':>7} {'same':>8}{extra}"
+        f" {'plan ms':>8} {'bare ms':>8} {'× bare':>7} {'same':>8}{extra}"
     )
     for n in map(int, args.sizes.split(",")):
         cases = [make(n, rng) for _ in range(min(args.runs, 200))]
@@ -205,31 +266,40 @@ def run(args, rng, make, r, threshold: float, old) -> None:
                 0.01, r.portfolio_threshold
             )
             trades += len(plan.actions)
-        # Back to back on the same case: reference, planner (, old planner), each in this thread's CPU time,
-        # so that other processes on a busy machine do not land in one side of a pair.
-        bare, paired, paired_old, same = [], [], [], 0
+        # Back to back on the same case, ``--repeats`` times, in alternating order (reference first, then the
+        # planner first, …), each in this thread's CPU time so that other processes on a busy machine do not
+        # land in one side; per case and side the fastest of the repeats counts, as timeit advises (a slower
+        # repeat measures interference: a cold cache, another process), and the ratio is per case.
+        bare, mine, paired, paired_old, same = [], [], [], [], 0
         clock = time.thread_time
         for k in range(args.runs):
             state, target, market = cases[k % len(cases)]
-            t0 = clock()
-            ref = bare_plan(state, target, market, threshold)
-            t1 = clock()
-            plan = r.create_rebalancing_plan(state, target, market)
-            t2 = clock()
-            bare.append((t1 - t0) * 1e3)
-            paired.append((t2 - t1) / (t1 - t0))
-            if old is not None:
-                t3 = clock()
-                old.create_rebalancing_plan(state, target, market)
-                paired_old.append((clock() - t3) / (t1 - t0))
-            same += [a.model_dump() for a in ref] == [a.model_dump() for a in plan.actions]
+            t_ref = t_plan = t_old = math.inf
+            for rep in range(args.repeats):
+                for side in ("ref", "plan", "old")[:: 1 if rep % 2 == 0 else -1]:
+                    t0 = clock()
+                    if side == "ref":
+                        ref, ref_rows = bare_plan(state, target, market, threshold)
+                        t_ref = min(t_ref, clock() - t0)
+                    elif side == "plan":
+                        plan = r.create_rebalancing_plan(state, target, market)
+                        t_plan = min(t_plan, clock() - t0)
+                    elif old is not None:
+                        old.create_rebalancing_plan(state, target, market)
+                        t_old = min(t_old, clock() - t0)
+            bare.append(t_ref * 1e3)
+            mine.append(t_plan * 1e3)
+            paired.append(t_plan / t_ref)
+            paired_old.append(t_old / t_ref)
+            same += ref == plan.actions and [_row(r) for r in ref_rows] == [_row(r) for r in plan.rows]
         times.sort()
         p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
         b = statistics.median(bare)
         tail = f" {b * statistics.median(paired_old):>8.3f} {statistics.median(paired_old):>8.2f}" if old else ""
         print(
             f"{n:>6} {statistics.median(times):>10.3f} {p99:>8.3f} {trades / args.runs:>7.1f} "
-            f"{max(ratios):>7.4f} {right:>4}/{args.runs} {b:>8.3f} {statistics.median(paired):>7.2f} "
+            f"{max(ratios):>7.4f} {right:>4}/{args.runs} {statistics.median(mine):>8.3f} {b:>8.3f} "
+            f"{statistics.median(paired):>7.2f} "
             f"{same:>4}/{args.runs}{tail}"
         )
         gc.unfreeze()

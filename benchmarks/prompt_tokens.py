@@ -40,12 +40,23 @@ from tools.registry import llm_tools
 
 SIZES = (5, 20, 100)
 
+#: Three rejected previews as the decide step passes them (``agent.services.trading.rejections``): typical
+#: plan lines and reasons of a person's length, and the longest the prompt keeps of each field.
+REJECTIONS = [
+    {"date": "2026-12-04", "plan": "ETH 30→20%, SOL 10→0%, BTC 20→35% ($16,000, strategist)",
+     "reason": "not selling SOL before the staking unlock next week; keep at least 10%"},
+    {"date": "2026-12-02", "plan": "BTC 40→25%, ETH 20→30% ($15,000, strategist)",
+     "reason": "too much turnover for a 3 pp drift; wait for the band"},
+    {"date": "2026-11-28", "plan": "DOGE 0→8% ($8,000, strategist)", "reason": "no memecoins, ever"},
+]  # fmt: skip
+LONGEST = [{"date": "2026-12-04", "plan": "x" * 200, "reason": "y" * 500}] * 3
+
 
 # The read-only tools exactly as the registry offers them to the strategist (the handlers are not called here).
 READ_ONLY_TOOLS: list[ToolSpec] = llm_tools(cast(Any, None))
 
 
-def build_context(n: int) -> DecisionContext:
+def build_context(n: int, rejections: list[dict[str, str]] | None = None) -> DecisionContext:
     """A market of ``n`` perps (real names and history first), 5 held positions, real feature columns."""
     real = load_daily_closes()
     rng = np.random.default_rng(7)
@@ -85,6 +96,7 @@ def build_context(n: int) -> DecisionContext:
         limits=Limits(max_gross_leverage=1.0, max_weight=0.4),
         tools=list(READ_ONLY_TOOLS),
         current_targets={c: 0.1 for c in held},
+        rejections=rejections or (),
     )
 
 
@@ -116,8 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     strategist = LLMStrategist(ScriptedClient([]), model="gpt-4.1-mini", strategies=load_strategies())
     rows = {n: measure(strategist.first_request(build_context(n))) for n in SIZES}
+    rejected = {
+        "3 typical": measure(strategist.first_request(build_context(20, REJECTIONS))),
+        "3 longest": measure(strategist.first_request(build_context(20, LONGEST))),
+    }
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({**{str(n): r for n, r in rows.items()}, "20 with rejections": rejected}, indent=2))
         return 0
     print("prompt size of one decision's opening request (tokens ≈ chars/4)")
     heads = ("static ch", "dyn ch", "static tk", "dyn tk", "total tk", "static %")
@@ -127,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{n:>6} {r['static_chars']:>10} {r['dynamic_chars']:>10} {r['static_tokens']:>10} "
             f"{r['dynamic_tokens']:>10} {r['total_tokens']:>10} {100 * r['static_share']:>9.1f}%"
         )
+    print("20 assets with the owner's last rejected previews in the prompt (limit: 3,000 tokens)")
+    for what, r in rejected.items():
+        print(f"{what:>10}: {r['total_tokens']} tokens ({r['dynamic_tokens']} dynamic, {r['dynamic_chars']} chars)")
     return 0
 
 

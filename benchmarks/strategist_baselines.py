@@ -1,19 +1,19 @@
 """The offline strategist as a backtest policy against equal weight, 60/40 and buy-and-hold, on shipped history.
 
-Run: ``python benchmarks/strategist_baselines.py [--json]``.
+Run: ``python benchmarks/strategist_baselines.py [--json] [--write]``.
 
-Histories: the shipped backtest fixture (``tests/fixtures/backtest/daily_2021_2026.csv``: real Binance daily
-closes of 10 large coins, 2021-01-01 .. 2026-04-26, CryptoDataDownload) as a whole, and BTC alone. Policies,
-all through the project's planner and cost model (``agent.services.evidence.backtest``):
+Histories (real Binance daily closes and traded value from CryptoDataDownload, in ``tests/fixtures/backtest/``):
 
-- ``strategist:offline``: the offline strategist re-deciding monthly from the closes up to that day only;
-- ``equal weight (monthly)``: 1/n of each coin, rebalanced on the first trading day of each month;
-- ``60/40 (monthly)``: 60 % in the coins at equal weight, 40 % USDC, rebalanced monthly;
-- ``buy-and-hold``: equal weight on day one, never rebalanced.
+- ``top 10 by volume, 2018-``: ``daily_2017_2026_all.csv`` (43 coins, 2017-08-17 .. 2026-04-26) from
+  2018-01-01, the universe re-chosen monthly as the 10 coins with the most USDT traded over the last 30 days
+  among those with 90 days of closes (the data has no market cap; traded value is the proxy);
+- ``BTC alone, 2018-``: the same file, BTC only;
+- ``10 coins, 2021-`` (the older fixture ``daily_2021_2026.csv``, 10 fixed coins, no history before its
+  first day, so the strategist starts blind).
 
-Then the four conditions a default strategist has to meet against equal weight on the same universe: Sharpe
-no lower, maximum drawdown no larger, at least half the annual return when that return is positive, and
-invested in coins at least a quarter of the days of every calendar year in which equal weight rose.
+Policies and the four conditions: ``agent.services.evidence.strategist_record``. ``--write`` stores the
+figures of the two 2018- histories, with today's date, in ``agent/data/strategist_backtest.json``: the live
+preview quotes them when the default strategist sets the target.
 """
 
 from __future__ import annotations
@@ -21,93 +21,46 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from agent.core.universe import TopByVolume
+from agent.services.evidence.backtest import load_prices
+from agent.services.evidence.strategist_record import compare
 
-from agent.core.prices import PriceTable
-from agent.core.simulation import Run
-from agent.core.targets import parse_target
-from agent.services.evidence.backtest import load_prices, run_backtest
-
-FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "backtest" / "daily_2021_2026.csv"
-
-
-def histories() -> dict[str, PriceTable]:
-    prices = load_prices(FIXTURE)
-    return {f"{len(prices.coins)} coins": prices, "BTC alone": prices.select(["BTC"])}
-
-
-def invested(run: Run) -> np.ndarray:
-    """Gross weight in coins per day (0 = all USDC)."""
-    return np.abs(run.weights).sum(axis=1)
-
-
-def conditions(strategist: Run, ew: Run) -> dict[str, Any]:
-    """The four conditions, each with the figures it compares."""
-    s, e = strategist.metrics(), ew.metrics()
-    years: dict[int, list[int]] = {}
-    for k, d in enumerate(ew.dates):
-        years.setdefault(d.year, []).append(k)
-    weak_years = []
-    for year, idx in sorted(years.items()):
-        rose = ew.equity[idx[-1]] > ew.equity[idx[0]]
-        share = float((invested(strategist)[idx] > 0.05).mean())
-        if rose and share < 0.25:
-            weak_years.append(f"{year}: invested {share:.0%} of days")
-    return {
-        "sharpe_no_lower": s["sharpe"] >= e["sharpe"],
-        "drawdown_no_larger": s["max_drawdown"] <= e["max_drawdown"],
-        "half_the_return": e["cagr"] <= 0 or s["cagr"] >= 0.5 * e["cagr"],
-        "invested_in_rising_years": not weak_years,
-        "weak_years": weak_years,
-    }
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "backtest"
+ALL = FIXTURES / "daily_2017_2026_all.csv"
+OLD = FIXTURES / "daily_2021_2026.csv"
+SHIPPED = ROOT / "agent" / "data" / "strategist_backtest.json"
+START = date(2018, 1, 1)
 
 
 def measure() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, prices in histories().items():
-        n = len(prices.coins)
-        ew = parse_target({c: 1.0 / n for c in prices.coins})
-        sixty = parse_target({**{c: 0.6 / n for c in prices.coins}, "USDC": 0.4})
-        main = run_backtest(prices, ew, ["strategist:offline", "calendar:monthly", "never"])
-        split = run_backtest(prices, sixty, ["calendar:monthly"])
-        runs = {
-            "strategist:offline": main.runs[0],
-            "equal weight (monthly)": main.runs[1],
-            "60/40 (monthly)": split.runs[0],
-            "buy-and-hold": main.runs[2],
-        }
-        rows = {}
-        for label, run in runs.items():
-            m = run.metrics()
-            rows[label] = {
-                "cagr": m["cagr"],
-                "sharpe": m["sharpe"],
-                "max_drawdown": m["max_drawdown"],
-                "cost_bp_pa": m["cost_bp_pa"],
-                "mean_invested": float(invested(run).mean()),
-            }
-        d0, d1 = main.runs[0].dates[0], main.runs[0].dates[-1]
-        out[name] = {
-            "window": f"{d0} .. {d1}",
-            "policies": rows,
-            "conditions": conditions(runs["strategist:offline"], runs["equal weight (monthly)"]),
-        }
-    return out
+    prices = load_prices(ALL)
+    return {
+        "top 10 by volume, 2018-": compare(prices, universe=TopByVolume(prices), start=START),
+        "BTC alone, 2018-": compare(prices.select(["BTC"]), start=START),
+        "10 coins, 2021-": compare(load_prices(OLD)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--write", action="store_true", help=f"store the 2018- figures in {SHIPPED.name}")
     args = parser.parse_args(argv)
     result = measure()
+    if args.write:
+        keep = {k: {x: v[x] for x in ("window", "universe", "policies")} for k, v in result.items() if "2018" in k}
+        stamp = {"computed": datetime.now(UTC).date().isoformat(), "by": "benchmarks/strategist_baselines.py"}
+        SHIPPED.write_text(json.dumps({**stamp, "histories": keep}, indent=2) + "\n")
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     for name, r in result.items():
-        print(f"{name}, {r['window']}")
+        print(f"{name}: {r['window']['start']} .. {r['window']['end']}, universe {r['universe']}")
         print(f"  {'policy':<24}{'CAGR':>9}{'Sharpe':>8}{'max DD':>8}{'cost bp/yr':>11}{'invested':>10}")
         for label, m in r["policies"].items():
             print(
@@ -118,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         flags = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in c.items() if isinstance(v, bool))
         weak = f" ({'; '.join(c['weak_years'])})" if c["weak_years"] else ""
         print(f"  strategist vs equal weight: {flags}{weak}")
+        years = ", ".join(
+            f"{y} {s['invested_share']:.0%}{'' if s['equal_weight_rose'] else ' (EW fell)'}"
+            for y, s in c["years"].items()
+        )
+        print(f"  days invested per year: {years}")
     return 0
 
 

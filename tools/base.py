@@ -120,6 +120,11 @@ class PlanArgs(Args):
     plan_id: str = Field(pattern=PLAN_ID_PATTERN, description="a plan_id from preview_rebalance")
 
 
+class RejectArgs(Args):
+    plan_id: str = Field(pattern=PLAN_ID_PATTERN, description="the plan_id preview_rebalance returned")
+    reason: str = Field(min_length=1, max_length=500, description="why the plan is rejected, in the owner's words")
+
+
 class ReasonArgs(Args):
     reason: str = Field(min_length=1, max_length=500, description="why (recorded in the alert log)")
 

@@ -8,7 +8,9 @@ The ``Host`` header must name the address the server was started on (for loopbac
 or [::1] at its port) or one in ``[mcp] allowed_hosts``: a DNS-rebinding page's requests name the
 attacker's host, so they are refused even though they reach the loopback socket. Then every request needs
 ``Authorization: Bearer <token>`` (401 without a valid one). A ``read`` token may call only the tools a
-read-only server publishes (reads and previews); any other ``tools/call`` gets 403.
+read-only server publishes (reads and previews); any other ``tools/call`` gets 403, and its ``tools/list``
+shows only those tools (:class:`ScopedToolList`: the guard puts the token's scope in the request's
+``state.mcp_scope``, the server's middleware reads it), so a client never offers a model a tool it cannot use.
 
 A pure ASGI middleware: it buffers a POST's body to read the JSON-RPC method, then replays it unchanged.
 """
@@ -16,9 +18,11 @@ A pure ASGI middleware: it buffers a POST's body to read the JSON-RPC method, th
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
+
+from fastmcp.server.middleware import Middleware
 
 from agent.services.mcp_tokens import Scope, TokenCheck
 
@@ -28,6 +32,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+#: where the guard leaves the request's token scope (``request.state.mcp_scope``) for the server
+SCOPE_KEY = "mcp_scope"
 MAX_BODY = 4 * 1024 * 1024
 
 
@@ -75,6 +81,7 @@ class McpGuard:
         if granted is None:
             await _refuse(send, 401, "a bearer token is needed (Authorization: Bearer <token>)", bearer=True)
             return
+        scope.setdefault("state", {})[SCOPE_KEY] = granted
         if granted == "read" and scope.get("method") == "POST":
             body = await _body(receive)
             if body is None:
@@ -100,6 +107,31 @@ class McpGuard:
                 if name not in self.read_tools:
                     return str(name)
         return None
+
+
+class ScopedToolList(Middleware):
+    """fastmcp middleware: a ``tools/list`` on a request the guard marked ``read`` lists only ``read_tools``."""
+
+    def __init__(self, read_tools: frozenset[str]) -> None:
+        self.read_tools = read_tools
+
+    async def on_list_tools(self, context: Any, call_next: Any) -> Sequence[Any]:
+        tools = await call_next(context)
+        if request_scope() == "read":
+            return [t for t in tools if t.name in self.read_tools]
+        return list(tools)
+
+
+def request_scope() -> str | None:
+    """The scope the guard granted the current HTTP request (None over stdio or in process)."""
+    from fastmcp.server.dependencies import get_http_request
+
+    try:
+        state = get_http_request().scope.get("state") or {}
+    except RuntimeError:
+        return None
+    value = state.get(SCOPE_KEY)
+    return str(value) if value is not None else None
 
 
 def _origin(value: str) -> str:

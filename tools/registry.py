@@ -11,7 +11,7 @@ strategist loop's ``{"data": ..., "note": UNTRUSTED_NOTE}`` envelope, so both re
 
     read-only            get_portfolio, get_drift, get_market, list_strategies, compute_target, get_history
     stores a plan        preview_rebalance (not destructive; issues a single-use confirm token)
-    changes state        set_target_allocation (validated, stored; no order)
+    changes state        set_target_allocation (validated, stored; no order), reject_plan (spends a token)
     destructive          execute_rebalance, cancel_open_orders, pause_trading, resume_trading
 """
 
@@ -38,6 +38,7 @@ from tools.base import (
     PlanArgs,
     PreviewArgs,
     ReasonArgs,
+    RejectArgs,
     SensitivityArgs,
     StrategyArgs,
     TargetArgs,
@@ -344,6 +345,17 @@ def set_target_allocation(services: Services, args: TargetArgs) -> dict[str, Any
     }
 
 
+@tool(RejectArgs, "write", "Reject plan")
+def reject_plan(services: Services, args: RejectArgs) -> dict[str, Any]:
+    """Reject a previewed plan, with the owner's reason: it can no longer be executed.
+
+    Side effect: the plan's confirm token is spent and the reason is stored; the strategist's next decision
+    sees the last rejections and their reasons. Places no order. Only a plan still `previewed` can be
+    rejected; an unknown, executed, expired or already rejected plan is refused and nothing changes.
+    """
+    return services.reject_plan(args.plan_id, args.reason, source=CALLER.get())
+
+
 # --------------------------------------------------------------------------- destructive
 
 
@@ -378,9 +390,14 @@ EXECUTE_WAIT_S = 8.0  # execute_rebalance's wait before it answers "running" (MC
 def get_plan(services: Services, args: PlanArgs) -> dict[str, Any]:
     """Where a plan stands: running (each leg's executed size and progress), or its final status and report.
 
-    Read-only: it reads the store only, so polling it while an execution runs is cheap.
+    Read-only: it reads the store only, so polling it while an execution runs is cheap. When the client asks
+    for progress notifications, a running plan is followed for up to 8 s (notifications as it advances)
+    and the call answers as soon as it ends; poll again for more.
     """
-    return services.execution_progress(args.plan_id)
+    report = PROGRESS.get()
+    if report is None:
+        return services.execution_progress(args.plan_id)
+    return services.follow_execution(args.plan_id, wait_s=EXECUTE_WAIT_S, on_progress=report)
 
 
 @tool(NoArgs, "destructive", "Cancel open orders")

@@ -7,7 +7,10 @@ model object of the state and the market is read once per plan.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import is_not, itemgetter
 
 import numpy as np
 
@@ -29,6 +32,7 @@ class Assets:
     target: np.ndarray  # target weights (after the planner's limits)
     lev: np.ndarray  # perp position leverage (≥ 1): closing frees notional / lev of margin
     fee_scale: np.ndarray  # taker fee multiplier of the asset's dex (HIP-3)
+    max_lev: np.ndarray  # the asset's max leverage (inf: none)
     books: list[L2Book | None]
     has_book: np.ndarray  # bool: the market carries the asset's book
     pool: np.ndarray  # int: index into ``pool_names`` of the pool that pays for the asset's buys
@@ -43,32 +47,36 @@ def assets_of(current: PortfolioState, target: TargetAllocation, market: Market)
     """The columns of every asset held or targeted."""
     pos, alloc = current.positions, target.allocations
     coins = sorted(pos.keys() | (alloc.keys() - {CASH}))
-    infos = [market.assets[c] for c in coins]
-    held = [pos.get(c, _FLAT) for c in coins]
-    kind, books = [i.market for i in infos], [i.book for i in infos]
+    infos = list(map(market.assets.__getitem__, coins))
+    mid, szd, kind, dex, collateral, fee_scale, books, max_lev = _columns(_INFO, infos, 8)
+    size, hold, lev, held_kind = _columns(_HELD, [pos.get(c, _FLAT) for c in coins], 4)
+    n = len(coins)
     # the pool that pays for a buy depends on the market, the dex and its collateral only
-    keys = list(zip(kind, [i.dex for i in infos], [i.collateral for i in infos], strict=True))
-    pool_by_key = {k: pool_of(infos[j], current.abstraction) for k, j in {k: j for j, k in enumerate(keys)}.items()}
+    keys = kind if len(set(dex)) < 2 and len(set(collateral)) < 2 else list(zip(kind, dex, collateral, strict=True))
+    first = dict(zip(keys, infos, strict=True))
+    pool_by_key = {k: pool_of(info, current.abstraction) for k, info in first.items()}
     names = list(dict.fromkeys(pool_by_key.values()))
-    index = {k: names.index(name) for k, name in pool_by_key.items()}
-    perp = np.array([k == "perp" for k in kind], dtype=bool)
-    size = np.array([p.size for p in held], dtype=float)
+    if len(names) == 1:
+        pool = np.zeros(n, dtype=int)
+    else:
+        index = {k: names.index(name) for k, name in pool_by_key.items()}
+        pool = np.array([index[k] for k in keys], dtype=int)
+    s = np.array(size, dtype=float)
     return Assets(
         coins=coins,
         infos=infos,
-        mid=np.array([i.mid for i in infos], dtype=float),
-        szd=np.array([i.sz_decimals for i in infos], dtype=int),
-        perp=perp,
-        size=size,
-        free=np.where(  # as Position.free: spot total − hold, a perp's whole size
-            [p.market == "spot" for p in held], size - np.array([p.hold for p in held], dtype=float), size
-        ),
+        mid=np.array(mid, dtype=float),
+        szd=np.array(szd, dtype=int),
+        perp=np.array([k == "perp" for k in kind], dtype=bool),
+        size=s,
+        free=_free(s, hold, held_kind),
         target=np.array([alloc.get(c, 0.0) for c in coins], dtype=float),
-        lev=np.maximum(1.0, np.array([p.leverage or 1.0 for p in held], dtype=float)),
-        fee_scale=np.array([i.fee_scale for i in infos], dtype=float),
-        books=books,
-        has_book=np.array([b is not None for b in books], dtype=bool),
-        pool=np.array([index[k] for k in keys], dtype=int),
+        lev=np.maximum(1.0, np.array([x or 1.0 for x in lev], dtype=float)),
+        fee_scale=np.array(fee_scale, dtype=float),
+        max_lev=np.array([math.inf if x is None else x for x in max_lev], dtype=float),
+        books=list(books),
+        has_book=np.fromiter(map(is_not, books, repeat(None)), bool, n),
+        pool=pool,
         pool_names=names,
         pools=free_cash(current),
         spot_usdc=current.usdc_spot_total,
@@ -76,4 +84,18 @@ def assets_of(current: PortfolioState, target: TargetAllocation, market: Market)
     )
 
 
+def _free(size: np.ndarray, hold: tuple, held_kind: tuple) -> np.ndarray:
+    """As ``Position.free``: spot total − hold, a perp's whole size."""
+    if "spot" not in held_kind:
+        return size
+    return np.where(np.array([k == "spot" for k in held_kind], dtype=bool), size - np.array(hold, dtype=float), size)
+
+
+def _columns(fields: itemgetter, models: list, k: int) -> list[tuple]:
+    """``k`` fields of every model, as ``k`` columns, read in one pass from the models' field dicts."""
+    return list(zip(*map(fields, map(vars, models)), strict=True)) if models else [()] * k
+
+
+_INFO = itemgetter("mid", "sz_decimals", "market", "dex", "collateral", "fee_scale", "book", "max_leverage")
+_HELD = itemgetter("size", "hold", "leverage", "market")
 _FLAT = Position(coin="-", market="perp", size=0.0)  # what an asset not held holds

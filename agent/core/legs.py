@@ -16,7 +16,7 @@ import numpy as np
 from agent.core.columns import Assets
 from agent.core.domain import SkippedTrade, TradeAction
 from agent.core.errors import ValidationError
-from agent.core.plan_report import trusted
+from agent.core.plan_report import Tally, maker
 from agent.core.rules import round_sizes_down, rounded
 
 TINY = 1e-12
@@ -38,38 +38,29 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
     """The legs from the current sizes to ``s_new``, and the trades skipped on the way."""
     s, mid, szd = a.size, a.mid, a.szd
     abs_s, abs_new = np.abs(s), np.abs(s_new)
-    moving = np.abs(s_new - s) * mid > TINY * max(equity, 1.0)
+    wanted = np.abs(s_new - s) * mid  # what the asset wants to trade (also for the skipped list)
+    moving = wanted > TINY * max(equity, 1.0)
     flip = s * s_new < 0
-    to_zero = moving & (s != 0) & ((abs_new * mid < min_trade) | flip)
-    shrink = moving & (s != 0) & ~to_zero & (abs_new < abs_s)
+    held = moving & (s != 0)
+    to_zero = held & ((abs_new * mid < min_trade) | flip)
+    shrink = held & ~to_zero & (abs_new < abs_s)
     grow = (moving & ~to_zero & ~shrink & (abs_new > abs_s)) | (moving & flip)  # a flip: the open after the close
-    sellable = round_sizes_down(np.abs(np.where(a.perp, s, a.free)), szd)
-    reduce_sz = round_sizes_down(abs_s - abs_new, szd)
+    # one rounding of the three size columns: sellable now, the reduce, the open/increase
+    sellable, reduce_sz, grow_sz = round_sizes_down(
+        np.stack((np.abs(np.where(a.perp, s, a.free)), abs_s - abs_new, np.where(flip, abs_new, abs_new - abs_s))),
+        szd,
+    )
     dust = shrink & ((abs_s - reduce_sz) * mid < min_trade)  # the remainder would be dust: close instead
     to_zero |= dust
     shrink &= ~dust
-    grow_sz = round_sizes_down(np.where(flip, abs_new, abs_new - abs_s), szd)
     frees = to_zero | shrink
     free_sz = np.where(to_zero, sellable, np.minimum(reduce_sz, sellable))
 
     skipped: list[SkippedTrade] = []
     notes: dict[int, str] = {}
-    locked = abs_s - a.free
-    for i in (frees & ~a.perp & (locked > TINY) & (to_zero | (reduce_sz > sellable))).nonzero()[0].tolist():
-        notes[i] = f" ({locked[i]:g} locked, left in place)"
-        coin = a.coins[i]
-        skipped.append(
-            SkippedTrade(
-                coin=coin,
-                wanted_notional_usd=round(locked[i] * mid[i], 2),
-                reason=f"{locked[i]:g} {coin} is locked (hold) by open orders and cannot be sold",
-            )
-        )
-    short_spot = (grow & ~a.perp & (s_new < 0)).nonzero()[0]
-    if len(short_spot):
-        raise ValidationError(f"{a.coins[short_spot[0]]}: spot cannot be short")
+    if not a.perp.all():  # spot: what is locked stays, and nothing goes short
+        _spot_rules(a, s_new, frees, to_zero, grow, sellable, reduce_sz, notes, skipped)
 
-    wanted = np.abs(s_new - s) * mid  # what the asset wanted to trade, for the skipped list
     free_small = frees & ((free_sz * mid < min_trade - TINY) | (free_sz <= 0))
     use_small = grow & ((grow_sz * mid < min_trade - TINY) | (grow_sz <= 0))
     small = [(i, "close" if to_zero[i] else "reduce", free_sz[i]) for i in free_small.nonzero()[0].tolist()]
@@ -94,6 +85,35 @@ def split_into_legs(a: Assets, s_new: np.ndarray, equity: float, min_trade: floa
     return legs, skipped
 
 
+def _spot_rules(
+    a: Assets,
+    s_new: np.ndarray,
+    frees: np.ndarray,
+    to_zero: np.ndarray,
+    grow: np.ndarray,
+    sellable: np.ndarray,
+    reduce_sz: np.ndarray,
+    notes: dict[int, str],
+    skipped: list[SkippedTrade],
+) -> None:
+    """Spot on hold by open orders cannot be sold (noted on the leg, reported as skipped); spot cannot be short."""
+    abs_s, mid = np.abs(a.size), a.mid
+    locked = abs_s - a.free
+    for i in (frees & ~a.perp & (locked > TINY) & (to_zero | (reduce_sz > sellable))).nonzero()[0].tolist():
+        notes[i] = f" ({locked[i]:g} locked, left in place)"
+        coin = a.coins[i]
+        skipped.append(
+            SkippedTrade(
+                coin=coin,
+                wanted_notional_usd=round(locked[i] * mid[i], 2),
+                reason=f"{locked[i]:g} {coin} is locked (hold) by open orders and cannot be sold",
+            )
+        )
+    short_spot = (grow & ~a.perp & (s_new < 0)).nonzero()[0]
+    if len(short_spot):
+        raise ValidationError(f"{a.coins[short_spot[0]]}: spot cannot be short")
+
+
 def limit_trades(a: Assets, legs: Legs, max_trades: int) -> list[SkippedTrade]:
     """Keep the ``max_trades`` assets with the largest moves (then by coin); report the rest, by coin."""
     moved = legs.free_sz * a.mid + legs.use_sz * a.mid
@@ -112,8 +132,10 @@ def limit_trades(a: Assets, legs: Legs, max_trades: int) -> list[SkippedTrade]:
     ]
 
 
-def trade_actions(a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, legs: Legs) -> list[TradeAction]:
-    """The ``TradeAction`` of every priced leg, in plan order, built once from the columns."""
+def trade_actions(
+    a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, legs: Legs
+) -> tuple[list[TradeAction], Tally]:
+    """The ``TradeAction`` of every priced leg, in plan order, built once from the columns, and their tally."""
     order = priced.order
     wl, wn, tl = w.tolist(), w_new.tolist(), a.target.tolist()
     cols = zip(
@@ -132,9 +154,21 @@ def trade_actions(a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, l
     )
     coins, infos = a.coins, a.infos
     out = []
+    make = _make_action
+    tally = Tally()
+    texts = tally.texts
     for i, frees, sell, size, notional, w0, w1, px, closing, opening, note in cols:
         coin, info = coins[i], infos[i]
         kind = ("close" if closing else "reduce") if frees else ("open" if opening else "increase")
+        side = "sell" if sell else "buy"
+        if sell:
+            tally.sells += notional
+        else:
+            tally.buys += notional
+        tally.exits += kind == "close"
+        tally.entries += kind == "open"
+        text = f"{side} {size:g}"
+        texts[coin] = f"{texts[coin]}, {text}" if coin in texts else text
         if kind == "close":
             why = f"exit {coin}: {wl[i]:+.2%} → 0"
         elif kind == "open":
@@ -143,12 +177,11 @@ def trade_actions(a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, l
             why = f"{kind} {coin}: {wl[i]:+.2%} → {wn[i]:+.2%} (target {tl[i]:+.2%})"
         market = info.market
         out.append(
-            trusted(
-                TradeAction,
+            make(
                 {
                     "coin": coin,
                     "market": market,
-                    "side": "sell" if sell else "buy",
+                    "side": side,
                     "kind": kind,
                     "size": size,
                     "notional_usd": notional,
@@ -168,7 +201,10 @@ def trade_actions(a: Assets, w: np.ndarray, w_new: np.ndarray, priced: Priced, l
                 },
             )
         )
-    return out
+    return out, tally
+
+
+_make_action = maker(TradeAction)
 
 
 @dataclass
@@ -188,5 +224,8 @@ class Priced:
     def s_after(self, a: Assets) -> np.ndarray:
         """Every asset's size once the legs have filled."""
         after = a.size.copy()
-        np.add.at(after, self.order, np.where(self.sell, -self.size, self.size))
+        delta = np.where(self.sell, -self.size, self.size)
+        k = int(np.count_nonzero(self.frees))  # the freeing legs come first; each part names an asset once
+        after[self.order[:k]] += delta[:k]
+        after[self.order[k:]] += delta[k:]
         return after

@@ -6,9 +6,10 @@ inputs and its id. The planner (:mod:`agent.core.planner`) decides the trades; t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -35,6 +36,18 @@ def portfolio_drift(w: np.ndarray, t: np.ndarray) -> float:
     return float(0.5 * (np.abs(w - t).sum() + abs(cash_w - cash_t)))
 
 
+@dataclass
+class Tally:
+    """What a plan's actions add up to, counted as they are built: USD sold and bought, exits and entries,
+    and each coin's action text for the drift table ("buy 0.5", or "buy 20, buy 10" for a flip)."""
+
+    sells: float = 0
+    buys: float = 0
+    exits: int = 0
+    entries: int = 0
+    texts: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the planner decided, with the columns it decided from: the report's one input."""
@@ -51,6 +64,7 @@ class Decision:
     needed: bool
     reason: str
     actions: list[TradeAction]
+    tally: Tally  # of the actions
     skipped: list[SkippedTrade]
     fees: float
     slippage: float
@@ -63,72 +77,70 @@ def assemble(d: Decision) -> RebalancingPlan:
     fees, slip, s_after, reason = d.fees, d.slippage, d.s_after, d.reason
     e_after = equity - fees - slip
     w_after = s_after * b.mid / e_after if e_after > 0 else np.zeros_like(s_after)
-    sells: float = 0
-    buys: float = 0
-    exits = entries = 0
-    for a in actions:
-        if a.side == "sell":
-            sells += a.notional_usd
-        else:
-            buys += a.notional_usd
-        exits += a.kind == "close"
-        entries += a.kind == "open"
+    sells, buys, exits, entries = d.tally.sells, d.tally.buys, d.tally.exits, d.tally.entries
     abs_w, abs_t, abs_after = np.abs(w), np.abs(t), np.abs(w_after)
-    cash_before = equity * (1 - float(abs_w.sum()))
-    cash_after = e_after * (1 - float(abs_after.sum()))
-    drift_before, drift_after = portfolio_drift(w, t), portfolio_drift(w_after, t)
+    cash_w, cash_t, cash_a = 1 - float(abs_w.sum()), 1 - float(abs_t.sum()), 1 - float(abs_after.sum())
+    cash_before, cash_after = equity * cash_w, e_after * cash_a
+    drift_before = 0.5 * (float(np.abs(w - t).sum()) + abs(cash_w - cash_t))  # portfolio_drift, with the sums above
+    drift_after = 0.5 * (float(np.abs(w_after - t).sum()) + abs(cash_a - cash_t))
     digest = inputs_hash(b, equity)
     if d.needed and not actions:
         reason += "; but no trade is possible (see skipped)"
     elif skipped and actions:
         reason += f"; {len(skipped)} trade{'s' if len(skipped) != 1 else ''} skipped"
-    summary = PlanSummary(
-        total_sells_usd=round(sells, 2),
-        total_buys_usd=round(buys, 2),
-        turnover_usd=round(sells + buys, 2),
-        num_trades=len(actions),
-        positions_exited=exits,
-        positions_entered=entries,
-        drift_before=round(drift_before, 6),
-        drift_after=round(drift_after, 6),
-        max_weight_before=round(float(abs_w.max(initial=0.0)), 6),
-        max_weight_after=round(float(abs_after.max(initial=0.0)), 6),
-        equity_usd=round(equity, 2),
-        cash_before_usd=round(cash_before, 2),
-        cash_after_usd=round(cash_after, 2),
-    )
-    cash_t = round(1 - float(abs_t.sum()), 6)
-    return RebalancingPlan(
-        plan_id="p_" + digest[:8] + _stamp(d.now),
-        created_at=d.now,
-        mode=d.mode,
-        rebalance_needed=d.needed,
-        reason=reason,
-        actions=actions,
-        skipped=skipped,
-        summary=summary,
-        estimated_cost=CostEstimate(
-            fees_usd=round(fees, 4), slippage_usd=round(slip, 4), total_usd=round(fees + slip, 4)
+    fields = {
+        "total_sells_usd": round(float(sells), 2),
+        "total_buys_usd": round(float(buys), 2),
+        "turnover_usd": round(float(sells + buys), 2),
+        "num_trades": len(actions),
+        "positions_exited": exits,
+        "positions_entered": entries,
+        "drift_before": round(drift_before, 6),
+        "drift_after": round(drift_after, 6),
+        "max_weight_before": round(float(abs_w.max(initial=0.0)), 6),
+        "max_weight_after": round(float(abs_after.max(initial=0.0)), 6),
+        "equity_usd": round(float(equity), 2),
+        "cash_before_usd": round(cash_before, 2),
+        "cash_after_usd": round(cash_after, 2),
+    }
+    summary = trusted(PlanSummary, fields)
+    costs = {"fees_usd": round(float(fees), 4), "slippage_usd": round(float(slip), 4)}
+    costs["total_usd"] = round(float(fees + slip), 4)
+    comparison = {
+        "current_max_weight": fields["max_weight_before"],
+        "target_max_weight": round(float(abs_t.max(initial=0.0)), 6),
+        "planned_max_weight": fields["max_weight_after"],
+        "current_positions": float(np.count_nonzero(b.size)),
+        "target_positions": float(np.count_nonzero(t)),
+        "planned_positions": float(np.count_nonzero(s_after)),
+        "current_cash_weight": round(cash_before / equity, 6),
+        "target_cash_weight": round(cash_t, 6),
+        "planned_cash_weight": round(cash_after / e_after, 6) if e_after > 0 else 0.0,
+        "estimated_cost_bps": round(float((fees + slip) / (sells + buys) * 1e4), 3) if sells + buys else 0.0,
+    }
+    target_map = dict(zip(b.coins, rounded(t, 6), strict=True))
+    target_map[CASH] = round(cash_t, 6)
+    plan = {
+        "plan_id": "p_" + digest[:8] + _stamp(d.now),
+        "created_at": d.now,
+        "mode": d.mode,
+        "rebalance_needed": d.needed,
+        "reason": reason,
+        "actions": actions,
+        "skipped": skipped,
+        "summary": summary,
+        "estimated_cost": trusted(CostEstimate, costs),
+        "comparison": comparison,
+        "rows": rows(
+            b, equity, w, t, w_after, d.tally.texts, half=d.half, cash=(cash_w, cash_t, cash_a), floor=d.cash_floor
         ),
-        comparison={
-            "current_max_weight": summary.max_weight_before,
-            "target_max_weight": round(float(abs_t.max(initial=0.0)), 6),
-            "planned_max_weight": summary.max_weight_after,
-            "current_positions": int(np.count_nonzero(b.size)),
-            "target_positions": int(np.count_nonzero(t)),
-            "planned_positions": int(np.count_nonzero(s_after)),
-            "current_cash_weight": round(cash_before / equity, 6),
-            "target_cash_weight": cash_t,
-            "planned_cash_weight": round(cash_after / e_after, 6) if e_after > 0 else 0.0,
-            "estimated_cost_bps": round((fees + slip) / (sells + buys) * 1e4, 3) if sells + buys else 0.0,
-        },
-        rows=rows(b, equity, w, t, w_after, actions, half=d.half, cash_floor=d.cash_floor),
-        clamps=b.clamps,
-        strategy_id=d.strategy_id,
-        target={**dict(zip(b.coins, rounded(t, 6), strict=True)), CASH: cash_t},
-        inputs_hash=digest,
-        cash_pools=cash_pools(b, cash_before),
-    )
+        "clamps": b.clamps,
+        "strategy_id": d.strategy_id,
+        "target": target_map,
+        "inputs_hash": digest,
+        "cash_pools": cash_pools(b, cash_before),
+    }
+    return trusted(RebalancingPlan, plan)  # every field computed and typed here: no re-validation
 
 
 def rows(
@@ -137,31 +149,29 @@ def rows(
     w: np.ndarray,
     t: np.ndarray,
     w_after: np.ndarray,
-    actions: list[TradeAction],
+    texts: dict[str, str],
     *,
     half: np.ndarray,
-    cash_floor: float,
+    cash: tuple[float, float, float],
+    floor: float,
 ) -> list[AssetRow]:
-    """One drift-table row per asset, and the USDC row."""
-    by_coin: dict[str, str] = {}
-    for a in actions:
-        text = f"{a.side} {a.size:g}"
-        by_coin[a.coin] = f"{by_coin[a.coin]}, {text}" if a.coin in by_coin else text
+    """One drift-table row per asset (``texts``: the actions of each coin), and the USDC row (``cash``: its
+    current, target and planned weights)."""
     cols = zip(
         b.coins,
         b.perp.tolist(),
-        np.round(w, 6).tolist(),
-        np.round(t, 6).tolist(),
-        np.round(w - t, 6).tolist(),
-        np.round(b.size * b.mid, 2).tolist(),
-        np.round(t - half, 6).tolist(),
-        np.round(t + half, 6).tolist(),
-        np.round(w_after, 6).tolist(),
+        w.round(6).tolist(),
+        t.round(6).tolist(),
+        (w - t).round(6).tolist(),
+        (b.size * b.mid).round(2).tolist(),
+        (t - half).round(6).tolist(),
+        (t + half).round(6).tolist(),
+        w_after.round(6).tolist(),
         strict=True,
     )
+    make = _make_row
     rows = [
-        trusted(
-            AssetRow,
+        make(
             {
                 "coin": c,
                 "market": "perp" if perp else "spot",
@@ -172,12 +182,12 @@ def rows(
                 "band_low": lo,
                 "band_high": hi,
                 "planned_weight": pw,
-                "action": by_coin.get(c, "hold"),
+                "action": texts.get(c, "hold"),
             },
         )
         for c, perp, cw, tw, d, v, lo, hi, pw in cols
     ]
-    cw, ct, ca = 1 - float(np.abs(w).sum()), 1 - float(np.abs(t).sum()), 1 - float(np.abs(w_after).sum())
+    cw, ct, ca = cash
     rows.append(
         AssetRow(
             coin=CASH,
@@ -186,7 +196,7 @@ def rows(
             target_weight=round(ct, 6),
             drift=round(cw - ct, 6),
             value_usd=round(cw * equity, 2),
-            band_low=round(cash_floor, 6),
+            band_low=round(floor, 6),
             band_high=1.0,
             planned_weight=round(ca, 6),
             action="",
@@ -212,12 +222,13 @@ def cash_pools(b: Assets, cash_before: float) -> dict[str, float]:
     return {"spot_usdc": round(b.spot_usdc, 2), "perp_margin": round(cash_before - b.spot_usdc, 2)}
 
 
-def trusted(cls: type[_M], fields: dict[str, object]) -> _M:
+def trusted(cls: type[_M], fields: dict[str, Any]) -> _M:
     """Build a frozen model from values the planner computed and typed itself, skipping re-validation.
 
     A plan holds one ``TradeAction`` per leg and one ``AssetRow`` per asset; pydantic's validation costs
     more than the rest of the per-asset work. Fields left out of ``fields`` keep their declared defaults
-    (and are not in the model's fields set). Instances given every field share one fields set: a frozen
+    (and are not in the model's fields set); the fields are stored in their declared order, as validation
+    stores them. Instances given every field share one fields set: a frozen
     model never changes it, and ``model_copy`` copies it before an update.
     """
     every = _ALL_FIELDS.get(cls)
@@ -228,10 +239,11 @@ def trusted(cls: type[_M], fields: dict[str, object]) -> _M:
         }
     given = every
     if len(fields) != len(every):
-        given = set(fields)
-        fields = {**_DEFAULTS[cls], **fields}
-        if len(fields) != len(every):
-            raise TypeError(f"{cls.__name__} needs its required fields: {sorted(every - fields.keys())} missing")
+        given, defaults = set(fields), _DEFAULTS[cls]
+        if given - every or every - given - defaults.keys():
+            wrong = sorted(given - every) or sorted(every - given - defaults.keys())
+            raise TypeError(f"{cls.__name__} needs its required fields and no others: {wrong}")
+        fields = {name: fields[name] if name in given else defaults[name] for name in cls.model_fields}
     obj = _new(cls)  # not cls.__new__: the lookup through pydantic's metaclass costs ~1 µs
     _set_dict(obj, fields)
     _set_fields_set(obj, given)
@@ -248,6 +260,31 @@ _set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def maker(cls: type[_M]) -> Callable[[dict[str, object]], _M]:
+    """``trusted`` for dicts that hold every field of ``cls``, in declared order, as one small function: what
+    builds a plan's per-leg and per-asset objects (half the cost of ``trusted``, which checks the fields)."""
+    every = set(cls.model_fields)
+
+    def make(
+        fields: dict[str, object],
+        cls: type[_M] = cls,
+        every: set[str] = every,
+        new: Callable[[type[_M]], _M] = _new,
+        set_dict: Callable[[object, object], None] = _set_dict,
+        set_fields_set: Callable[[object, object], None] = _set_fields_set,
+        set_extra: Callable[[object, object], None] = _set_extra,
+        set_private: Callable[[object, object], None] = _set_private,
+    ) -> _M:
+        obj = new(cls)
+        set_dict(obj, fields)
+        set_fields_set(obj, every)
+        set_extra(obj, None)
+        set_private(obj, None)
+        return obj
+
+    return make
 
 
 def _stamp(now: datetime) -> str:
@@ -284,3 +321,6 @@ def drift_view(plan: RebalancingPlan) -> dict[str, object]:
             for r in plan.rows
         ],
     }
+
+
+_make_row = maker(AssetRow)

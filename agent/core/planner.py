@@ -35,12 +35,12 @@ import numpy as np
 from agent.core.bands import BandModel
 from agent.core.columns import Assets, assets_of
 from agent.core.costs import CostModel
-from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAllocation
+from agent.core.domain import CASH, Market, PortfolioState, RebalancingPlan, TargetAllocation
 from agent.core.errors import ValidationError
 from agent.core.legs import limit_trades, split_into_legs, trade_actions
 from agent.core.limits import CashReserve
 from agent.core.modes import MODES, Mode
-from agent.core.plan_report import Decision, assemble, portfolio_drift
+from agent.core.plan_report import Decision, Tally, assemble, portfolio_drift
 from agent.core.sizing import size_for_capital
 from agent.core.targets import validate_target
 
@@ -140,10 +140,9 @@ class PortfolioRebalancer:
         ``sell_tax``: the estimated tax per USD sold of each asset (tax lots); when two remaining drifts are
         equally large, the one cheaper to sell moves first. Nothing else depends on it.
         """
-        validate_target(target, market, max_gross_leverage=self.max_gross_leverage)
+        a = self._columns(current, target, market)
         now = now or datetime.now(UTC)
         equity = current.equity(market)
-        a = assets_of(current, target, market)
         if equity <= 0:
             zeros = np.zeros(len(a.coins))
             return self._report(
@@ -173,13 +172,34 @@ class PortfolioRebalancer:
             cash_floor=self.cash_floor,
             min_trade=self.min_trade_value,
         )
-        actions = trade_actions(a, w, w_new, priced, legs)
+        actions, tally = trade_actions(a, w, w_new, priced, legs)
         return self._report(
             a, target, now, equity, w, t, needed, reason, actions, skipped + short, priced.fees, priced.slippage,
-            half=half, s_after=priced.s_after(a),
+            half=half, s_after=priced.s_after(a), tally=tally,
         )  # fmt: skip
 
     # -- steps ---------------------------------------------------------------------------------
+
+    def _columns(self, current: PortfolioState, target: TargetAllocation, market: Market) -> Assets:
+        """The plan's columns, once the target passes ``validate_target``'s rules. The rules are checked on the
+        columns (every asset listed, spot never short, each asset's max leverage, gross exposure, the sum);
+        where one fails, ``validate_target`` names every problem (and raises)."""
+        try:
+            a = assets_of(current, target, market)
+        except KeyError:  # an asset the market does not list
+            a = None
+        if a is None or not self._target_holds(a, target):
+            validate_target(target, market, max_gross_leverage=self.max_gross_leverage)
+        return assets_of(current, target, market) if a is None else a
+
+    def _target_holds(self, a: Assets, target: TargetAllocation) -> bool:
+        t, alloc = a.target, target.allocations
+        if ((t < 0) & ~a.perp).any() or (np.abs(t) > a.max_lev).any():
+            return False
+        gross = sum(map(abs, target.weights.values()))  # as validate_target sums it
+        if gross > self.max_gross_leverage + 1e-9:
+            return False
+        return CASH not in alloc or self.max_gross_leverage > 1.0 or 1.0 - 0.01 <= gross + alloc[CASH] <= 1.0 + 0.01
 
     def _apply_limits(self, a: Assets) -> np.ndarray:
         t = a.target.copy()
@@ -323,6 +343,7 @@ class PortfolioRebalancer:
         *,
         half: np.ndarray | None = None,
         s_after: np.ndarray | None = None,
+        tally: Tally | None = None,
     ) -> RebalancingPlan:
         return assemble(
             Decision(
@@ -338,6 +359,7 @@ class PortfolioRebalancer:
                 needed=needed,
                 reason=reason,
                 actions=actions,
+                tally=tally or Tally(),
                 skipped=skipped,
                 fees=fees,
                 slippage=slippage,

@@ -8,9 +8,13 @@ spec                       what it does each day
 ``calendar:weekly``        … on the first trading day of each ISO week (``monthly``, ``quarterly`` likewise)
 ``calendar:Nd``            the planner's calendar mode, every N days (3, 7 or 14 are usual)
 ``threshold:X``            the planner's threshold mode (position and portfolio threshold X)
-``band:X:edge``            the planner's band mode: an asset outside ±X goes back to the band's edge
-``band:X:target``          … back to target
+``band:X``                 the usual band (``band:X:edge`` too): coins and cash at ±X, back to the edge, the
+                           net cash spread over the most under- or overweight coins (``band_rebalance``)
+``band:X:coin-edge``       the planner's band mode: a coin outside ±X back to its edge, the cash unbanded
+``band:X:target``          a coin outside ±X back to target (the cash unbanded)
 ``cost-aware[:A]``         per-asset cost-aware bands (``agent.core.bands``), drift aversion A, to the edge
+``equal-weight:P[:X]``     fraction X (default 1) at equal weight over the run's universe (which may change),
+                           the rest USDC, set and traded to on the first trading day of each period P
 =========================  ==================================================================================
 
 Strategist policies (``strategist:offline``, ``strategist:cassette=FILE``) need the decide layer; the
@@ -26,8 +30,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from agent.core.band_rebalance import band_weights
 from agent.core.bands import BandModel
-from agent.core.domain import RebalancingPlan, TargetAllocation
+from agent.core.domain import CASH, RebalancingPlan, TargetAllocation
 from agent.core.errors import ValidationError
 from agent.core.simulation import Day, Policy, Simulation
 
@@ -102,17 +107,47 @@ class Threshold(Policy):
 
 
 class Band(Policy):
-    """Fixed absolute bands ±X; ``edge`` trades back to the band's edge, ``target`` to target."""
+    """Fixed absolute bands ±X through the planner's own modes.
+
+    ``coin-edge`` trades each coin outside its band back to the edge and leaves the cash unbanded (the
+    planner's band mode); ``target`` trades it back to target (the planner's threshold mode).
+    """
 
     def __init__(self, x: float, to: str) -> None:
         self.x, self.to, self.spec = x, to, f"band:{x:g}:{to}"
 
     def plan(self, day: Day) -> RebalancingPlan | None:
-        if self.to == "edge":
+        if self.to == "coin-edge":
             p = self.planner(day.sim, mode="band", band=self.x, portfolio_threshold=1.0)
         else:  # the threshold mode is "outside the band → to target"; no portfolio trigger
             p = self.planner(day.sim, mode="threshold", rebalance_threshold=self.x, portfolio_threshold=1.0)
         return p.create_rebalancing_plan(day.state, day.target, day.market, now=day.now)
+
+
+class UsualBand(Policy):
+    """The usual band policy (``agent.core.band_rebalance``): coins and cash banded at ±X, back to the edge,
+    the net cash spread over the most under- or overweight coins; the planner sizes the trades."""
+
+    def __init__(self, x: float, spec: str | None = None) -> None:
+        self.x, self.spec = x, spec or f"band:{x:g}"
+
+    def plan(self, day: Day) -> RebalancingPlan | None:
+        coins = [c for c in day.sim.prices.coins if c in day.market.assets]
+        e = day.state.perp_account_value
+        if e <= 0:
+            return None
+        mids = day.market.assets
+        held = {c: p.size * mids[c].mid / e for c, p in day.state.positions.items() if c in mids}
+        w = np.array([held.get(c, 0.0) for c in coins])
+        t = np.array([day.target.allocations.get(c, 0.0) for c in coins])
+        z, trade = band_weights(w, t, self.x)
+        if not trade:
+            return None
+        goal = {c: float(x) for c, x in zip(coins, z, strict=True)}
+        goal[CASH] = max(0.0, 1.0 - sum(abs(x) for x in goal.values()))  # rounding never makes it negative
+        p = self.planner(day.sim, mode="calendar")
+        want = TargetAllocation(allocations=goal, strategy_id=day.target.strategy_id)
+        return p.create_rebalancing_plan(day.state, want, day.market, now=day.now, last_rebalance=None)
 
 
 class CostAware(Policy):
@@ -146,6 +181,39 @@ class CostAware(Policy):
             day.sim, mode="cost-aware", drift_aversion=self.aversion, band_model=self.band_model(day), band=0.05
         )
         return p.create_rebalancing_plan(day.state, day.target, day.market, now=day.now)
+
+
+class EqualWeight(Policy):
+    """1/n of ``invested`` in each coin of the day's universe (``Simulation.members``), rebalanced each period.
+
+    The given target is ignored: the universe decides the coins, so coins entering and leaving are bought
+    and sold on the period's first trading day.
+    """
+
+    def __init__(self, period: str, invested: float = 1.0) -> None:
+        self.period, self.invested = period, invested
+        self.spec = f"equal-weight:{period}" + (f":{invested:g}" if invested != 1.0 else "")
+
+    def target_for(self, sim: Simulation, i: int) -> TargetAllocation:
+        coins = sim.members(i)
+        if not coins:
+            return TargetAllocation(allocations={CASH: 1.0}, strategy_id=self.spec)
+        w = {c: self.invested / len(coins) for c in coins}
+        if self.invested < 1.0:
+            w[CASH] = 1.0 - self.invested
+        return TargetAllocation(allocations=w, strategy_id=self.spec)
+
+    def start(self, sim: Simulation, target: TargetAllocation) -> TargetAllocation:
+        return self.target_for(sim, sim.lo)
+
+    def retarget(self, day: Day) -> TargetAllocation | None:
+        return self.target_for(day.sim, day.i) if new_period(day, self.period) else None
+
+    def plan(self, day: Day) -> RebalancingPlan | None:
+        if not new_period(day, self.period):
+            return None
+        p = self.planner(day.sim, mode="calendar")
+        return p.create_rebalancing_plan(day.state, day.target, day.market, now=day.now, last_rebalance=None)
 
 
 class Retarget(Policy):
@@ -194,15 +262,23 @@ def parse_policy(spec: str) -> Policy:
         return CalendarDays(int(m.group(1)))
     if m := re.fullmatch(r"threshold:" + _NUM, s):
         return Threshold(_fraction(m.group(1), spec))
-    if m := re.fullmatch(r"band:" + _NUM + r":(target|edge)", s):
+    if m := re.fullmatch(r"band:" + _NUM + r"(:edge)?", s):
+        return UsualBand(_fraction(m.group(1), spec), s)
+    if m := re.fullmatch(r"band:" + _NUM + r":(target|coin-edge)", s):
         return Band(_fraction(m.group(1), spec), m.group(2))
+    if m := re.fullmatch(r"equal-weight:(daily|weekly|monthly|quarterly)(?::" + _NUM + ")?", s):
+        x = 1.0 if m.group(2) is None else float(m.group(2))
+        if not 0 < x <= 1:
+            raise ValidationError(f"policy {spec!r}: the invested fraction must be in (0, 1]")
+        return EqualWeight(m.group(1), x)
     if s == "cost-aware":
         return CostAware()
     if m := re.fullmatch(r"cost-aware:" + _NUM, s):
         return CostAware(float(m.group(1)))
     raise ValidationError(
         f"unknown policy {spec!r} (never, calendar:daily|weekly|monthly|quarterly, calendar:Nd, threshold:X, "
-        "band:X:target|edge, cost-aware, strategist:offline, strategist:cassette=FILE)"
+        "band:X, band:X:target|coin-edge, cost-aware, equal-weight:monthly[:X], strategist:offline, "
+        "strategist:cassette=FILE)"
     )
 
 

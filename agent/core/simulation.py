@@ -13,6 +13,10 @@ a weight is signed notional / equity; USDC is the remainder and earns nothing). 
 4. drift ½Σ|w − w*| (USDC included) is measured after the trades.
 
 The portfolio starts exactly at target on the first day, with no build cost.
+
+A coin may have no price yet (listed later) or no longer (delisted): its lot grid comes from its first close,
+and a universe (``agent.core.universe``) may say which coins a policy holds on each day; without one, every
+coin with a close that day.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -31,6 +36,15 @@ from agent.core.planner import PortfolioRebalancer
 from agent.core.prices import PriceTable, rolling_std
 
 MIN_DAYS = 60
+
+
+class Universe(Protocol):
+    """Which coins may be held on day ``i`` (chosen from rows up to ``i`` only)."""
+
+    @property
+    def spec(self) -> str: ...
+
+    def members(self, i: int) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,17 +131,45 @@ class Run:
     traded_usd: np.ndarray  # per day, Σ|trade|
     trades: np.ndarray  # per day, number of fills
     targets: list[tuple[date, dict[str, float]]] = field(default_factory=list)
+    cash_leg_usd: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per day, |net USDC paid or received|
+    coins: tuple[str, ...] = ()
+
+    def window(self, first: date, last: date) -> Run:
+        """The part of this path from ``first`` to ``last`` (inclusive), e.g. one walk-forward fold."""
+        k = [j for j, d in enumerate(self.dates) if first <= d <= last]
+        if not k:
+            raise ValidationError(f"{self.spec}: no day between {first} and {last}")
+        a, b = k[0], k[-1] + 1
+        cash = self.cash_leg_usd[a:b] if len(self.cash_leg_usd) else self.cash_leg_usd
+        return Run(
+            self.spec, self.dates[a:b], self.equity[a:b], self.drift[a:b], self.weights[a:b], self.cost_usd[a:b],
+            self.traded_usd[a:b], self.trades[a:b], [t for t in self.targets if first <= t[0] <= last], cash,
+            self.coins,
+        )  # fmt: skip
+
+    def path(self) -> list[dict[str, Any]]:
+        """Each day after its trades: date, equity, and the weight of every coin and of USDC (cash)."""
+        out = []
+        for k, d in enumerate(self.dates):
+            w = {c: float(x) for c, x in zip(self.coins, self.weights[k], strict=True)}
+            w["USDC"] = float(1.0 - np.abs(self.weights[k]).sum())
+            out.append({"date": d.isoformat(), "equity": float(self.equity[k]), "weights": w})
+        return out
 
     def metrics(self) -> dict[str, float]:
         days = (self.dates[-1] - self.dates[0]).days or 1
         years = days / 365.0
         mean_e = float(self.equity.mean())
         stats = return_stats(self.equity, days)
+        legs = self.cash_leg_usd if len(self.cash_leg_usd) == len(self.equity) else np.zeros(len(self.equity))
         return {
             "mean_drift": float(self.drift.mean()),
             "p95_drift": float(np.percentile(self.drift, 95)),
             "max_drift": float(self.drift.max()),
-            "turnover_pa": float((0.5 * self.traded_usd / self.equity).sum() / years),
+            # every leg of every trade, the USDC leg included: Σ|Δw| over the coins and cash, a year
+            "turnover_pa": float(((self.traded_usd + legs) / self.equity).sum() / years),
+            # the older figure: half the coin legs only (leaves out USDC; ½ of a one-sided count)
+            "turnover_pa_coin_legs_halved": float((0.5 * self.traded_usd / self.equity).sum() / years),
             "cost_usd": float(self.cost_usd.sum()),
             # Σ each day's cost over that day's equity, annualised (bp of equity per year)
             "cost_bp_pa": float((self.cost_usd / self.equity).sum() / years * 1e4),
@@ -151,12 +193,14 @@ class Simulation:
         end: date | None = None,
         equity: float = 100_000.0,
         costs: TradingCosts | None = None,
+        universe: Universe | None = None,
     ) -> None:
         if not equity > 0:
             raise ValidationError("equity must be > 0")
         self.prices = prices
         self.costs = costs or TradingCosts()
         self.equity0 = float(equity)
+        self.universe = universe
         self.lo, self.hi = prices.index_range(start, end)
         if self.hi - self.lo + 1 < MIN_DAYS:
             raise ValidationError(
@@ -166,7 +210,8 @@ class Simulation:
         self.log_ret = np.log(self.close[1:] / self.close[:-1]) if len(self.close) > 1 else np.zeros((0, 0))
         self.log_ret = np.vstack([np.full((1, len(prices.coins)), np.nan), self.log_ret])
         self.sigma30 = rolling_std(self.log_ret, 30)
-        first = self.close[self.lo]
+        listed = np.isfinite(self.prices.close)  # each coin's first close (a later listing has none on day lo)
+        first = self.prices.close[listed.argmax(axis=0), np.arange(len(prices.coins))]
         ok = np.isfinite(first)
         self.szd = np.where(ok, np.clip(np.floor(np.log10(np.where(ok, first, 1.0))) + 1, 0, 5), 0).astype(int)
         self._markets: dict[int, Market] = {}
@@ -174,6 +219,12 @@ class Simulation:
     @property
     def dates(self) -> list[date]:
         return list(self.prices.dates[self.lo : self.hi + 1])
+
+    def members(self, i: int) -> tuple[str, ...]:
+        """The coins a policy may hold on day ``i``: the universe's, else every coin with a close that day."""
+        if self.universe is not None:
+            return self.universe.members(i)
+        return tuple(c for c, px in zip(self.prices.coins, self.prices.close[i], strict=True) if np.isfinite(px))
 
     def check_target(self, target: TargetAllocation) -> None:
         """Every target coin has a column and a price on the first day."""
@@ -213,12 +264,13 @@ class Simulation:
         n, days = len(coins), self.hi - self.lo + 1
         equity, drift = np.zeros(days), np.zeros(days)
         weights, cost, traded, trades = np.zeros((days, n)), np.zeros(days), np.zeros(days), np.zeros(days, int)
+        cash_leg = np.zeros(days)
         p0 = self.close[self.lo]
         t = self._weights(target)
         pos = np.where(t != 0, t * self.equity0 / np.where(np.isfinite(p0), p0, 1.0), 0.0)
         cash = self.equity0 - float((pos * np.nan_to_num(p0)).sum())
         index = {c: j for j, c in enumerate(coins)}
-        run = Run(policy.spec, self.dates, equity, drift, weights, cost, traded, trades)
+        run = Run(policy.spec, self.dates, equity, drift, weights, cost, traded, trades, [], cash_leg, coins)
         run.targets.append((self.prices.dates[self.lo], dict(target.allocations)))
         for k, i in enumerate(range(self.lo, self.hi + 1)):
             p = np.nan_to_num(self.close[i])
@@ -239,6 +291,7 @@ class Simulation:
                     pos = pos + delta
                     cash -= float((delta * p).sum()) + float(c.sum())
                     cost[k], traded[k], trades[k] = float(c.sum()), float(notional.sum()), len(plan.actions)
+                    cash_leg[k] = abs(float((delta * p).sum()))
             e = cash + float((pos * p).sum())
             w = pos * p / e if e > 0 else np.zeros(n)
             equity[k], weights[k] = e, w

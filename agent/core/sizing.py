@@ -24,19 +24,20 @@ from agent.core.rules import protected_prices, round_price
 _EPS = 1e-9  # as agent.core.rules.round_size_down
 
 
-def limit_prices(a: Assets, slippage: float) -> tuple[np.ndarray, np.ndarray]:
-    """IOC limits for a buy and a sell of every asset: toward the mid, inside the slippage bound.
+def limit_prices(a: Assets, slippage: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """IOC limits for a buy and a sell of the assets ``idx``: toward the mid, inside the slippage bound.
 
     Where the price grid is too coarse for that (the rounded limit lands on the wrong side of the
     mid), the nearest valid price beyond the mid: an order that cannot fill is worse than one tick.
     """
-    n = len(a.coins)
-    buy = protected_prices(a.mid, np.ones(n, dtype=bool), slippage, a.perp, a.szd)
-    sell = protected_prices(a.mid, np.zeros(n, dtype=bool), slippage, a.perp, a.szd)
-    for i in ((buy < a.mid) | (sell > a.mid) | (sell <= 0)).nonzero()[0].tolist():
-        market: MarketType = "perp" if a.perp[i] else "spot"
-        buy[i] = max(buy[i], round_price(float(a.mid[i]), market, int(a.szd[i]), up=True))
-        sell[i] = min(sell[i], round_price(float(a.mid[i]), market, int(a.szd[i]), up=False)) or buy[i]
+    mid, perp, szd = a.mid[idx], a.perp[idx], a.szd[idx]
+    m = len(idx)
+    both = np.tile(idx, 2)  # the buys, then the sells
+    buy, sell = protected_prices(a.mid[both], np.arange(2 * m) < m, slippage, a.perp[both], a.szd[both]).reshape(2, m)
+    for j in ((buy < mid) | (sell > mid) | (sell <= 0)).nonzero()[0].tolist():
+        market: MarketType = "perp" if perp[j] else "spot"
+        buy[j] = max(buy[j], round_price(float(mid[j]), market, int(szd[j]), up=True))
+        sell[j] = min(sell[j], round_price(float(mid[j]), market, int(szd[j]), up=False)) or buy[j]
     return buy, sell
 
 
@@ -53,24 +54,27 @@ def size_for_capital(
 ) -> tuple[Priced, list[SkippedTrade]]:
     """Order and price the legs, and shrink the capital users to fit; the users that no longer reach the
     minimum order are skipped."""
-    mid = a.mid
-    buy_px, sell_px = limit_prices(a, slippage)
-    fee_rate = np.where(a.perp, costs.perp_taker_fee, costs.spot_taker_fee) * a.fee_scale
+    mid, perp = a.mid, a.perp
     fo = _largest_first(legs.free_sz * mid)
     uo = _largest_first(legs.use_sz * mid)
-    f_sell = a.size[fo] > 0
-    f_sz, u_sz = legs.free_sz[fo], legs.use_sz[uo]
-    f_px = np.where(f_sell, sell_px[fo], buy_px[fo])
-    u_px = np.where(legs.use_sell[uo], sell_px[uo], buy_px[uo])
-    f_val = f_sz * mid[fo]
-    f_fee, f_slip = _costs(a, costs, fee_rate, fo, f_sz, f_px, ~f_sell)
+    # every leg at once (freeing legs, then using legs): side, size, limit price, value, fees and slippage
+    k = len(fo)
+    idx = np.concatenate((fo, uo))
+    sell = np.concatenate((a.size[fo] > 0, legs.use_sell[uo]))
+    size = np.concatenate((legs.free_sz[fo], legs.use_sz[uo]))
+    buy_px, sell_px = limit_prices(a, slippage, idx)
+    px = np.where(sell, sell_px, buy_px)
+    fee, slippage_usd = _costs(a, costs, idx, size, px, ~sell)
+    value = size * mid[idx]
+    f_sell, f_sz, f_px, f_val, f_fee, f_slip = sell[:k], size[:k], px[:k], value[:k], fee[:k], slippage_usd[:k]
+    u_sell, u_sz, u_px, u_val, u_fee, u_slip = sell[k:], size[k:], px[k:], value[k:], fee[k:], slippage_usd[k:]
 
     # Freeing legs first: what they free (net of their costs) joins their pool and the buying power.
     # (Sums run left to right in plan order, leg by leg, as the legs will fill.)
     gross, e, fees, slip = float(np.abs(a.size * mid).sum()), equity, 0.0, 0.0
     pool = dict(a.pools)
     names = a.pool_names
-    freed = np.where(a.perp[fo], f_val / a.lev[fo], f_val)
+    freed = np.where(perp[fo], f_val / a.lev[fo], f_val)
     for p, v, x, f, sl in zip(
         a.pool[fo].tolist(), f_val.tolist(), freed.tolist(), f_fee.tolist(), f_slip.tolist(), strict=True
     ):
@@ -82,8 +86,6 @@ def size_for_capital(
 
     # Shrink rule: every capital user keeps the same fraction of its wanted size (pro rata, per cash
     # pool and overall), rounded down onto the size grid.
-    u_val = u_sz * mid[uo]
-    u_fee, u_slip = _costs(a, costs, fee_rate, uo, u_sz, u_px, ~legs.use_sell[uo])
     need: dict[str, float] = {}
     need_all = 0.0
     for p, c in zip(a.pool[uo].tolist(), (u_val + u_fee + u_slip).tolist(), strict=True):
@@ -91,40 +93,45 @@ def size_for_capital(
         need[names[p]] = need.get(names[p], 0.0) + c
     overall = pro_rata(power, need_all)
     scales = pool_scales(pool, need, overall=overall)
-    scale = np.array([scales.get(n, 1.0) for n in names])[a.pool[uo]]
-    shrunk = scale < 1.0
-    grid = np.power(10.0, a.szd[uo])
-    sz = np.where(shrunk, np.floor(u_sz * scale * grid + _EPS) / grid, u_sz)  # round_size_down, exactly
-    short = shrunk & (sz * mid[uo] < min_trade - TINY)
-    skipped = []
-    notes = [""] * len(uo)
-    for k in shrunk.nonzero()[0].tolist():
-        i = int(uo[k])
-        why = "buying power" if scale[k] == overall else pool_label(names[a.pool[i]], a.abstraction)
-        if short[k]:
-            skipped.append(
-                SkippedTrade(
-                    coin=a.coins[i],
-                    wanted_notional_usd=round(u_val[k], 2),
-                    reason=f"not enough {why}: shrunk to ${sz[k] * mid[i]:,.2f}, under the minimum order",
+    skipped: list[SkippedTrade] = []
+    notes = [legs.notes.get(i, "") for i in fo.tolist()]
+    if all(scales.get(n, 1.0) >= 1.0 for n in need):  # every capital user fits: nothing shrinks
+        keep, sz = slice(None), u_sz
+        notes += [""] * len(uo)
+    else:
+        scale = np.array([scales.get(n, 1.0) for n in names])[a.pool[uo]]
+        shrunk = scale < 1.0
+        grid = np.power(10.0, a.szd[uo])
+        sz = np.where(shrunk, np.floor(u_sz * scale * grid + _EPS) / grid, u_sz)  # round_size_down, exactly
+        short = shrunk & (sz * mid[uo] < min_trade - TINY)
+        u_notes = [""] * len(uo)
+        for k in shrunk.nonzero()[0].tolist():
+            i = int(uo[k])
+            why = "buying power" if scale[k] == overall else pool_label(names[a.pool[i]], a.abstraction)
+            if short[k]:
+                skipped.append(
+                    SkippedTrade(
+                        coin=a.coins[i],
+                        wanted_notional_usd=round(u_val[k], 2),
+                        reason=f"not enough {why}: shrunk to ${sz[k] * mid[i]:,.2f}, under the minimum order",
+                    )
                 )
-            )
-        else:
-            notes[k] = f" (shrunk to {scale[k]:.1%} of the wanted size: {why})"
-    if shrunk.any():
-        s_fee, s_slip = _costs(a, costs, fee_rate, uo, sz, u_px, ~legs.use_sell[uo])
+            else:
+                u_notes[k] = f" (shrunk to {scale[k]:.1%} of the wanted size: {why})"
+        s_fee, s_slip = _costs(a, costs, uo, sz, u_px, ~u_sell)
         u_fee, u_slip = np.where(shrunk, s_fee, u_fee), np.where(shrunk, s_slip, u_slip)
-    keep = ~short
+        keep = ~short
+        notes += [n for n, k in zip(u_notes, keep.tolist(), strict=True) if k]
     for f, sl in zip(u_fee[keep].tolist(), u_slip[keep].tolist(), strict=True):
         fees, slip = fees + f, slip + sl
+    u_kept = uo[keep]
     priced = Priced(
-        order=np.concatenate((fo, uo[keep])),
-        frees=np.concatenate((np.ones(len(fo), dtype=bool), np.zeros(int(keep.sum()), dtype=bool))),
-        sell=np.concatenate((f_sell, legs.use_sell[uo][keep])),
+        order=np.concatenate((fo, u_kept)),
+        frees=np.arange(len(fo) + len(u_kept)) < len(fo),
+        sell=np.concatenate((f_sell, u_sell[keep])),
         size=np.concatenate((f_sz, sz[keep])),
         px=np.concatenate((f_px, u_px[keep])),
-        notes=[legs.notes.get(i, "") for i in fo.tolist()]
-        + [n for n, k in zip(notes, keep.tolist(), strict=True) if k],
+        notes=notes,
         fees=fees,
         slippage=slip,
     )
@@ -138,18 +145,14 @@ def _largest_first(value: np.ndarray) -> np.ndarray:
 
 
 def _costs(
-    a: Assets,
-    costs: CostModel,
-    fee_rate: np.ndarray,
-    idx: np.ndarray,
-    size: np.ndarray,
-    px: np.ndarray,
-    is_buy: np.ndarray,
+    a: Assets, costs: CostModel, idx: np.ndarray, size: np.ndarray, px: np.ndarray, is_buy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fees and slippage of legs of ``size`` on assets ``idx``: the book walked where there is one."""
+    """Fees and slippage of legs of ``size`` on assets ``idx``: taker fees by market type (scaled by the dex's
+    fee multiplier), and the book walked where there is one."""
     value = size * a.mid[idx]
     slip = value * costs.fallback_slippage_bps / 10_000
     for k in a.has_book[idx].nonzero()[0].tolist():
         i = int(idx[k])
         slip[k] = costs.slippage_usd(a.books[i], float(a.mid[i]), float(size[k]), bool(is_buy[k]), float(px[k]))
-    return value * fee_rate[idx], slip
+    fee_rate = np.where(a.perp[idx], costs.perp_taker_fee, costs.spot_taker_fee) * a.fee_scale[idx]
+    return value * fee_rate, slip

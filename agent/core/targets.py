@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,9 +29,10 @@ def validate_target(
     """
     problems: list[str] = []
     allowed = set(allowed_assets) if allowed_assets is not None else None
-    weights, assets = target.weights, market.assets
+    weights, get = target.weights, market.assets.get
+    cap = math.inf if max_weight is None else max_weight + 1e-9
     for coin, w in weights.items():
-        info = assets.get(coin)
+        info = get(coin)
         if info is None:
             if ":" in coin and "/" not in coin:  # a HIP-3 coin: its dex is not read for this account
                 problems.append(
@@ -42,13 +44,14 @@ def validate_target(
             continue
         if allowed is not None and coin not in allowed:
             problems.append(f"{coin}: not in the allowed assets")
-        if info.market == "spot" and w < 0:
+        if w < 0 and info.market == "spot":
             problems.append(f"{coin}: spot weight {w:.4f} is negative (spot cannot be short)")
-        if info.max_leverage is not None and abs(w) > info.max_leverage:
-            problems.append(f"{coin}: |weight| {abs(w):.2f} exceeds the asset's max leverage {info.max_leverage}")
-        if max_weight is not None and abs(w) > max_weight + 1e-9:
-            problems.append(f"{coin}: |weight| {abs(w):.4f} exceeds the max weight {max_weight:.4f}")
-    gross = sum(abs(w) for w in weights.values())
+        size, lev = abs(w), info.max_leverage
+        if lev is not None and size > lev:
+            problems.append(f"{coin}: |weight| {size:.2f} exceeds the asset's max leverage {lev}")
+        if size > cap:
+            problems.append(f"{coin}: |weight| {size:.4f} exceeds the max weight {max_weight:.4f}")
+    gross = sum(map(abs, weights.values()))
     if gross > max_gross_leverage + 1e-9:
         problems.append(f"gross exposure {gross:.4f} exceeds the configured max leverage {max_gross_leverage:g}")
     if CASH in target.allocations and max_gross_leverage <= 1.0:

@@ -1,4 +1,5 @@
-"""Text that echoes input (coin names, reasons, model replies) made safe to show: control characters escaped."""
+"""Text that echoes input (coin names, reasons, model replies) made safe to show: control characters escaped,
+and the password of a URL (``postgresql://user:pw@host/db``) hidden."""
 
 from __future__ import annotations
 
@@ -15,3 +16,11 @@ def safe(text: object) -> str:
         return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
     return _UNSAFE.sub(esc, str(text))
+
+
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@]+@")
+
+
+def without_passwords(text: object) -> str:
+    """``text`` with every URL's password replaced by ``***`` (``postgresql://user:***@host/db``)."""
+    return _URL_PASSWORD.sub(r"\1***@", str(text))

@@ -10,8 +10,10 @@ This program prints what the tools return, whatever the model says about it: the
 ``set_target_allocation``; the model adds words. The model never sees a confirm token and cannot commit
 anything: a previewed plan executes only when the person types ``confirm <plan_id>``, and a proposed target
 is stored (through the same service as MCP's ``set_target_allocation``) only when they type ``confirm
-target``. With no model configured (provider ``offline``) the chat says so and still answers "drift" /
-"status" with the drift table, ``target BTC=0.4 ETH=0.3 USDC=0.3`` and ``preview``.
+target``. After a preview, "no", "no, <reason>" or "reject <reason>" rejects it (the same service as
+``plans reject``): its token is spent and the reason goes to the strategist's next decision. With no model
+configured (provider ``offline``) the chat says so and still answers "drift" / "status" with the drift table,
+``target BTC=0.4 ETH=0.3 USDC=0.3`` and ``preview``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ if TYPE_CHECKING:
 
 CHAT_TOOLS = tool_names.CHAT
 CONFIRM = re.compile(r"^confirm\s+(\S+)$", re.IGNORECASE)
+#: the person says no to the latest preview: "no", "no, <reason>", "reject <reason>" (or "reject <plan_id> <reason>")
+REJECT = re.compile(
+    r"^(?:reject\b\s*(?P<why>.*)|no(?:pe)?[.!]?|no\s*[,:;-]\s*(?P<because>.+))$", re.IGNORECASE | re.DOTALL
+)
+SAID_NO = "said no in the chat"
 TARGET_LINE = re.compile(r"^(?:set\s+)?target\s+(.+)$", re.IGNORECASE)
 QUIT = {"quit", "exit", "q", ":q"}
 
@@ -97,8 +104,11 @@ class _Session:
 
     def handle(self, line: str) -> None:
         m = CONFIRM.match(line)
+        said_no = REJECT.match(line)
         if m:
             self.confirm(m.group(1))
+        elif said_no and (self.pending or line.lower().startswith("reject")):
+            self.reject((said_no.group("why") or said_no.group("because") or "").strip())
         elif self.client is None:
             self.offline(line)
         else:
@@ -120,6 +130,22 @@ class _Session:
             self.output(f"Refused: {e}")
             return
         self.output(_capture(lambda: render.print_execution(report)))
+
+    def reject(self, why: str) -> None:
+        """Reject this chat's latest preview (or the one ``why`` names first) with the person's reason."""
+        first, _, rest = why.partition(" ")
+        plan_id = first if first in self.pending else next(reversed(self.pending), None)
+        if plan_id is None:
+            self.output("No preview in this chat to reject; ask for a preview first.")
+            return
+        reason = (rest if first == plan_id else why).strip() or SAID_NO
+        try:
+            out = self.services.reject_plan(plan_id, reason, source="chat")
+        except RebalancerError as e:
+            self.output(f"Refused: {e}")
+            return
+        self.pending.pop(plan_id, None)
+        self.output(f"Plan {plan_id} rejected: {out['rejection']['reason']}. The next decision will see why.")
 
     def store_target(self) -> None:
         proposal, self.proposal = self.proposal, None
@@ -210,7 +236,11 @@ class _Session:
         if token:
             self.pending[plan.plan_id] = token
         shown = _capture(lambda: render.print_plan(plan))
-        how = f"To execute it, type: confirm {plan.plan_id}" if plan.actions and token else "Nothing to execute."
+        how = (
+            f"To execute it, type: confirm {plan.plan_id} (or say no: reject <reason>)"
+            if plan.actions and token
+            else "Nothing to execute."
+        )
         self.output(f"{shown}\n{how}")
         return {**result, "to_execute": f"the person types: confirm {plan.plan_id}"}
 

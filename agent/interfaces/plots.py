@@ -80,7 +80,7 @@ def frontier(result: BacktestResult) -> Figure:
             continue
         x, y = m["mean_drift"] * 100, m["cost_bp_pa"]
         cost_aware = r.spec.startswith("cost-aware")
-        if r.spec.startswith("band:") and r.spec.endswith(":edge"):
+        if (r.spec.startswith("band:") and r.spec.count(":") == 1) or r.spec.endswith(":edge"):  # the usual band
             bands.append((x, y))
         ax.scatter(
             x,
@@ -101,10 +101,10 @@ def frontier(result: BacktestResult) -> Figure:
         )
     if len(bands) > 1:
         bx, by = zip(*sorted(bands), strict=True)
-        ax.plot(bx, by, color="tab:blue", alpha=0.35, lw=1, label="fixed bands (to the edge)")
+        ax.plot(bx, by, color="tab:blue", alpha=0.35, lw=1, label="usual bands (band:X, to the edge)")
         ax.legend(fontsize=8)
     ax.set_xlabel("mean drift (pp)")
-    ax.set_ylabel("cost (bp of mean equity per year)")
+    ax.set_ylabel("cost (bp of each day's equity, a year)")
     ax.set_title("Cost–drift frontier: every policy is a point (lower left is better)")
     ax.grid(alpha=0.3)
     return fig

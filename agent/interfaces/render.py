@@ -18,6 +18,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from agent.core.text import safe
+from agent.strategist import track_record
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -169,7 +170,10 @@ def context_line(plan: RebalancingPlan | Mapping[str, Any]) -> str:
     }.get(target_source, target_source or "?")
     strategy = f" ({strategy_id})" if strategy_id else ""
     paused = " · TRADING PAUSED" if plan.get("paused") else ""
-    return f"Target: {source}{strategy} · exchange data {when(_as_of(plan.get('as_of')))}{paused}"
+    line = f"Target: {source}{strategy} · exchange data {when(_as_of(plan.get('as_of')))}{paused}"
+    if target_source == "strategist" and strategy_id == track_record.RULE and (record := track_record.backtest_line()):
+        line += f" · {record}"
+    return line
 
 
 def _as_of(value: object) -> datetime | str | None:
@@ -292,6 +296,17 @@ def print_history(rows: list[dict[str, Any]]) -> None:
         console.print(safe(f"  {r['id']}{plan}: {r['reason'] or ''}"))
 
 
+def print_rejections(rows: list[Any]) -> None:
+    """Previews the person rejected or let expire (``Rejection``s), with their reasons."""
+    if not rows:
+        return
+    table(
+        "Rejected previews",
+        ("Rejected (UTC)", "Plan", "By", "Trades", "Reason"),
+        [[str(r.at)[:16].replace("T", " "), r.plan_id, r.by, r.plan, r.reason] for r in rows],
+    )
+
+
 def print_plans(rows: list[dict[str, Any]]) -> None:
     table(
         "Plans",
@@ -300,7 +315,7 @@ def print_plans(rows: list[dict[str, Any]]) -> None:
             [
                 r["plan_id"],
                 str(r["created_at"])[:16].replace("T", " "),
-                r["status"],
+                r["status"] + (f": {r['rejection']['reason']}" if r.get("rejection") else ""),
                 r["source"] or "",
                 str(r["num_trades"]),
                 money(r["turnover_usd"]),
@@ -315,6 +330,9 @@ def print_plan_detail(d: dict[str, Any]) -> None:
     console.print(safe(f"Plan {d['plan_id']}: {d['status']} (from {d['source']}, created {when(d['created_at'])})"))
     if d.get("reason"):
         console.print(safe(f"  {d['reason']}"))
+    if d.get("rejection"):
+        r = d["rejection"]
+        console.print(safe(f"  Rejected ({r['by']}, {when(r['at'])}): {r['reason']}"))
     from agent.core.domain import RebalancingPlan
 
     print_plan(RebalancingPlan.model_validate(d["plan"]))

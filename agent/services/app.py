@@ -30,7 +30,7 @@ from agent.services.context import AccountContext, Clock, utcnow
 from agent.services.evidence import doctor
 from agent.services.evidence.doctor import Kept as DoctorKept
 from agent.services.ports import AccountPort, ReadPort, TradePort
-from agent.services.trading import execution, orders, planning, targets
+from agent.services.trading import execution, orders, planning, rejections, targets
 from agent.services.trading import records as history
 from agent.services.trading import runs as background
 from agent.services.trading.executor import Executor
@@ -216,6 +216,10 @@ class Services:
     def execution_progress(self, plan_id: str) -> background.Progress:
         return background.progress(self, plan_id)
 
+    def follow_execution(self, plan_id: str, **kw: Any) -> background.Progress:
+        """Follow a running execution for a while, reporting its progress (see ``runs.follow``)."""
+        return background.follow(self, plan_id, **kw)
+
     def traded_today_usd(self) -> float:
         return planning.traded_today_usd(self)
 
@@ -264,8 +268,22 @@ class Services:
         checks at most a heartbeat interval old; and the wiring checks not vouched for."""
         return doctor.kept(self)
 
+    def decision_cassette(self) -> list[dict[str, Any]]:
+        """The recorded decisions with a target, oldest first, as a backtest cassette (``evidence.cassette``)."""
+        from agent.services.evidence.cassette import recorded_cassette
+
+        return recorded_cassette(self.store.records)
+
     def plan_detail(self, plan_id: str) -> dict[str, Any]:
         return history.plan_detail(self.context, plan_id)
+
+    def reject_plan(self, plan_id: str, reason: str, *, source: str = "cli") -> dict[str, Any]:
+        """Reject a previewed plan with a reason (its token is spent; the next decision sees the reason)."""
+        return rejections.reject(self.context, plan_id, reason, source=source)
+
+    def rejected_plans(self, days: int = 60, *, limit: int = 50) -> list[rejections.Rejection]:
+        """The previews rejected (or left to expire) in the last ``days``, newest first."""
+        return rejections.listed(self.context, days=days, limit=limit)
 
     def cycle_detail(self, cycle_id: str) -> dict[str, Any]:
         return history.cycle_detail(self.context, cycle_id)

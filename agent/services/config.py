@@ -45,7 +45,9 @@ from agent.core import problems
 from agent.core.durations import parse_duration
 from agent.core.errors import ConfigError, TargetValidationError
 from agent.core.limits import CashReserve, Limits
+from agent.core.signals import SignalRules
 from agent.core.targets import parse_target
+from agent.core.text import without_passwords
 from agent.services import config_sources
 from agent.services.fleet.config import AccountConfig, AllocationConfig, FleetConfig, check_fleet
 
@@ -138,17 +140,26 @@ class SignalsConfig(_Section):
     configured or stored, instead of the strategist."""
 
     enabled: bool = False
-    min_cash: float = Field(0.20, ge=0, le=1)
-    target_cash: float = Field(0.25, ge=0, le=1)
-    max_cash: float = Field(0.40, ge=0, le=1)
-    cash_floor: float = Field(0.15, ge=0, le=1, description="never go below, even for a strong buy")
-    min_position: float = Field(0.05, ge=0, le=1)
-    max_position: float = Field(0.30, ge=0, le=1)
-    sell_on_signal: bool = True
-    min_hold_minutes: float = Field(5.0, ge=0, description="a holding bought less than this ago is not sold")
-    stop_loss_protection: float | None = Field(
-        0.10, gt=0, lt=1, description="no signal sell while a holding is more than this under its entry (None: off)"
+    min_cash: float = Field(SignalRules.min_cash, ge=0, le=1)
+    target_cash: float = Field(SignalRules.target_cash, ge=0, le=1)
+    max_cash: float = Field(SignalRules.max_cash, ge=0, le=1)
+    cash_floor: float = Field(SignalRules.cash_floor, ge=0, le=1, description="never go below, even for a strong buy")
+    min_position: float = Field(SignalRules.min_position, ge=0, le=1)
+    max_position: float = Field(SignalRules.max_position, ge=0, le=1)
+    sell_on_signal: bool = SignalRules.sell_on_signal
+    min_hold_minutes: float = Field(
+        SignalRules.min_hold_minutes, ge=0, description="a holding bought less than this ago is not sold"
     )
+    stop_loss_protection: float | None = Field(
+        SignalRules.stop_loss_protection,
+        gt=0,
+        lt=1,
+        description="no signal sell while a holding is more than this under its entry (None: off)",
+    )
+
+    def rules(self) -> SignalRules:
+        """The pure rules these settings describe (the same fields, the same defaults)."""
+        return SignalRules(**self.model_dump(exclude={"enabled"}))
 
     @model_validator(mode="after")
     def _order(self) -> SignalsConfig:
@@ -374,12 +385,13 @@ class Settings(BaseSettings):
         return self.live_trading and not self.is_local and (self.secret_key is not None or self.keystore is not None)
 
     def redacted(self) -> dict[str, Any]:
-        """What ``config show`` prints: secrets replaced by whether they are set."""
+        """What ``config show`` prints: secrets replaced by whether they are set, a db URL without its password."""
         data = self.model_dump(mode="json")
         data["secret_key"] = "set (hidden)" if self.secret_key else "not set"
         data["keystore_password"] = "set (hidden)" if self.keystore_password else "not set"
         data["binance_api_key"] = "set (hidden)" if self.binance_api_key else "not set"
         data["binance_secret"] = "set (hidden)" if self.binance_secret else "not set"
+        data["db"] = without_passwords(self.db)  # a PostgreSQL URL's password
         data["source"] = self.source
         data["execution_effective"] = self.execution_mode
         return data

@@ -30,7 +30,7 @@ from agent.strategist.holdings import underlying
 
 if TYPE_CHECKING:
     from agent.adapters.store.candles import Candles
-    from agent.services.app import Services
+    from agent.services.context import AccountContext
 
 SHIPPED = "shipped daily closes (agent/data/market_history, Binance spot via CryptoDataDownload)"
 
@@ -58,16 +58,16 @@ def history_name(coin: str, market: Market) -> str:
     return coin
 
 
-def daily_history(svc: Services | None, coins: list[str], days: int, market: Market) -> History:
-    """The last ``days`` daily closes of ``coins`` (+1 row, for ``days`` returns); ``svc`` None: shipped only."""
+def daily_history(acct: AccountContext | None, coins: list[str], days: int, market: Market) -> History:
+    """The last ``days`` daily closes of ``coins`` (+1 row, for ``days`` returns); ``acct`` None: shipped only."""
     if not 2 <= days <= 3650:
         raise ValidationError("days must be between 2 and 3650")
     names = {c: history_name(c, market) for c in coins}
-    exchange = svc.exchange if svc is not None else None
-    if svc is not None and isinstance(exchange, HistoryPort):
-        table = _from_exchange(exchange, svc.store.candles, names, days, svc.clock(), market)
+    exchange = acct.exchange if acct is not None else None
+    if acct is not None and isinstance(exchange, HistoryPort):
+        table = _from_exchange(exchange, acct.store.candles, names, days, acct.clock(), market)
         if table is not None:
-            return History(table, exchange_source(svc), ())
+            return History(table, exchange_source(acct), ())
     closes = load_daily_closes(coins=set(names.values()))
     have = [c for c in coins if names[c] in closes]
     missing = tuple(c for c in coins if names[c] not in closes)
@@ -79,11 +79,43 @@ def daily_history(svc: Services | None, coins: list[str], days: int, market: Mar
     return History(PriceTable(dates, tuple(have), close, np.full(close.shape, np.nan)), SHIPPED, missing)
 
 
-def exchange_source(svc: Services) -> str:
+def trailing_closes(acct: AccountContext, coins: list[str], days: int, market: Market) -> dict[str, np.ndarray]:
+    """Each coin's own run of daily closes up to ``days`` + 1 long, ending with the last closed day and, when
+    the mids were read today, today's mid (so every array ends on the same day). Coins listed later have
+    shorter arrays. Closed days come from the store's cache, asking the exchange only for days it never asked
+    for. Empty when the exchange keeps no candles or cannot be read (the caller keeps what it has)."""
+    ex = acct.exchange
+    if not isinstance(ex, HistoryPort):
+        return {}
+    today = acct.clock().astimezone(UTC).date()
+    last = today - timedelta(days=1)
+    first = last - timedelta(days=days)
+    with_today = market.timestamp.astimezone(UTC).date() == today
+    out: dict[str, np.ndarray] = {}
+    for coin in coins:
+        try:
+            got = _closed_days(ex, acct.store.candles, history_name(coin, market), first, last)
+        except (ExchangeError, SnapshotError):
+            return {}
+        run: list[float] = []
+        d = last
+        while d in got and d >= first:  # the coin's unbroken run back from the last closed day
+            run.append(got[d][0])
+            d -= timedelta(days=1)
+        run.reverse()
+        info = market.assets.get(coin)
+        if with_today and info is not None:
+            run.append(info.mid)
+        if len(run) >= 3:
+            out[coin] = np.array(run)
+    return out
+
+
+def exchange_source(acct: AccountContext) -> str:
     """Where the exchange's candles come from: the venue, or the local stand-in's replayed history."""
-    if svc.settings.network == "local":
+    if acct.settings.network == "local":
         return "the local stand-in's daily candles (real history replayed, rescaled to its mids) and today's mids"
-    return f"the exchange's daily candles (candleSnapshot 1d, {svc.settings.network}) and today's mids"
+    return f"the exchange's daily candles (candleSnapshot 1d, {acct.settings.network}) and today's mids"
 
 
 def _shipped_dates() -> tuple[date, ...]:

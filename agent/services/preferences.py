@@ -274,16 +274,27 @@ def shown(configured: Settings) -> dict[str, Any]:
     editable setting's effective value, its source and the config file's (or the default) value."""
     from pathlib import Path
 
+    from agent.adapters.store import postgres
     from agent.adapters.store.db import Store
+    from agent.core.errors import ConfigError
 
-    current, values = configured, {}
-    if configured.db != ":memory:" and Path(configured.db).is_file():
-        store = Store(configured.db)
-        try:
-            current, values = apply(configured, store), stored(store)
-        finally:
-            store.close()
+    current, values, problem = configured, {}, None
+    try:
+        if postgres.is_url(configured.db):
+            exists = postgres.schema_ready(configured.db)
+        else:
+            exists = configured.db != ":memory:" and Path(configured.db).is_file()
+        if exists:
+            store = Store(configured.db)
+            try:
+                current, values = apply(configured, store), stored(store)
+            finally:
+                store.close()
+    except ConfigError as e:  # an unreachable server: the file's values, and why the stored ones are missing
+        problem = str(e)
     data = current.redacted()
+    if problem is not None:
+        data["stored_settings_unread"] = problem
     data["stored_settings"] = {
         v.field.key: {"value": v.value, "source": v.source, "config_file": v.configured}
         for v in _views(configured, current, values)

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent.adapters.snapshot import SnapshotExchange, dump_snapshot
+from agent.adapters.store import postgres
 from agent.adapters.store.db import Store
-from agent.adapters.store.postgres import is_url
 from agent.core.domain import Market, PortfolioState, RebalancingPlan, TargetAllocation
 from agent.core.errors import ConfigError, ExchangeError, ValidationError
 from agent.core.orders import Fill, OpenOrder, OrderResult
@@ -255,18 +255,24 @@ def open_store(settings: Settings, *, create: bool | None = None) -> Store:
     (the caller's own choice). A path configured in a file or ``REBALANCER_DB`` that does not exist is a
     ``ConfigError`` naming ``rebalancer db init``: a mistyped path would otherwise start a fresh database
     without the kill switch, the day's traded total or the journal. ``create=False`` (an autonomous
-    heartbeat) never creates. A PostgreSQL URL names a server: it is checked when it is reached.
+    heartbeat) never creates. A PostgreSQL URL is held to the same rule: its schema must hold a store
+    (``db init`` makes it) unless creating is allowed; an unreachable server is a ``ConfigError`` too.
     """
     path = settings.db
-    if path != ":memory:" and not is_url(path) and not Path(path).exists():
-        configured = "db" in settings.model_fields_set and settings.source != "defaults"
+    configured = "db" in settings.model_fields_set and settings.source != "defaults"
+    source = settings.source.split(" + ")[0]
+    hint = "`rebalancer db init" + ("" if source in ("defaults", DEFAULT_CONFIG) else f" --config {source}") + "`"
+    if postgres.is_url(path):
+        if not ((not configured) if create is None else create) and not postgres.schema_ready(path):
+            schema = postgres.split(path)[1]
+            raise ConfigError(
+                f"db: schema {schema} at {postgres.redacted(path)} holds no store; {hint} creates it on purpose "
+                "(or fix the URL)"
+            )
+    elif path != ":memory:" and not Path(path).exists():
         default = Path(path) == Path(DEFAULT_DB) or not configured
         if not (default if create is None else create):
-            source = settings.source.split(" + ")[0]
-            config = "" if source in ("defaults", DEFAULT_CONFIG) else f" --config {source}"
-            raise ConfigError(
-                f"db: {path} does not exist; `rebalancer db init{config}` creates it on purpose (or fix the path)"
-            )
+            raise ConfigError(f"db: {path} does not exist; {hint} creates it on purpose (or fix the path)")
     return Store(path)
 
 

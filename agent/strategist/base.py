@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -51,6 +51,8 @@ class DecisionContext:
     closes: Mapping[str, Any] | None = None
     history_as_of: str | None = None
     history_source: str | None = None
+    # the owner's last rejected (or expired) previews, newest first: {"date", "plan" (one line), "reason"}
+    rejections: Sequence[Mapping[str, str]] = ()
 
 
 class Usage(BaseModel):

@@ -22,6 +22,8 @@ from agent.core.errors import ConfigError
 
 Directionality = Literal["long-only", "long-short", "market-neutral"]
 RiskProfile = Literal["conservative", "moderate", "aggressive"]
+#: the market regimes the offline strategist tells apart (``agent.strategist.regime.classify``)
+REGIMES = ("crash", "high-vol", "caution", "broad-rally", "uptrend", "range", "downtrend")
 
 REQUIRED_SECTIONS = ("Preconditions", "Concept", "Signals", "Sizing")
 _KEY_RE = re.compile(r"^([a-z_][a-z0-9_]*)\s*:\s*(.*)$")
@@ -177,10 +179,17 @@ def load_strategies(directory: str | Path | None = None) -> dict[str, Strategy]:
     return out
 
 
-def _first_sentence(text: str, limit: int = 90) -> str:
+def _regimes(s: Strategy) -> str:
+    """The regimes a strategy suits (``any`` for all of them) and those it avoids, in few words."""
+    fit = "any" if set(s.compatible_regimes) >= set(REGIMES) else ",".join(s.compatible_regimes) or "-"
+    return fit + (f" (avoid {','.join(s.avoided_regimes)})" if s.avoided_regimes else "")
+
+
+def _first_sentence(text: str, limit: int = 64) -> str:
+    """The first sentence, cut at a word boundary to ``limit`` characters."""
     flat = " ".join(text.split())
     cut = flat.split(". ")[0].rstrip(".")
-    return cut if len(cut) <= limit else cut[: limit - 1].rstrip() + "…"
+    return cut if len(cut) <= limit else cut[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def catalogue_summary(strategies: dict[str, Strategy]) -> str:
@@ -190,8 +199,7 @@ def catalogue_summary(strategies: dict[str, Strategy]) -> str:
         s = strategies[sid]
         lines.append(
             f"{s.id}: {s.title} | {s.directionality}, {'/'.join(s.markets)}, risk {s.risk_profile}, "
-            f"horizon {s.horizon} | regimes {','.join(s.compatible_regimes) or '-'}"
-            f" (avoid {','.join(s.avoided_regimes) or '-'}) | max_position {s.max_position:g}, "
+            f"horizon {s.horizon} | regimes {_regimes(s)} | max_position {s.max_position:g}, "
             f"max_leverage {s.max_leverage:g}, dwell {s.min_dwell_hours:g}h, "
             f"switch ~{s.expected_switching_cost_bps:g}bp | {_first_sentence(s.section('Concept'))}"
         )

@@ -3,7 +3,10 @@
 It is what runs when no LLM is configured, and the baseline an LLM's answer can be compared with. The
 rules are deliberately few and visible: the market features (volatility, trend, drawdown, funding) are
 summarised into a regime; each strategy has one precondition check; the checks run in a fixed priority
-order (safety first) and the first that holds wins. The reasoning lists every check with the measured
+order and the first that holds wins. After a configured target, the default is ``trend-following``
+(``agent.strategist.trend``: multi-horizon trend per coin, volatility-scaled, cash when trends are down),
+the rule whose backtest beats equal weight; the regime rules below it answer only when it cannot (no coin
+with 90 days of history) or when the settings or a model choose them. The reasoning lists every check with the measured
 values, so a human can see why. The target is computed with ``agent.strategist.allocators``, clamped to the
 strategy's and the config's caps, and validated; an invalid target fails closed (no default target).
 """
@@ -20,7 +23,7 @@ import numpy as np
 
 from agent.core.domain import CASH, Market, TargetAllocation
 from agent.core.errors import TargetValidationError, ValidationError
-from agent.strategist import allocators
+from agent.strategist import allocators, trend
 from agent.strategist.base import Decision, DecisionContext
 from agent.strategist.features import covariance_matrix, load_daily_closes
 from agent.strategist.holdings import clamp_weights, prefer_held_instruments
@@ -71,6 +74,11 @@ def _check_fixed(env: _Env) -> tuple[bool, str]:
     if env.ctx.current_targets:
         return True, f"configured targets present ({len(env.ctx.current_targets)} entries)"
     return False, "no configured targets"
+
+
+def _check_trend(env: _Env) -> tuple[bool, str]:
+    n = len(env.universe)
+    return n >= 1, f"{n} listed, allowed perps with 90 days of history (needs 1)"
 
 
 def _check_risk_off(env: _Env) -> tuple[bool, str]:
@@ -149,6 +157,7 @@ def _check_parity(env: _Env) -> tuple[bool, str]:
 
 CHECKS: dict[str, Check] = {
     "fixed-targets": _check_fixed,
+    "trend-following": _check_trend,
     "risk-off": _check_risk_off,
     "funding-harvest": _check_funding,
     "cash-reserve": _check_cash_reserve,
@@ -189,8 +198,10 @@ class OfflineStrategist:
         *,
         closes: Mapping[str, np.ndarray] | None = None,
         history_dir: str | Path | None = None,
+        vol_target: float = trend.VOL_TARGET,
     ) -> None:
         self.strategies = dict(strategies) if strategies is not None else load_strategies()
+        self.vol_target = vol_target  # the trend rule's volatility target (fitted only by walk-forward runs)
         self._closes = dict(closes) if closes is not None else None
         self._history_dir = history_dir
 
@@ -339,6 +350,10 @@ class OfflineStrategist:
             ]
         if sid == "risk-parity":
             return self._risk_parity(env, caps)
+        if sid == "trend-following":
+            closes = dict(env.ctx.closes) if env.ctx.closes is not None else self._load_closes() or {}
+            t = trend.target(closes, [c for c in env.universe if c in closes], vol_target=self.vol_target)
+            return dict(t.weights), t.notes()
         if sid == "cash-reserve":
             res = allocators.cash_reserve_plan(
                 {**env.holdings, CASH: env.free_cash},

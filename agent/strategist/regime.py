@@ -30,6 +30,7 @@ REFERENCE_COIN = "BTC"
 
 PRIORITY = (
     "fixed-targets",
+    "trend-following",
     "risk-off",
     "funding-harvest",
     "cash-reserve",

@@ -109,10 +109,51 @@ def static_prefix(system_prompt: str, strategies: Mapping[str, Any]) -> tuple[st
 
 # --------------------------------------------------------------------------- state summary
 
+#: The owner's rejected previews in the prompt: at most this many rows sharing ``REJECTIONS_CHARS`` characters
+#: (each row's plan cut to ``REJECTED_PLAN_CHARS``, its reason to what is left of the row's share).
+REJECTIONS_SHOWN = 3
+REJECTIONS_CHARS = 320
+REJECTED_PLAN_CHARS = 60
+
+
+def _cell(value: object, limit: int) -> str:
+    """Owner or store text in one table cell: one line, cut to ``limit``, no block delimiters, no column bar."""
+    s = _text(value, limit)
+    return s.replace("|", "¦")
+
+
+def _share(total: int, wants: list[int]) -> list[int]:
+    """``total`` characters shared among texts of lengths ``wants``: short ones whole, the rest cut evenly."""
+    room = [0] * len(wants)
+    left, open_ = total, sorted(range(len(wants)), key=lambda i: wants[i])
+    while open_:
+        each = left // len(open_)
+        i = open_.pop(0)
+        room[i] = min(wants[i], each)
+        left -= room[i]
+    return room
+
+
+def render_rejections(rejections: Any) -> list[str]:
+    """The owner's last rejected previews as a delimited data block (nothing when there are none)."""
+    rows = list(rejections or ())[:REJECTIONS_SHOWN]
+    if not rows:
+        return []
+    heads = [f"{_cell(r.get('date', ''), 10)}|{_cell(r.get('plan', ''), REJECTED_PLAN_CHARS)}|" for r in rows]
+    reasons = [_cell(r.get("reason", ""), REJECTIONS_CHARS) for r in rows]
+    room = _share(max(REJECTIONS_CHARS - sum(map(len, heads)), 20 * len(rows)), [len(s) for s in reasons])
+    lines = ["<rejected_plans>the owner refused these, newest first; heed why"]
+    lines += [head + reason[:n] for head, reason, n in zip(heads, reasons, room, strict=True)]
+    lines.append("</rejected_plans>")
+    return lines
+
 
 def _w(x: float) -> str:
-    """Weights to 0.1 percentage point: finer is noise for a rebalancer with a 5 % band."""
-    return f"{x:.3f}" if abs(x) >= 0.0005 else "0.000"
+    """Weights to 0.1 percentage point (finer is noise for a rebalancer with a 5 % band), without trailing
+    zeros: ``0.1``, ``0.125``, ``0``."""
+    if abs(x) < 0.0005:
+        return "0"
+    return f"{x:.3f}".rstrip("0").rstrip(".")
 
 
 def _num(x: float | None) -> str:
@@ -203,5 +244,6 @@ def render_state_summary(ctx: DecisionContext) -> str:
     if ctx.strategy != "auto":  # the owner's choice in the settings: the model follows it
         lines.append(f"owner_choice: strategy={safe_name(ctx.strategy)} top_percentile={ctx.top_percentile:g}")
     lines.append("</portfolio_state>")
+    lines += render_rejections(ctx.rejections)
     lines.append("Decide now: call read-only tools only if needed, then submit_target.")
     return "\n".join(lines)

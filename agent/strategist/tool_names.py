@@ -5,7 +5,7 @@ so every other list below is derived from here and stays true:
 
 - ``read``: reads the account, the market or the store; changes nothing.
 - ``preview``: stores a plan and issues a single-use confirm token; places no order.
-- ``write``: changes what the service keeps (the stored target).
+- ``write``: changes what the service keeps (the stored target, a rejected preview).
 - ``destructive``: trades, cancels, or switches trading off or on.
 """
 
@@ -30,6 +30,7 @@ KINDS: dict[str, Kind] = {
     "get_plan": "read",
     "preview_rebalance": "preview",
     "set_target_allocation": "write",
+    "reject_plan": "write",
     "execute_rebalance": "destructive",
     "cancel_open_orders": "destructive",
     "pause_trading": "destructive",

@@ -18,5 +18,10 @@ def pg_server() -> Iterator[str]:
 
 @pytest.fixture
 def pg_db(pg_server: str) -> str:
-    """A database URL (``postgresql://…?schema=…``) no other test uses."""
-    return fresh_schema(pg_server)
+    """A database URL (``postgresql://…?schema=…``) no other test uses, its store made on purpose (as
+    ``rebalancer db init`` does: a configured schema that holds no store is refused)."""
+    from agent.adapters.store.db import Store
+
+    url = fresh_schema(pg_server)
+    Store(url, init=True).close()
+    return url

@@ -89,6 +89,7 @@ async def _trial(env: Any, pg: str, seed: int, folder: Path, latency_s: float) -
     t0 = time.monotonic()
     target = env.client.service_client.config.target_host
     db = fresh_schema(pg)
+    Store(db, init=True).close()  # made on purpose, as `rebalancer db init` does
     queue = f"trial{seed}"
     with serve(fleet_snapshot()) as server:
         cfg = write_config(

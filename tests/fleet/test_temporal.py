@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from clirun import SCRIPT, clean_env, run, run_json
 
+from agent.adapters.store.db import Store
 from agent.standin import serve
 
 from .fleetkit import fleet_snapshot, write_config
@@ -218,7 +219,7 @@ def test_a_confirm_tick_waits_visibly_needs_its_token_and_a_cli_pause_stops_its_
     assert cycle["source"] == "temporal" and cycle["status"] == "executed:paused"
 
 
-def _mcp_and_web(cfg: Path) -> tuple[dict, str]:
+def _mcp_and_web(cfg: Path, account: str | None = "trend") -> tuple[dict, str]:
     """The pending approval as MCP (``get_history`` for the account) and the web page's history show it."""
     import anyio
     import httpx
@@ -233,7 +234,8 @@ def _mcp_and_web(cfg: Path) -> tuple[dict, str]:
 
         async def ask() -> dict:
             async with Client(build_server(svc)) as c:
-                return (await c.call_tool("get_history", {"account": "trend", "days": 1})).structured_content
+                args = {"days": 1} | ({"account": account} if account else {})
+                return (await c.call_tool("get_history", args)).structured_content
 
         mcp = anyio.run(ask)
         server = WebServer(svc, port=0).start()
@@ -260,52 +262,105 @@ def _printed_line(path: Path, word: str):
 
 @pytest.mark.parametrize("command", [["worker"], ["deploy"]])
 def test_an_unreachable_temporal_server_is_one_line_exit_4_and_nothing_half_done(tmp_path, command):
-    cfg = write_config(tmp_path, "http://127.0.0.1:9", FIXED, make_db=False)
+    worker = command == ["worker"]  # a worker needs its store made on purpose before it connects
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", FIXED, make_db=worker)
     p = run("fleet", *command, "--temporal", "127.0.0.1:1", "--config", str(cfg), timeout=60)
     assert p.returncode == 4, p.stderr
     assert "cannot reach Temporal at 127.0.0.1:1" in p.stderr and len(p.stderr.strip().splitlines()) <= 2
-    assert not (tmp_path / "fleet.db").exists()
+    assert sorted(f.name for f in tmp_path.glob("*.db")) == (["fleet.db"] if worker else [])
 
 
-def test_the_allocation_workflow_moves_capital_once_after_its_approval(tmp_path):
-    async def main() -> tuple:
+def test_the_allocation_workflow_moves_capital_once_only_with_its_printed_token(tmp_path):
+    async def main() -> dict:
         env = await _env()
         target = env.client.service_client.config.target_host
         with serve(fleet_snapshot()) as server:
             cfg = write_config(tmp_path, server.url, FIXED, extra='[fleet]\ntask_queue = "alloc"\n')
-            workers = _workers(cfg, target, 1)
+            workers = _workers(cfg, target, 1, logs=tmp_path)
+            loop = asyncio.get_running_loop()
             try:
                 handle = await env.client.start_workflow(
                     "Allocation", {"autonomy": "confirm", "approval_s": 120}, id="alloc-test", task_queue="alloc"
                 )
-                pending = None
-                deadline = time.monotonic() + 60
-                while pending is None:
-                    assert time.monotonic() < deadline, "no allocation waiting for approval"
-                    await asyncio.sleep(0.2)
-                    pending = await handle.query("pending_plan")
-                assert server.exchange.ledger == []  # nothing moves before the approval
-                loop = asyncio.get_running_loop()
-                args = (
-                    "fleet",
-                    "approve",
-                    "alloc-test",
-                    pending["plan_id"],
-                    "--temporal",
-                    target,
-                    "--config",
-                    str(cfg),
+                pending = await _until(lambda: handle.query("pending_plan"), "no allocation waiting for approval")
+                line = await _until(
+                    _printed_line(tmp_path / "worker0.out", "pending-confirm"), "the worker printed no line"
                 )
-                code, report = await loop.run_in_executor(None, lambda: run_json(*args))
-                again = await loop.run_in_executor(None, lambda: run(*args))
+                command = line.split("to execute: ", 1)[1].strip()
+                token = command.split("--confirm ", 1)[1].split()[0]
+                argv = [str(SCRIPT), *shlex.split(command)[1:]]
+                assert argv[2:5] == ["approve", "alloc-test", pending["plan_id"]], argv
+                _, status = await loop.run_in_executor(None, lambda: run_json("fleet", "status", "--config", str(cfg)))
+                mcp, html = await loop.run_in_executor(None, lambda: _mcp_and_web(cfg, account=None))
+                wrong = [*argv[:6], "not-the-token", *argv[7:]]
+                plan_id_only = argv[:5] + argv[7:]  # all the workflow's history holds
+                refusals = [await loop.run_in_executor(None, lambda a=a: _cli(a)) for a in (wrong, plan_id_only)]
+                untouched = list(server.exchange.ledger)
+                approved = await loop.run_in_executor(None, lambda: _cli([*argv, "--json"]))
+                again = await loop.run_in_executor(None, lambda: _cli(argv))
+                ledger = list(server.exchange.ledger)
+                history = json.dumps((await handle.fetch_history()).to_json_dict())
+            finally:
+                await env.shutdown()
+                _stop(workers)
+        return locals()
+
+    out = asyncio.run(main())
+    pending, ledger = out["pending"], out["ledger"]
+    assert "check" not in pending and "confirm_token" not in pending
+    waiting = out["status"]["allocation_approvals"]  # fleet status, MCP and the page list the waiting allocation
+    assert [(w["plan_id"], w["workflow_id"]) for w in waiting] == [(pending["plan_id"], "alloc-test")]
+    assert waiting[0]["expires_at"] and "transfers" in waiting[0]["summary"]
+    assert [a["plan_id"] for a in out["mcp"]["pending_approvals"]] == [pending["plan_id"]]
+    assert pending["plan_id"] in out["html"] and out["token"] not in out["html"]
+    assert all(r.returncode == 3 and "wrong confirm token" in r.stderr for r in out["refusals"]), out["refusals"]
+    assert out["untouched"] == []  # nothing moves before the approval, nor on a refused one
+    assert out["approved"].returncode == 0, out["approved"].stderr
+    assert json.loads(out["approved"].stdout)["status"] == "executed"
+    assert len(ledger) == len(pending["transfers"]) >= 2  # each transfer once
+    assert sorted(float(x["delta"]["usdc"]) for x in ledger) == sorted(t["usd"] for t in pending["transfers"])
+    assert out["again"].returncode == 3
+    assert out["token"] not in out["history"]  # the token never entered the workflow's history
+    store = Store(tmp_path / "fleet.db")  # the fleet's store records the plan and its outcome
+    try:
+        assert store.fleet_plans.get(pending["plan_id"]).status == "executed"
+    finally:
+        store.close()
+
+
+def test_an_allocation_nobody_approves_expires_and_its_record_says_so(tmp_path):
+    """The workflow stops waiting at its deadline: the fleet's store records the plan as expired (it no longer
+    waits for anyone, so no list shows it), the printed command is refused, and nothing moved."""
+
+    async def main() -> dict:
+        env = await _env()
+        target = env.client.service_client.config.target_host
+        with serve(fleet_snapshot()) as server:
+            cfg = write_config(tmp_path, server.url, FIXED, extra='[fleet]\ntask_queue = "alloc"\n')
+            workers = _workers(cfg, target, 1, logs=tmp_path)
+            loop = asyncio.get_running_loop()
+            try:
+                handle = await env.client.start_workflow(
+                    "Allocation", {"autonomy": "confirm", "approval_s": 4}, id="alloc-late", task_queue="alloc"
+                )
+                result = await asyncio.wait_for(handle.result(), 90)
+                line = await _until(_printed_line(tmp_path / "worker0.out", "pending-confirm"), "no pending line")
+                argv = [str(SCRIPT), *shlex.split(line.split("to execute: ", 1)[1].strip())[1:]]
+                late = await loop.run_in_executor(None, lambda: _cli(argv))
+                _, status = await loop.run_in_executor(None, lambda: run_json("fleet", "status", "--config", str(cfg)))
                 ledger = list(server.exchange.ledger)
             finally:
                 await env.shutdown()
                 _stop(workers)
-        return pending, code, report, again, ledger
+        return locals()
 
-    pending, code, report, again, ledger = asyncio.run(main())
-    assert code == 0 and report["status"] == "executed", report
-    assert len(ledger) == len(pending["transfers"]) >= 2  # each transfer once
-    assert sorted(float(x["delta"]["usdc"]) for x in ledger) == sorted(t["usd"] for t in pending["transfers"])
-    assert again.returncode == 3
+    out = asyncio.run(main())
+    assert out["result"]["status"] == "expired"
+    assert out["late"].returncode == 3, out["late"].stderr
+    assert out["status"]["allocation_approvals"] == [] and out["ledger"] == []
+    store = Store(tmp_path / "fleet.db")
+    try:
+        stored = store.fleet_plans.get(out["result"]["plan_id"])
+        assert stored is not None and stored.status == "expired" and stored.reason == "expired unconfirmed"
+    finally:
+        store.close()

@@ -141,6 +141,24 @@ def test_a_read_only_token_reads_but_cannot_change_anything(server, folder):
     assert _post(server, execute, **_bearer(read_token)).status_code == 403
 
 
+def test_a_read_only_token_lists_only_the_tools_it_may_call(server, folder):
+    made = invoke("mcp-token", "--read-only", env={"REBALANCER_DB": str(folder / "h.db")}, cwd=folder)
+    read_token = made.stdout.strip()
+
+    async def go():
+        with anyio.fail_after(60):
+            async with server.client(read_token) as reader, server.client() as full:
+                return (await reader.list_tools()).tools, (await full.list_tools()).tools
+
+    seen, everything = anyio.run(go)
+    names, all_names = {t.name for t in seen}, {t.name for t in everything}
+    writes = {"execute_rebalance", "set_target_allocation", "pause_trading", "resume_trading", "cancel_open_orders"}
+    assert writes <= all_names  # the full token sees every tool
+    assert names and not names & writes, names & writes  # the read-only token sees none that change state
+    assert {"get_portfolio", "preview_rebalance"} <= names
+    assert all(t.annotations.read_only_hint or t.name == "preview_rebalance" for t in seen)
+
+
 def test_the_full_token_may_change_state_through_the_official_client(server, folder):
     async def go():
         with anyio.fail_after(60):

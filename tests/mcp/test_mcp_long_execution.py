@@ -75,15 +75,25 @@ def test_execute_answers_running_within_10s_and_get_plan_follows_it_to_its_repor
                         progress_callback=on_progress,
                     )
                     took = time.monotonic() - started
-                    seen = []
+                    seen, later = [], []
                     while True:
-                        state = (await client.call_tool("get_plan", {"plan_id": preview["plan_id"]})).structured_content
-                        seen.append(state)
-                        if state["state"] != "running":
-                            return preview, answer, took, seen
-                        await anyio.sleep(1)
+                        mine: list[tuple[float, float]] = []
 
-        preview, answer, took, seen = anyio.run(go)
+                        async def on_plan(p: float, total: float | None, m: str | None, mine=mine) -> None:
+                            mine.append((time.monotonic() - started, p))
+
+                        asked = time.monotonic()
+                        state = (
+                            await client.call_tool(
+                                "get_plan", {"plan_id": preview["plan_id"]}, progress_callback=on_plan
+                            )
+                        ).structured_content
+                        seen.append((time.monotonic() - asked, state))
+                        later.append(mine)
+                        if state["state"] != "running":
+                            return preview, answer, took, seen, later
+
+        preview, answer, took, seen, later = anyio.run(go)
 
     assert not answer.is_error, answer
     running = answer.structured_content
@@ -93,7 +103,17 @@ def test_execute_answers_running_within_10s_and_get_plan_follows_it_to_its_repor
     assert twaps and all(0 <= leg["progress"] <= 1 for leg in twaps)
     assert notes and all(total == 1.0 and 0 <= p <= 1 for p, total, _ in notes)
     assert any("TWAP" in (m or "") or "%" in (m or "") for *_, m in notes)
-    final = seen[-1]
+    values = [p for p, _, _ in notes]
+    assert values == sorted(set(values)), values  # each notification's progress increases (the spec's MUST)
+    # get_plan with a progress token follows the running execution: notifications well past execute's answer,
+    # increasing within each call, up to the end; each call still answers within 10 s
+    assert all(calls and calls[0][1] >= 0 for calls in later)
+    assert all([p for _, p in c] == sorted({p for _, p in c}) for c in later), later
+    assert max(t for c in later for t, _ in c) > took + 5
+    assert max(p for c in later for _, p in c) == pytest.approx(1.0, abs=0.01)
+    assert all(waited < 10 for waited, _ in seen), [w for w, _ in seen]
+    assert len(seen) < 10  # followed, not busy-polled
+    final = seen[-1][1]
     assert final["status"] == "executed:ok", final
     assert final["report"]["status"] == "ok" and final["report"]["orders_sent"] >= len(preview["actions"])
     assert all(leg["progress"] == pytest.approx(1.0, abs=0.01) for leg in final["legs"])

@@ -28,7 +28,7 @@ READ_ONLY = {
     "get_plan",
 }
 DESTRUCTIVE = {"execute_rebalance", "cancel_open_orders", "pause_trading", "resume_trading"}
-ALL = READ_ONLY | DESTRUCTIVE | {"preview_rebalance", "set_target_allocation"}
+ALL = READ_ONLY | DESTRUCTIVE | {"preview_rebalance", "set_target_allocation", "reject_plan"}
 
 
 # --------------------------------------------------------------------------- listing and annotations
@@ -50,7 +50,7 @@ def test_destructive_tools_are_annotated_destructive(mcp: Mcp, name: str):
     assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint) == (False, True, False)
 
 
-@pytest.mark.parametrize("name", ["preview_rebalance", "set_target_allocation"])
+@pytest.mark.parametrize("name", ["preview_rebalance", "set_target_allocation", "reject_plan"])
 def test_preview_and_set_target_store_something_but_destroy_nothing(mcp: Mcp, name: str):
     a = mcp.tools()[name].annotations
     assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint) == (False, False, False)

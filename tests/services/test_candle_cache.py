@@ -74,7 +74,7 @@ def test_closed_days_are_asked_once_and_shared_by_every_account(tmp_path, standi
     with open_runtime(Settings(network=standin.url, db=db), clock=clock) as svc:
         market = svc.exchange.market()
         start = len(standin.requests)
-        hist = daily_history(svc, coins, 30, market)
+        hist = daily_history(svc.context, coins, 30, market)
         assert hist.source.startswith("the exchange's daily candles") and hist.table.coins == tuple(coins)
         # today's candle is not final: not used (and the mids were not read on this clock's day: no mids row)
         assert hist.table.dates[-1] == TODAY - timedelta(days=1)
@@ -82,18 +82,20 @@ def test_closed_days_are_asked_once_and_shared_by_every_account(tmp_path, standi
         asked = candle_requests(standin, start)
         assert sorted(r["coin"] for r in asked) == ["BTC", "ETH"]
         start = len(standin.requests)
-        again = daily_history(svc, coins, 30, market)
+        again = daily_history(svc.context, coins, 30, market)
         assert candle_requests(standin, start) == [] and (again.table.close == hist.table.close).all()
-        assert daily_history(svc, coins, 10, market).table.dates[-1] == TODAY - timedelta(days=1)  # inside the span
+        assert daily_history(svc.context, coins, 10, market).table.dates[-1] == TODAY - timedelta(
+            days=1
+        )  # inside the span
         assert candle_requests(standin, start) == []
     other = "0x" + "12" * 20  # another account, the same store: the same candles
     with open_runtime(Settings(network=standin.url, db=db, account_address=other), clock=clock) as svc:
         start = len(standin.requests)
-        assert daily_history(svc, coins, 30, svc.exchange.market()).table.dates == hist.table.dates
+        assert daily_history(svc.context, coins, 30, svc.exchange.market()).table.dates == hist.table.dates
         assert candle_requests(standin, start) == []
         clock.now += timedelta(days=1)  # a day closes: only it is asked for
         start = len(standin.requests)
-        later = daily_history(svc, coins, 30, svc.exchange.market())
+        later = daily_history(svc.context, coins, 30, svc.exchange.market())
         asked = candle_requests(standin, start)
         assert later.table.dates[-1] == TODAY and len(asked) == 2
         day_start = int(datetime.combine(TODAY, datetime.min.time(), UTC).timestamp() * 1000)

@@ -70,3 +70,22 @@ def test_sensitivity_and_risk_carry_as_of_and_source(svc: Services):
     assert report["as_of"] == today and "stand-in" in report["source"]
     corr = svc.risk()["correlation"]
     assert corr["as_of"] == today and "stand-in" in corr["source"]
+
+
+def test_a_live_decision_gives_the_trend_rule_the_history_a_backtest_gives_it(svc: Services):
+    """The trend rule fits its lookback weights on up to ``HISTORY_DAYS`` of closes, live as in a backtest: the
+    decision reads each coin's whole run of candles (the stand-in replays 400 days), not only the features'
+    window, and every array ends on the same day (today's mid)."""
+    from agent.services.trading.targets import FEATURE_DAYS, context
+    from agent.strategist import trend
+
+    state, market = svc.observe()
+    ctx = context(svc, state, market)
+    assert ctx.closes is not None
+    lengths = {c: len(v) for c, v in ctx.closes.items()}
+    assert min(lengths.values()) > FEATURE_DAYS + 1
+    assert max(lengths.values()) <= trend.HISTORY_DAYS + 2
+    for c, v in ctx.closes.items():
+        assert v[-1] == pytest.approx(market.mid(c), rel=1e-9), c
+    fitted = trend.fit(ctx.closes, sorted(ctx.closes))
+    assert fitted.points > 30  # weekly points scored (200 days of closes would give under 4 for the 180-day lookback)

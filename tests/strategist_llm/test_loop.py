@@ -204,11 +204,11 @@ def test_state_summary_rows(catalogue, ctx):
     assert lines[0] == "<portfolio_state>"
     assert "equity_usd=50000.00" in lines[1]
     assert lines[3] == "coin|mkt|maxlev|mid|w|tgt|drift|fapr|ret7d|vol30d"
-    # funding 0.0000125/h = 0.11 a year; features to two decimals; weights to 0.1 pp
-    assert lines[4] == "BTC|perp|40|100000|0.400|0.400|0.000|0.11|0.03|0.42"
-    assert lines[5] == "ETH|perp|25|4000|0.000|0.300|-0.300|-0.09|-0.01|0.55"
-    assert lines[6] == "PURR/USDC|spot|-|0.25|0.200|0.000|0.200|-|-|-"
-    assert lines[7] == "USDC|cash|-|1|0.400|0.300|0.100|-|-|-"
+    # funding 0.0000125/h = 0.11 a year; features to two decimals; weights to 0.1 pp, without trailing zeros
+    assert lines[4] == "BTC|perp|40|100000|0.4|0.4|0|0.11|0.03|0.42"
+    assert lines[5] == "ETH|perp|25|4000|0|0.3|-0.3|-0.09|-0.01|0.55"
+    assert lines[6] == "PURR/USDC|spot|-|0.25|0.2|0|0.2|-|-|-"
+    assert lines[7] == "USDC|cash|-|1|0.4|0.3|0.1|-|-|-"
     assert "portfolio_drift=0.3000" in text
 
 

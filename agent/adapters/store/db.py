@@ -149,6 +149,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (venue, coin)
     );
     """,
+    # 8: a preview the person refused or let expire, with the reason, when and from where (fed to the next decision)
+    """
+    ALTER TABLE plans ADD COLUMN rejection_reason TEXT;
+    ALTER TABLE plans ADD COLUMN rejected_at TEXT;
+    ALTER TABLE plans ADD COLUMN rejected_by TEXT;
+    CREATE INDEX plans_rejected ON plans (rejected_at);
+    """,
 ]
 
 

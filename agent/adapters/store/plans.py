@@ -2,7 +2,10 @@
 
 Statuses move forward only: ``previewed`` → ``confirmed`` (the token is spent, by one caller only) →
 ``executing`` → ``executed:<report status>`` | ``failed`` | ``incomplete``; or ``previewed`` → ``expired`` |
-``refused``; ``advisory`` (the heartbeat's advice: its token can never execute).
+``refused`` | ``rejected``; ``advisory`` (the heartbeat's advice: its token can never execute).
+
+A preview the person rejected (``rejected``) or let expire unconfirmed (``expired``) keeps a *rejection*: the
+reason, when, and who said so (``cli``, ``mcp``, ``web``, ``chat``, or ``expiry``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class StoredPlan:
     created_at: str
     status_at: str
     reason: str | None
+    rejection: dict[str, str] | None = None
 
     def summary(self) -> dict[str, Any]:
         """One line of ``plans`` / ``get_history``."""
@@ -47,7 +51,7 @@ class StoredPlan:
             "estimated_cost_usd": p.estimated_cost.total_usd,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "reason": self.reason,
-        }
+        } | ({"rejection": self.rejection} if self.rejection else {})
 
 
 class Plans:
@@ -107,6 +111,34 @@ class Plans:
         with self.store.tx() as c:
             return c.execute(sql, tuple(params)).rowcount == 1
 
+    def reject(self, plan_id: str, status: str, *, reason: str, by: str, at: str | None = None) -> bool:
+        """Move a ``previewed`` plan to ``status`` (``rejected``/``expired``) with its rejection, in one step
+        (True when this caller moved it: the token is spent from then on)."""
+        with self.store.tx() as c:
+            sql = (
+                "UPDATE plans SET status = ?, status_at = ?, rejection_reason = ?, rejected_at = ?, rejected_by = ? "
+                "WHERE plan_id = ? AND status = 'previewed'"
+            )
+            now = now_iso()
+            return c.execute(sql, (status, now, reason, at or now, by, plan_id)).rowcount == 1
+
+    def rejected(self, *, since: str, account: str | None, limit: int) -> list[StoredPlan]:
+        """``account``'s plans (None: every account's) with a rejection at or after ``since``, newest rejection
+        first."""
+        which = "" if account is None else "AND (account = ? OR account IS NULL) "
+        rows = self.store.query(
+            f"SELECT * FROM plans WHERE rejected_at IS NOT NULL AND rejected_at >= ? {which}"  # noqa: S608
+            "ORDER BY rejected_at DESC, plan_id LIMIT ?",
+            (since, *(() if account is None else (account,)), limit),
+        )
+        return [_stored(r) for r in rows]
+
+    def previewed(self) -> list[StoredPlan]:
+        """Every account's plans still ``previewed`` (their tokens unspent), oldest first."""
+        return [
+            _stored(r) for r in self.store.query("SELECT * FROM plans WHERE status = 'previewed' ORDER BY created_at")
+        ]
+
     def rekey(self, plan_id: str, token_hash: str) -> bool:
         """Replace a ``previewed`` plan's token hash (True when it was still previewed)."""
         with self.store.tx() as c:
@@ -150,4 +182,9 @@ def _stored(row: dict[str, Any]) -> StoredPlan:
         created_at=row["created_at"],
         status_at=row["status_at"],
         reason=row.get("reason"),
+        rejection=(
+            {"reason": row["rejection_reason"], "at": row["rejected_at"], "by": row["rejected_by"]}
+            if row.get("rejected_at")
+            else None
+        ),
     )

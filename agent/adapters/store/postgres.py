@@ -88,22 +88,35 @@ class Cursor:
         return iter(self._rows)
 
 
+def _connect(conninfo: str) -> Any:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - the extra is not installed
+        raise ConfigError("db: a PostgreSQL store needs psycopg: pip install -e '.[fleet]'") from None
+    try:
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=10, cursor_factory=psycopg.ClientCursor)
+    except psycopg.Error as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ConfigError(f"db: cannot reach PostgreSQL at {redacted(conninfo)}: {first[:160]}") from None
+
+
+def schema_ready(url: str) -> bool:
+    """Whether the URL's schema holds a store (``db init`` made it): checked without creating anything."""
+    conninfo, schema = split(url)
+    conn = _connect(conninfo)
+    try:
+        sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'schema_version'"
+        return conn.execute(sql, (schema,)).fetchone() is not None
+    finally:
+        conn.close()
+
+
 class Connection:
     """One autocommit connection to the store's schema (created on first use)."""
 
     def __init__(self, url: str) -> None:
-        try:
-            import psycopg
-        except ImportError:  # pragma: no cover - the extra is not installed
-            raise ConfigError("db: a PostgreSQL store needs psycopg: pip install -e '.[fleet]'") from None
         conninfo, self.schema = split(url)
-        try:
-            self.conn = psycopg.connect(
-                conninfo, autocommit=True, connect_timeout=10, cursor_factory=psycopg.ClientCursor
-            )
-        except psycopg.Error as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise ConfigError(f"db: cannot reach PostgreSQL at {redacted(conninfo)}: {first[:160]}") from None
+        self.conn = _connect(conninfo)
         self._lock_key = zlib.crc32(self.schema.encode())
         quoted = '"' + self.schema.replace('"', "") + '"'
         with self.conn.cursor() as cur:

@@ -175,7 +175,8 @@ class StoredFleetPlan:
 
 class FleetPlans:
     """Allocation plans: ``previewed`` → ``confirmed`` → ``executing`` → ``executed`` | ``incomplete`` |
-    ``failed``; or ``previewed`` → ``expired`` | ``refused``; ``nothing-to-do``."""
+    ``failed``; or ``previewed`` → ``expired`` | ``refused``; ``nothing-to-do``. On Temporal:
+    ``awaiting-approval`` (or ``approved`` in ``auto``) → ``executed`` | ``incomplete`` | ``failed``."""
 
     def __init__(self, store: Store) -> None:
         self.store = store

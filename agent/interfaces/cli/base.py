@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from agent.core import errors
+from agent.core.text import without_passwords
 from agent.interfaces.render import console, safe
 
 if TYPE_CHECKING:  # loaded by the commands that use them, so `--help` stays fast (a test checks which)
@@ -79,7 +80,7 @@ def _main(
 
 def fail(message: str, code: int, as_json: bool) -> None:
     """One line on stderr (and a JSON error object on stdout with --json), then exit ``code``."""
-    message = safe(" ".join(str(message).split()))
+    message = without_passwords(safe(" ".join(str(message).split())))
     if as_json:
         print(json.dumps({"error": message, "exit_code": code}))
     print(f"error: {message}", file=sys.stderr)

@@ -72,11 +72,23 @@ def backtest(
     match_drift: Annotated[str | None, typer.Option(help="tune the cost-aware policy to this policy's drift")] = None,
     plot: Annotated[Path | None, typer.Option(help="write the pictures as PNG (OUT.png, OUT-frontier.png, …)")] = None,
     html: Annotated[Path | None, typer.Option(help="write one self-contained HTML report")] = None,
+    walk_forward: Annotated[
+        bool, typer.Option("--walk-forward", help="fit each *:fit policy on the past only")
+    ] = False,
+    train_days: Annotated[int, typer.Option(help="walk-forward: days each fit looks back")] = 365,
+    test_days: Annotated[int, typer.Option(help="walk-forward: days traded with each fit (refit interval)")] = 365,
+    expanding: Annotated[bool, typer.Option(help="walk-forward: fit on all the past, not the trailing days")] = False,
+    objective: Annotated[str, typer.Option(help="walk-forward: drift-budget (cheapest at monthly's drift), sharpe")] = (
+        "drift-budget"
+    ),
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Replay rebalancing policies over daily closes through the planner: drift, cost, returns per policy.
 
+    With --walk-forward, each tunable policy (band:fit, band:fit:coin-edge, band:fit:target, threshold:fit,
+    cost-aware:fit, strategist:fit) is fitted on the past only and traded on the next window; in-sample
+    against out-of-sample.
     Nothing touches the exchange or the account's records.
     """
     from agent.core.simulation import TradingCosts
@@ -86,6 +98,19 @@ def backtest(
     wide = any(s.startswith("strategist:") for s in policy or [])  # a strategist may pick any coin
     table = load_prices(prices, None if wide else list(chosen.weights))
     costs = TradingCosts(fee_bps=fee_bps, half_spread_bps=half_spread_bps, impact_k=impact_k)
+    if walk_forward:
+        if match_drift or plot or html:
+            raise errors.ValidationError("--walk-forward: --match-drift, --plot and --html do not apply")
+        from agent.services.evidence.backtest import policy_for
+        from agent.services.evidence.walk_forward import walk_forward as fit
+
+        with progress_bars(as_json) as bars:
+            wf = fit(table, chosen, policy or [], policy_for, start=_date(start, "--start"), end=_date(end, "--end"),
+                     train_days=train_days, test_days=test_days, expanding=expanding, objective=objective,
+                     equity=equity, costs=costs, progress=bars)  # fmt: skip
+        out = wf.to_json()
+        emit(as_json, out, lambda: render_walk_forward(out))
+        return
     with progress_bars(as_json) as bars:
         result = run_backtest(
             table,
@@ -101,6 +126,33 @@ def backtest(
     files = _pictures(result, plot, html)
     payload = result.to_json() | ({"files": files} if files else {})
     emit(as_json, payload, lambda: _print_backtest(payload))
+
+
+def render_walk_forward(p: dict[str, Any]) -> None:
+    """The walk-forward table: per policy, what was fitted, and the in-sample against out-of-sample figures."""
+    w = p["walk_forward"]
+    console.print(
+        f"Walk-forward, {w['windows']} windows: fit on {w['train_days']} days, trade the next {w['test_days']}, "
+        f"objective {w['objective']}; out of sample {w['out_of_sample'][0]} .. {w['out_of_sample'][1]} "
+        f"({len(w['folds'])} folds), coins {', '.join(w['coins'])}"
+    )
+
+    def fig(m: dict[str, Any]) -> list[str]:
+        def f(k: str, fmt: str) -> str:
+            return "n/a" if m.get(k) is None else format(m[k], fmt)
+
+        drift = "n/a" if m.get("mean_drift") is None else f"{m['mean_drift'] * 100:.2f}"
+        return [f("cagr", "+.1%"), f("sharpe", ".2f"), f("max_drawdown", ".1%"), f("cost_bp_pa", ".2f"),
+                f("turnover_pa", ".2f"), drift]  # fmt: skip
+
+    rows = []
+    for r in p["policies"]:
+        fitted = ", ".join(f"{x['value']:.3g}" for x in r["folds"]) if r["tuned"] else "—"
+        rows.append([r["spec"], fitted, *fig(r["in_sample"]), *fig(r["out_of_sample"])])
+    cols = ["CAGR", "Sharpe", "max DD", "cost bp/yr", "turnover/yr", "drift pp"]
+    head = ["policy", "fitted per fold", *(f"in {c}" for c in cols), *(f"out {c}" for c in cols)]
+    render.table("In-sample (mean over folds) vs out-of-sample", head, rows, right=head[2:])
+    console.print("turnover/yr counts every leg, USDC's included. Past prices, not a forecast.")
 
 
 def _configured_target(config: Path | None) -> Any:
@@ -183,7 +235,31 @@ def _print_backtest(p: dict[str, Any]) -> None:
         )
     for f in p.get("files", []):
         console.print(f"wrote {f}")
-    console.print("Past prices, not a forecast.")
+    console.print("turnover/yr counts every leg of every trade, USDC's included. Past prices, not a forecast.")
+
+
+@app.command()
+@boundary
+def decisions(
+    cassette: Annotated[Path, typer.Option("--cassette", help="write the recorded decisions here (JSON)")],
+    account: Annotated[str | None, typer.Option(help="an [[accounts]] entry")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the strategist's recorded decisions as a cassette: backtest --policy strategist:cassette=FILE."""
+    import json
+
+    with runtime(config, offline=True, account=account) as svc:
+        entries = svc.decision_cassette()
+    try:
+        cassette.write_text(json.dumps(entries, indent=1) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise errors.ValidationError(f"--cassette {cassette}: cannot write ({e.strerror})") from None
+    first, last = entries[0]["date"], entries[-1]["date"]
+    out = {"cassette": str(cassette), "decisions": len(entries), "first": first, "last": last}
+    emit(as_json, out, lambda: console.print(
+        f"wrote {out['decisions']} decisions ({out['first']} .. {out['last']}) to {cassette}; replay them with "
+        f"backtest --policy strategist:cassette={cassette}"))  # fmt: skip
 
 
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="write the chart as PNG")]

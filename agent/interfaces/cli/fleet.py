@@ -173,6 +173,12 @@ def fleet_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
                     f"pending: {row['name']} plan {a['plan_id']} until {a['expires_at'][:19]}: {a['summary']}{wf}",
                     markup=False,
                 )
+        for a in s.get("allocation_approvals", []):
+            console.print(
+                f"pending: allocation plan {a['plan_id']} until {a['expires_at'][:19]}: {a['summary']} "
+                f"(Temporal workflow {a['workflow_id']})",
+                markup=False,
+            )
         for alert in s["alerts"]:
             console.print(f"alert: {alert}", markup=False)
 
@@ -260,7 +266,7 @@ def fleet_deploy(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonO
 @fleet_app.command("approve")
 @temporal_command
 def fleet_approve(
-    workflow_id: Annotated[str, typer.Argument(help="the waiting tick's workflow id")],
+    workflow_id: Annotated[str, typer.Argument(help="the waiting workflow's id (a tick or the allocation)")],
     plan_id: Annotated[str, typer.Argument(help="the plan id it is waiting for")],
     temporal: TemporalOpt,
     confirm: Annotated[
@@ -269,7 +275,7 @@ def fleet_approve(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve a plan a Temporal tick is waiting for (a Temporal Update carrying the token's hash): it executes once."""
+    """Approve a plan a Temporal tick or allocation waits for (an Update with the token's hash): it executes once."""
     from agent.services.fleet.temporal.deploy import approve
 
     report = approve(settings_from(config), temporal, workflow_id, plan_id, confirm)

@@ -17,6 +17,7 @@ import typer
 
 from agent.core import errors
 from agent.core.durations import parse_duration
+from agent.core.text import without_passwords
 from agent.interfaces import render
 from agent.interfaces.cli.base import (
     AccountOpt,
@@ -148,12 +149,18 @@ def history(
 
     with runtime(config, offline=True, account=account) as svc:
         rows = svc.history(days)
+        rejected = [] if as_json or csv_out else svc.rejected_plans(days)
     if csv_out:
         writer = csv.DictWriter(sys.stdout, fieldnames=CYCLE_FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         return
-    emit(as_json, rows, lambda: render.print_history(rows))
+
+    def human() -> None:
+        render.print_history(rows)
+        render.print_rejections(rejected)
+
+    emit(as_json, rows, human)
 
 
 @config_app.command("show")
@@ -215,7 +222,7 @@ def heartbeat(
     with runtime(config, settings=settings, create_store=may_create_store(settings, autonomy)) as svc:
         hb = Heartbeat(svc, autonomy=autonomy, interval=every)
         if not as_json:
-            console.print(f"heartbeat: {hb.autonomy}, every {hb.interval}; database {settings.db}")
+            console.print(f"heartbeat: {hb.autonomy}, every {hb.interval}; database {without_passwords(settings.db)}")
         results = hb.run(stop, once=once, on_tick=on_tick)
     if not as_json and not once:
         console.print(f"heartbeat stopped after {len(results)} tick(s)")

@@ -28,6 +28,7 @@ from agent.interfaces.cli.base import (
     runtime,
     settings_from,
 )
+from agent.interfaces.cli.portfolio import AllOpt, preview_all, status_all
 from agent.interfaces.render import console
 
 plans_app = typer.Typer(no_args_is_help=False, invoke_without_command=True, help="Stored plans.")
@@ -92,7 +93,7 @@ def status(
 ) -> None:
     """Show current vs target weights, drift, bands, and whether and why to rebalance."""
     if all_accounts:
-        _status_all(config, as_json)
+        status_all(config, as_json)
         return
     with runtime(config, snapshot) as svc, svc.question():
         p = svc.plan(read_target(target) if target else None)
@@ -123,7 +124,7 @@ def preview(
 ) -> None:
     """Plan a rebalance and store it with a single-use confirm token (nothing is traded)."""
     if all_accounts:
-        _preview_all(config, target, as_json)
+        preview_all(config, target, as_json)
         return
     with runtime(config, snapshot) as svc, svc.question():
         p = svc.preview(read_target(target) if target else None, source="cli")
@@ -278,6 +279,21 @@ def plans_show(
     emit(as_json, detail, lambda: render.print_plan_detail(detail))
 
 
+@plans_app.command("reject")
+@boundary
+def plans_reject(
+    plan_id: Annotated[str, typer.Argument(help="a previewed plan's id")],
+    reason: Annotated[str, typer.Option("--reason", help="why (shown to the next decision)")],
+    account: AccountOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject a previewed plan: its token is spent, and the reason goes to the next decision."""
+    with runtime(config, offline=True, account=account) as svc:
+        out = svc.reject_plan(plan_id, reason, source="cli")
+    emit(as_json, out, lambda: console.print(render.safe(f"Plan {plan_id} rejected: {out['rejection']['reason']}")))
+
+
 @app.command()
 @boundary
 def orders(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
@@ -345,69 +361,3 @@ def _switch(config: Path | None, paused: bool, reason: str, as_json: bool, accou
         (svc.pause if paused else svc.resume)(reason)
     word = "paused" if paused else "resumed"
     emit(as_json, {"paused": paused, "reason": reason}, lambda: console.print(f"trading {word}"))
-
-
-AllOpt = Annotated[bool, typer.Option("--all", help="every [[accounts]] entry as one portfolio, by underlying")]
-
-
-def _status_all(config: Path | None, as_json: bool) -> None:
-    from agent.services.fleet.portfolio import across
-
-    with runtime(config) as svc:
-        s = across(svc)
-
-    def human() -> None:
-        accounts = [a["name"] for a in s["accounts"]]
-        rows = [
-            [
-                a["asset"],
-                f"{a['weight']:.1%}",
-                render.money(a["value_usd"]),
-                *[render.money(a["accounts"].get(n, 0.0)) for n in accounts],
-            ]
-            for a in s["assets"]
-        ]
-        rows.append(
-            [
-                "cash",
-                f"{s['cash_weight']:.1%}",
-                render.money(s["cash_usd"]),
-                *[render.money(a["cash_usd"]) for a in s["accounts"]],
-            ]
-        )
-        render.table(
-            f"All accounts: {render.money(s['total_equity_usd'])}",
-            ["asset", "weight", "value", *[f"{a['name']} ({a['venue']})" for a in s["accounts"]]],
-            rows,
-            right=["weight", "value", *[f"{a['name']} ({a['venue']})" for a in s["accounts"]]],
-        )
-
-    emit(as_json, s, human)
-
-
-def _preview_all(config: Path | None, target: Path | None, as_json: bool) -> None:
-    from agent.services.fleet.portfolio import preview_across
-
-    if target is None:
-        raise errors.ValidationError("preview --all needs --target FILE (weights by underlying: BTC, ETH, …)")
-    with runtime(config) as svc:
-        out = preview_across(svc, read_target(target), source="cli")
-    public = {
-        "targets": out["targets"],
-        "unreachable": out["unreachable"],
-        "plans": {n: p.to_public() for n, p in out["plans"].items()},
-    }
-
-    def human() -> None:
-        for name, p in out["plans"].items():
-            console.print(f"Account {name}", markup=False)
-            render.print_plan(p)
-            if p.confirm_token:
-                render.print_copyable(
-                    f"rebalancer execute {p.plan_id} --confirm {p.confirm_token} --account {name}"
-                    + (f" --config {config}" if config else "")
-                )
-        for line in out["unreachable"]:
-            console.print(f"unreachable: {line}", markup=False)
-
-    emit(as_json, public, human)

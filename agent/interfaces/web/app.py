@@ -1,7 +1,8 @@
 """The Rebalance Advisor as an ASGI app over the services: routes that translate, nothing that decides.
 
 ``create_app(services, session, read_only=False)``: ``/`` the advisor (the same plan ``status`` shows),
-``POST /preview`` and ``POST /execute`` (the services' single-use token rules), ``POST /pause`` and
+``POST /preview`` and ``POST /execute`` (the services' single-use token rules), ``POST /reject`` (a preview
+refused with a reason, which the next decision sees), ``POST /pause`` and
 ``/resume`` (the kill switch), ``/settings`` (stored settings, checked by the config's rules), ``/history``.
 Every request passes :class:`~agent.interfaces.web.security.Guard`; every POST carries the CSRF token.
 """
@@ -132,6 +133,20 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
             return await advisor(request, error=_message(e), status=_status(e))
         return await advisor(request, report=report)
 
+    async def reject(request: Request) -> Response:
+        fields = await form(request)
+        if fields is None:
+            return forbidden("missing or wrong CSRF token")
+        if read_only:
+            return forbidden("read-only: Reject is switched off (rebalancer web --read-only)")
+        plan_id, reason = fields.get("plan_id", ""), fields.get("reason", "")
+        try:
+            out = await run_in_threadpool(lambda: svc.reject_plan(plan_id, reason, source="web"))
+        except Exception as e:
+            return await advisor(request, error=_message(e), status=_status(e))
+        notice = f"Plan {plan_id} rejected: {out['rejection']['reason']} (the next decision sees why)"
+        return await advisor(request, notice=notice)
+
     async def switch(request: Request) -> Response:
         fields = await form(request)
         if fields is None:
@@ -186,6 +201,7 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
             Route("/", index),
             Route("/preview", preview, methods=["POST"]),
             Route("/execute", execute, methods=["POST"]),
+            Route("/reject", reject, methods=["POST"]),
             Route("/pause", switch, methods=["POST"]),
             Route("/resume", switch, methods=["POST"]),
             Route("/settings", settings, methods=["GET", "POST"]),

@@ -182,6 +182,7 @@ def history_page(svc: Services, *, csrf: str, read_only: bool, days: int = 60) -
         days=days,
         approvals=waiting,
         paused=svc.is_paused(),
+        rejected=svc.rejected_plans(days),
     )
 
 

@@ -18,14 +18,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agent.adapters.prices import read_cdd_folder, read_prices_csv
+from agent.adapters.price_files import load_price_history
 from agent.core.domain import PortfolioState, TargetAllocation
 from agent.core.errors import TargetValidationError, ValidationError
 from agent.core.limits import Limits
-from agent.core.policies import CostAware, Retarget, new_period, parse_policy
+from agent.core.policies import CostAware, EqualWeight, Retarget, new_period, parse_policy
 from agent.core.prices import PriceTable
-from agent.core.simulation import Day, Policy, Run, Simulation, TradingCosts
+from agent.core.simulation import Day, Policy, Run, Simulation, TradingCosts, Universe
 from agent.core.targets import parse_target
+from agent.strategist import trend
 from agent.strategist.base import DecisionContext
 from agent.strategist.features import market_features
 from agent.strategist.offline import OfflineStrategist
@@ -49,6 +50,11 @@ class BacktestResult:
     targets: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """Each policy's figures and its daily path (date, equity, every weight and USDC's), the window, the costs.
+
+        ``turnover_pa`` counts every leg of every trade, the USDC leg included (Σ|Δw| over coins and cash, a
+        year); ``turnover_pa_coin_legs_halved`` is the older figure (half the coin legs, no USDC).
+        """
         d0, d1 = self.runs[0].dates[0], self.runs[0].dates[-1]
         base = next((r for r in self.runs if r.spec == "calendar:monthly"), None)
         base_cost = base.metrics()["cost_bp_pa"] if base else None
@@ -57,7 +63,7 @@ class BacktestResult:
             m = r.metrics()
             if base_cost:
                 m["cost_ratio_to_monthly"] = m["cost_bp_pa"] / base_cost
-            out.append({"spec": r.spec, "metrics": _finite(m)})
+            out.append({"spec": r.spec, "metrics": _finite(m), "path": r.path()})
         return {
             "policies": out,
             "window": {
@@ -83,11 +89,9 @@ def _finite(m: dict[str, float]) -> dict[str, float]:
 
 
 def load_prices(path: str | Path, coins: Sequence[str] | None = None) -> PriceTable:
-    """A prices CSV, or a folder of CryptoDataDownload daily files (only ``coins`` read from a folder)."""
-    p = Path(path)
-    if p.is_dir():
-        return read_cdd_folder(p, coins)
-    return read_prices_csv(p)
+    """A price file in any shape ``agent.adapters.price_files`` reads, or a folder of CryptoDataDownload daily
+    files (only ``coins`` read from a folder)."""
+    return load_price_history(path, coins)
 
 
 def policy_for(spec: str) -> Policy:
@@ -111,15 +115,19 @@ def run_backtest(
     costs: TradingCosts | None = None,
     match_drift: str | None = None,
     progress: Progress | None = None,
+    universe: Universe | None = None,
 ) -> BacktestResult:
-    """Run every policy over the window; ``match_drift`` adds the cost-aware policy tuned to that one's drift."""
+    """Run every policy over the window; ``match_drift`` adds the cost-aware policy tuned to that one's drift.
+
+    With a ``universe`` (coins entering and leaving over time) every coin of ``prices`` stays in the run.
+    """
     if not specs and not match_drift:
         raise ValidationError("give at least one --policy")
     policies = [policy_for(s) for s in specs]  # every spec checked before any work
-    strategist_coins = any(isinstance(p, Retarget) for p in policies)
-    if not strategist_coins:
+    strategist_coins = any(isinstance(p, Retarget | EqualWeight) for p in policies)
+    if not strategist_coins and universe is None:
         prices = prices.select([c for c in prices.coins if c in target.weights] or list(prices.coins))
-    sim = Simulation(prices, start=start, end=end, equity=equity, costs=costs)
+    sim = Simulation(prices, start=start, end=end, equity=equity, costs=costs, universe=universe)
     sim.check_target(target)
     days = len(sim.dates)
     runs = []
@@ -174,7 +182,14 @@ def _match(
 # -- strategist policies ------------------------------------------------------------------------------
 
 
-def _offline_provider() -> Callable[[Day | None, Simulation], TargetAllocation | None]:
+def strategist_policy(vol_target: float) -> Retarget:
+    """The offline strategist with the trend rule's volatility target set (``strategist:fit`` fits it)."""
+    return Retarget(f"strategist:offline (vol target {vol_target:.0%})", _offline_provider(vol_target))
+
+
+def _offline_provider(
+    vol_target: float = trend.VOL_TARGET,
+) -> Callable[[Day | None, Simulation], TargetAllocation | None]:
     strategist = OfflineStrategist()
 
     def decide(day: Day | None, sim: Simulation) -> TargetAllocation | None:
@@ -183,10 +198,11 @@ def _offline_provider() -> Callable[[Day | None, Simulation], TargetAllocation |
         i = day.i if day is not None else sim.lo
         closes = sim.closes_until(i)
         market = sim.market(i)
-        closes = {c: v for c, v in closes.items() if c in market.assets}
+        members = set(sim.members(i))
+        closes = {c: v for c, v in closes.items() if c in market.assets and c in members}
         state = PortfolioState(perp_account_value=sim.equity0, timestamp=market.timestamp) if day is None else day.state
         ctx = DecisionContext(state=state, market=market, features=market_features(closes), limits=Limits())
-        decision = OfflineStrategist(strategist.strategies, closes=closes).decide(ctx)
+        decision = OfflineStrategist(strategist.strategies, closes=closes, vol_target=vol_target).decide(ctx)
         return decision.target if decision.status == "ok" else None
 
     return decide

@@ -25,8 +25,8 @@ def risk_report(svc: Services) -> dict[str, Any]:
     state, market = svc.observe()
     equity = state.equity(market)
     cfg = svc.settings.risk
-    corr = correlation_of(svc, state, market)
-    peak = peak_equity(svc, equity)
+    corr = correlation_of(svc.context, state, market)
+    peak = peak_equity(svc.context, equity)
     dd = drawdown(peak, equity)
     avg = corr["weighted_average"]
     return {

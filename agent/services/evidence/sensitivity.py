@@ -52,7 +52,7 @@ def sensitivity(
 def of_plan(svc: Services, plan: RebalancingPlan, market: Market, days: int) -> dict[str, Any]:
     rows = [r for r in plan.rows if r.coin != CASH]
     coins = [r.coin for r in rows]
-    hist = daily_history(svc, coins, days, market)
+    hist = daily_history(svc.context, coins, days, market)
     if len(hist.table.dates) < 8:
         raise ValidationError(f"no daily history for {', '.join(coins) or 'these assets'}: cannot compare")
     index = {c: k for k, c in enumerate(hist.table.coins)}

@@ -47,10 +47,13 @@ def _jurisdiction(svc: Services, override: str | None) -> core.Jurisdiction:
 
 def _book(svc: Services, jurisdiction: core.Jurisdiction) -> core.Book:
     cfg = svc.settings.tax
-    lots.sync(svc)
+    lots.sync(svc.context)
     method = "fifo" if (jurisdiction == "de" and cfg.lot_selection is None) or cfg.method == "spec" else cfg.method
     return core.run(
-        lots.lot_events(svc), method=method, jurisdiction=jurisdiction, long_term_preference=cfg.long_term_preference
+        lots.lot_events(svc.context),
+        method=method,
+        jurisdiction=jurisdiction,
+        long_term_preference=cfg.long_term_preference,
     )
 
 

@@ -124,7 +124,7 @@ def preview(fleet: Fleet, *, source: str = "cli") -> dict[str, Any]:
     if not p["transfers"]:
         fleet.store.fleet_plans.add(p, status="nothing-to-do", source=source, reason=p["reason"])
         return p
-    if paused := _paused(fleet, p):
+    if paused := paused_reason(fleet, p):
         fleet.store.fleet_plans.add(p, status="refused", source=source, reason=paused)
         raise TradingPaused(f"{paused}; no confirm token was issued (plan {p['plan_id']})")
     token = secrets.token_urlsafe(18)
@@ -135,7 +135,8 @@ def preview(fleet: Fleet, *, source: str = "cli") -> dict[str, Any]:
     return {**p, "confirm_token": token}
 
 
-def _paused(fleet: Fleet, p: dict[str, Any]) -> str | None:
+def paused_reason(fleet: Fleet, p: dict[str, Any]) -> str | None:
+    """Why the plan may not move money now (the fleet's or an involved account's kill switch), or None."""
     if fleet.store.records.is_paused():
         return PAUSED
     for t in p["transfers"]:
@@ -165,7 +166,7 @@ def execute(fleet: Fleet, plan_id: str, confirm_token: str, *, source: str = "cl
         fleet.store.fleet_plans.move(plan_id, "expired", expect="previewed")
         raise ConfirmationError("the confirm token has expired; preview again")
     p = stored.plan
-    if paused := _paused(fleet, p):
+    if paused := paused_reason(fleet, p):
         raise TradingPaused(paused)
     involved = sorted({t["account"] for t in p["transfers"]} & set(fleet.accounts))
     with ExitStack() as leases:
@@ -370,7 +371,9 @@ def status(fleet: Fleet, schedule: dict[str, dict[str, Any]] | None = None) -> d
                 "interval": str(account.interval),
             }
         )
+    waiting_fleet = approvals.allocations(fleet.store, fleet.clock())
     return {
+        "allocation_approvals": waiting_fleet,
         "total_equity_usd": p["total_equity_usd"],
         "method": p["method"],
         "rebalance_needed": p["rebalance_needed"],

@@ -57,6 +57,8 @@ def execute(
         raise ConfirmationError(f"unknown plan id {plan_id!r}")
     if stored.token_hash is None or not hmac.compare_digest(stored.token_hash, hash_token(confirm_token)):
         raise ConfirmationError("wrong confirm token for this plan")
+    if stored.status == "rejected" and stored.rejection:
+        raise ConfirmationError(f"this plan was rejected ({stored.rejection['reason']}); its token is spent")
     if stored.status != "previewed":
         raise ConfirmationError(f"this plan's token was already used (plan is {stored.status})")
     readscope.forget()  # the gates below read the account afresh, whatever this question read before

@@ -1,8 +1,8 @@
 """The risk rules trading applies on its own: the drawdown clamp every plan goes through, and the heartbeat's
 correlation trigger (its alert has the alerter's cooldown).
 
-- ``protect(svc, target, equity)``: the drawdown clamp (``agent.core.protection``) from the recorded peak;
-- ``correlation_breach(svc, state, market)``: a message when the holdings' weighted average pairwise
+- ``protect(acct, target, equity)``: the drawdown clamp (``agent.core.protection``) from the recorded peak;
+- ``correlation_breach(acct, state, market)``: a message when the holdings' weighted average pairwise
   correlation passes ``[risk] max_correlation``.
 
 The peak is the highest equity a heartbeat tick or a plan has recorded (``peak_equity``). The report that
@@ -21,18 +21,18 @@ from agent.core.protection import clamp_for_drawdown, drawdown
 from agent.services.market_history import daily_history
 
 if TYPE_CHECKING:
-    from agent.services.app import Services
+    from agent.services.context import AccountContext
 
 
-def peak_equity(svc: Services, equity: float) -> float:
-    return max(float(svc.store.records.get("peak_equity", 0.0) or 0.0), equity)
+def peak_equity(acct: AccountContext, equity: float) -> float:
+    return max(float(acct.store.records.get("peak_equity", 0.0) or 0.0), equity)
 
 
-def correlation_of(svc: Services, state: PortfolioState, market: Market) -> dict[str, Any]:
+def correlation_of(acct: AccountContext, state: PortfolioState, market: Market) -> dict[str, Any]:
     weights = {c: w for c, w in state.weights(market).items() if c != CASH and abs(w) > 1e-9}
     coins = sorted(weights)
-    window = svc.settings.risk.correlation_window
-    hist = daily_history(svc, coins, window, market) if coins else None
+    window = acct.settings.risk.correlation_window
+    hist = daily_history(acct, coins, window, market) if coins else None
     table = hist.table if hist else None
     if table is None or len(table.dates) < 4 or len(table.coins) < 2:
         return {
@@ -61,17 +61,17 @@ def correlation_of(svc: Services, state: PortfolioState, market: Market) -> dict
     }
 
 
-def correlation_breach(svc: Services, state: PortfolioState, market: Market) -> str | None:
+def correlation_breach(acct: AccountContext, state: PortfolioState, market: Market) -> str | None:
     """The heartbeat's trigger: a message when the holdings' weighted average correlation passes the limit."""
-    corr = correlation_of(svc, state, market)
-    avg, limit = corr["weighted_average"], svc.settings.risk.max_correlation
+    corr = correlation_of(acct, state, market)
+    avg, limit = corr["weighted_average"], acct.settings.risk.max_correlation
     if avg is None or avg <= limit:
         return None
     return f"average pairwise correlation {avg:.2f} of {', '.join(corr['coins'])} is above {limit:.2f}"
 
 
-def protect(svc: Services, target: TargetAllocation, equity: float) -> tuple[TargetAllocation, str | None]:
+def protect(acct: AccountContext, target: TargetAllocation, equity: float) -> tuple[TargetAllocation, str | None]:
     """The drawdown clamp on ``target`` (see ``agent.core.protection``)."""
-    cfg = svc.settings.risk
-    dd = drawdown(peak_equity(svc, equity), equity)
+    cfg = acct.settings.risk
+    dd = drawdown(peak_equity(acct, equity), equity)
     return clamp_for_drawdown(target, dd, cfg.max_drawdown, cfg.drawdown_exposure)

@@ -249,7 +249,7 @@ class Heartbeat:
             out.append(msg)
             self.alerts.send("drawdown", msg)
         try:
-            corr = guards.correlation_breach(svc, state, market)
+            corr = guards.correlation_breach(svc.context, state, market)
         except RebalancerError as e:  # no history is not a tick failure
             log.info("no correlation check: %s", e)
             corr = None

@@ -25,8 +25,8 @@ from agent.core import lots as core
 from agent.core.domain import Market, RebalancingPlan
 
 if TYPE_CHECKING:
-    from agent.services.app import Services
     from agent.services.config import TaxConfig
+    from agent.services.context import AccountContext
 
 #: Hyperliquid's page size for ``userFillsByTime``
 FILLS_PAGE = 2000
@@ -78,34 +78,34 @@ def fill_events(account: str, fills: list[Any], market: Market) -> list[TaxEvent
     return out
 
 
-def read_fills(svc: Services, start_ms: int, end_ms: int) -> list[Any]:
+def read_fills(acct: AccountContext, start_ms: int, end_ms: int) -> list[Any]:
     """Every fill in [start, end], paging by time around Hyperliquid's 2,000-fill answers."""
-    page = svc.exchange.fills_since(start_ms, end_ms)
+    page = acct.exchange.fills_since(start_ms, end_ms)
     if len(page) < FILLS_PAGE:
         return list(page)
     times = [f.time for f in page]
-    older = read_fills(svc, start_ms, min(times) - 1) if min(times) > start_ms else []
-    newer = read_fills(svc, max(times) + 1, end_ms) if max(times) < end_ms else []
+    older = read_fills(acct, start_ms, min(times) - 1) if min(times) > start_ms else []
+    newer = read_fills(acct, max(times) + 1, end_ms) if max(times) < end_ms else []
     return [*older, *page, *newer]
 
 
-def sync(svc: Services, market: Market | None = None) -> int:
+def sync(acct: AccountContext, market: Market | None = None) -> int:
     """Bring the account's lot events up to date with its fills; returns how many were new."""
-    now_ms = svc.exchange.server_time_ms()
-    last = svc.store.tax.latest_fill_ms(svc.account)
+    now_ms = acct.exchange.server_time_ms()
+    last = acct.store.tax.latest_fill_ms(acct.account)
     start = last if last is not None else now_ms - int(FIRST_SYNC.total_seconds() * 1000)
-    fills = read_fills(svc, max(0, start), now_ms)  # from the last one kept: each fill is stored once (by id)
+    fills = read_fills(acct, max(0, start), now_ms)  # from the last one kept: each fill is stored once (by id)
     if not fills:
         return 0
-    return svc.store.tax.add_events(fill_events(svc.account, fills, market or svc.exchange.market()))
+    return acct.store.tax.add_events(fill_events(acct.account, fills, market or acct.exchange.market()))
 
 
-def lot_events(svc: Services) -> list[core.Event]:
+def lot_events(acct: AccountContext) -> list[core.Event]:
     """The stored events as the lot engine's, each sale with the lots its order named (when it named any)."""
-    choices = svc.store.tax.choices()
+    choices = acct.store.tax.choices()
     left: dict[str, list[list[Any]]] = {c: [[lot, q] for lot, q in picks] for c, picks in choices.items()}
     out: list[core.Event] = []
-    for e in svc.store.tax.events(svc.account, ("acquisition", "disposal")):
+    for e in acct.store.tax.events(acct.account, ("acquisition", "disposal")):
         when = datetime.fromisoformat(e.time)
         if e.kind == "acquisition":
             out.append(core.Acquisition(e.id, e.asset, when, e.quantity, e.usd, e.source))
@@ -126,14 +126,14 @@ def lot_events(svc: Services) -> list[core.Event]:
     return out
 
 
-def book(svc: Services, *, synced: bool = False) -> core.Book:
+def book(acct: AccountContext, *, synced: bool = False) -> core.Book:
     """The account's lots now (fills synced first unless the caller just did)."""
-    cfg = svc.settings.tax
+    cfg = acct.settings.tax
     if not synced:
-        sync(svc)
+        sync(acct)
     jurisdiction = cfg.jurisdiction if cfg.on else "us"
     return core.run(
-        lot_events(svc),
+        lot_events(acct),
         method="fifo" if cfg.method == "spec" else cfg.method,
         jurisdiction=jurisdiction,
         long_term_preference=cfg.long_term_preference,
@@ -154,9 +154,9 @@ class SellTax:
 
 
 def estimate_sells(
-    svc: Services, plan: RebalancingPlan, market: Market, the_book: core.Book, now: datetime
+    acct: AccountContext, plan: RebalancingPlan, market: Market, the_book: core.Book, now: datetime
 ) -> list[SellTax]:
-    cfg = svc.settings.tax
+    cfg = acct.settings.tax
     out = []
     for a in plan.actions:
         if a.market != "spot" or a.side != "sell":
@@ -191,10 +191,10 @@ def rate_for(cfg: TaxConfig, term: str) -> float:
 
 
 def harvest_candidates(
-    svc: Services, market: Market, the_book: core.Book, now: datetime, held: dict[str, float]
+    acct: AccountContext, market: Market, the_book: core.Book, now: datetime, held: dict[str, float]
 ) -> list[dict[str, Any]]:
     """Open lots whose unrealised loss passes ``harvest_min_loss_usd``, and what selling them would save."""
-    cfg = svc.settings.tax
+    cfg = acct.settings.tax
     by_base = {i.base_token: i for i in market.assets.values() if i.market == "spot" and i.base_token}
     out = []
     for lot in the_book.open_lots():
@@ -221,9 +221,9 @@ def harvest_candidates(
     return sorted(out, key=lambda c: -c["unrealised_loss_usd"])
 
 
-def wash_sale_blocks(svc: Services, now: datetime, the_book: core.Book) -> dict[str, str]:
+def wash_sale_blocks(acct: AccountContext, now: datetime, the_book: core.Book) -> dict[str, str]:
     """Assets sold at a loss within ``wash_sale_days``: base token → the rule's one line."""
-    days = svc.settings.tax.wash_sale_days
+    days = acct.settings.tax.wash_sale_days
     if days <= 0:
         return {}
     since = now - timedelta(days=days)
@@ -279,11 +279,16 @@ def hold_back(
 
 
 def annotate(
-    svc: Services, plan: RebalancingPlan, market: Market, the_book: core.Book, now: datetime, held: dict[str, float]
+    acct: AccountContext,
+    plan: RebalancingPlan,
+    market: Market,
+    the_book: core.Book,
+    now: datetime,
+    held: dict[str, float],
 ) -> RebalancingPlan:
     """Each spot sell names its lots and estimated gain; the plan carries the totals and harvest proposals."""
-    cfg = svc.settings.tax
-    sells = {s.coin: s for s in estimate_sells(svc, plan, market, the_book, now)}
+    cfg = acct.settings.tax
+    sells = {s.coin: s for s in estimate_sells(acct, plan, market, the_book, now)}
     actions = [
         a.model_copy(
             update={
@@ -320,15 +325,17 @@ def annotate(
     }
     if cfg.harvest:
         sold = {a.coin for a in plan.actions if a.side == "sell"}
-        tax["harvest"] = [c for c in harvest_candidates(svc, market, the_book, now, held) if c["coin"] not in sold]
+        tax["harvest"] = [c for c in harvest_candidates(acct, market, the_book, now, held) if c["coin"] not in sold]
         tax["harvest_saves_usd"] = round(sum(c["saves_usd"] for c in tax["harvest"]), 2)
     return plan.model_copy(update={"actions": actions, "tax": tax})
 
 
-def sell_tax_rates(svc: Services, state: Any, market: Market, the_book: core.Book, now: datetime) -> dict[str, float]:
+def sell_tax_rates(
+    acct: AccountContext, state: Any, market: Market, the_book: core.Book, now: datetime
+) -> dict[str, float]:
     """Each held spot pair's estimated tax per USD sold now (a loss sale is negative: it saves tax), for the
     planner's tie-break between equally large drifts."""
-    cfg = svc.settings.tax
+    cfg = acct.settings.tax
     out: dict[str, float] = {}
     for coin, pos in state.positions.items():
         info = market.assets.get(coin)

@@ -26,7 +26,7 @@ from agent.core.planner import PortfolioRebalancer
 from agent.core.risk import violations
 from agent.services.config import Settings
 from agent.services.ports import DexPort
-from agent.services.trading import foreign, guards
+from agent.services.trading import foreign, guards, rejections
 from agent.services.trading.targets import choose, configured_or_stored, validate
 
 if TYPE_CHECKING:
@@ -103,14 +103,14 @@ def plan(
         market = svc.exchange.market(books=sorted(set(state.positions) | set(known.weights if known else ())))
     chosen = choose(svc, target, state=state, market=market, cycle_id=cycle_id, fresh=fresh)
     validate(svc.settings, chosen.target, market)
-    protected, protection = guards.protect(svc, chosen.target, state.equity(market))
+    protected, protection = guards.protect(svc.context, chosen.target, state.equity(market))
     tax_book, held_back = None, list[str]()
     if svc.settings.tax.on:  # lots from the account's fills; no buy of an asset in its wash-sale window
         from agent.services.trading import lots
 
-        lots.sync(svc, market)
-        tax_book = lots.book(svc, synced=True)
-        blocks = lots.wash_sale_blocks(svc, svc.clock(), tax_book)
+        lots.sync(svc.context, market)
+        tax_book = lots.book(svc.context, synced=True)
+        blocks = lots.wash_sale_blocks(svc.context, svc.clock(), tax_book)
         protected, held_back = lots.hold_back(protected, state, market, blocks, svc.settings.tax.wash_sale_substitute)
     coins = sorted(c for c in set(state.positions) | set(chosen.target.weights) if c in market.assets)
     if coins and not all(market.assets[c].book is not None for c in coins):
@@ -123,7 +123,9 @@ def plan(
         market,
         now=svc.clock(),
         last_rebalance=datetime.fromisoformat(last) if last else None,
-        sell_tax=lots.sell_tax_rates(svc, state, market, tax_book, svc.clock()) if tax_book is not None else None,
+        sell_tax=lots.sell_tax_rates(svc.context, state, market, tax_book, svc.clock())
+        if tax_book is not None
+        else None,
     )
     clamps = [*([protection] if protection else []), *chosen.notes, *held_back, *result.clamps]
     actions = assign_order_types(result.actions, market, twap_over_usd=svc.settings.rebalance.twap_over_usd)
@@ -136,7 +138,9 @@ def plan(
         )
     if tax_book is not None:
         held = {c: p.size - p.hold for c, p in state.positions.items() if p.market == "spot"}
-        result = lots.annotate(svc, result.model_copy(update={"actions": actions}), market, tax_book, svc.clock(), held)
+        result = lots.annotate(
+            svc.context, result.model_copy(update={"actions": actions}), market, tax_book, svc.clock(), held
+        )
         actions = result.actions
     return result.model_copy(
         update={
@@ -160,7 +164,7 @@ def cost_aware_model(
     from agent.core.policies import BAND_LOOKBACK
     from agent.services.market_history import daily_history
 
-    hist = daily_history(svc, coins, BAND_LOOKBACK, market)
+    hist = daily_history(svc.context if svc is not None else None, coins, BAND_LOOKBACK, market)
     if len(hist.table.dates) < 11 or not hist.table.coins:
         return None
     cfg = settings if settings is not None else (svc.settings if svc is not None else Settings())
@@ -207,6 +211,7 @@ def preview(
     import evidence). ``planned``: the plan this question already made toward the same target from the same
     ``state`` and ``market`` (the heartbeat's); it is used instead of planning again.
     """
+    rejections.record_expired(svc.context)  # earlier previews left to expire are recorded as rejected
     p = planned or plan(svc, target, heartbeat=heartbeat, state=state, market=market, cycle_id=cycle_id)
     if p.actions and annotate is not None:
         p = p.model_copy(update={"sensitivity": annotate(p, market or svc.exchange.market())})

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.adapters.store.cycles import COLUMNS
 from agent.core.errors import ExchangeError, ValidationError
+from agent.services.trading import rejections
 
 if TYPE_CHECKING:
     from agent.services.context import AccountContext
@@ -46,11 +47,13 @@ def plans(ctx: AccountContext, *, days: int = 60, limit: int = 50) -> list[dict[
     since = _since(ctx, days)
     if not 1 <= limit <= 1000:
         raise ValidationError("limit must be between 1 and 1000")
+    rejections.record_expired(ctx)  # a preview left to expire shows as such, with its reason
     return [p.summary() for p in ctx.store.plans.recent(since=since, limit=limit)]
 
 
 def plan_detail(ctx: AccountContext, plan_id: str) -> dict[str, Any]:
     """One plan: its summary, the plan itself, its cycle and decision, its orders and fills."""
+    rejections.record_expired(ctx)
     stored = ctx.store.plans.get(plan_id)
     if stored is None:
         raise ValidationError(f"unknown plan id {plan_id!r}")

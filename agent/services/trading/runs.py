@@ -5,7 +5,8 @@ lease, journal, kill switch, cycle record, all as always) in a thread of this pr
 ``wait_s``. Finished by then: its report (or its refusal, raised as always). Still working: ``None``, and
 the execution goes on in the background, holding the account's lease and journaling every order as
 usual; :func:`progress` reads where it stands from the store (the plan's status, each leg's journal rows,
-a TWAP's executed size) and, once it ended, its report from the cycle record. The thread ends with the
+a TWAP's executed size) and, once it ended, its report from the cycle record; :func:`follow` watches it
+for a while (an MCP ``get_plan`` whose client asked for progress). The thread ends with the
 execution; a process stopped mid-run leaves a journal the next execution reconciles (a native TWAP keeps
 working at the exchange and is followed to its end by its id).
 """
@@ -79,13 +80,11 @@ class Runs:
         thread.start()
         deadline = time.monotonic() + wait_s
         while not done.wait(max(0.0, min(every_s, deadline - time.monotonic()))):
+            _tell(on_progress, svc, plan_id)
             if time.monotonic() >= deadline:
                 return None
-            if on_progress is not None:
-                try:
-                    on_progress(progress(svc, plan_id))
-                except Exception:  # a client that left must not stop the execution
-                    log.warning("progress for %s could not be sent", plan_id, exc_info=True)
+        if "error" not in outcome:
+            _tell(on_progress, svc, plan_id)  # where it ended, before the answer
         if "error" in outcome:
             raise outcome["error"]
         return outcome.get("report")
@@ -98,6 +97,39 @@ class Runs:
         """Wait for the background executions (a server shutting down lets them end first)."""
         for thread in list(self._threads.values()):
             thread.join(timeout)
+
+
+def follow(
+    svc: Services,
+    plan_id: str,
+    *,
+    wait_s: float,
+    on_progress: Callable[[Progress], None],
+    every_s: float = 1.0,
+) -> Progress:
+    """Where an execution stands, after following it for at most ``wait_s`` while it runs: ``on_progress``
+    gets :func:`progress` at once and every ``every_s`` (from the store, so the execution may run in any
+    process). Returns as soon as it is no longer ``running``."""
+    deadline = time.monotonic() + wait_s
+    state = progress(svc, plan_id)
+    _send(on_progress, plan_id, state)
+    while state["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(max(0.0, min(every_s, deadline - time.monotonic())))
+        state = progress(svc, plan_id)
+        _send(on_progress, plan_id, state)
+    return state
+
+
+def _tell(on_progress: Callable[[Progress], None] | None, svc: Services, plan_id: str) -> None:
+    if on_progress is not None:
+        _send(on_progress, plan_id, progress(svc, plan_id))
+
+
+def _send(on_progress: Callable[[Progress], None], plan_id: str, state: Progress) -> None:
+    try:
+        on_progress(state)
+    except Exception:  # a client that left must not stop the execution
+        log.warning("progress for %s could not be sent", plan_id, exc_info=True)
 
 
 def progress(svc: Services, plan_id: str) -> Progress:

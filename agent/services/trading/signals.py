@@ -17,29 +17,29 @@ from agent.core.errors import ExchangeError
 from agent.services.market_history import daily_history
 
 if TYPE_CHECKING:
-    from agent.services.app import Services
+    from agent.services.context import AccountContext
 
 HISTORY_DAYS = 120
 FILLS_LOOKBACK = timedelta(days=90)
 
 
-def signal_target(svc: Services, state: PortfolioState, market: Market) -> tuple[TargetAllocation, list[str]]:
+def signal_target(acct: AccountContext, state: PortfolioState, market: Market) -> tuple[TargetAllocation, list[str]]:
     """The rules' target from the holdings now, and the lines that explain it (reasons and guards)."""
-    cfg = svc.settings.signals
+    cfg = acct.settings.signals
     current = {c: w for c, w in state.weights(market).items() if c == CASH or w > 0}
     held = [c for c in current if c != CASH and c in market.assets]
     candidates = sorted(set(held) | {c for c, i in market.assets.items() if i.market == "spot"} - {CASH})
-    hist = daily_history(svc, candidates, HISTORY_DAYS, market) if candidates else None
+    hist = daily_history(acct, candidates, HISTORY_DAYS, market) if candidates else None
     sigs: dict[str, rules.Signal] = {}
     if hist is not None:
         for j, coin in enumerate(hist.table.coins):
             col = hist.table.close[:, j]
             sigs[coin] = rules.from_closes([float(v) for v in col if np.isfinite(v)])
-    now = svc.clock()
+    now = acct.clock()
     last_buy: dict[str, datetime] = {}
     loss: dict[str, float] = {}
     try:
-        fills = svc.exchange.fills_since(int((now - FILLS_LOOKBACK).timestamp() * 1000))
+        fills = acct.exchange.fills_since(int((now - FILLS_LOOKBACK).timestamp() * 1000))
     except ExchangeError:
         fills = []
     by_wire = {i.wire_name: c for c, i in market.assets.items()}
@@ -56,17 +56,7 @@ def signal_target(svc: Services, state: PortfolioState, market: Market) -> tuple
         if qty > 0 and coin in market.assets:
             entry = usd / qty  # the average buy price of the window (the seed's entry when known)
             loss[coin] = max(0.0, 1 - market.assets[coin].mid / entry)
-    r = rules.SignalRules(
-        min_cash=cfg.min_cash,
-        target_cash=cfg.target_cash,
-        max_cash=cfg.max_cash,
-        cash_floor=cfg.cash_floor,
-        min_position=cfg.min_position,
-        max_position=cfg.max_position,
-        sell_on_signal=cfg.sell_on_signal,
-        min_hold_minutes=cfg.min_hold_minutes,
-        stop_loss_protection=cfg.stop_loss_protection,
-    )
+    r = cfg.rules()
     out = rules.apply(current, sigs, r, now=now, last_buy=last_buy, loss_from_entry=loss)
     weights = {c: w for c, w in out.weights.items() if w > 1e-9 or c in held}
     why = [*out.reasons, *out.held_back] or ["signal rules: holdings and cash within their bounds"]

@@ -20,9 +20,10 @@ from agent.core.domain import Market, PortfolioState, TargetAllocation
 from agent.core.errors import ConfigError, NoTargetYet, StrategistError, StrategistFailedClosed
 from agent.core.targets import parse_target, validate_target
 from agent.services.config import Settings
-from agent.services.market_history import History, daily_history, history_name
+from agent.services.market_history import SHIPPED, History, daily_history, history_name, trailing_closes
 from agent.services.ports import HistoryPort
-from agent.strategist import tool_names
+from agent.services.trading import rejections
+from agent.strategist import tool_names, trend
 from agent.strategist.base import Decision, DecisionContext, Strategist
 from agent.strategist.conversation import inside_model_tool
 
@@ -87,7 +88,7 @@ def choose(
 
         if state is None or market is None:
             state, market = svc.observe()
-        target, held_back = signal_target(svc, state, market)
+        target, held_back = signal_target(svc.context, state, market)
         return ChosenTarget(target, "signals", notes=tuple(held_back))
     if inside_model_tool():
         latest = _recent_strategist_target(svc, any_age=True)
@@ -156,6 +157,7 @@ def decide(
     if state is None or market is None:
         state, market = svc.observe()
     strat = strategist or make_strategist(svc)
+    rejections.record_expired(svc.context)  # a preview left to expire is a rejection the decision should see
     ctx = context(svc, state, market)
     stale = stale_history(svc, ctx)
     if stale is not None:
@@ -180,6 +182,9 @@ def context(svc: Services, state: PortfolioState, market: Market) -> DecisionCon
     found = configured_or_stored(svc)
     hist = decision_history(svc, state, market, found.target if found else None)
     closes = {c: hist.table.close[:, k] for k, c in enumerate(hist.table.coins)}
+    if hist.source != SHIPPED and closes:  # live: the trend rule fits on as many days as it does in a backtest
+        longer = trailing_closes(svc.context, list(closes), trend.HISTORY_DAYS, market)
+        closes |= {c: v for c, v in longer.items() if len(v) > len(closes[c]) and v[-1] == closes[c][-1]}
     latest = {c: i.funding for c, i in market.assets.items() if i.market == "perp" and i.funding is not None}
     return DecisionContext(
         state=state,
@@ -194,6 +199,7 @@ def context(svc: Services, state: PortfolioState, market: Market) -> DecisionCon
         closes=closes,
         history_as_of=hist.as_of.isoformat() if hist.as_of else None,
         history_source=hist.source,
+        rejections=[{"date": r.day, "plan": r.plan, "reason": r.reason} for r in rejections.recent(svc.context)],
     )
 
 
@@ -206,7 +212,7 @@ def decision_history(svc: Services, state: PortfolioState, market: Market, targe
     coins |= {c for c in (target.weights if target else {}) if c in market.assets}
     coins |= {c for c in (svc.settings.limits.allowed_assets or ()) if c in market.assets}
     coins |= {c for c in market.assets if history_name(c, market) in shipped}
-    return daily_history(svc, sorted(coins), FEATURE_DAYS, market)
+    return daily_history(svc.context, sorted(coins), FEATURE_DAYS, market)
 
 
 def stale_history(svc: Services, ctx: DecisionContext) -> str | None:

@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from agent.standin.binance.exchange import Balance, BinanceStandIn, Key, Order, Symbol, fmt
+from agent.standin.binance.exchange import BinanceStandIn
+from agent.standin.binance.records import Balance, Key, Order, Symbol, fmt
 
 DEMO_KEY = "standin-demo-api-key"
 DEMO_SECRET = "standin-demo-secret"  # noqa: S105 - the local stand-in's own demo credential, not a secret

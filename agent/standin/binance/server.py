@@ -25,7 +25,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from agent.standin.binance.exchange import BinanceError, BinanceStandIn, Key, fmt
+from agent.standin.binance.exchange import BinanceStandIn
+from agent.standin.binance.records import BinanceError, Key, fmt
 
 WEIGHT_LIMIT = 6000
 

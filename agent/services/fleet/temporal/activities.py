@@ -4,6 +4,8 @@ order, every intent is journaled before it is signed, the account's lease admits
 re-reads the account and refuses when it moved since the preview, buys are resized to the cash there, and
 every round is a cycle with ``source = "temporal"`` that ``rebalancer history`` shows.
 
+The worker never creates the fleet's store: a configured path or URL that holds none stops it at start
+with a ``ConfigError`` naming ``rebalancer db init`` (each account's store is then created beside it).
 The store is shared for real when ``db`` is a PostgreSQL URL (every worker, the CLI, MCP and the web page
 read one kill switch, journal, lease and history); with the SQLite default every worker must run on the
 machine that holds the files.
@@ -20,6 +22,7 @@ import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
@@ -34,6 +37,7 @@ from agent.services.fleet.accounts import account_settings, open_fleet
 from agent.services.trading import execution
 from agent.services.trading.heartbeat import Heartbeat
 from agent.services.trading.lease import writer
+from agent.services.trading.planning import hash_token
 
 SOURCE = "temporal"
 _FINAL_PREFIXES = ("executed:", "failed", "incomplete", "refused", "expired")
@@ -57,13 +61,14 @@ class Activities:
             )
         if settings.db == ":memory:":
             raise ConfigError("db: the Temporal path records every round; give a database (a PostgreSQL URL to share)")
+        _existing_store(settings).close()  # a mistyped path or URL stops the worker: never a fresh store
         self.settings = settings
         self.by_name = {a.name: a for a in settings.accounts}
         self.say = say
         self.approve_args = approve_args
 
     def all(self) -> list[Any]:
-        return [self.tick, self.execute, self.allocation_plan, self.allocation_execute]
+        return [self.tick, self.execute, self.allocation_plan, self.allocation_execute, self.allocation_expired]
 
     @contextmanager
     def _services(self, account: str) -> Iterator[Services]:
@@ -75,7 +80,7 @@ class Activities:
                 f"accounts: no account named {account!r} in this worker's config", non_retryable=True
             )
         url = self.settings.network if self.settings.is_local else None
-        fleet = Store(self.settings.db)  # the configured store: its kill switch pauses every account
+        fleet = _existing_store(self.settings)  # the configured store: its kill switch pauses every account
         try:
             own = account_settings(self.settings, cfg, url)  # its database is created beside the fleet's
             with open_runtime(own, fleet_paused=fleet.records.is_paused, create_store=True) as svc:
@@ -168,22 +173,65 @@ class Activities:
 
     @activity.defn(name="allocation_plan")
     def allocation_plan(self, inp: dict[str, Any]) -> dict[str, Any]:
+        """The transfer plan. When it waits for approval (``confirm``), a fresh confirm token is printed once
+        with the approval command and only ``check`` (the hash of its proof) is returned into the history."""
+        import secrets
         import time
 
         from agent.services.fleet import allocation
 
+        wid = activity.info().workflow_id or ""
         with open_fleet(self.settings) as fleet:
             p = allocation.plan(fleet)
             server = fleet.master.exchange.server_time_ms(fresh=True)
             p["offset_ms"], p["planned_ms"] = server - int(time.time() * 1000), server
+            p["plan_id"], p["workflow_id"] = f"alloc-{wid[-12:]}", wid
+            if not p["transfers"]:
+                self.say(f"allocation: plan {p['plan_id']}: {p['reason']}")
+                return p
+            if fleet.store.fleet_plans.get(p["plan_id"]) is None:  # a retried attempt keeps the first record
+                wait_s = float(inp.get("approval_s", 900))
+                waits = datetime.fromtimestamp(server / 1000, UTC) + timedelta(seconds=wait_s)
+                status = approvals.AWAITING if inp.get("confirm") else "approved"
+                fleet.store.fleet_plans.add(p, status=status, source=SOURCE, expires_at=waits)
+            if not inp.get("confirm"):
+                self.say(f"allocation: plan {p['plan_id']}: {p['reason']}")
+                return p
+            token = secrets.token_urlsafe(18)
+            p["check"] = hash_token(approvals.proof(token))
+            command = f"rebalancer fleet approve {wid} {p['plan_id']} --confirm {token} {self.approve_args}".strip()
+            moves = ", ".join(f"{t['direction']} ${float(t['usd']):,.2f} {t['account']}" for t in p["transfers"])
+            self.say(f"allocation: plan {p['plan_id']} pending-confirm ({moves}); to execute: {command}")
             return p
 
     @activity.defn(name="allocation_execute")
     def allocation_execute(self, job: dict[str, Any]) -> dict[str, Any]:
         from agent.services.fleet.temporal.transfers import run_transfers
 
+        plan = job["plan"]
         with open_fleet(self.settings) as fleet:
-            return run_transfers(fleet, job["plan"], int(job["expires_after_ms"]), retried=activity.info().attempt > 1)
+            report = run_transfers(fleet, plan, int(job["expires_after_ms"]), retried=activity.info().attempt > 1)
+            fleet.store.fleet_plans.move(plan["plan_id"], report["status"], expect=(approvals.AWAITING, "approved"))
+            self.say(f"allocation: plan {plan['plan_id']} {report['status']}")
+            return report
+
+    @activity.defn(name="allocation_expired")
+    def allocation_expired(self, job: dict[str, Any]) -> bool:
+        """The workflow stopped waiting: the plan's record says so (it no longer waits for anyone)."""
+        with open_fleet(self.settings) as fleet:
+            moved = fleet.store.fleet_plans.move(
+                job["plan_id"], "expired", expect=approvals.AWAITING, reason="expired unconfirmed"
+            )
+        self.say(f"allocation: plan {job['plan_id']} expired unconfirmed")
+        return moved
+
+
+def _existing_store(settings: Settings) -> Store:
+    """The fleet's store, never created here (``rebalancer db init`` makes it on purpose): workers run
+    unattended, and a fresh store would have no kill switch, no journal and no day's traded total."""
+    from agent.services.runtime import open_store
+
+    return open_store(settings, create=False)
 
 
 @contextmanager

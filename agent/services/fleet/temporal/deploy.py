@@ -1,4 +1,7 @@
-"""``rebalancer fleet deploy --temporal HOST:PORT``: one Temporal Schedule per account (and the allocation).
+"""``rebalancer fleet deploy --temporal HOST:PORT``: one Temporal Schedule per account.
+
+The ``Allocation`` workflow (transfers across accounts) has no Schedule yet: start it with Temporal's own
+tools (``temporal workflow start --type Allocation``); it waits for ``fleet approve`` like a tick.
 
 Each schedule starts that account's ``AccountTick`` every ``interval`` with overlap ``SKIP`` (a tick still
 running, e.g. waiting for its approval, means the next is skipped: never two ticks of one account at once).

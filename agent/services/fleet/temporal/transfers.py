@@ -5,6 +5,8 @@ direction, of exactly its amount, no earlier than the plan's time and not matche
 of this plan); found, it is done. A retried activity that finds nothing waits until the exchange's clock
 is past ``expiresAfter`` (a request its dead predecessor sent can no longer land) and looks again; a
 transfer still missing then is reported ``unsent`` and the next allocation plans what is still needed.
+The kill switch (the fleet's and each involved account's) is read before every transfer: a pause stops the
+next one (``unsent``, with the reason).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from agent.adapters.hyperliquid.accounts import LedgerTransfer
 from agent.core.errors import OrderOutcomeUnknown
 from agent.services.fleet.accounts import Fleet
+from agent.services.fleet.allocation import paused_reason
 
 SLACK_MS = 5_000
 
@@ -44,6 +47,9 @@ def run_transfers(fleet: Fleet, plan: dict[str, Any], expires_after_ms: int, *, 
                 results.append({**t, "state": "unsent"})
                 break
         if line is None:
+            if paused := paused_reason(fleet, plan):  # the kill switch is read before every transfer
+                results.append({**t, "state": "unsent", "error": paused})
+                break
             if fleet.master.exchange.server_time_ms(fresh=True) >= expires_after_ms:
                 results.append({**t, "state": "unsent"})
                 break

@@ -7,6 +7,11 @@ token the worker printed. The validator refuses another plan id, a wrong proof (
 tick returned), a second approval and a late one, so a plan executes once however many approvals arrive; the
 ``execute`` activity then presents the proof to ``execution.execute``, which checks it against the store.
 The token itself is never in the history.
+
+``Allocation`` plans the transfers across accounts in the ``allocation_plan`` activity; unless autonomy is
+``auto`` it waits for the same ``approve`` Update. The activity prints the confirm token once (with the
+``fleet approve`` command) and returns only the hash of its proof, so the approval is checked exactly as a
+tick's: the plan id alone (all the history holds) executes nothing. A plan not approved in time expires.
 """
 
 from __future__ import annotations
@@ -36,6 +41,22 @@ def _approval(arg: Any) -> tuple[str, str | None]:
     if isinstance(arg, dict):
         return str(arg.get("plan_id", "")), arg.get("proof")
     return str(arg), None
+
+
+def _check(arg: Any, pending: dict[str, Any] | None, *, approved: bool, expired: bool) -> None:
+    """The approval validator of both workflows: the pending plan, once, in time, with its token's proof."""
+    plan_id, proof = _approval(arg)
+    if pending is None:
+        raise ValueError("no plan is waiting for approval")
+    if approved:
+        raise ValueError(f"plan {pending['plan_id']} was already approved; it executes once")
+    if expired:
+        raise ValueError("the approval window has closed; the next round plans again")
+    if plan_id != pending["plan_id"]:
+        raise ValueError(f"plan {plan_id!r} is not the pending plan")
+    check = pending.get("check")
+    if not proof or not check or hashlib.sha256(str(proof).encode()).hexdigest() != check:
+        raise ValueError("wrong confirm token for this plan (--confirm: the token the worker printed)")
 
 
 @workflow.defn(name="AccountTick")
@@ -80,17 +101,7 @@ class AccountTick:
 
     @approve.validator
     def _check_approval(self, arg: Any) -> None:
-        plan_id, proof = _approval(arg)
-        if self.pending is None:
-            raise ValueError("no plan is waiting for approval")
-        if self.proof is not None:
-            raise ValueError(f"plan {self.pending['plan_id']} was already approved; it executes once")
-        if self.expired:
-            raise ValueError("the approval window has closed; the next tick plans again")
-        if plan_id != self.pending["plan_id"]:
-            raise ValueError(f"plan {plan_id!r} is not the pending plan")
-        if not proof or hashlib.sha256(str(proof).encode()).hexdigest() != self.pending["check"]:
-            raise ValueError("wrong confirm token for this plan (--confirm: the token the worker printed)")
+        _check(arg, self.pending, approved=self.proof is not None, expired=self.expired)
 
     @workflow.query
     def pending_plan(self) -> dict[str, Any] | None:
@@ -101,46 +112,52 @@ class AccountTick:
 
 @workflow.defn(name="Allocation")
 class Allocation:
-    """The allocation across accounts: plan, wait for the ``approve`` Update, then the transfers once."""
+    """The allocation across accounts: plan, wait for the ``approve`` Update (with the token's proof, unless
+    autonomy is ``auto``), then the transfers once."""
 
     def __init__(self) -> None:
         self.pending: dict[str, Any] | None = None
-        self.approved: str | None = None
+        self.proof: str | None = None
         self.report: dict[str, Any] | None = None
+        self.expired = False
 
     @workflow.run
     async def run(self, inp: dict[str, Any]) -> dict[str, Any]:
-        plan = await workflow.execute_activity("allocation_plan", inp, **_opts(inp))
+        auto = inp.get("autonomy", "confirm") == "auto"
+        plan = await workflow.execute_activity("allocation_plan", {**inp, "confirm": not auto}, **_opts(inp))
         if not plan["transfers"]:
             return {"status": "nothing-to-do", "reason": plan["reason"]}
-        plan = {**plan, "plan_id": f"alloc-{workflow.info().workflow_id[-12:]}"}
+        plan.setdefault("plan_id", f"alloc-{workflow.info().workflow_id[-12:]}")
         self.pending = plan
-        if inp.get("autonomy", "confirm") != "auto":
-            await workflow.wait_condition(
-                lambda: self.approved is not None, timeout=timedelta(seconds=float(inp.get("approval_s", 900)))
-            )
+        if not auto:
+            try:
+                await workflow.wait_condition(
+                    lambda: self.proof is not None, timeout=timedelta(seconds=float(inp.get("approval_s", 900)))
+                )
+            except TimeoutError:
+                self.expired = True  # from here every approval is refused
+                self.report = {"status": "expired", "plan_id": plan["plan_id"]}
+                await workflow.execute_activity("allocation_expired", {"plan_id": plan["plan_id"]}, **_opts(inp))
+                return self.report
         ttl_ms = int(float(inp.get("order_ttl_s", 30)) * 1000)
         now_ms = int(workflow.now().timestamp() * 1000) + int(plan.get("offset_ms", 0))
-        self.report = await workflow.execute_activity(
-            "allocation_execute", {**inp, "plan": plan, "expires_after_ms": now_ms + ttl_ms}, **_opts(inp, long=True)
-        )
+        job = {**inp, "plan": {k: v for k, v in plan.items() if k != "check"}, "expires_after_ms": now_ms + ttl_ms}
+        self.report = await workflow.execute_activity("allocation_execute", job, **_opts(inp, long=True))
         return self.report
 
     @workflow.update
     async def approve(self, arg: Any) -> dict[str, Any]:
-        self.approved = _approval(arg)[0]
+        self.proof = _approval(arg)[1]
         await workflow.wait_condition(lambda: self.report is not None)
         assert self.report is not None
         return self.report
 
     @approve.validator
     def _check_approval(self, arg: Any) -> None:
-        plan_id = _approval(arg)[0]
-        if self.pending is None or plan_id != self.pending["plan_id"]:
-            raise ValueError(f"plan {plan_id!r} is not the pending allocation plan")
-        if self.approved is not None:
-            raise ValueError(f"plan {self.approved} was already approved; it executes once")
+        _check(arg, self.pending, approved=self.proof is not None, expired=self.expired)
 
     @workflow.query
     def pending_plan(self) -> dict[str, Any] | None:
-        return None if self.approved else self.pending
+        if self.proof or self.expired or self.pending is None:
+            return None
+        return {k: v for k, v in self.pending.items() if k != "check"}
