@@ -115,7 +115,7 @@ def child_main(url: str, db: str, plan_path: str, crash: str, lease: str = "", v
 
         settings = Settings(network=url, db=db, lease={"ttl": "5s", "wait": "60s"})
         svc = Services(settings=settings, store=store, exchange=adapter, executor=executor)
-        with writer(svc, "crash trial"):
+        with writer(svc.context, "crash trial"):
             report = executor.execute(plan)
     else:
         report = executor.execute(plan)

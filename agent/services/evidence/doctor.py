@@ -143,7 +143,7 @@ def run(svc: Services) -> list[Check]:
     if svc.settings.exchange.is_binance and isinstance(svc.exchange, KeyRestrictionsPort):
         from agent.services.evidence import doctor_binance
 
-        checks = doctor_binance.run(svc, svc.exchange)
+        checks = doctor_binance.run(svc.context, svc.exchange)
     else:
         ex = _exchange_reads(svc)
         if ex is None:

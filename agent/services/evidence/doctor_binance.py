@@ -17,16 +17,16 @@ from agent.core.errors import RebalancerError
 from agent.services.evidence.checks import Check
 
 if TYPE_CHECKING:
-    from agent.services.app import Services
+    from agent.services.context import AccountContext
 
 MAX_OFFSET_S = 1.0
 
 
-def run(svc: Services, ex: Any) -> list[Check]:
+def run(acct: AccountContext, ex: Any) -> list[Check]:
     checks: list[Check] = []
     for fn in (_key, _clock, _open_orders):
         try:
-            checks.extend(fn(svc, ex))
+            checks.extend(fn(acct, ex))
         except RebalancerError as e:
             checks.append(Check(fn.__name__.strip("_"), False, str(e), "check the network, key and secret"))
     return checks
@@ -36,13 +36,13 @@ def withdrawals_enabled(ex: Any) -> bool:
     return bool(ex.api_restrictions().get("enableWithdrawals"))
 
 
-def _key(svc: Services, ex: Any) -> list[Check]:
+def _key(acct: AccountContext, ex: Any) -> list[Check]:
     r = ex.api_restrictions()
     out = []
     if not r.get("enableSpotAndMarginTrading"):
         out.append(Check("key", False, "the API key cannot trade spot", "enable Spot & Margin Trading for the key"))
     elif r.get("enableWithdrawals"):
-        allowed = svc.settings.exchange.allow_withdrawal_keys
+        allowed = acct.settings.exchange.allow_withdrawal_keys
         out.append(
             Check(
                 "key",
@@ -68,7 +68,7 @@ def _key(svc: Services, ex: Any) -> list[Check]:
     return out
 
 
-def _clock(svc: Services, ex: Any) -> list[Check]:
+def _clock(acct: AccountContext, ex: Any) -> list[Check]:
     ex.server_time_ms(fresh=True)
     offset = ex.clock_offset_s or 0.0
     detail = f"local clock {offset:+.3f} s from Binance's"
@@ -77,8 +77,8 @@ def _clock(svc: Services, ex: Any) -> list[Check]:
     return [Check("clock", True, detail)]
 
 
-def _open_orders(svc: Services, ex: Any) -> list[Check]:
+def _open_orders(acct: AccountContext, ex: Any) -> list[Check]:
     orders = ex.open_orders()
-    ours = [o for o in orders if o.cloid and svc.store.journal.get(o.cloid.lower()) is not None]
+    ours = [o for o in orders if o.cloid and acct.store.journal.get(o.cloid.lower()) is not None]
     theirs = len(orders) - len(ours)
     return [Check("open_orders", True, f"{len(ours)} ours, {theirs} the user's own (never cancelled)")]

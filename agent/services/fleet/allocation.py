@@ -170,11 +170,11 @@ def execute(fleet: Fleet, plan_id: str, confirm_token: str, *, source: str = "cl
         raise TradingPaused(paused)
     involved = sorted({t["account"] for t in p["transfers"]} & set(fleet.accounts))
     with ExitStack() as leases:
-        leases.enter_context(writer(master_svc, f"allocation {plan_id}"))
+        leases.enter_context(writer(master_svc.context, f"allocation {plan_id}"))
         for name in involved:
             svc = fleet.accounts[name].services
             if svc is not master_svc:
-                leases.enter_context(writer(svc, f"allocation {plan_id}"))
+                leases.enter_context(writer(svc.context, f"allocation {plan_id}"))
         if not resuming:
             if not fleet.store.fleet_plans.move(plan_id, "confirmed", expect="previewed"):
                 raise ConfirmationError("this plan's token was already used")
@@ -333,7 +333,7 @@ def recover(fleet: Fleet) -> list[str]:
     if not fleet.store.transfers.open():
         return []
     touched = []
-    with writer(_master_services(fleet), "resolve open transfers"):
+    with writer(_master_services(fleet).context, "resolve open transfers"):
         for row in fleet.store.transfers.open():
             resolve(fleet, row)
             touched.append(row.plan_id)

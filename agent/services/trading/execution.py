@@ -68,7 +68,7 @@ def execute(
         raise ConfirmationError("the confirm token has expired; preview again")
     if svc.is_paused():
         raise TradingPaused(PAUSED)
-    with writer(svc, f"execute {plan_id}"):
+    with writer(svc.context, f"execute {plan_id}"):
         return _execute(svc, stored.plan, stored.cycle_id, source=source, heartbeat=heartbeat)
 
 

@@ -103,7 +103,7 @@ class Heartbeat:
         """One tick, holding the account's lease (a second heartbeat in the same slot waits, then skips)."""
         svc = self.services
         try:
-            with svc.question(), writer(svc, f"heartbeat {self.autonomy}"):  # one read of each thing per tick
+            with svc.question(), writer(svc.context, f"heartbeat {self.autonomy}"):  # one read of each thing per tick
                 return self._tick()
         except AccountBusy as e:
             cycle_id = self.slot_id(svc.clock())

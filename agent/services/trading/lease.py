@@ -22,27 +22,27 @@ from agent.adapters.store.leases import Lease
 from agent.core.errors import AccountBusy
 
 if TYPE_CHECKING:
-    from agent.services.app import Services
+    from agent.services.context import AccountContext
 
 _HELD: ContextVar[Lease | None] = ContextVar("rebalancer_lease", default=None)
 
 
 @contextmanager
-def writer(svc: Services, purpose: str) -> Iterator[Lease]:
+def writer(acct: AccountContext, purpose: str) -> Iterator[Lease]:
     """Hold the account's lease for the block (re-entrant within one call chain)."""
-    account = svc.account
+    account = acct.account
     held = _HELD.get()
     if held is not None and held.account == account:
         yield held
         return
-    cfg = svc.settings.lease
+    cfg = acct.settings.lease
     ttl = cfg.ttl.total_seconds()
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     deadline = time.monotonic() + cfg.wait.total_seconds()
-    while (lease := _acquire(svc, account, owner, ttl, purpose)) is None:
-        holder = svc.store.leases.holder(account, now=time.time())
+    while (lease := _acquire(acct, account, owner, ttl, purpose)) is None:
+        holder = acct.store.leases.holder(account, now=time.time())
         if holder is not None and _dead_here(holder):
-            svc.store.leases.expire(account, holder.owner)  # its process is gone: no need to wait out the TTL
+            acct.store.leases.expire(account, holder.owner)  # its process is gone: no need to wait out the TTL
             continue
         if time.monotonic() >= deadline:
             why = holder.describe() if holder else "held by another writer"
@@ -50,10 +50,10 @@ def writer(svc: Services, purpose: str) -> Iterator[Lease]:
         time.sleep(0.1)
     token = _HELD.set(lease)
     assert lease is not None
-    executor = svc.executor
+    executor = acct.executor
     if executor is not None:
         executor.lease = lease
-        executor.keep_lease = lambda: svc.store.leases.renew(lease, ttl_s=ttl, now=time.time())
+        executor.keep_lease = lambda: acct.store.leases.renew(lease, ttl_s=ttl, now=time.time())
     try:
         yield lease
     finally:
@@ -61,11 +61,11 @@ def writer(svc: Services, purpose: str) -> Iterator[Lease]:
         if executor is not None:
             executor.lease = None
             executor.keep_lease = None
-        svc.store.leases.release(lease)
+        acct.store.leases.release(lease)
 
 
-def _acquire(svc: Services, account: str, owner: str, ttl: float, purpose: str) -> Lease | None:
-    return svc.store.leases.acquire(account, owner, ttl_s=ttl, now=time.time(), pid=os.getpid(), purpose=purpose)
+def _acquire(acct: AccountContext, account: str, owner: str, ttl: float, purpose: str) -> Lease | None:
+    return acct.store.leases.acquire(account, owner, ttl_s=ttl, now=time.time(), pid=os.getpid(), purpose=purpose)
 
 
 def _dead_here(holder: Lease) -> bool:

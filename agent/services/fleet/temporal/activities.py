@@ -108,7 +108,7 @@ class Activities:
                 cycle = svc.store.cycles.get(result.cycle_id) or {}
                 out |= {"plan_id": cycle.get("plan_id"), "recorded": cycle.get("status")}
             if result.status == "recovered" and svc.executor is not None:
-                with writer(svc, "close a plan a dead worker left"):
+                with writer(svc.context, "close a plan a dead worker left"):
                     execution.recover_stuck(svc)
             if result.execution is not None:
                 out["execution"] = _brief(result.execution)
@@ -161,7 +161,7 @@ class Activities:
 
     def _recover(self, svc: Services, account: str, plan_id: str) -> dict[str, Any]:
         try:
-            with writer(svc, f"recover {plan_id}"):
+            with writer(svc.context, f"recover {plan_id}"):
                 if svc.executor is not None:
                     svc.executor.reconcile()
                 execution.recover_stuck(svc)
