@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -157,6 +159,22 @@ def emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
         print(json.dumps(payload, indent=2, default=str))
     else:
         human()
+
+
+def stop_on_signals(ctx: typer.Context, on_signal: Callable[[], None] | None = None) -> threading.Event:
+    """An event that SIGINT and SIGTERM set while this command runs (``on_signal`` instead: e.g. nothing, where
+    a server stops on them itself). The previous handlers come back when the command ends, so a command run
+    in process (as the tests run them) leaves its caller able to be interrupted."""
+    stop = threading.Event()
+    handler = on_signal or stop.set
+    previous = {sig: signal.signal(sig, lambda *_: handler()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    ctx.call_on_close(restore)
+    return stop
 
 
 def settings_from(config: Path | None) -> Settings:

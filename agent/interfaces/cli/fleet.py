@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -29,6 +27,7 @@ from agent.interfaces.cli.base import (
     emit,
     progress,
     settings_from,
+    stop_on_signals,
 )
 from agent.interfaces.render import console, print_copyable
 
@@ -188,6 +187,7 @@ def fleet_status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @fleet_app.command("run")
 @boundary
 def fleet_run(
+    ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="one tick per account, then stop")] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -196,9 +196,7 @@ def fleet_run(
     from agent.services.fleet.accounts import open_fleet
     from agent.services.fleet.scheduler import FleetRunner
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals(ctx)
 
     def on_tick(name: str, result: TickResult, next_at: datetime | None) -> None:
         command = None
@@ -228,13 +226,11 @@ def fleet_run(
 
 @fleet_app.command("worker")
 @temporal_command
-def fleet_worker(temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def fleet_worker(ctx: typer.Context, temporal: TemporalOpt, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Run a Temporal worker for the fleet's workflows and activities (as many as needed, anywhere)."""
     from agent.services.fleet.temporal.worker import run_worker, store_description
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals(ctx)
     settings = settings_from(config)
     where = f"--temporal {temporal}{_cfg(config)}"
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-import signal
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from agent.interfaces.cli.base import (
     read_target,
     runtime,
     settings_from,
+    stop_on_signals,
 )
 from agent.interfaces.render import console
 
@@ -187,6 +186,7 @@ def db_init(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 @boundary
 def heartbeat(
+    ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="one tick, then exit")] = False,
     interval: Annotated[str | None, typer.Option(help="e.g. 4h, 30m")] = None,
     autonomy: Annotated[str | None, typer.Option(help="advise|confirm|auto")] = None,
@@ -203,9 +203,7 @@ def heartbeat(
         raise errors.ValidationError(f"--interval: {e}") from None
     if autonomy is not None and autonomy not in AUTONOMY:
         raise errors.ValidationError(f"--autonomy must be advise, confirm or auto, not {autonomy!r}")
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals(ctx)
 
     def on_tick(r: TickResult, next_at: datetime | None) -> None:
         if as_json:
@@ -291,6 +289,7 @@ def snapshot(
 @exchange_app.command("serve")
 @boundary
 def exchange_serve(
+    ctx: typer.Context,
     snapshot_file: Annotated[Path | None, typer.Option("--snapshot", help="seed (default: the demo account)")] = None,
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8765,
     time_scale: Annotated[
@@ -310,7 +309,7 @@ def exchange_serve(
     if not 0 < port < 65536:
         raise errors.ValidationError(f"--port must be between 1 and 65535, not {port}")
     if _venue(venue) != "hyperliquid":
-        _serve_binance(snapshot_file, port, venue)
+        _serve_binance(ctx, snapshot_file, port, venue)
         return
     if not 0 < time_scale <= 100_000:
         raise errors.ValidationError(f"--time-scale must be in (0, 100000], not {time_scale:g}")
@@ -327,9 +326,7 @@ def exchange_serve(
         raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
 
 
-def _serve_binance(snapshot_file: Path | None, port: int, venue: str) -> None:
-    import signal
-    import threading
+def _serve_binance(ctx: typer.Context, snapshot_file: Path | None, port: int, venue: str) -> None:
 
     from agent.standin.binance.seed import DEMO_KEY, demo_snapshot, from_snapshot
     from agent.standin.binance.server import BinanceServer
@@ -343,9 +340,7 @@ def _serve_binance(snapshot_file: Path | None, port: int, venue: str) -> None:
         server = BinanceServer(state, port=port)
     except OSError as e:
         raise errors.ValidationError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals(ctx)
     with server:
         sys.stderr.write(f"local Binance ({venue}) on {server.url}; demo API key {DEMO_KEY}; Ctrl-C stops it\n")
         sys.stderr.flush()

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from typing import Annotated
 
 import typer
 
-from agent.interfaces.cli.base import ConfigOpt, app, boundary, runtime, settings_from
+from agent.interfaces.cli.base import ConfigOpt, app, boundary, runtime, settings_from, stop_on_signals
 
 
 @app.command()
 @boundary
 def web(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="interface to listen on (default [web] host: 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default [web] port: 8780)")] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="no Confirm, no settings writes")] = False,
@@ -32,7 +32,6 @@ def web(
         )
         print(f"Advisor: {server.url}", flush=True)
         print("(the token is this launch's; Ctrl-C stops the page)", file=sys.stderr, flush=True)
-        for sig in (signal.SIGINT, signal.SIGTERM):  # uvicorn stops on them, then raises them again: end with 0
-            signal.signal(sig, lambda *_: None)
+        stop_on_signals(ctx, lambda: None)  # uvicorn stops on them, then raises them again: end with 0
         server.run()
     print("advisor stopped", file=sys.stderr)
