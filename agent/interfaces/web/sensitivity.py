@@ -46,7 +46,8 @@ def series(svc: Services, plan: RebalancingPlan | None = None, market: Market | 
     return Series(  # drawn as the growth of $100
         current=[(d, 100 * v) for d, v in zip(dates, paths["current"], strict=True)],
         rebalanced=[(d, 100 * v) for d, v in zip(dates, paths["rebalanced"], strict=True)],
-        note=f"{found['summary']} Market data as of {found.get('as_of') or '?'} ({found.get('source') or '?'}).",
+        note=f"{found['summary'].rstrip('. ')}. Market data as of {found.get('as_of') or '?'} "
+        f"({found.get('source') or '?'}).",
     )
 
 
