@@ -68,7 +68,7 @@ def cap_weights(
         base = sum(free.values())
         if base <= 0:
             break
-        scaled = {c: remaining * x / base for c, x in free.items()}
+        scaled = {c: remaining * (x / base) for c, x in free.items()}  # shares first: subnormal scores stay exact
         over = [c for c, x in scaled.items() if x > max_position + 1e-15]
         if not over:
             out.update(scaled)
@@ -77,7 +77,11 @@ def cap_weights(
             out[c] = max_position
             remaining -= max_position
             del free[c]
-    return {c: min(x, max_position) for c, x in out.items()}
+    capped = {c: min(x, max_position) for c, x in out.items()}
+    spent = sum(capped.values())
+    if spent > total > 0:  # rounding never invests more than the budget
+        capped = {c: x * (total / spent) for c, x in capped.items()}
+    return capped
 
 
 def equal_weight(
