@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from agent.interfaces.cli import checks, evidence, fleet, running, tax, trading, web  # noqa: F401 - they register
+from agent.interfaces.cli import backtest, checks, evidence, fleet, running, tax, trading, web  # noqa: F401 - they register
 from agent.interfaces.cli.base import app
 
 __all__ = ["app", "main"]
