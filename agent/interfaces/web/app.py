@@ -86,6 +86,13 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
             return None
         return {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf"}
 
+    async def write_form(request: Request, off: str) -> dict[str, str] | Response:
+        """A write's fields, or the 403 it gets: a missing or wrong CSRF token, or ``off`` on a read-only page."""
+        fields = await form(request)
+        if fields is None:
+            return forbidden("missing or wrong CSRF token")
+        return forbidden(f"read-only: {off}") if read_only else fields
+
     def observed_plan(preview: bool) -> tuple[RebalancingPlan, Market, PortfolioState]:
         """One read of the exchange; the plan `status` shows, or a preview (`preview`'s rules) from it."""
         state, market = advisor_rules.observe(svc)
@@ -121,11 +128,9 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
         return await advisor(request, preview=True)
 
     async def execute(request: Request) -> Response:
-        fields = await form(request)
-        if fields is None:
-            return forbidden("missing or wrong CSRF token")
-        if read_only:
-            return forbidden("read-only: Confirm is switched off (rebalancer web --read-only)")
+        fields = await write_form(request, "Confirm is switched off (rebalancer web --read-only)")
+        if isinstance(fields, Response):
+            return fields
         plan_id, token = fields.get("plan_id", ""), fields.get("confirm_token", "")
         try:
             report = await run_in_threadpool(lambda: svc.execute(plan_id, token, source="web"))
@@ -134,11 +139,9 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
         return await advisor(request, report=report)
 
     async def reject(request: Request) -> Response:
-        fields = await form(request)
-        if fields is None:
-            return forbidden("missing or wrong CSRF token")
-        if read_only:
-            return forbidden("read-only: Reject is switched off (rebalancer web --read-only)")
+        fields = await write_form(request, "Reject is switched off (rebalancer web --read-only)")
+        if isinstance(fields, Response):
+            return fields
         plan_id, reason = fields.get("plan_id", ""), fields.get("reason", "")
         try:
             out = await run_in_threadpool(lambda: svc.reject_plan(plan_id, reason, source="web"))
@@ -148,11 +151,9 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
         return await advisor(request, notice=notice)
 
     async def switch(request: Request) -> Response:
-        fields = await form(request)
-        if fields is None:
-            return forbidden("missing or wrong CSRF token")
-        if read_only:
-            return forbidden("read-only: pause and resume are switched off")
+        fields = await write_form(request, "pause and resume are switched off")
+        if isinstance(fields, Response):
+            return fields
         pause = request.url.path.endswith("/pause")
         reason = fields.get("reason", "") or ("paused from the web page" if pause else "resumed from the web page")
         await run_in_threadpool(svc.pause if pause else svc.resume, reason)
@@ -166,11 +167,9 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
                 )
             )
             return html(body)
-        fields = await form(request)
-        if fields is None:
-            return forbidden("missing or wrong CSRF token")
-        if read_only:
-            return forbidden("read-only: settings cannot be changed (rebalancer web --read-only)")
+        fields = await write_form(request, "settings cannot be changed (rebalancer web --read-only)")
+        if isinstance(fields, Response):
+            return fields
         result = await run_in_threadpool(svc.save_settings, fields)
         if not result.ok:
             body = pages.settings_page(
@@ -181,10 +180,9 @@ def create_app(services: Services, session: Session, *, read_only: bool = False)
         return RedirectResponse(f"/settings?notice=saved: {saved}", status_code=303)
 
     async def forget(request: Request) -> Response:
-        if await form(request) is None:
-            return forbidden("missing or wrong CSRF token")
-        if read_only:
-            return forbidden("read-only: settings cannot be changed")
+        refused = await write_form(request, "settings cannot be changed")
+        if isinstance(refused, Response):
+            return refused
         await run_in_threadpool(svc.forget_settings)
         return RedirectResponse("/settings?notice=stored settings forgotten", status_code=303)
 
